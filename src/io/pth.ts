@@ -1,0 +1,2 @@
+/** PyTorch `.pth` checkpoints: what the rest of the app calls. */
+export { readCheckpoint, readCheckpointContents, type CheckpointContents } from './torch_checkpoint';

@@ -1,0 +1,424 @@
+/**
+ * Reads PyTorch `.pth` checkpoints (state_dicts) without Python, in Node and in the browser.
+ *
+ * Two container formats:
+ * - zip (torch >= 1.6): `<prefix>/data.pkl` (the pickled object, storages as persistent ids) and one raw
+ *   little-endian entry per storage, `<prefix>/data/<key>`; the prefix is arbitrary (usually the file stem
+ *   or 'archive').
+ * - legacy (older releases, and `_use_new_zipfile_serialization=False`): five things back to back: the
+ *   pickled magic number 0x1950a86a20f9469cfc6c, the pickled protocol version 1001, a pickled sys-info dict,
+ *   the pickled object, the pickled list of storage keys; then for each key, an int64 element count and
+ *   the raw bytes.
+ *
+ * The pickle is read by the restricted unpickler (src/io/pickle.ts) with only the globals a state_dict
+ * needs. Tensors are materialized in C order honouring offsets and strides; float64 and bfloat16 become
+ * float32 (the model runs in float32), other dtypes are kept.
+ */
+import { type HostTensor, type NumericDType, type StateDict, InputError, numel } from './host_tensor';
+import { type GlobalHandler, type PyValue, PyDict, PyGlobal, PyTuple, asInt, asIntTuple, asString, pyTypeName, unpickle } from './pickle';
+import { ZipArchive, looksLikeZip } from './zip_archive';
+
+/** Element types a torch storage can have here. 'bfloat16' exists only on the way in (converted). */
+export type StorageDType = NumericDType | 'bfloat16';
+
+/** Storage classes torch writes into persistent ids, with their element type. */
+export const STORAGE_TYPES: ReadonlyMap<string, StorageDType> = new Map<string, StorageDType>([
+  ['torch.FloatStorage', 'float32'], ['torch.DoubleStorage', 'float64'], ['torch.HalfStorage', 'float16'],
+  ['torch.BFloat16Storage', 'bfloat16'], ['torch.LongStorage', 'int64'], ['torch.IntStorage', 'int32'],
+  ['torch.ShortStorage', 'int16'], ['torch.CharStorage', 'int8'], ['torch.ByteStorage', 'uint8'],
+  ['torch.BoolStorage', 'bool'], ['torch.UntypedStorage', 'uint8'], ['torch.storage.UntypedStorage', 'uint8'],
+]);
+
+export const ELEMENT_BYTES: Record<StorageDType, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  uint16: 2, uint32: 4, uint64: 8,
+};
+
+/** Largest storage we accept (bytes). */
+export const MAX_STORAGE_BYTES = 1 << 30;
+/** Largest tensor we materialize (elements), and all tensors together. */
+export const MAX_TENSOR_ELEMENTS = 1 << 28;
+export const MAX_TOTAL_ELEMENTS = 1 << 29;
+/** Largest data.pkl we unpickle (bytes): a state_dict pickle is a few KB per tensor. */
+export const MAX_PICKLE_BYTES = 64 << 20;
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL_VERSION = 1001;
+
+/** A storage named by a persistent id; its bytes are fetched after unpickling. */
+export interface StorageRef {
+  readonly pyOpaque: true;
+  readonly kind: 'storage';
+  key: string;
+  dtype: StorageDType;
+  location: string;
+  numel: number;
+  /** Legacy format only: a view into another storage (key of the root, offset and length in elements). */
+  view?: { rootKey: string; offset: number; numel: number };
+}
+
+/** A tensor as `_rebuild_tensor_v2` describes it. */
+export interface TensorRef {
+  readonly pyOpaque: true;
+  readonly kind: 'tensor';
+  storage: StorageRef;
+  offset: number;
+  shape: number[];
+  stride: number[];
+}
+
+function isStorage(v: PyValue | undefined): v is StorageRef & PyValue {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'storage' && 'pyOpaque' in v;
+}
+function isTensor(v: PyValue | undefined): v is TensorRef & PyValue {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'tensor' && 'pyOpaque' in v;
+}
+
+function rebuildTensor(args: PyValue[], fail: (p: string) => never): PyValue {
+  if (args.length < 4) fail(`expected at least 4 arguments, got ${args.length}`);
+  const storage = args[0];
+  if (!isStorage(storage)) return fail(`first argument should be a storage, got ${pyTypeName(storage)}`);
+  const offset = asInt(args[1], 'storage offset', fail);
+  const shape = asIntTuple(args[2], 'size', fail);
+  const stride = asIntTuple(args[3], 'stride', fail);
+  if (shape.length !== stride.length) fail(`size has ${shape.length} dims but stride has ${stride.length}`);
+  if (shape.length > 32) fail(`${shape.length} dimensions`);
+  const t: TensorRef = { pyOpaque: true, kind: 'tensor', storage, offset, shape, stride };
+  return t as TensorRef & PyValue;
+}
+
+/** The globals a state_dict pickle may name. Storage classes are tokens only: calling them is refused. */
+function stateDictGlobals(): Map<string, GlobalHandler> {
+  const g = new Map<string, GlobalHandler>();
+  g.set('collections.OrderedDict', {
+    call(args, fail) {
+      const d = new PyDict('OrderedDict');
+      if (args.length === 0) return d;
+      const src = args[0];
+      const pairs = Array.isArray(src) ? src : src instanceof PyTuple ? src.items : fail('OrderedDict(...) of a non-sequence');
+      for (const p of pairs) {
+        if (!(p instanceof PyTuple) || p.items.length !== 2) fail('OrderedDict item is not a pair');
+        const [k, v] = (p as PyTuple).items;
+        if (typeof k !== 'string') fail('OrderedDict key is not a str');
+        d.map.set(k as string, v);
+      }
+      return d;
+    },
+  });
+  g.set('torch._utils._rebuild_tensor_v2', { call: rebuildTensor });
+  g.set('torch._utils._rebuild_tensor', { call: rebuildTensor });
+  // A Parameter is read as its plain tensor (requires_grad and hooks mean nothing here).
+  const param: GlobalHandler = {
+    call(args, fail) {
+      if (!isTensor(args[0])) return fail(`expected a tensor, got ${pyTypeName(args[0])}`);
+      return args[0];
+    },
+  };
+  g.set('torch._utils._rebuild_parameter', param);
+  g.set('torch._utils._rebuild_parameter_with_state', param);
+  // torch.Size(tuple) may appear in tensor metadata.
+  g.set('torch.Size', { call: (args) => (args[0] instanceof PyTuple ? args[0] : new PyTuple([])) });
+  for (const name of STORAGE_TYPES.keys()) g.set(name, {});
+  return g;
+}
+
+function storageDType(t: PyValue | undefined, fail: (p: string) => never): StorageDType {
+  if (!(t instanceof PyGlobal)) return fail(`storage type should be a torch storage class, got ${pyTypeName(t)}`);
+  const d = STORAGE_TYPES.get(t.qualname);
+  return d ?? fail(`unsupported storage type ${t.qualname}`);
+}
+
+/** Collects storages by key so that tensors sharing one storage share the bytes. */
+class StorageTable {
+  readonly byKey = new Map<string, StorageRef>();
+
+  add(ref: StorageRef, fail: (p: string) => never): StorageRef {
+    const old = this.byKey.get(ref.key);
+    if (old) {
+      if (old.dtype !== ref.dtype || old.numel !== ref.numel) fail(`storage '${ref.key}' is described twice differently`);
+      return old;
+    }
+    if (ref.numel < 0) fail(`storage '${ref.key}' has a negative size`);
+    const bytes = ref.numel * ELEMENT_BYTES[ref.dtype];
+    if (bytes > MAX_STORAGE_BYTES) {
+      fail(`storage '${ref.key}' claims ${ref.numel} ${ref.dtype} elements (${(bytes / 2 ** 30).toFixed(2)} GiB), over the limit of ${MAX_STORAGE_BYTES / 2 ** 30} GiB`);
+    }
+    this.byKey.set(ref.key, ref);
+    return ref;
+  }
+}
+
+/** Persistent id of the zip format: ('storage', storage_type, key, location, numel). */
+function zipPersistentLoad(table: StorageTable) {
+  return (pid: PyValue, fail: (p: string) => never): PyValue => {
+    if (!(pid instanceof PyTuple)) return fail(`expected a tuple, got ${pyTypeName(pid)}`);
+    const [tag, type, key, location, n] = pid.items;
+    if (tag !== 'storage' || pid.items.length !== 5) return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
+    const ref: StorageRef = {
+      pyOpaque: true, kind: 'storage', dtype: storageDType(type, fail),
+      key: asString(key, 'storage key', fail), location: asString(location, 'location', fail), numel: asInt(n, 'storage size', fail),
+    };
+    return table.add(ref, fail) as StorageRef & PyValue;
+  };
+}
+
+/** Persistent id of the legacy format: ('storage', storage_type, root_key, location, numel, view_metadata). */
+function legacyPersistentLoad(table: StorageTable) {
+  return (pid: PyValue, fail: (p: string) => never): PyValue => {
+    if (!(pid instanceof PyTuple)) return fail(`expected a tuple, got ${pyTypeName(pid)}`);
+    const [tag, type, key, location, n, view] = pid.items;
+    if (tag === 'module') return fail('the checkpoint holds a pickled nn.Module, not a state_dict; save model.state_dict() instead');
+    if (tag !== 'storage' || pid.items.length !== 6) return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
+    const dtype = storageDType(type, fail);
+    const root = table.add({
+      pyOpaque: true, kind: 'storage', dtype, key: asString(key, 'storage key', fail),
+      location: asString(location, 'location', fail), numel: asInt(n, 'storage size', fail),
+    }, fail);
+    if (view === null || view === undefined) return root as StorageRef & PyValue;
+    if (!(view instanceof PyTuple) || view.items.length !== 3) return fail('view metadata should be (key, offset, size)');
+    const viewKey = asString(view.items[0], 'view key', fail);
+    const offset = asInt(view.items[1], 'view offset', fail);
+    const size = asInt(view.items[2], 'view size', fail);
+    if (offset < 0 || size < 0 || offset + size > root.numel) fail(`view '${viewKey}' [${offset}, ${offset + size}) lies outside storage '${root.key}' of ${root.numel} elements`);
+    const v: StorageRef = { pyOpaque: true, kind: 'storage', dtype, key: viewKey, location: root.location, numel: size, view: { rootKey: root.key, offset, numel: size } };
+    return v as StorageRef & PyValue;
+  };
+}
+
+export interface CheckpointContents {
+  stateDict: StateDict;
+  format: 'zip' | 'legacy';
+  /** Things the user may want to know (conversions, skipped entries, which dict was used). */
+  notes: string[];
+}
+
+/** Finds the state_dict in the unpickled object: the object itself, or its 'state_dict' / 'model_state_dict' entry. */
+function findStateDict(root: PyValue, file: string, notes: string[]): Map<string, TensorRef> {
+  if (!(root instanceof PyDict)) {
+    throw new InputError(file, `checkpoint holds a ${pyTypeName(root)}, not a state_dict (a dict of tensors)`);
+  }
+  let dict = root;
+  for (const k of ['state_dict', 'model_state_dict']) {
+    const inner = root.map.get(k);
+    if (inner instanceof PyDict) {
+      dict = inner;
+      notes.push(`using the checkpoint's '${k}' entry`);
+      break;
+    }
+  }
+  const out = new Map<string, TensorRef>();
+  const skipped: string[] = [];
+  for (const [k, v] of dict.map) {
+    if (typeof k === 'string' && isTensor(v)) out.set(k, v);
+    else skipped.push(String(k));
+  }
+  if (skipped.length) notes.push(`skipped ${skipped.length} non-tensor entries: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`);
+  if (out.size === 0) throw new InputError(file, 'checkpoint holds no tensors (expected a state_dict, or a dict with a state_dict or model_state_dict entry)');
+  return out;
+}
+
+type StorageArray = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint32Array | BigUint64Array;
+
+/** Raw little-endian storage bytes as a typed array (this code assumes a little-endian host, as all current ones are). */
+function decodeStorage(b: Uint8Array, dtype: StorageDType, n: number): StorageArray {
+  const size = ELEMENT_BYTES[dtype];
+  const src = b.byteOffset % size === 0 ? b : b.slice(0, n * size);
+  const buf = src.buffer as ArrayBuffer;
+  const off = src.byteOffset;
+  switch (dtype) {
+    case 'float32': return new Float32Array(buf, off, n);
+    case 'float64': return new Float64Array(buf, off, n);
+    case 'float16': case 'bfloat16': case 'uint16': return new Uint16Array(buf, off, n);
+    case 'int64': return new BigInt64Array(buf, off, n);
+    case 'uint64': return new BigUint64Array(buf, off, n);
+    case 'int32': return new Int32Array(buf, off, n);
+    case 'uint32': return new Uint32Array(buf, off, n);
+    case 'int16': return new Int16Array(buf, off, n);
+    case 'int8': return new Int8Array(buf, off, n);
+    case 'uint8': case 'bool': return new Uint8Array(buf, off, n);
+  }
+}
+
+/** Copies the elements a (shape, stride, offset) view selects into a new C-order array. */
+function gather(src: StorageArray, shape: number[], stride: number[], offset: number, count: number): StorageArray {
+  const Ctor = src.constructor as new (n: number) => StorageArray;
+  let contiguous = true;
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    if (shape[i] !== 1 && stride[i] !== s) contiguous = false;
+    s *= shape[i];
+  }
+  if (contiguous) return src.slice(offset, offset + count) as StorageArray;
+  const out = new Ctor(count);
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  let p = offset;
+  const o = out as unknown as { [i: number]: number | bigint };
+  const s = src as unknown as { [i: number]: number | bigint };
+  for (let k = 0; k < count; k++) {
+    o[k] = s[p];
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) { p += stride[d]; break; }
+      p -= (shape[d] - 1) * stride[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function toHost(data: StorageArray, dtype: StorageDType, shape: number[]): HostTensor {
+  if (dtype === 'float64') return { dtype: 'float32', shape, data: Float32Array.from(data as Float64Array) };
+  if (dtype === 'bfloat16') {
+    const bits = new Uint32Array((data as Uint16Array).length);
+    const h = data as Uint16Array;
+    for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
+    return { dtype: 'float32', shape, data: new Float32Array(bits.buffer) };
+  }
+  return { dtype, shape, data } as HostTensor;
+}
+
+/** Turns tensor references into host tensors, fetching each storage's bytes once. */
+async function materialize(
+  file: string, tensors: Map<string, TensorRef>, table: StorageTable,
+  fetchBytes: (ref: StorageRef) => Promise<Uint8Array>, notes: string[],
+): Promise<StateDict> {
+  const decoded = new Map<string, StorageArray>();
+  const getStorage = async (ref: StorageRef, name: string): Promise<StorageArray> => {
+    const rootRef = ref.view ? table.byKey.get(ref.view.rootKey) : ref;
+    if (!rootRef) throw new InputError(file, `tensor '${name}': storage '${ref.view?.rootKey}' is unknown`);
+    let arr = decoded.get(rootRef.key);
+    if (!arr) {
+      const bytes = await fetchBytes(rootRef);
+      const need = rootRef.numel * ELEMENT_BYTES[rootRef.dtype];
+      if (bytes.length < need) {
+        throw new InputError(file, `storage '${rootRef.key}' (for tensor '${name}') holds ${bytes.length} bytes, but ${rootRef.numel} ${rootRef.dtype} elements need ${need}`);
+      }
+      arr = decodeStorage(bytes, rootRef.dtype, rootRef.numel);
+      decoded.set(rootRef.key, arr);
+    }
+    return ref.view ? (arr.subarray(ref.view.offset, ref.view.offset + ref.view.numel) as StorageArray) : arr;
+  };
+
+  const sd: StateDict = new Map();
+  let total = 0;
+  const converted: string[] = [];
+  for (const [name, t] of tensors) {
+    const bad = (p: string): never => { throw new InputError(file, `tensor '${name}': ${p}`); };
+    if (t.shape.some((d) => d < 0)) bad(`negative size (${t.shape.join(', ')})`);
+    if (t.stride.some((s) => s < 0)) bad(`negative stride (${t.stride.join(', ')})`);
+    if (t.offset < 0) bad(`negative storage offset ${t.offset}`);
+    const count = numel(t.shape);
+    if (count > MAX_TENSOR_ELEMENTS) bad(`claims ${count} elements, over the limit of ${MAX_TENSOR_ELEMENTS}`);
+    total += count;
+    if (total > MAX_TOTAL_ELEMENTS) bad(`tensors together exceed ${MAX_TOTAL_ELEMENTS} elements`);
+    if (count > 0) {
+      let last = t.offset;
+      for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
+      if (last >= t.storage.numel) {
+        bad(`needs element ${last} of storage '${t.storage.key}', which holds only ${t.storage.numel} elements (shape (${t.shape.join(', ')}), stride (${t.stride.join(', ')}), offset ${t.offset})`);
+      }
+    }
+    const src = count > 0 ? await getStorage(t.storage, name) : decodeStorage(new Uint8Array(0), t.storage.dtype, 0);
+    const data = gather(src, t.shape, t.stride, t.offset, count);
+    if (t.storage.dtype === 'float64' || t.storage.dtype === 'bfloat16') converted.push(name);
+    sd.set(name, toHost(data, t.storage.dtype, [...t.shape]));
+  }
+  if (converted.length) notes.push(`converted ${converted.length} float64/bfloat16 tensors to float32: ${converted.slice(0, 5).join(', ')}${converted.length > 5 ? ', ...' : ''}`);
+  return sd;
+}
+
+async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promise<CheckpointContents> {
+  const zip = await ZipArchive.open(source, file);
+  try {
+    const pkls = zip.names().filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
+    if (pkls.length === 0) throw new InputError(file, 'zip archive has no data.pkl entry: not a PyTorch checkpoint');
+    // Torch itself uses the first directory of the archive; a nested copy would be odd but is not ambiguous
+    // if only one is at the top level.
+    const top = pkls.filter((n) => n.split('/').length <= 2);
+    if (top.length !== 1) throw new InputError(file, `zip archive has ${pkls.length} data.pkl entries (${pkls.slice(0, 3).join(', ')}); expected one`);
+    const prefix = top[0].slice(0, top[0].length - 'data.pkl'.length);
+    const notes: string[] = [];
+    if (zip.has(`${prefix}byteorder`)) {
+      const order = new TextDecoder().decode(await zip.read(`${prefix}byteorder`, 16)).trim();
+      if (order !== 'little') throw new InputError(file, `checkpoint byte order is '${order.slice(0, 16)}'; only little-endian checkpoints are supported`);
+    }
+    const pkl = await zip.read(top[0], MAX_PICKLE_BYTES);
+    const table = new StorageTable();
+    const { value } = unpickle(pkl, { file, globals: stateDictGlobals(), persistentLoad: zipPersistentLoad(table) });
+    const tensors = findStateDict(value, file, notes);
+    const sd = await materialize(file, tensors, table, async (ref) => {
+      const name = `${prefix}data/${ref.key}`;
+      const info = zip.info(name);
+      if (!info) throw new InputError(file, `missing storage entry '${name}'`);
+      const need = ref.numel * ELEMENT_BYTES[ref.dtype];
+      if (info.size < need) {
+        throw new InputError(file, `storage entry '${name}' holds ${info.size} bytes, but ${ref.numel} ${ref.dtype} elements need ${need}`);
+      }
+      return zip.read(name, Math.max(need, 16));
+    }, notes);
+    return { stateDict: sd, format: 'zip', notes };
+  } finally {
+    await zip.close();
+  }
+}
+
+async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<CheckpointContents> {
+  const notes: string[] = [];
+  const plain = new Map<string, GlobalHandler>();
+  const magic = unpickle(bytes, { file, globals: plain, offset: 0 });
+  if (magic.value !== LEGACY_MAGIC) throw new InputError(file, 'not a PyTorch checkpoint: a pickle, but without the torch magic number');
+  const version = unpickle(bytes, { file, globals: plain, offset: magic.end });
+  if (version.value !== LEGACY_PROTOCOL_VERSION) throw new InputError(file, `unsupported legacy checkpoint protocol version ${String(version.value)}`);
+  const sysInfo = unpickle(bytes, { file, globals: plain, offset: version.end });
+  if (sysInfo.value instanceof PyDict && sysInfo.value.map.get('little_endian') === false) {
+    throw new InputError(file, 'checkpoint was written on a big-endian machine; not supported');
+  }
+  const table = new StorageTable();
+  const main = unpickle(bytes, { file, globals: stateDictGlobals(), persistentLoad: legacyPersistentLoad(table), offset: sysInfo.end });
+  const tensors = findStateDict(main.value, file, notes);
+  const keysPickle = unpickle(bytes, { file, globals: plain, offset: main.end });
+  const keys = keysPickle.value;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw new InputError(file, 'legacy checkpoint: storage key list is not a list of strings');
+  // Storages follow in the order of the key list: int64 element count, then the bytes.
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const raw = new Map<string, Uint8Array>();
+  let pos = keysPickle.end;
+  for (const key of keys as string[]) {
+    const ref = table.byKey.get(key);
+    if (!ref) throw new InputError(file, `legacy checkpoint lists storage '${key}', which no tensor uses`);
+    if (pos + 8 > bytes.length) throw new InputError(file, `truncated: storage '${key}' header is missing (file ends at byte ${bytes.length})`);
+    const count = dv.getBigInt64(pos, true);
+    pos += 8;
+    if (count !== BigInt(ref.numel)) throw new InputError(file, `storage '${key}' holds ${count} elements on disk but ${ref.numel} in its description`);
+    const nbytes = ref.numel * ELEMENT_BYTES[ref.dtype];
+    if (pos + nbytes > bytes.length) {
+      throw new InputError(file, `truncated: storage '${key}' needs ${nbytes} bytes at byte ${pos}, only ${bytes.length - pos} left`);
+    }
+    raw.set(key, bytes.subarray(pos, pos + nbytes));
+    pos += nbytes;
+  }
+  if (pos !== bytes.length) notes.push(`${bytes.length - pos} trailing bytes after the last storage ignored`);
+  const sd = await materialize(file, tensors, table, async (ref) => {
+    const b = raw.get(ref.key);
+    if (!b) throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
+    return b;
+  }, notes);
+  return { stateDict: sd, format: 'legacy', notes };
+}
+
+/** Reads a checkpoint with notes on what was converted or skipped. */
+export async function readCheckpointContents(source: Uint8Array | Blob, file: string): Promise<CheckpointContents> {
+  const head = source instanceof Uint8Array ? source.subarray(0, 4) : new Uint8Array(await source.slice(0, 4).arrayBuffer());
+  if (looksLikeZip(head)) return readZipCheckpoint(source, file);
+  if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) {
+    const bytes = source instanceof Uint8Array ? source : new Uint8Array(await source.arrayBuffer());
+    return readLegacyCheckpoint(bytes, file);
+  }
+  if (head.length < 4) throw new InputError(file, `file is ${head.length} bytes long: not a PyTorch checkpoint`);
+  throw new InputError(file, 'not a PyTorch checkpoint: neither a zip archive (torch >= 1.6) nor a legacy pickle (wrong magic bytes ' +
+    `${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+}
+
+/** Reads a `.pth` state_dict (zip or legacy format). Errors are InputErrors naming `file`. */
+export async function readCheckpoint(source: Uint8Array | Blob, file: string): Promise<StateDict> {
+  return (await readCheckpointContents(source, file)).stateDict;
+}
