@@ -1,0 +1,139 @@
+/**
+ * Browser (page or worker) tfjs backend choice: WebGPU when the browser gives an adapter, else WebGL, else
+ * WASM, else cpu. Each attempt is recorded with why it failed, so the page can say why it runs where it runs.
+ *
+ * No DOM access here: the caller passes the override (e.g. from `?backend=`), so a Web Worker can use it too.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// `?url` makes Vite emit the binaries next to the bundle: the wasm backend then loads them from our own
+// origin instead of a CDN, so no request leaves the machine.
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BrowserBackend = (typeof BROWSER_BACKENDS)[number];
+
+export interface BackendAttempt {
+  name: BrowserBackend;
+  ok: boolean;
+  /** Why it works (adapter / renderer name) or why not. */
+  reason: string;
+}
+
+export interface BackendChoice {
+  backend: BrowserBackend;
+  /** One sentence for the indicator: what runs and why this one. */
+  reason: string;
+  tried: BackendAttempt[];
+}
+
+export function isBrowserBackend(name: unknown): name is BrowserBackend {
+  return typeof name === 'string' && (BROWSER_BACKENDS as readonly string[]).includes(name);
+}
+
+/** Reads `?backend=webgpu|webgl|wasm|cpu` from a query string; null when absent or not a backend name. */
+export function backendFromQuery(search: string): BrowserBackend | null {
+  const value = new URLSearchParams(search).get('backend');
+  return isBrowserBackend(value) ? value : null;
+}
+
+let webgpuImported = false;
+let wasmPathsSet = false;
+
+/** Small op run on the new backend: a backend that registers but cannot compute is no backend. */
+async function smokeTest(): Promise<void> {
+  const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2, 3]), tf.scalar(1)));
+  try {
+    const values = await y.data();
+    if (values[0] !== 2 || values[2] !== 4) throw new Error(`smoke test gave [${Array.from(values).join(', ')}]`);
+  } finally {
+    y.dispose();
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function tryWebGPU(): Promise<string> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+  if (!webgpuImported) {
+    // Loaded on demand: the WebGPU backend registers itself when its module runs.
+    await import('@tensorflow/tfjs-backend-webgpu');
+    webgpuImported = true;
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialize its WebGPU backend');
+  await tf.ready();
+  await smokeTest();
+  const info = adapter.info;
+  const name = [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(' ');
+  return `WebGPU adapter ${name || '(unnamed)'}`;
+}
+
+async function tryWebGL(): Promise<string> {
+  if (!(await tf.setBackend('webgl'))) throw new Error('no WebGL context could be created');
+  await tf.ready();
+  await smokeTest();
+  return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}`;
+}
+
+async function tryWasm(): Promise<string> {
+  if (!wasmPathsSet) {
+    setWasmPaths({
+      'tfjs-backend-wasm.wasm': wasmUrl,
+      'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+      'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
+    });
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('WebAssembly backend failed to initialize');
+  await tf.ready();
+  await smokeTest();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return `WebAssembly${simd ? ' with SIMD' : ''}`;
+}
+
+async function tryCpu(): Promise<string> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialize');
+  await tf.ready();
+  return 'plain JavaScript (slow)';
+}
+
+const attempts: Record<BrowserBackend, () => Promise<string>> = {
+  webgpu: tryWebGPU,
+  webgl: tryWebGL,
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+/**
+ * Picks and activates a tfjs backend. With `override`, that backend is tried first; if it fails, the
+ * usual order follows and the reason says the requested one failed.
+ */
+export async function selectBackend(override: BrowserBackend | null = null): Promise<BackendChoice> {
+  const order: BrowserBackend[] = override
+    ? [override, ...BROWSER_BACKENDS.filter((b) => b !== override)]
+    : [...BROWSER_BACKENDS];
+  const tried: BackendAttempt[] = [];
+  for (const name of order) {
+    try {
+      const why = await attempts[name]();
+      tried.push({ name, ok: true, reason: why });
+      const failed = tried.filter((t) => !t.ok);
+      const reason = override === name
+        ? `${why}, chosen with ?backend=${name}`
+        : failed.length === 0
+          ? `${why}, the fastest backend this browser offers`
+          : `${why}; ${failed.map((f) => `${f.name}: ${f.reason}`).join('; ')}`;
+      return { backend: name, reason, tried };
+    } catch (err) {
+      tried.push({ name, ok: false, reason: message(err) });
+    }
+  }
+  throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+}

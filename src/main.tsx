@@ -1,0 +1,18 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './ui/App';
+import { installTestHook } from './ui/test_hook';
+import { backendFromQuery } from './backend/select';
+import { useStore } from './state/store';
+import './ui/styles.css';
+
+installTestHook();
+void useStore.getState().chooseBackend(backendFromQuery(window.location.search));
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,117 @@
+/**
+ * The loaded model: checkpoint files -> state_dict -> tfjs encoder, its architecture, the images it is shown
+ * and its predictions. A failed load leaves the previous model, images and prediction untouched.
+ */
+import type { StateCreator } from 'zustand';
+import {
+  buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy, testImagesFor,
+  type ImageSet, type LoadedModel, type Prediction,
+} from './model_service';
+import type { AppState } from './store';
+
+export interface ModelSlice {
+  model: LoadedModel | null;
+  modelStatus: 'empty' | 'loading' | 'ready' | 'error';
+  /** The last load's error; the previous model stays loaded. */
+  modelError: string | null;
+  /** What is being done right now (for the progress line). */
+  modelProgress: string | null;
+  images: ImageSet | null;
+  prediction: Prediction | null;
+  predicting: boolean;
+  /** Reads a checkpoint (+ optional config .json) and makes it the current model. */
+  loadModelFiles(files: File[]): Promise<void>;
+  /** Replaces the images shown to the model with a (B, C, H, W) float32 .npy. */
+  loadImagesFile(file: File): Promise<void>;
+  /** Runs the model on the current images. */
+  predict(): Promise<void>;
+  /** Builds the current model again on the active backend (after a backend switch). */
+  rebuildModel(): Promise<void>;
+  clearModelError(): void;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set, get) => ({
+  model: null,
+  modelStatus: 'empty',
+  modelError: null,
+  modelProgress: null,
+  images: null,
+  prediction: null,
+  predicting: false,
+
+  async loadModelFiles(files) {
+    const previous = get().model;
+    set({ modelStatus: 'loading', modelError: null, modelProgress: 'reading files' });
+    try {
+      const picked = pickModelFiles(files);
+      set({ modelProgress: `reading ${picked.checkpoint.name}` });
+      const opened = await openCheckpoint(picked.checkpoint, picked.config);
+      set({ modelProgress: 'building the model' });
+      const model = buildModel(opened);
+      if (previous) disposeModel(previous);
+      const images = get().images;
+      const keepImages = images && images.source === 'file' && sameShape(images.shape.slice(1), model.summary.inputShape);
+      set({
+        model,
+        modelStatus: 'ready',
+        modelProgress: null,
+        images: keepImages ? images : testImagesFor(model.summary.inputShape),
+        prediction: null,
+        selectedNeuron: null,
+        hoveredNeuron: null,
+        selectedImage: 0,
+      });
+      await get().predict();
+    } catch (err) {
+      set({ modelStatus: previous ? 'ready' : 'error', modelError: errorText(err), modelProgress: null });
+    }
+  },
+
+  async loadImagesFile(file) {
+    try {
+      const images = await readImagesNpy(file, get().model?.summary.inputShape ?? null);
+      set({ images, prediction: null, selectedImage: 0, modelError: null });
+      if (get().model) await get().predict();
+    } catch (err) {
+      set({ modelError: errorText(err) });
+    }
+  },
+
+  async predict() {
+    const { model, images } = get();
+    if (!model || !images) return;
+    set({ predicting: true });
+    try {
+      const prediction = await predictResponses(model, images, get().backend?.backend ?? 'unknown');
+      // A newer model or image set may have arrived while this one ran.
+      if (get().model === model && get().images === images) set({ prediction });
+    } catch (err) {
+      set({ modelError: `prediction failed: ${errorText(err)}` });
+    } finally {
+      set({ predicting: false });
+    }
+  },
+
+  async rebuildModel() {
+    const old = get().model;
+    if (!old) return;
+    try {
+      const model = buildModel(old.source);
+      disposeModel(old);
+      set({ model, prediction: null });
+      await get().predict();
+    } catch (err) {
+      set({ modelError: `could not rebuild the model on the new backend: ${errorText(err)}` });
+    }
+  },
+
+  clearModelError: () => set({ modelError: null }),
+});
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,32 @@
+/** How the views draw things; small, serializable, worth keeping across reloads. */
+import type { StateCreator } from 'zustand';
+import type { AppState } from './store';
+
+/** Perceptually uniform maps that stay readable with color-vision deficiencies. */
+export type ColorMapName = 'viridis' | 'cividis';
+/** Which cortical axis colors the receptive-field marks. */
+export type CorticalColorAxis = 'x' | 'y';
+
+export interface ViewSettings {
+  colorMap: ColorMapName;
+  colorAxis: CorticalColorAxis;
+  showStimulus: boolean;
+  markRadius: number;
+}
+
+export interface ViewSlice {
+  view: ViewSettings;
+  setView(patch: Partial<ViewSettings>): void;
+}
+
+export const defaultViewSettings: ViewSettings = {
+  colorMap: 'viridis',
+  colorAxis: 'x',
+  showStimulus: true,
+  markRadius: 2.5,
+};
+
+export const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
+  view: defaultViewSettings,
+  setView: (patch) => set((s) => ({ view: { ...s.view, ...patch } })),
+});

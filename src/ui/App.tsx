@@ -1,0 +1,49 @@
+/** The page: backend indicator, model loading, architecture and prediction. */
+import { useStore } from '../state/store';
+import { BackendIndicator } from './components/BackendIndicator';
+import { ErrorBanner } from './components/ErrorBanner';
+import { FileDrop } from './components/FileDrop';
+import { ArchitectureView } from './views/ArchitectureView';
+import { PredictionView } from './views/PredictionView';
+
+export function App() {
+  const model = useStore((s) => s.model);
+  const status = useStore((s) => s.modelStatus);
+  const progress = useStore((s) => s.modelProgress);
+  const error = useStore((s) => s.modelError);
+  const loadModelFiles = useStore((s) => s.loadModelFiles);
+  const clearModelError = useStore((s) => s.clearModelError);
+  const backendReady = useStore((s) => s.backendStatus === 'ready');
+
+  return (
+    <div className="app">
+      <header className="header">
+        <div>
+          <h1>V1 Explorer</h1>
+          <p className="muted small">Data-driven models of mouse primary visual cortex, running in your browser</p>
+        </div>
+        <BackendIndicator />
+      </header>
+      <main className="main">
+        <section className="panel" aria-labelledby="load-title">
+          <h2 id="load-title">Model</h2>
+          <FileDrop
+            label="Load checkpoint…"
+            hint={<>or drop a <code>.pth</code> / <code>.pth.tar</code> here, with its config <code>.json</code> if you have one</>}
+            accept=".pth,.pt,.tar,.json"
+            multiple
+            disabled={!backendReady || status === 'loading'}
+            testId="model-input"
+            onFiles={(files) => void loadModelFiles(files)}
+          />
+          <p className="muted small" data-testid="model-status" aria-live="polite">
+            {status === 'loading' ? `Loading: ${progress ?? ''}…` : model ? `Loaded ${model.source.checkpointName}` : 'No model loaded yet.'}
+          </p>
+          <ErrorBanner message={error} onDismiss={clearModelError} testId="model-error" />
+        </section>
+        {model && <ArchitectureView model={model} />}
+        {model && <PredictionView />}
+      </main>
+    </div>
+  );
+}

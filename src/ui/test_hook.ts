@@ -1,0 +1,56 @@
+/**
+ * A small, read-only window into the store for the browser tests (`window.__v1x`): they check numbers the
+ * page computed (predictions, backend) without scraping them from the DOM. Nothing here changes state that
+ * the UI could not change itself.
+ */
+import { useStore } from '../state/store';
+
+export interface TestHook {
+  /** Resolves once the backend is chosen (or failed). */
+  backendReady(): Promise<{ backend: string | null; reason: string | null; tried: unknown[] }>;
+  /** Resolves when the current model load (and its first prediction) has finished. */
+  idle(): Promise<void>;
+  /** The latest prediction as plain numbers, or null. */
+  prediction(): { shape: number[]; data: number[]; backend: string } | null;
+  state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
+}
+
+declare global {
+  interface Window { __v1x?: TestHook }
+}
+
+function waitFor(check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (check()) return resolve();
+    const unsubscribe = useStore.subscribe(() => {
+      if (check()) {
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+export function installTestHook(): void {
+  window.__v1x = {
+    async backendReady() {
+      await waitFor(() => ['ready', 'error'].includes(useStore.getState().backendStatus));
+      const b = useStore.getState().backend;
+      return { backend: b?.backend ?? null, reason: b?.reason ?? useStore.getState().backendError, tried: b?.tried ?? [] };
+    },
+    async idle() {
+      await waitFor(() => {
+        const s = useStore.getState();
+        return s.modelStatus !== 'loading' && !s.predicting && s.backendStatus !== 'selecting';
+      });
+    },
+    prediction() {
+      const p = useStore.getState().prediction;
+      return p ? { shape: [...p.shape], data: Array.from(p.data), backend: p.backend } : null;
+    },
+    state() {
+      const s = useStore.getState();
+      return { modelStatus: s.modelStatus, modelError: s.modelError, neurons: s.model?.summary.neurons ?? null, backend: s.backend?.backend ?? null };
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/** The images shown to the model (built-in or the user's .npy) and the model's prediction for one of them. */
+import { useStore } from '../../state/store';
+import { FileDrop } from '../components/FileDrop';
+import { ImageCanvas } from '../components/ImageCanvas';
+import { ResponsesView } from './ResponsesView';
+
+export function PredictionView() {
+  const images = useStore((s) => s.images);
+  const prediction = useStore((s) => s.prediction);
+  const predicting = useStore((s) => s.predicting);
+  const image = useStore((s) => s.selectedImage);
+  const selectImage = useStore((s) => s.selectImage);
+  const loadImagesFile = useStore((s) => s.loadImagesFile);
+  if (!images) return null;
+  const count = images.shape[0];
+  const current = Math.min(image, count - 1);
+  return (
+    <section className="panel" aria-labelledby="prediction-title">
+      <h2 id="prediction-title">Prediction</h2>
+      <div className="row">
+        <div className="stimulus-box">
+          <ImageCanvas images={images} index={current} width={256} label={images.labels[current]} />
+          <div className="row small">
+            <button type="button" className="button-quiet" aria-label="Previous image" disabled={current === 0} onClick={() => selectImage(current - 1)}>‹</button>
+            <span data-testid="image-label">{images.labels[current]} ({current + 1}/{count})</span>
+            <button type="button" className="button-quiet" aria-label="Next image" disabled={current >= count - 1} onClick={() => selectImage(current + 1)}>›</button>
+          </div>
+          <p className="muted small">{images.name}</p>
+        </div>
+        <div className="grow">
+          {prediction && current < prediction.shape[0]
+            ? <ResponsesView prediction={prediction} image={current} />
+            : <p className="muted" data-testid="predicting">{predicting ? 'Running the model…' : 'No prediction yet.'}</p>}
+        </div>
+      </div>
+      <FileDrop
+        label="Images (.npy)…"
+        hint={<>float32 (batch, channels, height, width), normalized as the model expects</>}
+        accept=".npy"
+        testId="images-input"
+        onFiles={(files) => void loadImagesFile(files[0])}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+/**
+ * Browser tests: a tiny runner over test/e2e/*.e2e.mjs. Each file exports named async tests that receive
+ * { page, baseUrl, shot, fixtures, openPage, log }. The built app (dist/) is served by a static server on
+ * 127.0.0.1; Debian's Chromium is driven by playwright-core, once with the flags that give WebGPU through
+ * SwiftShader and once without them (to see the WebGL fallback).
+ *
+ * A test fails if it throws, if its page writes a console error or an uncaught exception, or if the page
+ * requests anything that is not on this machine.
+ *
+ * Usage: node test/e2e/run.mjs [substring of "file › test" to run only some]
+ * Env: E2E_TIMEOUT_MS (per test, default 300000), E2E_HEADED=1 (show the browser, needs a display).
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startStaticServer } from './static_server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  console.error('Chromium not found: sudo apt-get install -y chromium');
+  process.exit(1);
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const dist = join(repo, 'dist');
+const fixtures = resolve(repo, '..', 'shared', 'fixtures');
+const shotsDir = join(repo, 'test-results', 'screenshots');
+const timeoutMs = Number(process.env.E2E_TIMEOUT_MS || 300_000);
+const filter = process.argv[2] || '';
+
+if (!existsSync(join(dist, 'index.html'))) {
+  console.error('dist/index.html not found: run `npx vite build` first (npm run test:e2e does)');
+  process.exit(1);
+}
+mkdirSync(shotsDir, { recursive: true });
+
+const { chromium } = await import('playwright-core');
+
+const COMMON_FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
+  '--disable-domain-reliability', '--no-pings', '--metrics-recording-only',
+];
+// WebGPU in headless Chromium without a GPU: SwiftShader's Vulkan implementation as the adapter.
+const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+];
+// Without the WebGPU flags navigator.gpu exists but requestAdapter() gives null, as on a browser whose GPU is
+// blocklisted; WebGL still works there (software rendering), so the app must fall back to it.
+const NO_WEBGPU_FLAGS = [];
+
+const browsers = new Map();
+async function browser(webgpu) {
+  const key = webgpu ? 'webgpu' : 'no-webgpu';
+  if (!browsers.has(key)) {
+    browsers.set(key, chromium.launch({
+      executablePath: CHROMIUM,
+      headless: !process.env.E2E_HEADED,
+      args: [...COMMON_FLAGS, ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS)],
+    }));
+  }
+  return browsers.get(key);
+}
+
+function isLocal(url) {
+  const u = new URL(url);
+  if (u.protocol === 'data:' || u.protocol === 'blob:' || u.protocol === 'about:') return true;
+  return (u.protocol === 'http:' || u.protocol === 'ws:') && (u.hostname === '127.0.0.1' || u.hostname === 'localhost');
+}
+
+/** Everything a test may break: collected per test, checked after it. */
+function makeProblems() {
+  return { consoleErrors: [], offMachine: [], requests: [] };
+}
+
+async function openPageWith(problems, contexts, { webgpu = true, query = '', viewport = { width: 1280, height: 720 } } = {}, baseUrl) {
+  const b = await browser(webgpu);
+  const context = await b.newContext({ viewport, acceptDownloads: true });
+  contexts.push(context);
+  // Off-machine requests are recorded (the test fails) and aborted so nothing leaves.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (isLocal(url)) return route.continue();
+    problems.offMachine.push(url);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on('request', (r) => {
+    problems.requests.push(r.url());
+    if (!isLocal(r.url()) && !problems.offMachine.includes(r.url())) problems.offMachine.push(r.url());
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.consoleErrors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.consoleErrors.push(`uncaught: ${err.message}`));
+  page.on('crash', () => problems.consoleErrors.push('page crashed'));
+  page.setDefaultTimeout(timeoutMs);
+  if (query !== null) await page.goto(`${baseUrl}/index.html${query ? `?${query.replace(/^\?/, '')}` : ''}`);
+  return page;
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms); }),
+  ]);
+}
+
+const server = await startStaticServer(dist);
+const baseUrl = server.url;
+
+const files = readdirSync(here).filter((f) => f.endsWith('.e2e.mjs')).sort();
+let passed = 0;
+const failed = [];
+const started = Date.now();
+
+for (const file of files) {
+  const mod = await import(pathToFileURL(join(here, file)).href);
+  for (const [name, test] of Object.entries(mod)) {
+    if (typeof test !== 'function') continue;
+    const id = `${file.replace(/\.e2e\.mjs$/, '')} › ${name}`;
+    if (filter && !id.includes(filter)) continue;
+    const problems = makeProblems();
+    const contexts = [];
+    const t0 = Date.now();
+    const openPage = (opts = {}) => openPageWith(problems, contexts, opts, baseUrl);
+    let page;
+    let shots = 0;
+    const shot = async (shotName, target = page) => {
+      const path = join(shotsDir, `${file.replace(/\.e2e\.mjs$/, '')}-${name}-${shotName}.png`);
+      await target.screenshot({ path, fullPage: true });
+      shots++;
+      return path;
+    };
+    let error = null;
+    try {
+      page = await openPage({ webgpu: true, query: test.query ?? '' });
+      await withTimeout(test({ page, baseUrl, shot, fixtures, openPage, log: (...a) => console.log('      ', ...a) }), timeoutMs, id);
+    } catch (err) {
+      error = err;
+    }
+    if (error && page && !page.isClosed()) await shot('failure').catch(() => {});
+    const extra = [];
+    if (problems.consoleErrors.length) extra.push(...problems.consoleErrors.slice(0, 5));
+    if (problems.offMachine.length) extra.push(`requests off this machine: ${[...new Set(problems.offMachine)].slice(0, 5).join(', ')}`);
+    for (const c of contexts) await c.close().catch(() => {});
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    if (!error && extra.length === 0) {
+      passed++;
+      console.log(`ok    ${id} (${secs} s, ${problems.requests.length} local requests, ${shots} screenshots)`);
+    } else {
+      failed.push(id);
+      console.log(`FAIL  ${id} (${secs} s)`);
+      if (error) console.log(`      ${(error.stack || String(error)).split('\n').slice(0, 6).join('\n      ')}`);
+      for (const e of extra) console.log(`      ${e.slice(0, 500)}`);
+    }
+  }
+}
+
+for (const b of browsers.values()) await (await b).close().catch(() => {});
+await server.close();
+
+const total = passed + failed.length;
+console.log(`\n${passed}/${total} browser tests passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in test-results/screenshots/`);
+if (total === 0) {
+  console.log(filter ? `no test matches '${filter}'` : 'no tests found');
+  process.exit(1);
+}
+if (failed.length) {
+  console.log(`failed: ${failed.join(', ')}`);
+  process.exit(1);
+}
