@@ -265,10 +265,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
         try { push(utf8.decode(b)); } catch { push(latin1.decode(b)); }
         break;
       }
-      case 0x42: push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: push(take(u64()).slice()); break; // BYTEARRAY8 (as bytes)
+      case 0x42: push(new Uint8Array(take(u32()))); break; // BINBYTES
+      case 0x43: push(new Uint8Array(take(u8()))); break; // SHORT_BINBYTES
+      case 0x8e: push(new Uint8Array(take(u64()))); break; // BINBYTES8
+      case 0x96: push(new Uint8Array(take(u64()))); break; // BYTEARRAY8 (as bytes)
       case 0x29: push(new PyTuple([])); break; // EMPTY_TUPLE
       case 0x74: push(new PyTuple(popMark())); break; // TUPLE
       case 0x85: { const a = pop(); push(new PyTuple([a])); break; } // TUPLE1

@@ -222,7 +222,8 @@ type StorageArray = Float32Array | Float64Array | Uint16Array | BigInt64Array | 
 /** Raw little-endian storage bytes as a typed array (this code assumes a little-endian host, as all current ones are). */
 function decodeStorage(b: Uint8Array, dtype: StorageDType, n: number): StorageArray {
   const size = ELEMENT_BYTES[dtype];
-  const src = b.byteOffset % size === 0 ? b : b.slice(0, n * size);
+  // Copy when misaligned (new Uint8Array(view) copies; Buffer#slice would not).
+  const src = b.byteOffset % size === 0 ? b : new Uint8Array(b.subarray(0, n * size));
   const buf = src.buffer as ArrayBuffer;
   const off = src.byteOffset;
   switch (dtype) {

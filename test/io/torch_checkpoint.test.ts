@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint, readCheckpointContents } from '../../src/io/torch_checkpoint';
-import { diffTensors, hasTorch, torchLoad } from './torch_reference';
+import { diffTensors, hasTorch, runPy, tempDir, torchLoad } from './torch_reference';
 
 const SOTA = '/work/shared/fixtures/sensorium-sota/model.pth';
 const TRUTH = '/work/shared/fixtures/sim-scan/static-sim-a-truth/truth_model.pth';
@@ -59,4 +60,45 @@ describe('readCheckpoint on the fixtures (zip format)', () => {
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [k, t] of a) expect(diffTensors(t, b.get(k)!), k).toBeUndefined();
   });
+});
+
+/** Our reading of a torch-written file against torch's own: float64 is compared after rounding to float32. */
+function expectSameAsTorch(sd: Map<string, import('../../src/io/host_tensor').HostTensor>, path: string): void {
+  const ref = torchLoad(path);
+  expect([...sd.keys()]).toEqual([...ref.keys()]);
+  for (const [k, t] of sd) {
+    let r = ref.get(k)!.tensor;
+    if (r.dtype === 'float64') r = { dtype: 'float32', shape: r.shape, data: Float32Array.from(r.data as Float64Array) };
+    expect(diffTensors(t, r), `${path}: ${k}`).toBeUndefined();
+  }
+}
+
+describe.skipIf(!hasTorch)('files written by torch.save (zip and legacy)', () => {
+  let dir = '';
+  let dispose = () => {};
+  beforeAll(() => {
+    ({ dir, dispose } = tempDir());
+    runPy('make_torch_checkpoints.py', [dir]);
+  });
+  afterAll(() => dispose());
+
+  for (const name of ['views', 'views_legacy', 'nested', 'nested_legacy', 'two_readouts', 'two_readouts_legacy']) {
+    it(`${name}.pth reads as torch.load reads it`, async () => {
+      const path = join(dir, `${name}.pth`);
+      const c = await readCheckpointContents(readFileSync(path), `${name}.pth`);
+      expect(c.format).toBe(name.endsWith('_legacy') ? 'legacy' : 'zip');
+      expectSameAsTorch(c.stateDict, path);
+      if (name.startsWith('views')) {
+        // The views really were views in the file: one storage, offsets and strides (else this test proves little).
+        expect(c.notes.join(' ')).toMatch(/converted 2 float64\/bfloat16/);
+        expect(c.stateDict.get('transposed')!.shape).toEqual([7, 5]);
+        expect(c.stateDict.get('half')!.dtype).toBe('float16');
+        expect(c.stateDict.get('num_batches_tracked')!.dtype).toBe('int64');
+      }
+      if (name.startsWith('two_readouts')) {
+        expect([...c.stateDict.keys()].filter((k) => k.startsWith('readout.a.')).length).toBe(3);
+        expect([...c.stateDict.keys()].filter((k) => k.startsWith('readout.b.')).length).toBe(3);
+      }
+    });
+  }
 });
