@@ -128,8 +128,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
   };
   const take = (k: number): Uint8Array => { need(k); const b = bytes.subarray(pos, pos + k); pos += k; return b; };
   const line = (): string => {
-    const end = bytes.indexOf(0x0a, pos);
-    if (end < 0 || end - pos > 4096) fail('unterminated text line');
+    // Search a bounded window so that a hostile input cannot make every opcode scan the whole buffer.
+    const rel = bytes.subarray(pos, Math.min(n, pos + 4097)).indexOf(0x0a);
+    if (rel < 0) fail('unterminated text line (over 4096 bytes)');
+    const end = pos + rel;
     const s = latin1.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;

@@ -278,30 +278,26 @@ function toHost(data: StorageArray, dtype: StorageDType, shape: number[]): HostT
 }
 
 /** Turns tensor references into host tensors, fetching each storage's bytes once. */
-async function materialize(
-  file: string, tensors: Map<string, TensorRef>, table: StorageTable,
-  fetchBytes: (ref: StorageRef) => Promise<Uint8Array>, notes: string[],
-): Promise<StateDict> {
-  const decoded = new Map<string, StorageArray>();
-  const getStorage = async (ref: StorageRef, name: string): Promise<StorageArray> => {
-    const rootRef = ref.view ? table.byKey.get(ref.view.rootKey) : ref;
-    if (!rootRef) throw new InputError(file, `tensor '${name}': storage '${ref.view?.rootKey}' is unknown`);
-    let arr = decoded.get(rootRef.key);
-    if (!arr) {
-      const bytes = await fetchBytes(rootRef);
-      const need = rootRef.numel * ELEMENT_BYTES[rootRef.dtype];
-      if (bytes.length < need) {
-        throw new InputError(file, `storage '${rootRef.key}' (for tensor '${name}') holds ${bytes.length} bytes, but ${rootRef.numel} ${rootRef.dtype} elements need ${need}`);
-      }
-      arr = decodeStorage(bytes, rootRef.dtype, rootRef.numel);
-      decoded.set(rootRef.key, arr);
-    }
-    return ref.view ? (arr.subarray(ref.view.offset, ref.view.offset + ref.view.numel) as StorageArray) : arr;
-  };
+interface StorageSource {
+  /** Throws an InputError unless the storage's bytes are present in full (checked before anything is allocated). */
+  check(ref: StorageRef): void;
+  fetch(ref: StorageRef): Promise<Uint8Array>;
+}
 
-  const sd: StateDict = new Map();
+async function materialize(
+  file: string, tensors: Map<string, TensorRef>, table: StorageTable, source: StorageSource, notes: string[],
+): Promise<StateDict> {
+  const rootOf = (ref: StorageRef, name: string): StorageRef => {
+    const r = ref.view ? table.byKey.get(ref.view.rootKey) : ref;
+    if (!r) throw new InputError(file, `tensor '${name}': storage '${ref.view?.rootKey}' is unknown`);
+    return r;
+  };
+  // Validate every claim before allocating anything: storages present and long enough, each tensor inside
+  // its storage, and the tensors together not much larger than the storages (an expanded stride-0 view
+  // could otherwise turn a few bytes into gigabytes).
+  let storageElements = 0;
+  const checked = new Set<string>();
   let total = 0;
-  const converted: string[] = [];
   for (const [name, t] of tensors) {
     const bad = (p: string): never => { throw new InputError(file, `tensor '${name}': ${p}`); };
     if (t.shape.some((d) => d < 0)) bad(`negative size (${t.shape.join(', ')})`);
@@ -309,15 +305,45 @@ async function materialize(
     if (t.offset < 0) bad(`negative storage offset ${t.offset}`);
     const count = numel(t.shape);
     if (count > MAX_TENSOR_ELEMENTS) bad(`claims ${count} elements, over the limit of ${MAX_TENSOR_ELEMENTS}`);
-    total += count;
-    if (total > MAX_TOTAL_ELEMENTS) bad(`tensors together exceed ${MAX_TOTAL_ELEMENTS} elements`);
     if (count > 0) {
       let last = t.offset;
       for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
       if (last >= t.storage.numel) {
         bad(`needs element ${last} of storage '${t.storage.key}', which holds only ${t.storage.numel} elements (shape (${t.shape.join(', ')}), stride (${t.stride.join(', ')}), offset ${t.offset})`);
       }
+      const root = rootOf(t.storage, name);
+      if (!checked.has(root.key)) {
+        source.check(root);
+        checked.add(root.key);
+        storageElements += root.numel;
+      }
     }
+    total += count;
+  }
+  if (total > MAX_TOTAL_ELEMENTS || total > 4 * storageElements + (1 << 20)) {
+    throw new InputError(file, `tensors claim ${total} elements in all from storages of ${storageElements} elements; refused as absurd`);
+  }
+
+  const decoded = new Map<string, StorageArray>();
+  const getStorage = async (ref: StorageRef, name: string): Promise<StorageArray> => {
+    const root = rootOf(ref, name);
+    let arr = decoded.get(root.key);
+    if (!arr) {
+      const bytes = await source.fetch(root);
+      const need = root.numel * ELEMENT_BYTES[root.dtype];
+      if (bytes.length < need) {
+        throw new InputError(file, `storage '${root.key}' (for tensor '${name}') holds ${bytes.length} bytes, but ${root.numel} ${root.dtype} elements need ${need}`);
+      }
+      arr = decodeStorage(bytes, root.dtype, root.numel);
+      decoded.set(root.key, arr);
+    }
+    return ref.view ? (arr.subarray(ref.view.offset, ref.view.offset + ref.view.numel) as StorageArray) : arr;
+  };
+
+  const sd: StateDict = new Map();
+  const converted: string[] = [];
+  for (const [name, t] of tensors) {
+    const count = numel(t.shape);
     const src = count > 0 ? await getStorage(t.storage, name) : decodeStorage(new Uint8Array(0), t.storage.dtype, 0);
     const data = gather(src, t.shape, t.stride, t.offset, count);
     if (t.storage.dtype === 'float64' || t.storage.dtype === 'bfloat16') converted.push(name);
@@ -346,15 +372,19 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
     const table = new StorageTable();
     const { value } = unpickle(pkl, { file, globals: stateDictGlobals(), persistentLoad: zipPersistentLoad(table) });
     const tensors = findStateDict(value, file, notes);
-    const sd = await materialize(file, tensors, table, async (ref) => {
-      const name = `${prefix}data/${ref.key}`;
-      const info = zip.info(name);
-      if (!info) throw new InputError(file, `missing storage entry '${name}'`);
-      const need = ref.numel * ELEMENT_BYTES[ref.dtype];
-      if (info.size < need) {
-        throw new InputError(file, `storage entry '${name}' holds ${info.size} bytes, but ${ref.numel} ${ref.dtype} elements need ${need}`);
-      }
-      return zip.read(name, Math.max(need, 16));
+    const entryOf = (ref: StorageRef) => `${prefix}data/${ref.key}`;
+    const sd = await materialize(file, tensors, table, {
+      check(ref) {
+        const name = entryOf(ref);
+        const info = zip.info(name);
+        if (!info) throw new InputError(file, `missing storage entry '${name}'`);
+        const need = ref.numel * ELEMENT_BYTES[ref.dtype];
+        // torch writes each storage as exactly its bytes; any other size means a corrupt or forged file.
+        if (info.size !== need) {
+          throw new InputError(file, `storage entry '${name}' holds ${info.size} bytes, but its description (${ref.numel} ${ref.dtype} elements) needs ${need}`);
+        }
+      },
+      fetch: (ref) => zip.read(entryOf(ref), Math.max(ref.numel * ELEMENT_BYTES[ref.dtype], 16)),
     }, notes);
     return { stateDict: sd, format: 'zip', notes };
   } finally {
@@ -398,10 +428,11 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<Ch
     pos += nbytes;
   }
   if (pos !== bytes.length) notes.push(`${bytes.length - pos} trailing bytes after the last storage ignored`);
-  const sd = await materialize(file, tensors, table, async (ref) => {
-    const b = raw.get(ref.key);
-    if (!b) throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
-    return b;
+  const sd = await materialize(file, tensors, table, {
+    check(ref) {
+      if (!raw.has(ref.key)) throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
+    },
+    fetch: async (ref) => raw.get(ref.key) as Uint8Array,
   }, notes);
   return { stateDict: sd, format: 'legacy', notes };
 }

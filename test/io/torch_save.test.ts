@@ -50,7 +50,7 @@ describe('saveCheckpoint round trips through our reader', () => {
     }
   });
 
-  it('a legacy file with two readouts brings both readouts' keys through', async () => {
+  it('a legacy file with two readouts keeps the keys of both readouts', async () => {
     const src = await readCheckpoint(readFileSync(SOTA), SOTA);
     const sd: StateDict = new Map();
     for (const [k, t] of src) {
