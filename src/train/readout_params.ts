@@ -1,0 +1,93 @@
+/**
+ * A FullGaussian2d readout as host arrays, the unit the trainer optimizes, snapshots and exports.
+ * Layouts: `features` is neuron-major (N, C) for the fused kernel (PyTorch stores (1, C, 1, N));
+ * `sigma` as PyTorch flattens it for the gauss type (see gaussian_positions.ts); positions are (x, y).
+ */
+import { type GaussType, sigmaSize } from './gaussian_positions';
+import { type PositionNetParams, positionNetForward } from './position_net';
+
+export interface TrainableReadout {
+  gaussType: GaussType;
+  neurons: number;
+  channels: number;
+  /** (N, C) neuron-major. */
+  features: Float32Array;
+  /** (N); the readout always has a bias here (neuralpredictors `bias=True`, as every published model). */
+  bias: Float32Array;
+  /** (N, 4) full, (N, 2) uncorrelated, (N) isotropic. */
+  sigma: Float32Array;
+  /** Free Gaussian means (N, 2) when there is no position network; null otherwise. */
+  mu: Float32Array | null;
+  /** The cortex position network (mu from sourceGrid); null for free means. */
+  positionNet: PositionNetParams | null;
+  /** (N, inputDimensions) normalized cortical coordinates, the network's input; null for free means. */
+  sourceGrid: Float32Array | null;
+}
+
+/** One learnable array with its gradient buffer; the optimizer walks a list of these. */
+export interface Param {
+  /** neuralpredictors name under `readout.<data_key>.` (e.g. `_features`, `mu_transform.0.weight`). */
+  name: string;
+  value: Float32Array;
+  grad: Float32Array;
+}
+
+/** Every learnable array of the readout, in neuralpredictors' parameter order, with zeroed gradients. */
+export function readoutParams(r: TrainableReadout): Param[] {
+  const p: Param[] = [];
+  const add = (name: string, value: Float32Array): void => { p.push({ name, value, grad: new Float32Array(value.length) }); };
+  if (r.mu) add('_mu', r.mu);
+  add('sigma', r.sigma);
+  add('_features', r.features);
+  add('bias', r.bias);
+  r.positionNet?.layers.forEach((l, k) => {
+    add(`mu_transform.${2 * k}.weight`, l.weight);
+    add(`mu_transform.${2 * k}.bias`, l.bias);
+  });
+  return p;
+}
+
+/** Gaussian means (N, 2) before the clamp: the free means or the position network's output. */
+export function readoutMeans(r: TrainableReadout): Float64Array {
+  if (r.mu) return Float64Array.from(r.mu);
+  if (!r.positionNet || !r.sourceGrid) throw new Error('readout has neither free means nor a position network');
+  return positionNetForward(r.positionNet, r.sourceGrid, r.neurons).output;
+}
+
+/** A deep copy (for best-state snapshots and exports that must not change under training). */
+export function cloneReadout(r: TrainableReadout): TrainableReadout {
+  return {
+    ...r,
+    features: r.features.slice(),
+    bias: r.bias.slice(),
+    sigma: r.sigma.slice(),
+    mu: r.mu ? r.mu.slice() : null,
+    sourceGrid: r.sourceGrid ? r.sourceGrid.slice() : null,
+    positionNet: r.positionNet
+      ? { finalTanh: r.positionNet.finalTanh, layers: r.positionNet.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })) }
+      : null,
+  };
+}
+
+/** Copies every value of `src` into `dst` in place (same structure), keeping `dst`'s arrays (the optimizer holds them). */
+export function copyReadoutInto(dst: TrainableReadout, src: TrainableReadout): void {
+  const a = readoutParams(dst), b = readoutParams(src);
+  if (a.length !== b.length) throw new Error('readouts differ in structure');
+  a.forEach((p, i) => {
+    if (p.value.length !== b[i].value.length) throw new Error(`readouts differ in ${p.name}`);
+    p.value.set(b[i].value);
+  });
+}
+
+export function checkReadout(r: TrainableReadout): void {
+  const { neurons: N, channels: C } = r;
+  const need = (what: string, arr: { length: number } | null, n: number): void => {
+    if (!arr || arr.length !== n) throw new Error(`readout ${what}: expected ${n} values, got ${arr ? arr.length : 'none'}`);
+  };
+  need('features', r.features, N * C);
+  need('bias', r.bias, N);
+  need('sigma', r.sigma, N * sigmaSize(r.gaussType));
+  if (r.mu) need('mu', r.mu, 2 * N);
+  else if (r.positionNet && r.sourceGrid) need('source grid', r.sourceGrid, N * r.positionNet.layers[0].inFeatures);
+  else throw new Error('readout has neither free means nor a position network');
+}

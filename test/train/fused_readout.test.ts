@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/sim/rng';
+import { readoutTrainStep } from '../../src/train/fused_readout';
+import { type GaussType } from '../../src/train/gaussian_positions';
+import { initPositionNet } from '../../src/train/position_net';
+import { type TrainableReadout, readoutParams } from '../../src/train/readout_params';
+import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from '../../src/train/readout_step';
+import { SOTA, SOTA_KEY, nchwToMaps, npy, readoutFromStateDict, sotaStateDict } from './helpers';
+
+/** A small random readout problem. */
+function problem(seed: number, gaussType: GaussType, withNet: boolean) {
+  const rng = new Rng(seed);
+  const H = 5, W = 7, C = 3, N = 4, B = 3;
+  const maps = Array.from({ length: B }, () => Float32Array.from({ length: H * W * C }, () => rng.normal()));
+  const sigmaN = gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
+  const r: TrainableReadout = {
+    gaussType, neurons: N, channels: C,
+    features: Float32Array.from({ length: N * C }, () => rng.range(-0.6, 0.6)),
+    bias: Float32Array.from({ length: N }, () => rng.range(-0.5, 0.5)),
+    sigma: Float32Array.from({ length: N * sigmaN }, () => rng.range(-0.2, 0.2)),
+    mu: withNet ? null : Float32Array.from({ length: 2 * N }, () => rng.range(-0.7, 0.7)),
+    positionNet: withNet ? initPositionNet({ inputDimensions: 2, hiddenLayers: 1, hiddenFeatures: 4, finalTanh: true }, rng) : null,
+    sourceGrid: withNet ? Float32Array.from({ length: 2 * N }, () => rng.range(-1, 1)) : null,
+  };
+  const targets = Float32Array.from({ length: B * N }, () => rng.poisson(1));
+  const noise = Float32Array.from({ length: B * N * 2 }, () => rng.normal());
+  return { r, maps, targets, noise, geometry: { height: H, width: W, channels: C } };
+}
+
+function lossOf(p: ReturnType<typeof problem>, params = readoutParams(p.r)) {
+  return readoutLossAndGrads({
+    readout: p.r, params, geometry: p.geometry, maps: p.maps, targets: p.targets, noise: p.noise,
+    lossScale: 1.7, gammaReadout: 0.05, workspace: new StepWorkspace(),
+  });
+}
+
+describe('fused readout kernel: gradients vs finite differences', () => {
+  for (const gaussType of ['full', 'uncorrelated', 'isotropic'] as GaussType[]) {
+    for (const withNet of [true, false]) {
+      it(`${gaussType}, ${withNet ? 'position network' : 'free means'}`, () => {
+        let checked = 0;
+        for (let seed = 1; seed <= 6; seed++) {
+          const p = problem(seed * 7 + (withNet ? 1 : 0), gaussType, withNet);
+          const params = readoutParams(p.r);
+          lossOf(p, params);
+          const grads = params.map((q) => Float64Array.from(q.grad));
+          params.forEach((q, qi) => {
+            for (let i = 0; i < q.value.length; i++) {
+              const x0 = q.value[i];
+              const fd = (h: number): number => {
+                q.value[i] = x0 + h; const lp = lossOf(p).loss;
+                q.value[i] = x0 - h; const lm = lossOf(p).loss;
+                q.value[i] = x0;
+                return (lp - lm) / (2 * h);
+              };
+              const a = fd(2e-3), b = fd(1e-3);
+              // bilinear interpolation, the clamp and |w| have kinks: skip coordinates where the difference quotients disagree
+              if (Math.abs(a - b) > 1e-2 * (Math.abs(a) + 1e-2)) continue;
+              const g = grads[qi][i];
+              expect(Math.abs(g - b), `${q.name}[${i}] analytic ${g} vs numeric ${b}`).toBeLessThan(2e-3 * (1 + Math.abs(b)));
+              checked++;
+            }
+          });
+        }
+        expect(checked).toBeGreaterThan(100);
+      });
+    }
+  }
+});
+
+describe('fused readout kernel vs the sensorium-sota fixture (neuralpredictors outputs)', async () => {
+  const sd = await sotaStateDict();
+  const r = readoutFromStateDict(sd, SOTA_KEY);
+  const core = npy(`${SOTA}/core_output.npy`); // (2, 64, 28, 56)
+  const maps = nchwToMaps(core);
+  const geometry = { height: core.shape[2], width: core.shape[3], channels: core.shape[1] };
+  const N = r.neurons;
+
+  it('eval grid and responses[0:2]', () => {
+    const grid = npy(`${SOTA}/grid.npy`).data as Float32Array;
+    const pos = evalPositions(r);
+    for (let i = 0; i < grid.length; i++) expect(Math.abs(pos[i] - grid[i])).toBeLessThanOrEqual(1e-6);
+    const out = new Float32Array(2 * N);
+    predictBatch(r, pos, geometry, maps, out);
+    const ref = npy(`${SOTA}/responses.npy`).data as Float32Array;
+    for (let i = 0; i < 2 * N; i++) expect(Math.abs(out[i] - ref[i])).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(ref[i]));
+  });
+
+  it('sampled_grid and sampled_responses with the fixture noise (training path)', () => {
+    const noise = npy(`${SOTA}/noise.npy`).data as Float32Array; // (2, N, 1, 2)
+    const params = readoutParams(r);
+    const ws = new StepWorkspace();
+    const targets = new Float32Array(2 * N);
+    readoutLossAndGrads({ readout: r, params, geometry, maps, targets, noise, lossScale: 1, gammaReadout: 0, workspace: ws });
+    const sg = npy(`${SOTA}/sampled_grid.npy`).data as Float32Array;
+    for (let i = 0; i < sg.length; i++) expect(Math.abs(ws.positions[i] - sg[i])).toBeLessThanOrEqual(1e-6);
+    // the training kernel's predictions at the sampled positions
+    const pred = new Float32Array(2 * N);
+    readoutTrainStep({
+      ...geometry, maps, neurons: N, features: r.features, bias: r.bias, positions: ws.positions.subarray(0, 4 * N), targets,
+      lossScale: 1, logEps: 1e-12, gradFeatures: new Float32Array(N * r.channels), gradBias: new Float32Array(N), gradPositions: new Float32Array(4 * N), predictions: pred,
+    });
+    const ref = npy(`${SOTA}/sampled_responses.npy`).data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(pred[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
+    expect(worst).toBeLessThanOrEqual(0);
+  });
+});

@@ -1,0 +1,71 @@
+/** Shared pieces of the fine-tuning tests: fixture files, the fixture readout as a TrainableReadout. */
+import { readFileSync } from 'node:fs';
+import { readCheckpoint } from '../../src/io/torch_checkpoint';
+import { parseNumericNpy } from '../../src/io/npy';
+import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_tensor';
+import type { TrainableReadout } from '../../src/train/readout_params';
+
+export const SOTA = '/work/shared/fixtures/sensorium-sota';
+export const SIM = '/work/shared/fixtures/sim-scan';
+export const SOTA_KEY = '26872-17-20';
+
+export function npy(path: string): HostTensor {
+  return parseNumericNpy(readFileSync(path), path);
+}
+
+export async function sotaStateDict(): Promise<StateDict> {
+  return readCheckpoint(readFileSync(`${SOTA}/model.pth`), 'model.pth');
+}
+
+/** NCHW (B, C, H, W) -> one (H, W, C) map per image. */
+export function nchwToMaps(t: HostTensor): Float32Array[] {
+  const [B, C, H, W] = t.shape;
+  const d = toFloat32(t);
+  const maps: Float32Array[] = [];
+  for (let b = 0; b < B; b++) {
+    const m = new Float32Array(H * W * C);
+    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) m[(y * W + x) * C + c] = d[((b * C + c) * H + y) * W + x];
+    maps.push(m);
+  }
+  return maps;
+}
+
+/** The readout `readout.<key>.*` of a neuralpredictors state dict (full Gaussian, cortex position network). */
+export function readoutFromStateDict(sd: StateDict, key: string): TrainableReadout {
+  const p = `readout.${key}.`;
+  const get = (k: string): HostTensor => {
+    const t = sd.get(p + k);
+    if (!t) throw new Error(`missing ${p + k}`);
+    return t;
+  };
+  const f = get('_features');
+  const [, C, , N] = f.shape;
+  const fd = toFloat32(f);
+  const features = new Float32Array(N * C);
+  for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) features[n * C + c] = fd[c * N + n];
+  const idx = [...new Set([...sd.keys()].filter((k) => k.startsWith(p + 'mu_transform.')).map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])))].sort((a, b) => a - b);
+  const layers = idx.map((i) => {
+    const w = get(`mu_transform.${i}.weight`);
+    return { weight: Float32Array.from(toFloat32(w)), bias: Float32Array.from(toFloat32(get(`mu_transform.${i}.bias`))), outFeatures: w.shape[0], inFeatures: w.shape[1] };
+  });
+  return {
+    gaussType: 'full', neurons: N, channels: C, features,
+    bias: Float32Array.from(toFloat32(get('bias'))),
+    sigma: Float32Array.from(toFloat32(get('sigma'))),
+    mu: null,
+    positionNet: { layers, finalTanh: true },
+    sourceGrid: Float32Array.from(toFloat32(get('source_grid'))),
+  };
+}
+
+/** Fixture tolerance for gradients: |a - b| <= 1e-4 max|b| + 1e-4 |b|; returns the worst excess ratio (<= 1 passes). */
+export function gradExcess(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let maxB = 0;
+  for (let i = 0; i < b.length; i++) maxB = Math.max(maxB, Math.abs(b[i]));
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    const tol = 1e-4 * maxB + 1e-4 * Math.abs(b[i]);
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / tol);
+  }
+  return worst;
+}
