@@ -1,0 +1,261 @@
+/**
+ * neuralpredictors-style model configuration (the keyword arguments of Stacked2dCore / FullGaussian2d /
+ * FiringRateEncoder, with their names). Only what the weights cannot tell matters at load time (linear, pad_input,
+ * final_nonlinearity, final_tanh, elu_offset, stack, input shape, strides); layer counts, channels, kernel sizes,
+ * gauss_type and the position network's size are read from the checkpoint and the config is only checked against them.
+ */
+import { InputError } from '../io/host_tensor';
+
+export type GaussType = 'full' | 'uncorrelated' | 'isotropic';
+
+/** The "cortex" grid-mean predictor: an MLP from cortical (source_grid) coordinates to readout positions. */
+export interface GridMeanPredictorConfig {
+  type: 'cortex';
+  input_dimensions: number;
+  hidden_layers: number;
+  hidden_features: number;
+  final_tanh: boolean;
+}
+
+export interface ModelConfig {
+  layers: number;
+  input_kern: number;
+  hidden_kern: number | number[];
+  hidden_channels: number | number[];
+  /** Zero padding input_kern//2 on the first conv (hidden convs always keep their size). */
+  pad_input: boolean;
+  depth_separable: boolean;
+  /** Which layers the readout sees, concatenated on channels: int = layers[stack:], list = those layers, null = all. */
+  stack: number | number[] | null;
+  /** No nonlinearities in the core at all. */
+  linear: boolean;
+  /** ELU after the last core layer too. */
+  final_nonlinearity: boolean;
+  batch_norm: boolean | boolean[];
+  /** Output = elu(readout + elu_offset) + 1. */
+  elu_offset: number;
+  gauss_type: GaussType;
+  grid_mean_predictor: GridMeanPredictorConfig | null;
+  /** One image: [channels, height, width]. */
+  input_shape: [number, number, number];
+  /** BatchNorm momentum in PyTorch's convention (weight of the new batch statistic); null = cumulative average. */
+  momentum?: number | null;
+  stride?: number;
+  input_stride?: number;
+  hidden_dilation?: number;
+  hidden_padding?: number | null;
+  /** Readout initialization and regularization (used when a new readout is trained). */
+  init_mu_range?: number;
+  init_sigma?: number;
+  gamma_readout?: number;
+  gamma_input?: number;
+  gamma_hidden?: number;
+}
+
+/** Equal to ../shared/fixtures/sensorium-sota/config.json (the Sensorium 2022 SOTA model). */
+export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
+  layers: 4,
+  input_kern: 9,
+  hidden_kern: 7,
+  hidden_channels: 64,
+  pad_input: false,
+  depth_separable: true,
+  stack: -1,
+  linear: false,
+  final_nonlinearity: true,
+  batch_norm: true,
+  elu_offset: 0,
+  gauss_type: 'full',
+  grid_mean_predictor: Object.freeze({
+    type: 'cortex',
+    input_dimensions: 2,
+    hidden_layers: 1,
+    hidden_features: 30,
+    final_tanh: true,
+  }),
+  input_shape: Object.freeze([1, 36, 64]) as unknown as [number, number, number],
+}) as Readonly<ModelConfig>;
+
+export interface ParsedModelConfig {
+  config: ModelConfig;
+  /** Keys the file set (the rest come from DEFAULT_MODEL_CONFIG). */
+  given: string[];
+  /** Keys the file had that the model does not use (training options and the like); not an error. */
+  ignored: string[];
+}
+
+const KNOWN_KEYS = new Set([
+  'layers', 'input_kern', 'hidden_kern', 'hidden_channels', 'pad_input', 'depth_separable', 'stack', 'linear',
+  'final_nonlinearity', 'batch_norm', 'elu_offset', 'gauss_type', 'grid_mean_predictor', 'input_shape', 'momentum',
+  'stride', 'input_stride', 'hidden_dilation', 'hidden_padding', 'init_mu_range', 'init_sigma', 'gamma_readout',
+  'gamma_input', 'gamma_hidden',
+]);
+
+/** Options whose non-default values change the computation in ways this implementation does not have. */
+const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
+  skip: (v) => typeof v === 'number' && v > 1,
+  attention_conv: (v) => v === true,
+  shifter: (v) => v !== null && v !== undefined && v !== false,
+  modulator: (v) => v !== null && v !== undefined && v !== false,
+  share_features: (v) => v === true,
+  share_grid: (v) => v === true,
+  shared_match_ids: (v) => v !== null && v !== undefined,
+};
+
+function cloneDefault(): ModelConfig {
+  return JSON.parse(JSON.stringify(DEFAULT_MODEL_CONFIG)) as ModelConfig;
+}
+
+/** Validates a parsed JSON config; missing keys take DEFAULT_MODEL_CONFIG's values. */
+export function parseModelConfigWithInfo(json: unknown, file: string): ParsedModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InputError(file, 'a model config must be a JSON object');
+  }
+  const src = json as Record<string, unknown>;
+  const cfg = cloneDefault();
+  const given: string[] = [];
+  const ignored: string[] = [];
+  const fail = (key: string, want: string): never => {
+    throw new InputError(file, `config key '${key}' must be ${want}, got ${JSON.stringify(src[key])}`);
+  };
+  const posInt = (key: string, v: unknown, min = 1): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 1e6) fail(key, `an integer >= ${min}`);
+    return v as number;
+  };
+  const intOrList = (key: string, v: unknown): number | number[] => {
+    if (Array.isArray(v)) {
+      if (v.length === 0) fail(key, 'a positive integer or a non-empty list of them');
+      return v.map((x) => posInt(key, x));
+    }
+    return posInt(key, v);
+  };
+  const bool = (key: string, v: unknown): boolean => {
+    if (typeof v !== 'boolean') fail(key, 'true or false');
+    return v as boolean;
+  };
+  const num = (key: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(key, 'a finite number');
+    return v as number;
+  };
+
+  for (const [key, v] of Object.entries(src)) {
+    if (key in UNSUPPORTED) {
+      if (UNSUPPORTED[key](v)) throw new InputError(file, `config key '${key}' = ${JSON.stringify(v)} is not supported`);
+      ignored.push(key);
+      continue;
+    }
+    if (!KNOWN_KEYS.has(key)) { ignored.push(key); continue; }
+    given.push(key);
+    switch (key) {
+      case 'layers': cfg.layers = posInt(key, v); break;
+      case 'input_kern': cfg.input_kern = posInt(key, v); break;
+      case 'hidden_kern': cfg.hidden_kern = intOrList(key, v); break;
+      case 'hidden_channels': cfg.hidden_channels = intOrList(key, v); break;
+      case 'pad_input': cfg.pad_input = bool(key, v); break;
+      case 'depth_separable': cfg.depth_separable = bool(key, v); break;
+      case 'linear': cfg.linear = bool(key, v); break;
+      case 'final_nonlinearity': cfg.final_nonlinearity = bool(key, v); break;
+      case 'batch_norm':
+        cfg.batch_norm = Array.isArray(v) ? v.map((x) => bool(key, x)) : bool(key, v);
+        break;
+      case 'elu_offset': cfg.elu_offset = num(key, v); break;
+      case 'stack':
+        if (v === null) cfg.stack = null;
+        else if (Array.isArray(v)) {
+          if (v.length === 0) fail(key, 'null, an integer or a non-empty list of integers');
+          cfg.stack = v.map((x) => (typeof x === 'number' && Number.isInteger(x) ? x : fail(key, 'a list of integers')));
+        } else if (typeof v === 'number' && Number.isInteger(v)) cfg.stack = v;
+        else fail(key, 'null, an integer or a list of integers');
+        break;
+      case 'gauss_type':
+        if (v !== 'full' && v !== 'uncorrelated' && v !== 'isotropic') fail(key, "'full', 'uncorrelated' or 'isotropic'");
+        cfg.gauss_type = v as GaussType;
+        break;
+      case 'grid_mean_predictor': cfg.grid_mean_predictor = parseGridMeanPredictor(v, file); break;
+      case 'input_shape': {
+        if (!Array.isArray(v) || v.length !== 3) fail(key, 'a list [channels, height, width]');
+        const s = (v as unknown[]).map((x) => posInt(key, x));
+        cfg.input_shape = [s[0], s[1], s[2]];
+        break;
+      }
+      case 'momentum':
+        if (v === null) cfg.momentum = null;
+        else {
+          const m = num(key, v);
+          if (m < 0 || m > 1) fail(key, 'a number in [0, 1] or null');
+          cfg.momentum = m;
+        }
+        break;
+      case 'stride': cfg.stride = posInt(key, v); break;
+      case 'input_stride': cfg.input_stride = posInt(key, v); break;
+      case 'hidden_dilation': cfg.hidden_dilation = posInt(key, v); break;
+      case 'hidden_padding': cfg.hidden_padding = v === null ? null : posInt(key, v, 0); break;
+      case 'init_mu_range': {
+        const r = num(key, v);
+        if (r <= 0 || r > 1) fail(key, 'a number in (0, 1]');
+        cfg.init_mu_range = r;
+        break;
+      }
+      case 'init_sigma': {
+        const s = num(key, v);
+        if (s <= 0) fail(key, 'a positive number');
+        cfg.init_sigma = s;
+        break;
+      }
+      case 'gamma_readout': case 'gamma_input': case 'gamma_hidden': {
+        const g = num(key, v);
+        if (g < 0) fail(key, 'a non-negative number');
+        cfg[key] = g;
+        break;
+      }
+    }
+  }
+  return { config: cfg, given, ignored };
+}
+
+function parseGridMeanPredictor(v: unknown, file: string): GridMeanPredictorConfig | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new InputError(file, `config key 'grid_mean_predictor' must be null or an object, got ${JSON.stringify(v)}`);
+  }
+  const g = v as Record<string, unknown>;
+  const d = DEFAULT_MODEL_CONFIG.grid_mean_predictor!;
+  const type = g.type ?? 'cortex';
+  if (type !== 'cortex') {
+    throw new InputError(file, `grid_mean_predictor.type ${JSON.stringify(type)} is not supported (only 'cortex')`);
+  }
+  const int = (k: string, fallback: number, min: number): number => {
+    const x = g[k] ?? fallback;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > 1e6) {
+      throw new InputError(file, `grid_mean_predictor.${k} must be an integer >= ${min}, got ${JSON.stringify(x)}`);
+    }
+    return x;
+  };
+  const finalTanh = g.final_tanh ?? d.final_tanh;
+  if (typeof finalTanh !== 'boolean') {
+    throw new InputError(file, `grid_mean_predictor.final_tanh must be true or false, got ${JSON.stringify(finalTanh)}`);
+  }
+  return {
+    type: 'cortex',
+    input_dimensions: int('input_dimensions', d.input_dimensions, 1),
+    hidden_layers: int('hidden_layers', d.hidden_layers, 0),
+    hidden_features: int('hidden_features', d.hidden_features, 1),
+    final_tanh: finalTanh,
+  };
+}
+
+export function parseModelConfig(json: unknown, file: string): ModelConfig {
+  return parseModelConfigWithInfo(json, file).config;
+}
+
+/** Parses the bytes of a config JSON file. */
+export function parseModelConfigText(text: string, file: string): ParsedModelConfig {
+  if (text.length > 1 << 20) throw new InputError(file, 'a model config larger than 1 MB is not plausible');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseModelConfigWithInfo(json, file);
+}
