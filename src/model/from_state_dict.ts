@@ -1,0 +1,92 @@
+/**
+ * state_dict (neuralpredictors key names, PyTorch layouts) -> model objects. The architecture is inferred first,
+ * so every key the constructors read is known to exist with the right shape.
+ */
+import { InputError, toFloat32, type HostTensor, type StateDict } from '../io/host_tensor';
+import { inferArchitecture, type CoreArchitecture, type ModelArchitecture, type ReadoutArchitecture } from './architecture';
+import type { ModelConfig } from './config';
+import { Stacked2dCore } from './core';
+import { Encoder } from './encoder';
+import { FullGaussian2d, type GaussianReadoutInit } from './gaussian_readout';
+
+function getter(sd: StateDict, file: string): (key: string) => HostTensor {
+  return (key) => {
+    const t = sd.get(key);
+    if (!t) throw new InputError(file, `missing '${key}'`);
+    return t;
+  };
+}
+
+export function coreFromStateDict(sd: StateDict, arch: CoreArchitecture, file = 'state_dict', trainable = true): Stacked2dCore {
+  return new Stacked2dCore(arch, getter(sd, file), trainable);
+}
+
+/** The readout's parameters as host arrays (PyTorch layouts, leading singleton axes dropped). */
+export function readoutInitFromStateDict(sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict'): GaussianReadoutInit {
+  const get = getter(sd, file);
+  const p = arch.prefix;
+  const f = (key: string): Float32Array => Float32Array.from(toFloat32(get(key)));
+  const features = sd.has(p + '_features') ? f(p + '_features') : f(p + 'features');
+  const init: GaussianReadoutInit = {
+    neurons: arch.neurons,
+    channels: arch.channels,
+    gaussType: arch.gaussType,
+    features, // torch (1, C, 1, N) flattened is (C, N)
+    bias: arch.bias ? f(p + 'bias') : null,
+    sigma: f(p + 'sigma'),
+  };
+  if (arch.positionNetwork) {
+    const pn = arch.positionNetwork;
+    init.positionNetwork = {
+      layers: pn.linears.map((l) => ({
+        weight: f(`${p}mu_transform.${l.index}.weight`),
+        bias: f(`${p}mu_transform.${l.index}.bias`),
+        inFeatures: l.inFeatures,
+        outFeatures: l.outFeatures,
+      })),
+      finalTanh: pn.finalTanh,
+      sourceGrid: f(p + 'source_grid'),
+      sourceDims: pn.inputDimensions,
+    };
+  } else {
+    init.mu = sd.has(p + '_mu') ? f(p + '_mu') : f(p + 'mu');
+  }
+  return init;
+}
+
+export function readoutFromStateDict(sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict', trainable = true): FullGaussian2d {
+  return new FullGaussian2d(readoutInitFromStateDict(sd, arch, file), trainable);
+}
+
+export interface EncoderLoadOptions {
+  /** Keys of the user's config file (disagreements with the weights become notes). */
+  configGiven?: readonly string[];
+  /** Load only these readouts (default: all). */
+  readouts?: readonly string[];
+  trainable?: boolean;
+}
+
+/** Infers the architecture and builds core and readouts. Throws InputError naming `file` for any problem. */
+export function encoderFromStateDict(sd: StateDict, config: ModelConfig, file: string, opts: EncoderLoadOptions = {}): Encoder {
+  const arch: ModelArchitecture = inferArchitecture(sd, config, file, opts.configGiven ?? []);
+  const wanted = opts.readouts ?? arch.readouts.map((r) => r.key);
+  for (const k of wanted) {
+    if (!arch.readouts.some((r) => r.key === k)) {
+      throw new InputError(file, `no readout '${k}' (readouts: ${arch.readouts.map((r) => r.key).join(', ') || 'none'})`);
+    }
+  }
+  const core = coreFromStateDict(sd, arch.core, file, opts.trainable ?? true);
+  const readouts = new Map<string, FullGaussian2d>();
+  try {
+    for (const r of arch.readouts) {
+      if (wanted.includes(r.key)) readouts.set(r.key, readoutFromStateDict(sd, r, file, opts.trainable ?? true));
+    }
+  } catch (e) {
+    core.dispose();
+    for (const r of readouts.values()) r.dispose();
+    throw e;
+  }
+  const passthrough: StateDict = new Map();
+  for (const [k, v] of sd) if (k.startsWith('core._input_weights_regularizer.')) passthrough.set(k, v);
+  return new Encoder(arch, core, readouts, passthrough);
+}

@@ -1,0 +1,179 @@
+/**
+ * neuralpredictors' FullGaussian2d readout: each neuron reads the core's feature map at one position (bilinear,
+ * grid_sample align_corners=True), takes a weighted sum over channels with its own feature vector and adds a bias.
+ * The position is the Gaussian's mean mu in eval mode, and mu + Sigma noise (clamped to [-1, 1]) when sampling.
+ * mu is a free parameter per neuron or comes from the cortex position network applied to source_grid.
+ *
+ * Layouts: features (C, N) (= torch (1, C, 1, N)); sigma as torch stores it without the leading 1:
+ * full (N, 2, 2), uncorrelated (N, 2) (= torch (1, N, 1, 2)), isotropic (N, 1); mu (N, 2); positions (x, y).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GaussType } from './config';
+import { gridSample } from './grid_sample';
+import { PositionNetwork, type LinearInit } from './position_network';
+import { Rng } from './random';
+
+export interface GaussianReadoutInit {
+  neurons: number;
+  channels: number;
+  gaussType: GaussType;
+  /** (C, N) row-major. */
+  features: Float32Array;
+  /** (N); null: no bias term. */
+  bias: Float32Array | null;
+  /** full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1). */
+  sigma: Float32Array;
+  /** Free means (N, 2); exactly one of mu and positionNetwork is given. */
+  mu?: Float32Array | null;
+  positionNetwork?: {
+    layers: LinearInit[];
+    finalTanh: boolean;
+    /** (N, D) row-major, used as stored (neuralpredictors normalizes it once, at construction). */
+    sourceGrid: Float32Array;
+    sourceDims: number;
+  } | null;
+  /** Seed of the readout's own RNG, used when sampling without caller-given noise. */
+  seed?: number;
+}
+
+export interface ReadoutForwardOptions {
+  /** Draw positions from the Gaussians (training) instead of using the means (eval). Default false. */
+  sample?: boolean;
+  /** Standard-normal noise (B, N, 2) (or (B, N, 1, 2) as neuralpredictors draws it); drawn from `rng` if absent. */
+  noise?: tf.Tensor | Float32Array;
+  rng?: Rng;
+}
+
+export function sigmaSize(gaussType: GaussType): number {
+  return gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
+}
+
+export class FullGaussian2d {
+  readonly neurons: number;
+  readonly channels: number;
+  readonly gaussType: GaussType;
+  readonly features: tf.Variable<tf.Rank.R2>;
+  readonly bias: tf.Variable<tf.Rank.R1> | null;
+  readonly sigma: tf.Variable;
+  readonly mu: tf.Variable<tf.Rank.R2> | null;
+  readonly positionNetwork: PositionNetwork | null;
+  /** Buffer (not trained): the position network's input. */
+  readonly sourceGrid: tf.Tensor2D | null;
+  rng: Rng;
+
+  constructor(init: GaussianReadoutInit, trainable = true) {
+    const { neurons: N, channels: C } = init;
+    const check = (what: string, arr: Float32Array | null | undefined, n: number): void => {
+      if (arr && arr.length !== n) throw new Error(`FullGaussian2d: ${what} has ${arr.length} values, expected ${n}`);
+    };
+    check('features', init.features, C * N);
+    check('bias', init.bias, N);
+    check('sigma', init.sigma, N * sigmaSize(init.gaussType));
+    check('mu', init.mu, N * 2);
+    if (!init.mu === !init.positionNetwork) throw new Error('FullGaussian2d: give either mu or a position network');
+    if (init.positionNetwork) check('source_grid', init.positionNetwork.sourceGrid, N * init.positionNetwork.sourceDims);
+    this.neurons = N;
+    this.channels = C;
+    this.gaussType = init.gaussType;
+    this.features = tf.variable(tf.tensor2d(init.features, [C, N]), trainable);
+    this.bias = init.bias ? tf.variable(tf.tensor1d(init.bias), trainable) : null;
+    const sShape = init.gaussType === 'full' ? [N, 2, 2] : [N, sigmaSize(init.gaussType)];
+    this.sigma = tf.variable(tf.tensor(init.sigma, sShape), trainable);
+    this.mu = init.mu ? tf.variable(tf.tensor2d(init.mu, [N, 2]), trainable) : null;
+    if (init.positionNetwork) {
+      const p = init.positionNetwork;
+      this.positionNetwork = new PositionNetwork(p.layers, p.finalTanh, trainable);
+      this.sourceGrid = tf.keep(tf.tensor2d(p.sourceGrid, [N, p.sourceDims]));
+    } else {
+      this.positionNetwork = null;
+      this.sourceGrid = null;
+    }
+    this.rng = new Rng(init.seed ?? 0);
+  }
+
+  /** The Gaussians' means mu (N, 2), before clamping. */
+  mean(): tf.Tensor2D {
+    if (this.positionNetwork) return this.positionNetwork.apply(this.sourceGrid!);
+    return this.mu!.clone();
+  }
+
+  /**
+   * neuralpredictors clamps a free mu to [-1, 1] in place (no_grad) every time it samples the grid; done here the
+   * same way so that training follows the same path. (For a predicted mu that clamp acts on a temporary.)
+   */
+  private clampFreeMu(): void {
+    if (this.mu) this.mu.assign(tf.tidy(() => tf.clipByValue(this.mu!, -1, 1)));
+  }
+
+  /** Eval-mode positions clamp(mu, -1, 1): (N, 2), (x, y). */
+  grid(): tf.Tensor2D {
+    this.clampFreeMu();
+    return tf.tidy(() => tf.clipByValue(this.mean(), -1, 1));
+  }
+
+  /**
+   * Positions clamp(Sigma noise + mu, -1, 1) for a batch: (B, N, 2). Full: per neuron the 2x2 matrix sigma[n]
+   * (row = output coordinate, column = noise component) times the noise vector; uncorrelated / isotropic:
+   * elementwise sigma * noise.
+   */
+  sampleGrid(batch: number, noise?: tf.Tensor | Float32Array, rng?: Rng): tf.Tensor3D {
+    this.clampFreeMu();
+    const N = this.neurons;
+    return tf.tidy(() => {
+      const z = this.noiseTensor(batch, noise, rng);
+      const mu = this.mean().reshape([1, N, 2]);
+      let offset: tf.Tensor;
+      if (this.gaussType === 'full') {
+        // sum_d sigma[n, c, d] * z[b, n, d]
+        offset = this.sigma.reshape([1, N, 2, 2]).mul(z.reshape([batch, N, 1, 2])).sum(3);
+      } else {
+        offset = z.mul(this.sigma.reshape([1, N, sigmaSize(this.gaussType)])); // isotropic broadcasts over (x, y)
+      }
+      return tf.clipByValue(offset.add(mu), -1, 1) as tf.Tensor3D;
+    });
+  }
+
+  private noiseTensor(batch: number, noise: tf.Tensor | Float32Array | undefined, rng?: Rng): tf.Tensor3D {
+    const n = batch * this.neurons * 2;
+    if (noise === undefined) return tf.tensor3d((rng ?? this.rng).normalArray(n), [batch, this.neurons, 2]);
+    const size = noise instanceof Float32Array ? noise.length : noise.size;
+    if (size !== n) throw new Error(`noise has ${size} values, expected ${batch} x ${this.neurons} x 2`);
+    return noise instanceof Float32Array ? tf.tensor3d(noise, [batch, this.neurons, 2]) : noise.reshape([batch, this.neurons, 2]);
+  }
+
+  /** featureMap (B, H, W, C) -> (B, N): the readout before the output nonlinearity. */
+  forward(featureMap: tf.Tensor4D, opts: ReadoutForwardOptions = {}): tf.Tensor2D {
+    const [B, , , C] = featureMap.shape;
+    if (C !== this.channels) throw new Error(`readout expects ${this.channels} feature channels, the core gives ${C}`);
+    return tf.tidy(() => {
+      const grid = opts.sample ? this.sampleGrid(B, opts.noise, opts.rng) : this.grid();
+      const sampled = gridSample(featureMap, grid); // (B, N, C)
+      let y = sampled.mul(this.features.transpose()).sum(2) as tf.Tensor2D; // (B, N)
+      if (this.bias) y = y.add(this.bias);
+      return y;
+    });
+  }
+
+  /** sum |features|, neuralpredictors' feature_l1 (multiply by gamma_readout for the regularizer). */
+  featureL1(): tf.Scalar {
+    return tf.tidy(() => this.features.abs().sum() as tf.Scalar);
+  }
+
+  variables(): tf.Variable[] {
+    const v: tf.Variable[] = [this.features];
+    if (this.bias) v.push(this.bias);
+    v.push(this.sigma);
+    if (this.mu) v.push(this.mu);
+    if (this.positionNetwork) v.push(...this.positionNetwork.variables());
+    return v;
+  }
+
+  dispose(): void {
+    this.features.dispose();
+    this.bias?.dispose();
+    this.sigma.dispose();
+    this.mu?.dispose();
+    this.positionNetwork?.dispose();
+    this.sourceGrid?.dispose();
+  }
+}
