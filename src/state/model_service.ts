@@ -2,10 +2,14 @@
  * The page's calls into the model and io libraries, kept out of the React components: pick files, read a
  * checkpoint and config, build the tfjs model, run it. No React, no DOM beyond the File objects the user gave.
  */
-import { InputError, type StateDict } from '../io/host_tensor';
+import * as tf from '@tensorflow/tfjs';
+import { InputError, numel, type StateDict } from '../io/host_tensor';
 import { parseNumericNpy } from '../io/npy';
 import { readCheckpointContents } from '../io/torch_checkpoint';
+import type { ModelArchitecture } from '../model/architecture';
 import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ModelConfig } from '../model/config';
+import type { Encoder } from '../model/encoder';
+import { encoderFromStateDict } from '../model/from_state_dict';
 import { testImagesFor, type ImageSet } from './test_images';
 
 export { testImagesFor, type ImageSet };
@@ -27,6 +31,8 @@ export interface OpenedCheckpoint {
   format: 'zip' | 'legacy';
   stateDict: StateDict;
   config: ModelConfig;
+  /** Config keys the user's file set (the weights win over them; disagreements become notes). */
+  configGiven: string[];
   notes: string[];
 }
 
@@ -51,10 +57,12 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
   }
   let config: ModelConfig = structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
   const notes: string[] = [];
+  let configGiven: string[] = [];
   if (configFile) {
     if (configFile.size > MAX_CONFIG_BYTES) throw new InputError(configFile.name, `config is ${configFile.size} bytes; at most ${MAX_CONFIG_BYTES} expected`);
     const parsed = parseModelConfigText(await configFile.text(), configFile.name);
     config = parsed.config;
+    configGiven = parsed.given;
     if (parsed.ignored.length) notes.push(`${configFile.name}: not used by the model: ${parsed.ignored.join(', ')}`);
   } else {
     notes.push('no config file given: options the weights cannot tell (pad_input, linear, elu_offset, input shape, ...) take the Sensorium SOTA values');
@@ -66,6 +74,7 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
     format: contents.format,
     stateDict: contents.stateDict,
     config,
+    configGiven,
     notes: [...contents.notes, ...notes],
   };
 }
@@ -87,45 +96,88 @@ export async function readImagesNpy(file: File, inputShape: readonly number[] | 
   return { name: file.name, source: 'file', data, shape, labels: Array.from({ length: shape[0] }, (_, i) => `image ${i}`) };
 }
 
-// ---- model building and prediction (wired to src/model as it lands) ----
+// ---- model building and prediction ----
 
-/** What the page shows about a model's architecture. */
-export interface ArchitectureSummary {
-  /** [channels, height, width] of one input image. */
-  inputShape: [number, number, number];
-  core: Array<{ name: string; kind: string; inChannels: number; outChannels: number; kernel: number; padding: number; batchNorm: boolean; nonlinearity: string }>;
-  /** Core output [channels, height, width] seen by the readout. */
-  featureShape: [number, number, number];
-  readouts: Array<{ key: string; neurons: number }>;
-  readoutKey: string;
-  neurons: number;
-  gaussType: string;
-  positionNetwork: string;
-  parameters: number;
-}
-
+/** A model ready to run on the active tfjs backend. */
 export interface LoadedModel {
   source: OpenedCheckpoint;
-  summary: ArchitectureSummary;
+  encoder: Encoder;
+  architecture: ModelArchitecture;
+  /** The readout whose neurons the page shows. */
+  readoutKey: string;
+  neurons: number;
+  /** One image: [channels, height, width]. */
+  inputShape: [number, number, number];
+  /** Learned numbers in the checkpoint (buffers such as running statistics and source_grid excluded). */
+  parameters: number;
+  /** The tfjs backend the weights live on. */
   backend: string;
-  /** The tfjs model (owned here; disposed with disposeModel). */
-  handle: unknown;
 }
 
 export interface Prediction {
-  /** (images, neurons) row-major responses, elu(x)+1 > 0. */
+  /** (images, neurons) row-major responses, elu(x + offset) + 1 > 0. */
   data: Float32Array;
   shape: [number, number];
+  /** Name of the image set predicted (to tell a stale prediction from a current one). */
+  imagesName: string;
+  readoutKey: string;
   backend: string;
   milliseconds: number;
 }
 
-export function buildModel(_opened: OpenedCheckpoint): LoadedModel {
-  throw new Error('the model library is not wired into the page yet');
+const BUFFER_KEY = /(running_mean|running_var|num_batches_tracked|source_grid)$|^core\._input_weights_regularizer\./;
+
+function countParameters(sd: StateDict): number {
+  let n = 0;
+  for (const [key, t] of sd) if (!BUFFER_KEY.test(key)) n += numel(t.shape);
+  return n;
 }
 
-export function disposeModel(_model: LoadedModel): void {}
+/**
+ * Builds the tfjs model on the active backend from what was read. Throws an InputError naming the checkpoint
+ * for missing, unexpected or mis-shaped keys, and when the checkpoint has no readout to show.
+ */
+export function buildModel(opened: OpenedCheckpoint, readoutKey?: string): LoadedModel {
+  const encoder = encoderFromStateDict(opened.stateDict, opened.config, opened.checkpointName, {
+    configGiven: opened.configGiven,
+    trainable: false,
+  });
+  try {
+    const architecture = encoder.architecture;
+    const key = readoutKey ?? encoder.defaultReadout;
+    if (key === null) throw new InputError(opened.checkpointName, 'holds a core only (no readout.<data_key>.* keys): there are no neurons to show');
+    const readout = architecture.readouts.find((r) => r.key === key);
+    if (!readout) throw new InputError(opened.checkpointName, `no readout '${key}' (readouts: ${architecture.readouts.map((r) => r.key).join(', ')})`);
+    return {
+      source: opened,
+      encoder,
+      architecture,
+      readoutKey: key,
+      neurons: readout.neurons,
+      inputShape: [...architecture.core.inputShape] as [number, number, number],
+      parameters: countParameters(opened.stateDict),
+      backend: tf.getBackend(),
+    };
+  } catch (err) {
+    encoder.dispose();
+    throw err;
+  }
+}
 
-export async function predictResponses(_model: LoadedModel, _images: ImageSet, _backend: string): Promise<Prediction> {
-  throw new Error('the model library is not wired into the page yet');
+export function disposeModel(model: LoadedModel): void {
+  model.encoder.dispose();
+}
+
+/** Eval-mode responses of the model's current readout to every image of the set. */
+export async function predictResponses(model: LoadedModel, images: ImageSet): Promise<Prediction> {
+  const t0 = performance.now();
+  const y = await model.encoder.predict(images.data, { readout: model.readoutKey, batchSize: 8 });
+  return {
+    data: y.data,
+    shape: [y.shape[0], y.shape[1]],
+    imagesName: images.name,
+    readoutKey: model.readoutKey,
+    backend: tf.getBackend(),
+    milliseconds: performance.now() - t0,
+  };
 }

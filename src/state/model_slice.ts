@@ -27,6 +27,8 @@ export interface ModelSlice {
   predict(): Promise<void>;
   /** Builds the current model again on the active backend (after a backend switch). */
   rebuildModel(): Promise<void>;
+  /** Shows another readout of a checkpoint with several (`readout.<data_key>.*`). */
+  chooseReadout(key: string): Promise<void>;
   clearModelError(): void;
 }
 
@@ -54,12 +56,12 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
       const model = buildModel(opened);
       if (previous) disposeModel(previous);
       const images = get().images;
-      const keepImages = images && images.source === 'file' && sameShape(images.shape.slice(1), model.summary.inputShape);
+      const keepImages = images && images.source === 'file' && sameShape(images.shape.slice(1), model.inputShape);
       set({
         model,
         modelStatus: 'ready',
         modelProgress: null,
-        images: keepImages ? images : testImagesFor(model.summary.inputShape),
+        images: keepImages ? images : testImagesFor(model.inputShape),
         prediction: null,
         selectedNeuron: null,
         hoveredNeuron: null,
@@ -73,7 +75,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
 
   async loadImagesFile(file) {
     try {
-      const images = await readImagesNpy(file, get().model?.summary.inputShape ?? null);
+      const images = await readImagesNpy(file, get().model?.inputShape ?? null);
       set({ images, prediction: null, selectedImage: 0, modelError: null });
       if (get().model) await get().predict();
     } catch (err) {
@@ -86,7 +88,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
     if (!model || !images) return;
     set({ predicting: true });
     try {
-      const prediction = await predictResponses(model, images, get().backend?.backend ?? 'unknown');
+      const prediction = await predictResponses(model, images);
       // A newer model or image set may have arrived while this one ran.
       if (get().model === model && get().images === images) set({ prediction });
     } catch (err) {
@@ -100,12 +102,25 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
     const old = get().model;
     if (!old) return;
     try {
-      const model = buildModel(old.source);
+      const model = buildModel(old.source, old.readoutKey);
       disposeModel(old);
       set({ model, prediction: null });
       await get().predict();
     } catch (err) {
       set({ modelError: `could not rebuild the model on the new backend: ${errorText(err)}` });
+    }
+  },
+
+  async chooseReadout(key) {
+    const old = get().model;
+    if (!old || old.readoutKey === key) return;
+    try {
+      const model = buildModel(old.source, key);
+      disposeModel(old);
+      set({ model, prediction: null, selectedNeuron: null, hoveredNeuron: null });
+      await get().predict();
+    } catch (err) {
+      set({ modelError: errorText(err) });
     }
   },
 

@@ -11,7 +11,7 @@ export interface TestHook {
   /** Resolves when the current model load (and its first prediction) has finished. */
   idle(): Promise<void>;
   /** The latest prediction as plain numbers, or null. */
-  prediction(): { shape: number[]; data: number[]; backend: string } | null;
+  prediction(): { shape: number[]; data: number[]; backend: string; imagesName: string } | null;
   state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
 }
 
@@ -46,11 +46,11 @@ export function installTestHook(): void {
     },
     prediction() {
       const p = useStore.getState().prediction;
-      return p ? { shape: [...p.shape], data: Array.from(p.data), backend: p.backend } : null;
+      return p ? { shape: [...p.shape], data: Array.from(p.data), backend: p.backend, imagesName: p.imagesName } : null;
     },
     state() {
       const s = useStore.getState();
-      return { modelStatus: s.modelStatus, modelError: s.modelError, neurons: s.model?.summary.neurons ?? null, backend: s.backend?.backend ?? null };
+      return { modelStatus: s.modelStatus, modelError: s.modelError, neurons: s.model?.neurons ?? null, backend: s.backend?.backend ?? null };
     },
   };
 }

@@ -17,7 +17,7 @@ export function PredictionView() {
   return (
     <section className="panel" aria-labelledby="prediction-title">
       <h2 id="prediction-title">Prediction</h2>
-      <div className="row">
+      <div className="row top">
         <div className="stimulus-box">
           <ImageCanvas images={images} index={current} width={256} label={images.labels[current]} />
           <div className="row small">
@@ -25,21 +25,21 @@ export function PredictionView() {
             <span data-testid="image-label">{images.labels[current]} ({current + 1}/{count})</span>
             <button type="button" className="button-quiet" aria-label="Next image" disabled={current >= count - 1} onClick={() => selectImage(current + 1)}>›</button>
           </div>
-          <p className="muted small">{images.name}</p>
         </div>
-        <div className="grow">
-          {prediction && current < prediction.shape[0]
-            ? <ResponsesView prediction={prediction} image={current} />
-            : <p className="muted" data-testid="predicting">{predicting ? 'Running the model…' : 'No prediction yet.'}</p>}
+        <div className="grow small">
+          <p className="muted">{images.name}: {count} image{count === 1 ? '' : 's'}, {images.shape.slice(1).join('×')}</p>
+          <FileDrop
+            label="Images (.npy)…"
+            hint={<>float32 (batch, channels, height, width), normalized like the training images</>}
+            accept=".npy"
+            testId="images-input"
+            onFiles={(files) => void loadImagesFile(files[0])}
+          />
         </div>
       </div>
-      <FileDrop
-        label="Images (.npy)…"
-        hint={<>float32 (batch, channels, height, width), normalized as the model expects</>}
-        accept=".npy"
-        testId="images-input"
-        onFiles={(files) => void loadImagesFile(files[0])}
-      />
+      {prediction && current < prediction.shape[0]
+        ? <ResponsesView prediction={prediction} image={current} />
+        : <p className="muted" data-testid="predicting">{predicting ? 'Running the model…' : 'No prediction yet.'}</p>}
     </section>
   );
 }
