@@ -65,11 +65,34 @@ function corners(grid: tf.Tensor, H: number, W: number, B: number): Corners {
   return { index, valid, weight, fx, fy };
 }
 
+export type GridSampleMode = 'auto' | 'ops' | 'host';
+let mode: GridSampleMode = 'auto';
+
+/**
+ * 'ops': tfjs ops (gather / scatterND), for backends whose data lives on a GPU. 'host': plain loops over the
+ * tensors' host data, for cpu and wasm whose data is in host memory anyway and whose gather / broadcasting kernels
+ * are slow (cpu) or per element (wasm). 'auto' (default) picks host on cpu and wasm.
+ */
+export function setGridSampleMode(m: GridSampleMode): void {
+  mode = m;
+}
+
+function useHost(): boolean {
+  if (mode !== 'auto') return mode === 'host';
+  const b = tf.getBackend();
+  return b === 'cpu' || b === 'wasm';
+}
+
 /**
  * featureMap (B, H, W, C); grid (N, 2) shared by all images or (B, N, 2) per image, (x, y) in [-1, 1]
  * -> (B, N, C). Differentiable with respect to both arguments.
  */
 export function gridSample(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
+  return useHost() ? gridSampleHost(featureMap, grid) : gridSampleOps(featureMap, grid);
+}
+
+/** gridSample with tfjs ops only (works on every backend). */
+export function gridSampleOps(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
   const [B, H, W, C] = featureMap.shape;
   const perImage = grid.rank === 3;
   const N = perImage ? grid.shape[1] : grid.shape[0];
@@ -119,6 +142,97 @@ export function gridSample(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Tenso
           if (!perImage) dGrid = dGrid.sum(0);
           return [dFm, dGrid];
         });
+      },
+    };
+  });
+  return f(featureMap, grid) as tf.Tensor3D;
+}
+
+/** Bilinear corner offsets and weights of one position (float64 arithmetic on the float32 inputs). */
+function hostCorners(gx: number, gy: number, H: number, W: number, idx: Int32Array, w: Float64Array): { fx: number; fy: number } {
+  const ix = ((gx + 1) / 2) * (W - 1);
+  const iy = ((gy + 1) / 2) * (H - 1);
+  const x0 = Math.floor(ix);
+  const y0 = Math.floor(iy);
+  const fx = ix - x0;
+  const fy = iy - y0;
+  for (let k = 0; k < 4; k++) {
+    const x = x0 + (k & 1);
+    const y = y0 + (k >> 1);
+    const inside = x >= 0 && x < W && y >= 0 && y < H;
+    idx[k] = inside ? y * W + x : -1;
+    w[k] = inside ? ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy) : 0;
+  }
+  return { fx, fy };
+}
+
+/** gridSample computed in loops over host data (see setGridSampleMode), with the same hand-written gradients. */
+export function gridSampleHost(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
+  const [B, H, W, C] = featureMap.shape;
+  const perImage = grid.rank === 3;
+  const N = perImage ? grid.shape[1]! : grid.shape[0];
+  if (grid.shape[grid.rank - 1] !== 2 || (perImage && grid.shape[0] !== B)) {
+    throw new Error(`gridSample: grid shape [${grid.shape}] does not fit a feature map [${featureMap.shape}]`);
+  }
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [fmIn, gIn] = args as tf.Tensor[];
+    const save = args[2] as tf.GradSaveFunc;
+    const fm = fmIn.dataSync() as Float32Array;
+    const g = gIn.dataSync() as Float32Array;
+    const out = new Float32Array(B * N * C);
+    const idx = new Int32Array(4);
+    const w = new Float64Array(4);
+    for (let b = 0; b < B; b++) {
+      const img = b * H * W * C;
+      for (let n = 0; n < N; n++) {
+        const gi = perImage ? (b * N + n) * 2 : n * 2;
+        hostCorners(g[gi], g[gi + 1], H, W, idx, w);
+        const o = (b * N + n) * C;
+        for (let k = 0; k < 4; k++) {
+          if (idx[k] < 0 || w[k] === 0) continue;
+          const src = img + idx[k] * C;
+          const wk = w[k];
+          for (let c = 0; c < C; c++) out[o + c] += wk * fm[src + c];
+        }
+      }
+    }
+    save([fmIn, gIn]);
+    return {
+      value: tf.tensor3d(out, [B, N, C]),
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const fmS = saved[0].dataSync() as Float32Array;
+        const gS = saved[1].dataSync() as Float32Array;
+        const d = dy.dataSync() as Float32Array;
+        const dFm = new Float32Array(B * H * W * C);
+        const dG = new Float32Array(perImage ? B * N * 2 : N * 2);
+        const dk = new Float64Array(4);
+        for (let b = 0; b < B; b++) {
+          const img = b * H * W * C;
+          for (let n = 0; n < N; n++) {
+            const gi = perImage ? (b * N + n) * 2 : n * 2;
+            const { fx, fy } = hostCorners(gS[gi], gS[gi + 1], H, W, idx, w);
+            const o = (b * N + n) * C;
+            for (let k = 0; k < 4; k++) {
+              dk[k] = 0;
+              if (idx[k] < 0) continue;
+              const at = img + idx[k] * C;
+              const wk = w[k];
+              let s = 0;
+              for (let c = 0; c < C; c++) {
+                const dyc = d[o + c];
+                s += dyc * fmS[at + c];
+                if (wk !== 0) dFm[at + c] += wk * dyc;
+              }
+              dk[k] = s;
+            }
+            // value = (1-fy)((1-fx) v0 + fx v1) + fy((1-fx) v2 + fx v3), corners k = (x offset) + 2 (y offset)
+            const dIx = (dk[1] - dk[0]) * (1 - fy) + (dk[3] - dk[2]) * fy;
+            const dIy = (dk[2] - dk[0]) * (1 - fx) + (dk[3] - dk[1]) * fx;
+            dG[gi] += dIx * ((W - 1) / 2);
+            dG[gi + 1] += dIy * ((H - 1) / 2);
+          }
+        }
+        return [tf.tensor4d(dFm, [B, H, W, C]), perImage ? tf.tensor3d(dG, [B, N, 2]) : tf.tensor2d(dG, [N, 2])];
       },
     };
   });
