@@ -6,7 +6,7 @@
  *            grid_sample(mode="bilinear", padding_mode="zeros", align_corners=True):
  *            ix = (x + 1) / 2 * (W - 1), iy = (y + 1) / 2 * (H - 1), x along the width;
  *   v      = features_n . F(p) + bias_n
- *   r      = elu(v) + 1                      (the encoder's output nonlinearity, elu_offset 0)
+ *   r      = elu(v + elu_offset) + 1         (the encoder's output nonlinearity; elu_offset is 0 in practice)
  *   loss   = sum (r - t * log(r + eps))      (neuralpredictors PoissonLoss, summed)
  *
  * Composed from tfjs ops this materializes (batch, neurons, 4, channels) tensors several times per step and
@@ -29,6 +29,8 @@ export interface ReadoutForwardArgs extends MapGeometry {
   /** (N, C) neuron-major. */
   features: Float32Array;
   bias: Float32Array;
+  /** Output nonlinearity elu(v + eluOffset) + 1 (neuralpredictors' elu_offset; 0 for the published models). */
+  eluOffset?: number;
 }
 
 export interface ReadoutTrainArgs extends ReadoutForwardArgs {
@@ -64,6 +66,7 @@ export function readoutTrainStep(a: ReadoutTrainArgs): number {
   if (gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
   const sx = (W - 1) / 2, sy = (H - 1) / 2;
   const rowStride = W * C;
+  const off = a.eluOffset ?? 0;
   let loss = 0;
   for (let b = 0; b < B; b++) {
     const map = maps[b];
@@ -104,7 +107,7 @@ export function readoutTrainStep(a: ReadoutTrainArgs): number {
         if (o11 >= 0) d11 = dot(features, fo, map, o11, C);
       }
       const gx0 = 1 - fx, gy0 = 1 - fy;
-      const v = gy0 * (gx0 * d00 + fx * d01) + fy * (gx0 * d10 + fx * d11) + bias[n];
+      const v = gy0 * (gx0 * d00 + fx * d01) + fy * (gx0 * d10 + fx * d11) + bias[n] + off;
       const r = v > 0 ? v + 1 : Math.exp(v);
       const t = targets[k];
       loss += r - t * Math.log(r + logEps);
@@ -140,17 +143,32 @@ export function readoutPredict(a: ReadoutForwardArgs & { positions: Float32Array
   checkSizes(a, B);
   if (positions.length !== N * 2) throw new Error(`positions: expected ${N * 2} values, got ${positions.length}`);
   if (out.length !== B * N) throw new Error(`out: expected ${B * N} values, got ${out.length}`);
-  const corners = cornerTable(positions, N, H, W, C);
-  const { offsets, weights } = corners;
+  const { offsets, weights } = cornerTable(positions, N, H, W, C);
+  const off = a.eluOffset ?? 0;
+  // neurons whose 4 corners all lie inside the map take the fused path (all but those at the very border)
+  const interior = new Uint8Array(N);
+  for (let n = 0; n < N; n++) {
+    interior[n] = offsets[4 * n] >= 0 && offsets[4 * n + 1] === offsets[4 * n] + C && offsets[4 * n + 2] === offsets[4 * n] + W * C && offsets[4 * n + 3] === offsets[4 * n + 2] + C ? 1 : 0;
+  }
   for (let b = 0; b < B; b++) {
     const map = maps[b];
     for (let n = 0; n < N; n++) {
       const fo = n * C;
-      let v = bias[n];
-      for (let j = 0; j < 4; j++) {
-        const o = offsets[4 * n + j], w = weights[4 * n + j];
-        if (o < 0 || w === 0) continue;
-        v += w * dot(features, fo, map, o, C);
+      let v = bias[n] + off;
+      if (interior[n]) {
+        const o00 = offsets[4 * n], o01 = o00 + C, o10 = offsets[4 * n + 2], o11 = o10 + C;
+        const w00 = weights[4 * n], w01 = weights[4 * n + 1], w10 = weights[4 * n + 2], w11 = weights[4 * n + 3];
+        let s = 0;
+        for (let c = 0; c < C; c++) {
+          s += features[fo + c] * (w00 * map[o00 + c] + w01 * map[o01 + c] + w10 * map[o10 + c] + w11 * map[o11 + c]);
+        }
+        v += s;
+      } else {
+        for (let j = 0; j < 4; j++) {
+          const o = offsets[4 * n + j], w = weights[4 * n + j];
+          if (o < 0 || w === 0) continue;
+          v += w * dot(features, fo, map, o, C);
+        }
       }
       out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
     }

@@ -22,6 +22,8 @@ export interface TrainableReadout {
   positionNet: PositionNetParams | null;
   /** (N, inputDimensions) normalized cortical coordinates, the network's input; null for free means. */
   sourceGrid: Float32Array | null;
+  /** The encoder's elu_offset: output elu(v + eluOffset) + 1. Default 0. */
+  eluOffset?: number;
 }
 
 /** One learnable array with its gradient buffer; the optimizer walks a list of these. */

@@ -80,7 +80,7 @@ export function readoutLossAndGrads(s: StepInput): StepResult {
   const gradPositions = ws.gradPositions.subarray(0, B * N * 2);
   const poisson = readoutTrainStep({
     ...geometry, maps, neurons: N, features: r.features, bias: r.bias, positions, targets,
-    lossScale: s.lossScale, logEps: s.logEps ?? poissonEps, gradFeatures: grad('_features'), gradBias: grad('bias'), gradPositions,
+    lossScale: s.lossScale, logEps: s.logEps ?? poissonEps, eluOffset: r.eluOffset, gradFeatures: grad('_features'), gradBias: grad('bias'), gradPositions,
   });
 
   const gradMu = new Float64Array(N * 2);
@@ -116,5 +116,5 @@ export function evalPositions(r: TrainableReadout): Float32Array {
 
 /** Eval-mode predictions elu(v) + 1 for a batch of maps, written into `out` (B, N). */
 export function predictBatch(r: TrainableReadout, positions: Float32Array, geometry: MapGeometry, maps: readonly Float32Array[], out: Float32Array): void {
-  readoutPredict({ ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions, out });
+  readoutPredict({ ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions, out, eluOffset: r.eluOffset });
 }

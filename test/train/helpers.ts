@@ -4,6 +4,7 @@ import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { parseNumericNpy } from '../../src/io/npy';
 import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_tensor';
 import type { TrainableReadout } from '../../src/train/readout_params';
+import { readoutFromStateDict as importReadout } from '../../src/train/export';
 
 export const SOTA = '/work/shared/fixtures/sensorium-sota';
 export const SIM = '/work/shared/fixtures/sim-scan';
@@ -32,30 +33,7 @@ export function nchwToMaps(t: HostTensor): Float32Array[] {
 
 /** The readout `readout.<key>.*` of a neuralpredictors state dict (full Gaussian, cortex position network). */
 export function readoutFromStateDict(sd: StateDict, key: string): TrainableReadout {
-  const p = `readout.${key}.`;
-  const get = (k: string): HostTensor => {
-    const t = sd.get(p + k);
-    if (!t) throw new Error(`missing ${p + k}`);
-    return t;
-  };
-  const f = get('_features');
-  const [, C, , N] = f.shape;
-  const fd = toFloat32(f);
-  const features = new Float32Array(N * C);
-  for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) features[n * C + c] = fd[c * N + n];
-  const idx = [...new Set([...sd.keys()].filter((k) => k.startsWith(p + 'mu_transform.')).map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])))].sort((a, b) => a - b);
-  const layers = idx.map((i) => {
-    const w = get(`mu_transform.${i}.weight`);
-    return { weight: Float32Array.from(toFloat32(w)), bias: Float32Array.from(toFloat32(get(`mu_transform.${i}.bias`))), outFeatures: w.shape[0], inFeatures: w.shape[1] };
-  });
-  return {
-    gaussType: 'full', neurons: N, channels: C, features,
-    bias: Float32Array.from(toFloat32(get('bias'))),
-    sigma: Float32Array.from(toFloat32(get('sigma'))),
-    mu: null,
-    positionNet: { layers, finalTanh: true },
-    sourceGrid: Float32Array.from(toFloat32(get('source_grid'))),
-  };
+  return importReadout(sd, key, true);
 }
 
 /** Fixture tolerance for gradients: |a - b| <= 1e-4 max|b| + 1e-4 |b|; returns the worst excess ratio (<= 1 passes). */

@@ -1,0 +1,183 @@
+/**
+ * Exports of a trained readout:
+ * - a zip-format `.pth` with neuralpredictors key names, the readout alone (`readout.<data_key>.*`) or with its
+ *   core as a full model, in the order PyTorch's state_dict lists them (FullGaussian2d: own parameters, own
+ *   buffers, then the mu_transform children), which `torch.load` reads and `load_state_dict` accepts;
+ * - per-neuron results (unit id, position, Sigma, test metrics) as CSV and JSON;
+ * - a metadata JSON (core checksum, config, seed, backend, app version, date).
+ */
+import pkg from '../../package.json';
+import { type HostTensor, type StateDict, toFloat32 } from '../io/host_tensor';
+import { saveCheckpoint } from '../io/torch_save';
+import type { Evaluation } from '../metrics/evaluate';
+import { coreToStateDict } from '../model/to_state_dict';
+import type { Encoder } from '../model/encoder';
+import { sigmaShape } from './gaussian_positions';
+import type { TrainableReadout } from './readout_params';
+import { evalPositions } from './readout_step';
+
+export const APP_VERSION: string = pkg.version;
+
+function f32(shape: number[], data: Float32Array): HostTensor<'float32'> {
+  return { dtype: 'float32', shape, data: Float32Array.from(data) };
+}
+
+/** `readout.<dataKey>.*` in PyTorch layouts (features (1, C, 1, N), sigma by gauss type, mu (1, N, 1, 2)). */
+export function readoutStateDict(r: TrainableReadout, dataKey: string): StateDict {
+  const p = `readout.${dataKey}.`;
+  const N = r.neurons, C = r.channels;
+  const sd: StateDict = new Map();
+  if (r.mu) sd.set(`${p}_mu`, f32([1, N, 1, 2], r.mu));
+  sd.set(`${p}sigma`, f32(sigmaShape(r.gaussType, N), r.sigma));
+  const features = new Float32Array(C * N);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) features[c * N + n] = r.features[n * C + c];
+  sd.set(`${p}_features`, { dtype: 'float32', shape: [1, C, 1, N], data: features });
+  sd.set(`${p}bias`, f32([N], r.bias));
+  if (r.positionNet && r.sourceGrid) {
+    const d = r.positionNet.layers[0].inFeatures;
+    sd.set(`${p}source_grid`, f32([N, d], r.sourceGrid));
+    r.positionNet.layers.forEach((l, k) => {
+      sd.set(`${p}mu_transform.${2 * k}.weight`, f32([l.outFeatures, l.inFeatures], l.weight));
+      sd.set(`${p}mu_transform.${2 * k}.bias`, f32([l.outFeatures], l.bias));
+    });
+  }
+  return sd;
+}
+
+/** The readout alone as a zip-format .pth. */
+export async function exportReadoutPth(r: TrainableReadout, dataKey: string): Promise<Uint8Array> {
+  return saveCheckpoint(readoutStateDict(r, dataKey));
+}
+
+/** Core (from the encoder, with its passthrough buffers) + the new readout as one state_dict. */
+export async function fullModelStateDict(encoder: Encoder, r: TrainableReadout, dataKey: string): Promise<StateDict> {
+  const sd: StateDict = new Map(encoder.passthrough);
+  for (const [k, v] of await coreToStateDict(encoder.core)) sd.set(k, v);
+  for (const [k, v] of readoutStateDict(r, dataKey)) sd.set(k, v);
+  return sd;
+}
+
+export async function exportFullModelPth(encoder: Encoder, r: TrainableReadout, dataKey: string): Promise<Uint8Array> {
+  return saveCheckpoint(await fullModelStateDict(encoder, r, dataKey));
+}
+
+export interface NeuronRow {
+  unit_id: number;
+  /** Eval position (Gaussian mean, clamped), grid units: x along the feature map's width, y along its height. */
+  x: number;
+  y: number;
+  /** The `sigma` parameter's entries: full [s_xx, s_xy, s_yx, s_yy] (row = coordinate, column = noise), else [s_x, s_y] or [s]. */
+  sigma: number[];
+  test_correlation: number | null;
+  correlation_to_average: number | null;
+  oracle: number | null;
+  /** test_correlation / oracle for this neuron. */
+  fraction_oracle: number | null;
+  feve: number | null;
+}
+
+export function perNeuronResults(r: TrainableReadout, unitIds: ArrayLike<number>, evaluation: Evaluation | null): NeuronRow[] {
+  const N = r.neurons;
+  if (unitIds.length !== N) throw new Error(`${unitIds.length} unit ids for ${N} neurons`);
+  const pos = evalPositions(r);
+  const k = r.sigma.length / N;
+  const e = evaluation?.perNeuron;
+  const num = (a: Float64Array | null | undefined, n: number): number | null => (a ? a[n] : null);
+  const rows: NeuronRow[] = [];
+  for (let n = 0; n < N; n++) {
+    const tc = num(e?.testCorrelation, n), or = num(e?.oracle, n);
+    rows.push({
+      unit_id: Number(unitIds[n]),
+      x: pos[2 * n],
+      y: pos[2 * n + 1],
+      sigma: Array.from(r.sigma.subarray(n * k, (n + 1) * k)),
+      test_correlation: tc,
+      correlation_to_average: num(e?.correlationToAverage, n),
+      oracle: or,
+      fraction_oracle: tc !== null && or !== null && or !== 0 ? tc / or : null,
+      feve: num(e?.feve, n),
+    });
+  }
+  return rows;
+}
+
+export function sigmaColumns(r: Pick<TrainableReadout, 'gaussType'>): string[] {
+  return r.gaussType === 'full' ? ['sigma_xx', 'sigma_xy', 'sigma_yx', 'sigma_yy'] : r.gaussType === 'uncorrelated' ? ['sigma_x', 'sigma_y'] : ['sigma'];
+}
+
+/** CSV with a header row; empty cells where a metric is undefined. */
+export function perNeuronCsv(rows: NeuronRow[], r: Pick<TrainableReadout, 'gaussType'>): string {
+  const cols = ['unit_id', 'x', 'y', ...sigmaColumns(r), 'test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve'];
+  const cell = (v: number | null): string => (v === null || Number.isNaN(v) ? '' : String(v));
+  const lines = [cols.join(',')];
+  for (const row of rows) {
+    lines.push([row.unit_id, row.x, row.y, ...row.sigma, row.test_correlation, row.correlation_to_average, row.oracle, row.fraction_oracle, row.feve].map(cell).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface ExportMetadata {
+  app: string;
+  app_version: string;
+  date: string;
+  /** sha256 of the checkpoint file the core came from. */
+  core_sha256: string;
+  core_file?: string;
+  data_key: string;
+  scan?: string;
+  config: unknown;
+  readout: { gauss_type: string; neurons: number; channels: number; position_network: boolean };
+  training: unknown;
+  seed: number;
+  backend: string;
+  cache_precision?: string;
+  metrics?: unknown;
+}
+
+export function exportMetadata(m: Omit<ExportMetadata, 'app' | 'app_version' | 'date'> & { date?: Date }): ExportMetadata {
+  const { date, ...rest } = m;
+  return { app: 'v1-explorer', app_version: APP_VERSION, date: (date ?? new Date()).toISOString(), ...rest };
+}
+
+/** Hex sha256 (Web Crypto: Node >= 19 and browsers). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The inverse of `readoutStateDict`: a FullGaussian2d readout `readout.<dataKey>.*` of any state_dict (ours or
+ * neuralpredictors') as a TrainableReadout. The gauss type follows sigma's shape; the position network's layers
+ * follow the `mu_transform.<i>` indices (final tanh as given: the weights cannot tell).
+ */
+export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh = true): TrainableReadout {
+  const p = `readout.${dataKey}.`;
+  const get = (k: string): HostTensor => {
+    const t = sd.get(p + k) ?? (k.startsWith('_') ? sd.get(p + k.slice(1)) : undefined);
+    if (!t) throw new Error(`the state_dict has no '${p + k}'`);
+    return t;
+  };
+  const val = (k: string): Float32Array => Float32Array.from(toFloat32(get(k)));
+  const f = get('_features');
+  if (f.shape.length !== 4 || f.shape[0] !== 1 || f.shape[2] !== 1) throw new Error(`${p}_features has shape (${f.shape}), expected (1, C, 1, N)`);
+  const [, C, , N] = f.shape;
+  const fd = toFloat32(f);
+  const features = new Float32Array(N * C);
+  for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) features[n * C + c] = fd[c * N + n];
+  const s = get('sigma');
+  const gaussType = s.shape[2] === 2 && s.shape[3] === 2 ? 'full' : s.shape[3] === 2 ? 'uncorrelated' : 'isotropic';
+  const idx = [...new Set([...sd.keys()].filter((k) => k.startsWith(p + 'mu_transform.')).map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])))].sort((a, b) => a - b);
+  const layers = idx.map((i) => {
+    const w = get(`mu_transform.${i}.weight`);
+    return { weight: val(`mu_transform.${i}.weight`), bias: val(`mu_transform.${i}.bias`), outFeatures: w.shape[0], inFeatures: w.shape[1] };
+  });
+  const hasNet = layers.length > 0;
+  return {
+    gaussType, neurons: N, channels: C, features,
+    bias: sd.has(p + 'bias') ? val('bias') : new Float32Array(N),
+    sigma: val('sigma'),
+    mu: hasNet ? null : val('_mu'),
+    positionNet: hasNet ? { layers, finalTanh } : null,
+    sourceGrid: hasNet ? val('source_grid') : null,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Node-only loading for the fine-tuning entry points (CLI, benchmark, tests): a checkpoint (+ optional config)
+ * as a frozen core, and a scan from a zip or a folder. The browser worker gets the same objects from the page.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { StateDict } from '../io/host_tensor';
+import { loadScan } from '../io/scan/load_scan';
+import { openScanPath } from '../io/scan/node_dir_source';
+import type { LoadScanOptions, Scan } from '../io/scan/types';
+import { readCheckpoint } from '../io/torch_checkpoint';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfigText } from '../model/config';
+import type { Encoder } from '../model/encoder';
+import { encoderFromStateDict } from '../model/from_state_dict';
+import type { CoreRunner } from './feature_cache';
+
+export interface LoadedCore {
+  encoder: Encoder;
+  stateDict: StateDict;
+  config: ModelConfig;
+  /** The checkpoint file's bytes (for its checksum in the export metadata). */
+  bytes: Uint8Array;
+  core: CoreRunner;
+  coreOutputShape: [number, number, number];
+  notes: string[];
+}
+
+/** Reads a checkpoint and builds its core (frozen: no trainable variables); readouts in the file are not built. */
+export async function loadCoreFromFiles(checkpointPath: string, configPath?: string): Promise<LoadedCore> {
+  const bytes = new Uint8Array(await readFile(checkpointPath));
+  const file = basename(checkpointPath);
+  const stateDict = await readCheckpoint(bytes, file);
+  let config: ModelConfig = { ...DEFAULT_MODEL_CONFIG };
+  let configGiven: string[] = [];
+  if (configPath) {
+    const parsed = parseModelConfigText(await readFile(configPath, 'utf8'), basename(configPath));
+    config = parsed.config;
+    configGiven = Object.keys(JSON.parse(await readFile(configPath, 'utf8')) as object);
+  }
+  const encoder = encoderFromStateDict(stateDict, config, file, { readouts: [], trainable: false, configGiven });
+  const [c, h, w] = encoder.architecture.core.outputShape;
+  return {
+    encoder, stateDict, config, bytes,
+    core: (x: tf.Tensor4D) => encoder.coreForward(x),
+    coreOutputShape: [c, h, w],
+    notes: encoder.architecture.notes,
+  };
+}
+
+/** A scan from a .zip or a FileTree folder. */
+export async function loadScanFromPath(path: string, opts: LoadScanOptions = {}): Promise<Scan> {
+  const source = await openScanPath(path);
+  try {
+    return await loadScan(source, opts);
+  } finally {
+    await source.close?.();
+  }
+}

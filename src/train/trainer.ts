@@ -1,0 +1,298 @@
+/**
+ * Readout training on a frozen core: the Lurz 2020 / Sensorium `standard_trainer` protocol on cached core
+ * features, with the fused readout kernel and host Adam (no tfjs in the loop).
+ *
+ * Per epoch: the training trials in a new random order (seeded), batches of 64 (the last one smaller, as
+ * PyTorch's DataLoader without drop_last), positions drawn per image and neuron, loss = sqrt(datasetTrials /
+ * batch) * Poisson + gamma_readout * L1, one Adam step per batch; then the validation correlation at the
+ * Gaussian means drives early stopping and the learning-rate schedule (schedule.ts). NaN/Inf loss stops
+ * training with the best state so far. Progress per batch and per epoch; pause/resume/stop via TrainingControl.
+ */
+import { Rng } from '../sim/rng';
+import { Adam } from './adam';
+import { TrainingControl } from './control';
+import type { FeatureCache } from './feature_cache';
+import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from './losses';
+import { NormalSampler } from './normal';
+import { type TrainableReadout, cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
+import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from './readout_step';
+import { EarlyStoppingSchedule, REFERENCE_SCHEDULE, type ScheduleOptions } from './schedule';
+
+/** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
+export interface TierData {
+  trials: Int32Array;
+  responses: Float32Array;
+}
+
+export interface TrainData {
+  cache: FeatureCache;
+  neurons: number;
+  train: TierData;
+  validation: TierData;
+  /** Trials in the whole dataset behind the train loader (all tiers): the reference loss scale uses it. */
+  datasetTrials: number;
+}
+
+export interface TrainOptions {
+  seed: number;
+  /** Initial learning rate (issue default 0.005; the reference's best on static-sim-a was 0.009). */
+  lr: number;
+  batchSize: number;
+  gammaReadout: number;
+  /** Scale the Poisson term as the reference trainer (scale_loss=True). */
+  scaleLoss: boolean;
+  schedule: ScheduleOptions;
+  /** eps inside the Poisson log. */
+  logEps: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  seed: 42,
+  lr: 0.005,
+  batchSize: 64,
+  gammaReadout: DEFAULT_GAMMA_READOUT,
+  scaleLoss: true,
+  schedule: REFERENCE_SCHEDULE,
+  logEps: poissonEps,
+};
+
+export interface BatchProgress {
+  kind: 'batch';
+  epoch: number;
+  /** 1-based batch number within the epoch. */
+  batch: number;
+  batches: number;
+  /** Loss of this batch (what the optimizer minimizes). */
+  loss: number;
+  lr: number;
+  elapsedS: number;
+  /** Estimated seconds left: the rest of this epoch plus the fewest epochs the schedule can still run. */
+  remainingS: number;
+}
+
+export interface EpochProgress {
+  kind: 'epoch';
+  epoch: number;
+  /** Mean training loss per batch over the epoch (NaN for epoch 0, the evaluation before training). */
+  loss: number;
+  valCorrelation: number;
+  bestValCorrelation: number;
+  improved: boolean;
+  /** Learning rate used in this epoch. */
+  lr: number;
+  /** Learning rate for the next epoch (lower after a decay). */
+  nextLr: number;
+  lrDecayed: boolean;
+  patienceCounter: number;
+  elapsedS: number;
+  remainingS: number;
+  /** Seconds this epoch took (training and validation). */
+  epochS: number;
+  /** Training images per second in this epoch (readout steps only). */
+  imagesPerS: number;
+}
+
+export interface RestoreEvent {
+  kind: 'restore';
+  epoch: number;
+  bestValCorrelation: number;
+  reason: string;
+}
+
+export type TrainEvent = BatchProgress | EpochProgress | RestoreEvent;
+
+export type StopReason = 'patience' | 'max-epochs' | 'non-finite-objective' | 'non-finite-loss' | 'stopped';
+
+export interface TrainResult {
+  /** The trained readout (the best state by validation correlation when restoring, as the reference). */
+  readout: TrainableReadout;
+  history: EpochProgress[];
+  stopReason: StopReason;
+  /** A sentence for the user. */
+  message: string;
+  epochs: number;
+  bestValCorrelation: number;
+  elapsedS: number;
+}
+
+/**
+ * Trains `readout` in place and returns it with the history. `onEvent` receives batch and epoch progress;
+ * `control` pauses, resumes or stops between batches.
+ */
+export async function trainReadout(
+  data: TrainData, readout: TrainableReadout, options: Partial<TrainOptions> = {},
+  onEvent?: (e: TrainEvent) => void, control = new TrainingControl(),
+): Promise<TrainResult> {
+  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options, schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule } };
+  checkReadout(readout);
+  checkData(data, readout);
+  const N = readout.neurons;
+  const { cache } = data;
+  const geometry = cache.geometry;
+  const t0 = performance.now();
+  const elapsed = (): number => (performance.now() - t0) / 1000;
+
+  const root = new Rng(o.seed);
+  const shuffleRng = root.fork();
+  const noise = new NormalSampler(root.fork());
+  const params = readoutParams(readout);
+  const adam = new Adam(params, { lr: o.lr });
+  const schedule = new EarlyStoppingSchedule(o.schedule, o.lr);
+  const ws = new StepWorkspace();
+  const B = Math.max(1, Math.floor(o.batchSize));
+  const nTrain = data.train.trials.length;
+  const batches = Math.ceil(nTrain / B);
+  const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  const targets = new Float32Array(B * N);
+  const eps = new Float32Array(B * N * 2);
+  const history: EpochProgress[] = [];
+  let epochSeconds = NaN;
+
+  const validate = async (): Promise<number> => {
+    const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control);
+    return meanCorrelation(pred, data.validation.responses, N);
+  };
+
+  const minEpochsLeft = (): number => {
+    const s = o.schedule;
+    const left = Math.max(0, s.patience - schedule.patienceCounter) + Math.max(0, s.lrDecaySteps - schedule.repeat - 1) * s.patience;
+    return Math.min(left, s.maxEpochs - schedule.epoch);
+  };
+
+  let best = cloneReadout(readout);
+  const v0 = await validate();
+  schedule.begin(v0);
+  const e0: EpochProgress = {
+    kind: 'epoch', epoch: 0, loss: NaN, valCorrelation: v0, bestValCorrelation: v0, improved: false, lr: o.lr, nextLr: o.lr,
+    lrDecayed: false, patienceCounter: 0, elapsedS: elapsed(), remainingS: NaN, epochS: 0, imagesPerS: NaN,
+  };
+  history.push(e0);
+  onEvent?.(e0);
+
+  let stopReason: StopReason | null = null;
+  let restoreAtEnd = o.schedule.restoreBest;
+  outer: for (;;) {
+    const action = schedule.next();
+    if (action.kind === 'done') {
+      stopReason = action.reason;
+      restoreAtEnd = action.restoreBest;
+      break;
+    }
+    if (action.kind === 'restore') {
+      copyReadoutInto(readout, best);
+      onEvent?.({ kind: 'restore', epoch: schedule.epoch, bestValCorrelation: schedule.best, reason: 'no improvement for patience epochs: back to the best state' });
+      continue;
+    }
+    const epoch = action.epoch;
+    const lr = schedule.lr;
+    adam.lr = lr;
+    const te = performance.now();
+    const order = shuffleRng.permutation(nTrain);
+    let lossSum = 0;
+    let stepS = 0;
+    for (let bi = 0; bi < batches; bi++) {
+      const start = bi * B, n = Math.min(B, nTrain - start);
+      const ts = performance.now();
+      const maps: Float32Array[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = order[start + i];
+        maps[i] = cache.map(data.train.trials[k], scratch[i]);
+        targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
+      }
+      const batchEps = eps.subarray(0, n * N * 2);
+      noise.fill(batchEps);
+      const step = readoutLossAndGrads({
+        readout, params, geometry, maps, targets: targets.subarray(0, n * N), noise: batchEps,
+        lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1, gammaReadout: o.gammaReadout, logEps: o.logEps, workspace: ws,
+      });
+      if (!Number.isFinite(step.loss)) {
+        stopReason = 'non-finite-loss';
+        restoreAtEnd = true;
+        break outer;
+      }
+      adam.update();
+      stepS += (performance.now() - ts) / 1000;
+      lossSum += step.loss;
+      const perBatch = (performance.now() - te) / 1000 / (bi + 1);
+      const epochEstimate = Number.isFinite(epochSeconds) ? epochSeconds : perBatch * batches * 1.1;
+      onEvent?.({
+        kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, lr, elapsedS: elapsed(),
+        remainingS: perBatch * (batches - bi - 1) + epochEstimate * Math.max(0, minEpochsLeft() - 1),
+      });
+      if (!(await control.checkpoint())) {
+        stopReason = 'stopped';
+        restoreAtEnd = true;
+        break outer;
+      }
+    }
+    const val = await validate();
+    if (control.stopRequested) {
+      stopReason = 'stopped';
+      restoreAtEnd = true;
+      break;
+    }
+    const verdict = schedule.report(val);
+    if (verdict.improved) best = cloneReadout(readout);
+    epochSeconds = (performance.now() - te) / 1000;
+    const ep: EpochProgress = {
+      kind: 'epoch', epoch, loss: lossSum / batches, valCorrelation: val, bestValCorrelation: verdict.best, improved: verdict.improved,
+      lr, nextLr: verdict.lr, lrDecayed: verdict.lrDecayed, patienceCounter: verdict.patienceCounter, elapsedS: elapsed(),
+      remainingS: epochSeconds * minEpochsLeft(), epochS: epochSeconds, imagesPerS: nTrain / stepS,
+    };
+    history.push(ep);
+    onEvent?.(ep);
+  }
+  if (restoreAtEnd) copyReadoutInto(readout, best);
+  const bestVal = Number.isFinite(schedule.best) ? schedule.best : NaN;
+  return {
+    readout,
+    history,
+    stopReason: stopReason!,
+    message: stopMessage(stopReason!, schedule.epoch, bestVal),
+    epochs: history.length - 1,
+    bestValCorrelation: bestVal,
+    elapsedS: elapsed(),
+  };
+}
+
+function stopMessage(reason: StopReason, epoch: number, best: number): string {
+  const b = `best validation correlation ${best.toFixed(4)}`;
+  switch (reason) {
+    case 'patience': return `converged after ${epoch} epochs (no improvement after the last learning-rate decay); ${b}`;
+    case 'max-epochs': return `reached the maximum of ${epoch} epochs; ${b}`;
+    case 'non-finite-objective': return `stopped at epoch ${epoch}: the validation correlation is not finite; kept the best state (${b})`;
+    case 'non-finite-loss': return `stopped at epoch ${epoch}: the training loss became NaN or infinite; kept the best state (${b})`;
+    case 'stopped': return `stopped by request at epoch ${epoch}; kept the best state (${b})`;
+  }
+}
+
+/** Eval-mode predictions (trials x neurons) for cached trials, in batches. */
+export async function predictTier(
+  readout: TrainableReadout, cache: FeatureCache, trials: ArrayLike<number>, batchSize = 64,
+  scratch: Float32Array[] = [], control?: TrainingControl,
+): Promise<Float32Array> {
+  const N = readout.neurons;
+  const out = new Float32Array(trials.length * N);
+  const pos = evalPositions(readout);
+  const B = Math.max(1, batchSize);
+  const bufs = cache.precision === 'float32' ? [] : scratch.length >= B ? scratch : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  for (let start = 0; start < trials.length; start += B) {
+    const n = Math.min(B, trials.length - start);
+    const maps: Float32Array[] = [];
+    for (let i = 0; i < n; i++) maps.push(cache.map(trials[start + i], bufs[i]));
+    predictBatch(readout, pos, cache.geometry, maps, out.subarray(start * N, (start + n) * N));
+    if (control) await control.checkpoint();
+  }
+  return out;
+}
+
+function checkData(d: TrainData, r: TrainableReadout): void {
+  if (d.neurons !== r.neurons) throw new Error(`the scan has ${d.neurons} neurons, the readout ${r.neurons}`);
+  if (d.cache.geometry.channels !== r.channels) throw new Error(`the core gives ${d.cache.geometry.channels} channels, the readout expects ${r.channels}`);
+  for (const [name, t] of [['train', d.train], ['validation', d.validation]] as const) {
+    if (t.trials.length === 0) throw new Error(`no ${name} trials`);
+    if (t.responses.length !== t.trials.length * d.neurons) throw new Error(`${name} responses: ${t.responses.length} values for ${t.trials.length} trials x ${d.neurons} neurons`);
+    for (const k of t.trials) if (!d.cache.has(k)) throw new Error(`${name} trial ${k} is not in the feature cache`);
+  }
+  if (!(d.datasetTrials > 0)) throw new Error(`datasetTrials must be positive, got ${d.datasetTrials}`);
+}
