@@ -5,12 +5,15 @@
 import type { StateCreator } from 'zustand';
 import {
   buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy, testImagesFor,
-  type ImageSet, type LoadedModel, type Prediction,
+  type ImageSet, type LoadedModel, type OpenedCheckpoint, type Prediction,
 } from './model_service';
+import { readoutGeometry, type ReadoutGeometry } from './readout_geometry';
 import type { AppState } from './store';
 
 export interface ModelSlice {
   model: LoadedModel | null;
+  /** Positions, Sigma and cortical coordinates of the current readout's neurons (with the model). */
+  geometry: ReadoutGeometry | null;
   modelStatus: 'empty' | 'loading' | 'ready' | 'error';
   /** The last load's error; the previous model stays loaded. */
   modelError: string | null;
@@ -38,6 +41,7 @@ function errorText(err: unknown): string {
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set, get) => ({
   model: null,
+  geometry: null,
   modelStatus: 'empty',
   modelError: null,
   modelProgress: null,
@@ -53,12 +57,13 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
       set({ modelProgress: `reading ${picked.checkpoint.name}` });
       const opened = await openCheckpoint(picked.checkpoint, picked.config);
       set({ modelProgress: 'building the model' });
-      const model = buildModel(opened);
+      const { model, geometry } = await buildWithGeometry(opened);
       if (previous) disposeModel(previous);
       const images = get().images;
       const keepImages = images && images.source === 'file' && sameShape(images.shape.slice(1), model.inputShape);
       set({
         model,
+        geometry,
         modelStatus: 'ready',
         modelProgress: null,
         images: keepImages ? images : testImagesFor(model.inputShape),
@@ -102,9 +107,9 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
     const old = get().model;
     if (!old) return;
     try {
-      const model = buildModel(old.source, old.readoutKey);
+      const { model, geometry } = await buildWithGeometry(old.source, old.readoutKey);
       disposeModel(old);
-      set({ model, prediction: null });
+      set({ model, geometry, prediction: null });
       await get().predict();
     } catch (err) {
       set({ modelError: `could not rebuild the model on the new backend: ${errorText(err)}` });
@@ -115,9 +120,9 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
     const old = get().model;
     if (!old || old.readoutKey === key) return;
     try {
-      const model = buildModel(old.source, key);
+      const { model, geometry } = await buildWithGeometry(old.source, key);
       disposeModel(old);
-      set({ model, prediction: null, selectedNeuron: null, hoveredNeuron: null });
+      set({ model, geometry, prediction: null, selectedNeuron: null, hoveredNeuron: null });
       await get().predict();
     } catch (err) {
       set({ modelError: errorText(err) });
@@ -126,6 +131,17 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
 
   clearModelError: () => set({ modelError: null }),
 });
+
+/** Builds the model and reads its readout geometry; nothing is left allocated if either fails. */
+async function buildWithGeometry(opened: OpenedCheckpoint, readoutKey?: string): Promise<{ model: LoadedModel; geometry: ReadoutGeometry }> {
+  const model = buildModel(opened, readoutKey);
+  try {
+    return { model, geometry: await readoutGeometry(model) };
+  } catch (err) {
+    disposeModel(model);
+    throw err;
+  }
+}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);

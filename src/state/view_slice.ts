@@ -11,6 +11,10 @@ export interface ViewSettings {
   colorMap: ColorMapName;
   colorAxis: CorticalColorAxis;
   showStimulus: boolean;
+  /** Fit the receptive-field plot to the neurons instead of the whole stimulus. */
+  zoomToNeurons: boolean;
+  /** The position network's map from cortex to visual field, drawn as a warped lattice. */
+  showRetinotopy: boolean;
   markRadius: number;
 }
 
@@ -23,7 +27,9 @@ export const defaultViewSettings: ViewSettings = {
   colorMap: 'viridis',
   colorAxis: 'x',
   showStimulus: true,
-  markRadius: 2.5,
+  zoomToNeurons: true,
+  showRetinotopy: true,
+  markRadius: 2,
 };
 
 export const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({

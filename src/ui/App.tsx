@@ -5,6 +5,7 @@ import { ErrorBanner } from './components/ErrorBanner';
 import { FileDrop } from './components/FileDrop';
 import { ArchitectureView } from './views/ArchitectureView';
 import { PredictionView } from './views/PredictionView';
+import { RfPositionsView } from './views/RfPositionsView';
 
 export function App() {
   const model = useStore((s) => s.model);
@@ -41,8 +42,9 @@ export function App() {
           </p>
           <ErrorBanner message={error} onDismiss={clearModelError} testId="model-error" />
         </section>
-        {model && <ArchitectureView model={model} />}
+        {model && <RfPositionsView />}
         {model && <PredictionView />}
+        {model && <ArchitectureView model={model} />}
       </main>
     </div>
   );

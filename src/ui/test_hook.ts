@@ -12,6 +12,8 @@ export interface TestHook {
   idle(): Promise<void>;
   /** The latest prediction as plain numbers, or null. */
   prediction(): { shape: number[]; data: number[]; backend: string; imagesName: string } | null;
+  /** Readout positions of the current model: grid units (N, 2) and stimulus pixels (N, 2), flattened. */
+  geometry(): { grid: number[]; pixels: number[] } | null;
   state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
 }
 
@@ -47,6 +49,10 @@ export function installTestHook(): void {
     prediction() {
       const p = useStore.getState().prediction;
       return p ? { shape: [...p.shape], data: Array.from(p.data), backend: p.backend, imagesName: p.imagesName } : null;
+    },
+    geometry() {
+      const g = useStore.getState().geometry;
+      return g ? { grid: Array.from(g.grid), pixels: Array.from(g.pixels) } : null;
     },
     state() {
       const s = useStore.getState();
