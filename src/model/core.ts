@@ -9,6 +9,7 @@ import type { HostTensor } from '../io/host_tensor';
 import { toFloat32 } from '../io/host_tensor';
 import type { ConvSpec, CoreArchitecture, CoreLayerSpec } from './architecture';
 import { conv2d, depthwiseConv2d } from './conv_ops';
+import { variableFrom } from './variables';
 
 /** torch.nn.BatchNorm2d's default. */
 export const BATCH_NORM_EPS = 1e-5;
@@ -61,14 +62,14 @@ export class Stacked2dCore {
     this.arch = arch;
     const vec = (key: string): tf.Variable<tf.Rank.R1> => {
       const t = tensor(key);
-      return tf.variable(tf.tensor1d(toFloat32(t)), trainable);
+      return variableFrom(tf.tensor1d(toFloat32(t)), trainable);
     };
-    const stat = (key: string): tf.Variable<tf.Rank.R1> => tf.variable(tf.tensor1d(toFloat32(tensor(key))), false);
+    const stat = (key: string): tf.Variable<tf.Rank.R1> => variableFrom(tf.tensor1d(toFloat32(tensor(key))), false);
     this.layers = arch.layers.map((spec) => {
       const convs = spec.convs.map((c): ConvParams => {
         const w = tensor(c.weightKey);
         const weight = tf.tidy(() => torchConvToTf(tf.tensor4d(toFloat32(w), w.shape as [number, number, number, number]), c.groups > 1));
-        return { spec: c, weight: tf.variable(weight, trainable), bias: c.biasKey ? vec(c.biasKey) : null };
+        return { spec: c, weight: variableFrom(weight, trainable), bias: c.biasKey ? vec(c.biasKey) : null };
       });
       let norm: BatchNormParams | null = null;
       if (spec.batchNorm) {

@@ -12,6 +12,7 @@ import type { GaussType } from './config';
 import { gridSample } from './grid_sample';
 import { PositionNetwork, type LinearInit } from './position_network';
 import { Rng } from './random';
+import { variableFrom } from './variables';
 
 export interface GaussianReadoutInit {
   neurons: number;
@@ -75,11 +76,11 @@ export class FullGaussian2d {
     this.neurons = N;
     this.channels = C;
     this.gaussType = init.gaussType;
-    this.features = tf.variable(tf.tensor2d(init.features, [C, N]), trainable);
-    this.bias = init.bias ? tf.variable(tf.tensor1d(init.bias), trainable) : null;
+    this.features = variableFrom(tf.tensor2d(init.features, [C, N]), trainable);
+    this.bias = init.bias ? variableFrom(tf.tensor1d(init.bias), trainable) : null;
     const sShape = init.gaussType === 'full' ? [N, 2, 2] : [N, sigmaSize(init.gaussType)];
-    this.sigma = tf.variable(tf.tensor(init.sigma, sShape), trainable);
-    this.mu = init.mu ? tf.variable(tf.tensor2d(init.mu, [N, 2]), trainable) : null;
+    this.sigma = variableFrom(tf.tensor(init.sigma, sShape), trainable);
+    this.mu = init.mu ? variableFrom(tf.tensor2d(init.mu, [N, 2]), trainable) : null;
     if (init.positionNetwork) {
       const p = init.positionNetwork;
       this.positionNetwork = new PositionNetwork(p.layers, p.finalTanh, trainable);

@@ -4,6 +4,7 @@
  * mu (x, y). Weights are kept in PyTorch's (out_features, in_features) layout so that export is a copy.
  */
 import * as tf from '@tensorflow/tfjs';
+import { variableFrom } from './variables';
 
 export interface LinearInit {
   /** (out, in) row-major. */
@@ -20,8 +21,8 @@ export class PositionNetwork {
 
   constructor(layers: LinearInit[], finalTanh: boolean, trainable = true) {
     if (layers.length === 0) throw new Error('PositionNetwork needs at least one Linear layer');
-    this.weights = layers.map((l) => tf.variable(tf.tensor2d(l.weight, [l.outFeatures, l.inFeatures]), trainable));
-    this.biases = layers.map((l) => tf.variable(tf.tensor1d(l.bias), trainable));
+    this.weights = layers.map((l) => variableFrom(tf.tensor2d(l.weight, [l.outFeatures, l.inFeatures]), trainable));
+    this.biases = layers.map((l) => variableFrom(tf.tensor1d(l.bias), trainable));
     this.finalTanh = finalTanh;
   }
 
