@@ -76,7 +76,11 @@ export interface PopulationOptions {
   corticalExtentUm?: [number, number];
   /** sd of each receptive field's scatter around the map, degrees. Default 2. */
   rfScatterDeg?: number;
-  /** Receptive-field centres are kept at least this far inside the image, pixels. Default 2. */
+  /**
+   * Receptive-field centres are kept at least this far inside the image, pixels. Default 4: the border a
+   * 9x9 unpadded first layer (the Sensorium core) removes, so every centre lies on the core's output map
+   * and a Gaussian readout can reach it.
+   */
   marginPx?: number;
   /** Retinotopy options other than the field centre (drawn per animal). */
   retinotopy?: Omit<RetinotopyOptions, 'corticalCenterUm'>;
@@ -110,7 +114,7 @@ export function makePopulation(options: PopulationOptions): Population {
   if (sfHi * degPerPixel >= 0.5) throw new Error(`highest spatial frequency ${sfHi} cpd is above the pixel Nyquist at ${degPerPixel} deg/pixel`);
   const [sigLo, sigHi] = options.sigmaRangeDeg ?? [2.5, 12];
   const [extX, extY] = options.corticalExtentUm ?? [1200, 800];
-  const margin = options.marginPx ?? 2;
+  const margin = options.marginPx ?? 4;
   const scatter = options.rfScatterDeg ?? 2;
 
   const root = new Rng(options.animalSeed);

@@ -136,10 +136,10 @@ describe('makePopulation', () => {
     expect(sigmaDeg[n - 1]).toBeLessThanOrEqual(12 + 1e-9);
     expect(sigmaDeg[n >> 1]).toBeGreaterThan(5);
     for (const nr of big.neurons) {
-      expect(nr.rf.x0).toBeGreaterThanOrEqual(2);
-      expect(nr.rf.x0).toBeLessThanOrEqual(W - 3);
-      expect(nr.rf.y0).toBeGreaterThanOrEqual(2);
-      expect(nr.rf.y0).toBeLessThanOrEqual(H - 3);
+      expect(nr.rf.x0).toBeGreaterThanOrEqual(4);
+      expect(nr.rf.x0).toBeLessThanOrEqual(W - 5);
+      expect(nr.rf.y0).toBeGreaterThanOrEqual(4);
+      expect(nr.rf.y0).toBeLessThanOrEqual(H - 5);
       expect(nr.surroundSigma).toBeGreaterThan(nr.rf.sigma * 1.5);
     }
   });
