@@ -57,6 +57,8 @@ export interface UnpickleOptions {
   maxMemo?: number;
   /** Largest Python int accepted, in bytes (LONG1/LONG4). */
   maxLongBytes?: number;
+  /** Extra words for the error when a global is refused (e.g. 'save model.state_dict() instead'). */
+  refusalHint?(qualname: string): string | undefined;
 }
 
 export interface UnpickleResult { value: PyValue; end: number }
@@ -175,8 +177,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     const q = `${module}.${name}`;
     const h = opts.globals.get(q);
     if (!h) {
+      const hint = opts.refusalHint?.(q);
       throw new InputError(file, `pickle refers to the global '${q}', which is not allowed in a checkpoint ` +
-        '(only state_dict types such as collections.OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are); nothing was executed');
+        '(only state_dict types such as collections.OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are); ' +
+        `nothing was executed${hint ? `. ${hint}` : ''}`);
     }
     return new PyGlobal(module, name, h);
   };

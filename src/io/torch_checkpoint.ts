@@ -128,6 +128,15 @@ function storageDType(t: PyValue | undefined, fail: (p: string) => never): Stora
   return d ?? fail(`unsupported storage type ${t.qualname}`);
 }
 
+/** Why a refused global might be there, in the user's terms. */
+function refusalHint(q: string): string | undefined {
+  if (q.startsWith('torch.nn.') || q.startsWith('neuralpredictors.') || q.startsWith('__main__.')) {
+    return 'The file holds a pickled model object, not a state_dict: save model.state_dict() instead';
+  }
+  if (q.startsWith('numpy.')) return 'The file holds NumPy objects; only tensors are read';
+  return undefined;
+}
+
 /** Collects storages by key so that tensors sharing one storage share the bytes. */
 class StorageTable {
   readonly byKey = new Map<string, StorageRef>();
@@ -195,7 +204,7 @@ export interface CheckpointContents {
 /** Finds the state_dict in the unpickled object: the object itself, or its 'state_dict' / 'model_state_dict' entry. */
 function findStateDict(root: PyValue, file: string, notes: string[]): Map<string, TensorRef> {
   if (!(root instanceof PyDict)) {
-    throw new InputError(file, `checkpoint holds a ${pyTypeName(root)}, not a state_dict (a dict of tensors)`);
+    throw new InputError(file, `checkpoint holds a Python ${pyTypeName(root)}, not a state_dict (a dict of tensors)`);
   }
   let dict = root;
   for (const k of ['state_dict', 'model_state_dict']) {
@@ -354,7 +363,13 @@ async function materialize(
 }
 
 async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promise<CheckpointContents> {
-  const zip = await ZipArchive.open(source, file);
+  let zip: ZipArchive;
+  try {
+    zip = await ZipArchive.open(source, file);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(file, `looks like a zip-format checkpoint but is truncated or corrupt: ${e.problem}`);
+    throw e;
+  }
   try {
     const pkls = zip.names().filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
     if (pkls.length === 0) throw new InputError(file, 'zip archive has no data.pkl entry: not a PyTorch checkpoint');
@@ -370,7 +385,7 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
     }
     const pkl = await zip.read(top[0], MAX_PICKLE_BYTES);
     const table = new StorageTable();
-    const { value } = unpickle(pkl, { file, globals: stateDictGlobals(), persistentLoad: zipPersistentLoad(table) });
+    const { value } = unpickle(pkl, { file, globals: stateDictGlobals(), persistentLoad: zipPersistentLoad(table), refusalHint });
     const tensors = findStateDict(value, file, notes);
     const entryOf = (ref: StorageRef) => `${prefix}data/${ref.key}`;
     const sd = await materialize(file, tensors, table, {
@@ -404,7 +419,7 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<Ch
     throw new InputError(file, 'checkpoint was written on a big-endian machine; not supported');
   }
   const table = new StorageTable();
-  const main = unpickle(bytes, { file, globals: stateDictGlobals(), persistentLoad: legacyPersistentLoad(table), offset: sysInfo.end });
+  const main = unpickle(bytes, { file, globals: stateDictGlobals(), persistentLoad: legacyPersistentLoad(table), offset: sysInfo.end, refusalHint });
   const tensors = findStateDict(main.value, file, notes);
   const keysPickle = unpickle(bytes, { file, globals: plain, offset: main.end });
   const keys = keysPickle.value;
