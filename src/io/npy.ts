@@ -119,7 +119,9 @@ export function parseNpy(input: Uint8Array, file = 'array.npy'): HostArray {
   } else throw new InputError(file, `unsupported .npy format version ${major}.${bytes[7]}`);
   if (headerLen > MAX_HEADER || headerStart + headerLen > bytes.length) throw new InputError(file, 'truncated or oversized .npy header');
   const headerBytes = bytes.subarray(headerStart, headerStart + headerLen);
-  const header = major === 3 ? new TextDecoder('utf-8').decode(headerBytes) : String.fromCharCode(...headerBytes);
+  // Versions 1-2 are latin-1, 3 is UTF-8. Decoded without spreading the bytes into a call (a header may be
+  // up to MAX_HEADER bytes, which would overflow the stack).
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes);
   const { descr, fortran, shape } = parseHeader(header, file);
   const info = parseDescr(descr, file);
   const count = numel(shape);
