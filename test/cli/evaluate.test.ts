@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNumericNpy } from '../../src/io/npy';
 import { loadScan, openZipScan } from '../../src/io/scan';
+import { nodeDirScanSource } from '../../src/io/scan/node_dir_source';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -114,5 +115,20 @@ describe.skipIf(!have)('v1x simulate', () => {
     const r = v1x('evaluate', '--checkpoint', MODEL, '--scan', out, '--tier', 'final_test');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no trials in tier 'final_test'.*train \(60\), validation \(10\), test \(50\)/);
+  });
+
+  it('writes the same scan as a folder as in a zip', async () => {
+    const common = ['--checkpoint', MODEL, '--neurons', '5', '--seed', '11', '--trials', '12,3,4x2'];
+    const zipOut = join(tmp, 'twin.zip'), dirOut = join(tmp, 'twin');
+    expect(v1x('simulate', ...common, '--out', zipOut).code).toBe(0);
+    expect(v1x('simulate', ...common, '--out', dirOut, '--truth', join(tmp, 'twin-truth-2')).code).toBe(0);
+    const a = await loadScan(await openZipScan(new Uint8Array(readFileSync(zipOut)), zipOut));
+    const b = await loadScan(nodeDirScanSource(dirOut));
+    expect(b.name).toBe('twin');
+    expect(b.images).toEqual(a.images);
+    expect(b.responses).toEqual(a.responses);
+    expect(b.tiers).toEqual(a.tiers);
+    expect(Array.from(b.frameImageId)).toEqual(Array.from(a.frameImageId));
+    expect(readFileSync(join(tmp, 'twin-truth-2', 'true_rates.npy'))).toEqual(readFileSync(join(tmp, 'twin-truth', 'true_rates.npy')));
   });
 });

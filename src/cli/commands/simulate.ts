@@ -37,10 +37,12 @@ export async function run(argv: string[]): Promise<void> {
   const gain = args.has('gain') ? args.number('gain', NaN) : undefined;
   const targetOracle = args.number('oracle', 0.55);
   const isZip = out.toLowerCase().endsWith('.zip');
+  // A zip holds the scan under its top folder <name>/; a folder output is the scan folder itself.
   const name = args.get('name') ?? basename(out).replace(/\.zip$/i, '');
+  if (!isZip && name !== basename(out)) throw new UsageError(`--name applies to zip output; a folder output is named by its path (${basename(out)})`);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError(`the scan name '${name}' must be a plain folder name (letters, digits, . _ -); choose one with --name`);
   const truthDir = args.get('truth') ?? join(dirname(out), `${name}-truth`);
-  const scanTarget = isZip ? out : join(out, name);
+  const scanTarget = out;
   for (const p of [scanTarget, truthDir]) {
     if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
   }
@@ -104,7 +106,7 @@ export async function run(argv: string[]): Promise<void> {
     });
 
     if (isZip) writeFileSync(out, await writeScanZip(sim.scan));
-    else writeFilesToDir(out, scanFiles(sim.scan));
+    else writeFilesToDir(dirname(out), scanFiles(sim.scan));
     writeFilesToDir(dirname(truthDir), scanTruthFiles(sim, {
       selectedNeurons: selected, grid, features, channels: C,
       about: {
@@ -114,9 +116,9 @@ export async function run(argv: string[]): Promise<void> {
         true_rates_note: 'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
       },
     }, basename(truthDir)));
-    process.stderr.write(`v1x: wrote ${isZip ? out : scanTarget} and ${truthDir}/\n`);
+    process.stderr.write(`v1x: wrote ${out} and ${truthDir}/\n`);
     process.stdout.write(JSON.stringify({
-      scan: isZip ? out : scanTarget,
+      scan: out,
       truth: truthDir,
       name,
       neurons,
