@@ -7,7 +7,9 @@ import { useStore } from './state/store';
 import './ui/styles.css';
 
 installTestHook();
-void useStore.getState().chooseBackend(backendFromQuery(window.location.search));
+// The backend first (the model is built on it), then whatever the last session had loaded.
+void useStore.getState().chooseBackend(backendFromQuery(window.location.search))
+  .then(() => useStore.getState().restoreSession());
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -70,9 +70,11 @@ async function tryWebGPU(): Promise<string> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialize its WebGPU backend');
   await tf.ready();
   await smokeTest();
-  const info = adapter.info;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const name = [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(' ');
-  return `WebGPU adapter ${name || '(unnamed)'}`;
+  // A software adapter (SwiftShader, the fallback adapter) is far slower than a GPU: say so, the user may switch.
+  const software = info?.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(name);
+  return `WebGPU adapter ${name || '(unnamed)'}${software ? ' (a software renderer: WASM may be faster here)' : ''}`;
 }
 
 async function tryWebGL(): Promise<string> {
@@ -111,6 +113,13 @@ const attempts: Record<BrowserBackend, () => Promise<string>> = {
   cpu: tryCpu,
 };
 
+function explain(name: BrowserBackend, why: string, override: BrowserBackend | null, failed: BackendAttempt[]): string {
+  if (override === name) return `${why}, chosen with ?backend=${name}`;
+  if (override !== null) return `${why}; ?backend=${override} failed: ${failed[0]?.reason ?? ''}`;
+  if (failed.length === 0) return `${why}; the first choice (WebGPU, then WebGL, WASM, CPU)`;
+  return `${why}; ${failed.map((f) => `${f.name} unavailable: ${f.reason}`).join('; ')}`;
+}
+
 /**
  * Picks and activates a tfjs backend. With `override`, that backend is tried first; if it fails, the
  * usual order follows and the reason says the requested one failed.
@@ -124,13 +133,7 @@ export async function selectBackend(override: BrowserBackend | null = null): Pro
     try {
       const why = await attempts[name]();
       tried.push({ name, ok: true, reason: why });
-      const failed = tried.filter((t) => !t.ok);
-      const reason = override === name
-        ? `${why}, chosen with ?backend=${name}`
-        : failed.length === 0
-          ? `${why}, the fastest backend this browser offers`
-          : `${why}; ${failed.map((f) => `${f.name}: ${f.reason}`).join('; ')}`;
-      return { backend: name, reason, tried };
+      return { backend: name, reason: explain(name, why, override, tried.filter((t) => !t.ok)), tried };
     } catch (err) {
       tried.push({ name, ok: false, reason: message(err) });
     }

@@ -22,10 +22,10 @@ export interface ModelSlice {
   images: ImageSet | null;
   prediction: Prediction | null;
   predicting: boolean;
-  /** Reads a checkpoint (+ optional config .json) and makes it the current model. */
-  loadModelFiles(files: File[]): Promise<void>;
-  /** Replaces the images shown to the model with a (B, C, H, W) float32 .npy. */
-  loadImagesFile(file: File): Promise<void>;
+  /** Reads a checkpoint (+ optional config .json) and makes it the current model; saves it in the session. */
+  loadModelFiles(files: File[], opts?: { save?: boolean }): Promise<void>;
+  /** Replaces the images shown to the model with a (B, C, H, W) float32 .npy; saves it in the session. */
+  loadImagesFile(file: File, opts?: { save?: boolean }): Promise<void>;
   /** Runs the model on the current images. */
   predict(): Promise<void>;
   /** Builds the current model again on the active backend (after a backend switch). */
@@ -49,7 +49,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   prediction: null,
   predicting: false,
 
-  async loadModelFiles(files) {
+  async loadModelFiles(files, opts = {}) {
     const previous = get().model;
     set({ modelStatus: 'loading', modelError: null, modelProgress: 'reading files' });
     try {
@@ -72,16 +72,21 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
         hoveredNeuron: null,
         selectedImage: 0,
       });
+      if (opts.save !== false) {
+        get().saveModelFiles(picked.checkpoint, picked.config);
+        if (!keepImages) get().saveImagesFile(null);
+      }
       await get().predict();
     } catch (err) {
       set({ modelStatus: previous ? 'ready' : 'error', modelError: errorText(err), modelProgress: null });
     }
   },
 
-  async loadImagesFile(file) {
+  async loadImagesFile(file, opts = {}) {
     try {
       const images = await readImagesNpy(file, get().model?.inputShape ?? null);
       set({ images, prediction: null, selectedImage: 0, modelError: null });
+      if (opts.save !== false) get().saveImagesFile(file);
       if (get().model) await get().predict();
     } catch (err) {
       set({ modelError: errorText(err) });
@@ -123,6 +128,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
       const { model, geometry } = await buildWithGeometry(old.source, key);
       disposeModel(old);
       set({ model, geometry, prediction: null, selectedNeuron: null, hoveredNeuron: null });
+      get().saveReadoutKey(key);
       await get().predict();
     } catch (err) {
       set({ modelError: errorText(err) });

@@ -1,17 +1,18 @@
 /**
  * The app's one store, composed of per-feature slices (zustand slices pattern). Views read it with
  * selectors; actions live in the slice that owns the data. Heavy objects (tfjs models, image arrays) are held
- * by reference and never serialized; what must survive a reload is listed in persisted.ts.
+ * by reference and never serialized; what must survive a reload goes to IndexedDB through session_slice.ts.
  */
 import { create } from 'zustand';
 import { createBackendSlice, type BackendSlice } from './backend_slice';
 import { createModelSlice, type ModelSlice } from './model_slice';
 import { createScanSlice, type ScanSlice } from './scan_slice';
 import { createSelectionSlice, type SelectionSlice } from './selection_slice';
+import { createSessionSlice, type SessionSlice } from './session_slice';
 import { createTrainingSlice, type TrainingSlice } from './training_slice';
 import { createViewSlice, type ViewSlice } from './view_slice';
 
-export type AppState = BackendSlice & ModelSlice & ScanSlice & TrainingSlice & SelectionSlice & ViewSlice;
+export type AppState = BackendSlice & ModelSlice & ScanSlice & TrainingSlice & SelectionSlice & ViewSlice & SessionSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createBackendSlice(...a),
@@ -20,4 +21,5 @@ export const useStore = create<AppState>()((...a) => ({
   ...createTrainingSlice(...a),
   ...createSelectionSlice(...a),
   ...createViewSlice(...a),
+  ...createSessionSlice(...a),
 }));

@@ -32,7 +32,10 @@ export const defaultViewSettings: ViewSettings = {
   markRadius: 2,
 };
 
-export const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
+export const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set, get) => ({
   view: defaultViewSettings,
-  setView: (patch) => set((s) => ({ view: { ...s.view, ...patch } })),
+  setView: (patch) => {
+    set((s) => ({ view: { ...s.view, ...patch } }));
+    get().saveView(get().view);
+  },
 });

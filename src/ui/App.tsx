@@ -15,6 +15,9 @@ export function App() {
   const loadModelFiles = useStore((s) => s.loadModelFiles);
   const clearModelError = useStore((s) => s.clearModelError);
   const backendReady = useStore((s) => s.backendStatus === 'ready');
+  const sessionStatus = useStore((s) => s.sessionStatus);
+  const sessionNote = useStore((s) => s.sessionNote);
+  const clearSession = useStore((s) => s.clearSession);
 
   return (
     <div className="app">
@@ -37,9 +40,20 @@ export function App() {
             testId="model-input"
             onFiles={(files) => void loadModelFiles(files)}
           />
-          <p className="muted small" data-testid="model-status" aria-live="polite">
-            {status === 'loading' ? `Loading: ${progress ?? ''}…` : model ? `Loaded ${model.source.checkpointName}` : 'No model loaded yet.'}
-          </p>
+          <div className="row small">
+            <p className="muted grow" data-testid="model-status" aria-live="polite">
+              {status === 'loading'
+                ? `${sessionStatus === 'restoring' ? 'Restoring the last session: ' : 'Loading: '}${progress ?? ''}…`
+                : model
+                  ? `Loaded ${model.source.checkpointName}${sessionStatus === 'restored' ? ' (restored from the last session)' : ''}`
+                  : 'No model loaded yet.'}
+            </p>
+            <button type="button" className="button-quiet" data-testid="clear-session" onClick={() => void clearSession()}
+              title="Forget the files and settings kept in this browser; what is on the page stays until you reload">
+              Clear saved session
+            </button>
+          </div>
+          {sessionNote && <p className="muted small">{sessionNote}</p>}
           <ErrorBanner message={error} onDismiss={clearModelError} testId="model-error" />
         </section>
         {model && <RfPositionsView />}

@@ -17,7 +17,7 @@ export async function fallsBackToWebGLWithoutWebGPU({ openPage, shot }) {
   const webgpu = backend.tried.find((t) => t.name === 'webgpu');
   assert.ok(webgpu && !webgpu.ok, 'WebGPU should have been tried and failed');
   const reason = await page.getByTestId('backend-reason').textContent();
-  assert.match(reason, /webgpu:/i, `the indicator should say why WebGPU is not used: ${reason}`);
+  assert.match(reason, /webgpu unavailable: /i, `the indicator should say why WebGPU is not used: ${reason}`);
   await shot('fallback', page);
 }
 

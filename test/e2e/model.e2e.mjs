@@ -88,3 +88,16 @@ export async function corruptCheckpointKeepsModel({ openPage, shot, fixtures }) 
   assert.deepEqual(after.shape, before.shape);
   await shot('error', page);
 }
+
+export async function backendSwitchRebuildsModel({ openPage, fixtures, log }) {
+  const page = await openPage({ query: 'backend=wasm' });
+  await loadSota(page, fixtures);
+  const onWasm = await predictFixtureImages(page, fixtures);
+  assert.equal(onWasm.backend, 'wasm');
+  checkResponses(onWasm, fixtures, log);
+  await page.getByTestId('backend-switch').selectOption('webgl');
+  await page.waitForFunction(() => window.__v1x.prediction()?.backend === 'webgl', null, { polling: 500 });
+  await page.evaluate(() => window.__v1x.idle());
+  assert.match(page.url(), /backend=webgl/, 'the switch is kept in the URL');
+  checkResponses(await page.evaluate(() => window.__v1x.prediction()), fixtures, log);
+}

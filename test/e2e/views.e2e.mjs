@@ -42,3 +42,29 @@ export async function receptiveFieldPositionsFromModel({ openPage, shot, fixture
   await page.getByTestId('responses-plot').locator('circle.mark-selected').waitFor();
   await shot('rf-hover', page);
 }
+
+export async function sessionSurvivesReload({ openPage, fixtures }) {
+  const page = await openPage({ query: 'backend=wasm' });
+  const dir = join(fixtures, 'sensorium-sota');
+  await page.evaluate(() => window.__v1x.backendReady());
+  await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('images-input').setInputFiles(join(dir, 'inputs.npy'));
+  await page.waitForFunction(() => window.__v1x.prediction()?.imagesName === 'inputs.npy');
+  await page.getByLabel('Color map', { exact: true }).selectOption('cividis');
+  // Saving is asynchronous; give IndexedDB a moment before leaving the page.
+  await page.waitForTimeout(500);
+
+  await page.reload();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.waitForFunction(() => window.__v1x.prediction()?.imagesName === 'inputs.npy');
+  assert.match(await page.getByTestId('model-status').textContent(), /restored/);
+  assert.equal(await page.getByLabel('Color map', { exact: true }).inputValue(), 'cividis');
+
+  await page.getByTestId('clear-session').click();
+  await page.waitForTimeout(300);
+  await page.reload();
+  await page.evaluate(() => window.__v1x.backendReady());
+  await page.evaluate(() => window.__v1x.idle());
+  await page.getByTestId('model-status').filter({ hasText: 'No model loaded yet.' }).waitFor();
+}

@@ -124,14 +124,14 @@ export function RfPositionsView() {
       <div className="controls small">
         <label>
           color by cortical{' '}
-          <select value={view.colorAxis} onChange={(e) => setView({ colorAxis: e.target.value as CorticalColorAxis })} disabled={!colors}>
+          <select aria-label="Color by cortical axis" value={view.colorAxis} onChange={(e) => setView({ colorAxis: e.target.value as CorticalColorAxis })} disabled={!colors}>
             <option value="x">x</option>
             <option value="y">y</option>
           </select>
         </label>
         <label>
           map{' '}
-          <select value={view.colorMap} onChange={(e) => setView({ colorMap: e.target.value as ColorMapName })}>
+          <select aria-label="Color map" value={view.colorMap} onChange={(e) => setView({ colorMap: e.target.value as ColorMapName })}>
             {Object.keys(COLOR_MAPS).map((k) => <option key={k} value={k}>{k}</option>)}
           </select>
         </label>
