@@ -40,9 +40,12 @@ export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<num
   return maxAbs;
 }
 
-/** The README's gradient tolerance: |a - b| <= 1e-4 * max|b| + 1e-4 * |b|. */
-export function expectGradClose(name: string, a: ArrayLike<number>, b: ArrayLike<number>): number {
+/**
+ * The README's gradient tolerance: |a - b| <= 1e-4 * max|b| + 1e-4 * |b| (+ `floor`, for gradients that are zero
+ * up to round-off, e.g. a conv bias followed by batch-statistics BatchNorm).
+ */
+export function expectGradClose(name: string, a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
   let mx = 0;
   for (let i = 0; i < b.length; i++) mx = Math.max(mx, Math.abs(b[i]));
-  return expectClose(name, a, b, 1e-4 * mx, 1e-4);
+  return expectClose(name, a, b, 1e-4 * mx + floor, 1e-4);
 }
