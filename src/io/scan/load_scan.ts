@@ -72,11 +72,14 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   const exclude = opts.exclude ?? [];
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_SCAN_BYTES;
   const where = (rel: string) => `${source.name}/${rel}`;
+  const checkSize = (rel: string) => {
+    const size = source.size?.(rel);
+    if (size !== undefined && size > MAX_FILE_BYTES) throw new InputError(where(rel), `is ${size} bytes; refusing files over ${MAX_FILE_BYTES} bytes`);
+  };
   const reader: NpyReader = {
     where,
     async read(rel) {
-      const size = source.size?.(rel);
-      if (size !== undefined && size > MAX_FILE_BYTES) throw new InputError(where(rel), `is ${size} bytes; refusing files over ${MAX_FILE_BYTES} bytes`);
+      checkSize(rel);
       return parseNpy(await source.read(rel), where(rel));
     },
   };
@@ -203,16 +206,20 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   let metaFiles = 0;
   for (const p of layout.all) if (p.startsWith('meta/')) metaFiles++;
   const total = metaFiles + nKept * groups.length;
-  const batchTrials = Math.max(1, Math.floor((opts.batchSize ?? 64) / groups.length));
+  const batchTrials = Math.max(1, Math.floor((opts.batchSize ?? (source.readMany ? 256 : 64)) / groups.length));
   opts.onProgress?.(metaFiles, total, 'meta');
   groups.forEach((g, k) => place(g, firsts[k], 0, kept[0]));
   for (let b = 1; b < nKept; b += batchTrials) {
     const end = Math.min(nKept, b + batchTrials);
-    const jobs: Promise<void>[] = [];
-    for (let t = b; t < end; t++) {
-      for (const g of groups) jobs.push(readTrialFile(g, kept[t]).then((a) => place(g, a, t, kept[t])));
-    }
-    await Promise.all(jobs);
+    // Group by group, so that a zip source sees runs of neighbouring entries (data/images/0..63, ...).
+    const paths: string[] = [], slots: [GroupPlan, number][] = [];
+    for (const g of groups) for (let t = b; t < end; t++) { paths.push(g.files.get(kept[t])!); slots.push([g, t]); }
+    paths.forEach(checkSize);
+    const bytes = source.readMany ? await source.readMany(paths) : await Promise.all(paths.map((p) => source.read(p)));
+    bytes.forEach((buf, k) => {
+      const [g, t] = slots[k];
+      place(g, parseNpy(buf, where(paths[k])), t, kept[t]);
+    });
     opts.onProgress?.(metaFiles + end * groups.length, total, 'trials');
   }
 

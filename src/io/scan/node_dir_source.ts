@@ -5,7 +5,8 @@
 import { openAsBlob, promises as fsp, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { InputError } from '../host_tensor';
-import { type ScanSource, findScanRoot, openZipScan, scanNameFor } from './source';
+import { type ScanSource, findScanRoot, scanNameFor } from './source';
+import { openZipScan } from './zip_batch_source';
 
 /** Bounds the directory walk: a real scan has ~2 files per trial plus a few dozen meta files. */
 const MAX_FILES = 4_000_000;

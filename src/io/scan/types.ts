@@ -115,7 +115,7 @@ export interface LoadScanOptions {
   dropNeurons?: number[];
   /** Trials (file indices i of data/<group>/i.npy) to leave out; their files are not read. */
   dropTrials?: number[];
-  /** Files read concurrently per batch (default 64). */
+  /** Files read per batch (default 256 from a zip, which reads neighbouring entries together; 64 otherwise). */
   batchSize?: number;
   /** Refuse scans whose arrays would take more than this many bytes in memory (default 3 GiB). */
   maxBytes?: number;

@@ -4,7 +4,8 @@ import { InputError } from '../../../src/io/host_tensor';
 import { writeNpy } from '../../../src/io/npy';
 import { writeZip } from '../../../src/io/zip_archive';
 import { NonFiniteError, loadScan } from '../../../src/io/scan/load_scan';
-import { memoryScanSource, openZipScan } from '../../../src/io/scan/source';
+import { memoryScanSource } from '../../../src/io/scan/source';
+import { openZipScan } from '../../../src/io/scan/zip_batch_source';
 import { N, T, f32, i64, responseRow, smallScanFiles, str } from './small_scan';
 
 const R = 'static-small/';
