@@ -8,6 +8,7 @@ import {
   type ImageSet, type LoadedModel, type OpenedCheckpoint, type Prediction,
 } from './model_service';
 import { readoutGeometry, type ReadoutGeometry } from './readout_geometry';
+import { scanImagesFor } from './scan_service';
 import type { AppState } from './store';
 
 export interface ModelSlice {
@@ -32,6 +33,8 @@ export interface ModelSlice {
   rebuildModel(): Promise<void>;
   /** Shows another readout of a checkpoint with several (`readout.<data_key>.*`). */
   chooseReadout(key: string): Promise<void>;
+  /** Switches the stimuli to the loaded scan's test images when they fit the model. */
+  showScanImages(): void;
   clearModelError(): void;
 }
 
@@ -66,7 +69,7 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
         geometry,
         modelStatus: 'ready',
         modelProgress: null,
-        images: keepImages ? images : testImagesFor(model.inputShape),
+        images: keepImages ? images : (scanImagesFor(get().scan, model.inputShape) ?? testImagesFor(model.inputShape)),
         prediction: null,
         selectedNeuron: null,
         hoveredNeuron: null,
@@ -133,6 +136,14 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
     } catch (err) {
       set({ modelError: errorText(err) });
     }
+  },
+
+  showScanImages() {
+    const { scan, model } = get();
+    const images = scanImagesFor(scan, model?.inputShape ?? null);
+    if (!images) return;
+    set({ images, prediction: null, selectedImage: 0 });
+    void get().predict();
   },
 
   clearModelError: () => set({ modelError: null }),

@@ -3,6 +3,7 @@
  * and the view settings, kept in IndexedDB. Restored once at start; "Clear session" forgets it.
  */
 import type { StateCreator } from 'zustand';
+import type { PathedFile } from '../io/scan';
 import { idbClear, idbGet, idbSet } from './session_db';
 import type { AppState } from './store';
 import { defaultViewSettings, type ViewSettings } from './view_slice';
@@ -23,7 +24,18 @@ export interface SessionSlice {
   saveModelFiles(checkpoint: File, config: File | null): void;
   saveReadoutKey(key: string): void;
   saveImagesFile(file: File | null): void;
+  /** The scan's zip or folder files (Blobs: nothing is copied until IndexedDB stores them). */
+  saveScanFiles(files: ReadonlyArray<File | PathedFile>): void;
   saveView(view: ViewSettings): void;
+}
+
+interface SavedScan {
+  files: PathedFile[];
+}
+
+/** A single zip comes back as the File it was (its name says .zip); folder files keep their relative paths. */
+function revivePathed(f: PathedFile): File | PathedFile {
+  return f.file instanceof File && f.path === f.file.name && /\.zip$/i.test(f.path) ? f.file : f;
 }
 
 function note(err: unknown): string {
@@ -37,16 +49,18 @@ export const createSessionSlice: StateCreator<AppState, [], [], SessionSlice> = 
   async restoreSession() {
     set({ sessionStatus: 'restoring' });
     try {
-      const [model, images, view] = await Promise.all([
+      const [model, images, view, scan] = await Promise.all([
         idbGet<SavedModel>('model'), idbGet<File>('images'), idbGet<Partial<ViewSettings>>('view'),
+        idbGet<SavedScan>('scan'),
       ]);
       if (view) set({ view: { ...defaultViewSettings, ...view } });
       if (model) {
         await get().loadModelFiles(model.config ? [model.checkpoint, model.config] : [model.checkpoint], { save: false });
         if (model.readoutKey) await get().chooseReadout(model.readoutKey);
-        if (images && get().model) await get().loadImagesFile(images, { save: false });
       }
-      set({ sessionStatus: model ? 'restored' : 'none' });
+      if (scan) await get().loadScanFiles(scan.files.map(revivePathed), { save: false });
+      if (model && images && get().model) await get().loadImagesFile(images, { save: false });
+      set({ sessionStatus: model || scan ? 'restored' : 'none' });
     } catch (err) {
       set({ sessionStatus: 'none', sessionNote: `the saved session could not be restored (${err instanceof Error ? err.message : String(err)})` });
     }
@@ -74,6 +88,11 @@ export const createSessionSlice: StateCreator<AppState, [], [], SessionSlice> = 
 
   saveImagesFile(file) {
     idbSet('images', file).catch((err) => set({ sessionNote: note(err) }));
+  },
+
+  saveScanFiles(files) {
+    const saved: SavedScan = { files: files.map((f) => (f instanceof File ? { file: f, path: f.webkitRelativePath || f.name } : f)) };
+    idbSet('scan', saved).catch((err) => set({ sessionNote: note(err) }));
   },
 
   saveView(view) {

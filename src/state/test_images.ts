@@ -4,8 +4,8 @@
  */
 export interface ImageSet {
   name: string;
-  /** 'generated' (these stimuli) or 'file' (a user's .npy). */
-  source: 'generated' | 'file';
+  /** 'generated' (these stimuli), 'file' (a user's .npy) or 'scan' (the loaded scan's test images). */
+  source: 'generated' | 'file' | 'scan';
   /** NCHW float32, normalized as the model expects. */
   data: Float32Array;
   shape: [number, number, number, number];

@@ -6,6 +6,7 @@ import { FileDrop } from './components/FileDrop';
 import { ArchitectureView } from './views/ArchitectureView';
 import { PredictionView } from './views/PredictionView';
 import { RfPositionsView } from './views/RfPositionsView';
+import { ScanView } from './views/ScanView';
 
 export function App() {
   const model = useStore((s) => s.model);
@@ -38,7 +39,7 @@ export function App() {
             multiple
             disabled={!backendReady || status === 'loading'}
             testId="model-input"
-            onFiles={(files) => void loadModelFiles(files)}
+            onFiles={(files) => void loadModelFiles(files.filter((f): f is File => f instanceof File))}
           />
           <div className="row small">
             <p className="muted grow" data-testid="model-status" aria-live="polite">
@@ -56,6 +57,7 @@ export function App() {
           {sessionNote && <p className="muted small">{sessionNote}</p>}
           <ErrorBanner message={error} onDismiss={clearModelError} testId="model-error" />
         </section>
+        <ScanView />
         {model && <RfPositionsView />}
         {model && <PredictionView />}
         {model && <ArchitectureView model={model} />}

@@ -1,5 +1,10 @@
-/** A drop zone with a file input inside: keyboard users press the button, others drop files on it. */
+/**
+ * A drop zone with file inputs inside: keyboard users press a button, others drop files (or, with `folders`,
+ * a folder) on it.
+ */
 import { useRef, useState, type ReactNode } from 'react';
+import type { PathedFile } from '../../io/scan';
+import { filesFromDrop } from './dropped_files';
 
 interface Props {
   label: string;
@@ -8,12 +13,21 @@ interface Props {
   multiple?: boolean;
   disabled?: boolean;
   testId: string;
-  onFiles(files: File[]): void;
+  /** Also offer "Pick folder…" and accept dropped folders. */
+  folders?: boolean;
+  onFiles(files: Array<File | PathedFile>): void;
+  onError?(message: string): void;
 }
 
-export function FileDrop({ label, hint, accept, multiple = false, disabled = false, testId, onFiles }: Props) {
+export function FileDrop({ label, hint, accept, multiple = false, disabled = false, testId, folders = false, onFiles, onError }: Props) {
   const input = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
+  const take = (list: FileList | null, target: HTMLInputElement) => {
+    const files = Array.from(list ?? []);
+    target.value = '';
+    if (files.length) onFiles(files);
+  };
   return (
     <div
       className={`drop ${over ? 'drop-over' : ''}`}
@@ -22,25 +36,27 @@ export function FileDrop({ label, hint, accept, multiple = false, disabled = fal
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        const files = Array.from(e.dataTransfer.files);
-        if (files.length && !disabled) onFiles(files);
+        if (disabled) return;
+        const dt = e.dataTransfer;
+        (folders ? filesFromDrop(dt) : Promise.resolve(Array.from(dt.files)))
+          .then((files) => { if (files.length) onFiles(files); })
+          .catch((err: unknown) => onError?.(err instanceof Error ? err.message : String(err)));
       }}
     >
       <button type="button" className="button" disabled={disabled} onClick={() => input.current?.click()}>{label}</button>
+      {folders && (
+        <button type="button" className="button button-secondary" disabled={disabled} onClick={() => folderInput.current?.click()}>
+          Pick folder…
+        </button>
+      )}
       <span className="drop-hint">{hint}</span>
-      <input
-        ref={input}
-        type="file"
-        hidden
-        accept={accept}
-        multiple={multiple}
-        data-testid={testId}
-        onChange={(e) => {
-          const files = Array.from(e.target.files ?? []);
-          e.target.value = '';
-          if (files.length) onFiles(files);
-        }}
-      />
+      <input ref={input} type="file" hidden accept={accept} multiple={multiple} data-testid={testId}
+        onChange={(e) => take(e.target.files, e.target)} />
+      {folders && (
+        <input ref={folderInput} type="file" hidden data-testid={`${testId}-folder`}
+          {...{ webkitdirectory: '', directory: '' }}
+          onChange={(e) => take(e.target.files, e.target)} />
+      )}
     </div>
   );
 }

@@ -33,7 +33,7 @@ export function PredictionView() {
             hint={<>float32 (batch, channels, height, width), normalized like the training images</>}
             accept=".npy"
             testId="images-input"
-            onFiles={(files) => void loadImagesFile(files[0])}
+            onFiles={(files) => { if (files[0] instanceof File) void loadImagesFile(files[0]); }}
           />
         </div>
       </div>

@@ -1,0 +1,119 @@
+/**
+ * The page's calls into the scan loader: open a zip or a picked/dropped folder, choose the image rescale factor
+ * that makes the scan's images fit the loaded model, load with progress, and summarize what was found.
+ */
+import { InputError } from '../io/host_tensor';
+import { parseNpy } from '../io/npy';
+import {
+  fileListScanSource, hasRepeats, loadScan, normalizedImages, openZipScan, repeatGroups, tierCounts,
+  type PathedFile, type Scan, type ScanSource,
+} from '../io/scan';
+import type { ImageSet } from './test_images';
+
+export interface ScanSummary {
+  name: string;
+  origin: string;
+  dataKey: string;
+  neurons: number;
+  trials: number;
+  trialsPerTier: Array<[string, number]>;
+  /** [C, H, W] after rescaling, and as stored. */
+  imageShape: [number, number, number];
+  storedImageShape: [number, number, number];
+  scale: number;
+  hasTestRepeats: boolean;
+  hasCorticalCoordinates: boolean;
+  warnings: string[];
+}
+
+export interface ScanProgress {
+  done: number;
+  total: number;
+  what: string;
+}
+
+/** One .zip, or the files of a folder (picked with webkitdirectory or dropped, with their relative paths). */
+export async function openScanFiles(files: ReadonlyArray<File | PathedFile>): Promise<ScanSource> {
+  if (files.length === 0) throw new Error('no files given');
+  const first = files[0];
+  if (files.length === 1 && first instanceof File && /\.zip$/i.test(first.name)) return openZipScan(first, first.name);
+  if (files.some((f) => f instanceof File && /\.zip$/i.test(f.name))) {
+    throw new Error('give one scan: a single .zip, or a folder (holding data/ and meta/)');
+  }
+  return fileListScanSource(files);
+}
+
+/** Shape of the first stored image, read from its .npy header (one small file). */
+async function storedImageShape(source: ScanSource): Promise<number[] | null> {
+  const path = source.list().filter((p) => /^data\/images\/[^/]+\.npy$/.test(p)).sort()[0];
+  if (!path) return null;
+  const arr = parseNpy(await source.read(path), `${source.name}/${path}`);
+  return arr.shape;
+}
+
+/**
+ * The factor that turns stored images into the model's input size (Sensorium: 144x256 -> 36x64 is 0.25), or
+ * 1 when no model is loaded or the sizes do not divide evenly (the mismatch is reported when training starts).
+ */
+export function fittingScale(stored: readonly number[] | null, modelInput: readonly number[] | null): number {
+  if (!stored || !modelInput || stored.length !== 3) return 1;
+  const [, sh, sw] = stored;
+  const [, mh, mw] = modelInput;
+  const s = mh / sh;
+  return Math.abs(mw / sw - s) < 1e-9 && s > 0 && s <= 1 ? s : 1;
+}
+
+export async function loadScanFrom(
+  source: ScanSource, modelInput: readonly number[] | null, onProgress: (p: ScanProgress) => void,
+): Promise<Scan> {
+  try {
+    const scale = fittingScale(await storedImageShape(source), modelInput);
+    return await loadScan(source, { scale, onProgress: (done, total, what) => onProgress({ done, total, what }) });
+  } finally {
+    await source.close?.();
+  }
+}
+
+export function summarizeScan(scan: Scan): ScanSummary {
+  return {
+    name: scan.name,
+    origin: scan.origin,
+    dataKey: scan.dataKey,
+    neurons: scan.nNeurons,
+    trials: scan.nTrials,
+    trialsPerTier: [...tierCounts(scan)],
+    imageShape: scan.imageShape,
+    storedImageShape: scan.storedImageShape,
+    scale: scan.scale,
+    hasTestRepeats: hasRepeats(scan, 'test'),
+    hasCorticalCoordinates: scan.cellMotorCoordinates !== undefined,
+    warnings: scan.warnings,
+  };
+}
+
+/** Up to `max` distinct test images of the scan, normalized as the loaders do, as stimuli for the views. */
+export function scanTestImages(scan: Scan, max = 16): ImageSet {
+  let groups = repeatGroups(scan, 'test');
+  let tier = 'test';
+  if (groups.length === 0) {
+    tier = scan.tiers[0] ?? 'train';
+    groups = repeatGroups(scan, tier);
+  }
+  if (groups.length === 0) throw new InputError(scan.origin, 'has no trials to show');
+  const picked = groups.slice(0, max).map((g) => g[0]);
+  const [c, h, w] = scan.imageShape;
+  return {
+    name: `${scan.name} ${tier} images`,
+    source: 'scan',
+    data: normalizedImages(scan, Int32Array.from(picked)),
+    shape: [picked.length, c, h, w],
+    labels: picked.map((t) => `${tier} image ${scan.frameImageId[t]}`),
+  };
+}
+
+/** The scan's test images when they fit the model's input (else null: the built-in stimuli stay). */
+export function scanImagesFor(scan: Scan | null, inputShape: readonly number[] | null): ImageSet | null {
+  if (!scan || !inputShape) return null;
+  if (!scan.imageShape.every((v, i) => v === inputShape[i])) return null;
+  return scanTestImages(scan);
+}
