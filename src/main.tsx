@@ -4,12 +4,13 @@ import { App } from './ui/App';
 import { installTestHook } from './ui/test_hook';
 import { backendFromQuery } from './backend/select';
 import { useStore } from './state/store';
+import { DEMO, DEMO_BASE } from './ui/demo';
 import './ui/styles.css';
 
 installTestHook();
-// The backend first (the model is built on it), then whatever the last session had loaded.
+// The backend first (the model is built on it), then the files: URL parameters, the last session or the demo.
 void useStore.getState().chooseBackend(backendFromQuery(window.location.search))
-  .then(() => useStore.getState().restoreSession());
+  .then(() => useStore.getState().startSession(window.location.search, DEMO ? { manifest: DEMO, base: DEMO_BASE } : null));
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

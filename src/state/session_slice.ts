@@ -5,6 +5,7 @@
 import type { StateCreator } from 'zustand';
 import type { PathedFile } from '../io/scan';
 import { idbClear, idbGet, idbSet } from './session_db';
+import { fetchAsFile, urlFilesFromQuery, type DemoManifest } from './url_files';
 import type { AppState } from './store';
 import { defaultViewSettings, type ViewSettings } from './view_slice';
 
@@ -18,6 +19,11 @@ export interface SessionSlice {
   sessionStatus: 'idle' | 'restoring' | 'restored' | 'none';
   /** Why the last save or restore failed (the app keeps working without it). */
   sessionNote: string | null;
+  /**
+   * At start: files named in the URL (`?model=&config=&scan=`) if any, else the saved session, else the demo
+   * (when one is bundled).
+   */
+  startSession(search: string, demo: { manifest: DemoManifest; base: string } | null): Promise<void>;
   restoreSession(): Promise<void>;
   clearSession(): Promise<void>;
   /** Called by the model slice after a successful load. */
@@ -38,6 +44,30 @@ function revivePathed(f: PathedFile): File | PathedFile {
   return f.file instanceof File && f.path === f.file.name && /\.zip$/i.test(f.path) ? f.file : f;
 }
 
+/** Downloads and loads URL-named files; a failed download shows as the model's or the scan's error. */
+async function loadUrls(
+  get: () => AppState, set: (p: Partial<AppState>) => void,
+  urls: { model: string | null; config: string | null; scan: string | null }, base: string, save = true,
+): Promise<void> {
+  if (urls.model) {
+    set({ modelStatus: 'loading', modelProgress: `downloading ${urls.model}` });
+    try {
+      const files = await Promise.all([urls.model, urls.config].filter((u): u is string => !!u).map((u) => fetchAsFile(u, base)));
+      await get().loadModelFiles(files, { save });
+    } catch (err) {
+      set({ modelStatus: get().model ? 'ready' : 'error', modelProgress: null, modelError: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (urls.scan) {
+    set({ scanStatus: 'loading', scanProgress: { done: 0, total: 0, what: `downloading ${urls.scan}` } });
+    try {
+      await get().loadScanFiles([await fetchAsFile(urls.scan, base)], { save });
+    } catch (err) {
+      set({ scanStatus: get().scan ? 'ready' : 'error', scanProgress: null, scanError: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
 function note(err: unknown): string {
   return `the session could not be saved in this browser (${err instanceof Error ? err.message : String(err)})`;
 }
@@ -45,6 +75,21 @@ function note(err: unknown): string {
 export const createSessionSlice: StateCreator<AppState, [], [], SessionSlice> = (set, get) => ({
   sessionStatus: 'idle',
   sessionNote: null,
+
+  async startSession(search, demo) {
+    const base = globalThis.location?.href ?? 'http://localhost/';
+    const fromUrl = urlFilesFromQuery(search);
+    if (fromUrl) {
+      await loadUrls(get, set, fromUrl, base);
+      return;
+    }
+    await get().restoreSession();
+    if (get().sessionStatus === 'none' && demo) {
+      const m = demo.manifest;
+      const at = (p: string | null | undefined) => (p ? new URL(demo.base + p, base).href : null);
+      await loadUrls(get, set, { model: at(m.model), config: at(m.config), scan: at(m.scan) }, base, false);
+    }
+  },
 
   async restoreSession() {
     set({ sessionStatus: 'restoring' });

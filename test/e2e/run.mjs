@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * Browser tests: a tiny runner over test/e2e/*.e2e.mjs. Each file exports named async tests that receive
- * { page, baseUrl, shot, fixtures, openPage, log }. The built app (dist/) is served by a static server on
- * 127.0.0.1; Debian's Chromium is driven by playwright-core, once with the flags that give WebGPU through
+ * { page, baseUrl, shot, fixtures, openPage, allowConsoleError, log }. The built app (dist/) is served by a
+ * static server on 127.0.0.1; Debian's Chromium is driven by playwright-core, once with the flags that give WebGPU through
  * SwiftShader and once without them (to see the WebGL fallback).
  *
  * A test fails if it throws, if its page writes a console error or an uncaught exception, or if the page
- * requests anything that is not on this machine.
+ * requests anything that is not on this machine. `allowConsoleError(regex)` lets a test expect one error
+ * message it provokes on purpose (e.g. the browser's own log line for a 404).
  *
  * Usage: node test/e2e/run.mjs [substring of "file › test" to run only some]
  * Env: E2E_TIMEOUT_MS (per test, default 300000), E2E_HEADED=1 (show the browser, needs a display).
@@ -73,7 +74,7 @@ function isLocal(url) {
 
 /** Everything a test may break: collected per test, checked after it. */
 function makeProblems() {
-  return { consoleErrors: [], offMachine: [], requests: [] };
+  return { consoleErrors: [], offMachine: [], requests: [], allowed: [] };
 }
 
 async function openPageWith(problems, contexts, { webgpu = true, query = '', viewport = { width: 1280, height: 720 } } = {}, baseUrl) {
@@ -93,7 +94,12 @@ async function openPageWith(problems, contexts, { webgpu = true, query = '', vie
     if (!isLocal(r.url()) && !problems.offMachine.includes(r.url())) problems.offMachine.push(r.url());
   });
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.consoleErrors.push(`console.error: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    const i = problems.allowed.findIndex((re) => re.test(text));
+    // An allowed error is consumed: each allowance covers one expected message.
+    if (i >= 0) problems.allowed.splice(i, 1);
+    else problems.consoleErrors.push(`console.error: ${text}`);
   });
   page.on('pageerror', (err) => problems.consoleErrors.push(`uncaught: ${err.message}`));
   page.on('crash', () => problems.consoleErrors.push('page crashed'));
@@ -139,7 +145,8 @@ for (const file of files) {
     let error = null;
     try {
       page = await openPage({ webgpu: true, query: test.query ?? '' });
-      await withTimeout(test({ page, baseUrl, shot, fixtures, openPage, log: (...a) => console.log('      ', ...a) }), timeoutMs, id);
+      const allowConsoleError = (re) => problems.allowed.push(re);
+      await withTimeout(test({ page, baseUrl, shot, fixtures, openPage, allowConsoleError, log: (...a) => console.log('      ', ...a) }), timeoutMs, id);
     } catch (err) {
       error = err;
     }

@@ -32,3 +32,23 @@ export async function loadsSimScanZip({ openPage, shot, fixtures, log }) {
   assert.match(err, /not-a-scan\.zip/);
   assert.match(await page.getByTestId('scan-neurons').textContent(), /1,000/);
 }
+
+export async function urlParametersLoadModelAndScan({ openPage, baseUrl, fixtures, allowConsoleError }) {
+  const page = await openPage({ query: null });
+  // The files appear at /fx/ on the app's own origin, as a link in a slide would name them.
+  await page.route('**/fx/**', (route) => {
+    const name = new URL(route.request().url()).pathname.split('/').pop();
+    const dir = name.endsWith('.zip') ? 'sim-scan' : 'sensorium-sota';
+    return route.fulfill({ path: join(fixtures, dir, name) });
+  });
+  await page.goto(`${baseUrl}/index.html?backend=wasm&model=fx/model.pth&config=fx/config.json&scan=fx/static-sim-a.zip`);
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('scan-neurons').filter({ hasText: '1,000' }).waitFor();
+  assert.match(await page.getByTestId('architecture').textContent(), /config\.json/);
+
+  // A link to a file that does not exist: a clear error, nothing loaded. (Chromium logs the 404 itself.)
+  allowConsoleError(/status of 404/);
+  await page.goto(`${baseUrl}/index.html?backend=wasm&model=fx-missing/nothing.pth`);
+  const err = await page.getByTestId('model-error').textContent();
+  assert.match(err, /nothing\.pth: HTTP 404/);
+}
