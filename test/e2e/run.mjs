@@ -2,8 +2,8 @@
 /**
  * Browser tests: a tiny runner over test/e2e/*.e2e.mjs. Each file exports named async tests that receive
  * { page, baseUrl, shot, fixtures, openPage, allowConsoleError, log }. The built app (dist/) is served by a
- * static server on 127.0.0.1; Debian's Chromium is driven by playwright-core, once with the flags that give WebGPU through
- * SwiftShader and once without them (to see the WebGL fallback).
+ * static server on 127.0.0.1; Debian's Chromium is driven by playwright-core, once with the flags that give
+ * WebGPU through SwiftShader and once without them (to see the WebGL fallback).
  *
  * A test fails if it throws, if its page writes a console error or an uncaught exception, or if the page
  * requests anything that is not on this machine. `allowConsoleError(regex)` lets a test expect one error
