@@ -57,6 +57,8 @@ export class Rescaler {
   private readonly rows: AxisTaps;
   private readonly cols: AxisTaps;
   private readonly tmp: Float64Array;
+  /** Input rows the height pass reads (downscaling skips the others). */
+  private readonly usedRows: Int32Array;
 
   constructor(readonly channels: number, readonly inH: number, readonly inW: number, readonly scale: number) {
     if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`rescale factor must be a positive number, got ${scale}`);
@@ -65,11 +67,13 @@ export class Rescaler {
     this.rows = axisTaps(inH, this.outH);
     this.cols = axisTaps(inW, this.outW);
     this.tmp = new Float64Array(inH * this.outW);
+    const used = new Set<number>([...this.rows.i0, ...this.rows.i1]);
+    this.usedRows = Int32Array.from([...used].sort((a, b) => a - b));
   }
 
   /** Rescales one image (C x inH x inW at `src[srcOffset..]`) into `out[outOffset..]` (C x outH x outW). */
   apply(src: ArrayLike<number>, srcOffset: number, out: Float32Array, outOffset: number): void {
-    const { channels: C, inH, inW, outH, outW, rows, cols, tmp } = this;
+    const { channels: C, inH, inW, outH, outW, rows, cols, tmp, usedRows } = this;
     // clip=True clips to the whole input array's range; linear interpolation stays inside it up to rounding.
     let lo = Infinity, hi = -Infinity;
     const n = C * inH * inW;
@@ -77,7 +81,7 @@ export class Rescaler {
     for (let c = 0; c < C; c++) {
       const inBase = srcOffset + c * inH * inW;
       // Separable: along the width first (into tmp, float64), then along the height.
-      for (let y = 0; y < inH; y++) {
+      for (const y of usedRows) {
         const r = inBase + y * inW;
         for (let x = 0; x < outW; x++) {
           const w = cols.w1[x];

@@ -22,6 +22,16 @@ const LOCAL_HEADER_SLACK = 30 + 1024;
 
 type FileEntry = Entry & { offset: number; getData(w: Uint8ArrayWriter): Promise<Uint8Array> };
 
+/** What reading one entry needs; `zipJs` is kept only for entries the batched path cannot read. */
+interface ZipSlot {
+  filename: string; offset: number; compressedSize: number; uncompressedSize: number; compressionMethod: number; nameLength: number;
+  zipJs?: FileEntry;
+}
+
+function fastPath(e: FileEntry): boolean {
+  return !e.encrypted && (e.compressionMethod === 0 || (e.compressionMethod === 8 && hasRawInflate()));
+}
+
 let rawInflateWorks: boolean | undefined;
 function hasRawInflate(): boolean {
   if (rawInflateWorks === undefined) {
@@ -69,6 +79,7 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
     throw new InputError(fileName, `not a readable zip archive (${(e as Error).message})`);
   }
   const files = list.filter((e) => !e.directory) as FileEntry[];
+  list = [];
   let root: string;
   try {
     root = findScanRoot(files.map((e) => e.filename), fileName, opts.root);
@@ -76,9 +87,19 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
     await reader.close();
     throw e;
   }
-  const entries = new Map<string, FileEntry>();
-  for (const e of files) if (e.filename.startsWith(root) && e.filename.length > root.length) entries.set(e.filename.slice(root.length), e);
-  const name = (e: FileEntry) => `${fileName}: ${e.filename}`;
+  // zip.js entries weigh several KB each (a Sensorium zip has ~12,000); keep only what reading needs, and the
+  // zip.js entry itself only where the fast path cannot read it.
+  const entries = new Map<string, ZipSlot>();
+  for (const e of files) {
+    if (!e.filename.startsWith(root) || e.filename.length === root.length) continue;
+    const slot: ZipSlot = {
+      filename: e.filename, offset: e.offset, compressedSize: e.compressedSize, uncompressedSize: e.uncompressedSize,
+      compressionMethod: e.compressionMethod, nameLength: e.filenameLength ?? 1024,
+    };
+    if (!fastPath(e)) slot.zipJs = e;
+    entries.set(e.filename.slice(root.length), slot);
+  }
+  const name = (e: ZipSlot) => `${fileName}: ${e.filename}`;
 
   const entryOf = (path: string) => {
     const e = entries.get(path);
@@ -86,12 +107,11 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
     if (e.uncompressedSize > MAX_ENTRY_BYTES) throw new InputError(name(e), `claims ${e.uncompressedSize} bytes (limit ${MAX_ENTRY_BYTES})`);
     return e;
   };
-  const fast = (e: FileEntry) => !e.encrypted && (e.compressionMethod === 0 || (e.compressionMethod === 8 && hasRawInflate()));
 
-  const viaZipJs = async (e: FileEntry) => {
+  const viaZipJs = async (e: ZipSlot) => {
     let bytes: Uint8Array;
     try {
-      bytes = await e.getData(new Uint8ArrayWriter());
+      bytes = await e.zipJs!.getData(new Uint8ArrayWriter());
     } catch (err) {
       throw new InputError(name(e), `corrupt (${(err as Error).message})`);
     }
@@ -100,7 +120,7 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   };
 
   /** The entry's bytes, given a buffer that holds the archive from `base` on. */
-  const fromBuffer = async (e: FileEntry, buf: Uint8Array, base: number): Promise<Uint8Array> => {
+  const fromBuffer = async (e: ZipSlot, buf: Uint8Array, base: number): Promise<Uint8Array> => {
     let o = e.offset - base;
     let local = buf;
     const dv = () => new DataView(local.buffer, local.byteOffset, local.byteLength);
@@ -124,18 +144,18 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   const readMany = async (paths: string[]): Promise<Uint8Array[]> => {
     const es = paths.map(entryOf);
     const out = new Array<Uint8Array>(paths.length);
-    const order = es.map((_, k) => k).filter((k) => fast(es[k])).sort((a, b) => es[a].offset - es[b].offset);
+    const order = es.map((_, k) => k).filter((k) => !es[k].zipJs).sort((a, b) => es[a].offset - es[b].offset);
     const jobs: Promise<void>[] = [];
-    for (const k of es.keys()) if (!fast(es[k])) jobs.push(viaZipJs(es[k]).then((b) => { out[k] = b; }));
+    for (const k of es.keys()) if (es[k].zipJs) jobs.push(viaZipJs(es[k]).then((b) => { out[k] = b; }));
     // Runs of neighbouring entries, each read with one slice.
     let r = 0;
     while (r < order.length) {
       const first = es[order[r]];
-      let end = first.offset + LOCAL_HEADER_SLACK + (first.filenameLength ?? 1024) + first.compressedSize;
+      let end = first.offset + LOCAL_HEADER_SLACK + first.nameLength + first.compressedSize;
       let s = r + 1;
       while (s < order.length) {
         const e = es[order[s]];
-        const eEnd = e.offset + LOCAL_HEADER_SLACK + (e.filenameLength ?? 1024) + e.compressedSize;
+        const eEnd = e.offset + LOCAL_HEADER_SLACK + e.nameLength + e.compressedSize;
         if (e.offset > end + MAX_GAP || eEnd - first.offset > MAX_RUN_BYTES) break;
         end = Math.max(end, eEnd);
         s++;
