@@ -12,7 +12,8 @@ import { TrainingControl } from './control';
 import { type CacheProgress, type CachePrecision, type CoreRunner, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
 import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
 import type { TrainableReadout } from './readout_params';
-import { type TrainEvent, type TrainOptions, type TrainResult, predictTier, trainReadout } from './trainer';
+import { StepWorkspace } from './readout_step';
+import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
 
 export interface FineTuneSetup {
   /** The frozen core (eval mode). */
@@ -21,7 +22,7 @@ export interface FineTuneSetup {
   coreOutputShape: [number, number, number];
   scan: Scan;
   readout?: Partial<ReadoutInitOptions>;
-  train?: Partial<TrainOptions>;
+  train?: TrainOptionsInput;
   /** The encoder's elu_offset (0 for published models). */
   eluOffset?: number;
   cachePrecision?: CachePrecision;
@@ -33,6 +34,10 @@ export interface FineTuneSetup {
   onCacheProgress?: (p: CacheProgress & { bytes: number }) => void;
   onEvent?: (e: TrainEvent) => void;
   control?: TrainingControl;
+  /** Step scratch shared with the caller (live views read the sampled positions from it). */
+  workspace?: StepWorkspace;
+  /** Called once the readout exists, before training (live views keep a reference; it changes in place). */
+  onReadout?: (r: TrainableReadout) => void;
 }
 
 export interface TestResult {
@@ -102,13 +107,14 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     cellMotorCoordinates: scan.cellMotorCoordinates ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
   }, readoutOpts, seed);
   readout.eluOffset = s.eluOffset ?? 0;
+  s.onReadout?.(readout);
 
   const t1 = performance.now();
   const result = await trainReadout({
     cache, neurons: N, datasetTrials: scan.nTrials,
     train: { trials: plan.train, responses: trainResponses },
     validation: { trials: plan.validation, responses: valResponses },
-  }, readout, { ...s.train, seed }, s.onEvent, control);
+  }, readout, { ...s.train, seed }, s.onEvent, control, s.workspace);
   const trainS = (performance.now() - t1) / 1000;
 
   const t2 = performance.now();

@@ -46,6 +46,9 @@ export interface TrainOptions {
   logEps: number;
 }
 
+/** What callers pass: any subset, the schedule too. */
+export type TrainOptionsInput = Partial<Omit<TrainOptions, 'schedule'>> & { schedule?: Partial<ScheduleOptions> };
+
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 42,
   lr: 0.005,
@@ -120,8 +123,10 @@ export interface TrainResult {
  * `control` pauses, resumes or stops between batches.
  */
 export async function trainReadout(
-  data: TrainData, readout: TrainableReadout, options: Partial<TrainOptions> = {},
+  data: TrainData, readout: TrainableReadout, options: TrainOptionsInput = {},
   onEvent?: (e: TrainEvent) => void, control = new TrainingControl(),
+  /** Scratch of the steps; after a batch event its `positions` hold that batch's sampled positions (B, N, 2). */
+  workspace = new StepWorkspace(),
 ): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options, schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule } };
   checkReadout(readout);
@@ -138,7 +143,7 @@ export async function trainReadout(
   const params = readoutParams(readout);
   const adam = new Adam(params, { lr: o.lr });
   const schedule = new EarlyStoppingSchedule(o.schedule, o.lr);
-  const ws = new StepWorkspace();
+  const ws = workspace;
   const B = Math.max(1, Math.floor(o.batchSize));
   const nTrain = data.train.trials.length;
   const batches = Math.ceil(nTrain / B);

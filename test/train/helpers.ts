@@ -4,6 +4,7 @@ import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { parseNumericNpy } from '../../src/io/npy';
 import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_tensor';
 import type { TrainableReadout } from '../../src/train/readout_params';
+import type { Scan } from '../../src/io/scan/types';
 import { readoutFromStateDict as importReadout } from '../../src/train/export';
 
 export const SOTA = '/work/shared/fixtures/sensorium-sota';
@@ -46,4 +47,47 @@ export function gradExcess(a: ArrayLike<number>, b: ArrayLike<number>): number {
     worst = Math.max(worst, Math.abs(a[i] - b[i]) / tol);
   }
   return worst;
+}
+
+/** A scan restricted to some trials (same neurons, statistics and normalizer): small, fast end-to-end tests. */
+export function subsetScan(scan: Scan, trials: ArrayLike<number>): Scan {
+  const per = scan.imageShape[0] * scan.imageShape[1] * scan.imageShape[2];
+  const N = scan.nNeurons;
+  const T = trials.length;
+  const images = scan.images instanceof Uint8Array ? new Uint8Array(T * per) : new Float32Array(T * per);
+  const responses = new Float32Array(T * N);
+  for (let k = 0; k < T; k++) {
+    const t = trials[k];
+    images.set(scan.images.subarray(t * per, (t + 1) * per), k * per);
+    responses.set(scan.responses.subarray(t * N, (t + 1) * N), k * N);
+  }
+  const pick = <A extends { [i: number]: number }>(a: A, make: (n: number) => A): A => { const o = make(T); for (let k = 0; k < T; k++) o[k] = a[trials[k]]; return o; };
+  return {
+    ...scan,
+    nTrials: T,
+    images,
+    responses,
+    tiers: Array.from(trials, (t) => scan.tiers[t]),
+    frameImageId: pick(scan.frameImageId, (n) => new Float64Array(n)),
+    fileIndex: pick(scan.fileIndex, (n) => new Int32Array(n)),
+    trialIdx: scan.trialIdx ? pick(scan.trialIdx, (n) => new Float64Array(n)) : undefined,
+    frameImageClass: scan.frameImageClass ? Array.from(trials, (t) => scan.frameImageClass![t]) : undefined,
+    behavior: undefined, pupilCenter: undefined,
+  };
+}
+
+/** First `counts[tier]` trials of each tier (test: whole repeat groups of the first images). */
+export function pickTrials(scan: Scan, counts: { train: number; validation: number; testImages: number }): Int32Array {
+  const out: number[] = [];
+  const seen = { train: 0, validation: 0 };
+  const testIds = new Set<number>();
+  scan.tiers.forEach((tier, t) => {
+    if (tier === 'train' && seen.train < counts.train) { seen.train++; out.push(t); }
+    else if (tier === 'validation' && seen.validation < counts.validation) { seen.validation++; out.push(t); }
+    else if (tier === 'test') {
+      const id = scan.frameImageId[t];
+      if (testIds.has(id) || testIds.size < counts.testImages) { testIds.add(id); out.push(t); }
+    }
+  });
+  return Int32Array.from(out);
 }

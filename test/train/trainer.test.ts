@@ -21,7 +21,7 @@ function flat(r: ReturnType<Awaited<ReturnType<typeof syntheticProblem>>['fresh'
 describe('trainReadout', () => {
   it('learns: validation correlation rises well above its start', async () => {
     const p = await syntheticProblem();
-    const res = await trainReadout(p.data, p.fresh(), { ...opts, schedule: { maxEpochs: 15 } as never });
+    const res = await trainReadout(p.data, p.fresh(), { ...opts, schedule: { maxEpochs: 15 } });
     expect(res.history[0].epoch).toBe(0);
     expect(res.bestValCorrelation).toBeGreaterThan(res.history[0].valCorrelation + 0.1);
     expect(res.epochs).toBeGreaterThan(1);

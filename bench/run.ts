@@ -1,0 +1,158 @@
+/**
+ * npm run bench: readout fine-tuning and inference speed against the PyTorch reference, in one go.
+ *
+ * Ours (Node, tfjs wasm backend for the core, fused typed-array readout kernel):
+ * - readout training on the fixture checkpoint (sensorium-sota: 64-channel core, 7776 neurons, batch 64): one
+ *   epoch over 4000 images (static-sim-a's training images) INCLUDING building the core-output cache for them,
+ *   i.e. what the first epoch of a fine-tuning run costs; the per-epoch rate once the cache exists is printed too;
+ * - inference (core + readout at the Gaussian means) on batches of 64;
+ * - time to converge: a whole fine-tuning run on static-sim-a (cache + training to early stopping).
+ * PyTorch (CPU, 2 threads): ../shared/bench/torch_reference.py on the same checkpoint; its readout step runs
+ * the frozen core on every batch (no cache), as neuralpredictors' trainer does.
+ * Ends with one JSON line. Options: --quick (skip the convergence run), --epochs-images N.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initNodeBackend } from '../src/backend/node';
+import { normalizedImages } from '../src/io/scan/normalize';
+import { tierIndices } from '../src/io/scan/tiers';
+import type { Scan } from '../src/io/scan/types';
+import { Rng } from '../src/sim/rng';
+import { readoutFromStateDict } from '../src/train/export';
+import { buildFeatureCache } from '../src/train/feature_cache';
+import { fineTuneReadout } from '../src/train/finetune';
+import { medianGridError } from '../src/train/grid_error';
+import { loadCoreFromFiles, loadScanFromPath } from '../src/train/node_load';
+import { evalPositions, predictBatch } from '../src/train/readout_step';
+import { trainReadout } from '../src/train/trainer';
+import { parseNumericNpy } from '../src/io/npy';
+import { torchReference } from './torch';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SHARED = join(ROOT, '../shared');
+const SOTA = join(SHARED, 'fixtures/sensorium-sota');
+const SIM = join(SHARED, 'fixtures/sim-scan');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const nImagesArg = argv.indexOf('--epoch-images');
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+async function main(): Promise<void> {
+  tf.env().set('PROD', true);
+  await initNodeBackend('wasm');
+  const backend = `tfjs-${tf.getBackend()} (core) + fused typed-array readout`;
+  log(`backend: ${backend}; node ${process.version}`);
+
+  const checkpoint = join(SOTA, 'model.pth'), config = join(SOTA, 'config.json');
+  const loaded = await loadCoreFromFiles(checkpoint, config);
+  const key = [...loaded.stateDict.keys()].find((k) => k.startsWith('readout.'))!.split('.')[1];
+  const readout = readoutFromStateDict(loaded.stateDict, key);
+  const N = readout.neurons;
+
+  // images: static-sim-a's training images (same size as the fixture's inputs)
+  const scan: Scan = await loadScanFromPath(join(SIM, 'static-sim-a.zip'));
+  let train = tierIndices(scan, 'train');
+  if (nImagesArg >= 0) train = train.slice(0, Number(argv[nImagesArg + 1]));
+  const nTrain = train.length;
+  log(`readout training: ${nTrain} images, ${N} neurons, batch 64, fixture checkpoint ${checkpoint}`);
+
+  // 1. one epoch including the cache
+  const t0 = performance.now();
+  const cache = await buildFeatureCache(loaded.core, scan, train, { precision: 'bfloat16', chunkSize: 32 });
+  const cacheS = (performance.now() - t0) / 1000;
+  const rng = new Rng(1);
+  const targets = Float32Array.from({ length: nTrain * N }, () => rng.uniform());
+  const val = train.slice(0, 64);
+  const t1 = performance.now();
+  const res = await trainReadout({
+    cache, neurons: N, datasetTrials: nTrain,
+    train: { trials: train, responses: targets }, validation: { trials: val, responses: targets.slice(0, 64 * N) },
+  }, readout, { seed: 1, lr: 0.005, schedule: { maxEpochs: 1 } });
+  const trainWallS = (performance.now() - t1) / 1000;
+  const epoch = res.history[1];
+  const epochS = epoch.epochS;
+  const readoutTrain = nTrain / (cacheS + epochS);
+  log(`  core-output cache: ${r1(cacheS)} s (${r1(nTrain / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB bfloat16)`);
+  log(`  readout epoch on the cache: ${r1(epochS)} s (${r1(nTrain / epochS)} images/s incl. validation of 64 images; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`);
+  log(`  => first epoch including the cache: ${r1(readoutTrain)} images/s`);
+
+  // 2. inference: core + readout at the means, batches of 64
+  const pos = evalPositions(readout);
+  const [C, H, W] = scan.imageShape;
+  const B = 64, batches = 4;
+  const x = normalizedImages(scan, train.slice(0, B));
+  const out = new Float32Array(B * N);
+  const geometry = cache.geometry;
+  const inferOnce = async (): Promise<[number, number]> => {
+    const ta = performance.now();
+    const y = tf.tidy(() => loaded.core(tf.tensor4d(x, [B, C, H, W])));
+    const v = (await y.data()) as Float32Array;
+    y.dispose();
+    const tb = performance.now();
+    const m = cache.mapSize;
+    const maps = Array.from({ length: B }, (_, i) => v.subarray(i * m, (i + 1) * m));
+    predictBatch(readout, pos, geometry, maps, out);
+    return [(tb - ta) / 1000, (performance.now() - tb) / 1000];
+  };
+  await inferOnce();
+  let coreS = 0, headS = 0;
+  for (let i = 0; i < batches; i++) { const [a, b] = await inferOnce(); coreS += a; headS += b; }
+  const forward = (B * batches) / (coreS + headS);
+  log(`inference: ${r1(forward)} images/s (core ${r1((B * batches) / coreS)} images/s, readout ${r1((B * batches) / headS)} images/s)`);
+
+  // 3. PyTorch
+  log('PyTorch reference (../shared/bench/torch_reference.py, 2 threads) ...');
+  const torch = torchReference(join(SHARED, 'bench'), checkpoint, config, { inputs: join(SOTA, 'inputs.npy'), responses: join(SOTA, 'responses.npy') });
+  if (torch.timings) {
+    const t = torch.timings;
+    log(`  torch ${t.torch}: core ${r1(t.core_img_per_s)}, forward ${r1(t.forward_img_per_s)}, readout training step (core each batch) ${r1(t.readout_step_img_per_s)} images/s; parity ${t.parity_max_rel_err}`);
+  } else {
+    log(`  PyTorch reference unavailable: ${torch.reason}; ratios omitted`);
+  }
+
+  // 4. convergence on static-sim-a
+  let converge: number | null = null;
+  if (!quick) {
+    log('time to converge: fine-tuning a new readout on static-sim-a (1000 neurons), reference protocol, lr 0.005 ...');
+    const tc = performance.now();
+    const ft = await fineTuneReadout({
+      core: loaded.core, coreOutputShape: loaded.coreOutputShape, scan, train: { seed: 42, lr: 0.005 },
+      onEvent: (e) => { if (e.kind === 'epoch' && e.epoch % 5 === 0) log(`  epoch ${e.epoch}: validation correlation ${e.valCorrelation.toFixed(4)}, ${r1(e.elapsedS)} s`); },
+    });
+    converge = (performance.now() - tc) / 1000;
+    const truthPath = join(SIM, 'static-sim-a-truth/true_grid.npy');
+    const grid = existsSync(truthPath) ? medianGridError(evalPositions(ft.readout), parseNumericNpy(new Uint8Array(readFileSync(truthPath)), truthPath).data as Float32Array) : NaN;
+    const s = ft.test?.evaluation.summary;
+    log(`  converged in ${r1(converge)} s (cache ${r1(ft.timings.cacheS)} s, ${ft.result.epochs} epochs ${r1(ft.timings.trainS)} s): ${ft.result.message}`);
+    log(`  test_correlation ${s?.test_correlation?.toFixed(4)}, correlation_to_average ${s?.correlation_to_average?.toFixed(4)}, fraction_oracle ${s?.fraction_oracle?.toFixed(4)}, grid error median ${grid.toExponential(3)}`);
+    const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')) as { reference_training: { total_wall_s: number; epochs: number } };
+    log(`  neuralpredictors on this machine: ${r1(ref.reference_training.total_wall_s)} s, ${ref.reference_training.epochs} epochs (reference_results.json)`);
+  }
+
+  const t = torch.timings;
+  log('what limits the ratios: the core forward pass (tfjs wasm, single-threaded; PyTorch uses 2 threads and oneDNN) is paid once per image in the first epoch and in every inference; the readout itself runs well above PyTorch.');
+  const result = {
+    backend: 'wasm',
+    readout_train_img_per_s: r1(readoutTrain),
+    torch_readout_train_img_per_s: t ? r1(t.readout_step_img_per_s) : null,
+    readout_train_ratio: t ? r3(readoutTrain / t.readout_step_img_per_s) : null,
+    forward_img_per_s: r1(forward),
+    torch_forward_img_per_s: t ? r1(t.forward_img_per_s) : null,
+    forward_ratio: t ? r3(forward / t.forward_img_per_s) : null,
+    time_to_converge_s: converge === null ? null : r1(converge),
+    readout_epoch_img_per_s_after_cache: r1(nTrain / epochS),
+    core_img_per_s: r1((B * batches) / coreS),
+    torch_core_img_per_s: t ? r1(t.core_img_per_s) : null,
+  };
+  loaded.encoder.dispose();
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+/**
+ * v1x finetune: the transfer workflow on the command line. Freezes the checkpoint's core, trains a new
+ * FullGaussian2d readout for the scan's neurons with the Lurz 2020 / Sensorium protocol (src/train), evaluates
+ * it on the test tier and writes it as a neuralpredictors .pth. Progress goes to stderr; stdout gets one JSON
+ * object with the keys of `v1x evaluate` plus the training summary.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { InputError } from '../../io/host_tensor';
+import { parseNumericNpy } from '../../io/npy';
+import { loadScan, type Scan } from '../../io/scan';
+import { openScanPath } from '../../io/scan/node_dir_source';
+import {
+  exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
+} from '../../train/export';
+import type { CachePrecision } from '../../train/feature_cache';
+import { fineTuneReadout, planCache } from '../../train/finetune';
+import type { GaussType } from '../../train/gaussian_positions';
+import { REFERENCE_READOUT } from '../../train/readout_init';
+import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
+import { medianGridError } from '../../train/grid_error';
+import { REFERENCE_SCHEDULE } from '../../train/schedule';
+import { evalPositions } from '../../train/readout_step';
+import type { TrainEvent } from '../../train/trainer';
+import { parseArgs, UsageError } from '../args';
+import { buildEncoder, parseBackend, readModelFiles, startBackend } from '../load_model';
+
+export const summary = 'train a new readout on a frozen core: --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
+
+const OPTIONS = [
+  'checkpoint', 'config', 'scan', 'out', 'seed', 'max-epochs', 'lr', 'per-neuron', 'full-model', 'metadata', 'truth-grid',
+  'backend', 'batch-size', 'gauss-type', 'cache-precision', 'data-key', 'scale', 'gamma-readout', 'max-cache-gb',
+];
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, OPTIONS, ['free-mu', 'quiet']);
+  const out = args.require('out');
+  const scanPath = args.require('scan');
+  const seed = args.number('seed', 42);
+  const maxEpochs = args.number('max-epochs', 200);
+  const lr = args.number('lr', 0.005);
+  const batchSize = args.number('batch-size', 64);
+  const scale = args.number('scale', 1);
+  const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
+  const maxCacheBytes = args.number('max-cache-gb', 8) * 2 ** 30;
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
+  if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
+  if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
+  const gaussType = (args.get('gauss-type') ?? 'full') as GaussType;
+  if (!['full', 'uncorrelated', 'isotropic'].includes(gaussType)) throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
+  const precision = (args.get('cache-precision') ?? 'bfloat16') as CachePrecision;
+  if (precision !== 'float32' && precision !== 'bfloat16') throw new UsageError(`--cache-precision must be float32 or bfloat16, got '${precision}'`);
+  const backend = parseBackend(args);
+  const quiet = args.has('quiet');
+  const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
+
+  const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
+  const arch = files.architecture;
+  const source = await openScanPath(scanPath);
+  let scan: Scan;
+  try {
+    scan = await loadScan(source, { scale });
+  } finally {
+    await source.close?.();
+  }
+  for (const w of scan.warnings) log(`${scanPath}: ${w}`);
+  const [c, h, w] = arch.core.inputShape;
+  const [sc, sh, sw] = scan.imageShape;
+  if (sc !== c || sh !== h || sw !== w) {
+    throw new InputError(scanPath, `images are ${sc}x${sh}x${sw} (after --scale ${scale}), the core takes ${c}x${h}x${w}`);
+  }
+  const freeMu = args.has('free-mu');
+  if (!freeMu && !scan.cellMotorCoordinates) {
+    throw new InputError(scanPath, 'no meta/neurons/cell_motor_coordinates.npy for the position network (use --free-mu to learn one position per neuron)');
+  }
+  const truthGrid = args.get('truth-grid');
+  let truth: Float32Array | null = null;
+  if (truthGrid) {
+    const t = parseNumericNpy(new Uint8Array(readFileSync(truthGrid)), truthGrid);
+    if (t.shape.length !== 2 || t.shape[0] !== scan.nNeurons || t.shape[1] !== 2) throw new InputError(truthGrid, `expected shape (${scan.nNeurons}, 2), got (${t.shape.join(', ')})`);
+    truth = Float32Array.from(t.data as Float32Array);
+  }
+  const coreOutputShape = arch.core.outputShape;
+  const plan = planCache(scan, coreOutputShape, precision);
+  log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
+    `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision})`);
+
+  await startBackend(backend);
+  const encoder = buildEncoder(files, []);
+  try {
+    let lastCacheLog = 0;
+    let lastBatchLog = performance.now();
+    const outcome = await fineTuneReadout({
+      core: (x) => encoder.coreForward(x),
+      coreOutputShape,
+      scan,
+      eluOffset: arch.eluOffset,
+      cachePrecision: precision,
+      maxCacheBytes,
+      readout: { ...REFERENCE_READOUT, gaussType, positionNet: freeMu ? null : REFERENCE_READOUT.positionNet },
+      train: { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } },
+      onCacheProgress: (p) => {
+        if (p.done === p.total || p.elapsedS - lastCacheLog > 10) {
+          lastCacheLog = p.elapsedS;
+          log(`core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`);
+        }
+      },
+      onEvent: (e: TrainEvent) => {
+        if (e.kind === 'epoch') {
+          log(`epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(1) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}` +
+            `${e.improved ? ' (best)' : ''}, lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(1)} s` +
+            (e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''));
+        } else if (e.kind === 'restore') {
+          log(`epoch ${e.epoch}: no improvement for a while, back to the best state (${e.bestValCorrelation.toFixed(4)})`);
+        } else if (performance.now() - lastBatchLog > 10_000) {
+          lastBatchLog = performance.now();
+          log(`epoch ${e.epoch} batch ${e.batch}/${e.batches}: loss ${e.loss.toFixed(1)}, at least ${e.remainingS.toFixed(0)} s left`);
+        }
+      },
+    });
+    const { readout, result, test } = outcome;
+    log(result.message);
+    const dataKey = args.get('data-key') ?? scan.dataKey;
+    writeFileSync(out, await exportReadoutPth(readout, dataKey));
+    log(`wrote readout '${dataKey}' to ${out}`);
+    const fullModel = args.get('full-model');
+    if (fullModel) {
+      writeFileSync(fullModel, await exportFullModelPth(encoder, readout, dataKey));
+      log(`wrote core + readout to ${fullModel}`);
+    }
+    const rows = perNeuronResults(readout, scan.unitIds, test?.evaluation ?? null);
+    const perNeuron = args.get('per-neuron');
+    if (perNeuron) {
+      writeFileSync(perNeuron, perNeuron.endsWith('.json') ? JSON.stringify(rows) : perNeuronCsv(rows, readout));
+      log(`wrote per-neuron results to ${perNeuron}`);
+    }
+    let gridError: number | null = null;
+    if (truth) gridError = medianGridError(evalPositions(readout), truth);
+    const summaryOut = {
+      ...(test?.evaluation.summary ?? { neurons: scan.nNeurons, trials: 0 }),
+      tier: 'test',
+      scan: scan.name,
+      readout: dataKey,
+      checkpoint: files.checkpointPath,
+      backend,
+      ...(gridError !== null ? { grid_error_median: gridError } : {}),
+      best_validation_correlation: result.bestValCorrelation,
+      epochs: result.epochs,
+      stop_reason: result.stopReason,
+      seed,
+      lr,
+      cache_precision: precision,
+      cache_s: outcome.timings.cacheS,
+      train_s: outcome.timings.trainS,
+      out,
+    };
+    const metadata = args.get('metadata');
+    if (metadata) {
+      const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
+      writeFileSync(metadata, JSON.stringify(exportMetadata({
+        core_sha256: await sha256Hex(checkpointBytes), core_file: files.checkpointPath, data_key: dataKey, scan: scan.name,
+        config: files.config.config,
+        readout: { gauss_type: readout.gaussType, neurons: readout.neurons, channels: readout.channels, position_network: readout.positionNet !== null },
+        training: { lr, batch_size: batchSize, max_epochs: maxEpochs, gamma_readout: gamma, epochs: result.epochs, stop_reason: result.stopReason, history: result.history },
+        seed, backend, cache_precision: precision, metrics: test?.evaluation.summary ?? null,
+      }), null, 1));
+      log(`wrote metadata to ${metadata}`);
+    }
+    process.stdout.write(JSON.stringify(summaryOut) + '\n');
+  } finally {
+    encoder.dispose();
+  }
+}

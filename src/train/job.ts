@@ -1,0 +1,100 @@
+/**
+ * One fine-tuning job as the worker runs it, independent of the Worker global so that Node tests can drive it:
+ * start a backend, build the frozen core from the checkpoint bytes, cache, train, evaluate, export, and report
+ * everything through `post` (protocol.ts).
+ */
+import { InputError } from '../io/host_tensor';
+import { readCheckpoint } from '../io/torch_checkpoint';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../model/config';
+import { encoderFromStateDict } from '../model/from_state_dict';
+import { TrainingControl } from './control';
+import { exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex } from './export';
+import { fineTuneReadout } from './finetune';
+import type { FromWorker, StartMessage } from './protocol';
+import type { TrainableReadout } from './readout_params';
+import { StepWorkspace, evalPositions } from './readout_step';
+
+export type Post = (m: FromWorker, transfer?: Transferable[]) => void;
+export type BackendStarter = (preferred: StartMessage['backend']) => Promise<{ name: string; reason: string }>;
+
+const DEFAULT_BROWSER_CACHE_BYTES = 2 * 2 ** 30;
+
+export async function runFineTuneJob(m: StartMessage, post: Post, control: TrainingControl, startBackend: BackendStarter): Promise<void> {
+  post({ type: 'status', phase: 'loading', message: 'starting the compute backend' });
+  const backend = await startBackend(m.backend);
+  post({ type: 'status', phase: 'loading', message: `reading ${m.checkpoint.name}`, backend });
+  const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
+  const config: ModelConfig = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
+  const encoder = encoderFromStateDict(sd, config, m.checkpoint.name, { readouts: [], trainable: false });
+  try {
+    const arch = encoder.architecture;
+    const [c, h, w] = arch.core.inputShape;
+    const [sc, sh, sw] = m.scan.imageShape;
+    if (sc !== c || sh !== h || sw !== w) throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
+    const precision = m.cachePrecision ?? 'bfloat16';
+    const ws = new StepWorkspace();
+    let readout: TrainableReadout | null = null;
+    let lastBatchPost = 0, lastSnapshot = performance.now();
+    const snapshotEvery = m.snapshotEveryMs ?? 1000;
+    const snapshot = (epoch: number, batch: number): void => {
+      if (!readout) return;
+      const S = Math.min(8, Math.floor(ws.positions.length / (2 * readout.neurons)));
+      post({
+        type: 'readout-snapshot', epoch, batch, positions: evalPositions(readout), sigma: readout.sigma.slice(), gaussType: readout.gaussType,
+        sampledPositions: ws.positions.slice(0, S * readout.neurons * 2), sampledImages: S,
+      });
+    };
+    post({ type: 'status', phase: 'caching', message: 'running the frozen core over the scan\'s images' });
+    let training = false;
+    const outcome = await fineTuneReadout({
+      core: (x) => encoder.coreForward(x),
+      coreOutputShape: arch.core.outputShape,
+      scan: m.scan,
+      eluOffset: arch.eluOffset,
+      readout: m.readout,
+      train: m.train,
+      cachePrecision: precision,
+      maxCacheBytes: m.maxCacheBytes ?? DEFAULT_BROWSER_CACHE_BYTES,
+      control,
+      workspace: ws,
+      onReadout: (r) => { readout = r; },
+      onCacheProgress: (p) => post({ type: 'cache-progress', ...p, precision }),
+      onEvent: (e) => {
+        if (!training) { training = true; post({ type: 'status', phase: 'training', message: 'training the readout' }); }
+        const now = performance.now();
+        if (e.kind === 'batch') {
+          if (now - lastBatchPost >= 100 || e.batch === e.batches) { lastBatchPost = now; post({ type: 'train-event', event: e }); }
+          if (snapshotEvery > 0 && now - lastSnapshot >= snapshotEvery) { lastSnapshot = now; snapshot(e.epoch, e.batch); }
+          return;
+        }
+        post({ type: 'train-event', event: e });
+        if (e.kind === 'epoch') { lastSnapshot = now; snapshot(e.epoch, 0); }
+      },
+    });
+    post({ type: 'status', phase: 'exporting', message: outcome.result.message });
+    const r = outcome.readout;
+    const dataKey = m.dataKey ?? m.scan.dataKey;
+    const evaluation = outcome.test?.evaluation ?? null;
+    const rows = perNeuronResults(r, m.scan.unitIds, evaluation);
+    const readoutPth = await exportReadoutPth(r, dataKey);
+    const fullModelPth = m.exportFullModel === false ? null : await exportFullModelPth(encoder, r, dataKey);
+    const metadataJson = JSON.stringify(exportMetadata({
+      core_sha256: await sha256Hex(m.checkpoint.bytes), core_file: m.checkpoint.name, data_key: dataKey, scan: m.scan.name, config,
+      readout: { gauss_type: r.gaussType, neurons: r.neurons, channels: r.channels, position_network: r.positionNet !== null },
+      training: { options: m.train ?? {}, epochs: outcome.result.epochs, stop_reason: outcome.result.stopReason, history: outcome.result.history },
+      seed: outcome.seed, backend: backend.name, cache_precision: precision, metrics: evaluation?.summary ?? null,
+    }), null, 1);
+    const done: FromWorker = {
+      type: 'done', stopReason: outcome.result.stopReason, message: outcome.result.message, history: outcome.result.history,
+      readout: r, dataKey, metrics: evaluation?.summary ?? null, perNeuron: rows,
+      testTrials: outcome.test?.trials ?? null, testPredictions: outcome.test?.predictions ?? null,
+      readoutPth, fullModelPth, perNeuronCsv: perNeuronCsv(rows, r), metadataJson, timings: outcome.timings,
+    };
+    const transfer: Transferable[] = [readoutPth.buffer as ArrayBuffer];
+    if (fullModelPth) transfer.push(fullModelPth.buffer as ArrayBuffer);
+    post(done, transfer);
+    post({ type: 'status', phase: outcome.result.stopReason === 'stopped' ? 'stopped' : 'done', message: outcome.result.message });
+  } finally {
+    encoder.dispose();
+  }
+}
