@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/io/host_tensor';
 import { ZipArchive, writeZip } from '../../../src/io/zip_archive';
 import { loadScan } from '../../../src/io/scan/load_scan';
+import { zipScanSource } from '../../../src/io/scan/source';
 import { openZipScan } from '../../../src/io/scan/zip_batch_source';
 import { smallScanFiles } from './small_scan';
 
@@ -76,5 +77,16 @@ describe('openZipScan', () => {
     await expect(openZipScan(new TextEncoder().encode('not a zip at all, just text'), 'x.zip')).rejects.toThrow(/x\.zip: not a readable zip archive/);
     const other = await writeZip([{ name: 'a/readme.txt', data: new Uint8Array(3) }]);
     await expect(openZipScan(other, 'y.zip')).rejects.toThrow(/y\.zip: not a FileTree scan/);
+  });
+});
+
+describe('zipScanSource over a ZipArchive', () => {
+  it('loads the same scan as openZipScan (one entry at a time)', async () => {
+    const zip = await zipOf(smallScanFiles());
+    const a = await loadScan(zipScanSource(await ZipArchive.open(zip, 'small.zip')));
+    const b = await loadScan(await openZipScan(zip, 'small.zip'));
+    expect(Buffer.from(a.responses.buffer).equals(Buffer.from(b.responses.buffer))).toBe(true);
+    expect(Buffer.from(a.images.buffer).equals(Buffer.from(b.images.buffer))).toBe(true);
+    expect(a.name).toBe('static-small');
   });
 });
