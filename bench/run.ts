@@ -44,14 +44,14 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 async function main(): Promise<void> {
   tf.env().set('PROD', true);
   await initNodeBackend('wasm');
-  const backend = `tfjs-${tf.getBackend()} (core) + fused typed-array readout`;
-  log(`backend: ${backend}; node ${process.version}`);
+  log(`backend: tfjs-${tf.getBackend()} (core) + fused typed-array readout; node ${process.version}`);
 
   const checkpoint = join(SOTA, 'model.pth'), config = join(SOTA, 'config.json');
   const loaded = await loadCoreFromFiles(checkpoint, config);
   const key = [...loaded.stateDict.keys()].find((k) => k.startsWith('readout.'))!.split('.')[1];
   const readout = readoutFromStateDict(loaded.stateDict, key);
   const N = readout.neurons;
+  log(`frozen core: ${loaded.coreDescription}`);
 
   // images: static-sim-a's training images (same size as the fixture's inputs)
   const scan: Scan = await loadScanFromPath(join(SIM, 'static-sim-a.zip'));
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     core_img_per_s: r1((B * batches) / coreS),
     torch_core_img_per_s: t ? r1(t.core_img_per_s) : null,
   };
-  loaded.encoder.dispose();
+  loaded.dispose();
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

@@ -15,7 +15,6 @@ import type { Encoder } from '../model/encoder';
 import { encoderFromStateDict } from '../model/from_state_dict';
 import { Rng } from '../sim/rng';
 import { readoutStateDict } from './export';
-import { SENSORIUM_POSITION_NET } from './position_net';
 import { type ReadoutInitData, type ReadoutInitOptions, REFERENCE_READOUT, initReadout } from './readout_init';
 
 /** neuralpredictors' `regularizers.laplace()`, stored by Stacked2dCore as `_input_weights_regularizer.laplace.filter`. */
@@ -117,8 +116,5 @@ export function newEncoder(config: ModelConfig, readouts: readonly NewReadout[],
     const init = initReadout({ ...r, channels }, opts, seed + 1 + k);
     for (const [key, v] of readoutStateDict(init, r.key)) sd.set(key, v);
   });
-  const given = ['layers', 'hidden_channels', 'input_kern', 'hidden_kern', 'depth_separable', 'batch_norm', 'input_shape', 'gauss_type'];
-  return encoderFromStateDict(sd, config, 'new model', { configGiven: given });
+  return encoderFromStateDict(sd, config, 'new model');
 }
-
-export { SENSORIUM_POSITION_NET };

@@ -9,6 +9,7 @@ import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../mod
 import { encoderFromStateDict } from '../model/from_state_dict';
 import { TrainingControl } from './control';
 import { exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex } from './export';
+import { createFastCore } from './fast_core';
 import { fineTuneReadout } from './finetune';
 import type { FromWorker, StartMessage } from './protocol';
 import type { TrainableReadout } from './readout_params';
@@ -26,6 +27,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
   const config: ModelConfig = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
   const encoder = encoderFromStateDict(sd, config, m.checkpoint.name, { readouts: [], trainable: false });
+  const fast = await createFastCore(encoder.core);
   try {
     const arch = encoder.architecture;
     const [c, h, w] = arch.core.inputShape;
@@ -47,7 +49,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     post({ type: 'status', phase: 'caching', message: 'running the frozen core over the scan\'s images' });
     let training = false;
     const outcome = await fineTuneReadout({
-      core: (x) => encoder.coreForward(x),
+      core: fast ? fast.run : (x) => encoder.coreForward(x),
       coreOutputShape: arch.core.outputShape,
       scan: m.scan,
       eluOffset: arch.eluOffset,
@@ -95,6 +97,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     post(done, transfer);
     post({ type: 'status', phase: outcome.result.stopReason === 'stopped' ? 'stopped' : 'done', message: outcome.result.message });
   } finally {
+    fast?.dispose();
     encoder.dispose();
   }
 }

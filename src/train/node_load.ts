@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfigText } from '..
 import type { Encoder } from '../model/encoder';
 import { encoderFromStateDict } from '../model/from_state_dict';
 import type { CoreRunner } from './feature_cache';
+import { createFastCore } from './fast_core';
 
 export interface LoadedCore {
   encoder: Encoder;
@@ -21,7 +22,10 @@ export interface LoadedCore {
   config: ModelConfig;
   /** The checkpoint file's bytes (for its checksum in the export metadata). */
   bytes: Uint8Array;
+  /** The frozen core's fastest eval forward on the current backend (fast_core.ts), else the model's. */
   core: CoreRunner;
+  coreDescription: string;
+  dispose(): void;
   coreOutputShape: [number, number, number];
   notes: string[];
 }
@@ -40,9 +44,13 @@ export async function loadCoreFromFiles(checkpointPath: string, configPath?: str
   }
   const encoder = encoderFromStateDict(stateDict, config, file, { readouts: [], trainable: false, configGiven });
   const [c, h, w] = encoder.architecture.core.outputShape;
+  // the backend must be running: the fast path picks its kernels for it
+  const fast = await createFastCore(encoder.core);
   return {
     encoder, stateDict, config, bytes,
-    core: (x: tf.Tensor4D) => encoder.coreForward(x),
+    core: fast ? fast.run : (x: tf.Tensor4D) => encoder.coreForward(x),
+    coreDescription: fast ? fast.description : 'the model\'s own forward',
+    dispose: () => { fast?.dispose(); encoder.dispose(); },
     coreOutputShape: [c, h, w],
     notes: encoder.architecture.notes,
   };

@@ -13,6 +13,7 @@ import {
   exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
 } from '../../train/export';
 import type { CachePrecision } from '../../train/feature_cache';
+import { createFastCore } from '../../train/fast_core';
 import { fineTuneReadout, planCache } from '../../train/finetune';
 import type { GaussType } from '../../train/gaussian_positions';
 import { REFERENCE_READOUT } from '../../train/readout_init';
@@ -87,11 +88,13 @@ export async function run(argv: string[]): Promise<void> {
 
   await startBackend(backend);
   const encoder = buildEncoder(files, []);
+  const fast = await createFastCore(encoder.core);
+  if (fast) log(`frozen core: ${fast.description}`);
   try {
     let lastCacheLog = 0;
     let lastBatchLog = performance.now();
     const outcome = await fineTuneReadout({
-      core: (x) => encoder.coreForward(x),
+      core: fast ? fast.run : (x) => encoder.coreForward(x),
       coreOutputShape,
       scan,
       eluOffset: arch.eluOffset,
@@ -168,6 +171,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
   } finally {
+    fast?.dispose();
     encoder.dispose();
   }
 }
