@@ -6,10 +6,12 @@
  *   dy[b, y, x, co], i.e. a correlation of the transposed input (ci, H, W, batch) with the transposed output
  *   gradient (Ho, Wo, batch, co) as the filter (batch is the summed "channel" axis); 1x1 convolutions are one
  *   matrix product instead.
- * - DepthwiseConv2dNativeBackpropFilter: the same idea per channel: a depthwise correlation over (channel,
- *   batch) pairs with dy as the filter, then a sum over the batch.
+ * - DepthwiseConv2dNativeBackpropFilter: the same correlation per channel, computed for small groups of
+ *   channels as a dense one whose diagonal is kept (wasm runs dense convs far faster than huge depthwise ones).
  * - DepthwiseConv2dNativeBackpropInput: the full correlation of dy (upsampled by the stride) with the filter
  *   rotated by 180 degrees, cropped to the unpadded input.
+ * - Conv2DBackpropInput (replacing wasm's own loop kernel, 10-15x slower): the full correlation of dy with the
+ *   rotated, transposed filter, as one forward conv.
  * - UnsortedSegmentSum (the gradient of gather): a ScatterNd, which sums duplicate indices; ids outside
  *   [0, numSegments) are dropped, as TensorFlow does.
  *
@@ -28,8 +30,9 @@ interface ConvAttrs {
   dilations?: number | [number, number];
 }
 
-/** The kernels this module registers, by name. */
+/** The kernels this module registers, by name (Conv2DBackpropInput replaces wasm's own, which is slow). */
 export const WASM_GRAD_KERNELS = [
+  'Conv2DBackpropInput',
   'Conv2DBackpropFilter',
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
@@ -86,7 +89,7 @@ function upsampleZeros(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return t;
   const [B, H, W, C] = t.shape;
   const z = tf.pad(t.reshape([B, H, 1, W, 1, C]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return z.reshape([B, H * sh, W * sw, C]).slice([0, 0, 0, 0], [B, (H - 1) * sh + 1, (W - 1) * sw + 1, C]);
+  return z.reshape([B, H * sh, W * sw, C]).slice([0, 0, 0, 0], [B, (H - 1) * sh + 1, (W - 1) * sw + 1, C]) as tf.Tensor4D;
 }
 
 /** dL/dW of tf.conv2d (NHWC, dilation 1 as tfjs' Conv2D gradient requires). */
@@ -98,9 +101,10 @@ export function conv2dBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filterS
     const { strideHeight: sh, strideWidth: sw } = info;
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && !top && !bottom && !left && !right) {
       // A 1x1 convolution is a matrix product over all pixels.
-      const x2 = x.reshape([-1, cin]);
+      // (an explicit transpose then a plain product is ~3x faster on wasm than matMul's transposeA)
+      const xT = x.reshape([-1, cin]).transpose();
       const dy2 = dy.reshape([-1, cout]);
-      return tf.matMul(x2, dy2, true, false).reshape([1, 1, cin, cout]) as tf.Tensor4D;
+      return tf.matMul(xT, dy2).reshape([1, 1, cin, cout]) as tf.Tensor4D;
     }
     const xPad = padTo(x, top, bottom, left, right);
     const xT = xPad.transpose([3, 1, 2, 0]) as tf.Tensor4D; // (cin, Hp, Wp, B)
@@ -120,7 +124,6 @@ export function depthwiseBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filt
     const [kh, kw, C, m] = filterShape;
     const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
     const [B] = x.shape;
-    const [, Ho, Wo] = dy.shape;
     let xPad = padTo(x, top, bottom, left, right);
     if (m > 1) {
       // output channel c*m + q reads input channel c: repeat every input channel m times
@@ -128,13 +131,23 @@ export function depthwiseBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filt
       xPad = xPad.reshape([B, Hp, Wp, C, 1]).tile([1, 1, 1, 1, m]).reshape([B, Hp, Wp, C * m]);
     }
     const Cm = C * m;
-    const [, Hp, Wp] = xPad.shape;
-    // one depthwise "channel" per (channel, image) pair; dy is the (dilated by the stride) filter
-    const xr = xPad.transpose([1, 2, 3, 0]).reshape([1, Hp, Wp, Cm * B]) as tf.Tensor4D;
-    const fr = dy.transpose([1, 2, 3, 0]).reshape([Ho, Wo, Cm * B, 1]) as tf.Tensor4D;
-    const full = tf.depthwiseConv2d(xr, fr, 1, 'valid', 'NHWC', [sh, sw]); // (1, Hp - (Ho-1)sh, ..., Cm*B)
-    const taps = subsample2d(full, dh, kh, dw, kw); // tap i sits at offset i * dilation
-    return taps.reshape([kh, kw, Cm, B]).sum(3).reshape([kh, kw, C, m]) as tf.Tensor4D;
+    // Per group of g channels, a dense correlation of the transposed input (g, Hp, Wp, B) with the transposed dy
+    // (Ho, Wo, B, g) as a (stride-dilated) filter gives every (input channel, output channel) pair of the group;
+    // the diagonal is the answer. g times the work of the depthwise form, but it runs on wasm's GEMM path, where
+    // a depthwise conv with a Ho x Wo kernel takes a slow generic path (~1.5-2x slower at 16 channels).
+    const xT = xPad.transpose([3, 1, 2, 0]) as tf.Tensor4D; // (Cm, Hp, Wp, B)
+    const dyT = dy.transpose([3, 1, 2, 0]) as tf.Tensor4D; // (Cm, Ho, Wo, B)
+    const parts: tf.Tensor[] = [];
+    for (let s = 0; s < Cm; s += DEPTHWISE_FILTER_GROUP) {
+      const g = Math.min(DEPTHWISE_FILTER_GROUP, Cm - s);
+      const xs = g === Cm ? xT : xT.slice([s, 0, 0, 0], [g, -1, -1, -1]);
+      const fs = (g === Cm ? dyT : dyT.slice([s, 0, 0, 0], [g, -1, -1, -1])).transpose([1, 2, 3, 0]) as tf.Tensor4D; // (Ho, Wo, B, g)
+      const full = tf.conv2d(xs, fs, 1, 'valid', 'NHWC', [sh, sw]); // (g, Hp - (Ho-1)sh, Wp - (Wo-1)sw, g)
+      const taps = subsample2d(full, dh, kh, dw, kw); // tap i sits at offset i * dilation
+      parts.push(taps.mul(tf.eye(g).reshape([g, 1, 1, g])).sum(3)); // (g, kh, kw)
+    }
+    const dW = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+    return dW.transpose([1, 2, 0]).reshape([kh, kw, C, m]) as tf.Tensor4D;
   });
 }
 
@@ -175,6 +188,26 @@ export function unsortedSegmentSumOps(x: tf.Tensor, segmentIds: tf.Tensor, numSe
   });
 }
 
+/** Channels per dense correlation in the depthwise filter gradient (fastest measured at 16-32 channels). */
+const DEPTHWISE_FILTER_GROUP = 8;
+
+/** dL/dx of tf.conv2d (NHWC, dilation 1): the full correlation of dy (upsampled by the stride) with the rotated, transposed filter. */
+export function conv2dBackpropInputOps(inputShape: [number, number, number, number], dy: tf.Tensor4D, filter: tf.Tensor4D, a: ConvAttrs): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(inputShape, filter.shape, a, false);
+    const { top, left, bottom, right } = info.padInfo;
+    const [kh, kw] = filter.shape;
+    const { strideHeight: sh, strideWidth: sw } = info;
+    const [, H, W] = inputShape;
+    const wT = filter.transpose([0, 1, 3, 2]) as tf.Tensor4D; // (kh, kw, out, in)
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && !top && !bottom && !left && !right) return tf.conv2d(dy, wT, 1, 'valid');
+    const dyUp = upsampleZeros(dy, sh, sw);
+    const dyFull = tf.pad(dyUp, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
+    const dxPad = tf.conv2d(dyFull, tf.reverse(wT, [0, 1]) as tf.Tensor4D, 1, 'valid');
+    return window2d(dxPad, top, H, left, W);
+  });
+}
+
 let registered = false;
 
 /**
@@ -184,10 +217,20 @@ let registered = false;
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, unknown>; attrs?: Record<string, unknown> }) => tf.Tensor): void => {
-    if (tf.getKernel(kernelName, 'wasm')) return;
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, unknown>; attrs?: Record<string, unknown> }) => tf.Tensor, replace = false): void => {
+    if (tf.getKernel(kernelName, 'wasm')) {
+      if (!replace) return;
+      tf.unregisterKernel(kernelName, 'wasm');
+    }
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
+  // wasm has this one, but as plain loops: 10-15x slower than the same sum as a forward conv (XNNPACK)
+  reg('Conv2DBackpropInput', ({ inputs, attrs }) => {
+    const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+    nhwcOnly('Conv2DBackpropInput', a.dataFormat);
+    return conv2dBackpropInputOps(a.inputShape, tensorInput(inputs.dy, 'Conv2DBackpropInput', 'dy') as tf.Tensor4D,
+      tensorInput(inputs.filter, 'Conv2DBackpropInput', 'filter') as tf.Tensor4D, a);
+  }, true);
   reg('Conv2DBackpropFilter', ({ inputs, attrs }) => {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     nhwcOnly('Conv2DBackpropFilter', a.dataFormat);

@@ -66,6 +66,7 @@ const conv2dCases: ConvCase[] = [
 ];
 
 const depthwiseCases: ConvCase[] = [
+  { B: 2, H: 9, W: 10, cin: 19, cout: 19, kh: 5, kw: 5, s: 1, pad: 'explicit', p: [2, 2] }, // several channel groups
   { B: 3, H: 10, W: 12, cin: 5, cout: 5, kh: 7, kw: 7, s: 1, pad: 'explicit', p: [3, 3] }, // ds_conv spatial conv
   { B: 2, H: 8, W: 9, cin: 4, cout: 4, kh: 3, kw: 3, s: 1, pad: 'same' },
   { B: 2, H: 9, W: 8, cin: 3, cout: 3, kh: 3, kw: 2, s: 1, pad: 'valid' },
@@ -83,13 +84,16 @@ describe('wasm gradient kernels', () => {
     for (const k of WASM_GRAD_KERNELS) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
   });
 
-  it.each(conv2dCases.map((c, i) => [i, c] as const))('Conv2DBackpropFilter case %i matches cpu', async (_, c) => {
+  it.each(conv2dCases.map((c, i) => [i, c] as const))('Conv2DBackpropFilter/Input case %i match cpu', async (_, c) => {
     const rng = new Rng(10 + c.kh * 7 + c.s);
     const Ho = outSize(c.H, c.kh, c.s, c.pad === 'explicit' ? 0 : c.pad, c.p?.[0], c.p?.[0]);
     const Wo = outSize(c.W, c.kw, c.s, c.pad === 'explicit' ? 0 : c.pad, c.p?.[1], c.p?.[1]);
     const inputs = { x: rand(rng, [c.B, c.H, c.W, c.cin]), dy: rand(rng, [c.B, Ho, Wo, c.cout]) };
     const attrs = { strides: [c.s, c.s], pad: padAttr(c), dataFormat: 'NHWC', filterShape: [c.kh, c.kw, c.cin, c.cout] };
     expectClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs));
+    const bi = { dy: inputs.dy, filter: rand(rng, [c.kh, c.kw, c.cin, c.cout]) };
+    const ba = { strides: [c.s, c.s], pad: padAttr(c), dataFormat: 'NHWC', inputShape: [c.B, c.H, c.W, c.cin] };
+    expectClose(await runOn('wasm', 'Conv2DBackpropInput', bi, ba), await runOn('cpu', 'Conv2DBackpropInput', bi, ba));
   });
 
   it.each(depthwiseCases.map((c, i) => [i, c] as const))('DepthwiseConv2dNativeBackpropFilter/Input case %i match cpu', async (_, c) => {
