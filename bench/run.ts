@@ -21,7 +21,7 @@ import { tierIndices } from '../src/io/scan/tiers';
 import type { Scan } from '../src/io/scan/types';
 import { Rng } from '../src/sim/rng';
 import { readoutFromStateDict } from '../src/train/export';
-import { buildFeatureCache } from '../src/train/feature_cache';
+import { DEFAULT_CACHE_PRECISION, buildFeatureCache } from '../src/train/feature_cache';
 import { fineTuneReadout } from '../src/train/finetune';
 import { medianGridError } from '../src/train/grid_error';
 import { loadCoreFromFiles, loadScanFromPath } from '../src/train/node_load';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
 
   // 1. one epoch including the cache
   const t0 = performance.now();
-  const cache = await buildFeatureCache(loaded.core, scan, train, { precision: 'bfloat16', chunkSize: 32 });
+  const cache = await buildFeatureCache(loaded.core, scan, train, { precision: DEFAULT_CACHE_PRECISION, chunkSize: 32 });
   const cacheS = (performance.now() - t0) / 1000;
   const rng = new Rng(1);
   const targets = Float32Array.from({ length: nTrain * N }, () => rng.uniform());
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const epoch = res.history[1];
   const epochS = epoch.epochS;
   const readoutTrain = nTrain / (cacheS + epochS);
-  log(`  core-output cache: ${r1(cacheS)} s (${r1(nTrain / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB bfloat16)`);
+  log(`  core-output cache: ${r1(cacheS)} s (${r1(nTrain / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.precision})`);
   log(`  readout epoch on the cache: ${r1(epochS)} s (${r1(nTrain / epochS)} images/s incl. validation of 64 images; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`);
   log(`  => first epoch including the cache: ${r1(readoutTrain)} images/s`);
 

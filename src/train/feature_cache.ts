@@ -4,8 +4,11 @@
  * readout) and kept on the host as (images, H', W', C) so that each pixel's channel vector is contiguous for
  * the fused readout kernel.
  *
- * Precision: float32, or bfloat16 (the upper 16 bits of the float32, rounded to nearest even; 8 significant
- * bits, relative error <= 2^-9) at half the memory, expanded back per image when read. Storage is split into
+ * Precision: float32; float16 (IEEE half, rounded to nearest even: 11 significant bits, relative error <= 2^-11,
+ * range +-65504, ample for ELU outputs of a batch-normalized core; a value beyond it is an error, not silently
+ * infinite); or bfloat16 (the upper 16 bits of the float32: 8 significant bits, float32's range). The 16-bit
+ * forms take half the memory and are expanded back per image when read (float16 through a 64K-entry table,
+ * bfloat16 by a shift). Storage is split into
  * blocks so that no single allocation grows with the scan (browsers refuse very large ArrayBuffers).
  * Trials that show the same image (the repeated test images) share one slot.
  */
@@ -14,7 +17,10 @@ import { normalizedImages } from '../io/scan/normalize';
 import type { Scan } from '../io/scan/types';
 import type { MapGeometry } from './fused_readout';
 
-export type CachePrecision = 'float32' | 'bfloat16';
+export type CachePrecision = 'float32' | 'float16' | 'bfloat16';
+
+/** Default: half the memory of float32 with 11 significant bits (bfloat16 keeps only 8). */
+export const DEFAULT_CACHE_PRECISION: CachePrecision = 'float16';
 
 /** Runs the frozen core: normalized images (B, C, H, W) -> core output (B, H', W', C') NHWC, eval mode. */
 export type CoreRunner = (imagesNCHW: tf.Tensor4D) => tf.Tensor4D;
@@ -87,7 +93,8 @@ export class FeatureCache {
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
     const off = (slot % this.blockSlots) * this.mapSize;
     if (block instanceof Float32Array) block.set(values, off);
-    else toBfloat16(values, block.subarray(off, off + this.mapSize));
+    else if (this.precision === 'bfloat16') toBfloat16(values, block.subarray(off, off + this.mapSize));
+    else toFloat16(values, block.subarray(off, off + this.mapSize));
     this.filled++;
   }
 
@@ -101,8 +108,9 @@ export class FeatureCache {
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
     const off = (slot % this.blockSlots) * this.mapSize;
     if (block instanceof Float32Array) return block.subarray(off, off + this.mapSize);
-    if (!scratch || scratch.length < this.mapSize) throw new Error('a bfloat16 cache needs a scratch buffer of one map');
-    fromBfloat16(block.subarray(off, off + this.mapSize), scratch);
+    if (!scratch || scratch.length < this.mapSize) throw new Error(`a ${this.precision} cache needs a scratch buffer of one map`);
+    if (this.precision === 'bfloat16') fromBfloat16(block.subarray(off, off + this.mapSize), scratch);
+    else fromFloat16(block.subarray(off, off + this.mapSize), scratch);
     return scratch;
   }
 }
@@ -114,6 +122,52 @@ export function toBfloat16(src: Float32Array, dst: Uint16Array): void {
     const x = u[i];
     dst[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
   }
+}
+
+/** float32 -> IEEE half bits, round to nearest even. Throws on values beyond the half range (|x| > 65504). */
+export function toFloat16(src: Float32Array, dst: Uint16Array): void {
+  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i];
+    const sign = (x >>> 16) & 0x8000;
+    const e = (x >>> 23) & 0xff;
+    let m = x & 0x7fffff;
+    if (e === 0xff) { dst[i] = sign | 0x7c00 | (m ? 0x200 : 0); continue; } // Inf / NaN stay so
+    const he = e - 127 + 15;
+    if (he >= 0x1f) throw new RangeError(`core output ${src[i]} is beyond the float16 range; cache in float32 instead`);
+    if (he <= 0) {
+      // subnormal half (or zero): shift the mantissa with its implicit 1 into place, round to nearest even
+      if (he < -10) { dst[i] = sign; continue; }
+      m |= 0x800000;
+      const shift = 14 - he;
+      const half = 1 << (shift - 1);
+      const rest = m & ((1 << shift) - 1);
+      let hm = m >>> shift;
+      if (rest > half || (rest === half && (hm & 1))) hm++;
+      dst[i] = sign | hm;
+      continue;
+    }
+    let h = (he << 10) | (m >>> 13);
+    const rest = m & 0x1fff;
+    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into the exponent: still correct
+    if ((h & 0x7c00) === 0x7c00) throw new RangeError(`core output ${src[i]} is beyond the float16 range; cache in float32 instead`);
+    dst[i] = sign | h;
+  }
+}
+
+let halfTable: Float32Array | null = null;
+
+/** IEEE half bits -> float32 through a 64K-entry table (one load per value). */
+export function fromFloat16(src: Uint16Array, dst: Float32Array): void {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+      halfTable[h] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+    }
+  }
+  const t = halfTable;
+  for (let i = 0; i < src.length; i++) dst[i] = t[src[i]];
 }
 
 /** bfloat16 bits -> float32. */
@@ -158,7 +212,7 @@ export function assignSlots(scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape'
  * comes from the core's output. Progress is reported after each chunk.
  */
 export async function buildFeatureCache(core: CoreRunner, scan: Scan, trials: ArrayLike<number>, opts: FeatureCacheOptions = {}): Promise<FeatureCache> {
-  const precision = opts.precision ?? 'bfloat16';
+  const precision = opts.precision ?? DEFAULT_CACHE_PRECISION;
   const chunk = Math.max(1, Math.floor(opts.chunkSize ?? 32));
   const { slotOfTrial, slots, firstTrial } = assignSlots(scan, trials);
   const [C, H, W] = scan.imageShape;

@@ -9,7 +9,7 @@ import type { Scan } from '../io/scan/types';
 import { columnMeans } from '../metrics/correlation';
 import { type Evaluation, evaluate } from '../metrics/evaluate';
 import { TrainingControl } from './control';
-import { type CacheProgress, type CachePrecision, type CoreRunner, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
+import { type CacheProgress, type CachePrecision, type CoreRunner, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
 import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
 import type { TrainableReadout } from './readout_params';
 import { StepWorkspace } from './readout_step';
@@ -75,7 +75,7 @@ export function planCache(scan: Scan, coreOutputShape: [number, number, number],
 export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome> {
   const { scan } = s;
   const tiers = s.tiers ?? { train: 'train', validation: 'validation', test: 'test' };
-  const precision = s.cachePrecision ?? 'bfloat16';
+  const precision = s.cachePrecision ?? DEFAULT_CACHE_PRECISION;
   const plan = planCache(scan, s.coreOutputShape, precision, tiers);
   if (plan.train.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.train}' trials to train on`);
   if (plan.validation.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);

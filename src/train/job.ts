@@ -10,6 +10,7 @@ import { encoderFromStateDict } from '../model/from_state_dict';
 import { TrainingControl } from './control';
 import { exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex } from './export';
 import { createFastCore } from './fast_core';
+import { DEFAULT_CACHE_PRECISION } from './feature_cache';
 import { fineTuneReadout } from './finetune';
 import type { FromWorker, StartMessage } from './protocol';
 import type { TrainableReadout } from './readout_params';
@@ -33,7 +34,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     const [c, h, w] = arch.core.inputShape;
     const [sc, sh, sw] = m.scan.imageShape;
     if (sc !== c || sh !== h || sw !== w) throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
-    const precision = m.cachePrecision ?? 'bfloat16';
+    const precision = m.cachePrecision ?? DEFAULT_CACHE_PRECISION;
     const ws = new StepWorkspace();
     let readout: TrainableReadout | null = null;
     let lastBatchPost = 0, lastSnapshot = performance.now();

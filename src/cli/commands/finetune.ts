@@ -12,7 +12,7 @@ import { openScanPath } from '../../io/scan/node_dir_source';
 import {
   exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
 } from '../../train/export';
-import type { CachePrecision } from '../../train/feature_cache';
+import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/feature_cache';
 import { createFastCore } from '../../train/fast_core';
 import { fineTuneReadout, planCache } from '../../train/finetune';
 import type { GaussType } from '../../train/gaussian_positions';
@@ -49,8 +49,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
   const gaussType = (args.get('gauss-type') ?? 'full') as GaussType;
   if (!['full', 'uncorrelated', 'isotropic'].includes(gaussType)) throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
-  const precision = (args.get('cache-precision') ?? 'bfloat16') as CachePrecision;
-  if (precision !== 'float32' && precision !== 'bfloat16') throw new UsageError(`--cache-precision must be float32 or bfloat16, got '${precision}'`);
+  const precision = (args.get('cache-precision') ?? DEFAULT_CACHE_PRECISION) as CachePrecision;
+  if (!['float32', 'float16', 'bfloat16'].includes(precision)) throw new UsageError(`--cache-precision must be float32, float16 or bfloat16, got '${precision}'`);
   const backend = parseBackend(args);
   const quiet = args.has('quiet');
   const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
