@@ -10,10 +10,12 @@
  * do have a bias, as in neuralpredictors.
  */
 import type { HostTensor, StateDict } from '../io/host_tensor';
-import { type ModelConfig } from '../model/config';
+import { inferArchitecture } from '../model/architecture';
+import type { ModelConfig } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import { encoderFromStateDict } from '../model/from_state_dict';
 import { Rng } from '../sim/rng';
+import type { EndToEndScan } from './end_to_end_data';
 import { readoutStateDict } from './export';
 import { type ReadoutInitData, type ReadoutInitOptions, REFERENCE_READOUT, initReadout } from './readout_init';
 
@@ -78,16 +80,6 @@ export function initCoreStateDict(config: ModelConfig, seed: number): StateDict 
   return sd;
 }
 
-/** Channels of the core's output for a config (the stacked layers' channels). */
-export function coreOutputChannels(config: ModelConfig): number {
-  const L = config.layers;
-  let stack: number[];
-  if (config.stack === null) stack = [...Array(L).keys()];
-  else if (typeof config.stack === 'number') stack = [...Array(L).keys()].slice(config.stack < 0 ? Math.max(0, L + config.stack) : config.stack);
-  else stack = config.stack.map((s) => (s < 0 ? L + s : s));
-  return stack.reduce((a, s) => a + listAt(config.hidden_channels, s), 0);
-}
-
 /** The readout settings a config implies (neuralpredictors names; Sensorium SOTA defaults). */
 export function readoutOptionsFromConfig(config: ModelConfig): ReadoutInitOptions {
   const g = config.grid_mean_predictor;
@@ -109,12 +101,30 @@ export interface NewReadout extends Omit<ReadoutInitData, 'channels'> {
  * from `seed`, readout k from `seed + 1 + k` (so adding a scan does not change the core's initialization).
  */
 export function newEncoder(config: ModelConfig, readouts: readonly NewReadout[], seed: number): Encoder {
-  const sd = initCoreStateDict(config, seed);
-  const channels = coreOutputChannels(config);
+  return encoderWithNewReadouts(initCoreStateDict(config, seed), config, readouts, seed);
+}
+
+/**
+ * A given core (the `core.*` entries of `coreStateDict`, e.g. a pretrained checkpoint's; its readouts are ignored)
+ * with new readouts, trainable: the starting point of fine-tuning the core too. Readout k is seeded `seed + 1 + k`.
+ */
+export function encoderWithNewReadouts(coreStateDict: StateDict, config: ModelConfig, readouts: readonly NewReadout[], seed: number, file = 'new model'): Encoder {
+  const sd: StateDict = new Map([...coreStateDict].filter(([k]) => k.startsWith('core.')));
+  const keys = new Set<string>();
+  for (const r of readouts) {
+    if (keys.has(r.key)) throw new Error(`two scans have the readout key '${r.key}'`);
+    keys.add(r.key);
+  }
+  const channels = inferArchitecture(sd, config, file).core.outputShape[0];
   const opts = readoutOptionsFromConfig(config);
   readouts.forEach((r, k) => {
     const init = initReadout({ ...r, channels }, opts, seed + 1 + k);
     for (const [key, v] of readoutStateDict(init, r.key)) sd.set(key, v);
   });
-  return encoderFromStateDict(sd, config, 'new model');
+  return encoderFromStateDict(sd, config, file);
+}
+
+/** What a new readout for a prepared scan needs (its key, neurons, mean response, cortical coordinates). */
+export function newReadoutFor(scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'>): NewReadout {
+  return { key: scan.key, neurons: scan.neurons, meanActivity: scan.meanActivity, cellMotorCoordinates: scan.cellMotorCoordinates };
 }

@@ -1,6 +1,6 @@
 /**
  * The Gaussian readout's sampling step as one fused pass over cached core features, forward and backward,
- * in plain typed-array loops (no tfjs): for image b and neuron n at grid position p = (x, y) in [-1, 1]^2,
+ * without tfjs: for image b and neuron n at grid position p = (x, y) in [-1, 1]^2,
  *
  *   F(p)   = bilinear interpolation of the 4 feature-map pixels around p, exactly as PyTorch's
  *            grid_sample(mode="bilinear", padding_mode="zeros", align_corners=True):
@@ -11,10 +11,15 @@
  *
  * Composed from tfjs ops this materializes (batch, neurons, 4, channels) tensors several times per step and
  * runs ~20x slower than PyTorch (MEASURED.md); fused, it is ~8 multiply-adds per channel per neuron and image.
+ * The O(channels) work (4 dot products per neuron forward, 4 scaled corner vectors into the feature gradient
+ * backward) runs in a WebAssembly SIMD kernel when the engine has one (wasm/readout_kernel.ts), else in plain
+ * loops; the per-neuron scalar work (positions, ELU, Poisson, gradients of position and bias) is JavaScript.
+ * Neurons whose corners leave the map (positions at the border) take a scalar path with zero padding.
  *
  * Feature maps are one image each, laid out (H, W, C) so each pixel's channel vector is contiguous.
  * Readout features are neuron-major (N, C) (PyTorch keeps them as (1, C, 1, N); export transposes).
  */
+import { type ReadoutKernel, createReadoutKernel, wasmSimdAvailable } from './wasm/readout_kernel';
 
 export interface MapGeometry {
   height: number;
@@ -52,164 +57,273 @@ export interface ReadoutTrainArgs extends ReadoutForwardArgs {
   predictions?: Float32Array;
 }
 
-/**
- * One training step's readout part. Returns the unscaled Poisson loss summed over images and neurons
- * (float64 accumulation); gradients include `lossScale`.
- */
-export function readoutTrainStep(a: ReadoutTrainArgs): number {
-  const { height: H, width: W, channels: C, neurons: N, maps, features, bias, positions, targets } = a;
-  const { gradFeatures, gradBias, gradPositions, predictions, lossScale, logEps } = a;
-  const B = maps.length;
-  checkSizes(a, B);
-  if (positions.length !== B * N * 2) throw new Error(`positions: expected ${B * N * 2} values, got ${positions.length}`);
-  if (targets.length !== B * N) throw new Error(`targets: expected ${B * N} values, got ${targets.length}`);
-  if (gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
-  const sx = (W - 1) / 2, sy = (H - 1) / 2;
-  const rowStride = W * C;
-  const off = a.eluOffset ?? 0;
-  let loss = 0;
-  for (let b = 0; b < B; b++) {
-    const map = maps[b];
-    for (let n = 0; n < N; n++) {
-      const k = b * N + n;
-      const x = positions[2 * k], y = positions[2 * k + 1];
-      const ix = (x + 1) * sx, iy = (y + 1) * sy;
-      const x0 = Math.floor(ix), y0 = Math.floor(iy);
-      const fx = ix - x0, fy = iy - y0;
-      const fo = n * C;
-      let d00 = 0, d01 = 0, d10 = 0, d11 = 0;
-      const interior = x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1;
-      // corner offsets; -1 marks a corner outside the map (zero padding)
-      let o00 = -1, o01 = -1, o10 = -1, o11 = -1;
-      if (interior) {
-        o00 = y0 * rowStride + x0 * C;
-        o01 = o00 + C;
-        o10 = o00 + rowStride;
-        o11 = o10 + C;
-        for (let c = 0; c < C; c++) {
-          const f = features[fo + c];
-          d00 += f * map[o00 + c];
-          d01 += f * map[o01 + c];
-          d10 += f * map[o10 + c];
-          d11 += f * map[o11 + c];
-        }
-      } else {
-        // border or NaN position: any corner outside the map contributes zero
-        const inX0 = x0 >= 0 && x0 < W, inX1 = x0 + 1 >= 0 && x0 + 1 < W;
-        const inY0 = y0 >= 0 && y0 < H, inY1 = y0 + 1 >= 0 && y0 + 1 < H;
-        if (inY0 && inX0) o00 = y0 * rowStride + x0 * C;
-        if (inY0 && inX1) o01 = y0 * rowStride + (x0 + 1) * C;
-        if (inY1 && inX0) o10 = (y0 + 1) * rowStride + x0 * C;
-        if (inY1 && inX1) o11 = (y0 + 1) * rowStride + (x0 + 1) * C;
-        if (o00 >= 0) d00 = dot(features, fo, map, o00, C);
-        if (o01 >= 0) d01 = dot(features, fo, map, o01, C);
-        if (o10 >= 0) d10 = dot(features, fo, map, o10, C);
-        if (o11 >= 0) d11 = dot(features, fo, map, o11, C);
-      }
-      const gx0 = 1 - fx, gy0 = 1 - fy;
-      const v = gy0 * (gx0 * d00 + fx * d01) + fy * (gx0 * d10 + fx * d11) + bias[n] + off;
-      const r = v > 0 ? v + 1 : Math.exp(v);
-      const t = targets[k];
-      loss += r - t * Math.log(r + logEps);
-      if (predictions) predictions[k] = r;
-      // dL/dv = (1 - t / (r + eps)) * elu'(v), elu'(v) = exp(v) = r for v <= 0
-      const g = lossScale * (1 - t / (r + logEps)) * (v > 0 ? 1 : r);
-      gradBias[n] += g;
-      gradPositions[2 * k] = g * (gy0 * (d01 - d00) + fy * (d11 - d10)) * sx;
-      gradPositions[2 * k + 1] = g * (gx0 * (d10 - d00) + fx * (d11 - d01)) * sy;
-      const w00 = g * gx0 * gy0, w01 = g * fx * gy0, w10 = g * gx0 * fy, w11 = g * fx * fy;
-      if (interior) {
-        for (let c = 0; c < C; c++) {
-          gradFeatures[fo + c] += w00 * map[o00 + c] + w01 * map[o01 + c] + w10 * map[o10 + c] + w11 * map[o11 + c];
-        }
-      } else {
-        if (o00 >= 0) axpy(w00, map, o00, gradFeatures, fo, C);
-        if (o01 >= 0) axpy(w01, map, o01, gradFeatures, fo, C);
-        if (o10 >= 0) axpy(w10, map, o10, gradFeatures, fo, C);
-        if (o11 >= 0) axpy(w11, map, o11, gradFeatures, fo, C);
-      }
-    }
-  }
-  return loss;
+export type KernelChoice = 'auto' | 'wasm' | 'js';
+
+/** The O(C) kernels over interior neurons (offset >= 0), in the buffers' layout of wasm/readout_kernel.ts. */
+interface CornerKernels {
+  /** Buffers the kernels read/write (views into wasm memory for the SIMD kernel). */
+  map: Float32Array | null;
+  features: Float32Array;
+  grad: Float32Array;
+  offsets: Int32Array;
+  weights: Float32Array;
+  dots: Float32Array;
+  runDots(map: Float32Array): void;
+  runAccum(map: Float32Array): void;
+  simd: boolean;
 }
 
-/**
- * Eval-mode readout: every image uses the same positions (the Gaussian means), so the corners and weights are
- * computed once per call. Writes r = elu(v) + 1 into `out` (B, N).
- */
-export function readoutPredict(a: ReadoutForwardArgs & { positions: Float32Array /* (N, 2) */; out: Float32Array }): void {
-  const { height: H, width: W, channels: C, neurons: N, maps, features, bias, positions, out } = a;
-  const B = maps.length;
-  checkSizes(a, B);
-  if (positions.length !== N * 2) throw new Error(`positions: expected ${N * 2} values, got ${positions.length}`);
-  if (out.length !== B * N) throw new Error(`out: expected ${B * N} values, got ${out.length}`);
-  const { offsets, weights } = cornerTable(positions, N, H, W, C);
-  const off = a.eluOffset ?? 0;
-  // neurons whose 4 corners all lie inside the map take the fused path (all but those at the very border)
-  const interior = new Uint8Array(N);
-  for (let n = 0; n < N; n++) {
-    interior[n] = offsets[4 * n] >= 0 && offsets[4 * n + 1] === offsets[4 * n] + C && offsets[4 * n + 2] === offsets[4 * n] + W * C && offsets[4 * n + 3] === offsets[4 * n + 2] + C ? 1 : 0;
-  }
-  for (let b = 0; b < B; b++) {
-    const map = maps[b];
-    for (let n = 0; n < N; n++) {
-      const fo = n * C;
-      let v = bias[n] + off;
-      if (interior[n]) {
-        const o00 = offsets[4 * n], o01 = o00 + C, o10 = offsets[4 * n + 2], o11 = o10 + C;
+function jsKernels(s: MapGeometry & { neurons: number }): CornerKernels {
+  const { width: W, channels: C, neurons: N } = s;
+  const k: CornerKernels = {
+    map: null,
+    features: new Float32Array(N * C),
+    grad: new Float32Array(N * C),
+    offsets: new Int32Array(N),
+    weights: new Float32Array(N * 4),
+    dots: new Float32Array(N * 4),
+    simd: false,
+    runDots(map) {
+      const { features, offsets, dots } = k;
+      const o01 = C, o10 = W * C, o11 = W * C + C;
+      for (let n = 0; n < N; n++) {
+        const o = offsets[n];
+        if (o < 0) continue;
+        const fo = n * C;
+        let d00 = 0, d01 = 0, d10 = 0, d11 = 0;
+        for (let c = 0; c < C; c++) {
+          const f = features[fo + c], p = o + c;
+          d00 += f * map[p];
+          d01 += f * map[p + o01];
+          d10 += f * map[p + o10];
+          d11 += f * map[p + o11];
+        }
+        dots[4 * n] = d00; dots[4 * n + 1] = d01; dots[4 * n + 2] = d10; dots[4 * n + 3] = d11;
+      }
+    },
+    runAccum(map) {
+      const { grad, offsets, weights } = k;
+      const o01 = C, o10 = W * C, o11 = W * C + C;
+      for (let n = 0; n < N; n++) {
+        const o = offsets[n];
+        if (o < 0) continue;
+        const go = n * C;
         const w00 = weights[4 * n], w01 = weights[4 * n + 1], w10 = weights[4 * n + 2], w11 = weights[4 * n + 3];
-        let s = 0;
         for (let c = 0; c < C; c++) {
-          s += features[fo + c] * (w00 * map[o00 + c] + w01 * map[o01 + c] + w10 * map[o10 + c] + w11 * map[o11 + c]);
-        }
-        v += s;
-      } else {
-        for (let j = 0; j < 4; j++) {
-          const o = offsets[4 * n + j], w = weights[4 * n + j];
-          if (o < 0 || w === 0) continue;
-          v += w * dot(features, fo, map, o, C);
+          const p = o + c;
+          grad[go + c] += w00 * map[p] + w01 * map[p + o01] + w10 * map[p + o10] + w11 * map[p + o11];
         }
       }
-      out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
+    },
+  };
+  return k;
+}
+
+function simdKernels(s: MapGeometry & { neurons: number }): CornerKernels {
+  const r: ReadoutKernel = createReadoutKernel(s);
+  return {
+    map: r.map, features: r.features, grad: r.grad, offsets: r.offsets, weights: r.weights, dots: r.dots, simd: true,
+    runDots(map) { if (map !== r.map) r.map.set(map); r.runDots(s.neurons); },
+    // accum always follows dots on the same image: the map is already in place
+    runAccum() { r.runAccum(s.neurons); },
+  };
+}
+
+let simdOk: boolean | null = null;
+
+/**
+ * A reusable fused readout for one shape: holds the kernels and scratch (create once per training run).
+ * `kernel`: 'auto' picks WebAssembly SIMD when available and the channel count is a multiple of 4.
+ */
+export class FusedReadout {
+  private readonly k: CornerKernels;
+
+  constructor(readonly geometry: MapGeometry, readonly neurons: number, kernel: KernelChoice = 'auto') {
+    const s = { ...geometry, neurons };
+    if (simdOk === null) simdOk = wasmSimdAvailable();
+    const useSimd = kernel === 'wasm' || (kernel === 'auto' && simdOk && geometry.channels % 4 === 0);
+    this.k = useSimd ? simdKernels(s) : jsKernels(s);
+  }
+
+  get simd(): boolean {
+    return this.k.simd;
+  }
+
+  /**
+   * A buffer to decode an image's map into so that the SIMD kernel needs no copy (null for the JS kernel).
+   * Valid until the next call that takes another map.
+   */
+  get mapBuffer(): Float32Array | null {
+    return this.k.map;
+  }
+
+  /**
+   * One training step's readout part. Returns the unscaled Poisson loss summed over images and neurons
+   * (float64 accumulation); gradients include `lossScale`.
+   */
+  trainStep(a: ReadoutTrainArgs): number {
+    const { height: H, width: W, channels: C } = this.geometry;
+    const N = this.neurons;
+    const { maps, features, bias, positions, targets, gradFeatures, gradBias, gradPositions, predictions, lossScale, logEps } = a;
+    const B = maps.length;
+    checkSizes(a, this.geometry, N, B);
+    if (positions.length !== B * N * 2) throw new Error(`positions: expected ${B * N * 2} values, got ${positions.length}`);
+    if (targets.length !== B * N) throw new Error(`targets: expected ${B * N} values, got ${targets.length}`);
+    if (gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
+    const k = this.k;
+    const { offsets, dots, weights } = k;
+    k.features.set(features);
+    k.grad.fill(0);
+    const sx = (W - 1) / 2, sy = (H - 1) / 2;
+    const rowStride = W * C;
+    const off = a.eluOffset ?? 0;
+    let loss = 0;
+    const fx = new Float64Array(N), fy = new Float64Array(N);
+    for (let b = 0; b < B; b++) {
+      const map = maps[b];
+      // corners: interior neurons go to the kernels, the others are done here with zero padding
+      for (let n = 0; n < N; n++) {
+        const q = 2 * (b * N + n);
+        const ix = (positions[q] + 1) * sx, iy = (positions[q + 1] + 1) * sy;
+        const x0 = Math.floor(ix), y0 = Math.floor(iy);
+        fx[n] = ix - x0;
+        fy[n] = iy - y0;
+        offsets[n] = x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1 ? y0 * rowStride + x0 * C : -1;
+      }
+      k.runDots(map);
+      for (let n = 0; n < N; n++) {
+        const kk = b * N + n;
+        let d00: number, d01: number, d10: number, d11: number;
+        const o = offsets[n];
+        let x0 = 0, y0 = 0;
+        if (o >= 0) {
+          d00 = dots[4 * n]; d01 = dots[4 * n + 1]; d10 = dots[4 * n + 2]; d11 = dots[4 * n + 3];
+        } else {
+          x0 = Math.floor((positions[2 * kk] + 1) * sx);
+          y0 = Math.floor((positions[2 * kk + 1] + 1) * sy);
+          [d00, d01, d10, d11] = borderDots(map, features, n * C, C, H, W, x0, y0);
+        }
+        const gx1 = fx[n], gy1 = fy[n], gx0 = 1 - gx1, gy0 = 1 - gy1;
+        const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
+        const r = v > 0 ? v + 1 : Math.exp(v);
+        const t = targets[kk];
+        loss += r - t * Math.log(r + logEps);
+        if (predictions) predictions[kk] = r;
+        // dL/dv = (1 - t / (r + eps)) * elu'(v), elu'(v) = exp(v) = r for v <= 0
+        const g = lossScale * (1 - t / (r + logEps)) * (v > 0 ? 1 : r);
+        gradBias[n] += g;
+        gradPositions[2 * kk] = g * (gy0 * (d01 - d00) + gy1 * (d11 - d10)) * sx;
+        gradPositions[2 * kk + 1] = g * (gx0 * (d10 - d00) + gx1 * (d11 - d01)) * sy;
+        const w00 = g * gx0 * gy0, w01 = g * gx1 * gy0, w10 = g * gx0 * gy1, w11 = g * gx1 * gy1;
+        if (o >= 0) {
+          weights[4 * n] = w00; weights[4 * n + 1] = w01; weights[4 * n + 2] = w10; weights[4 * n + 3] = w11;
+        } else {
+          borderAccum(map, gradFeatures, n * C, C, H, W, x0, y0, w00, w01, w10, w11);
+        }
+      }
+      k.runAccum(map);
+    }
+    const grad = k.grad;
+    for (let i = 0; i < grad.length; i++) gradFeatures[i] += grad[i];
+    return loss;
+  }
+
+  /**
+   * Eval-mode readout: every image uses the same positions (the Gaussian means). Writes r = elu(v) + 1 into
+   * `out` (B, N).
+   */
+  predict(a: ReadoutForwardArgs & { positions: Float32Array /* (N, 2) */; out: Float32Array }): void {
+    const { height: H, width: W, channels: C } = this.geometry;
+    const N = this.neurons;
+    const { maps, features, bias, positions, out } = a;
+    const B = maps.length;
+    checkSizes(a, this.geometry, N, B);
+    if (positions.length !== N * 2) throw new Error(`positions: expected ${N * 2} values, got ${positions.length}`);
+    if (out.length !== B * N) throw new Error(`out: expected ${B * N} values, got ${out.length}`);
+    const k = this.k;
+    const { offsets, dots } = k;
+    k.features.set(features);
+    const sx = (W - 1) / 2, sy = (H - 1) / 2;
+    const off = a.eluOffset ?? 0;
+    const fx = new Float64Array(N), fy = new Float64Array(N), x0s = new Int32Array(N), y0s = new Int32Array(N);
+    for (let n = 0; n < N; n++) {
+      const ix = (positions[2 * n] + 1) * sx, iy = (positions[2 * n + 1] + 1) * sy;
+      const x0 = Math.floor(ix), y0 = Math.floor(iy);
+      fx[n] = ix - x0; fy[n] = iy - y0; x0s[n] = x0; y0s[n] = y0;
+      offsets[n] = x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1 ? y0 * W * C + x0 * C : -1;
+    }
+    for (let b = 0; b < B; b++) {
+      const map = maps[b];
+      k.runDots(map);
+      for (let n = 0; n < N; n++) {
+        let d00: number, d01: number, d10: number, d11: number;
+        if (offsets[n] >= 0) {
+          d00 = dots[4 * n]; d01 = dots[4 * n + 1]; d10 = dots[4 * n + 2]; d11 = dots[4 * n + 3];
+        } else {
+          [d00, d01, d10, d11] = borderDots(map, features, n * C, C, H, W, x0s[n], y0s[n]);
+        }
+        const gx1 = fx[n], gy1 = fy[n], gx0 = 1 - gx1, gy0 = 1 - gy1;
+        const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
+        out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
+      }
     }
   }
 }
 
-/** Per neuron: the 4 corner offsets into an (H, W, C) map (-1 outside) and their bilinear weights. */
-export function cornerTable(positions: Float32Array, N: number, H: number, W: number, C: number): { offsets: Int32Array; weights: Float64Array } {
-  const offsets = new Int32Array(4 * N);
-  const weights = new Float64Array(4 * N);
-  const sx = (W - 1) / 2, sy = (H - 1) / 2;
-  for (let n = 0; n < N; n++) {
-    const ix = (positions[2 * n] + 1) * sx, iy = (positions[2 * n + 1] + 1) * sy;
-    const x0 = Math.floor(ix), y0 = Math.floor(iy);
-    const fx = ix - x0, fy = iy - y0;
-    const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1];
-    const ws = [(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy];
-    for (let j = 0; j < 4; j++) {
-      const inside = xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H;
-      offsets[4 * n + j] = inside ? (ys[j] * W + xs[j]) * C : -1;
-      weights[4 * n + j] = inside ? ws[j] : 0;
-    }
+/** Dot products with the 4 corners of a neuron whose window leaves the map (or whose position is NaN). */
+function borderDots(map: Float32Array, features: Float32Array, fo: number, C: number, H: number, W: number, x0: number, y0: number): [number, number, number, number] {
+  const d: [number, number, number, number] = [0, 0, 0, 0];
+  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1];
+  for (let j = 0; j < 4; j++) {
+    if (!(xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H)) continue;
+    const o = (ys[j] * W + xs[j]) * C;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += features[fo + c] * map[o + c];
+    d[j] = s;
   }
-  return { offsets, weights };
+  return d;
 }
 
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
-  return s;
+function borderAccum(map: Float32Array, grad: Float32Array, go: number, C: number, H: number, W: number, x0: number, y0: number, ...w: number[]): void {
+  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1];
+  for (let j = 0; j < 4; j++) {
+    if (!(xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H)) continue;
+    const o = (ys[j] * W + xs[j]) * C;
+    for (let c = 0; c < C; c++) grad[go + c] += w[j] * map[o + c];
+  }
 }
 
-function axpy(w: number, x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): void {
-  for (let i = 0; i < n; i++) y[yo + i] += w * x[xo + i];
-}
-
-function checkSizes(a: ReadoutForwardArgs, B: number): void {
-  const { height: H, width: W, channels: C, neurons: N } = a;
+function checkSizes(a: ReadoutForwardArgs, g: MapGeometry, N: number, B: number): void {
+  const { height: H, width: W, channels: C } = g;
+  if (a.height !== H || a.width !== W || a.channels !== C || a.neurons !== N) {
+    throw new Error(`readout kernel made for ${H}x${W}x${C} maps and ${N} neurons, called with ${a.height}x${a.width}x${a.channels} and ${a.neurons}`);
+  }
   for (let b = 0; b < B; b++) {
     if (a.maps[b].length < H * W * C) throw new Error(`feature map ${b}: expected ${H * W * C} values (${H}x${W}x${C}), got ${a.maps[b].length}`);
   }
   if (a.features.length !== N * C) throw new Error(`features: expected ${N * C} values (${N} neurons x ${C} channels), got ${a.features.length}`);
   if (a.bias.length !== N) throw new Error(`bias: expected ${N} values, got ${a.bias.length}`);
+}
+
+const shared = new Map<string, FusedReadout>();
+
+function cached(a: ReadoutForwardArgs, kernel: KernelChoice): FusedReadout {
+  const key = `${a.height}x${a.width}x${a.channels}:${a.neurons}:${kernel}`;
+  let f = shared.get(key);
+  if (!f) {
+    if (shared.size > 8) shared.clear();
+    f = new FusedReadout({ height: a.height, width: a.width, channels: a.channels }, a.neurons, kernel);
+    shared.set(key, f);
+  }
+  return f;
+}
+
+/** One-off training step (a FusedReadout per shape is kept and reused). */
+export function readoutTrainStep(a: ReadoutTrainArgs, kernel: KernelChoice = 'auto'): number {
+  return cached(a, kernel).trainStep(a);
+}
+
+/** One-off eval-mode readout (a FusedReadout per shape is kept and reused). */
+export function readoutPredict(a: ReadoutForwardArgs & { positions: Float32Array; out: Float32Array }, kernel: KernelChoice = 'auto'): void {
+  cached(a, kernel).predict(a);
 }

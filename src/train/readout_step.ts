@@ -3,7 +3,7 @@
  * or free means, then Gaussian sampling), the fused sampling/Poisson kernel, and the backward pass to every
  * parameter. Also the eval-mode prediction used for validation and test metrics.
  */
-import { type MapGeometry, readoutPredict, readoutTrainStep } from './fused_readout';
+import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from './fused_readout';
 import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
 import { poissonEps } from './losses';
 import { positionNetBackward, positionNetForward } from './position_net';
@@ -41,6 +41,8 @@ export interface StepInput {
   gammaReadout: number;
   logEps?: number;
   workspace: StepWorkspace;
+  /** WebAssembly SIMD or plain loops for the O(channels) work (default: SIMD when available). */
+  kernel?: KernelChoice;
 }
 
 export interface StepResult {
@@ -81,7 +83,7 @@ export function readoutLossAndGrads(s: StepInput): StepResult {
   const poisson = readoutTrainStep({
     ...geometry, maps, neurons: N, features: r.features, bias: r.bias, positions, targets,
     lossScale: s.lossScale, logEps: s.logEps ?? poissonEps, eluOffset: r.eluOffset, gradFeatures: grad('_features'), gradBias: grad('bias'), gradPositions,
-  });
+  }, s.kernel);
 
   const gradMu = new Float64Array(N * 2);
   samplePositionsBackward(r.gaussType, eps, inside, gradPositions, N, gradMu, grad('sigma'));
@@ -115,6 +117,6 @@ export function evalPositions(r: TrainableReadout): Float32Array {
 }
 
 /** Eval-mode predictions elu(v) + 1 for a batch of maps, written into `out` (B, N). */
-export function predictBatch(r: TrainableReadout, positions: Float32Array, geometry: MapGeometry, maps: readonly Float32Array[], out: Float32Array): void {
-  readoutPredict({ ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions, out, eluOffset: r.eluOffset });
+export function predictBatch(r: TrainableReadout, positions: Float32Array, geometry: MapGeometry, maps: readonly Float32Array[], out: Float32Array, kernel?: KernelChoice): void {
+  readoutPredict({ ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions, out, eluOffset: r.eluOffset }, kernel);
 }
