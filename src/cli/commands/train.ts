@@ -1,0 +1,122 @@
+/**
+ * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end.ts), from scratch or,
+ * with --init, from a checkpoint's core (fine-tuning the core too). Progress goes to stderr; stdout gets one JSON
+ * object with the test metrics per scan (the keys of `v1x evaluate`) and the training summary. The model is
+ * written as a zip-format .pth with neuralpredictors key names (`core.*`, `readout.<data_key>.*`).
+ */
+import { writeFileSync } from 'node:fs';
+import { InputError } from '../../io/host_tensor';
+import { loadScan, type Scan } from '../../io/scan';
+import { openScanPath } from '../../io/scan/node_dir_source';
+import { saveCheckpoint } from '../../io/torch_save';
+import { encoderToStateDict } from '../../model/to_state_dict';
+import { type EndToEndEvent, evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end';
+import { endToEndScan } from '../../train/end_to_end_data';
+import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end_model';
+import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
+import { SENSORIUM_CORE_REGULARIZER } from '../../train/core_regularizers';
+import { parseArgs, UsageError } from '../args';
+import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
+
+export const summary = 'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... [--config C.json] --out model.pth [--seed N] [--max-epochs N] [--lr X] [--init CORE.pth] [--metrics M.json]';
+
+const OPTIONS = ['scan', 'config', 'out', 'seed', 'max-epochs', 'lr', 'batch-size', 'backend', 'init', 'metrics', 'scale', 'patience'];
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, OPTIONS, ['quiet']);
+  const out = args.require('out');
+  const scanPaths = args.all('scan');
+  if (scanPaths.length === 0) throw new UsageError("missing required option '--scan' (give it once per scan)");
+  const seed = args.number('seed', 42);
+  const maxEpochs = args.number('max-epochs', 200);
+  const lr = args.number('lr', 0.005);
+  const batchSize = args.number('batch-size', 64);
+  const scale = args.number('scale', 1);
+  const patience = args.number('patience', 5);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
+  if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
+  if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
+  if (!(patience >= 1) || !Number.isInteger(patience)) throw new UsageError(`--patience must be a positive integer, got ${patience}`);
+  const backend = parseBackend(args);
+  const quiet = args.has('quiet');
+  const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
+
+  const parsed = readConfigFile(args.get('config'));
+  const config = parsed.config;
+  const scans: Scan[] = [];
+  for (const path of scanPaths) {
+    const source = await openScanPath(path);
+    try {
+      scans.push(await loadScan(source, { scale }));
+    } finally {
+      await source.close?.();
+    }
+    const s = scans[scans.length - 1];
+    for (const w of s.warnings) log(`${path}: ${w}`);
+    if (!s.cellMotorCoordinates && config.grid_mean_predictor) {
+      throw new InputError(path, 'no meta/neurons/cell_motor_coordinates.npy for the position network (set grid_mean_predictor to null in the config to learn one position per neuron)');
+    }
+  }
+  // Without an input_shape in the config, the scans' images set it.
+  if (!parsed.given.includes('input_shape')) config.input_shape = [...scans[0].imageShape];
+  scans.forEach((s, i) => {
+    if (s.imageShape.join('x') !== config.input_shape.join('x')) {
+      throw new InputError(scanPaths[i], `images are ${s.imageShape.join('x')}, the model takes ${config.input_shape.join('x')} (config input_shape or the first scan)`);
+    }
+  });
+  const keys = new Map<string, string>();
+  scans.forEach((s, i) => {
+    const other = keys.get(s.dataKey);
+    if (other) throw new InputError(scanPaths[i], `has the same data key '${s.dataKey}' as ${other}; each scan needs its own readout`);
+    keys.set(s.dataKey, scanPaths[i]);
+  });
+
+  await startBackend(backend);
+  const data = scans.map((s) => endToEndScan(s));
+  const init = args.get('init');
+  const coreSd = init ? await readCheckpointFile(init) : initCoreStateDict(config, seed);
+  const encoder = encoderWithNewReadouts(coreSd, config, data.map(newReadoutFor), seed, init ?? 'new model');
+  try {
+    const arch = encoder.architecture.core;
+    log(`core: ${arch.layers.length} layers, ${arch.outputShape[0]} channels out, ${init ? `initialized from ${init}` : `new (seed ${seed})`}; ` +
+      data.map((s) => `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} validation trials`).join('; '));
+    let lastBatchLog = performance.now();
+    const result = await trainEndToEnd(encoder, data, {
+      seed, lr, batchSize,
+      gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
+      coreRegularizer: { ...SENSORIUM_CORE_REGULARIZER, gammaInput: config.gamma_input ?? SENSORIUM_CORE_REGULARIZER.gammaInput, gammaHidden: config.gamma_hidden ?? 0 },
+      schedule: { maxEpochs, patience },
+    }, (e: EndToEndEvent) => {
+      if (e.kind === 'epoch') {
+        log(`epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(1) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}` +
+          `${e.improved ? ' (best)' : ''}, lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(1)} s` +
+          (e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''));
+      } else if (e.kind === 'restore') {
+        log(`epoch ${e.epoch}: no improvement for a while, back to the best state (${e.bestValCorrelation.toFixed(4)})`);
+      } else if (performance.now() - lastBatchLog > 10_000) {
+        lastBatchLog = performance.now();
+        log(`epoch ${e.epoch} batch ${e.batch}/${e.batches}: loss ${e.loss.toFixed(1)}, at least ${e.remainingS.toFixed(0)} s left`);
+      }
+    });
+    log(result.message);
+    writeFileSync(out, await saveCheckpoint(await encoderToStateDict(encoder)));
+    log(`wrote core + ${data.length} readout(s) to ${out}`);
+    const perScan: Record<string, unknown> = {};
+    for (const s of data) {
+      perScan[s.key] = s.test ? { scan: s.name, ...(await evaluateTierE2E(encoder, s, s.test)).summary } : { scan: s.name, note: 'no test trials' };
+    }
+    const summaryOut = {
+      tier: 'test', scans: perScan, best_validation_correlation: result.bestValCorrelation, epochs: result.epochs,
+      stop_reason: result.stopReason, seed, lr, batch_size: batchSize, backend, train_s: result.elapsedS, out,
+    };
+    const metrics = args.get('metrics');
+    if (metrics) {
+      writeFileSync(metrics, JSON.stringify({ ...summaryOut, config, history: result.history }, null, 1));
+      log(`wrote metrics and history to ${metrics}`);
+    }
+    process.stdout.write(JSON.stringify(summaryOut) + '\n');
+  } finally {
+    encoder.dispose();
+  }
+}
