@@ -27,6 +27,10 @@ export interface ModelFiles {
 /** What was read from the files; enough to build the model again on another backend. */
 export interface OpenedCheckpoint {
   checkpointName: string;
+  /** The file itself (a Blob reference), for the training worker and the saved session. */
+  checkpointFile: File;
+  /** The config as parsed JSON (null: none given), as the training worker takes it. */
+  configJson: unknown | null;
   configName: string | null;
   format: 'zip' | 'legacy';
   stateDict: StateDict;
@@ -58,9 +62,12 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
   let config: ModelConfig = structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
   const notes: string[] = [];
   let configGiven: string[] = [];
+  let configJson: unknown | null = null;
   if (configFile) {
     if (configFile.size > MAX_CONFIG_BYTES) throw new InputError(configFile.name, `config is ${configFile.size} bytes; at most ${MAX_CONFIG_BYTES} expected`);
-    const parsed = parseModelConfigText(await configFile.text(), configFile.name);
+    const text = await configFile.text();
+    const parsed = parseModelConfigText(text, configFile.name);
+    configJson = JSON.parse(text) as unknown;
     config = parsed.config;
     configGiven = parsed.given;
     if (parsed.ignored.length) notes.push(`${configFile.name}: not used by the model: ${parsed.ignored.join(', ')}`);
@@ -70,6 +77,8 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
   const contents = await readCheckpointContents(checkpoint, checkpoint.name);
   return {
     checkpointName: checkpoint.name,
+    checkpointFile: checkpoint,
+    configJson,
     configName: configFile?.name ?? null,
     format: contents.format,
     stateDict: contents.stateDict,

@@ -38,6 +38,8 @@ export interface ModelSlice {
   clearModelError(): void;
 }
 
+let predictGeneration = 0;
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -99,15 +101,16 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   async predict() {
     const { model, images } = get();
     if (!model || !images) return;
+    // Only the latest request decides what is shown and when the page stops saying "running".
+    const mine = ++predictGeneration;
     set({ predicting: true });
     try {
       const prediction = await predictResponses(model, images);
-      // A newer model or image set may have arrived while this one ran.
-      if (get().model === model && get().images === images) set({ prediction });
+      if (mine === predictGeneration && get().model === model && get().images === images) set({ prediction });
     } catch (err) {
-      set({ modelError: `prediction failed: ${errorText(err)}` });
+      if (mine === predictGeneration) set({ modelError: `prediction failed: ${errorText(err)}` });
     } finally {
-      set({ predicting: false });
+      if (mine === predictGeneration) set({ predicting: false });
     }
   },
 

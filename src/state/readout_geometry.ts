@@ -138,3 +138,33 @@ async function warpedLattice(
   }
   return lines.map((line) => line.map((p) => toPixel(g[2 * p], g[2 * p + 1])));
 }
+
+/**
+ * The readout being trained, from a worker snapshot: its positions on the same core (so `base`'s pixel maps
+ * apply) and the scan's neurons' cortical coordinates (cell_motor_coordinates x, y) for the colors.
+ */
+export function snapshotGeometry(
+  snapshot: { positions: Float32Array; sigma: Float32Array; gaussType: ReadoutGeometry['gaussType'] },
+  base: ReadoutGeometry,
+  cellMotorCoordinates: Float32Array | undefined,
+): ReadoutGeometry {
+  const N = snapshot.positions.length / 2;
+  const [fh, fw] = base.featureSize;
+  const pixels = new Float32Array(N * 2);
+  for (let n = 0; n < N; n++) {
+    pixels[2 * n] = gridToPixel(snapshot.positions[2 * n], fw, base.mapX);
+    pixels[2 * n + 1] = gridToPixel(snapshot.positions[2 * n + 1], fh, base.mapY);
+  }
+  const cortexDims = cellMotorCoordinates && cellMotorCoordinates.length === N * 3 ? 3 : 0;
+  return {
+    ...base,
+    neurons: N,
+    grid: snapshot.positions,
+    pixels,
+    sigma: snapshot.sigma,
+    gaussType: snapshot.gaussType,
+    cortex: cortexDims ? cellMotorCoordinates! : null,
+    cortexDims,
+    retinotopy: null,
+  };
+}

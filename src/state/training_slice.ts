@@ -1,22 +1,154 @@
-/** Fine-tuning progress as reported by the training worker. Filled in when the trainer is wired to the page. */
+/**
+ * Fine-tuning a new readout on the frozen core, run by the training Web Worker (src/train/worker.ts): start,
+ * pause, resume, stop, and the progress, readout snapshots and results it reports. The page stays responsive
+ * because all tensor work happens in the worker.
+ */
 import type { StateCreator } from 'zustand';
+import type { BrowserBackend } from '../backend/select';
+import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../train/protocol';
+import type { BatchProgress, EpochProgress, RestoreEvent } from '../train/trainer';
 import type { AppState } from './store';
+import { startTrainingWorker, type TrainingWorker } from './training_client';
 
-export interface EpochPoint {
-  epoch: number;
-  loss: number;
-  validationCorrelation: number;
-  learningRate: number;
+/** The hyper-parameters the page offers, with the Lurz 2020 / Sensorium defaults. */
+export interface TrainingSettings {
+  seed: number;
+  lr: number;
+  batchSize: number;
+  maxEpochs: number;
+  gammaReadout: number;
+  gaussType: 'full' | 'uncorrelated' | 'isotropic';
 }
+
+export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
+  seed: 42,
+  lr: 0.005,
+  batchSize: 64,
+  maxEpochs: 200,
+  gammaReadout: 0.0076,
+  gaussType: 'full',
+};
+
+export type TrainingResult = Omit<DoneMessage, 'type' | 'readoutPth' | 'fullModelPth'> & {
+  /** Downloads, as Blobs (the worker's buffers were transferred). */
+  readoutPth: Blob;
+  fullModelPth: Blob | null;
+};
 
 export interface TrainingSlice {
-  trainingStatus: 'idle' | 'running' | 'paused' | 'done' | 'error';
-  trainingHistory: EpochPoint[];
+  trainingSettings: TrainingSettings;
+  trainingPhase: Phase | 'idle';
+  trainingMessage: string | null;
+  trainingBackend: { name: string; reason: string } | null;
+  cacheProgress: CacheProgressMessage | null;
+  lastBatch: BatchProgress | null;
+  trainingHistory: EpochProgress[];
+  restores: RestoreEvent[];
+  snapshot: ReadoutSnapshotMessage | null;
+  trainingResult: TrainingResult | null;
   trainingError: string | null;
+  setTrainingSettings(patch: Partial<TrainingSettings>): void;
+  startTraining(): void;
+  pauseTraining(): void;
+  resumeTraining(): void;
+  stopTraining(): void;
+  /** Makes the fine-tuned model (frozen core + new readout) the one the views show. */
+  exploreTrainedModel(): Promise<void>;
 }
 
-export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({
-  trainingStatus: 'idle',
+/** The live worker; module-level because it is not state to render or persist. */
+let worker: TrainingWorker | null = null;
+
+export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = (set, get) => ({
+  trainingSettings: DEFAULT_TRAINING_SETTINGS,
+  trainingPhase: 'idle',
+  trainingMessage: null,
+  trainingBackend: null,
+  cacheProgress: null,
+  lastBatch: null,
   trainingHistory: [],
+  restores: [],
+  snapshot: null,
+  trainingResult: null,
   trainingError: null,
+
+  setTrainingSettings: (patch) => set((s) => ({ trainingSettings: { ...s.trainingSettings, ...patch } })),
+
+  startTraining() {
+    const { model, scan, trainingSettings: t, backend } = get();
+    if (!model || !scan) {
+      set({ trainingError: 'load a checkpoint (its core is used, frozen) and a scan first' });
+      return;
+    }
+    worker?.terminate();
+    set({
+      trainingPhase: 'loading', trainingMessage: 'starting the training worker', trainingBackend: null, cacheProgress: null,
+      lastBatch: null, trainingHistory: [], restores: [], snapshot: null, trainingResult: null, trainingError: null,
+    });
+    const onMessage = (m: FromWorker) => handle(m, set, get);
+    const onFailure = (message: string) => set({ trainingPhase: 'error', trainingError: message });
+    void model.source.checkpointFile.arrayBuffer().then((buf) => {
+      worker = startTrainingWorker({
+        type: 'start',
+        checkpoint: { bytes: new Uint8Array(buf), name: model.source.checkpointName },
+        config: model.source.configJson,
+        scan,
+        backend: (backend?.backend ?? null) as BrowserBackend | null,
+        readout: { gaussType: t.gaussType },
+        train: { seed: t.seed, lr: t.lr, batchSize: t.batchSize, gammaReadout: t.gammaReadout, schedule: { maxEpochs: t.maxEpochs } },
+      }, onMessage, onFailure);
+    }, (err: unknown) => onFailure(`could not read ${model.source.checkpointName}: ${String(err)}`));
+  },
+
+  pauseTraining() { worker?.post({ type: 'pause' }); },
+  resumeTraining() { worker?.post({ type: 'resume' }); },
+  stopTraining() { worker?.post({ type: 'stop' }); },
+
+  async exploreTrainedModel() {
+    const result = get().trainingResult;
+    if (!result?.fullModelPth) return;
+    const files = [new File([result.fullModelPth], `model-${result.dataKey}.pth`)];
+    const config = get().model?.source.configJson;
+    if (config) files.push(new File([JSON.stringify(config)], 'config.json', { type: 'application/json' }));
+    await get().loadModelFiles(files);
+  },
 });
+
+function handle(m: FromWorker, set: (p: Partial<AppState>) => void, get: () => AppState): void {
+  switch (m.type) {
+    case 'status':
+      set({ trainingPhase: m.phase, trainingMessage: m.message, ...(m.backend ? { trainingBackend: m.backend } : {}) });
+      if (['done', 'stopped', 'error'].includes(m.phase)) {
+        worker?.terminate();
+        worker = null;
+      }
+      return;
+    case 'cache-progress':
+      set({ cacheProgress: m });
+      return;
+    case 'train-event': {
+      const e = m.event;
+      if (e.kind === 'batch') set({ lastBatch: e });
+      else if (e.kind === 'epoch') set({ trainingHistory: [...get().trainingHistory, e] });
+      else set({ restores: [...get().restores, e] });
+      return;
+    }
+    case 'readout-snapshot':
+      set({ snapshot: m });
+      return;
+    case 'done': {
+      const { type: _type, readoutPth, fullModelPth, ...rest } = m;
+      set({
+        trainingResult: {
+          ...rest,
+          readoutPth: new Blob([readoutPth as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
+          fullModelPth: fullModelPth ? new Blob([fullModelPth as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) : null,
+        },
+      });
+      return;
+    }
+    case 'error':
+      set({ trainingPhase: 'error', trainingError: m.message });
+      return;
+  }
+}

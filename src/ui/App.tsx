@@ -7,6 +7,7 @@ import { ArchitectureView } from './views/ArchitectureView';
 import { PredictionView } from './views/PredictionView';
 import { RfPositionsView } from './views/RfPositionsView';
 import { ScanView } from './views/ScanView';
+import { TrainingView } from './views/TrainingView';
 
 export function App() {
   const model = useStore((s) => s.model);
@@ -60,6 +61,7 @@ export function App() {
         <ScanView />
         {model && <RfPositionsView />}
         {model && <PredictionView />}
+        <TrainingView />
         {model && <ArchitectureView model={model} />}
       </main>
     </div>

@@ -150,7 +150,14 @@ for (const file of files) {
     } catch (err) {
       error = err;
     }
-    if (error && page && !page.isClosed()) await shot('failure').catch(() => {});
+    if (error) {
+      // Every page the test opened, so the one that failed is among them.
+      for (const [i, c] of contexts.entries()) {
+        for (const [j, p] of c.pages().entries()) {
+          if (!p.isClosed()) await shot(`failure-${i}${j ? `-${j}` : ''}`, p).catch(() => {});
+        }
+      }
+    }
     const extra = [];
     if (problems.consoleErrors.length) extra.push(...problems.consoleErrors.slice(0, 5));
     if (problems.offMachine.length) extra.push(`requests off this machine: ${[...new Set(problems.offMachine)].slice(0, 5).join(', ')}`);

@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import { useMemo, useRef } from 'react';
 import { useStore } from '../../state/store';
-import type { ReadoutGeometry } from '../../state/readout_geometry';
+import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
 import { COLOR_MAPS, gradientCss } from '../colormaps';
 import { stimulusDataUrl } from '../components/stimulus';
 import type { ColorMapName, CorticalColorAxis } from '../../state/view_slice';
@@ -48,7 +48,16 @@ function colorValues(geometry: ReadoutGeometry, axis: CorticalColorAxis): { t: F
 }
 
 export function RfPositionsView() {
-  const geometry = useStore((s) => s.geometry);
+  const modelGeometry = useStore((s) => s.geometry);
+  const snapshot = useStore((s) => s.snapshot);
+  const trainingPhase = useStore((s) => s.trainingPhase);
+  const scan = useStore((s) => s.scan);
+  // While a readout trains, its neurons move here; otherwise the loaded model's readout is shown.
+  const live = snapshot !== null && ['training', 'paused', 'evaluating', 'exporting'].includes(trainingPhase);
+  const geometry = useMemo(
+    () => (live && modelGeometry ? snapshotGeometry(snapshot, modelGeometry, scan?.cellMotorCoordinates) : modelGeometry),
+    [live, snapshot, modelGeometry, scan],
+  );
   const images = useStore((s) => s.images);
   const imageIndex = useStore((s) => s.selectedImage);
   const prediction = useStore((s) => s.prediction);
@@ -87,7 +96,7 @@ export function RfPositionsView() {
     [images, imageIndex, view.showStimulus],
   );
 
-  // The marks change only with the model, the colors or the size: drawn once as one memoized group.
+  // The marks change only with the readout, the colors or the size: drawn once as one memoized group.
   const marks = useMemo(() => {
     if (!geometry || !layout) return null;
     const p = geometry.pixels;
@@ -115,12 +124,15 @@ export function RfPositionsView() {
   const ring = (n: number | null, cls: string) => n === null || n >= geometry.neurons ? null : (
     <circle className={cls} cx={x(geometry.pixels[2 * n])} cy={y(geometry.pixels[2 * n + 1])} r={view.markRadius + 3.5} />
   );
-  const response = (n: number) => (prediction && imageIndex < prediction.shape[0] && n < prediction.shape[1]
+  const response = (n: number) => (!live && prediction && imageIndex < prediction.shape[0] && n < prediction.shape[1]
     ? prediction.data[imageIndex * prediction.shape[1] + n] : null);
 
   return (
     <section className="panel" aria-labelledby="rf-title" data-testid="rf-view">
-      <h2 id="rf-title">Receptive-field positions</h2>
+      <h2 id="rf-title">
+        Receptive-field positions
+        {live && <span className="muted small" data-testid="rf-live"> · training: epoch {snapshot.epoch}, batch {snapshot.batch}</span>}
+      </h2>
       <div className="controls small">
         <label>
           color by cortical{' '}
@@ -192,7 +204,7 @@ export function RfPositionsView() {
             <span>cortical {view.colorAxis} {colors.lo.toFixed(2)}</span>
             <span className="legend-bar" style={{ background: gradientCss(view.colorMap) }} />
             <span>{colors.hi.toFixed(2)}</span>
-            <span className="muted">(source_grid units)</span>
+            <span className="muted">({geometry.cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'})</span>
           </>
         ) : (
           <span className="muted">This readout has free per-neuron positions, no cortical coordinates to color by.</span>

@@ -1,0 +1,136 @@
+/**
+ * Fine-tuning a new readout for the scan's neurons on the loaded model's frozen core: hyper-parameters with the
+ * Lurz 2020 / Sensorium defaults, start / pause / stop, progress with time remaining, live curves, results and
+ * downloads.
+ */
+import { useStore } from '../../state/store';
+import { ErrorBanner } from '../components/ErrorBanner';
+import { TrainingCurves } from './TrainingCurves';
+import type { TrainingSettings } from '../../state/training_slice';
+
+const RUNNING = new Set(['loading', 'caching', 'training', 'paused', 'evaluating', 'exporting']);
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '…';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`;
+}
+
+function fmt(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+
+function download(blob: Blob | string, name: string): void {
+  const url = URL.createObjectURL(typeof blob === 'string' ? new Blob([blob], { type: 'text/plain' }) : blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const FIELDS: Array<{ key: keyof TrainingSettings; label: string; step: number; min: number }> = [
+  { key: 'lr', label: 'learning rate', step: 0.001, min: 0 },
+  { key: 'batchSize', label: 'batch size', step: 1, min: 1 },
+  { key: 'maxEpochs', label: 'max epochs', step: 1, min: 1 },
+  { key: 'gammaReadout', label: 'feature L1 (γ readout)', step: 0.0001, min: 0 },
+  { key: 'seed', label: 'seed', step: 1, min: 0 },
+];
+
+export function TrainingView() {
+  const model = useStore((s) => s.model);
+  const scan = useStore((s) => s.scanSummary);
+  const settings = useStore((s) => s.trainingSettings);
+  const setSettings = useStore((s) => s.setTrainingSettings);
+  const phase = useStore((s) => s.trainingPhase);
+  const message = useStore((s) => s.trainingMessage);
+  const backend = useStore((s) => s.trainingBackend);
+  const cache = useStore((s) => s.cacheProgress);
+  const batch = useStore((s) => s.lastBatch);
+  const history = useStore((s) => s.trainingHistory);
+  const restores = useStore((s) => s.restores);
+  const result = useStore((s) => s.trainingResult);
+  const error = useStore((s) => s.trainingError);
+  const start = useStore((s) => s.startTraining);
+  const pause = useStore((s) => s.pauseTraining);
+  const resume = useStore((s) => s.resumeTraining);
+  const stop = useStore((s) => s.stopTraining);
+  const explore = useStore((s) => s.exploreTrainedModel);
+
+  const running = RUNNING.has(phase);
+  const ready = !!model && !!scan;
+  const fits = model && scan ? scan.imageShape.every((v, i) => v === model.inputShape[i]) : false;
+  const metrics = result?.metrics ?? null;
+
+  let progress: { value: number; max: number; text: string } | null = null;
+  if (phase === 'caching' && cache) {
+    progress = { value: cache.done, max: cache.total, text: `core features: ${cache.done} / ${cache.total} images, ${duration(cache.remainingS)} left (${(cache.bytes / 2 ** 20).toFixed(0)} MB, ${cache.precision})` };
+  } else if ((phase === 'training' || phase === 'paused') && batch) {
+    progress = { value: batch.batch, max: batch.batches, text: `epoch ${batch.epoch}, batch ${batch.batch} / ${batch.batches}, loss ${batch.loss.toFixed(1)}, lr ${batch.lr.toPrecision(2)}, ${duration(batch.elapsedS)} elapsed, ≥ ${duration(batch.remainingS)} left` };
+  }
+
+  return (
+    <section className="panel" aria-labelledby="training-title" data-testid="training-panel">
+      <h2 id="training-title">Fine-tune a readout</h2>
+      <p className="muted small">
+        A new Gaussian readout for the scan&apos;s neurons on the loaded model&apos;s core, which stays frozen (the paper&apos;s transfer setting).
+        {!ready && ' Load a checkpoint and a scan to start.'}
+        {ready && !fits && ' The scan\u2019s images do not fit the model\u2019s input.'}
+      </p>
+      <fieldset className="settings small" disabled={running}>
+        {FIELDS.map((f) => (
+          <label key={f.key}>
+            {f.label}
+            <input type="number" step={f.step} min={f.min} value={settings[f.key] as number}
+              onChange={(e) => { const v = Number(e.target.value); if (Number.isFinite(v)) setSettings({ [f.key]: v }); }} />
+          </label>
+        ))}
+        <label>
+          Σ
+          <select value={settings.gaussType} onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}>
+            <option value="full">full</option>
+            <option value="uncorrelated">uncorrelated</option>
+            <option value="isotropic">isotropic</option>
+          </select>
+        </label>
+      </fieldset>
+      <div className="row small">
+        <button type="button" className="button" data-testid="train-start" disabled={!ready || !fits || running} onClick={start}>Start</button>
+        {phase === 'paused'
+          ? <button type="button" className="button button-secondary" data-testid="train-resume" onClick={resume}>Resume</button>
+          : <button type="button" className="button button-secondary" data-testid="train-pause" disabled={phase !== 'training'} onClick={pause}>Pause</button>}
+        <button type="button" className="button button-secondary" data-testid="train-stop" disabled={!running} onClick={stop}>Stop</button>
+        <span className="muted" data-testid="train-phase">{phase === 'idle' ? '' : `${phase}${message ? `: ${message}` : ''}`}</span>
+      </div>
+      <div className="progress-line small" data-testid="train-progress">
+        <progress max={progress?.max ?? 1} value={progress?.value ?? 0} />
+        <span className="muted">{progress?.text ?? (backend ? `on ${backend.name}` : '')}</span>
+      </div>
+      <ErrorBanner message={error} onDismiss={() => useStore.setState({ trainingError: null })} testId="train-error" />
+      <TrainingCurves history={history} restores={restores} maxEpochs={settings.maxEpochs} />
+      {result && (
+        <div className="results small" data-testid="train-results">
+          <p>{result.message}</p>
+          <dl className="facts">
+            <dt>test correlation</dt><dd data-testid="result-test-correlation">{fmt(metrics?.test_correlation)}</dd>
+            <dt>correlation to average</dt><dd>{fmt(metrics?.correlation_to_average)}</dd>
+            <dt>fraction of oracle</dt><dd>{fmt(metrics?.fraction_oracle)}</dd>
+            <dt>FEVE</dt><dd>{fmt(metrics?.feve)}</dd>
+            <dt>time</dt><dd>cache {duration(result.timings.cacheS)}, training {duration(result.timings.trainS)}, test {duration(result.timings.testS)}</dd>
+          </dl>
+          <div className="row">
+            {result.fullModelPth && (
+              <button type="button" className="button" data-testid="explore-trained" onClick={() => void explore()}>
+                Explore the fine-tuned model
+              </button>
+            )}
+            <button type="button" className="button-quiet link" onClick={() => download(result.readoutPth, `readout-${result.dataKey}.pth`)}>readout .pth</button>
+            {result.fullModelPth && <button type="button" className="button-quiet link" onClick={() => download(result.fullModelPth!, `model-${result.dataKey}.pth`)}>core + readout .pth</button>}
+            <button type="button" className="button-quiet link" onClick={() => download(result.perNeuronCsv, `neurons-${result.dataKey}.csv`)}>per-neuron .csv</button>
+            <button type="button" className="button-quiet link" onClick={() => download(result.metadataJson, `metadata-${result.dataKey}.json`)}>metadata .json</button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
