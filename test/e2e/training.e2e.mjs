@@ -81,3 +81,22 @@ export async function fineTuneOnWebGPU({ page, shot, fixtures, log }) {
   assert.ok(Number.isFinite(r), `test correlation should be a number: ${r}`);
   await shot('done');
 }
+
+export async function fineTuneWithoutWebGPU({ openPage, shot, fixtures, log }) {
+  const scan = tinyScan(fixtures, 'micro-scan', '48,16,4x2');
+  const page = await openPage({ webgpu: false });
+  const backend = await page.evaluate(() => window.__v1x.backendReady());
+  assert.notEqual(backend.backend, 'webgpu');
+  await loadModelAndScan(page, fixtures, scan);
+  await page.getByLabel('max epochs').fill('2');
+  await page.getByLabel('batch size').fill('16');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const progress = await page.getByTestId('train-progress').textContent();
+  log(`2 epochs with WebGPU unavailable in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${progress.trim()}`);
+  assert.doesNotMatch(progress, /webgpu/);
+  const r = Number(await page.getByTestId('result-test-correlation').textContent());
+  assert.ok(Number.isFinite(r), `test correlation should be a number: ${r}`);
+  await shot('done', page);
+}

@@ -104,7 +104,7 @@ export function TrainingView() {
       </div>
       <div className="progress-line small" data-testid="train-progress">
         <progress max={progress?.max ?? 1} value={progress?.value ?? 0} />
-        <span className="muted">{progress?.text ?? (backend ? `on ${backend.name}` : '')}</span>
+        <span className="muted" title={backend?.reason}>{progress?.text ?? (backend ? `on ${backend.name}` : '')}</span>
       </div>
       <ErrorBanner message={error} onDismiss={() => useStore.setState({ trainingError: null })} testId="train-error" />
       <TrainingCurves history={history} restores={restores} maxEpochs={settings.maxEpochs} />
