@@ -3,9 +3,7 @@ import { useStore } from '../state/store';
 import { BackendIndicator } from './components/BackendIndicator';
 import { ErrorBanner } from './components/ErrorBanner';
 import { FileDrop } from './components/FileDrop';
-import { ArchitectureView } from './views/ArchitectureView';
-import { PredictionView } from './views/PredictionView';
-import { RfPositionsView } from './views/RfPositionsView';
+import { VIEW_TABS } from './view_tabs';
 import { ScanView } from './views/ScanView';
 import { TrainingView } from './views/TrainingView';
 
@@ -59,10 +57,8 @@ export function App() {
           <ErrorBanner message={error} onDismiss={clearModelError} testId="model-error" />
         </section>
         <ScanView />
-        {model && <RfPositionsView />}
-        {model && <PredictionView />}
         <TrainingView />
-        {model && <ArchitectureView model={model} />}
+        {VIEW_TABS.map(({ id, Component }) => <Component key={id} />)}
       </main>
     </div>
   );

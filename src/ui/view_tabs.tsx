@@ -1,0 +1,32 @@
+/**
+ * The explorer's views, in display order. Each view is a component in src/ui/views/ that reads the store
+ * itself and renders nothing (null) when what it needs is not loaded yet. App lays them out; adding a view
+ * is one line here.
+ */
+import type { ComponentType } from 'react';
+import { useStore } from '../state/store';
+import { ArchitectureView } from './views/ArchitectureView';
+import { PredictionView } from './views/PredictionView';
+import { RfPositionsView } from './views/RfPositionsView';
+
+export interface ViewTab {
+  id: string;
+  title: string;
+  Component: ComponentType;
+}
+
+function Architecture() {
+  const model = useStore((s) => s.model);
+  return model ? <ArchitectureView model={model} /> : null;
+}
+
+function ModelOnly({ View }: { View: ComponentType }) {
+  const model = useStore((s) => s.model);
+  return model ? <View /> : null;
+}
+
+export const VIEW_TABS: ViewTab[] = [
+  { id: 'positions', title: 'Receptive fields', Component: () => <ModelOnly View={RfPositionsView} /> },
+  { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },
+  { id: 'architecture', title: 'Architecture', Component: Architecture },
+];
