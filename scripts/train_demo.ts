@@ -5,30 +5,63 @@
  * src/sim/v1_population.ts) and writes each as a FileTree scan zip with its ground-truth folder beside it:
  * the training animals under `--work` (default .cache/demo/), the held-out animal under `--out`
  * (default public/demo/), where the app loads it from.
- * Stage 2 (core): trains the shared core on the training animals end to end. It needs the end-to-end
- * trainer of issue 6 (src/train), which has not landed yet; until then the script stops after stage 1
- * and says so (exit code 2), or ends cleanly with `--data-only`.
+ * Stage 2 (core): trains the shared core and one readout per training animal end to end
+ * (src/train/end_to_end.ts) and writes, under `--out`: model.pth (core + readouts, neuralpredictors keys),
+ * config.json (the model config the app loads it with) and metrics.json (training history, test metrics of
+ * every training animal, timings).
+ * Stage 3 (transfer): the paper's transfer experiment on the held-out animal at DEMO_TRAINING_SIZES: a new
+ * readout on (a) the demo core, frozen, (b) a random core, frozen, and (c) a whole model trained directly on the
+ * animal (src/train/end_to_end_transfer.ts); written to transfer_results.json.
  *
- * Options: --work DIR, --out DIR, --data-only, --force (re-simulate scans that already exist).
+ * Options: --work DIR, --out DIR, --data-only, --force (re-simulate scans that already exist), --seed N,
+ * --max-epochs N (core), --transfer-max-epochs N, --sizes 100,200,... and --no-transfer (for quick runs).
  */
+import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { initNodeBackend } from '../src/backend/node';
+import { saveCheckpoint } from '../src/io/torch_save';
 import type { ZipInput } from '../src/io/zip_archive';
-import { DEMO_ANIMALS, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
+import type { Encoder } from '../src/model/encoder';
+import { encoderToStateDict } from '../src/model/to_state_dict';
+import { DEMO_ANIMALS, DEMO_TRAINING_SIZES, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
+import { DEMO_CONFIG, DEMO_SEED, DEMO_TRAINING, DEMO_TRANSFER_MAX_EPOCHS } from '../src/train/end_to_end_demo';
+import { evaluateTierE2E, trainEndToEnd } from '../src/train/end_to_end';
+import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end_data';
+import { newEncoder, newReadoutFor } from '../src/train/end_to_end_model';
+import { type TransferCell, type TransferCondition, cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../src/train/end_to_end_transfer';
+import { createFastCore } from '../src/train/fast_core';
+import { loadScanFromPath } from '../src/train/node_load';
 import { writeScanZip } from '../src/sim/scan_writer';
 import { v1TruthFiles } from '../src/sim/v1_truth';
 
-interface Args { work: string; out: string; dataOnly: boolean; force: boolean }
+interface Args {
+  work: string; out: string; dataOnly: boolean; force: boolean;
+  seed: number; maxEpochs: number; transferMaxEpochs: number; sizes: number[]; transfer: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { work: '.cache/demo', out: 'public/demo', dataOnly: false, force: false };
+  const a: Args = {
+    work: '.cache/demo', out: 'public/demo', dataOnly: false, force: false,
+    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, transferMaxEpochs: DEMO_TRANSFER_MAX_EPOCHS, sizes: [...DEMO_TRAINING_SIZES], transfer: true,
+  };
+  const int = (k: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${k} needs a positive integer, got '${v}'`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--work') a.work = argv[++i];
     else if (k === '--out') a.out = argv[++i];
     else if (k === '--data-only') a.dataOnly = true;
     else if (k === '--force') a.force = true;
-    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force)`);
+    else if (k === '--seed') a.seed = int(k, argv[++i]);
+    else if (k === '--max-epochs') a.maxEpochs = int(k, argv[++i]);
+    else if (k === '--transfer-max-epochs') a.transferMaxEpochs = int(k, argv[++i]);
+    else if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map((v) => int(k, v));
+    else if (k === '--no-transfer') a.transfer = false;
+    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --transfer-max-epochs N, --sizes A,B,..., --no-transfer)`);
   }
   return a;
 }
@@ -73,15 +106,124 @@ async function writeAnimal(animal: DemoAnimal, dir: string, force: boolean): Pro
   );
 }
 
+function scanPath(animal: DemoAnimal, args: Args): string {
+  return join(animal.role === 'heldout' ? args.out : args.work, `${animal.name}.zip`);
+}
+
+const secondsSince = (t0: number): number => (performance.now() - t0) / 1000;
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+/** Stage 2: the demo core and the training animals' readouts, end to end. */
+async function trainCore(args: Args): Promise<Encoder> {
+  const t0 = performance.now();
+  const animals = DEMO_ANIMALS.filter((a) => a.role === 'train');
+  const scans: EndToEndScan[] = [];
+  for (const a of animals) scans.push(endToEndScan(await loadScanFromPath(scanPath(a, args))));
+  const encoder = newEncoder(DEMO_CONFIG, scans.map(newReadoutFor), args.seed);
+  const arch = encoder.architecture.core;
+  log(`stage 2: core ${arch.layers.length} layers x ${arch.outputShape[0]} channels (${DEMO_CONFIG.input_kern}x${DEMO_CONFIG.input_kern} input, ` +
+    `${DEMO_CONFIG.hidden_kern}x${DEMO_CONFIG.hidden_kern} depth-separable hidden), ${scans.length} animals, ` +
+    `${scans.reduce((n, s) => n + s.train.trials.length, 0)} training images per epoch, up to ${args.maxEpochs} epochs`);
+  let lastBatch = performance.now();
+  const options = { ...DEMO_TRAINING, seed: args.seed, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: args.maxEpochs } };
+  const result = await trainEndToEnd(encoder, scans, options, (e) => {
+    if (e.kind === 'epoch') {
+      log(`  epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(0) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}${e.improved ? ' (best)' : ''}, ` +
+        `lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(0)} s${e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''}, ${secondsSince(t0).toFixed(0)} s in all`);
+    } else if (e.kind === 'restore') {
+      log(`  epoch ${e.epoch}: back to the best state (${e.bestValCorrelation.toFixed(4)})`);
+    } else if (performance.now() - lastBatch > 20_000) {
+      lastBatch = performance.now();
+      log(`  epoch ${e.epoch} batch ${e.batch}/${e.batches}: loss ${e.loss.toFixed(0)}`);
+    }
+  });
+  log(`  ${result.message}`);
+  const perAnimal: Record<string, unknown> = {};
+  for (const s of scans) {
+    perAnimal[s.name] = { readout: s.key, neurons: s.neurons, ...(s.test ? (await evaluateTierE2E(encoder, s, s.test)).summary : {}) };
+  }
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'model.pth'), await saveCheckpoint(await encoderToStateDict(encoder)));
+  writeFileSync(join(args.out, 'config.json'), JSON.stringify(DEMO_CONFIG, null, 2) + '\n');
+  const metrics = {
+    description: 'Demo core trained end to end on the simulated training animals by `npm run train:demo` (scripts/train_demo.ts).',
+    seed: args.seed, backend: tf.getBackend(), config: DEMO_CONFIG, training: options,
+    stop_reason: result.stopReason, message: result.message, epochs: result.epochs, optimizer_steps: result.steps,
+    best_validation_correlation: result.bestValCorrelation, train_s: result.elapsedS,
+    test: perAnimal,
+    history: result.history.map((h) => ({
+      epoch: h.epoch, loss: Number.isFinite(h.loss) ? h.loss : null, validation_correlation: h.valCorrelation, per_scan: h.valCorrelationPerScan,
+      lr: h.lr, improved: h.improved, seconds: h.epochS, images_per_s: Number.isFinite(h.imagesPerS) ? h.imagesPerS : null,
+    })),
+  };
+  writeFileSync(join(args.out, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
+  log(`  test correlation per animal: ${Object.entries(perAnimal).map(([k, v]) => `${k} ${((v as { test_correlation: number }).test_correlation).toFixed(3)}`).join(', ')}`);
+  log(`  wrote ${join(args.out, 'model.pth')}, config.json, metrics.json (${secondsSince(t0).toFixed(0)} s)`);
+  return encoder;
+}
+
+/** Stage 3: the transfer experiment on the held-out animal. */
+async function transferExperiment(core: Encoder, args: Args): Promise<void> {
+  const t0 = performance.now();
+  const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
+  const scan = await loadScanFromPath(scanPath(heldout, args));
+  log(`stage 3: transfer experiment on ${scan.name} (${scan.nNeurons} neurons) at ${args.sizes.join(', ')} training images`);
+  const frozen = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 200 } };
+  const direct = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: args.transferMaxEpochs } };
+  const subsets = args.sizes.map((n) => trainingSubset(scan, n, args.seed + 1000));
+  const cells: Record<TransferCondition, TransferCell[]> = { transfer: [], random: [], direct: [] };
+  const report = (c: TransferCell): void => {
+    cells[c.condition].push(c);
+    log(`  ${c.condition.padEnd(8)} ${String(c.images).padStart(5)} images: test correlation ${c.test.test_correlation!.toFixed(3)}, ` +
+      `fraction oracle ${c.test.fraction_oracle!.toFixed(3)}, ${c.epochs} epochs, ${c.seconds.toFixed(0)} s`);
+  };
+  const randomCore = newEncoder(DEMO_CONFIG, [], args.seed + 2000);
+  try {
+    for (const [condition, enc] of [['transfer', core], ['random', randomCore]] as const) {
+      const fast = await createFastCore(enc.core);
+      try {
+        const cache = await cacheForTransfer(fast ? fast.run : (x) => enc.coreForward(x), scan);
+        for (const trials of subsets) report(await frozenCoreCell(cache, scan, trials, { condition, config: DEMO_CONFIG, train: { ...frozen, seed: args.seed } }));
+      } finally {
+        fast?.dispose();
+      }
+    }
+  } finally {
+    randomCore.dispose();
+  }
+  for (const trials of subsets) report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed, train: direct }));
+  const summary = (cs: TransferCell[]) => cs.map((c) => ({
+    images: c.images, test_correlation: c.test.test_correlation, fraction_oracle: c.test.fraction_oracle, feve: c.test.feve,
+    correlation_to_average: c.test.correlation_to_average, oracle: c.test.oracle, best_validation_correlation: c.bestValCorrelation,
+    epochs: c.epochs, stop_reason: c.stopReason, seconds: c.seconds,
+  }));
+  const out = {
+    description: 'Transfer experiment on the held-out simulated animal (paper Fig. 5 in miniature), written by `npm run train:demo`: ' +
+      'a new readout on (transfer) the demo core, frozen, (random) a randomly initialized core, frozen, (direct) a core and readout trained on the animal alone; ' +
+      'nested training subsets, early stopping on the full validation tier, metrics on the test tier.',
+    animal: scan.name, neurons: scan.nNeurons, sizes: args.sizes, seed: args.seed, backend: tf.getBackend(),
+    frozen_core_training: frozen, direct_training: direct,
+    conditions: { transfer: summary(cells.transfer), random: summary(cells.random), direct: summary(cells.direct) },
+    seconds: secondsSince(t0),
+  };
+  writeFileSync(join(args.out, 'transfer_results.json'), JSON.stringify(out, null, 1) + '\n');
+  log(`  wrote ${join(args.out, 'transfer_results.json')} (${secondsSince(t0).toFixed(0)} s)`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
   for (const animal of DEMO_ANIMALS) await writeAnimal(animal, animal.role === 'heldout' ? args.out : args.work, args.force);
   if (args.dataOnly) return;
-  process.stderr.write(
-    'stage 2 (train the shared core end to end on the training animals) needs the end-to-end trainer of issue 6 in src/train, ' +
-    'which is not there yet; the data above is ready for it.\n',
-  );
-  process.exitCode = 2;
+  await initNodeBackend('wasm');
+  tf.env().set('PROD', true);
+  const core = await trainCore(args);
+  try {
+    if (args.transfer) await transferExperiment(core, args);
+  } finally {
+    core.dispose();
+  }
+  log(`train:demo done in ${(secondsSince(t0) / 60).toFixed(1)} min`);
 }
 
 main().catch((e: unknown) => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
-import { WASM_GRAD_KERNELS, registerWasmGradKernels } from '../../src/backend/wasm_grad_kernels';
+import { WASM_GRAD_KERNELS, registerWasmGradKernels, setDepthwiseGradSimd } from '../../src/backend/wasm_grad_kernels';
 import { Rng } from '../../src/sim/rng';
 
 type Host = { data: Float32Array; shape: number[] };
@@ -66,6 +66,10 @@ const conv2dCases: ConvCase[] = [
 ];
 
 const depthwiseCases: ConvCase[] = [
+  // the SIMD kernels' shapes: stride 1, odd square 'same' kernels, channels a multiple of 4
+  { B: 3, H: 9, W: 13, cin: 8, cout: 8, kh: 5, kw: 5, s: 1, pad: 'explicit', p: [2, 2] },
+  { B: 2, H: 7, W: 6, cin: 16, cout: 16, kh: 7, kw: 7, s: 1, pad: 'same' },
+  { B: 2, H: 5, W: 11, cin: 4, cout: 4, kh: 3, kw: 3, s: 1, pad: 'explicit', p: [1, 1] },
   { B: 2, H: 9, W: 10, cin: 19, cout: 19, kh: 5, kw: 5, s: 1, pad: 'explicit', p: [2, 2] }, // several channel groups
   { B: 3, H: 10, W: 12, cin: 5, cout: 5, kh: 7, kw: 7, s: 1, pad: 'explicit', p: [3, 3] }, // ds_conv spatial conv
   { B: 2, H: 8, W: 9, cin: 4, cout: 4, kh: 3, kw: 3, s: 1, pad: 'same' },
@@ -96,7 +100,8 @@ describe('wasm gradient kernels', () => {
     expectClose(await runOn('wasm', 'Conv2DBackpropInput', bi, ba), await runOn('cpu', 'Conv2DBackpropInput', bi, ba));
   });
 
-  it.each(depthwiseCases.map((c, i) => [i, c] as const))('DepthwiseConv2dNativeBackpropFilter/Input case %i match cpu', async (_, c) => {
+  it.each(depthwiseCases.flatMap((c, i) => [[i, true, c], [i, false, c]] as const))('DepthwiseConv2dNativeBackpropFilter/Input case %i (SIMD %s) match cpu', async (_, simd, c) => {
+    setDepthwiseGradSimd(simd);
     const rng = new Rng(20 + c.kh * 5 + c.s);
     const m = c.m ?? 1;
     const d = c.d ?? 1;
@@ -111,6 +116,7 @@ describe('wasm gradient kernels', () => {
     expectClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa), await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa));
     const ia = { ...base, inputShape: x.shape };
     expectClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia), await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia));
+    setDepthwiseGradSimd(true);
   });
 
   it('UnsortedSegmentSum matches cpu, with repeated, negative and out-of-range ids', async () => {
