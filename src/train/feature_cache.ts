@@ -25,6 +25,20 @@ export const DEFAULT_CACHE_PRECISION: CachePrecision = 'float16';
 /** Runs the frozen core: normalized images (B, C, H, W) -> core output (B, H', W', C') NHWC, eval mode. */
 export type CoreRunner = (imagesNCHW: tf.Tensor4D) => tf.Tensor4D;
 
+/** A core that runs elsewhere (worker threads): host arrays in and out, several calls may be in flight. */
+export interface HostCoreRunner {
+  /** Normalized images (n, C, H, W) -> core output (n, H', W', C'). */
+  runHost(images: Float32Array, n: number): Promise<Float32Array>;
+  /** [C', H', W'] of the output. */
+  readonly outputShape: [number, number, number];
+  /** Calls to keep in flight (e.g. the number of worker threads). */
+  readonly threads: number;
+}
+
+function isHostRunner(c: CoreRunner | HostCoreRunner): c is HostCoreRunner {
+  return typeof c !== 'function';
+}
+
 export interface CacheProgress {
   done: number;
   total: number;
@@ -211,15 +225,56 @@ export function assignSlots(scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape'
  * Runs the core over the images of `trials` (scan positions) in chunks and caches the outputs. The geometry
  * comes from the core's output. Progress is reported after each chunk.
  */
-export async function buildFeatureCache(core: CoreRunner, scan: Scan, trials: ArrayLike<number>, opts: FeatureCacheOptions = {}): Promise<FeatureCache> {
+export async function buildFeatureCache(core: CoreRunner | HostCoreRunner, scan: Scan, trials: ArrayLike<number>, opts: FeatureCacheOptions = {}): Promise<FeatureCache> {
   const precision = opts.precision ?? DEFAULT_CACHE_PRECISION;
   const chunk = Math.max(1, Math.floor(opts.chunkSize ?? 32));
   const { slotOfTrial, slots, firstTrial } = assignSlots(scan, trials);
+  if (slots === 0) throw new Error('no trials to cache');
   const [C, H, W] = scan.imageShape;
   const t0 = performance.now();
   let cache: FeatureCache | null = null;
-  for (let start = 0; start < slots; start += chunk) {
+  let done = 0;
+  const makeCache = (geometry: MapGeometry): FeatureCache => {
+    const bytes = estimateCacheBytes(slots, geometry, precision);
+    if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
+      throw new Error(`the feature cache would take ${formatBytes(bytes)} (${slots} images x ${geometry.height}x${geometry.width}x${geometry.channels} ${precision}), over the limit of ${formatBytes(opts.maxBytes)}`);
+    }
+    const per = geometry.height * geometry.width * geometry.channels * bytesPerValue(precision);
+    const blockSlots = opts.blockSlots ?? Math.max(1, Math.floor((64 << 20) / per));
+    return new FeatureCache(geometry, precision, slotOfTrial, slots, blockSlots);
+  };
+  const storeChunk = (start: number, n: number, values: Float32Array): void => {
+    const m = cache!.mapSize;
+    if (values.length !== n * m) throw new Error(`core returned ${values.length} values for ${n} images of ${m}`);
+    for (let i = 0; i < n; i++) cache!.store(start + i, values.subarray(i * m, (i + 1) * m));
+    done += n;
+    const elapsedS = (performance.now() - t0) / 1000;
+    opts.onProgress?.({ done, total: slots, elapsedS, remainingS: (elapsedS / done) * (slots - done) });
+  };
+  const aborted = (): void => {
     if (opts.signal?.aborted) throw new DOMException('feature caching was stopped', 'AbortError');
+  };
+
+  if (isHostRunner(core)) {
+    const [oc, oh, ow] = core.outputShape;
+    cache = makeCache({ height: oh, width: ow, channels: oc });
+    // keep every worker busy: `threads` chunks in flight, results stored as they come
+    const inflight = new Set<Promise<void>>();
+    for (let start = 0; start < slots; start += chunk) {
+      aborted();
+      const n = Math.min(chunk, slots - start);
+      const x = normalizedImages(scan, firstTrial.subarray(start, start + n));
+      const s0 = start;
+      const p: Promise<void> = core.runHost(x, n).then((v) => storeChunk(s0, n, v)).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= Math.max(1, core.threads)) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    return cache;
+  }
+
+  for (let start = 0; start < slots; start += chunk) {
+    aborted();
     const idx = firstTrial.subarray(start, Math.min(slots, start + chunk));
     const x = normalizedImages(scan, idx);
     const y = tf.tidy(() => core(tf.tensor4d(x, [idx.length, C, H, W])));
@@ -230,24 +285,10 @@ export async function buildFeatureCache(core: CoreRunner, scan: Scan, trials: Ar
     } finally {
       y.dispose();
     }
-    if (!cache) {
-      const geometry = { height: y.shape[1], width: y.shape[2], channels: y.shape[3] };
-      const bytes = estimateCacheBytes(slots, geometry, precision);
-      if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
-        throw new Error(`the feature cache would take ${formatBytes(bytes)} (${slots} images x ${geometry.height}x${geometry.width}x${geometry.channels} ${precision}), over the limit of ${formatBytes(opts.maxBytes)}`);
-      }
-      const per = geometry.height * geometry.width * geometry.channels * bytesPerValue(precision);
-      const blockSlots = opts.blockSlots ?? Math.max(1, Math.floor((64 << 20) / per));
-      cache = new FeatureCache(geometry, precision, slotOfTrial, slots, blockSlots);
-    }
-    const m = cache.mapSize;
-    for (let i = 0; i < idx.length; i++) cache.store(start + i, values.subarray(i * m, (i + 1) * m));
-    const done = Math.min(slots, start + chunk);
-    const elapsedS = (performance.now() - t0) / 1000;
-    opts.onProgress?.({ done, total: slots, elapsedS, remainingS: (elapsedS / done) * (slots - done) });
+    if (!cache) cache = makeCache({ height: y.shape[1], width: y.shape[2], channels: y.shape[3] });
+    storeChunk(start, idx.length, values);
   }
-  if (!cache) throw new Error('no trials to cache');
-  return cache;
+  return cache!;
 }
 
 export function formatBytes(n: number): string {

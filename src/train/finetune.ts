@@ -9,15 +9,15 @@ import type { Scan } from '../io/scan/types';
 import { columnMeans } from '../metrics/correlation';
 import { type Evaluation, evaluate } from '../metrics/evaluate';
 import { TrainingControl } from './control';
-import { type CacheProgress, type CachePrecision, type CoreRunner, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
+import { type CacheProgress, type CachePrecision, type CoreRunner, DEFAULT_CACHE_PRECISION, type HostCoreRunner, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
 import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
 import type { TrainableReadout } from './readout_params';
 import { StepWorkspace } from './readout_step';
 import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
 
 export interface FineTuneSetup {
-  /** The frozen core (eval mode). */
-  core: CoreRunner;
+  /** The frozen core (eval mode): a tfjs function, or a pool of worker threads. */
+  core: CoreRunner | HostCoreRunner;
   /** [C, H, W] of the core's output, for the memory estimate before anything runs. */
   coreOutputShape: [number, number, number];
   scan: Scan;

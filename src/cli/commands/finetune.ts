@@ -14,6 +14,8 @@ import {
 } from '../../train/export';
 import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/feature_cache';
 import { createFastCore } from '../../train/fast_core';
+import { NodeCorePool } from '../../train/core_pool_node';
+import { availableParallelism } from 'node:os';
 import { fineTuneReadout, planCache } from '../../train/finetune';
 import type { GaussType } from '../../train/gaussian_positions';
 import { REFERENCE_READOUT } from '../../train/readout_init';
@@ -29,7 +31,7 @@ export const summary = 'train a new readout on a frozen core: --checkpoint CORE.
 
 const OPTIONS = [
   'checkpoint', 'config', 'scan', 'out', 'seed', 'max-epochs', 'lr', 'per-neuron', 'full-model', 'metadata', 'truth-grid',
-  'backend', 'batch-size', 'gauss-type', 'cache-precision', 'data-key', 'scale', 'gamma-readout', 'max-cache-gb',
+  'backend', 'batch-size', 'gauss-type', 'cache-precision', 'data-key', 'scale', 'gamma-readout', 'max-cache-gb', 'threads',
 ];
 
 export async function run(argv: string[]): Promise<void> {
@@ -43,6 +45,8 @@ export async function run(argv: string[]): Promise<void> {
   const scale = args.number('scale', 1);
   const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
   const maxCacheBytes = args.number('max-cache-gb', 8) * 2 ** 30;
+  const threads = args.number('threads', Math.min(4, availableParallelism()));
+  if (!(threads >= 1) || !Number.isInteger(threads)) throw new UsageError(`--threads must be a positive integer, got ${threads}`);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
   if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
@@ -89,12 +93,22 @@ export async function run(argv: string[]): Promise<void> {
   await startBackend(backend);
   const encoder = buildEncoder(files, []);
   const fast = await createFastCore(encoder.core);
-  if (fast) log(`frozen core: ${fast.description}`);
+  // the core runs once per image (the cache): on every core of the machine when threads > 1
+  let pool: NodeCorePool | null = null;
+  if (threads > 1 && backend === 'wasm') {
+    try {
+      const configJson = args.get('config') ? JSON.parse(readFileSync(args.get('config')!, 'utf8')) as unknown : null;
+      pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, configJson, arch.core.inputShape, threads);
+    } catch (e) {
+      log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
+    }
+  }
+  log(`frozen core: ${pool ? pool.description : fast ? fast.description : 'the model\'s own forward'}`);
   try {
     let lastCacheLog = 0;
     let lastBatchLog = performance.now();
     const outcome = await fineTuneReadout({
-      core: fast ? fast.run : (x) => encoder.coreForward(x),
+      core: pool ?? (fast ? fast.run : (x) => encoder.coreForward(x)),
       coreOutputShape,
       scan,
       eluOffset: arch.eluOffset,
@@ -171,6 +185,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
   } finally {
+    await pool?.close();
     fast?.dispose();
     encoder.dispose();
   }
