@@ -6,6 +6,8 @@
 import type { ComponentType } from 'react';
 import { useStore } from '../state/store';
 import { ArchitectureView } from './views/ArchitectureView';
+import { CoreView } from './views/CoreView';
+import { NeuronInspectorView } from './views/NeuronInspectorView';
 import { PredictionView } from './views/PredictionView';
 import { RfPositionsView } from './views/RfPositionsView';
 
@@ -28,5 +30,7 @@ function ModelOnly({ View }: { View: ComponentType }) {
 export const VIEW_TABS: ViewTab[] = [
   { id: 'positions', title: 'Receptive fields', Component: () => <ModelOnly View={RfPositionsView} /> },
   { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },
+  { id: 'inspector', title: 'Neuron inspector', Component: () => <ModelOnly View={NeuronInspectorView} /> },
+  { id: 'core', title: 'Core', Component: () => <ModelOnly View={CoreView} /> },
   { id: 'architecture', title: 'Architecture', Component: Architecture },
 ];

@@ -1,0 +1,76 @@
+/**
+ * Where the neuron reads: its readout position ringed on the stimulus (input pixels) and on one core feature
+ * map for that image (by default the channel it weights most strongly), with the value the readout samples
+ * there and that channel's contribution (weight x value) to the neuron's drive.
+ */
+import { useEffect, useRef } from 'react';
+import type { FeatureMaps } from '../../../state/inspector_service';
+import { gridToFeaturePixel, sampleMap } from '../../../state/inspector_service';
+import type { ImageSet } from '../../../state/test_images';
+import { paintStimulus } from '../../components/stimulus';
+import { fmt, type Lut } from '../core/heatmap';
+import { Heatmap, MapRing } from '../core/Heatmap';
+
+export function StimulusWithRing({ images, index, px, py, label }: { images: ImageSet; index: number; px: number; py: number; label: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const [, , h, w] = images.shape;
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (ctx) paintStimulus(ctx, images, index);
+  }, [images, index]);
+  return (
+    <div className="stimulus-wrap">
+      <canvas ref={ref} width={w} height={h} role="img" aria-label={label} />
+      <MapRing x={px} y={py} width={w} height={h} />
+    </div>
+  );
+}
+
+export function PositionOnMaps({ images, index, maps, table, channel, strongest, weight, grid, pixel, onChannel }: {
+  images: ImageSet;
+  index: number;
+  maps: FeatureMaps;
+  table: Lut;
+  channel: number;
+  strongest: number;
+  weight: number;
+  /** Readout position, grid units (x, y). */
+  grid: [number, number];
+  /** The same position in input pixels (x, y). */
+  pixel: [number, number];
+  onChannel(c: number): void;
+}) {
+  const { height, width } = maps;
+  const [fx, fy] = gridToFeaturePixel(grid[0], grid[1], width, height);
+  const value = sampleMap(maps, channel, grid[0], grid[1]);
+  return (
+    <div data-testid="inspector-position" data-channel={channel} data-sampled={value}>
+      <div className="position-pair">
+        <figure className="tile">
+          <StimulusWithRing images={images} index={index} px={pixel[0]} py={pixel[1]} label={`${images.labels[index]} with the neuron's position`} />
+          <figcaption>{images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px</figcaption>
+        </figure>
+        <figure className="tile">
+          <Heatmap
+            data={maps.data} offset={channel * height * width} height={height} width={width}
+            lo={maps.channelMin[channel]} hi={maps.channelMax[channel]} table={table}
+            label={`core feature map ${channel} with the neuron's position`}
+          >
+            <MapRing x={fx} y={fy} width={width} height={height} />
+          </Heatmap>
+          <figcaption>channel {channel}: ({fx.toFixed(1)}, {fy.toFixed(1)}) of {width}×{height}</figcaption>
+        </figure>
+      </div>
+      <p className="small">
+        <label>
+          channel{' '}
+          <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
+            {Array.from({ length: maps.channels }, (_v, c) => <option key={c} value={c}>{c}{c === strongest ? ' (strongest)' : ''}</option>)}
+          </select>
+        </label>{' '}
+        weight {fmt(weight, 4)} × value here {fmt(value)} = <strong>{fmt(weight * value)}</strong>
+        <span className="muted"> (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; click a bar above to show its channel)</span>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+/** The images that drive the neuron most: the top-k of the model's predicted responses, with its position ringed. */
+import type { ImageSet } from '../../../state/test_images';
+import { StimulusWithRing } from './PositionOnMaps';
+
+export function TopImages({ images, predictions, neurons, neuron, order, pixel, onSelect, source }: {
+  images: ImageSet;
+  predictions: Float32Array;
+  neurons: number;
+  neuron: number;
+  /** Image indices, strongest first. */
+  order: number[];
+  pixel: [number, number];
+  /** Selects the image in the other views, when it belongs to the images they show. */
+  onSelect: ((i: number) => void) | null;
+  source: string;
+}) {
+  return (
+    <div>
+      <p className="muted small">Top {order.length} of {images.shape[0]} {source} by predicted response.</p>
+      <div className="top-images" data-testid="top-images">
+        {order.map((i, rank) => {
+          const r = predictions[i * neurons + neuron];
+          const body = (
+            <>
+              <StimulusWithRing images={images} index={i} px={pixel[0]} py={pixel[1]} label={`${images.labels[i]}, predicted ${r.toFixed(3)}`} />
+              <figcaption>#{rank + 1} {images.labels[i]}<br />predicted <strong>{r.toFixed(3)}</strong></figcaption>
+            </>
+          );
+          return (
+            <figure key={i} data-image={i} data-response={r}>
+              {onSelect ? <button type="button" title="Show this image in the other views" onClick={() => onSelect(i)}>{body}</button> : body}
+            </figure>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
