@@ -67,6 +67,8 @@ export interface BatchProgress {
   batches: number;
   /** Loss of this batch (what the optimizer minimizes). */
   loss: number;
+  /** The latest validation correlation (of the previous epoch's end). */
+  valCorrelation: number;
   lr: number;
   elapsedS: number;
   /** Estimated seconds left: the rest of this epoch plus the fewest epochs the schedule can still run. */
@@ -221,7 +223,7 @@ export async function trainReadout(
       const perBatch = (performance.now() - te) / 1000 / (bi + 1);
       const epochEstimate = Number.isFinite(epochSeconds) ? epochSeconds : perBatch * batches * 1.1;
       onEvent?.({
-        kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, lr, elapsedS: elapsed(),
+        kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, valCorrelation: schedule.current, lr, elapsedS: elapsed(),
         remainingS: perBatch * (batches - bi - 1) + epochEstimate * Math.max(0, minEpochsLeft() - 1),
       });
       if (!(await control.checkpoint())) {

@@ -63,7 +63,7 @@ describe.skipIf(!have)('v1x finetune: acceptance on static-sim-a', () => {
   it('trains a readout as good as neuralpredictors\' reference', () => {
     const r = v1x('finetune', '--checkpoint', join(SOTA, 'model.pth'), '--config', join(SOTA, 'config.json'), '--scan', SCAN,
       '--out', out, '--full-model', full, '--per-neuron', csv, '--metadata', meta,
-      '--truth-grid', join(SIM, 'static-sim-a-truth/true_grid.npy'), '--lr', '0.009', '--seed', '42');
+      '--truth-grid', join(SIM, 'static-sim-a-truth/true_grid.npy')); // defaults: lr 0.005, seed 42, float16 cache
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBe(1);
@@ -73,7 +73,6 @@ describe.skipIf(!have)('v1x finetune: acceptance on static-sim-a', () => {
     for (const k of ['test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve', 'neurons', 'trials']) expect(m[k], k).not.toBeUndefined();
     expect(m.test_correlation as number).toBeGreaterThanOrEqual(ref.test_correlation - 0.005);
     expect(m.correlation_to_average as number).toBeGreaterThanOrEqual(ref.correlation_to_average - 0.005);
-    expect(m.grid_error_median as number).toBeLessThanOrEqual(ref.grid_error_median);
     expect(m.neurons).toBe(1000);
     expect(m.trials).toBe(1000);
     expect(r.stderr).toMatch(/epoch 1: loss/);
@@ -83,6 +82,14 @@ describe.skipIf(!have)('v1x finetune: acceptance on static-sim-a', () => {
     expect(md.core_sha256).toBe('7a87989732c34068fe10aaf1dd2c0421cb47cb1693b4f95a5e0e381632456173');
     expect(md.seed).toBe(42);
   }, 1_800_000);
+
+  it('places the neurons no worse than the reference (median distance to the true positions)', () => {
+    expect(m, 'the training run above must have passed').toBeDefined();
+    const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')).reference;
+    // A single run's median position error is dominated by a common offset of all positions that drifts with the
+    // seed (measured at lr 0.005: 0.0015 to 0.0035 over seeds; the reference is one run at 0.00216).
+    expect(m.grid_error_median as number).toBeLessThanOrEqual(ref.grid_error_median);
+  });
 
   it('the exports read back (our reader and model; PyTorch when present) predict what the readout predicts', async () => {
     expect(m, 'the training run above must have passed').toBeDefined();
