@@ -6,6 +6,8 @@
 import type { ComponentType } from 'react';
 import { useStore } from '../state/store';
 import { ArchitectureView } from './views/ArchitectureView';
+import { CorrelationsView } from './views/CorrelationsView';
+import { GaussiansView } from './views/GaussiansView';
 import { CoreView } from './views/CoreView';
 import { NeuronInspectorView } from './views/NeuronInspectorView';
 import { PredictionView } from './views/PredictionView';
@@ -29,7 +31,9 @@ function ModelOnly({ View }: { View: ComponentType }) {
 
 export const VIEW_TABS: ViewTab[] = [
   { id: 'positions', title: 'Receptive fields', Component: () => <ModelOnly View={RfPositionsView} /> },
+  { id: 'gaussians', title: 'Learned Gaussians', Component: () => <ModelOnly View={GaussiansView} /> },
   { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },
+  { id: 'correlations', title: 'Correlations', Component: CorrelationsView },
   { id: 'inspector', title: 'Neuron inspector', Component: () => <ModelOnly View={NeuronInspectorView} /> },
   { id: 'core', title: 'Core', Component: () => <ModelOnly View={CoreView} /> },
   { id: 'architecture', title: 'Architecture', Component: Architecture },
