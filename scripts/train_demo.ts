@@ -14,7 +14,8 @@
  * animal (src/train/end_to_end_transfer.ts); written to transfer_results.json.
  *
  * Options: --work DIR, --out DIR, --data-only, --force (re-simulate scans that already exist), --seed N,
- * --max-epochs N (core), --transfer-max-epochs N, --sizes 100,200,... and --no-transfer (for quick runs).
+ * --max-epochs N (core), --direct-budget IMAGES (images per direct cell), --sizes 100,200,... and --no-transfer
+ * (for quick runs).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ import type { ZipInput } from '../src/io/zip_archive';
 import type { Encoder } from '../src/model/encoder';
 import { encoderToStateDict } from '../src/model/to_state_dict';
 import { DEMO_ANIMALS, DEMO_TRAINING_SIZES, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
-import { DEMO_CONFIG, DEMO_SEED, DEMO_TRAINING, DEMO_TRANSFER_MAX_EPOCHS } from '../src/train/end_to_end_demo';
+import { DEMO_CONFIG, DEMO_DIRECT_IMAGE_BUDGET, DEMO_SEED, DEMO_TRAINING, directMaxEpochs } from '../src/train/end_to_end_demo';
 import { evaluateTierE2E, trainEndToEnd } from '../src/train/end_to_end';
 import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end_data';
 import { newEncoder, newReadoutFor } from '../src/train/end_to_end_model';
@@ -37,13 +38,13 @@ import { v1TruthFiles } from '../src/sim/v1_truth';
 
 interface Args {
   work: string; out: string; dataOnly: boolean; force: boolean;
-  seed: number; maxEpochs: number; transferMaxEpochs: number; sizes: number[]; transfer: boolean;
+  seed: number; maxEpochs: number; directBudget: number; sizes: number[]; transfer: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     work: '.cache/demo', out: 'public/demo', dataOnly: false, force: false,
-    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, transferMaxEpochs: DEMO_TRANSFER_MAX_EPOCHS, sizes: [...DEMO_TRAINING_SIZES], transfer: true,
+    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, directBudget: DEMO_DIRECT_IMAGE_BUDGET, sizes: [...DEMO_TRAINING_SIZES], transfer: true,
   };
   const int = (k: string, v: string | undefined): number => {
     const n = Number(v);
@@ -58,10 +59,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--force') a.force = true;
     else if (k === '--seed') a.seed = int(k, argv[++i]);
     else if (k === '--max-epochs') a.maxEpochs = int(k, argv[++i]);
-    else if (k === '--transfer-max-epochs') a.transferMaxEpochs = int(k, argv[++i]);
+    else if (k === '--direct-budget') a.directBudget = int(k, argv[++i]);
     else if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map((v) => int(k, v));
     else if (k === '--no-transfer') a.transfer = false;
-    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --transfer-max-epochs N, --sizes A,B,..., --no-transfer)`);
+    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer)`);
   }
   return a;
 }
@@ -169,7 +170,6 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
   const scan = await loadScanFromPath(scanPath(heldout, args));
   log(`stage 3: transfer experiment on ${scan.name} (${scan.nNeurons} neurons) at ${args.sizes.join(', ')} training images`);
   const frozen = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 200 } };
-  const direct = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: args.transferMaxEpochs } };
   const subsets = args.sizes.map((n) => trainingSubset(scan, n, args.seed + 1000));
   const cells: Record<TransferCondition, TransferCell[]> = { transfer: [], random: [], direct: [] };
   const report = (c: TransferCell): void => {
@@ -191,7 +191,10 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
   } finally {
     randomCore.dispose();
   }
-  for (const trials of subsets) report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed, train: direct }));
+  for (const trials of subsets) {
+    const train = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) } };
+    report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
+  }
   const summary = (cs: TransferCell[]) => cs.map((c) => ({
     images: c.images, test_correlation: c.test.test_correlation, fraction_oracle: c.test.fraction_oracle, feve: c.test.feve,
     correlation_to_average: c.test.correlation_to_average, oracle: c.test.oracle, best_validation_correlation: c.bestValCorrelation,
@@ -202,7 +205,7 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
       'a new readout on (transfer) the demo core, frozen, (random) a randomly initialized core, frozen, (direct) a core and readout trained on the animal alone; ' +
       'nested training subsets, early stopping on the full validation tier, metrics on the test tier.',
     animal: scan.name, neurons: scan.nNeurons, sizes: args.sizes, seed: args.seed, backend: tf.getBackend(),
-    frozen_core_training: frozen, direct_training: direct,
+    frozen_core_training: frozen, direct_training: { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 'per size: min(200, max(5, ceil(image_budget / images)))' }, image_budget: args.directBudget },
     conditions: { transfer: summary(cells.transfer), random: summary(cells.random), direct: summary(cells.direct) },
     seconds: secondsSince(t0),
   };
