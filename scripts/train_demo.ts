@@ -7,8 +7,8 @@
  * (default public/demo/), where the app loads it from.
  * Stage 2 (core): trains the shared core and one readout per training animal end to end
  * (src/train/end_to_end.ts) and writes, under `--out`: model.pth (core + readouts, neuralpredictors keys),
- * config.json (the model config the app loads it with) and metrics.json (training history, test metrics of
- * every training animal, timings).
+ * config.json (the model config the app loads it with), demo.json (the app's manifest of the demo) and
+ * metrics.json (training history, test metrics of every training animal, timings).
  * Stage 3 (transfer): the paper's transfer experiment on the held-out animal at DEMO_TRAINING_SIZES: a new
  * readout on (a) the demo core, frozen, (b) a random core, frozen, and (c) a whole model trained directly on the
  * animal (src/train/end_to_end_transfer.ts); written to transfer_results.json.
@@ -146,6 +146,17 @@ async function trainCore(args: Args): Promise<Encoder> {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'model.pth'), await saveCheckpoint(await encoderToStateDict(encoder)));
   writeFileSync(join(args.out, 'config.json'), JSON.stringify(DEMO_CONFIG, null, 2) + '\n');
+  // the app's manifest of the bundled demo (src/state/url_files.ts DemoManifest), paths relative to this folder
+  const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
+  writeFileSync(join(args.out, 'demo.json'), JSON.stringify({
+    title: 'Demo: a core trained on 4 simulated mice, and a new mouse',
+    description: `A small core (${DEMO_CONFIG.layers} layers, ${DEMO_CONFIG.hidden_channels} channels) trained end to end on ${scans.length} simulated animals ` +
+      `(${scans.map((s) => s.name).join(', ')}), with one readout each; the scan is a held-out animal (${heldout.name}) whose neurons the core has never seen: ` +
+      'fine-tune a readout for it on the frozen core. Made by `npm run train:demo`.',
+    model: 'model.pth',
+    config: 'config.json',
+    scan: `${heldout.name}.zip`,
+  }, null, 2) + '\n');
   const metrics = {
     description: 'Demo core trained end to end on the simulated training animals by `npm run train:demo` (scripts/train_demo.ts).',
     seed: args.seed, backend: tf.getBackend(), config: DEMO_CONFIG, training: options,
@@ -159,7 +170,7 @@ async function trainCore(args: Args): Promise<Encoder> {
   };
   writeFileSync(join(args.out, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
   log(`  test correlation per animal: ${Object.entries(perAnimal).map(([k, v]) => `${k} ${((v as { test_correlation: number }).test_correlation).toFixed(3)}`).join(', ')}`);
-  log(`  wrote ${join(args.out, 'model.pth')}, config.json, metrics.json (${secondsSince(t0).toFixed(0)} s)`);
+  log(`  wrote ${join(args.out, 'model.pth')}, config.json, demo.json, metrics.json (${secondsSince(t0).toFixed(0)} s)`);
   return encoder;
 }
 
