@@ -55,6 +55,11 @@ export interface ReadoutTrainArgs extends ReadoutForwardArgs {
   gradPositions: Float32Array;
   /** Optional (B, N): the predictions r. */
   predictions?: Float32Array;
+  /**
+   * Optional, accumulated into: dL/d map, one (H, W, C) array per image, for training through the core
+   * (end-to-end or core fine-tuning). Plain loops; costs about as much as the feature gradient.
+   */
+  gradMaps?: Float32Array[];
 }
 
 export type KernelChoice = 'auto' | 'wasm' | 'js';
@@ -220,6 +225,12 @@ export class FusedReadout {
         } else {
           borderAccum(map, gradFeatures, n * C, C, H, W, x0, y0, w00, w01, w10, w11);
         }
+        if (a.gradMaps) {
+          // dL/dF at the 4 corners = bilinear weight * dL/dv * features_n (corners outside the map get nothing)
+          const gm = a.gradMaps[b];
+          const cx0 = Math.floor((positions[2 * kk] + 1) * sx), cy0 = Math.floor((positions[2 * kk + 1] + 1) * sy);
+          borderAccum(features, gm, 0, C, H, W, cx0, cy0, w00, w01, w10, w11, n * C);
+        }
       }
       k.runAccum(map);
     }
@@ -284,12 +295,18 @@ function borderDots(map: Float32Array, features: Float32Array, fo: number, C: nu
   return d;
 }
 
-function borderAccum(map: Float32Array, grad: Float32Array, go: number, C: number, H: number, W: number, x0: number, y0: number, ...w: number[]): void {
-  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1];
+/**
+ * For each of the 4 corners inside the map: grad[go + c] += w_j * map[o_j + c] (feature gradient), or with
+ * `vecOffset` given, grad[o_j + c] += w_j * map[vecOffset + c] (map gradient from the feature vector in `map`).
+ */
+function borderAccum(map: Float32Array, grad: Float32Array, go: number, C: number, H: number, W: number, x0: number, y0: number,
+  w00: number, w01: number, w10: number, w11: number, vecOffset = -1): void {
+  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1], w = [w00, w01, w10, w11];
   for (let j = 0; j < 4; j++) {
     if (!(xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H)) continue;
     const o = (ys[j] * W + xs[j]) * C;
-    for (let c = 0; c < C; c++) grad[go + c] += w[j] * map[o + c];
+    if (vecOffset >= 0) for (let c = 0; c < C; c++) grad[o + c] += w[j] * map[vecOffset + c];
+    else for (let c = 0; c < C; c++) grad[go + c] += w[j] * map[o + c];
   }
 }
 

@@ -84,6 +84,35 @@ describe.each(['js', 'wasm'] as KernelChoice[])('fused readout kernel (%s): grad
   }
 });
 
+describe('gradient with respect to the feature maps (for training through the core)', () => {
+  it.each(['js', 'wasm'] as KernelChoice[])('matches finite differences (%s kernel)', (kernel) => {
+    const rng = new Rng(3);
+    const H = 4, W = 6, C = 4, N = 5, B = 2;
+    const maps = Array.from({ length: B }, () => Float32Array.from({ length: H * W * C }, () => rng.normal()));
+    const features = Float32Array.from({ length: N * C }, () => rng.range(-0.5, 0.5));
+    const bias = Float32Array.from({ length: N }, () => rng.range(-0.3, 0.3));
+    // one neuron exactly on the right border (zero-padded corners), the rest inside
+    const positions = Float32Array.from({ length: B * N * 2 }, (_, i) => (i === 0 ? 1 : rng.range(-0.9, 0.9)));
+    const targets = Float32Array.from({ length: B * N }, () => rng.poisson(1));
+    const run = (gradMaps?: Float32Array[]) => readoutTrainStep({
+      height: H, width: W, channels: C, maps, neurons: N, features, bias, positions, targets, lossScale: 1.3, logEps: 1e-8,
+      gradFeatures: new Float32Array(N * C), gradBias: new Float32Array(N), gradPositions: new Float32Array(B * N * 2), gradMaps,
+    }, kernel);
+    const gradMaps = maps.map((m) => new Float32Array(m.length));
+    run(gradMaps);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < maps[b].length; i++) {
+        const x0 = maps[b][i], h = 1e-3;
+        maps[b][i] = x0 + h; const up = run();
+        maps[b][i] = x0 - h; const down = run();
+        maps[b][i] = x0;
+        const numeric = (up - down) / (2 * h) * 1.3;
+        expect(Math.abs(gradMaps[b][i] - numeric), `map ${b}[${i}]`).toBeLessThan(2e-3 * (1 + Math.abs(numeric)));
+      }
+    }
+  });
+});
+
 describe('fused readout kernel vs the sensorium-sota fixture (neuralpredictors outputs)', async () => {
   const sd = await sotaStateDict();
   const r = readoutFromStateDict(sd, SOTA_KEY);
