@@ -21,7 +21,7 @@ function flat(r: ReturnType<Awaited<ReturnType<typeof syntheticProblem>>['fresh'
 describe('trainReadout', () => {
   it('learns: validation correlation rises well above its start', async () => {
     const p = await syntheticProblem();
-    const res = await trainReadout(p.data, p.fresh(), { ...opts, schedule: { maxEpochs: 15 } });
+    const res = await trainReadout(p.data, p.fresh(), { ...opts, lr: 0.005, schedule: { maxEpochs: 15 } });
     expect(res.history[0].epoch).toBe(0);
     expect(res.bestValCorrelation).toBeGreaterThan(res.history[0].valCorrelation + 0.1);
     expect(res.epochs).toBeGreaterThan(1);
@@ -94,8 +94,8 @@ describe('trainReadout', () => {
   it('bfloat16 cache trains close to the float32 one', async () => {
     const a = await syntheticProblem({ precision: 'float32' });
     const b = await syntheticProblem({ precision: 'bfloat16' });
-    const ra = await trainReadout(a.data, a.fresh(), opts);
-    const rb = await trainReadout(b.data, b.fresh(), opts);
+    const ra = await trainReadout(a.data, a.fresh(), { ...opts, lr: 0.005, schedule: { maxEpochs: 15 } });
+    const rb = await trainReadout(b.data, b.fresh(), { ...opts, lr: 0.005, schedule: { maxEpochs: 15 } });
     expect(Math.abs(ra.bestValCorrelation - rb.bestValCorrelation)).toBeLessThan(0.02);
   });
 });
