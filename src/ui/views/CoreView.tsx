@@ -109,10 +109,12 @@ export function CoreView() {
                   <option value="shared">shared by all channels</option>
                 </select>
               </label>
-              <span>low</span>
-              <span className="bar" style={{ background: gradient(interpolate) }} />
-              <span>high</span>
-              <span className="muted">({colorMap})</span>
+              <span className="nowrap">
+                <span>low</span>
+                <span className="bar" style={{ background: gradient(interpolate) }} />
+                <span>high</span>
+                <span className="muted">({colorMap})</span>
+              </span>
             </div>
             {mark && (
               <p data-testid="core-neuron-note">

@@ -47,7 +47,7 @@ function NeuronStepper({ neuron, neurons, onSelect }: { neuron: number | null; n
         aria-describedby="inspector-neuron-count"
       />
       <button type="button" className="button-quiet" aria-label="Next neuron" disabled={neuron === neurons - 1} onClick={() => step(1)}>›</button>
-      <span id="inspector-neuron-count" className="muted">of 0 … {(neurons - 1).toLocaleString('en-US')}</span>
+      <span id="inspector-neuron-count" className="muted">0 … {(neurons - 1).toLocaleString('en-US')}</span>
     </div>
   );
 }
@@ -158,7 +158,7 @@ export function NeuronInspectorView() {
           <div className="inspector-block wide">
             <h3>Feature weights</h3>
             {weights
-              ? <Barcode weights={weights} neuron={neuron} picked={pickedChannel} onPick={setPickedChannel} />
+              ? <Barcode weights={weights} neuron={neuron} picked={channel} onPick={setPickedChannel} />
               : <p className="muted small">{features.error ?? 'Reading the readout…'}</p>}
             <p className="muted small">
               One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down) with that channel at its position.
@@ -170,6 +170,10 @@ export function NeuronInspectorView() {
               <PositionOnMaps
                 images={images} index={maps.value!.index} maps={m} table={table} channel={Math.min(channel, m.channels - 1)}
                 strongest={strongest} weight={weights[Math.min(channel, weights.length - 1)]} grid={grid} pixel={pixel} onChannel={setPickedChannel}
+                extent={{
+                  x0: geometry!.mapX.offset, x1: geometry!.mapX.scale * (geometry!.featureSize[1] - 1) + geometry!.mapX.offset,
+                  y0: geometry!.mapY.offset, y1: geometry!.mapY.scale * (geometry!.featureSize[0] - 1) + geometry!.mapY.offset,
+                }}
               />
             ) : (
               <p className="muted small">{maps.error ? `Could not compute the feature maps: ${maps.error}` : 'Running the core on the selected image…'}</p>

@@ -31,7 +31,7 @@ export function FeatureMapGrid({ maps, table, scale, focused, onFocus, mark }: {
   const per = height * width;
   const strong = useMemo(() => new Set(mark?.strong ?? []), [mark]);
   return (
-    <div className="tile-grid maps" data-testid="core-maps">
+    <div className={`tile-grid maps${channels % 8 === 0 ? ' by8' : ''}`} data-testid="core-maps">
       {Array.from({ length: channels }, (_v, c) => {
         const lo = scale === 'shared' ? maps.min : maps.channelMin[c];
         const hi = scale === 'shared' ? maps.max : maps.channelMax[c];

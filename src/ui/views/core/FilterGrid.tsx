@@ -4,7 +4,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { FirstLayerFilters } from '../../../state/inspector_service';
-import { DIVERGING_LUT, divergingInterpolate, fmt, gradient, maxAbs } from './heatmap';
+import { DIVERGING_LUT, divergingInterpolate, gradient, maxAbs } from './heatmap';
 import { Heatmap } from './Heatmap';
 
 export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
@@ -20,9 +20,11 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
     <div>
       <div className="core-legend small">
         <span>{count} filters, {kh}×{kw}{inChannels > 1 ? `, input channel ${channel} of ${inChannels}` : ', one input channel'}</span>
-        <span>−max|w|</span>
-        <span className="bar" style={{ background: gradient(divergingInterpolate) }} />
-        <span>+max|w|</span>
+        <span className="nowrap">
+          <span>−max|w|</span>
+          <span className="bar" style={{ background: gradient(divergingInterpolate) }} />
+          <span>+max|w|</span>
+        </span>
         <span className="muted">per filter (hover a filter for its scale)</span>
         {inChannels > 1 && (
           <label>
@@ -33,14 +35,14 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
           </label>
         )}
       </div>
-      <div className="tile-grid filters" data-testid="core-filters">
+      <div className={`tile-grid filters${count % 16 === 0 ? ' by16' : ''}`} data-testid="core-filters">
         {limits.map((limit, o) => (
           <figure className="tile" key={o} title={`filter ${o}: weights within ±${limit.toPrecision(3)}`}>
             <Heatmap
               data={data} offset={(o * inChannels + channel) * per} height={kh} width={kw} lo={-limit} hi={limit}
               table={DIVERGING_LUT} label={`first-layer filter ${o}`} attrs={{ 'data-filter': o, 'data-limit': limit }}
             />
-            <figcaption>{o}<span className="muted"> ±{fmt(limit, 2)}</span></figcaption>
+            <figcaption>{o}</figcaption>
           </figure>
         ))}
       </div>

@@ -30,7 +30,7 @@ export function Barcode({ weights, neuron, picked, onPick }: { weights: Float32A
   const zero = y(0);
   const tickEvery = C > 32 ? 8 : C > 8 ? 4 : 1;
   return (
-    <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="plot barcode" role="img" aria-label={`Feature weights of neuron ${neuron} over ${C} channels`} data-testid="barcode" data-neuron={neuron}>
+    <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="plot barcode" style={{ maxWidth: 760 }} role="img" aria-label={`Feature weights of neuron ${neuron} over ${C} channels`} data-testid="barcode" data-neuron={neuron}>
       <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(4)); }} />
       <g className="axis" transform={`translate(0,${HEIGHT - M.bottom})`}
         ref={(g) => { if (g) d3.select(g).call(d3.axisBottom(x).tickValues(d3.range(0, C, tickEvery)).tickSizeOuter(0)); }} />

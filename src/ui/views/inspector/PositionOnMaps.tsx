@@ -11,7 +11,14 @@ import { paintStimulus } from '../../components/stimulus';
 import { fmt, type Lut } from '../core/heatmap';
 import { Heatmap, MapRing } from '../core/Heatmap';
 
-export function StimulusWithRing({ images, index, px, py, label }: { images: ImageSet; index: number; px: number; py: number; label: string }) {
+/** A box in input pixels (pixel centres at integers), inclusive: [x0, x1] x [y0, y1]. */
+export interface PixelBox { x0: number; y0: number; x1: number; y1: number }
+
+export function StimulusWithRing({ images, index, px, py, label, extent }: {
+  images: ImageSet; index: number; px: number; py: number; label: string;
+  /** Where the feature map's pixels sit on the stimulus (drawn dashed). */
+  extent?: PixelBox;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   const [, , h, w] = images.shape;
   useEffect(() => {
@@ -21,12 +28,21 @@ export function StimulusWithRing({ images, index, px, py, label }: { images: Ima
   return (
     <div className="stimulus-wrap">
       <canvas ref={ref} width={w} height={h} role="img" aria-label={label} />
+      {extent && (
+        <span
+          className="map-extent"
+          style={{
+            left: `${((extent.x0 + 0.5) / w) * 100}%`, top: `${((extent.y0 + 0.5) / h) * 100}%`,
+            width: `${((extent.x1 - extent.x0) / w) * 100}%`, height: `${((extent.y1 - extent.y0) / h) * 100}%`,
+          }}
+        />
+      )}
       <MapRing x={px} y={py} width={w} height={h} />
     </div>
   );
 }
 
-export function PositionOnMaps({ images, index, maps, table, channel, strongest, weight, grid, pixel, onChannel }: {
+export function PositionOnMaps({ images, index, maps, table, channel, strongest, weight, grid, pixel, extent, onChannel }: {
   images: ImageSet;
   index: number;
   maps: FeatureMaps;
@@ -38,6 +54,7 @@ export function PositionOnMaps({ images, index, maps, table, channel, strongest,
   grid: [number, number];
   /** The same position in input pixels (x, y). */
   pixel: [number, number];
+  extent: PixelBox;
   onChannel(c: number): void;
 }) {
   const { height, width } = maps;
@@ -47,8 +64,8 @@ export function PositionOnMaps({ images, index, maps, table, channel, strongest,
     <div data-testid="inspector-position" data-channel={channel} data-sampled={value}>
       <div className="position-pair">
         <figure className="tile">
-          <StimulusWithRing images={images} index={index} px={pixel[0]} py={pixel[1]} label={`${images.labels[index]} with the neuron's position`} />
-          <figcaption>{images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px</figcaption>
+          <StimulusWithRing images={images} index={index} px={pixel[0]} py={pixel[1]} label={`${images.labels[index]} with the neuron's position`} extent={extent} />
+          <figcaption>{images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s extent</figcaption>
         </figure>
         <figure className="tile">
           <Heatmap

@@ -17,11 +17,12 @@ export function PredictedObserved({ cmp, r, neuron }: { cmp: ScanTestComparison;
     let hi = 0;
     let lo = 0;
     r.predicted.forEach((p, i) => {
-      hi = Math.max(hi, p, r.observedMean[i] + r.observedStd[i]);
-      lo = Math.min(lo, p, r.observedMean[i] - r.observedStd[i]);
+      hi = Math.max(hi, p, r.observedMean[i]);
+      lo = Math.min(lo, p, r.observedMean[i]);
     });
-    // One domain for both axes, so the identity line is the diagonal.
-    const domain: [number, number] = [lo, hi > lo ? hi : lo + 1];
+    // One domain for both axes, so the identity line is the diagonal; fitted to the points, the SD bars are
+    // clipped at the frame rather than squeezing the points into a corner.
+    const domain: [number, number] = [lo, hi > lo ? lo + (hi - lo) * 1.05 : lo + 1];
     return {
       x: d3.scaleLinear().domain(domain).nice().range([M.left, WIDTH - M.right]),
       y: d3.scaleLinear().domain(domain).nice().range([HEIGHT - M.bottom, M.top]),
@@ -45,10 +46,15 @@ export function PredictedObserved({ cmp, r, neuron }: { cmp: ScanTestComparison;
         <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(5)); }} />
         <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">predicted response</text>
         <text className="axis-label" transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle">recorded, mean over repeats ± SD</text>
+        <defs>
+          <clipPath id="pred-obs-clip"><rect x={M.left} y={M.top} width={WIDTH - M.left - M.right} height={HEIGHT - M.top - M.bottom} /></clipPath>
+        </defs>
         <line className="identity" x1={x(d0)} y1={y(d0)} x2={x(d1)} y2={y(d1)} />
+        <g clipPath="url(#pred-obs-clip)">
         {Array.from(r.predicted, (v, i) => (
           <line key={`e${i}`} className="err" x1={x(v)} x2={x(v)} y1={y(r.observedMean[i] - r.observedStd[i])} y2={y(r.observedMean[i] + r.observedStd[i])} />
         ))}
+        </g>
         {Array.from(r.predicted, (v, i) => (
           <circle key={i} className="pt" cx={x(v)} cy={y(r.observedMean[i])} r={3.2}>
             <title>{cmp.images.labels[i]}: predicted {v.toFixed(3)}, recorded {r.observedMean[i].toFixed(3)} ± {r.observedStd[i].toFixed(3)} ({r.repeats[i]} repeats)</title>
