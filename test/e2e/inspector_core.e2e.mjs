@@ -182,3 +182,25 @@ export async function inspectorComparesWithRecordedResponses({ openPage, shot, f
   await page.getByTestId('pred-obs').locator('.stat-row').scrollIntoViewIfNeeded();
   await shot('inspector-scan-bottom', page);
 }
+
+export async function coreViewOnWebGpu({ openPage, fixtures, log }) {
+  // The page's default backend in these tests is WebGPU on SwiftShader: one image through the core there.
+  const page = await openPage({ query: 'view=core' });
+  const dir = join(fixtures, 'sensorium-sota');
+  const { backend } = await page.evaluate(() => window.__v1x.backendReady());
+  assert.equal(backend, 'webgpu');
+  await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
+  await page.getByTestId('model-summary').filter({ hasText: '7,776 neurons' }).waitFor();
+  await page.getByTestId('images-input').setInputFiles(join(dir, 'inputs.npy'));
+  const range = page.getByTestId('fmap-range');
+  await range.and(page.locator('[data-image="0"][data-images-name="inputs.npy"]')).waitFor();
+  const core = readFloat32Npy(join(dir, 'core_output.npy'));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < 64 * 28 * 56; i++) { lo = Math.min(lo, core.data[i]); hi = Math.max(hi, core.data[i]); }
+  const shown = [Number(await range.getAttribute('data-min')), Number(await range.getAttribute('data-max'))];
+  log(`WebGPU feature maps of input 0: [${shown.join(', ')}], core_output.npy [${lo}, ${hi}]`);
+  assert.ok(Math.abs(shown[0] - lo) < 1e-3 && Math.abs(shown[1] - hi) < 1e-3);
+  assert.match(await range.textContent(), /webgpu/);
+  assert.equal(await page.getByTestId('core-filters').locator('canvas').count(), 64);
+}
