@@ -34,9 +34,10 @@ export function CoreView() {
   const filters = useAsync(model ? () => firstLayerFilters(model) : null, [model]);
   const maps = useAsync(
     model && images && count > 0
-      ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, images, index: current }))
+      ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, model, images, index: current }))
       : null,
     [model, images, current],
+    { keepPrevious: true },
   );
   const features = useAsync(model ? () => readoutFeatures(model) : null, [model]);
 
@@ -44,7 +45,7 @@ export function CoreView() {
   const table = sequentialLut(interpolate);
 
   const mark = useMemo((): NeuronMark | null => {
-    const m = maps.value?.maps;
+    const m = maps.value?.model === model ? maps.value.maps : null;
     if (selected === null || !geometry || !m || selected >= geometry.neurons) return null;
     const [x, y] = gridToFeaturePixel(geometry.grid[2 * selected], geometry.grid[2 * selected + 1], m.width, m.height);
     let strong: number[] = [];
@@ -53,11 +54,12 @@ export function CoreView() {
       strong = Array.from(w, (_v, c) => c).sort((a, b) => Math.abs(w[b]) - Math.abs(w[a])).slice(0, STRONG_CHANNELS);
     }
     return { neuron: selected, x, y, strong };
-  }, [selected, geometry, maps.value, features.value]);
+  }, [selected, geometry, maps.value, features.value, model]);
 
   if (!model) return null;
   const core = model.architecture.core;
-  const shown = maps.value;
+  // A previous image's maps stay while the next are computed; another model's never do.
+  const shown = maps.value && maps.value.model === model ? maps.value : null;
   const m = shown?.maps ?? null;
   const focusChannel = m && focused !== null && focused < m.channels ? focused : null;
 

@@ -72,8 +72,9 @@ export function NeuronInspectorView() {
 
   const features = useAsync(model ? () => readoutFeatures(model) : null, [model]);
   const maps = useAsync(
-    model && images && count > 0 && neuron !== null ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, images, index: current })) : null,
+    model && images && count > 0 && neuron !== null ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, model, images, index: current })) : null,
     [model, images, current, neuron !== null],
+    { keepPrevious: true },
   );
   const match = useMemo(() => (model && scan ? scanMatchesReadout(model, scan) : null), [model, scan]);
   // The test-set predictions cost a pass over every test image: only once someone inspects a neuron.
@@ -111,7 +112,7 @@ export function NeuronInspectorView() {
     ? [geometry.pixels[2 * neuron], geometry.pixels[2 * neuron + 1]] : null;
   const strongest = weights ? strongestChannel(weights) : 0;
   const channel = pickedChannel ?? strongest;
-  const m = maps.value?.maps ?? null;
+  const m = maps.value && maps.value.model === model ? maps.value.maps : null;
 
   const onKeyDown = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement;

@@ -10,7 +10,11 @@ export interface AsyncState<T> {
   loading: boolean;
 }
 
-export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly unknown[]): AsyncState<T> {
+/**
+ * `keepPrevious`: while a new result is computed, keep showing the last one (no layout jump when stepping
+ * through images; the value should say what it is for). Otherwise the value is cleared as soon as deps change.
+ */
+export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly unknown[], opts: { keepPrevious?: boolean } = {}): AsyncState<T> {
   const [state, setState] = useState<AsyncState<T>>({ value: null, error: null, loading: false });
   useEffect(() => {
     if (!factory) {
@@ -18,7 +22,7 @@ export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly u
       return;
     }
     let current = true;
-    setState((s) => ({ value: s.value, error: null, loading: true }));
+    setState((s) => ({ value: opts.keepPrevious ? s.value : null, error: null, loading: true }));
     let promise: Promise<T>;
     try {
       promise = factory();
@@ -31,7 +35,7 @@ export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly u
       (err: unknown) => { if (current) setState({ value: null, error: err instanceof Error ? err.message : String(err), loading: false }); },
     );
     return () => { current = false; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The caller lists what the factory depends on, as for useEffect.
   }, deps);
   return state;
 }
