@@ -178,6 +178,14 @@ export async function inspectorComparesWithRecordedResponses({ openPage, shot, f
   const r = Number(await panel.getAttribute('data-corr-avg'));
   assert.ok(r > 0 && r <= 1, `neuron 7's correlation to the average: ${r}`);
   assert.equal(await page.getByTestId('top-images').locator('figure').count(), 8);
+  // A top image that the other views show too (the first 16 test images) can be selected from here.
+  const clickable = page.getByTestId('top-images').locator('figure:has(button)');
+  if (await clickable.count()) {
+    const label = (await clickable.first().locator('figcaption').textContent()).match(/test image \d+/)[0];
+    await clickable.first().locator('button').click();
+    await page.getByTestId('inspector-summary').filter({ hasText: `predicted response to ${label}:` }).waitFor();
+    log(`selected ${label} from the top images`);
+  }
   await shot('inspector-scan', page);
   await page.getByTestId('pred-obs').locator('.stat-row').scrollIntoViewIfNeeded();
   await shot('inspector-scan-bottom', page);

@@ -185,7 +185,11 @@ export function NeuronInspectorView() {
             {top && pixel ? (
               <TopImages
                 images={top.images} predictions={top.predictions} neurons={neurons} neuron={neuron} order={top.order} pixel={pixel} source={top.source}
-                onSelect={top.current ? selectImage : null}
+                onSelect={(i) => {
+                  // The views show the scan's first test images in the same order as the full test set here.
+                  const shown = top.current || (images !== null && images.name === top.images.name && i < images.shape[0]);
+                  return shown ? () => selectImage(i) : null;
+                }}
               />
             ) : (
               <p className="muted small">{comparison.loading ? 'Predicting the scan’s test images…' : 'Waiting for the model’s predictions…'}</p>

@@ -10,8 +10,8 @@ export function TopImages({ images, predictions, neurons, neuron, order, pixel, 
   /** Image indices, strongest first. */
   order: number[];
   pixel: [number, number];
-  /** Selects the image in the other views, when it belongs to the images they show. */
-  onSelect: ((i: number) => void) | null;
+  /** Selects image i in the other views; null for an image they do not show. */
+  onSelect: (i: number) => (() => void) | null;
   source: string;
 }) {
   return (
@@ -26,9 +26,10 @@ export function TopImages({ images, predictions, neurons, neuron, order, pixel, 
               <figcaption>#{rank + 1} {images.labels[i]}<br />predicted <strong>{r.toFixed(3)}</strong></figcaption>
             </>
           );
+          const select = onSelect(i);
           return (
             <figure key={i} data-image={i} data-response={r}>
-              {onSelect ? <button type="button" title="Show this image in the other views" onClick={() => onSelect(i)}>{body}</button> : body}
+              {select ? <button type="button" title="Show this image in the other views" onClick={select}>{body}</button> : body}
             </figure>
           );
         })}
