@@ -15,7 +15,7 @@ async function loadSota(page, fixtures) {
   const dir = join(fixtures, 'sensorium-sota');
   await page.evaluate(() => window.__v1x.backendReady());
   await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
 }
 
 async function predictFixtureImages(page, fixtures) {

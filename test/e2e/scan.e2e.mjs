@@ -8,7 +8,7 @@ export async function loadsSimScanZip({ openPage, shot, fixtures, log }) {
   await page.evaluate(() => window.__v1x.backendReady());
   const dir = join(fixtures, 'sensorium-sota');
   await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
 
   const t0 = Date.now();
   await page.getByTestId('scan-input').setInputFiles(join(fixtures, 'sim-scan', 'static-sim-a.zip'));
@@ -42,7 +42,7 @@ export async function urlParametersLoadModelAndScan({ openPage, baseUrl, fixture
     return route.fulfill({ path: join(fixtures, dir, name) });
   });
   await page.goto(`${baseUrl}/index.html?backend=wasm&model=fx/model.pth&config=fx/config.json&scan=fx/static-sim-a.zip`);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.getByTestId('scan-neurons').filter({ hasText: '1,000' }).waitFor();
   assert.match(await page.getByTestId('architecture').textContent(), /config\.json/);
 

@@ -24,7 +24,7 @@ async function loadModelAndScan(page, fixtures, scan) {
   const sota = join(fixtures, 'sensorium-sota');
   await page.evaluate(() => window.__v1x.backendReady());
   await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.getByTestId('scan-input').setInputFiles(scan);
   await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
 }
@@ -58,7 +58,7 @@ export async function shortFineTuneWithPause({ openPage, shot, fixtures, log }) 
 
   // The fine-tuned model (frozen core + the new readout) replaces the loaded one in the views.
   await page.getByTestId('explore-trained').click();
-  await page.getByTestId('arch-neurons').filter({ hasText: /^200$/ }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: /^200$/ }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.evaluate(() => window.__v1x.idle());
   assert.equal(await page.getByTestId('rf-marks').locator('circle').count(), 200);
   const p = await page.evaluate(() => window.__v1x.prediction());

@@ -29,7 +29,7 @@ export async function receptiveFieldPositionsFromModel({ openPage, shot, fixture
   assert.ok(fills.size > 20, `marks should be colored by cortical position, got ${fills.size} colors`);
   await page.getByTestId('rf-lattice').waitFor();
 
-  // Hovering a mark highlights that neuron here and in the responses plot.
+  // Hovering a mark names that neuron; clicking selects it, in every view.
   const box = await marks.nth(1234).boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const focus = await page.getByTestId('rf-focus').textContent();
@@ -37,10 +37,11 @@ export async function receptiveFieldPositionsFromModel({ openPage, shot, fixture
   assert.ok(Number.isInteger(n), `hover should name a neuron: ${focus}`);
   const px = geometry.pixels;
   assert.ok(Math.hypot(px[2 * n] - px[2 * 1234], px[2 * n + 1] - px[2 * 1234 + 1]) < 0.5, 'the hovered neuron is the one under the mouse');
-  await page.getByTestId('responses-plot').locator('circle.mark-hovered').waitFor();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-  await page.getByTestId('responses-plot').locator('circle.mark-selected').waitFor();
   await shot('rf-hover', page);
+  // The selection shows in the prediction's responses plot too (another tab: hidden views catch up when shown).
+  await page.getByRole('tab', { name: 'Prediction' }).click();
+  await page.getByTestId('responses-plot').locator('circle.mark-selected').waitFor();
 }
 
 export async function sessionSurvivesReload({ openPage, fixtures }) {
@@ -48,7 +49,7 @@ export async function sessionSurvivesReload({ openPage, fixtures }) {
   const dir = join(fixtures, 'sensorium-sota');
   await page.evaluate(() => window.__v1x.backendReady());
   await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.getByTestId('images-input').setInputFiles(join(dir, 'inputs.npy'));
   await page.waitForFunction(() => window.__v1x.prediction()?.imagesName === 'inputs.npy');
   await page.getByLabel('Color map', { exact: true }).selectOption('cividis');
@@ -56,7 +57,7 @@ export async function sessionSurvivesReload({ openPage, fixtures }) {
   await page.waitForTimeout(500);
 
   await page.reload();
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor();
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.waitForFunction(() => window.__v1x.prediction()?.imagesName === 'inputs.npy');
   assert.match(await page.getByTestId('model-status').textContent(), /restored/);
   assert.equal(await page.getByLabel('Color map', { exact: true }).inputValue(), 'cividis');

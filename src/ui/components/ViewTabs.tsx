@@ -1,7 +1,8 @@
 /**
  * The main area's tabs over the explorer's views (WAI-ARIA tabs pattern: arrow keys, Home and End move between
  * tabs and show them; Tab goes on into the panel). Hidden views stay mounted inside React's <Activity>, so they
- * keep their state (sort order, scroll, zoom) and do no effect work, and their updates wait while hidden.
+ * keep their state (sort order, scroll, zoom) and do no work: their effects, store subscriptions included, are
+ * off while hidden (a training run's snapshots do not redraw them), and they catch up with the store when shown.
  */
 import { Activity, useRef, type KeyboardEvent } from 'react';
 import { useStore } from '../../state/store';

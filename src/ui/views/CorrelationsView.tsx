@@ -48,7 +48,7 @@ export function CorrelationsView() {
       )}
       {blocker && !tuned && <p className="muted" data-testid="corr-unavailable">{blocker}</p>}
       {blocker && tuned && <p className="muted small">Showing the last fine-tuning run. {blocker}</p>}
-      <div className="progress-line small" data-testid="corr-progress">
+      {(running || metrics) && <div className="progress-line small" data-testid="corr-progress">
         {evaluation && running ? (
           <>
             <progress max={evaluation.total || 1} value={evaluation.done} />
@@ -58,7 +58,7 @@ export function CorrelationsView() {
           <span className="muted" data-testid="corr-source">{metrics.label}: {s!.neurons.toLocaleString('en-US')} neurons,
             {' '}{s!.trials.toLocaleString('en-US')} trials of {s!.images} images ({s!.repeated_images} shown more than once)</span>
         ) : null}
-      </div>
+      </div>}
       <ErrorBanner message={evaluation?.status === 'error' ? `evaluation failed: ${evaluation.error}` : null}
         onDismiss={() => useStore.setState({ modelEvaluation: null })} testId="corr-error" />
       {metrics && s && (

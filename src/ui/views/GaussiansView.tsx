@@ -179,10 +179,8 @@ export function GaussiansView() {
         </span>
       </h2>
       <p className="muted small">
-        During training each neuron reads the core&apos;s features at a position drawn from its Gaussian; the ellipse holds {pct.replace(/ \(.*/, '')} of
-        those positions (radius {confidenceRadius(confidence).toFixed(2)} in units of the noise), the dots are {cloud?.fromTraining
-          ? `the positions drawn for the current batch's first ${cloud.draws} images`
-          : `${DRAWS} draws per neuron`}. At evaluation the readout uses the mean.
+        While it trains, each neuron reads the core&apos;s features at a position drawn from its Gaussian (mean μ, covariance ΣΣᵀ);
+        at evaluation it uses the mean. An ellipse holds the chosen share of those positions; the dots are such draws.
       </p>
       <div className="controls small">
         <label>
@@ -241,11 +239,16 @@ export function GaussiansView() {
             <span>cortical {view.colorAxis} {colors.lo.toFixed(2)}</span>
             <span className="legend-bar" style={{ background: gradientCss(view.colorMap) }} />
             <span>{colors.hi.toFixed(2)}</span>
-            <span className="muted">(colors as in Receptive fields)</span>
+            <span className="muted">({geometry.cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'}; as in Receptive fields)</span>
           </>
         ) : (
           <span className="muted">Free per-neuron positions: no cortical coordinates to color by.</span>
         )}
+        <span className="muted" data-testid="gaussians-cloud-note">
+          · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots: {cloud?.fromTraining
+            ? `positions drawn for the batch's first ${cloud.draws} images`
+            : `${DRAWS} draws per neuron`}
+        </span>
       </div>
       <p className="small" data-testid="gaussians-focus">
         {focus !== null && focus < N ? (
