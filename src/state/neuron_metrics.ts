@@ -86,11 +86,9 @@ function column(m: NeuronMetrics, key: SortKey): ArrayLike<number> | null {
  */
 export function sortedNeurons(m: NeuronMetrics, key: SortKey, descending: boolean): Int32Array {
   const order = Int32Array.from({ length: m.neurons }, (_, i) => i);
+  if (key === 'neuron') return descending ? order.reverse() : order;
   const v = column(m, key);
-  if (!v) {
-    if (descending) order.reverse();
-    return order;
-  }
+  if (!v) return order; // a metric these results do not have (no oracle without repeats)
   const sign = descending ? -1 : 1;
   return order.sort((a, b) => {
     const x = v[a], y = v[b];
