@@ -39,7 +39,7 @@ export function evaluationBlocker(model: LoadedModel | null, scan: Scan | null):
   if (!scan) return 'Load a scan: the metrics compare the model\u2019s predictions with its recorded test responses.';
   if (model.neurons !== scan.nNeurons) {
     return `The loaded readout '${model.readoutKey}' has ${model.neurons.toLocaleString('en-US')} neurons and the scan ` +
-      `${scan.nNeurons.toLocaleString('en-US')}: a readout predicts the neurons it was trained on. Fine-tune a readout for this scan to see its metrics.`;
+      `${scan.nNeurons.toLocaleString('en-US')}: a readout predicts the neurons it was trained on.`;
   }
   if (!scan.imageShape.every((v, i) => v === model.inputShape[i])) {
     return `The scan's images are ${scan.imageShape.join('×')}, the model takes ${model.inputShape.join('×')}.`;

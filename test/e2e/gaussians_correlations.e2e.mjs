@@ -159,3 +159,48 @@ export async function correlationsWithoutRepeats({ openPage, shot, fixtures }) {
   assert.equal(await page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().locator('td').nth(4).textContent(), '—');
   await shot('no-repeats', page);
 }
+
+/**
+ * After a short fine-tune on a small simulated scan (200 of the SOTA model's neurons), the Correlations view
+ * shows that run's test metrics; once the fine-tuned model is explored, the page's own evaluation of it on the
+ * scan agrees with the worker's.
+ */
+export async function correlationsOfAFineTunedReadout({ openPage, shot, fixtures, log }) {
+  const dir = join(process.cwd(), 'test-results', 'tmp');
+  const scan = join(dir, 'finetune-corr.zip');
+  const sota = join(fixtures, 'sensorium-sota');
+  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config', join(sota, 'config.json'),
+    '--neurons', '200', '--seed', '8', '--trials', '128,32,8x4', '--out', scan, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
+
+  const page = await openPage({ query: 'backend=wasm&view=correlations' });
+  await page.evaluate(() => window.__v1x.backendReady());
+  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
+  await page.getByTestId('model-summary').filter({ hasText: '7,776 neurons' }).waitFor();
+  await page.getByTestId('scan-input').setInputFiles(scan);
+  await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
+  await page.getByTestId('corr-unavailable').waitFor();
+  await page.getByLabel('max epochs').fill('4');
+  await page.getByLabel('batch size').fill('16');
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const workerMean = Number(await page.getByTestId('result-test-correlation').textContent());
+
+  // The run's metrics, not linked to the 7776 neurons the other views show.
+  await page.getByTestId('corr-source').filter({ hasText: 'fine-tuned readout' }).waitFor();
+  const shown = Number(await page.getByTestId('corr-mean-test').getAttribute('data-value'));
+  assert.equal(shown.toFixed(3), workerMean.toFixed(3));
+  assert.equal(await page.getByTestId('scatter-points').locator('circle').count(), 200);
+  assert.match(await page.getByTestId('correlations-view').textContent(), /Explore the fine-tuned model/);
+  await shot('fine-tuned', page);
+
+  // Explored: the page evaluates the new model on the scan itself and gets the same numbers.
+  await page.getByTestId('explore-trained').click();
+  await page.getByTestId('model-summary').filter({ hasText: '200 neurons' }).waitFor();
+  await page.getByTestId('corr-source').filter({ hasText: 'model-' }).waitFor();
+  const own = Number(await page.getByTestId('corr-mean-test').getAttribute('data-value'));
+  log(`test correlation: worker ${shown}, page ${own}`);
+  assert.ok(Math.abs(own - shown) < 2e-3, `page ${own} vs worker ${shown}`);
+  await page.getByRole('radio', { name: 'last fine-tuning run' }).check();
+  await page.getByTestId('corr-source').filter({ hasText: 'fine-tuned readout' }).waitFor();
+}

@@ -46,8 +46,12 @@ export function CorrelationsView() {
           <label><input type="radio" name="corr-source" checked={metrics?.origin === 'fine-tuning'} onChange={() => setPrefer('fine-tuning')} /> last fine-tuning run</label>
         </div>
       )}
-      {blocker && !tuned && <p className="muted" data-testid="corr-unavailable">{blocker}</p>}
-      {blocker && tuned && <p className="muted small">Showing the last fine-tuning run. {blocker}</p>}
+      {blocker && !tuned && (
+        <p className="muted" data-testid="corr-unavailable">
+          {blocker}{model && scan && model.neurons !== scan.nNeurons ? ' Fine-tune a readout for this scan (left) to see its metrics.' : ''}
+        </p>
+      )}
+      {blocker && tuned && <p className="muted small">Showing the last fine-tuning run; the loaded model is not evaluated here: {blocker}</p>}
       {(running || metrics) && <div className="progress-line small" data-testid="corr-progress">
         {evaluation && running ? (
           <>
