@@ -89,13 +89,15 @@ export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) 
   await shot('correlations-needs-scan', page);
 }
 
-export async function narrowWindowStacks({ openPage }) {
-  const page = await openPage({ query: 'backend=wasm', viewport: { width: 800, height: 900 } });
-  await page.evaluate(() => window.__v1x.backendReady());
+export async function narrowWindowStacks({ openPage, fixtures, shot }) {
+  const page = await openPage({ query: 'backend=wasm&view=gaussians', viewport: { width: 800, height: 900 } });
+  await loadSotaAndScan(page, fixtures, null);
   const side = await page.locator('aside.sidebar').boundingBox();
   const main = await page.locator('main.main').boundingBox();
   assert.ok(main.y >= side.y + side.height - 1, 'on a narrow window the views come below the sidebar');
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling');
+  await page.getByTestId('gaussians-view').scrollIntoViewIfNeeded();
+  await shot('narrow', page);
 }
 
 export async function everyViewWithModelAndScan({ openPage, fixtures, shot, log }) {

@@ -89,6 +89,8 @@ export async function gaussianEllipsesOfTheModel({ openPage, shot, fixtures, log
 
   // Ellipse sizes scale with the confidence radius sqrt(-2 ln(1 - p)) (90 % -> 50 %: ratio 1.823).
   const sizes = () => ellipses.evaluateAll((es) => es.slice(0, 50).map((e) => Number(e.getAttribute('rx'))));
+  await page.getByLabel('Ellipse confidence').selectOption('0.9');
+  await page.waitForFunction(() => document.querySelector('[data-testid=gaussians-view] svg[aria-label^="90 %"]'));
   const at90 = await sizes();
   await page.getByLabel('Ellipse confidence').selectOption('0.5');
   await page.waitForFunction(() => document.querySelector('[data-testid=gaussians-view] svg[aria-label^="50 %"]'));

@@ -66,7 +66,8 @@ export function GaussiansView() {
   const selected = useStore((s) => s.selectedNeuron);
   const hoverNeuron = useStore((s) => s.hoverNeuron);
   const selectNeuron = useStore((s) => s.selectNeuron);
-  const [confidence, setConfidence] = useState(0.9);
+  // One standard deviation by default, the usual error ellipse.
+  const [confidence, setConfidence] = useState(CONFIDENCES[0].p);
   const [showCloud, setShowCloud] = useState(true);
   const [zoom, setZoom] = useState(true);
   const [showStimulus, setShowStimulus] = useState(true);
@@ -125,6 +126,8 @@ export function GaussiansView() {
     // few times the median, so overlapping ellipses read as density.
     const area = Float32Array.from({ length: N }, (_, n) => ellipses[3 * n] * ellipses[3 * n + 1]);
     const typical = 4 * (d3.median(area) || 1e-9);
+    // Thousands of overlapping outlines read as a solid blob: lighter ink the more neurons there are.
+    const ink = Math.min(0.9, Math.max(0.25, 0.9 * Math.sqrt(1000 / N)));
     return Array.from({ length: N }, (_v, n) => {
       const cx = x(geometry.pixels[2 * n]);
       const cy = y(geometry.pixels[2 * n + 1]);
@@ -134,7 +137,7 @@ export function GaussiansView() {
         <ellipse
           key={n} cx={cx} cy={cy} rx={ellipses[3 * n] * k} ry={ellipses[3 * n + 1] * k}
           transform={`rotate(${((ellipses[3 * n + 2] * 180) / Math.PI).toFixed(2)} ${cx.toFixed(2)} ${cy.toFixed(2)})`}
-          stroke={color} fill={color} fillOpacity={(0.12 * fade).toFixed(3)} strokeOpacity={Math.max(0.15, 0.9 * Math.sqrt(fade)).toFixed(3)}
+          stroke={color} fill={color} fillOpacity={(0.12 * fade).toFixed(3)} strokeOpacity={Math.max(0.1, ink * Math.sqrt(fade)).toFixed(3)}
         />
       );
     });
