@@ -14,19 +14,21 @@
  * animal (src/train/end_to_end_transfer.ts); written to transfer_results.json.
  *
  * Options: --work DIR, --out DIR, --data-only, --force (re-simulate scans that already exist), --seed N,
- * --max-epochs N (core), --direct-budget IMAGES (images per direct cell), --sizes 100,200,... and --no-transfer
- * (for quick runs).
+ * --max-epochs N (core), --direct-budget IMAGES (images per direct cell), --sizes 100,200,..., --no-transfer, and
+ * --transfer-only (stage 3 alone, with the model.pth a previous run wrote to --out).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initNodeBackend } from '../src/backend/node';
+import { readCheckpoint } from '../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../src/io/torch_save';
 import type { ZipInput } from '../src/io/zip_archive';
 import type { Encoder } from '../src/model/encoder';
+import { encoderFromStateDict } from '../src/model/from_state_dict';
 import { encoderToStateDict } from '../src/model/to_state_dict';
 import { DEMO_ANIMALS, DEMO_TRAINING_SIZES, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
-import { DEMO_CONFIG, DEMO_DIRECT_IMAGE_BUDGET, DEMO_SEED, DEMO_TRAINING, directMaxEpochs } from '../src/train/end_to_end_demo';
+import { DEMO_CONFIG, DEMO_DIRECT_IMAGE_BUDGET, DEMO_READOUT_SEEDS, DEMO_SEED, DEMO_TRAINING, directMaxEpochs } from '../src/train/end_to_end_demo';
 import { evaluateTierE2E, trainEndToEnd } from '../src/train/end_to_end';
 import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end_data';
 import { newEncoder, newReadoutFor } from '../src/train/end_to_end_model';
@@ -38,13 +40,13 @@ import { v1TruthFiles } from '../src/sim/v1_truth';
 
 interface Args {
   work: string; out: string; dataOnly: boolean; force: boolean;
-  seed: number; maxEpochs: number; directBudget: number; sizes: number[]; transfer: boolean;
+  seed: number; maxEpochs: number; directBudget: number; sizes: number[]; transfer: boolean; transferOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     work: '.cache/demo', out: 'public/demo', dataOnly: false, force: false,
-    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, directBudget: DEMO_DIRECT_IMAGE_BUDGET, sizes: [...DEMO_TRAINING_SIZES], transfer: true,
+    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, directBudget: DEMO_DIRECT_IMAGE_BUDGET, sizes: [...DEMO_TRAINING_SIZES], transfer: true, transferOnly: false,
   };
   const int = (k: string, v: string | undefined): number => {
     const n = Number(v);
@@ -62,7 +64,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--direct-budget') a.directBudget = int(k, argv[++i]);
     else if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map((v) => int(k, v));
     else if (k === '--no-transfer') a.transfer = false;
-    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer)`);
+    else if (k === '--transfer-only') a.transferOnly = true;
+    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer, --transfer-only)`);
   }
   return a;
 }
@@ -194,7 +197,11 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
       const fast = await createFastCore(enc.core);
       try {
         const cache = await cacheForTransfer(fast ? fast.run : (x) => enc.coreForward(x), scan);
-        for (const trials of subsets) report(await frozenCoreCell(cache, scan, trials, { condition, config: DEMO_CONFIG, train: { ...frozen, seed: args.seed } }));
+        for (const trials of subsets) {
+          for (let k = 0; k < DEMO_READOUT_SEEDS; k++) {
+            report(await frozenCoreCell(cache, scan, trials, { condition, config: DEMO_CONFIG, train: { ...frozen, seed: args.seed + k } }));
+          }
+        }
       } finally {
         fast?.dispose();
       }
@@ -206,15 +213,31 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
     const train = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) } };
     report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
   }
-  const summary = (cs: TransferCell[]) => cs.map((c) => ({
-    images: c.images, test_correlation: c.test.test_correlation, fraction_oracle: c.test.fraction_oracle, feve: c.test.feve,
+  const means = (c: TransferCondition) => args.sizes.map((n) => {
+    const xs = cells[c].filter((x) => x.images === n).map((x) => x.test.fraction_oracle ?? NaN);
+    return (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3);
+  }).join(' ');
+  log(`  fraction oracle at ${args.sizes.join(' / ')} images: transfer ${means('transfer')}; random ${means('random')}; direct ${means('direct')}`);
+  const run = (c: TransferCell) => ({
+    seed: c.seed, test_correlation: c.test.test_correlation, fraction_oracle: c.test.fraction_oracle, feve: c.test.feve,
     correlation_to_average: c.test.correlation_to_average, oracle: c.test.oracle, best_validation_correlation: c.bestValCorrelation,
     epochs: c.epochs, stop_reason: c.stopReason, seconds: c.seconds,
-  }));
+  });
+  // one entry per size: the means over the runs (readout initializations), and every run
+  const summary = (cs: TransferCell[]) => args.sizes.map((images) => {
+    const runs = cs.filter((c) => c.images === images).map(run);
+    const mean = (k: 'test_correlation' | 'fraction_oracle' | 'feve' | 'correlation_to_average' | 'oracle') => runs.reduce((a, r) => a + (r[k] ?? NaN), 0) / runs.length;
+    return {
+      images, test_correlation: mean('test_correlation'), fraction_oracle: mean('fraction_oracle'), feve: mean('feve'),
+      correlation_to_average: mean('correlation_to_average'), oracle: mean('oracle'), runs,
+    };
+  });
   const out = {
     description: 'Transfer experiment on the held-out simulated animal (paper Fig. 5 in miniature), written by `npm run train:demo`: ' +
       'a new readout on (transfer) the demo core, frozen, (random) a randomly initialized core, frozen, (direct) a core and readout trained on the animal alone; ' +
-      'nested training subsets, early stopping on the full validation tier, metrics on the test tier.',
+      'nested training subsets, early stopping on the full validation tier, metrics on the test tier (means over neurons). ' +
+      `Frozen-core cells are means over ${DEMO_READOUT_SEEDS} readout initializations (the cortex position network's random start matters with few images); ` +
+      'direct cells are one run each (each trains a whole model; the budget allows one).',
     animal: scan.name, neurons: scan.nNeurons, sizes: args.sizes, seed: args.seed, backend: tf.getBackend(),
     frozen_core_training: frozen, direct_training: { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 'per size: min(200, max(5, ceil(image_budget / images)))' }, image_budget: args.directBudget },
     conditions: { transfer: summary(cells.transfer), random: summary(cells.random), direct: summary(cells.direct) },
@@ -224,6 +247,13 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
   log(`  wrote ${join(args.out, 'transfer_results.json')} (${secondsSince(t0).toFixed(0)} s)`);
 }
 
+/** The demo model a previous run wrote to --out (for --transfer-only). */
+async function loadDemoModel(args: Args): Promise<Encoder> {
+  const path = join(args.out, 'model.pth');
+  log(`stage 2 skipped (--transfer-only): using ${path}`);
+  return encoderFromStateDict(await readCheckpoint(new Uint8Array(readFileSync(path)), path), DEMO_CONFIG, path);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -231,7 +261,7 @@ async function main(): Promise<void> {
   if (args.dataOnly) return;
   await initNodeBackend('wasm');
   tf.env().set('PROD', true);
-  const core = await trainCore(args);
+  const core = args.transferOnly ? await loadDemoModel(args) : await trainCore(args);
   try {
     if (args.transfer) await transferExperiment(core, args);
   } finally {

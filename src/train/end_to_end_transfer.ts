@@ -26,6 +26,8 @@ export type TransferCondition = 'transfer' | 'random' | 'direct';
 
 export interface TransferCell {
   condition: TransferCondition;
+  /** Seed of the run (readout initialization, batch order, position noise; for direct cells the core too). */
+  seed: number;
   /** Training images used. */
   images: number;
   /** Test-tier metrics (means over neurons). */
@@ -80,7 +82,7 @@ export async function frozenCoreCell(cache: FeatureCache, scan: Scan, trainTrial
   }, readout, { ...o.train, seed }, o.onEvent);
   const scored = await evaluateTier(result.readout, cache, scan, test);
   return {
-    condition: o.condition, images: trainTrials.length, test: scored.evaluation.summary, bestValCorrelation: result.bestValCorrelation,
+    condition: o.condition, seed, images: trainTrials.length, test: scored.evaluation.summary, bestValCorrelation: result.bestValCorrelation,
     epochs: result.epochs, stopReason: result.stopReason, seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -102,7 +104,7 @@ export async function directCell(scan: Scan, trainTrials: Int32Array, o: DirectC
     if (!data.test) throw new Error(`scan ${scan.name} has no test trials to score on`);
     const ev = await evaluateTierE2E(encoder, data, data.test);
     return {
-      condition: 'direct', images: trainTrials.length, test: ev.summary, bestValCorrelation: result.bestValCorrelation,
+      condition: 'direct', seed: o.seed, images: trainTrials.length, test: ev.summary, bestValCorrelation: result.bestValCorrelation,
       epochs: result.epochs, stopReason: result.stopReason, seconds: (performance.now() - t0) / 1000,
     };
   } finally {
