@@ -9,5 +9,5 @@ export { Encoder, nchwToNhwc, nhwcToNchw, type EncoderForwardOptions, type Batch
 export { encoderFromStateDict, coreFromStateDict, readoutFromStateDict, readoutInitFromStateDict, type EncoderLoadOptions } from './from_state_dict';
 export { encoderToStateDict, coreToStateDict, readoutToStateDict } from './to_state_dict';
 export { readoutHostParams, type ReadoutHostParams } from './host_params';
-export { Rng } from './random';
+export { Rng } from '../sim/rng';
 export { setConvGradientMode, type ConvGradientMode } from './conv_ops';

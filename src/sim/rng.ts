@@ -88,6 +88,20 @@ export class Rng {
   }
 
   /** Log-uniform in [lo, hi) (both > 0). */
+  /** n standard normals (e.g. the readout's position noise). */
+  normalArray(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.normal();
+    return out;
+  }
+
+  /** n uniforms in [low, high). */
+  uniformArray(n: number, low = 0, high = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.range(low, high);
+    return out;
+  }
+
   logUniform(lo: number, hi: number): number {
     return Math.exp(this.range(Math.log(lo), Math.log(hi)));
   }

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { conv2d, depthwiseConv2d, setConvGradientMode } from '../../src/model/conv_ops';
 import { gridSample, setGridSampleMode } from '../../src/model/grid_sample';
-import { Rng } from '../../src/model/random';
+import { Rng } from '../../src/sim/rng';
 import { expectClose } from './fixture';
 
 beforeAll(async () => { await initNodeBackend('cpu'); });
