@@ -12,6 +12,7 @@ import { CoreView } from './views/CoreView';
 import { NeuronInspectorView } from './views/NeuronInspectorView';
 import { PredictionView } from './views/PredictionView';
 import { RfPositionsView } from './views/RfPositionsView';
+import { TransferView } from './views/TransferView';
 
 export interface ViewTab {
   id: string;
@@ -37,4 +38,5 @@ export const VIEW_TABS: ViewTab[] = [
   { id: 'inspector', title: 'Neuron inspector', Component: () => <ModelOnly View={NeuronInspectorView} /> },
   { id: 'core', title: 'Core', Component: () => <ModelOnly View={CoreView} /> },
   { id: 'architecture', title: 'Architecture', Component: Architecture },
+  { id: 'transfer', title: 'Transfer', Component: TransferView },
 ];

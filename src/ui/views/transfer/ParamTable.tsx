@@ -1,0 +1,27 @@
+/** The readout parameter-count table (issue 6) for the loaded model and scan. */
+import { readoutParameterCounts, type ParamCountInput } from '../../../state/transfer_params';
+
+export function ParamTable({ input, neuronsFrom }: { input: ParamCountInput; neuronsFrom: string }) {
+  const rows = readoutParameterCounts(input);
+  const { neurons: n, channels: c, width: w, height: h } = input;
+  return (
+    <div data-testid="param-table-box">
+      <h3>How many numbers does a readout need?</h3>
+      <p className="small muted">
+        n = {n.toLocaleString('en-US')} neurons ({neuronsFrom}), c = {c} core channels, feature map w × h = {w} × {h}.
+      </p>
+      <table className="param-table small" data-testid="param-table">
+        <thead><tr><th scope="col">Readout</th><th scope="col">Parameters</th><th scope="col" className="num">For this model</th></tr></thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.id} data-testid={`params-${r.id}`} title={r.explanation}>
+              <th scope="row">{r.readout}</th>
+              <td><code>{r.formula}</code> <span className="info" aria-label={r.explanation} title={r.explanation}>ⓘ</span></td>
+              <td className="num" data-value={r.parameters ?? ''}>{r.parameters === null ? 'no position network' : r.parameters.toLocaleString('en-US')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
