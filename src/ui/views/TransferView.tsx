@@ -89,7 +89,7 @@ export function TransferView() {
                     const isRunning = running?.condition === cond && running.images === n;
                     return (
                       <td key={n}>
-                        <button type="button" className="button-quiet" data-testid={`run-${cond}-${n}`}
+                        <button type="button" className="button button-secondary transfer-run" data-testid={`run-${cond}-${n}`}
                           disabled={!!running || n > trainTrials}
                           title={n > trainTrials ? `the scan has only ${trainTrials} training images` : `train the ${CONDITION_STYLE[cond].label.toLowerCase()} condition on ${n} images`}
                           onClick={() => runCell(cond, n, seed)}>

@@ -11,17 +11,20 @@ export function ParamTable({ input, neuronsFrom }: { input: ParamCountInput; neu
         n = {n.toLocaleString('en-US')} neurons ({neuronsFrom}), c = {c} core channels, feature map w × h = {w} × {h}.
       </p>
       <table className="param-table small" data-testid="param-table">
-        <thead><tr><th scope="col">Readout</th><th scope="col">Parameters</th><th scope="col" className="num">For this model</th></tr></thead>
+        <thead><tr><th scope="col">Readout</th><th scope="col">Parameters</th><th scope="col" className="num">Count here</th></tr></thead>
         <tbody>
-          {rows.map((r) => (
+          {rows.map((r, i) => (
             <tr key={r.id} data-testid={`params-${r.id}`} title={r.explanation}>
               <th scope="row">{r.readout}</th>
-              <td><code>{r.formula}</code> <span className="info" aria-label={r.explanation} title={r.explanation}>ⓘ</span></td>
+              <td><code>{r.formula}</code> <sup className="info" title={r.explanation}>{i + 1}</sup></td>
               <td className="num" data-value={r.parameters ?? ''}>{r.parameters === null ? 'no position network' : r.parameters.toLocaleString('en-US')}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      <ol className="param-notes small muted">
+        {rows.map((r) => <li key={r.id}><b>{r.readout}</b>: {r.explanation}.</li>)}
+      </ol>
     </div>
   );
 }

@@ -14,7 +14,7 @@ export const CONDITION_STYLE: Record<TransferCondition, { label: string; color: 
   random: { label: 'Random core, frozen', color: '#555555', symbol: d3.symbolTriangle, dash: '2 3' },
 };
 
-const W = 600, H = 340, M = { top: 14, right: 18, bottom: 46, left: 54 };
+const W = 520, H = 320, M = { top: 12, right: 16, bottom: 46, left: 56 };
 
 export function TransferPlot({ points, sizes }: { points: TransferPoint[]; sizes: number[] }) {
   const { x, y, xTicks, yTicks } = useMemo(() => {
@@ -38,18 +38,18 @@ export function TransferPlot({ points, sizes }: { points: TransferPoint[]; sizes
         {yTicks.map((t) => (
           <g key={`y${t}`} transform={`translate(0,${y(t)})`}>
             <line x1={M.left} x2={W - M.right} stroke={t === 0 ? '#888' : '#e3e3e3'} />
-            <text x={M.left - 6} dy="0.32em" textAnchor="end" fontSize={11}>{t.toFixed(1)}</text>
+            <text x={M.left - 6} dy="0.32em" textAnchor="end" fontSize={13}>{t.toFixed(1)}</text>
           </g>
         ))}
         {xTicks.map((t) => (
           <g key={`x${t}`} transform={`translate(${x(t)},0)`}>
             <line y1={H - M.bottom} y2={H - M.bottom + 5} stroke="#888" />
-            <text y={H - M.bottom + 18} textAnchor="middle" fontSize={11}>{t}</text>
+            <text y={H - M.bottom + 18} textAnchor="middle" fontSize={13}>{t}</text>
           </g>
         ))}
         <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#888" />
-        <text className="axis-label" x={(M.left + W - M.right) / 2} y={H - 8} textAnchor="middle" fontSize={12}>training images (log scale)</text>
-        <text className="axis-label" transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" fontSize={12}>fraction oracle</text>
+        <text className="axis-label" x={(M.left + W - M.right) / 2} y={H - 8} textAnchor="middle" fontSize={14}>training images (log scale)</text>
+        <text className="axis-label" transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" fontSize={14}>fraction oracle</text>
       </g>
       {TRANSFER_CONDITIONS.map((c) => {
         const s = CONDITION_STYLE[c];
@@ -85,7 +85,7 @@ export function TransferLegend() {
         const s = CONDITION_STYLE[c];
         return (
           <li key={c}>
-            <svg width={34} height={14} aria-hidden="true">
+            <svg width={34} height={14} aria-hidden="true" className="legend-key">
               <line x1={1} x2={33} y1={7} y2={7} stroke={s.color} strokeWidth={2} strokeDasharray={s.dash} />
               <path d={d3.symbol(s.symbol, 50)() ?? ''} transform="translate(17,7)" fill={s.color} />
             </svg>{' '}{s.label}
@@ -93,7 +93,7 @@ export function TransferLegend() {
         );
       })}
       <li>
-        <svg width={34} height={14} aria-hidden="true"><circle cx={17} cy={7} r={5} fill="white" stroke="#333" strokeWidth={2} /></svg>{' '}
+        <svg width={34} height={14} aria-hidden="true" className="legend-key"><circle cx={17} cy={7} r={5} fill="white" stroke="#333" strokeWidth={2} /></svg>{' '}
         hollow: run on this page
       </li>
     </ul>
