@@ -64,6 +64,11 @@ export async function transferCurvesAndOneCell({ page, shot, log }) {
   const fo = Number(await added.getAttribute('data-fraction-oracle'));
   log(`transfer cell at ${smallest} images: fraction oracle ${fo.toFixed(3)} (shipped ${cells.find((c) => c.condition === 'transfer' && c.images === smallest)?.fractionOracle.toFixed(3)}), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   assert.ok(Number.isFinite(fo), `fraction oracle of the browser cell: ${fo}`);
+  // Same subsets, seeds, readout starts and backend as `npm run train:demo` (Node, tfjs-wasm): the shipped point again.
+  const expected = cells.find((c) => c.condition === 'transfer' && c.images === smallest)?.fractionOracle;
+  if (json.backend === 'wasm' && Number.isFinite(expected)) {
+    assert.ok(Math.abs(fo - expected) < 0.02, `browser cell ${fo} vs shipped ${expected}`);
+  }
   assert.equal(await shipped.count(), cells.length, 'the shipped points stay');
   await shot('transfer-cell-done');
 }

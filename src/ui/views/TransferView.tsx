@@ -57,7 +57,7 @@ export function TransferView() {
           {!shipped && <p className="muted small">No shipped results in this build (public/demo/transfer_results.json is missing).</p>}
           <p className="muted small">
             Filled points: <code>npm run train:demo</code> (frozen-core cells: the best of 3 readout starts by validation correlation).
-            Cells run here use one start (seed {seed}), the same training subsets and protocol, so they may land near, not on, the shipped point.
+            Cells run here repeat that recipe (same training subsets, seeds from {seed}, protocol), so on the same backend they land on the shipped point.
           </p>
         </div>
         <div className="transfer-side">
