@@ -66,7 +66,7 @@ export function TransferPlot({ points, sizes }: { points: TransferPoint[]; sizes
             <path key={`${p.origin}-${p.condition}-${p.images}`} className="transfer-point"
               d={d3.symbol(s.symbol, browser ? 110 : 60)() ?? ''}
               transform={`translate(${x(p.images)},${y(p.fractionOracle)})`}
-              fill={browser ? 'white' : s.color} stroke={s.color} strokeWidth={browser ? 2.5 : 1}
+              fill={browser ? 'white' : s.color} fillOpacity={browser ? 0 : 1} stroke={s.color} strokeWidth={browser ? 2.5 : 1}
               data-condition={p.condition} data-images={p.images} data-fraction-oracle={p.fractionOracle} data-origin={p.origin}>
               <title>{`${s.label}, ${p.images} images${browser ? ' (run on this page)' : ' (shipped)'}: fraction oracle ${p.fractionOracle.toFixed(3)}` +
                 (p.testCorrelation !== null ? `, test correlation ${p.testCorrelation.toFixed(3)}` : '') + (p.epochs !== null ? `, ${p.epochs} epochs` : '')}</title>
