@@ -39,6 +39,12 @@ export interface ModelSlice {
 }
 
 let predictGeneration = 0;
+/**
+ * Bumped by every model load. A load that finds it has moved on was superseded by a later one (the user's file
+ * while the demo was still loading, say) and drops its result, so the latest request always wins.
+ */
+let loadGeneration = 0;
+export function modelLoadGeneration(): number { return loadGeneration; }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -55,14 +61,17 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
   predicting: false,
 
   async loadModelFiles(files, opts = {}) {
-    const previous = get().model;
+    const gen = ++loadGeneration;
     set({ modelStatus: 'loading', modelError: null, modelProgress: 'reading files' });
     try {
       const picked = pickModelFiles(files);
       set({ modelProgress: `reading ${picked.checkpoint.name}` });
       const opened = await openCheckpoint(picked.checkpoint, picked.config);
+      if (gen !== loadGeneration) return;
       set({ modelProgress: 'building the model' });
       const { model, geometry } = await buildWithGeometry(opened);
+      if (gen !== loadGeneration) { disposeModel(model); return; }
+      const previous = get().model;
       if (previous) disposeModel(previous);
       const images = get().images;
       const keepImages = images && images.source === 'file' && sameShape(images.shape.slice(1), model.inputShape);
@@ -83,7 +92,8 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
       }
       await get().predict();
     } catch (err) {
-      set({ modelStatus: previous ? 'ready' : 'error', modelError: errorText(err), modelProgress: null });
+      if (gen !== loadGeneration) return;
+      set({ modelStatus: get().model ? 'ready' : 'error', modelError: errorText(err), modelProgress: null });
     }
   },
 

@@ -23,6 +23,10 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Bumped by every scan load; as for models, the latest request wins (see model_slice.ts). */
+let loadGeneration = 0;
+export function scanLoadGeneration(): number { return loadGeneration; }
+
 export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, get) => ({
   scan: null,
   scanSummary: null,
@@ -31,7 +35,7 @@ export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, 
   scanProgress: null,
 
   async loadScanFiles(files, opts = {}) {
-    const previous = get().scan;
+    const gen = ++loadGeneration;
     set({ scanStatus: 'loading', scanError: null, scanProgress: { done: 0, total: 0, what: 'opening' } });
     try {
       const source = await openScanFiles(files);
@@ -44,11 +48,13 @@ export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, 
           set({ scanProgress: p });
         }
       });
+      if (gen !== loadGeneration) return; // a later load superseded this one
       set({ scan, scanSummary: summarizeScan(scan), scanStatus: 'ready', scanProgress: null });
       if (opts.save !== false) get().saveScanFiles(files);
       get().showScanImages();
     } catch (err) {
-      set({ scanStatus: previous ? 'ready' : 'error', scanError: errorText(err), scanProgress: null });
+      if (gen !== loadGeneration) return;
+      set({ scanStatus: get().scan ? 'ready' : 'error', scanError: errorText(err), scanProgress: null });
     }
   },
 

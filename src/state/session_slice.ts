@@ -5,6 +5,8 @@
 import type { StateCreator } from 'zustand';
 import type { PathedFile } from '../io/scan';
 import { idbClear, idbGet, idbSet } from './session_db';
+import { modelLoadGeneration } from './model_slice';
+import { scanLoadGeneration } from './scan_slice';
 import { fetchAsFile, urlFilesFromQuery, type DemoManifest } from './url_files';
 import type { AppState } from './store';
 import { defaultViewSettings, type ViewSettings } from './view_slice';
@@ -49,19 +51,23 @@ async function loadUrls(
   get: () => AppState, set: (p: Partial<AppState>) => void,
   urls: { model: string | null; config: string | null; scan: string | null }, base: string, save = true,
 ): Promise<void> {
-  if (urls.model) {
+  // Files the user picks while these download win: a download whose slice has seen a newer load is dropped.
+  const modelGen = modelLoadGeneration();
+  const scanGen = scanLoadGeneration();
+  if (urls.model && modelLoadGeneration() === modelGen) {
     set({ modelStatus: 'loading', modelProgress: `downloading ${urls.model}` });
     try {
       const files = await Promise.all([urls.model, urls.config].filter((u): u is string => !!u).map((u) => fetchAsFile(u, base)));
-      await get().loadModelFiles(files, { save });
+      if (modelLoadGeneration() === modelGen) await get().loadModelFiles(files, { save });
     } catch (err) {
       set({ modelStatus: get().model ? 'ready' : 'error', modelProgress: null, modelError: err instanceof Error ? err.message : String(err) });
     }
   }
-  if (urls.scan) {
+  if (urls.scan && scanLoadGeneration() === scanGen) {
     set({ scanStatus: 'loading', scanProgress: { done: 0, total: 0, what: `downloading ${urls.scan}` } });
     try {
-      await get().loadScanFiles([await fetchAsFile(urls.scan, base)], { save });
+      const file = await fetchAsFile(urls.scan, base);
+      if (scanLoadGeneration() === scanGen) await get().loadScanFiles([file], { save });
     } catch (err) {
       set({ scanStatus: get().scan ? 'ready' : 'error', scanProgress: null, scanError: err instanceof Error ? err.message : String(err) });
     }
