@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import { registerWasmGradKernels } from './wasm_grad_kernels';
 import { dirname, join } from 'node:path';
 
 export type NodeBackend = 'cpu' | 'wasm';
@@ -20,6 +21,8 @@ export async function initNodeBackend(name: NodeBackend): Promise<void> {
     setWasmPaths(join(dist, '/'), false);
     wasmPathsSet = true;
   }
+  // tfjs-backend-wasm 4.22 lacks the conv backprop kernels training needs; ours fill the gap.
+  if (name === 'wasm') registerWasmGradKernels();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs backend '${name}' failed to initialize`);
   await tf.ready();

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmGradKernels } from './wasm_grad_kernels';
 // `?url` makes Vite emit the binaries next to the bundle: the wasm backend then loads them from our own
 // origin instead of a CDN, so no request leaves the machine.
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -93,6 +94,7 @@ async function tryWasm(): Promise<string> {
     });
     wasmPathsSet = true;
   }
+  registerWasmGradKernels(); // the conv backprop kernels tfjs-backend-wasm 4.22 lacks (end-to-end training)
   if (!(await tf.setBackend('wasm'))) throw new Error('WebAssembly backend failed to initialize');
   await tf.ready();
   await smokeTest();

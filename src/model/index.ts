@@ -10,4 +10,3 @@ export { encoderFromStateDict, coreFromStateDict, readoutFromStateDict, readoutI
 export { encoderToStateDict, coreToStateDict, readoutToStateDict } from './to_state_dict';
 export { readoutHostParams, type ReadoutHostParams } from './host_params';
 export { Rng } from '../sim/rng';
-export { setConvGradientMode, type ConvGradientMode } from './conv_ops';

@@ -1,57 +1,17 @@
 /**
  * The hand-written pieces checked against independent references on small random inputs (cpu backend):
- * portable conv gradients vs tfjs' own conv gradients; grid_sample (host loops and tfjs ops) vs a float64
- * transcription of the PyTorch formula and its finite-difference gradients.
+ * grid_sample (host loops and tfjs ops) vs a float64 transcription of the PyTorch formula and its
+ * finite-difference gradients. (The wasm conv gradient kernels are checked in test/backend.)
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
-import { conv2d, depthwiseConv2d, setConvGradientMode } from '../../src/model/conv_ops';
 import { gridSample, setGridSampleMode } from '../../src/model/grid_sample';
 import { Rng } from '../../src/sim/rng';
 import { expectClose } from './fixture';
 
 beforeAll(async () => { await initNodeBackend('cpu'); });
 
-function rand(rng: Rng, shape: number[]): tf.Tensor {
-  return tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
-}
-
-describe('portable conv gradients equal tfjs native ones', () => {
-  const cases: { name: string; depthwise: boolean; x: number[]; w: number[]; pad: [number, number] }[] = [
-    { name: 'conv 3x3 pad 1', depthwise: false, x: [2, 7, 9, 3], w: [3, 3, 3, 4], pad: [1, 1] },
-    { name: 'conv 5x5 valid', depthwise: false, x: [3, 9, 8, 1], w: [5, 5, 1, 6], pad: [0, 0] },
-    { name: 'conv 1x1', depthwise: false, x: [2, 5, 6, 4], w: [1, 1, 4, 5], pad: [0, 0] },
-    { name: 'conv 3x5 pad (1, 2)', depthwise: false, x: [2, 6, 7, 2], w: [3, 5, 2, 3], pad: [1, 2] },
-    { name: 'depthwise 3x3 pad 1', depthwise: true, x: [2, 6, 7, 5], w: [3, 3, 5, 1], pad: [1, 1] },
-    { name: 'depthwise 7x7 pad 3', depthwise: true, x: [3, 9, 10, 4], w: [7, 7, 4, 1], pad: [3, 3] },
-    { name: 'depthwise 3x5 valid', depthwise: true, x: [2, 6, 8, 3], w: [3, 5, 3, 1], pad: [0, 0] },
-  ];
-  for (const c of cases) {
-    it(c.name, async () => {
-      const rng = new Rng(7);
-      const x = rand(rng, c.x) as tf.Tensor4D;
-      const w = rand(rng, c.w) as tf.Tensor4D;
-      const g = { stride: 1, dilation: 1, padding: c.pad };
-      const op = c.depthwise ? depthwiseConv2d : conv2d;
-      const out = op(x, w, g);
-      const r = rand(rng, out.shape);
-      const grads = async (mode: 'native' | 'portable'): Promise<Float32Array[]> => {
-        setConvGradientMode(mode);
-        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a as tf.Tensor4D, b as tf.Tensor4D, g).mul(r).sum())([x, w]);
-        const res = [await dx.data() as Float32Array, await dw.data() as Float32Array];
-        tf.dispose([dx, dw]);
-        return res;
-      };
-      const native = await grads('native');
-      const portable = await grads('portable');
-      setConvGradientMode('auto');
-      expectClose(`${c.name} dx`, portable[0], native[0], 1e-4, 1e-4);
-      expectClose(`${c.name} dw`, portable[1], native[1], 1e-4, 1e-4);
-      tf.dispose([x, w, out, r]);
-    });
-  }
-});
 
 /** float64 grid_sample(align_corners=True, zeros) of one image (H, W, C) at (x, y), straight from the PyTorch docs. */
 function refSample(fm: Float64Array, H: number, W: number, C: number, x: number, y: number): Float64Array {
