@@ -8,6 +8,7 @@ import { useMemo, useRef } from 'react';
 import { useStore } from '../../state/store';
 import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
 import { COLOR_MAPS, gradientCss } from '../colormaps';
+import { corticalColorValues } from '../components/cortical_colors';
 import { stimulusDataUrl } from '../components/stimulus';
 import type { ColorMapName, CorticalColorAxis } from '../../state/view_slice';
 
@@ -28,23 +29,6 @@ function neuronExtent(g: ReadoutGeometry, aspect: number): [number, number, numb
   let h = Math.max(y1 - y0, 2) * 1.15;
   if (w / h > aspect) h = w / aspect; else w = h * aspect;
   return [cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2];
-}
-
-/** Per-neuron value in [0, 1] that picks its color, and the range it came from. */
-function colorValues(geometry: ReadoutGeometry, axis: CorticalColorAxis): { t: Float32Array; lo: number; hi: number } | null {
-  const { cortex, cortexDims, neurons } = geometry;
-  if (!cortex || cortexDims < 2) return null;
-  const k = axis === 'x' ? 0 : 1;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let n = 0; n < neurons; n++) {
-    const v = cortex[n * cortexDims + k];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const t = new Float32Array(neurons);
-  for (let n = 0; n < neurons; n++) t[n] = hi > lo ? (cortex[n * cortexDims + k] - lo) / (hi - lo) : 0.5;
-  return { t, lo, hi };
 }
 
 export function RfPositionsView() {
@@ -82,7 +66,7 @@ export function RfPositionsView() {
     return { x, y, height: M.top + plotH + M.bottom, plotW, plotH };
   }, [geometry, view.zoomToNeurons]);
 
-  const colors = useMemo(() => (geometry ? colorValues(geometry, view.colorAxis) : null), [geometry, view.colorAxis]);
+  const colors = useMemo(() => (geometry ? corticalColorValues(geometry, view.colorAxis) : null), [geometry, view.colorAxis]);
   const interpolate = COLOR_MAPS[view.colorMap].interpolate;
 
   const delaunay = useMemo(() => {
