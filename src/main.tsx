@@ -8,9 +8,11 @@ import { DEMO, DEMO_BASE } from './ui/demo';
 import './ui/styles.css';
 
 installTestHook();
+// `?demo=off` starts on an empty page instead of the bundled demo (also how the browser tests start).
+const demo = DEMO && new URLSearchParams(window.location.search).get('demo') !== 'off' ? { manifest: DEMO, base: DEMO_BASE } : null;
 // The backend first (the model is built on it), then the files: URL parameters, the last session or the demo.
 void useStore.getState().chooseBackend(backendFromQuery(window.location.search))
-  .then(() => useStore.getState().startSession(window.location.search, DEMO ? { manifest: DEMO, base: DEMO_BASE } : null));
+  .then(() => useStore.getState().startSession(window.location.search, demo));
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

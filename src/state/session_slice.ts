@@ -63,11 +63,15 @@ async function loadUrls(
       set({ modelStatus: get().model ? 'ready' : 'error', modelProgress: null, modelError: err instanceof Error ? err.message : String(err) });
     }
   }
-  if (urls.scan && scanLoadGeneration() === scanGen) {
+  // The scan belongs with that model: once the user loads a model of their own, it is not loaded either.
+  const afterModel = modelLoadGeneration();
+  const stillOurs = () => scanLoadGeneration() === scanGen && modelLoadGeneration() === afterModel;
+  if (urls.scan && stillOurs()) {
     set({ scanStatus: 'loading', scanProgress: { done: 0, total: 0, what: `downloading ${urls.scan}` } });
     try {
       const file = await fetchAsFile(urls.scan, base);
-      if (scanLoadGeneration() === scanGen) await get().loadScanFiles([file], { save });
+      if (stillOurs()) await get().loadScanFiles([file], { save });
+      else if (scanLoadGeneration() === scanGen) set({ scanStatus: get().scan ? 'ready' : 'empty', scanProgress: null });
     } catch (err) {
       set({ scanStatus: get().scan ? 'ready' : 'error', scanProgress: null, scanError: err instanceof Error ? err.message : String(err) });
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 
 export async function demoOpensWithoutParameters({ page, shot, log }) {
-  // `page` was opened by the runner on index.html with no query, on the WebGPU browser.
+  // `page` was opened by the runner on index.html with no query (demo = true below), on the WebGPU browser.
   assert.equal(new URL(page.url()).search, '', 'no URL parameters');
   const marks = page.getByTestId('rf-marks').locator('circle');
   await marks.first().waitFor({ state: 'visible', timeout: 60_000 });
@@ -22,3 +22,5 @@ export async function demoOpensWithoutParameters({ page, shot, log }) {
   await shot('demo-default');
   // Off-machine requests fail the test in the runner (they are also aborted); nothing here needs the network.
 }
+// The runner opens other tests' pages with demo=off; this one on the plain default page.
+demoOpensWithoutParameters.demo = true;

@@ -142,6 +142,8 @@ export async function nothingJumpsWhileTraining({ openPage, fixtures, shot, log 
   await page.getByTestId('gaussians-live').filter({ hasText: 'training' }).waitFor();
   const before = {};
   for (const [k, l] of Object.entries(watched)) before[k] = await box(l);
+  // While training, the view shows the new readout's 200 neurons (not the loaded model's 7776).
+  assert.equal(await page.getByTestId('gaussian-ellipses').locator('ellipse').count(), 200);
   const ellipse = page.getByTestId('gaussian-ellipses').locator('ellipse').nth(17);
   const first = await ellipse.getAttribute('cx') + ',' + await ellipse.getAttribute('rx');
   const firstLive = await page.getByTestId('gaussians-live').textContent();
@@ -149,18 +151,21 @@ export async function nothingJumpsWhileTraining({ openPage, fixtures, shot, log 
     const el = document.querySelector('[data-testid=gaussians-live]');
     return el && el.textContent !== t && /training/.test(el.textContent);
   }, firstLive);
-  // A few more updates; the boxes are compared at each.
+  // A few more updates, as long as training lasts (a fast machine may finish early): the boxes are compared at each.
+  let later = first;
+  let checks = 0;
   for (let k = 0; k < 4; k++) {
     await page.waitForTimeout(700);
     const phase = await page.getByTestId('train-phase').textContent();
-    assert.match(phase, /^training/, 'still training');
+    if (!/^training/.test(phase)) break;
     for (const [name, l] of Object.entries(watched)) assert.equal(await box(l), before[name], `${name} moved while training (${phase})`);
+    later = await ellipse.getAttribute('cx') + ',' + await ellipse.getAttribute('rx');
+    checks++;
   }
-  const later = await ellipse.getAttribute('cx') + ',' + await ellipse.getAttribute('rx');
+  assert.ok(checks >= 1, 'training lasted long enough to compare the layout at least once');
   log(`neuron 17 (cx, rx): ${first} -> ${later}; ${firstLive.trim()} -> ${(await page.getByTestId('gaussians-live').textContent()).trim()}`);
   assert.notEqual(later, first, 'the Gaussians move while the readout trains');
-  assert.equal(await page.getByTestId('gaussian-ellipses').locator('ellipse').count(), 200);
   await shot('training-gaussians', page);
-  await page.getByTestId('train-stop').click();
+  if (await page.getByTestId('train-stop').isEnabled()) await page.getByTestId('train-stop').click();
   await page.getByTestId('train-results').waitFor();
 }

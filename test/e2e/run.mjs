@@ -77,7 +77,12 @@ function makeProblems() {
   return { consoleErrors: [], offMachine: [], requests: [], allowed: [] };
 }
 
-async function openPageWith(problems, contexts, { webgpu = true, query = '', viewport = { width: 1280, height: 720 } } = {}, baseUrl) {
+/**
+ * Pages open with `demo=off` (an empty page, as before the bundled demo existed) unless a test asks for the demo
+ * (`demo: true`, or `test.demo = true` for the runner's own page): otherwise the demo, loading in the background,
+ * would race the files a test loads.
+ */
+async function openPageWith(problems, contexts, { webgpu = true, query = '', demo = false, viewport = { width: 1280, height: 720 } } = {}, baseUrl) {
   const b = await browser(webgpu);
   const context = await b.newContext({ viewport, acceptDownloads: true });
   contexts.push(context);
@@ -104,7 +109,10 @@ async function openPageWith(problems, contexts, { webgpu = true, query = '', vie
   page.on('pageerror', (err) => problems.consoleErrors.push(`uncaught: ${err.message}`));
   page.on('crash', () => problems.consoleErrors.push('page crashed'));
   page.setDefaultTimeout(timeoutMs);
-  if (query !== null) await page.goto(`${baseUrl}/index.html${query ? `?${query.replace(/^\?/, '')}` : ''}`);
+  if (query !== null) {
+    const params = [query.replace(/^\?/, ''), demo ? '' : 'demo=off'].filter(Boolean).join('&');
+    await page.goto(`${baseUrl}/index.html${params ? `?${params}` : ''}`);
+  }
   return page;
 }
 
@@ -144,7 +152,7 @@ for (const file of files) {
     };
     let error = null;
     try {
-      page = await openPage({ webgpu: true, query: test.query ?? '' });
+      page = await openPage({ webgpu: true, query: test.query ?? '', demo: test.demo === true });
       const allowConsoleError = (re) => problems.allowed.push(re);
       await withTimeout(test({ page, baseUrl, shot, fixtures, openPage, allowConsoleError, log: (...a) => console.log('      ', ...a) }), timeoutMs, id);
     } catch (err) {

@@ -74,3 +74,4 @@ export async function transferCurvesAndOneCell({ page, shot, log }) {
 }
 // The cell runs on WASM: SwiftShader's WebGPU is too slow for training in a test (the demo test covers WebGPU).
 transferCurvesAndOneCell.query = 'backend=wasm';
+transferCurvesAndOneCell.demo = true; // it runs on the bundled demo
