@@ -38,24 +38,16 @@ export function depthwiseFilterGradModuleBytes(s: DepthwiseGradShape): Uint8Arra
   const acc = Array.from({ length: K }, () => f.local(V128));
   const d = f.local(V128);
 
-  const loop = (counter: number, limit: () => void, step: number, body: () => void): void => {
-    f.i32(0).set(counter);
-    f.block().loop();
-    f.get(counter); limit(); f.geS().brIf(1);
-    body();
-    f.get(counter).i32(step).add().set(counter);
-    f.br(0).end().end();
-  };
 
-  loop(b, () => f.get(BATCH), 1, () => {
-    loop(cv, () => f.i32(C / 4), 1, () => {
-      loop(ky, () => f.i32(K), 1, () => {
+  f.forLoop(b, () => f.get(BATCH), 1, () => {
+    f.forLoop(cv, () => f.i32(C / 4), 1, () => {
+      f.forLoop(ky, () => f.i32(K), 1, () => {
         for (let k = 0; k < K; k++) f.v128Zero().set(acc[k]);
-        loop(y, () => f.i32(H), 1, () => {
+        f.forLoop(y, () => f.i32(H), 1, () => {
           // prow = PAD + ((b * Hp + y + ky) * Wp) * px + cv * 16; drow = DY + ((b * H + y) * W) * px + cv * 16
           f.get(PAD).get(b).i32(Hp).mul().get(y).add().get(ky).add().i32(Wp * px).mul().add().get(cv).i32(16).mul().add().set(prow);
           f.get(DY).get(b).i32(H).mul().get(y).add().i32(W * px).mul().add().get(cv).i32(16).mul().add().set(drow);
-          loop(x, () => f.i32(W), 1, () => {
+          f.forLoop(x, () => f.i32(W), 1, () => {
             f.get(drow).v128Load(0).set(d);
             for (let k = 0; k < K; k++) f.get(acc[k]).get(prow).v128Load(k * px).get(d).f32x4Mul().f32x4Add().set(acc[k]);
             f.get(prow).i32(px).add().set(prow);

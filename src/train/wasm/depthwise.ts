@@ -32,20 +32,11 @@ export function depthwiseModuleBytes(s: DepthwiseShape): Uint8Array {
   const acc = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const wv = f.local(V128);
 
-  /** for (counter = 0; counter < limit; counter += step) body */
-  const loop = (counter: number, limit: () => void, step: number, body: () => void): void => {
-    f.i32(0).set(counter);
-    f.block().loop();
-    f.get(counter); limit(); f.geS().brIf(1);
-    body();
-    f.get(counter).i32(step).add().set(counter);
-    f.br(0).end().end();
-  };
 
   /** Output pixels [x, x + n) of the current row, every channel vector. */
   const block = (n: number): void => {
     // p = prow + x * px; po = orow + x * px; wp = w
-    loop(cv, () => f.i32(C / 4), 1, () => {
+    f.forLoop(cv, () => f.i32(C / 4), 1, () => {
       f.get(prow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(p);
       f.get(orow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(po);
       f.get(WT).get(cv).i32(16).mul().add().set(wp);
@@ -64,10 +55,10 @@ export function depthwiseModuleBytes(s: DepthwiseShape): Uint8Array {
 
   f.get(PAD).set(prow);
   f.get(OUT).set(orow);
-  loop(b, () => f.get(BATCH), 1, () => {
-    loop(y, () => f.i32(H), 1, () => {
+  f.forLoop(b, () => f.get(BATCH), 1, () => {
+    f.forLoop(y, () => f.i32(H), 1, () => {
       const W4 = W - (W % 4);
-      loop(x, () => f.i32(W4), 4, () => block(4));
+      f.forLoop(x, () => f.i32(W4), 4, () => block(4));
       if (W4 < W) {
         // the last W % 4 pixels one at a time: x runs from W4 to W
         f.i32(W4).set(x);

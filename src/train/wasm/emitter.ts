@@ -72,6 +72,15 @@ export class FunctionBody {
   end(): this { this.code.push(0x0b); return this; }
   br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
   brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
+  /** for (counter = 0; counter < limit; counter += step) body; `limit` pushes the bound (signed compare). */
+  forLoop(counter: number, limit: () => void, step: number, body: () => void): this {
+    this.i32(0).set(counter);
+    this.block().loop();
+    this.get(counter); limit(); this.geS().brIf(1);
+    body();
+    this.get(counter).i32(step).add().set(counter);
+    return this.br(0).end().end();
+  }
   // SIMD (prefix 0xfd, opcode as u32 LEB128)
   private simd(op: number): this { this.code.push(0xfd); uleb(op, this.code); return this; }
   /** v128.load with a constant byte offset; alignment hint 4 bytes (data are float32 arrays). */
