@@ -23,9 +23,9 @@ import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
 import { medianGridError } from '../../train/grid_error';
 import { REFERENCE_SCHEDULE } from '../../train/schedule';
 import { evalPositions } from '../../train/readout_step';
-import type { TrainEvent } from '../../train/trainer';
 import { parseArgs, UsageError } from '../args';
 import { buildEncoder, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { trainingProgressLogger } from '../training_log';
 
 export const summary = 'train a new readout on a frozen core: --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
 
@@ -106,7 +106,6 @@ export async function run(argv: string[]): Promise<void> {
   log(`frozen core: ${pool ? pool.description : fast ? fast.description : 'the model\'s own forward'}`);
   try {
     let lastCacheLog = 0;
-    let lastBatchLog = performance.now();
     const outcome = await fineTuneReadout({
       core: pool ?? (fast ? fast.run : (x) => encoder.coreForward(x)),
       coreOutputShape,
@@ -122,18 +121,7 @@ export async function run(argv: string[]): Promise<void> {
           log(`core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`);
         }
       },
-      onEvent: (e: TrainEvent) => {
-        if (e.kind === 'epoch') {
-          log(`epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(1) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}` +
-            `${e.improved ? ' (best)' : ''}, lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(1)} s` +
-            (e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''));
-        } else if (e.kind === 'restore') {
-          log(`epoch ${e.epoch}: no improvement for a while, back to the best state (${e.bestValCorrelation.toFixed(4)})`);
-        } else if (performance.now() - lastBatchLog > 10_000) {
-          lastBatchLog = performance.now();
-          log(`epoch ${e.epoch} batch ${e.batch}/${e.batches}: loss ${e.loss.toFixed(1)}, at least ${e.remainingS.toFixed(0)} s left`);
-        }
-      },
+      onEvent: trainingProgressLogger(log),
     });
     const { readout, result, test } = outcome;
     log(result.message);

@@ -10,13 +10,14 @@ import { loadScan, type Scan } from '../../io/scan';
 import { openScanPath } from '../../io/scan/node_dir_source';
 import { saveCheckpoint } from '../../io/torch_save';
 import { encoderToStateDict } from '../../model/to_state_dict';
-import { type EndToEndEvent, evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end';
+import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end';
 import { endToEndScan } from '../../train/end_to_end_data';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end_model';
 import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
 import { SENSORIUM_CORE_REGULARIZER } from '../../train/core_regularizers';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
+import { trainingProgressLogger } from '../training_log';
 
 export const summary = 'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... [--config C.json] --out model.pth [--seed N] [--max-epochs N] [--lr X] [--init CORE.pth] [--metrics M.json]';
 
@@ -81,24 +82,12 @@ export async function run(argv: string[]): Promise<void> {
     const arch = encoder.architecture.core;
     log(`core: ${arch.layers.length} layers, ${arch.outputShape[0]} channels out, ${init ? `initialized from ${init}` : `new (seed ${seed})`}; ` +
       data.map((s) => `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} validation trials`).join('; '));
-    let lastBatchLog = performance.now();
     const result = await trainEndToEnd(encoder, data, {
       seed, lr, batchSize,
       gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
       coreRegularizer: { ...SENSORIUM_CORE_REGULARIZER, gammaInput: config.gamma_input ?? SENSORIUM_CORE_REGULARIZER.gammaInput, gammaHidden: config.gamma_hidden ?? 0 },
       schedule: { maxEpochs, patience },
-    }, (e: EndToEndEvent) => {
-      if (e.kind === 'epoch') {
-        log(`epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(1) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}` +
-          `${e.improved ? ' (best)' : ''}, lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(1)} s` +
-          (e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''));
-      } else if (e.kind === 'restore') {
-        log(`epoch ${e.epoch}: no improvement for a while, back to the best state (${e.bestValCorrelation.toFixed(4)})`);
-      } else if (performance.now() - lastBatchLog > 10_000) {
-        lastBatchLog = performance.now();
-        log(`epoch ${e.epoch} batch ${e.batch}/${e.batches}: loss ${e.loss.toFixed(1)}, at least ${e.remainingS.toFixed(0)} s left`);
-      }
-    });
+    }, trainingProgressLogger(log));
     log(result.message);
     writeFileSync(out, await saveCheckpoint(await encoderToStateDict(encoder)));
     log(`wrote core + ${data.length} readout(s) to ${out}`);
