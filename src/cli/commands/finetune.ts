@@ -1,11 +1,15 @@
 /**
  * v1x finetune: the transfer workflow on the command line. Freezes the checkpoint's core, trains a new
  * FullGaussian2d readout for the scan's neurons with the Lurz 2020 / Sensorium protocol (src/train), evaluates
- * it on the test tier and writes it as a neuralpredictors .pth. Progress goes to stderr; stdout gets one JSON
- * object with the keys of `v1x evaluate` plus the training summary.
+ * it on the test tier and writes it as a neuralpredictors .pth. With --train-core the core is fine-tuned together
+ * with the new readout (finetune_core.ts: no cache, BatchNorm in training mode, the core regularizers); --full-model
+ * then holds the fine-tuned core. Progress goes to stderr; stdout gets one JSON object with the keys of
+ * `v1x evaluate` plus the training summary (the same keys with and without --train-core).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
+import { tierIndices } from '../../io/scan/tiers';
+import type { Encoder } from '../../model/encoder';
 import { parseNumericNpy } from '../../io/npy';
 import { loadScan, type Scan } from '../../io/scan';
 import { openScanPath } from '../../io/scan/node_dir_source';
@@ -16,18 +20,21 @@ import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/featur
 import { createFastCore } from '../../train/fast_core';
 import { NodeCorePool } from '../../train/core_pool_node';
 import { availableParallelism } from 'node:os';
-import { fineTuneReadout, planCache } from '../../train/finetune';
+import { type TestResult, fineTuneReadout, planCache } from '../../train/finetune';
+import { CORE_FINETUNE_LR, coreRegularizerFromConfig, fineTuneCoreAndReadout } from '../../train/finetune_core';
 import type { GaussType } from '../../train/gaussian_positions';
-import { REFERENCE_READOUT } from '../../train/readout_init';
+import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout_init';
+import type { TrainableReadout } from '../../train/readout_params';
 import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
 import { medianGridError } from '../../train/grid_error';
 import { REFERENCE_SCHEDULE } from '../../train/schedule';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/trainer';
 import { evalPositions } from '../../train/readout_step';
 import { parseArgs, UsageError } from '../args';
-import { buildEncoder, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { buildEncoder, type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
-export const summary = 'train a new readout on a frozen core: --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
+export const summary = 'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
 
 const OPTIONS = [
   'checkpoint', 'config', 'scan', 'out', 'seed', 'max-epochs', 'lr', 'per-neuron', 'full-model', 'metadata', 'truth-grid',
@@ -35,12 +42,13 @@ const OPTIONS = [
 ];
 
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, OPTIONS, ['free-mu', 'quiet']);
+  const args = parseArgs(argv, OPTIONS, ['free-mu', 'quiet', 'train-core']);
   const out = args.require('out');
   const scanPath = args.require('scan');
   const seed = args.number('seed', 42);
   const maxEpochs = args.number('max-epochs', 200);
-  const lr = args.number('lr', 0.005);
+  const trainCore = args.has('train-core');
+  const lr = args.number('lr', trainCore ? CORE_FINETUNE_LR : DEFAULT_TRAIN_OPTIONS.lr);
   const batchSize = args.number('batch-size', 64);
   const scale = args.number('scale', 1);
   const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
@@ -85,53 +93,26 @@ export async function run(argv: string[]): Promise<void> {
     if (t.shape.length !== 2 || t.shape[0] !== scan.nNeurons || t.shape[1] !== 2) throw new InputError(truthGrid, `expected shape (${scan.nNeurons}, 2), got (${t.shape.join(', ')})`);
     truth = Float32Array.from(t.data as Float32Array);
   }
-  const coreOutputShape = arch.core.outputShape;
-  const plan = planCache(scan, coreOutputShape, precision);
-  log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
-    `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision})`);
+  const dataKey = args.get('data-key') ?? scan.dataKey;
+  const readoutOptions = { ...REFERENCE_READOUT, gaussType, positionNet: freeMu ? null : REFERENCE_READOUT.positionNet };
+  const train = { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } };
+  if (trainCore) {
+    for (const o of ['cache-precision', 'max-cache-gb', 'threads']) if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
+  }
 
   await startBackend(backend);
-  const encoder = buildEncoder(files, []);
-  const fast = await createFastCore(encoder.core);
-  // the core runs once per image (the cache): on every core of the machine when threads > 1
-  let pool: NodeCorePool | null = null;
-  if (threads > 1 && backend === 'wasm') {
-    try {
-      const configJson = args.get('config') ? JSON.parse(readFileSync(args.get('config')!, 'utf8')) as unknown : null;
-      pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, configJson, arch.core.inputShape, threads);
-    } catch (e) {
-      log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
-    }
-  }
-  log(`frozen core: ${pool ? pool.description : fast ? fast.description : 'the model\'s own forward'}`);
+  const trained = trainCore
+    ? await trainCoreToo(files, scan, dataKey, readoutOptions, train, log)
+    : await trainReadoutOnly(files, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend, configPath: args.get('config') }, log);
   try {
-    let lastCacheLog = 0;
-    const outcome = await fineTuneReadout({
-      core: pool ?? (fast ? fast.run : (x) => encoder.coreForward(x)),
-      coreOutputShape,
-      scan,
-      eluOffset: arch.eluOffset,
-      cachePrecision: precision,
-      maxCacheBytes,
-      readout: { ...REFERENCE_READOUT, gaussType, positionNet: freeMu ? null : REFERENCE_READOUT.positionNet },
-      train: { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } },
-      onCacheProgress: (p) => {
-        if (p.done === p.total || p.elapsedS - lastCacheLog > 10) {
-          lastCacheLog = p.elapsedS;
-          log(`core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`);
-        }
-      },
-      onEvent: trainingProgressLogger(log),
-    });
-    const { readout, result, test } = outcome;
-    log(result.message);
-    const dataKey = args.get('data-key') ?? scan.dataKey;
+    const { readout, encoder, test } = trained;
+    log(trained.message);
     writeFileSync(out, await exportReadoutPth(readout, dataKey));
     log(`wrote readout '${dataKey}' to ${out}`);
     const fullModel = args.get('full-model');
     if (fullModel) {
       writeFileSync(fullModel, await exportFullModelPth(encoder, readout, dataKey));
-      log(`wrote core + readout to ${fullModel}`);
+      log(`wrote ${trainCore ? 'the fine-tuned core (BatchNorm running statistics included)' : 'core'} + readout to ${fullModel}`);
     }
     const rows = perNeuronResults(readout, scan.unitIds, test?.evaluation ?? null);
     const perNeuron = args.get('per-neuron');
@@ -149,14 +130,15 @@ export async function run(argv: string[]): Promise<void> {
       checkpoint: files.checkpointPath,
       backend,
       ...(gridError !== null ? { grid_error_median: gridError } : {}),
-      best_validation_correlation: result.bestValCorrelation,
-      epochs: result.epochs,
-      stop_reason: result.stopReason,
+      best_validation_correlation: trained.bestValCorrelation,
+      epochs: trained.epochs,
+      stop_reason: trained.stopReason,
       seed,
       lr,
-      cache_precision: precision,
-      cache_s: outcome.timings.cacheS,
-      train_s: outcome.timings.trainS,
+      train_core: trainCore,
+      cache_precision: trainCore ? null : precision,
+      cache_s: trained.timings.cacheS,
+      train_s: trained.timings.trainS,
       out,
     };
     const metadata = args.get('metadata');
@@ -166,15 +148,103 @@ export async function run(argv: string[]): Promise<void> {
         core_sha256: await sha256Hex(checkpointBytes), core_file: files.checkpointPath, data_key: dataKey, scan: scan.name,
         config: files.config.config,
         readout: { gauss_type: readout.gaussType, neurons: readout.neurons, channels: readout.channels, position_network: readout.positionNet !== null },
-        training: { lr, batch_size: batchSize, max_epochs: maxEpochs, gamma_readout: gamma, epochs: result.epochs, stop_reason: result.stopReason, history: result.history },
-        seed, backend, cache_precision: precision, metrics: test?.evaluation.summary ?? null,
+        training: {
+          train_core: trainCore, lr, batch_size: batchSize, max_epochs: maxEpochs, gamma_readout: gamma,
+          ...(trainCore ? { core_regularizer: coreRegularizerFromConfig(files.config.config) } : {}),
+          epochs: trained.epochs, stop_reason: trained.stopReason, history: trained.history,
+        },
+        seed, backend, ...(trainCore ? {} : { cache_precision: precision }), metrics: test?.evaluation.summary ?? null,
       }), null, 1));
       log(`wrote metadata to ${metadata}`);
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
   } finally {
+    trained.encoder.dispose();
+  }
+}
+
+/** What both paths hand to the exports and the summary. */
+interface Trained {
+  /** The trained readout as host arrays. */
+  readout: TrainableReadout;
+  /** The model whose core goes into --full-model (frozen: the checkpoint's; --train-core: the fine-tuned one). */
+  encoder: Encoder;
+  test: TestResult | null;
+  message: string;
+  bestValCorrelation: number;
+  epochs: number;
+  stopReason: string;
+  history: unknown[];
+  timings: { cacheS: number; trainS: number };
+}
+
+interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string; configPath: string | undefined }
+
+/** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */
+async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutInitOptions, train: TrainOptionsInput, c: CacheSettings, log: (s: string) => void): Promise<Trained> {
+  const arch = files.architecture;
+  const coreOutputShape = arch.core.outputShape;
+  const plan = planCache(scan, coreOutputShape, c.precision);
+  log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
+    `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${c.precision})`);
+  const encoder = buildEncoder(files, []);
+  let fast: Awaited<ReturnType<typeof createFastCore>> = null;
+  let pool: NodeCorePool | null = null;
+  try {
+    fast = await createFastCore(encoder.core);
+    // the core runs once per image (the cache): on every core of the machine when threads > 1
+    if (c.threads > 1 && c.backend === 'wasm') {
+      try {
+        const configJson = c.configPath ? JSON.parse(readFileSync(c.configPath, 'utf8')) as unknown : null;
+        pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, configJson, arch.core.inputShape, c.threads);
+      } catch (e) {
+        log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
+      }
+    }
+    log(`frozen core: ${pool ? pool.description : fast ? fast.description : 'the model\'s own forward'}`);
+    let lastCacheLog = 0;
+    const outcome = await fineTuneReadout({
+      core: pool ?? (fast ? fast.run : (x) => encoder.coreForward(x)),
+      coreOutputShape,
+      scan,
+      eluOffset: arch.eluOffset,
+      cachePrecision: c.precision,
+      maxCacheBytes: c.maxCacheBytes,
+      readout,
+      train,
+      onCacheProgress: (p) => {
+        if (p.done === p.total || p.elapsedS - lastCacheLog > 10) {
+          lastCacheLog = p.elapsedS;
+          log(`core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`);
+        }
+      },
+      onEvent: trainingProgressLogger(log),
+    });
+    const r = outcome.result;
+    return {
+      readout: outcome.readout, encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
+      epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings,
+    };
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  } finally {
     await pool?.close();
     fast?.dispose();
-    encoder.dispose();
   }
+}
+
+/** --train-core: the checkpoint's core and a new readout trained together (finetune_core.ts); no cache. */
+async function trainCoreToo(files: ModelFiles, scan: Scan, dataKey: string, readout: ReadoutInitOptions, train: TrainOptionsInput, log: (s: string) => void): Promise<Trained> {
+  const tiers = ['train', 'validation', 'test'].map((t) => `${tierIndices(scan, t).length} ${t}`).join(', ');
+  log(`${scan.name}: ${scan.nNeurons} neurons; ${tiers} trials; fine-tuning the core too: no cache, the core runs forward and backward on every batch`);
+  const outcome = await fineTuneCoreAndReadout({
+    stateDict: files.stateDict, config: files.config.config, file: files.checkpointPath, scan, dataKey, readout, train,
+    onEvent: trainingProgressLogger(log),
+  });
+  const r = outcome.result;
+  return {
+    readout: outcome.readout, encoder: outcome.encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
+    epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings,
+  };
 }
