@@ -60,6 +60,16 @@ export function chooseReadout(arch: ModelArchitecture, requested: string | undef
   return arch.defaultReadout!;
 }
 
+/** The readout --readout names (default: the first), with a note on stderr when the default was one of several. */
+export function readoutFromArgs(args: ParsedArgs, files: ModelFiles): string {
+  const arch = files.architecture;
+  const key = chooseReadout(arch, args.get('readout'), files.checkpointPath);
+  if (args.get('readout') === undefined && arch.readouts.length > 1) {
+    process.stderr.write(`v1x: using readout '${key}', the first of ${arch.readouts.length} (choose with --readout)\n`);
+  }
+  return key;
+}
+
 export function parseBackend(args: ParsedArgs): NodeBackend {
   const b = args.get('backend') ?? 'wasm';
   if (b !== 'cpu' && b !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got '${b}'`);

@@ -6,12 +6,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
-import { loadScan, normalizedImages, normalizedResponses, tierCounts, tierIndices, type Scan } from '../../io/scan';
-import { openScanPath } from '../../io/scan/node_dir_source';
+import { normalizedImages, normalizedResponses, tierCounts, tierIndices, type Scan } from '../../io/scan';
 import { evaluate, perNeuronCsv } from '../../metrics';
 import type { Encoder } from '../../model/encoder';
+import { loadScanFromPath } from '../../train/node_load';
 import { parseArgs, UsageError } from '../args';
-import { buildEncoder, chooseReadout, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { buildEncoder, parseBackend, readModelFiles, readoutFromArgs, startBackend } from '../load_model';
 
 export const summary = 'metrics of a model on a scan tier: --checkpoint M.pth [--config C.json] [--readout KEY] --scan S.zip|DIR [--tier test] [--out per_neuron.csv] [--scale F] [--backend cpu|wasm]';
 
@@ -26,19 +26,10 @@ export async function run(argv: string[]): Promise<void> {
 
   const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
   const arch = files.architecture;
-  const key = chooseReadout(arch, args.get('readout'), files.checkpointPath);
-  if (args.get('readout') === undefined && arch.readouts.length > 1) {
-    process.stderr.write(`v1x: using readout '${key}', the first of ${arch.readouts.length} (choose with --readout)\n`);
-  }
+  const key = readoutFromArgs(args, files);
   const readoutNeurons = arch.readouts.find((r) => r.key === key)!.neurons;
 
-  const source = await openScanPath(scanPath);
-  let scan: Scan;
-  try {
-    scan = await loadScan(source, { scale });
-  } finally {
-    await source.close?.();
-  }
+  const scan = await loadScanFromPath(scanPath, { scale });
   for (const w of scan.warnings) process.stderr.write(`v1x: ${scanPath}: ${w}\n`);
   const trials = tierIndices(scan, tier);
   if (trials.length === 0) {
