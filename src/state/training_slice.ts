@@ -1,7 +1,7 @@
 /**
- * Fine-tuning a new readout on the frozen core, run by the training Web Worker (src/train/worker.ts): start,
- * pause, resume, stop, and the progress, readout snapshots and results it reports. The page stays responsive
- * because all tensor work happens in the worker.
+ * Fine-tuning a new readout on the frozen core (or, with `trainCore`, on the core fine-tuned too), run by the
+ * training Web Worker (src/train/worker.ts): start, pause, resume, stop, and the progress, readout snapshots and
+ * results it reports. The page stays responsive because all tensor work happens in the worker.
  */
 import type { StateCreator } from 'zustand';
 import type { BrowserBackend } from '../backend/select';
@@ -18,6 +18,8 @@ export interface TrainingSettings {
   maxEpochs: number;
   gammaReadout: number;
   gaussType: 'full' | 'uncorrelated' | 'isotropic';
+  /** Fine-tune the core too (much slower: no cache, the core runs forward and backward every batch). */
+  trainCore: boolean;
 }
 
 export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
@@ -27,6 +29,7 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   maxEpochs: 200,
   gammaReadout: 0.0076,
   gaussType: 'full',
+  trainCore: false,
 };
 
 export type TrainingResult = Omit<DoneMessage, 'type' | 'readoutPth' | 'fullModelPth'> & {
@@ -52,7 +55,10 @@ export interface TrainingSlice {
   pauseTraining(): void;
   resumeTraining(): void;
   stopTraining(): void;
-  /** Makes the fine-tuned model (frozen core + new readout) the one the views show. */
+  /**
+   * Makes the fine-tuned model the one the views show: the full model the worker exported, i.e. the loaded core
+   * (or, when it was fine-tuned too, the fine-tuned core with its BatchNorm statistics) + the new readout.
+   */
   exploreTrainedModel(): Promise<void>;
 }
 
@@ -77,7 +83,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
   startTraining() {
     const { model, scan, trainingSettings: t, backend } = get();
     if (!model || !scan) {
-      set({ trainingError: 'load a checkpoint (its core is used, frozen) and a scan first' });
+      set({ trainingError: 'load a checkpoint (its core is used) and a scan first' });
       return;
     }
     worker?.terminate();
@@ -96,6 +102,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
         backend: (backend?.backend ?? null) as BrowserBackend | null,
         readout: { gaussType: t.gaussType },
         train: { seed: t.seed, lr: t.lr, batchSize: t.batchSize, gammaReadout: t.gammaReadout, schedule: { maxEpochs: t.maxEpochs } },
+        trainCore: t.trainCore,
       }, onMessage, onFailure);
     }, (err: unknown) => onFailure(`could not read ${model.source.checkpointName}: ${String(err)}`));
   },

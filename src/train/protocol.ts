@@ -17,7 +17,7 @@ import type { EpochProgress, StopReason, TrainEvent, TrainOptionsInput } from '.
 
 export interface StartMessage {
   type: 'start';
-  /** The checkpoint whose core is frozen (its readouts are ignored). */
+  /** The checkpoint whose core is used, frozen or (trainCore) as the starting point (its readouts are ignored). */
   checkpoint: { bytes: Uint8Array; name: string };
   /** A neuralpredictors-style config JSON (parsed), or null for the defaults (Sensorium SOTA). */
   config: unknown | null;
@@ -28,6 +28,13 @@ export interface StartMessage {
   readout?: Partial<ReadoutInitOptions>;
   /** seed, lr, batchSize, gammaReadout, schedule.maxEpochs, ... (defaults: the reference protocol, lr 0.005). */
   train?: TrainOptionsInput;
+  /**
+   * Fine-tune the core too (finetune_core.ts): BatchNorm in training mode with running-average updates, the core
+   * regularizers from the config, no feature cache (the core runs forward and backward on every batch, so an
+   * epoch is much slower). cachePrecision / maxCacheBytes do not apply, and the full model is always exported.
+   * Default false.
+   */
+  trainCore?: boolean;
   cachePrecision?: CachePrecision;
   /** Refuse to cache more than this many bytes (default 2 GiB in the browser). */
   maxCacheBytes?: number;
@@ -105,6 +112,8 @@ export interface DoneMessage {
   perNeuronCsv: string;
   metadataJson: string;
   timings: { cacheS: number; trainS: number; testS: number };
+  /** The core was fine-tuned too: `fullModelPth` holds that core, and `readoutPth` only fits it, not the original. */
+  trainCore: boolean;
 }
 
 export interface ErrorMessage {

@@ -1,7 +1,7 @@
 /**
- * Fine-tuning a new readout for the scan's neurons on the loaded model's frozen core: hyper-parameters with the
- * Lurz 2020 / Sensorium defaults, start / pause / stop, progress with time remaining, live curves, results and
- * downloads.
+ * Fine-tuning a new readout for the scan's neurons on the loaded model's frozen core (optionally the core too):
+ * hyper-parameters with the Lurz 2020 / Sensorium defaults, start / pause / stop, progress with time remaining,
+ * live curves, results and downloads.
  */
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
@@ -73,7 +73,8 @@ export function TrainingView() {
     <section className="panel" aria-labelledby="training-title" data-testid="training-panel">
       <h2 id="training-title">Fine-tune a readout</h2>
       <p className="muted small">
-        A new Gaussian readout for the scan&apos;s neurons on the loaded model&apos;s core, which stays frozen (the paper&apos;s transfer setting).
+        A new Gaussian readout for the scan&apos;s neurons on the loaded model&apos;s core, which stays frozen (the paper&apos;s transfer setting)
+        unless you fine-tune it too.
         {!ready && ' Load a checkpoint and a scan to start.'}
         {ready && !fits && ' The scan\u2019s images do not fit the model\u2019s input.'}
       </p>
@@ -92,6 +93,14 @@ export function TrainingView() {
             <option value="uncorrelated">uncorrelated</option>
             <option value="isotropic">isotropic</option>
           </select>
+        </label>
+        <label title="BatchNorm in training mode with running-average updates, the core regularizers of neuralpredictors; the exported full model holds the fine-tuned core">
+          <span>
+            <input type="checkbox" data-testid="train-core" style={{ width: 'auto', margin: '0 0.35rem 0 0' }} checked={settings.trainCore}
+              onChange={(e) => setSettings({ trainCore: e.target.checked })} />
+            Also fine-tune the core
+          </span>
+          <span className="small">much slower: every epoch runs the core forward and backward (no cache)</span>
         </label>
       </fieldset>
       <div className="row small">
@@ -116,7 +125,7 @@ export function TrainingView() {
             <dt>correlation to average</dt><dd>{fmt(metrics?.correlation_to_average)}</dd>
             <dt>fraction of oracle</dt><dd>{fmt(metrics?.fraction_oracle)}</dd>
             <dt>FEVE</dt><dd>{fmt(metrics?.feve)}</dd>
-            <dt>time</dt><dd>cache {duration(result.timings.cacheS)}, training {duration(result.timings.trainS)}, test {duration(result.timings.testS)}</dd>
+            <dt>time</dt><dd>{result.trainCore ? 'core fine-tuned too (no cache)' : `cache ${duration(result.timings.cacheS)}`}, training {duration(result.timings.trainS)}, test {duration(result.timings.testS)}</dd>
           </dl>
           <div className="row">
             {result.fullModelPth && (
@@ -124,8 +133,9 @@ export function TrainingView() {
                 Explore the fine-tuned model
               </button>
             )}
-            <button type="button" className="button-quiet link" onClick={() => download(result.readoutPth, `readout-${result.dataKey}.pth`)}>readout .pth</button>
-            {result.fullModelPth && <button type="button" className="button-quiet link" onClick={() => download(result.fullModelPth!, `model-${result.dataKey}.pth`)}>core + readout .pth</button>}
+            {result.fullModelPth && <button type="button" className="button-quiet link" onClick={() => download(result.fullModelPth!, `model-${result.dataKey}.pth`)}>{result.trainCore ? 'fine-tuned core + readout .pth' : 'core + readout .pth'}</button>}
+            <button type="button" className="button-quiet link" title={result.trainCore ? 'fits the fine-tuned core only, not the loaded one' : undefined}
+              onClick={() => download(result.readoutPth, `readout-${result.dataKey}.pth`)}>{result.trainCore ? 'readout .pth (for the fine-tuned core)' : 'readout .pth'}</button>
             <button type="button" className="button-quiet link" onClick={() => download(result.perNeuronCsv, `neurons-${result.dataKey}.csv`)}>per-neuron .csv</button>
             <button type="button" className="button-quiet link" onClick={() => download(result.metadataJson, `metadata-${result.dataKey}.json`)}>metadata .json</button>
           </div>
