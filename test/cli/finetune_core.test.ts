@@ -2,7 +2,7 @@
  * `v1x finetune --train-core` on the demo core and a tiny simulated scan, one epoch: exit 0, one JSON line with
  * the same keys as the frozen-core run (the `v1x evaluate` keys among them), progress on stderr, a per-neuron CSV,
  * metadata that says the core was trained, and a full model whose core (BatchNorm statistics included) is no
- * longer the checkpoint's while the frozen run's is.
+ * longer the checkpoint's while the frozen run's is. And `v1x train --init` on the same scan still works.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,4 +87,17 @@ describe('v1x finetune --train-core', () => {
     const kept = coreDiff(await readCheckpoint(readFileSync(join(dir, 'm0.pth')), 'm0.pth'), checkpoint);
     expect(kept).toEqual({ sameKeys: true, max: 0, batchesTracked: 0 });
   }, 120_000);
+
+  it('v1x train --init still fine-tunes a checkpoint\'s core (shares the core regularizer settings)', async () => {
+    const out = join(dir, 'init.pth');
+    const r = v1x('train', '--init', join(DEMO, 'model.pth'), '--config', join(DEMO, 'config.json'), '--scan', scan, '--out', out,
+      '--max-epochs', '1', '--batch-size', '32');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).scans['92031-1-1'].neurons).toBe(16);
+    const checkpoint = await readCheckpoint(readFileSync(join(DEMO, 'model.pth')), 'model.pth');
+    const d = coreDiff(await readCheckpoint(readFileSync(out), 'init.pth'), checkpoint);
+    expect(d.sameKeys).toBe(true);
+    expect(d.max).toBeGreaterThan(1e-6);
+    expect(d.batchesTracked).toBe(2);
+  }, 60_000);
 });

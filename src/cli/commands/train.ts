@@ -1,6 +1,7 @@
 /**
  * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end.ts), from scratch or,
- * with --init, from a checkpoint's core (fine-tuning the core too). Progress goes to stderr; stdout gets one JSON
+ * with --init, from a checkpoint's core (fine-tuning the core too; for one new scan `v1x finetune --train-core` does
+ * the same with the fine-tuning workflow's readout settings and exports). Progress goes to stderr; stdout gets one JSON
  * object with the test metrics per scan (the keys of `v1x evaluate`) and the training summary. The model is
  * written as a zip-format .pth with neuralpredictors key names (`core.*`, `readout.<data_key>.*`).
  */
@@ -14,7 +15,7 @@ import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end';
 import { endToEndScan } from '../../train/end_to_end_data';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end_model';
 import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
-import { SENSORIUM_CORE_REGULARIZER } from '../../train/core_regularizers';
+import { coreRegularizerFromConfig } from '../../train/finetune_core';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
@@ -85,7 +86,7 @@ export async function run(argv: string[]): Promise<void> {
     const result = await trainEndToEnd(encoder, data, {
       seed, lr, batchSize,
       gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
-      coreRegularizer: { ...SENSORIUM_CORE_REGULARIZER, gammaInput: config.gamma_input ?? SENSORIUM_CORE_REGULARIZER.gammaInput, gammaHidden: config.gamma_hidden ?? 0 },
+      coreRegularizer: coreRegularizerFromConfig(config),
       schedule: { maxEpochs, patience },
     }, trainingProgressLogger(log));
     log(result.message);
