@@ -1,4 +1,5 @@
 /** Drawing one image of an NCHW stack in gray (first channel, scaled to its own min..max). */
+import { useEffect, useRef, type RefObject } from 'react';
 import type { ImageSet } from '../../state/test_images';
 
 /** Paints image `index` into a context whose canvas is width x height of the images. */
@@ -34,4 +35,17 @@ export function stimulusDataUrl(images: ImageSet, index: number): string {
   if (!ctx) return '';
   paintStimulus(ctx, images, index);
   return canvas.toDataURL('image/png');
+}
+
+/**
+ * A ref for a canvas of the images' width x height that shows image `index`, repainted when the stack or the
+ * index changes (the canvas keeps its pixels across other renders).
+ */
+export function useStimulusCanvas(images: ImageSet, index: number): RefObject<HTMLCanvasElement | null> {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (ctx) paintStimulus(ctx, images, index);
+  }, [images, index]);
+  return ref;
 }

@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import { coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, neuronFeatures, readoutFeatures } from '../../state/inspector_service';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
-import { ImageCanvas } from '../components/ImageCanvas';
+import { ImageStepper } from '../components/ImageStepper';
 import './core/core.css';
 import { FeatureMapGrid, type MapScale, type NeuronMark } from './core/FeatureMapGrid';
 import { FilterGrid } from './core/FilterGrid';
@@ -22,7 +22,6 @@ export function CoreView() {
   const model = useStore((s) => s.model);
   const images = useStore((s) => s.images);
   const imageIndex = useStore((s) => s.selectedImage);
-  const selectImage = useStore((s) => s.selectImage);
   const selected = useStore((s) => s.selectedNeuron);
   const geometry = useStore((s) => s.geometry);
   const colorMap = useStore((s) => s.view.colorMap);
@@ -79,14 +78,7 @@ export function CoreView() {
       <h3>Feature maps</h3>
       {images && count > 0 && (
         <div className="core-top">
-          <div className="stimulus-box">
-            <ImageCanvas images={images} index={current} width={192} label={images.labels[current]} />
-            <div className="row small">
-              <button type="button" className="button-quiet" aria-label="Previous image" disabled={current === 0} onClick={() => selectImage(current - 1)}>‹</button>
-              <span data-testid="core-image-label">{images.labels[current]} ({current + 1}/{count})</span>
-              <button type="button" className="button-quiet" aria-label="Next image" disabled={current >= count - 1} onClick={() => selectImage(current + 1)}>›</button>
-            </div>
-          </div>
+          <ImageStepper images={images} current={current} width={192} labelTestId="core-image-label" />
           <div className="grow small">
             {m && shown ? (
               <p

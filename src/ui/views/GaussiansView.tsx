@@ -5,23 +5,22 @@
  * positions sampled for the current batch move here. Hover and click are linked with the other views.
  */
 import * as d3 from 'd3';
-import { useId, useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import {
   confidenceRadius, gridPositionsToPixels, pixelEllipses, sampledPixels,
 } from '../../state/gaussian_ellipses';
-import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
+import type { ReadoutGeometry } from '../../state/readout_geometry';
 import { useStore } from '../../state/store';
-import { COLOR_MAPS, gradientCss } from '../colormaps';
+import { COLOR_MAPS } from '../colormaps';
+import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
-import { stimulusDataUrl } from '../components/stimulus';
-
-const WIDTH = 560;
-const M = { top: 8, right: 8, bottom: 38, left: 36 };
+import { FieldPlot } from '../components/FieldPlot';
+import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
+import { useFieldGeometry } from '../components/use_field_geometry';
 /** Positions drawn per neuron for the cloud of a loaded (not training) readout. */
 const DRAWS = 8;
 /** Color levels of the cloud: one path per level keeps tens of thousands of points cheap to draw. */
 const CLOUD_LEVELS = 16;
-const LIVE = new Set(['training', 'paused', 'evaluating', 'exporting']);
 
 const CONFIDENCES: Array<{ p: number; label: string }> = [
   { p: 1 - Math.exp(-0.5), label: '39 % (1 σ)' },
@@ -32,62 +31,31 @@ const CONFIDENCES: Array<{ p: number; label: string }> = [
 ];
 
 /** Frame around the means, padded by a typical ellipse so most of them show whole, at the plot's aspect. */
-function fitExtent(g: ReadoutGeometry, ellipses: Float32Array, aspect: number): [number, number, number, number] {
-  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
-  for (let n = 0; n < g.neurons; n++) {
-    const px = g.pixels[2 * n], py = g.pixels[2 * n + 1];
-    x0 = Math.min(x0, px); x1 = Math.max(x1, px); y0 = Math.min(y0, py); y1 = Math.max(y1, py);
-  }
+function fitExtent(g: ReadoutGeometry, ellipses: Float32Array, aspect: number): FieldExtent {
   // The 90th percentile of the major semi-axes: a few huge Gaussians must not zoom everything out.
   const major = Float32Array.from({ length: g.neurons }, (_, n) => ellipses[3 * n]).sort();
   const pad = major[Math.floor(0.9 * (major.length - 1))] ?? 0;
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  let w = (Math.max(x1 - x0, 2) + 2 * pad) * 1.1;
-  let h = (Math.max(y1 - y0, 2) + 2 * pad) * 1.1;
-  if (w / h > aspect) h = w / aspect; else w = h * aspect;
-  return [cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2];
+  return frameAround(boundingBox(g.pixels.subarray(0, 2 * g.neurons)), aspect, pad, 1.1);
 }
 
 export function GaussiansView() {
-  const modelGeometry = useStore((s) => s.geometry);
-  const snapshot = useStore((s) => s.snapshot);
-  const trainingPhase = useStore((s) => s.trainingPhase);
-  const scan = useStore((s) => s.scan);
-  const live = snapshot !== null && LIVE.has(trainingPhase);
-  const geometry = useMemo(
-    () => (live && modelGeometry ? snapshotGeometry(snapshot, modelGeometry, scan?.cellMotorCoordinates) : modelGeometry),
-    [live, snapshot, modelGeometry, scan],
-  );
-  const images = useStore((s) => s.images);
-  const imageIndex = useStore((s) => s.selectedImage);
+  // While a readout trains, its Gaussians move here; otherwise the loaded model's readout is shown.
+  const { geometry, live } = useFieldGeometry();
   const view = useStore((s) => s.view);
   const hovered = useStore((s) => s.hoveredNeuron);
   const selected = useStore((s) => s.selectedNeuron);
-  const hoverNeuron = useStore((s) => s.hoverNeuron);
-  const selectNeuron = useStore((s) => s.selectNeuron);
   // One standard deviation by default, the usual error ellipse.
   const [confidence, setConfidence] = useState(CONFIDENCES[0].p);
   const [showCloud, setShowCloud] = useState(true);
   const [zoom, setZoom] = useState(true);
   const [showStimulus, setShowStimulus] = useState(true);
-  const svgRef = useRef<SVGSVGElement>(null);
-  const clipId = `gauss-clip${useId().replace(/[^\w-]/g, '')}`;
 
   const ellipses = useMemo(() => (geometry ? pixelEllipses(geometry, confidence) : null), [geometry, confidence]);
 
   const layout = useMemo(() => {
     if (!geometry || !ellipses) return null;
-    const [ih, iw] = geometry.imageSize;
-    const plotW = WIDTH - M.left - M.right;
-    const plotH = (plotW * ih) / iw;
     // While training, the whole stimulus: a frame that followed the moving neurons would jump every second.
-    let [x0, x1, y0, y1] = [-0.5, iw - 0.5, -0.5, ih - 0.5];
-    if (zoom && !live) [x0, x1, y0, y1] = fitExtent(geometry, ellipses, plotW / plotH);
-    const x = d3.scaleLinear().domain([x0, x1]).range([M.left, M.left + plotW]);
-    const y = d3.scaleLinear().domain([y0, y1]).range([M.top, M.top + plotH]);
-    // Screen units per image pixel (the same along x and y: the frame keeps the image's aspect).
-    return { x, y, k: plotW / (x1 - x0), height: M.top + plotH + M.bottom, plotW, plotH };
+    return fieldLayout(geometry.imageSize, zoom && !live ? (aspect) => fitExtent(geometry, ellipses, aspect) : undefined);
   }, [geometry, ellipses, zoom, live]);
 
   const colors = useMemo(() => (geometry ? corticalColorValues(geometry, view.colorAxis) : null), [geometry, view.colorAxis]);
@@ -96,11 +64,11 @@ export function GaussiansView() {
 
   const cloud = useMemo(() => {
     if (!geometry) return null;
-    if (live && snapshot && snapshot.sampledImages > 0 && snapshot.sampledPositions.length === snapshot.sampledImages * geometry.neurons * 2) {
-      return { pixels: gridPositionsToPixels(geometry, snapshot.sampledPositions), draws: snapshot.sampledImages, fromTraining: true };
+    if (live && live.sampledImages > 0 && live.sampledPositions.length === live.sampledImages * geometry.neurons * 2) {
+      return { pixels: gridPositionsToPixels(geometry, live.sampledPositions), draws: live.sampledImages, fromTraining: true };
     }
     return { pixels: sampledPixels(geometry, DRAWS), draws: DRAWS, fromTraining: false };
-  }, [geometry, live, snapshot]);
+  }, [geometry, live]);
 
   const cloudPaths = useMemo(() => {
     if (!geometry || !layout || !cloud || !showCloud) return null;
@@ -143,17 +111,6 @@ export function GaussiansView() {
     });
   }, [geometry, layout, ellipses, colors, interpolate]);
 
-  const delaunay = useMemo(() => {
-    if (!geometry || !layout) return null;
-    const p = geometry.pixels;
-    return d3.Delaunay.from({ length: geometry.neurons }, (_v, n) => layout.x(p[2 * n]), (_v, n) => layout.y(p[2 * n + 1]));
-  }, [geometry, layout]);
-
-  const stimulusUrl = useMemo(
-    () => (images && showStimulus && imageIndex < images.shape[0] ? stimulusDataUrl(images, imageIndex) : null),
-    [images, imageIndex, showStimulus],
-  );
-
   if (!geometry || !layout || !ellipses) return null;
   const { x, y, k } = layout;
   const [ih, iw] = geometry.imageSize;
@@ -178,7 +135,7 @@ export function GaussiansView() {
       <h2 id="gauss-title">
         Learned Gaussians
         <span className="muted small" data-testid="gaussians-live">
-          {live ? ` · training: epoch ${snapshot.epoch}, batch ${snapshot.batch}` : ''}
+          {live ? ` · training: epoch ${live.epoch}, batch ${live.batch}` : ''}
         </span>
       </h2>
       <p className="muted small">
@@ -194,65 +151,35 @@ export function GaussiansView() {
         </label>
         <label><input type="checkbox" checked={showCloud} onChange={(e) => setShowCloud(e.target.checked)} /> sampled positions</label>
         <label title="While training the whole stimulus is shown">
-          <input type="checkbox" checked={zoom} disabled={live} onChange={(e) => setZoom(e.target.checked)} /> fit to the Gaussians
+          <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} /> fit to the Gaussians
         </label>
         <label><input type="checkbox" checked={showStimulus} onChange={(e) => setShowStimulus(e.target.checked)} /> show stimulus</label>
       </div>
-      <svg
-        ref={svgRef}
-        viewBox={`0 0 ${WIDTH} ${layout.height}`}
-        className="plot gauss-plot"
-        role="img"
-        aria-label={`${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`}
-        onMouseMove={(e) => {
-          if (!delaunay) return;
-          const box = svgRef.current!.getBoundingClientRect();
-          const px = ((e.clientX - box.left) / box.width) * WIDTH;
-          const py = ((e.clientY - box.top) / box.height) * layout.height;
-          const n = delaunay.find(px, py);
-          const d = Math.hypot(x(geometry.pixels[2 * n]) - px, y(geometry.pixels[2 * n + 1]) - py);
-          hoverNeuron(d < Math.max(10, ellipses[3 * n + 1] * k) ? n : null);
-        }}
-        onMouseLeave={() => hoverNeuron(null)}
-        onClick={() => selectNeuron(hovered)}
+      <FieldPlot
+        geometry={geometry}
+        layout={layout}
+        className="gauss-plot"
+        stimulusClassName="gauss-stimulus"
+        showStimulus={showStimulus}
+        label={`${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`}
+        // A wide Gaussian is hovered anywhere within its minor semi-axis of its mean, a small one within 10 units.
+        pickRadius={(n) => Math.max(10, ellipses[3 * n + 1] * k)}
       >
-        <defs>
-          <clipPath id={clipId}><rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} /></clipPath>
-        </defs>
-        <rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} className="rf-frame" />
-        <g clipPath={`url(#${clipId})`}>
-          {stimulusUrl && (
-            <image
-              href={stimulusUrl} x={x(-0.5)} y={y(-0.5)} width={x(iw - 0.5) - x(-0.5)} height={y(ih - 0.5) - y(-0.5)}
-              preserveAspectRatio="none" className="gauss-stimulus"
-            />
-          )}
-          <g data-testid="gaussian-cloud">{cloudPaths}</g>
-          <g className="gauss-ellipses" data-testid="gaussian-ellipses">{marks}</g>
-          {outline(selected, 'gauss-selected')}
-          {outline(hovered, 'gauss-hovered')}
-        </g>
-        <g className="axis" transform={`translate(0,${M.top + layout.plotH})`} ref={(g) => { if (g) d3.select(g).call(d3.axisBottom(x).ticks(8)); }} />
-        <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(4)); }} />
-        <text className="axis-label" x={M.left + layout.plotW / 2} y={layout.height - 2} textAnchor="middle">stimulus x (pixels)</text>
-      </svg>
-      <div className="legend small">
-        {colors ? (
-          <>
-            <span>cortical {view.colorAxis} {colors.lo.toFixed(2)}</span>
-            <span className="legend-bar" style={{ background: gradientCss(view.colorMap) }} />
-            <span>{colors.hi.toFixed(2)}</span>
-            <span className="muted">({geometry.cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'}; as in Receptive fields)</span>
-          </>
-        ) : (
-          <span className="muted">Free per-neuron positions: no cortical coordinates to color by.</span>
-        )}
+        <g data-testid="gaussian-cloud">{cloudPaths}</g>
+        <g className="gauss-ellipses" data-testid="gaussian-ellipses">{marks}</g>
+        {outline(selected, 'gauss-selected')}
+        {outline(hovered, 'gauss-hovered')}
+      </FieldPlot>
+      <CorticalLegend
+        colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
+        unitsNote="; as in Receptive fields" noColors="Free per-neuron positions: no cortical coordinates to color by."
+      >
         <span className="muted" data-testid="gaussians-cloud-note">
           · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots: {cloud?.fromTraining
             ? `positions drawn for the batch's first ${cloud.draws} images`
             : `${DRAWS} draws per neuron`}
         </span>
-      </div>
+      </CorticalLegend>
       <p className="small" data-testid="gaussians-focus">
         {focus !== null && focus < N ? (
           <>

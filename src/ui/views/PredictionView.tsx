@@ -1,7 +1,7 @@
 /** The images shown to the model (built-in or the user's .npy) and the model's prediction for one of them. */
 import { useStore } from '../../state/store';
 import { FileDrop } from '../components/FileDrop';
-import { ImageCanvas } from '../components/ImageCanvas';
+import { ImageStepper } from '../components/ImageStepper';
 import { ResponsesView } from './ResponsesView';
 
 export function PredictionView() {
@@ -9,7 +9,6 @@ export function PredictionView() {
   const prediction = useStore((s) => s.prediction);
   const predicting = useStore((s) => s.predicting);
   const image = useStore((s) => s.selectedImage);
-  const selectImage = useStore((s) => s.selectImage);
   const loadImagesFile = useStore((s) => s.loadImagesFile);
   if (!images) return null;
   const count = images.shape[0];
@@ -18,14 +17,7 @@ export function PredictionView() {
     <section className="panel" aria-labelledby="prediction-title">
       <h2 id="prediction-title">Prediction</h2>
       <div className="row top">
-        <div className="stimulus-box">
-          <ImageCanvas images={images} index={current} width={256} label={images.labels[current]} />
-          <div className="row small">
-            <button type="button" className="button-quiet" aria-label="Previous image" disabled={current === 0} onClick={() => selectImage(current - 1)}>‹</button>
-            <span data-testid="image-label">{images.labels[current]} ({current + 1}/{count})</span>
-            <button type="button" className="button-quiet" aria-label="Next image" disabled={current >= count - 1} onClick={() => selectImage(current + 1)}>›</button>
-          </div>
-        </div>
+        <ImageStepper images={images} current={current} width={256} labelTestId="image-label" />
         <div className="grow small">
           <p className="muted">{images.name}: {count} image{count === 1 ? '' : 's'}, {images.shape.slice(1).join('×')}</p>
           <FileDrop

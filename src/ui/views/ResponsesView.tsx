@@ -6,6 +6,7 @@ import * as d3 from 'd3';
 import { useEffect, useMemo, useRef } from 'react';
 import type { Prediction } from '../../state/model_service';
 import { useStore } from '../../state/store';
+import { NeuronPickSvg } from '../components/NeuronPickSvg';
 
 const WIDTH = 560;
 const HEIGHT = 240;
@@ -15,8 +16,6 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
   const svgRef = useRef<SVGSVGElement>(null);
   const hovered = useStore((s) => s.hoveredNeuron);
   const selected = useStore((s) => s.selectedNeuron);
-  const hoverNeuron = useStore((s) => s.hoverNeuron);
-  const selectNeuron = useStore((s) => s.selectNeuron);
   const [, n] = prediction.shape;
   const row = useMemo(() => prediction.data.subarray(image * n, (image + 1) * n), [prediction, image, n]);
 
@@ -52,23 +51,9 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
   const focus = hovered ?? selected;
   return (
     <figure className="figure" data-testid="responses-plot">
-      <svg
-        ref={svgRef}
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-        className="plot"
-        role="img"
-        aria-label={`Predicted responses of ${n} neurons`}
-        onMouseMove={(e) => {
-          const box = svgRef.current!.getBoundingClientRect();
-          const px = ((e.clientX - box.left) / box.width) * WIDTH;
-          const py = ((e.clientY - box.top) / box.height) * HEIGHT;
-          const i = delaunay.find(px, py);
-          const dx = scales.x(i) - px;
-          const dy = scales.y(row[i]) - py;
-          hoverNeuron(dx * dx + dy * dy < 400 ? i : null);
-        }}
-        onMouseLeave={() => hoverNeuron(null)}
-        onClick={() => selectNeuron(hovered)}
+      <NeuronPickSvg
+        svgRef={svgRef} width={WIDTH} height={HEIGHT} className="plot" label={`Predicted responses of ${n} neurons`}
+        delaunay={delaunay} at={(i) => [scales.x(i), scales.y(row[i])]} radius={20}
       >
         <g className="x-axis axis" transform={`translate(0,${HEIGHT - M.bottom})`} />
         <g className="y-axis axis" transform={`translate(${M.left},0)`} />
@@ -79,7 +64,7 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
         <path className="dots" />
         {mark(selected, 'mark-selected')}
         {mark(hovered, 'mark-hovered')}
-      </svg>
+      </NeuronPickSvg>
       <figcaption className="muted">
         {focus !== null && focus < n
           ? <>neuron {focus}: <strong>{row[focus].toFixed(3)}</strong></>

@@ -4,81 +4,40 @@
  * as a warped lattice. Hover highlights a neuron in every view, click selects it.
  */
 import * as d3 from 'd3';
-import { useMemo, useRef } from 'react';
+import { useMemo } from 'react';
 import { useStore } from '../../state/store';
-import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
-import { COLOR_MAPS, gradientCss } from '../colormaps';
+import type { ReadoutGeometry } from '../../state/readout_geometry';
+import { COLOR_MAPS } from '../colormaps';
+import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
-import { stimulusDataUrl } from '../components/stimulus';
+import { FieldPlot } from '../components/FieldPlot';
+import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
+import { useFieldGeometry } from '../components/use_field_geometry';
 import type { ColorMapName, CorticalColorAxis } from '../../state/view_slice';
 
-const WIDTH = 560;
-const M = { top: 8, right: 8, bottom: 38, left: 36 };
-
 /** Bounding box of the neurons and the retinotopic lattice, padded, with the plot's aspect ratio. */
-function neuronExtent(g: ReadoutGeometry, aspect: number): [number, number, number, number] {
-  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
-  const add = (px: number, py: number) => {
-    x0 = Math.min(x0, px); x1 = Math.max(x1, px); y0 = Math.min(y0, py); y1 = Math.max(y1, py);
-  };
-  for (let n = 0; n < g.neurons; n++) add(g.pixels[2 * n], g.pixels[2 * n + 1]);
-  for (const line of g.retinotopy ?? []) for (const [px, py] of line) add(px, py);
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  let w = Math.max(x1 - x0, 2) * 1.15;
-  let h = Math.max(y1 - y0, 2) * 1.15;
-  if (w / h > aspect) h = w / aspect; else w = h * aspect;
-  return [cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2];
+function neuronExtent(g: ReadoutGeometry, aspect: number): FieldExtent {
+  const box = boundingBox((g.retinotopy ?? []).flat(2), boundingBox(g.pixels.subarray(0, 2 * g.neurons)));
+  return frameAround(box, aspect, 0, 1.15);
 }
 
 export function RfPositionsView() {
-  const modelGeometry = useStore((s) => s.geometry);
-  const snapshot = useStore((s) => s.snapshot);
-  const trainingPhase = useStore((s) => s.trainingPhase);
-  const scan = useStore((s) => s.scan);
   // While a readout trains, its neurons move here; otherwise the loaded model's readout is shown.
-  const live = snapshot !== null && ['training', 'paused', 'evaluating', 'exporting'].includes(trainingPhase);
-  const geometry = useMemo(
-    () => (live && modelGeometry ? snapshotGeometry(snapshot, modelGeometry, scan?.cellMotorCoordinates) : modelGeometry),
-    [live, snapshot, modelGeometry, scan],
-  );
-  const images = useStore((s) => s.images);
+  const { geometry, live } = useFieldGeometry();
   const imageIndex = useStore((s) => s.selectedImage);
   const prediction = useStore((s) => s.prediction);
   const view = useStore((s) => s.view);
   const setView = useStore((s) => s.setView);
   const hovered = useStore((s) => s.hoveredNeuron);
   const selected = useStore((s) => s.selectedNeuron);
-  const hoverNeuron = useStore((s) => s.hoverNeuron);
-  const selectNeuron = useStore((s) => s.selectNeuron);
-  const svgRef = useRef<SVGSVGElement>(null);
 
-  const layout = useMemo(() => {
-    if (!geometry) return null;
-    const [ih, iw] = geometry.imageSize;
-    const plotW = WIDTH - M.left - M.right;
-    const plotH = (plotW * ih) / iw;
-    // Pixel centres at integers: the image spans [-0.5, size - 0.5].
-    let [x0, x1, y0, y1] = [-0.5, iw - 0.5, -0.5, ih - 0.5];
-    if (view.zoomToNeurons) [x0, x1, y0, y1] = neuronExtent(geometry, plotW / plotH);
-    const x = d3.scaleLinear().domain([x0, x1]).range([M.left, M.left + plotW]);
-    const y = d3.scaleLinear().domain([y0, y1]).range([M.top, M.top + plotH]);
-    return { x, y, height: M.top + plotH + M.bottom, plotW, plotH };
-  }, [geometry, view.zoomToNeurons]);
+  const layout = useMemo(
+    () => (geometry ? fieldLayout(geometry.imageSize, view.zoomToNeurons ? (aspect) => neuronExtent(geometry, aspect) : undefined) : null),
+    [geometry, view.zoomToNeurons],
+  );
 
   const colors = useMemo(() => (geometry ? corticalColorValues(geometry, view.colorAxis) : null), [geometry, view.colorAxis]);
   const interpolate = COLOR_MAPS[view.colorMap].interpolate;
-
-  const delaunay = useMemo(() => {
-    if (!geometry || !layout) return null;
-    const p = geometry.pixels;
-    return d3.Delaunay.from({ length: geometry.neurons }, (_v, n) => layout.x(p[2 * n]), (_v, n) => layout.y(p[2 * n + 1]));
-  }, [geometry, layout]);
-
-  const stimulusUrl = useMemo(
-    () => (images && view.showStimulus && imageIndex < images.shape[0] ? stimulusDataUrl(images, imageIndex) : null),
-    [images, imageIndex, view.showStimulus],
-  );
 
   // The marks change only with the readout, the colors or the size: drawn once as one memoized group.
   const marks = useMemo(() => {
@@ -115,7 +74,7 @@ export function RfPositionsView() {
     <section className="panel" aria-labelledby="rf-title" data-testid="rf-view">
       <h2 id="rf-title">
         Receptive-field positions
-        {live && <span className="muted small" data-testid="rf-live"> · training: epoch {snapshot.epoch}, batch {snapshot.batch}</span>}
+        {live && <span className="muted small" data-testid="rf-live"> · training: epoch {live.epoch}, batch {live.batch}</span>}
       </h2>
       <div className="controls small">
         <label>
@@ -138,62 +97,27 @@ export function RfPositionsView() {
           retinotopic map
         </label>
       </div>
-      <svg
-        ref={svgRef}
-        viewBox={`0 0 ${WIDTH} ${layout.height}`}
-        className="plot rf-plot"
-        role="img"
-        aria-label={`Readout positions of ${geometry.neurons} neurons on the ${iw} by ${ih} pixel stimulus`}
-        onMouseMove={(e) => {
-          if (!delaunay) return;
-          const box = svgRef.current!.getBoundingClientRect();
-          const px = ((e.clientX - box.left) / box.width) * WIDTH;
-          const py = ((e.clientY - box.top) / box.height) * layout.height;
-          const n = delaunay.find(px, py);
-          const dx = x(geometry.pixels[2 * n]) - px;
-          const dy = y(geometry.pixels[2 * n + 1]) - py;
-          hoverNeuron(dx * dx + dy * dy < 100 ? n : null);
-        }}
-        onMouseLeave={() => hoverNeuron(null)}
-        onClick={() => selectNeuron(hovered)}
+      <FieldPlot
+        geometry={geometry}
+        layout={layout}
+        className="rf-plot"
+        stimulusClassName="rf-stimulus"
+        showStimulus={view.showStimulus}
+        label={`Readout positions of ${geometry.neurons} neurons on the ${iw} by ${ih} pixel stimulus`}
+        overlay={<>{ring(selected, 'mark-selected')}{ring(hovered, 'mark-hovered')}</>}
       >
-        <defs>
-          <clipPath id="rf-clip"><rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} /></clipPath>
-        </defs>
-        <rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} className="rf-frame" />
-        <g clipPath="url(#rf-clip)">
-          {stimulusUrl && (
-            <image
-              href={stimulusUrl} x={x(-0.5)} y={y(-0.5)} width={x(iw - 0.5) - x(-0.5)} height={y(ih - 0.5) - y(-0.5)}
-              preserveAspectRatio="none" className="rf-stimulus"
-            />
-          )}
-          <g className="rf-marks" data-testid="rf-marks">{marks}</g>
-          {lattice && view.showRetinotopy && (
-            <g data-testid="rf-lattice">
-              <path d={lattice} className="rf-lattice-halo" />
-              <path d={lattice} className="rf-lattice" />
-            </g>
-          )}
-        </g>
-        {ring(selected, 'mark-selected')}
-        {ring(hovered, 'mark-hovered')}
-        <g className="axis" transform={`translate(0,${M.top + layout.plotH})`} ref={(g) => { if (g) d3.select(g).call(d3.axisBottom(x).ticks(8)); }} />
-        <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(4)); }} />
-        <text className="axis-label" x={M.left + layout.plotW / 2} y={layout.height - 2} textAnchor="middle">stimulus x (pixels)</text>
-      </svg>
-      <div className="legend small">
-        {colors ? (
-          <>
-            <span>cortical {view.colorAxis} {colors.lo.toFixed(2)}</span>
-            <span className="legend-bar" style={{ background: gradientCss(view.colorMap) }} />
-            <span>{colors.hi.toFixed(2)}</span>
-            <span className="muted">({geometry.cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'})</span>
-          </>
-        ) : (
-          <span className="muted">This readout has free per-neuron positions, no cortical coordinates to color by.</span>
+        <g className="rf-marks" data-testid="rf-marks">{marks}</g>
+        {lattice && view.showRetinotopy && (
+          <g data-testid="rf-lattice">
+            <path d={lattice} className="rf-lattice-halo" />
+            <path d={lattice} className="rf-lattice" />
+          </g>
         )}
-      </div>
+      </FieldPlot>
+      <CorticalLegend
+        colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
+        noColors="This readout has free per-neuron positions, no cortical coordinates to color by."
+      />
       <p className="small" data-testid="rf-focus">
         {focus !== null && focus < geometry.neurons ? (
           <>

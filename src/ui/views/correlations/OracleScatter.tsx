@@ -4,7 +4,8 @@
  * oracle. Hover and click pick neurons.
  */
 import * as d3 from 'd3';
-import { useMemo, useRef } from 'react';
+import { useMemo } from 'react';
+import { NeuronPickSvg } from '../../components/NeuronPickSvg';
 import type { NeuronFocus } from './neuron_focus';
 
 const SIZE = 300;
@@ -19,7 +20,6 @@ interface Props {
 }
 
 export function OracleScatter({ oracle, test, slope, focus }: Props) {
-  const svgRef = useRef<SVGSVGElement>(null);
   const N = test.length;
   const scales = useMemo(() => {
     let lo = 0;
@@ -55,22 +55,11 @@ export function OracleScatter({ oracle, test, slope, focus }: Props) {
 
   return (
     <figure className="figure" data-testid="oracle-scatter">
-      <svg
-        ref={svgRef}
-        viewBox={`0 0 ${SIZE} ${SIZE}`}
-        className="plot scatter"
-        role="img"
-        aria-label={`Test correlation against oracle for ${N} neurons${slope !== null ? `, fraction of oracle ${slope.toFixed(3)}` : ''}`}
-        onMouseMove={(e) => {
-          const box = svgRef.current!.getBoundingClientRect();
-          const px = ((e.clientX - box.left) / box.width) * SIZE;
-          const py = ((e.clientY - box.top) / box.height) * SIZE;
-          const n = delaunay.find(px, py);
-          const d = Math.hypot(x(oracle[n]) - px, y(test[n]) - py);
-          focus.hover(d < 8 ? n : null);
-        }}
-        onMouseLeave={() => focus.hover(null)}
-        onClick={() => focus.select(focus.hovered)}
+      <NeuronPickSvg
+        width={SIZE} height={SIZE} className="plot scatter"
+        label={`Test correlation against oracle for ${N} neurons${slope !== null ? `, fraction of oracle ${slope.toFixed(3)}` : ''}`}
+        // Delaunay places a neuron without a value at 0; its own non-finite position keeps it from being picked.
+        delaunay={delaunay} at={(n) => [x(oracle[n]), y(test[n])]} radius={8} pick={focus}
       >
         <line className="diagonal" x1={x(Math.max(d0, 0))} y1={y(Math.max(d0, 0))} x2={x(d1)} y2={y(d1)} />
         <g className="scatter-dots" data-testid="scatter-points">{dots}</g>
@@ -86,7 +75,7 @@ export function OracleScatter({ oracle, test, slope, focus }: Props) {
         <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(5)); }} />
         <text className="axis-label" x={(M.left + SIZE - M.right) / 2} y={SIZE - 4} textAnchor="middle">oracle correlation</text>
         <text className="axis-label" transform={`translate(12,${(SIZE - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle">test correlation</text>
-      </svg>
+      </NeuronPickSvg>
       <figcaption className="scatter-legend">
         <span><svg width="22" height="6" aria-hidden="true"><line className="fraction-line" x1="0" y1="3" x2="22" y2="3" /></svg>fraction of oracle: least-squares slope through the origin</span>
         <span><svg width="22" height="6" aria-hidden="true"><line className="diagonal" x1="0" y1="3" x2="22" y2="3" /></svg>test correlation = oracle</span>

@@ -3,11 +3,10 @@
  * map for that image (by default the channel it weights most strongly), with the value the readout samples
  * there and that channel's contribution (weight x value) to the neuron's drive.
  */
-import { useEffect, useRef } from 'react';
 import type { FeatureMaps } from '../../../state/inspector_service';
 import { gridToFeaturePixel, sampleMap } from '../../../state/inspector_service';
 import type { ImageSet } from '../../../state/test_images';
-import { paintStimulus } from '../../components/stimulus';
+import { useStimulusCanvas } from '../../components/stimulus';
 import { fmt, type Lut } from '../core/heatmap';
 import { Heatmap, MapRing } from '../core/Heatmap';
 
@@ -19,12 +18,8 @@ export function StimulusWithRing({ images, index, px, py, label, extent }: {
   /** Where the feature map's pixels sit on the stimulus (drawn dashed). */
   extent?: PixelBox;
 }) {
-  const ref = useRef<HTMLCanvasElement>(null);
+  const ref = useStimulusCanvas(images, index);
   const [, , h, w] = images.shape;
-  useEffect(() => {
-    const ctx = ref.current?.getContext('2d');
-    if (ctx) paintStimulus(ctx, images, index);
-  }, [images, index]);
   return (
     <div className="stimulus-wrap">
       <canvas ref={ref} width={w} height={h} role="img" aria-label={label} />

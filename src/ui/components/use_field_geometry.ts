@@ -1,0 +1,30 @@
+/**
+ * The readout geometry the field views (receptive fields, Gaussians) show: while a readout trains, the
+ * worker's latest snapshot of it on the loaded model's core, so its neurons move; otherwise the loaded model's.
+ */
+import { useMemo } from 'react';
+import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
+import { useStore } from '../../state/store';
+import type { ReadoutSnapshotMessage } from '../../train/protocol';
+
+/** Phases in which the worker's readout, not the loaded one, is the one to show. */
+const LIVE = new Set(['training', 'paused', 'evaluating', 'exporting']);
+
+export interface FieldGeometry {
+  geometry: ReadoutGeometry | null;
+  /** The snapshot shown while a readout trains; null when the loaded model's readout is shown. */
+  live: ReadoutSnapshotMessage | null;
+}
+
+export function useFieldGeometry(): FieldGeometry {
+  const modelGeometry = useStore((s) => s.geometry);
+  const snapshot = useStore((s) => s.snapshot);
+  const trainingPhase = useStore((s) => s.trainingPhase);
+  const scan = useStore((s) => s.scan);
+  const live = snapshot !== null && LIVE.has(trainingPhase) ? snapshot : null;
+  const geometry = useMemo(
+    () => (live && modelGeometry ? snapshotGeometry(live, modelGeometry, scan?.cellMotorCoordinates) : modelGeometry),
+    [live, modelGeometry, scan],
+  );
+  return { geometry, live };
+}
