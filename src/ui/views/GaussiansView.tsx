@@ -17,6 +17,7 @@ import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
 import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
 import { useFieldGeometry } from '../components/use_field_geometry';
+
 /** Positions drawn per neuron for the cloud of a loaded (not training) readout. */
 const DRAWS = 8;
 /** Color levels of the cloud: one path per level keeps tens of thousands of points cheap to draw. */
