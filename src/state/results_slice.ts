@@ -58,7 +58,7 @@ export function currentEvaluation(s: Pick<AppState, 'modelEvaluation' | 'model' 
 export function fineTuningMetrics(s: Pick<AppState, 'trainingResult' | 'scan'>): NeuronMetrics | null {
   const r = s.trainingResult;
   if (!r?.metrics || r.perNeuron.length === 0) return null;
-  return metricsFromRows(r.perNeuron, r.metrics, `fine-tuned readout '${r.dataKey}' (frozen core) on the ${TIER} tier`);
+  return metricsFromRows(r.perNeuron, r.metrics, `fine-tuned readout '${r.dataKey}' (${r.trainCore ? 'core fine-tuned too' : 'frozen core'}) on the ${TIER} tier`);
 }
 
 export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = (set, get) => ({
