@@ -9,7 +9,7 @@
  *   group sparsity) + gamma_readout * L1 of that scan's features. Gradients accumulate over S batches (one per
  *   scan; `loss_accum_batch_n=None`) before one Adam step over all parameters.
  * - After each epoch the validation correlation (eval mode, Gaussian means; mean over every neuron of every scan)
- *   drives early stopping and the learning-rate decay exactly as the readout trainer (schedule.ts); restores
+ *   drives early stopping and the learning-rate decay through the readout trainer's driver (epoch_driver.ts); restores
  *   bring back every parameter and the BatchNorm running statistics; Adam's moments are kept (as neuralpredictors).
  *
  * Adam is the readout trainer's PyTorch-exact host implementation (adam.ts): gradients are read back to host
@@ -23,11 +23,12 @@ import { nchwToNhwc, type Encoder } from '../model/encoder';
 import { Rng } from '../sim/rng';
 import { Adam } from './adam';
 import { TrainingControl } from './control';
+import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from './epoch_driver';
 import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER, coreRegularizer } from './core_regularizers';
 import type { EndToEndScan, TierArrays } from './end_to_end_data';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from './losses';
 import type { Param } from './readout_params';
-import { EarlyStoppingSchedule, REFERENCE_SCHEDULE, type ScheduleOptions } from './schedule';
+import { REFERENCE_SCHEDULE, type ScheduleOptions } from './schedule';
 
 export interface EndToEndOptions {
   seed: number;
@@ -81,38 +82,17 @@ export interface EndToEndBatchEvent {
   remainingS: number;
 }
 
-export interface EndToEndEpochEvent {
-  kind: 'epoch';
-  epoch: number;
-  /** Mean loss per batch (NaN for epoch 0, the evaluation before training). */
-  loss: number;
-  /** The early-stopping objective: mean validation correlation over all neurons of all scans. */
-  valCorrelation: number;
-  /** Per scan (readout key -> mean validation correlation). */
+/** An epoch's event (epoch_driver.ts) with the objective per scan; `imagesPerS` counts forward + backward + update. */
+export interface EndToEndEpochEvent extends EpochEvent {
+  /** Per scan (readout key -> mean validation correlation); `valCorrelation` is the mean over all neurons of all scans. */
   valCorrelationPerScan: Record<string, number>;
-  bestValCorrelation: number;
-  improved: boolean;
-  lr: number;
-  nextLr: number;
-  lrDecayed: boolean;
-  patienceCounter: number;
-  elapsedS: number;
-  remainingS: number;
-  epochS: number;
-  /** Training images per second in this epoch (forward + backward + update). */
-  imagesPerS: number;
 }
 
-export interface EndToEndRestoreEvent {
-  kind: 'restore';
-  epoch: number;
-  bestValCorrelation: number;
-  reason: string;
-}
+export type EndToEndRestoreEvent = RestoreEvent;
 
 export type EndToEndEvent = EndToEndBatchEvent | EndToEndEpochEvent | EndToEndRestoreEvent;
 
-export type EndToEndStopReason = 'patience' | 'max-epochs' | 'non-finite-objective' | 'non-finite-loss' | 'stopped';
+export type EndToEndStopReason = StopReason;
 
 export interface EndToEndResult {
   /** The trained model (best state by validation correlation when restoring), in place. */
@@ -213,7 +193,6 @@ export async function trainEndToEnd(
     }
   }
   const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
   const root = new Rng(o.seed);
   const shuffleRngs = scans.map(() => root.fork());
   const noiseRng = root.fork();
@@ -233,17 +212,14 @@ export async function trainEndToEnd(
     entries.push({ v, p });
   }
   const adam = new Adam(entries.map((e) => e.p), { lr: o.lr });
-  const schedule = new EarlyStoppingSchedule(o.schedule, o.lr);
 
   const batchesPer = scans.map((s) => Math.ceil(s.train.trials.length / B));
   const cycleLength = S * Math.max(...batchesPer);
   const imageBuf = new Float32Array(B * per);
   const targetBuf = new Float32Array(B * Math.max(...scans.map((s) => s.neurons)));
-  const history: EndToEndEpochEvent[] = [];
   let steps = 0;
-  let epochSeconds = NaN;
 
-  const validate = async (): Promise<{ mean: number; perScan: Record<string, number> }> => {
+  const validate = async (): Promise<{ objective: number; extra: { valCorrelationPerScan: Record<string, number> } }> => {
     let sum = 0, neurons = 0;
     const perScan: Record<string, number> = {};
     for (const s of scans) {
@@ -254,13 +230,7 @@ export async function trainEndToEnd(
       neurons += s.neurons;
       await control.checkpoint();
     }
-    return { mean: sum / neurons, perScan };
-  };
-
-  const minEpochsLeft = (): number => {
-    const s = o.schedule;
-    const left = Math.max(0, s.patience - schedule.patienceCounter) + Math.max(0, s.lrDecaySteps - schedule.repeat - 1) * s.patience;
-    return Math.min(left, s.maxEpochs - schedule.epoch);
+    return { objective: sum / neurons, extra: { valCorrelationPerScan: perScan } };
   };
 
   /** Loss of one batch of scan `si`; adds its gradients into the host gradient buffers. */
@@ -309,32 +279,8 @@ export async function trainEndToEnd(
     }
   };
 
-  const v0 = await validate();
-  schedule.begin(v0.mean);
-  let best = snapshot(encoder, entries);
-  const e0: EndToEndEpochEvent = {
-    kind: 'epoch', epoch: 0, loss: NaN, valCorrelation: v0.mean, valCorrelationPerScan: v0.perScan, bestValCorrelation: v0.mean,
-    improved: false, lr: o.lr, nextLr: o.lr, lrDecayed: false, patienceCounter: 0, elapsedS: elapsed(), remainingS: NaN, epochS: 0, imagesPerS: NaN,
-  };
-  history.push(e0);
-  onEvent?.(e0);
-
-  let stopReason: EndToEndStopReason | null = null;
-  let restoreAtEnd = o.schedule.restoreBest;
-  outer: for (;;) {
-    const action = schedule.next();
-    if (action.kind === 'done') {
-      stopReason = action.reason;
-      restoreAtEnd = action.restoreBest;
-      break;
-    }
-    if (action.kind === 'restore') {
-      restore(encoder, entries, best);
-      onEvent?.({ kind: 'restore', epoch: schedule.epoch, bestValCorrelation: schedule.best, reason: 'no improvement for patience epochs: back to the best state' });
-      continue;
-    }
-    const epoch = action.epoch;
-    const lr = schedule.lr;
+  const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
+    const { epoch, lr } = ctx;
     adam.lr = lr;
     const te = performance.now();
     const orders = scans.map((s, i) => shuffleRngs[i].permutation(s.train.trials.length));
@@ -348,65 +294,25 @@ export async function trainEndToEnd(
       const rows = order.subarray(j * B, Math.min(order.length, (j + 1) * B));
       const loss = batchStep(si, rows);
       imagesSeen += rows.length;
-      if (!Number.isFinite(loss)) {
-        stopReason = 'non-finite-loss';
-        restoreAtEnd = true;
-        break outer;
-      }
+      if (!Number.isFinite(loss)) return { kind: 'stop', reason: 'non-finite-loss' };
       lossSum += loss;
       if (++pending === accumulate) {
         optimizerStep();
         pending = 0;
       }
-      const perBatch = (performance.now() - te) / 1000 / (k + 1);
-      const epochEstimate = Number.isFinite(epochSeconds) ? epochSeconds : perBatch * cycleLength * 1.1;
-      onEvent?.({
-        kind: 'batch', epoch, batch: k + 1, batches: cycleLength, scan: scans[si].name, loss, lr, elapsedS: elapsed(),
-        remainingS: perBatch * (cycleLength - k - 1) + epochEstimate * Math.max(0, minEpochsLeft() - 1),
-      });
-      if (!(await control.checkpoint())) {
-        stopReason = 'stopped';
-        restoreAtEnd = true;
-        break outer;
-      }
+      onEvent?.({ kind: 'batch', epoch, batch: k + 1, batches: cycleLength, scan: scans[si].name, loss, lr, ...ctx.batchTiming(k + 1, cycleLength) });
+      if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
     }
     // neuralpredictors steps only on full accumulations; leftover gradients are zeroed by the next epoch's
     // optimizer.zero_grad()
     if (pending > 0) for (const { p } of entries) p.grad.fill(0);
-    const trainS = (performance.now() - te) / 1000;
-    const val = await validate();
-    if (control.stopRequested) {
-      stopReason = 'stopped';
-      restoreAtEnd = true;
-      break;
-    }
-    const verdict = schedule.report(val.mean);
-    if (verdict.improved) best = snapshot(encoder, entries);
-    epochSeconds = (performance.now() - te) / 1000;
-    const ep: EndToEndEpochEvent = {
-      kind: 'epoch', epoch, loss: lossSum / cycleLength, valCorrelation: val.mean, valCorrelationPerScan: val.perScan,
-      bestValCorrelation: verdict.best, improved: verdict.improved, lr, nextLr: verdict.lr, lrDecayed: verdict.lrDecayed,
-      patienceCounter: verdict.patienceCounter, elapsedS: elapsed(), remainingS: epochSeconds * minEpochsLeft(), epochS: epochSeconds,
-      imagesPerS: imagesSeen / trainS,
-    };
-    history.push(ep);
-    onEvent?.(ep);
-  }
-  if (restoreAtEnd) restore(encoder, entries, best);
-  const bestVal = Number.isFinite(schedule.best) ? schedule.best : NaN;
-  return {
-    encoder, history, stopReason: stopReason!, message: stopMessage(stopReason!, schedule.epoch, bestVal),
-    epochs: history.length - 1, bestValCorrelation: bestVal, elapsedS: elapsed(), steps,
+    return { kind: 'trained', loss: lossSum / cycleLength, imagesPerS: imagesSeen / ((performance.now() - te) / 1000) };
   };
-}
 
-function stopMessage(reason: EndToEndStopReason, epoch: number, best: number): string {
-  const b = `best validation correlation ${best.toFixed(4)}`;
-  switch (reason) {
-    case 'patience': return `converged after ${epoch} epochs (no improvement after the last learning-rate decay); ${b}`;
-    case 'max-epochs': return `reached the maximum of ${epoch} epochs; ${b}`;
-    case 'non-finite-objective': return `stopped at epoch ${epoch}: the validation correlation is not finite; kept the best state (${b})`;
-    case 'non-finite-loss': return `stopped at epoch ${epoch}: the training loss became NaN or infinite; kept the best state (${b})`;
-    case 'stopped': return `stopped by request at epoch ${epoch}; kept the best state (${b})`;
-  }
+  const run = await driveEpochs({
+    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch, validate,
+    snapshot: () => snapshot(encoder, entries),
+    restore: (best) => restore(encoder, entries, best),
+  });
+  return { encoder, ...run, steps };
 }

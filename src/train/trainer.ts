@@ -5,18 +5,20 @@
  * Per epoch: the training trials in a new random order (seeded), batches of 64 (the last one smaller, as
  * PyTorch's DataLoader without drop_last), positions drawn per image and neuron, loss = sqrt(datasetTrials /
  * batch) * Poisson + gamma_readout * L1, one Adam step per batch; then the validation correlation at the
- * Gaussian means drives early stopping and the learning-rate schedule (schedule.ts). NaN/Inf loss stops
- * training with the best state so far. Progress per batch and per epoch; pause/resume/stop via TrainingControl.
+ * Gaussian means drives early stopping and the learning-rate schedule (epoch_driver.ts, shared with the end-to-end
+ * trainer). NaN/Inf loss stops training with the best state so far. Progress per batch and per epoch;
+ * pause/resume/stop via TrainingControl.
  */
 import { Rng } from '../sim/rng';
 import { Adam } from './adam';
 import { TrainingControl } from './control';
+import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from './epoch_driver';
 import type { FeatureCache } from './feature_cache';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from './losses';
 import { NormalSampler } from './normal';
 import { type TrainableReadout, cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
 import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from './readout_step';
-import { EarlyStoppingSchedule, REFERENCE_SCHEDULE, type ScheduleOptions } from './schedule';
+import { REFERENCE_SCHEDULE, type ScheduleOptions } from './schedule';
 
 /** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
 export interface TierData {
@@ -75,38 +77,12 @@ export interface BatchProgress {
   remainingS: number;
 }
 
-export interface EpochProgress {
-  kind: 'epoch';
-  epoch: number;
-  /** Mean training loss per batch over the epoch (NaN for epoch 0, the evaluation before training). */
-  loss: number;
-  valCorrelation: number;
-  bestValCorrelation: number;
-  improved: boolean;
-  /** Learning rate used in this epoch. */
-  lr: number;
-  /** Learning rate for the next epoch (lower after a decay). */
-  nextLr: number;
-  lrDecayed: boolean;
-  patienceCounter: number;
-  elapsedS: number;
-  remainingS: number;
-  /** Seconds this epoch took (training and validation). */
-  epochS: number;
-  /** Training images per second in this epoch (readout steps only). */
-  imagesPerS: number;
-}
+/** An epoch's event (epoch_driver.ts); `imagesPerS` counts the readout steps only. */
+export type EpochProgress = EpochEvent;
 
-export interface RestoreEvent {
-  kind: 'restore';
-  epoch: number;
-  bestValCorrelation: number;
-  reason: string;
-}
+export type { RestoreEvent, StopReason };
 
 export type TrainEvent = BatchProgress | EpochProgress | RestoreEvent;
-
-export type StopReason = 'patience' | 'max-epochs' | 'non-finite-objective' | 'non-finite-loss' | 'stopped';
 
 export interface TrainResult {
   /** The trained readout (the best state by validation correlation when restoring, as the reference). */
@@ -137,14 +113,12 @@ export async function trainReadout(
   const { cache } = data;
   const geometry = cache.geometry;
   const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
 
   const root = new Rng(o.seed);
   const shuffleRng = root.fork();
   const noise = new NormalSampler(root.fork());
   const params = readoutParams(readout);
   const adam = new Adam(params, { lr: o.lr });
-  const schedule = new EarlyStoppingSchedule(o.schedule, o.lr);
   const ws = workspace;
   const B = Math.max(1, Math.floor(o.batchSize));
   const nTrain = data.train.trials.length;
@@ -152,48 +126,10 @@ export async function trainReadout(
   const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
   const targets = new Float32Array(B * N);
   const eps = new Float32Array(B * N * 2);
-  const history: EpochProgress[] = [];
-  let epochSeconds = NaN;
 
-  const validate = async (): Promise<number> => {
-    const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control);
-    return meanCorrelation(pred, data.validation.responses, N);
-  };
-
-  const minEpochsLeft = (): number => {
-    const s = o.schedule;
-    const left = Math.max(0, s.patience - schedule.patienceCounter) + Math.max(0, s.lrDecaySteps - schedule.repeat - 1) * s.patience;
-    return Math.min(left, s.maxEpochs - schedule.epoch);
-  };
-
-  let best = cloneReadout(readout);
-  const v0 = await validate();
-  schedule.begin(v0);
-  const e0: EpochProgress = {
-    kind: 'epoch', epoch: 0, loss: NaN, valCorrelation: v0, bestValCorrelation: v0, improved: false, lr: o.lr, nextLr: o.lr,
-    lrDecayed: false, patienceCounter: 0, elapsedS: elapsed(), remainingS: NaN, epochS: 0, imagesPerS: NaN,
-  };
-  history.push(e0);
-  onEvent?.(e0);
-
-  let stopReason: StopReason | null = null;
-  let restoreAtEnd = o.schedule.restoreBest;
-  outer: for (;;) {
-    const action = schedule.next();
-    if (action.kind === 'done') {
-      stopReason = action.reason;
-      restoreAtEnd = action.restoreBest;
-      break;
-    }
-    if (action.kind === 'restore') {
-      copyReadoutInto(readout, best);
-      onEvent?.({ kind: 'restore', epoch: schedule.epoch, bestValCorrelation: schedule.best, reason: 'no improvement for patience epochs: back to the best state' });
-      continue;
-    }
-    const epoch = action.epoch;
-    const lr = schedule.lr;
+  const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
+    const { epoch, lr } = ctx;
     adam.lr = lr;
-    const te = performance.now();
     const order = shuffleRng.permutation(nTrain);
     let lossSum = 0;
     let stepS = 0;
@@ -212,65 +148,26 @@ export async function trainReadout(
         readout, params, geometry, maps, targets: targets.subarray(0, n * N), noise: batchEps,
         lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1, gammaReadout: o.gammaReadout, logEps: o.logEps, workspace: ws,
       });
-      if (!Number.isFinite(step.loss)) {
-        stopReason = 'non-finite-loss';
-        restoreAtEnd = true;
-        break outer;
-      }
+      if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
       adam.update();
       stepS += (performance.now() - ts) / 1000;
       lossSum += step.loss;
-      const perBatch = (performance.now() - te) / 1000 / (bi + 1);
-      const epochEstimate = Number.isFinite(epochSeconds) ? epochSeconds : perBatch * batches * 1.1;
-      onEvent?.({
-        kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, valCorrelation: schedule.current, lr, elapsedS: elapsed(),
-        remainingS: perBatch * (batches - bi - 1) + epochEstimate * Math.max(0, minEpochsLeft() - 1),
-      });
-      if (!(await control.checkpoint())) {
-        stopReason = 'stopped';
-        restoreAtEnd = true;
-        break outer;
-      }
+      onEvent?.({ kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, valCorrelation: ctx.objective, lr, ...ctx.batchTiming(bi + 1, batches) });
+      if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
     }
-    const val = await validate();
-    if (control.stopRequested) {
-      stopReason = 'stopped';
-      restoreAtEnd = true;
-      break;
-    }
-    const verdict = schedule.report(val);
-    if (verdict.improved) best = cloneReadout(readout);
-    epochSeconds = (performance.now() - te) / 1000;
-    const ep: EpochProgress = {
-      kind: 'epoch', epoch, loss: lossSum / batches, valCorrelation: val, bestValCorrelation: verdict.best, improved: verdict.improved,
-      lr, nextLr: verdict.lr, lrDecayed: verdict.lrDecayed, patienceCounter: verdict.patienceCounter, elapsedS: elapsed(),
-      remainingS: epochSeconds * minEpochsLeft(), epochS: epochSeconds, imagesPerS: nTrain / stepS,
-    };
-    history.push(ep);
-    onEvent?.(ep);
-  }
-  if (restoreAtEnd) copyReadoutInto(readout, best);
-  const bestVal = Number.isFinite(schedule.best) ? schedule.best : NaN;
-  return {
-    readout,
-    history,
-    stopReason: stopReason!,
-    message: stopMessage(stopReason!, schedule.epoch, bestVal),
-    epochs: history.length - 1,
-    bestValCorrelation: bestVal,
-    elapsedS: elapsed(),
+    return { kind: 'trained', loss: lossSum / batches, imagesPerS: nTrain / stepS };
   };
-}
 
-function stopMessage(reason: StopReason, epoch: number, best: number): string {
-  const b = `best validation correlation ${best.toFixed(4)}`;
-  switch (reason) {
-    case 'patience': return `converged after ${epoch} epochs (no improvement after the last learning-rate decay); ${b}`;
-    case 'max-epochs': return `reached the maximum of ${epoch} epochs; ${b}`;
-    case 'non-finite-objective': return `stopped at epoch ${epoch}: the validation correlation is not finite; kept the best state (${b})`;
-    case 'non-finite-loss': return `stopped at epoch ${epoch}: the training loss became NaN or infinite; kept the best state (${b})`;
-    case 'stopped': return `stopped by request at epoch ${epoch}; kept the best state (${b})`;
-  }
+  const run = await driveEpochs({
+    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch,
+    validate: async () => {
+      const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control);
+      return { objective: meanCorrelation(pred, data.validation.responses, N), extra: {} };
+    },
+    snapshot: () => cloneReadout(readout),
+    restore: (best) => copyReadoutInto(readout, best),
+  });
+  return { readout, ...run };
 }
 
 /** Eval-mode predictions (trials x neurons) for cached trials, in batches. */
