@@ -11,8 +11,7 @@ import { InputError } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Encoder } from '../../model/encoder';
 import { parseNumericNpy } from '../../io/npy';
-import { loadScan, type Scan } from '../../io/scan';
-import { openScanPath } from '../../io/scan/node_dir_source';
+import type { Scan } from '../../io/scan';
 import {
   exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
 } from '../../train/export';
@@ -27,6 +26,7 @@ import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout_
 import type { TrainableReadout } from '../../train/readout_params';
 import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
 import { medianGridError } from '../../train/grid_error';
+import { loadScanFromPath } from '../../train/node_load';
 import { REFERENCE_SCHEDULE } from '../../train/schedule';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/trainer';
 import { evalPositions } from '../../train/readout_step';
@@ -69,13 +69,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
   const arch = files.architecture;
-  const source = await openScanPath(scanPath);
-  let scan: Scan;
-  try {
-    scan = await loadScan(source, { scale });
-  } finally {
-    await source.close?.();
-  }
+  const scan = await loadScanFromPath(scanPath, { scale });
   for (const w of scan.warnings) log(`${scanPath}: ${w}`);
   const [c, h, w] = arch.core.inputShape;
   const [sc, sh, sw] = scan.imageShape;

@@ -7,8 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
-import { loadScan, type Scan } from '../../io/scan';
-import { openScanPath } from '../../io/scan/node_dir_source';
+import type { Scan } from '../../io/scan';
 import { saveCheckpoint } from '../../io/torch_save';
 import { encoderToStateDict } from '../../model/to_state_dict';
 import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end';
@@ -16,6 +15,7 @@ import { endToEndScan } from '../../train/end_to_end_data';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end_model';
 import { DEFAULT_GAMMA_READOUT } from '../../train/losses';
 import { coreRegularizerFromConfig } from '../../train/finetune_core';
+import { loadScanFromPath } from '../../train/node_load';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
@@ -48,13 +48,8 @@ export async function run(argv: string[]): Promise<void> {
   const config = parsed.config;
   const scans: Scan[] = [];
   for (const path of scanPaths) {
-    const source = await openScanPath(path);
-    try {
-      scans.push(await loadScan(source, { scale }));
-    } finally {
-      await source.close?.();
-    }
-    const s = scans[scans.length - 1];
+    const s = await loadScanFromPath(path, { scale });
+    scans.push(s);
     for (const w of s.warnings) log(`${path}: ${w}`);
     if (!s.cellMotorCoordinates && config.grid_mean_predictor) {
       throw new InputError(path, 'no meta/neurons/cell_motor_coordinates.npy for the position network (set grid_mean_predictor to null in the config to learn one position per neuron)');
