@@ -16,6 +16,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { I32, V128, FunctionBody, encodeModule } from '../train/wasm/emitter';
 import { depthwiseModuleBytes } from '../train/wasm/depthwise';
+import { padInto } from './wasm_pad';
 
 export interface DepthwiseGradShape {
   height: number;
@@ -105,22 +106,6 @@ function kernel(b: WasmBackend, kind: 'bpf' | 'dw', s: DepthwiseGradShape): Kern
     perMem.set(key, k);
   }
   return k;
-}
-
-/** Copies x (B, H, W, C) at `xOff` (floats) into a zero-padded (B, H + 2P, W + 2P, C) buffer at `padOff`. */
-function padInto(heap: Float32Array, xOff: number, padOff: number, B: number, H: number, W: number, C: number, P: number): void {
-  const Hp = H + 2 * P, Wp = W + 2 * P, row = Wp * C;
-  for (let i = 0; i < B; i++) {
-    const img = padOff + i * Hp * row;
-    heap.fill(0, img, img + P * row);
-    heap.fill(0, img + (P + H) * row, img + Hp * row);
-    for (let yy = 0; yy < H; yy++) {
-      const r = img + (yy + P) * row;
-      heap.fill(0, r, r + P * C);
-      heap.copyWithin(r + P * C, xOff + (i * H + yy) * W * C, xOff + (i * H + yy + 1) * W * C);
-      heap.fill(0, r + (P + W) * C, r + row);
-    }
-  }
 }
 
 /** True when the SIMD kernels cover this depthwise conv: NHWC, stride 1, dilation 1, multiplier 1, odd square "same". */

@@ -15,6 +15,7 @@ import { nchwToNhwc } from '../model/encoder';
 import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
 import type { CoreRunner } from './feature_cache';
 import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
+import { padInto } from '../backend/wasm_pad';
 
 const KERNEL = 'V1xDepthwiseSame';
 
@@ -93,20 +94,7 @@ function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorIn
   const pad = b.wasm._malloc(B * Hp * Wp * C * 4);
   try {
     const heap = new Float32Array(b.wasm.HEAPU8.buffer); // after malloc: the heap may have grown
-    const xo = b.dataIdMap.get(x.dataId).memoryOffset / 4;
-    const po = pad / 4;
-    const row = Wp * C;
-    for (let i = 0; i < B; i++) {
-      const img = po + i * Hp * row;
-      heap.fill(0, img, img + P * row);
-      heap.fill(0, img + (P + H) * row, img + Hp * row);
-      for (let yy = 0; yy < H; yy++) {
-        const r = img + (yy + P) * row;
-        heap.fill(0, r, r + P * C);
-        heap.copyWithin(r + P * C, xo + (i * H + yy) * W * C, xo + (i * H + yy + 1) * W * C);
-        heap.fill(0, r + (P + W) * C, r + row);
-      }
-    }
+    padInto(heap, b.dataIdMap.get(x.dataId).memoryOffset / 4, pad / 4, B, H, W, C, P);
     dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B);
   } finally {
     b.wasm._free(pad);
