@@ -1,7 +1,7 @@
 /** Reading and checking meta/trials, meta/neurons and meta/statistics of a FileTree scan. */
 import { type HostArray, type HostTensor, InputError, shapeString, toFloat32 } from '../host_tensor';
 import type { ScanLayout } from './layout';
-import type { Statistics } from './types';
+import type { NeuronLabels, Statistics } from './types';
 
 /** Reads and parses one .npy of the scan; errors name the file as '<scan>/<path>'. */
 export interface NpyReader {
@@ -93,14 +93,8 @@ export async function readTrialMeta(r: NpyReader, layout: ScanLayout): Promise<T
   };
 }
 
-export interface NeuronMeta {
+export interface NeuronMeta extends NeuronLabels {
   nAll: number;
-  unitIds: number[];
-  animalIds?: number[];
-  sessions?: number[];
-  scanIdx?: number[];
-  area?: string[];
-  layer?: string[];
   /** N x 3, row-major. */
   cellMotorCoordinates?: Float32Array;
   warnings: string[];

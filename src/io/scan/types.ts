@@ -38,15 +38,19 @@ export interface Normalizer {
   statsSource: string;
 }
 
-export interface NeuronInfo {
-  /** Row of each kept neuron in meta/neurons/* and column in data/responses/*.npy. */
-  index: Int32Array;
+/** The per-neuron ids and labels of meta/neurons/* (those present), one entry per neuron. */
+export interface NeuronLabels {
   unitIds: number[];
   animalIds?: number[];
   sessions?: number[];
   scanIdx?: number[];
   area?: string[];
   layer?: string[];
+}
+
+export interface NeuronInfo extends NeuronLabels {
+  /** Row of each kept neuron in meta/neurons/* and column in data/responses/*.npy. */
+  index: Int32Array;
 }
 
 export interface Scan {
