@@ -12,7 +12,7 @@ import { initNodeBackend } from '../../src/backend/node';
 import type { Scan } from '../../src/io/scan/types';
 import { normalizedImages } from '../../src/io/scan/normalize';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
-import { DEFAULT_MODEL_CONFIG, parseModelConfig } from '../../src/model/config';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../../src/model/config';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { TrainingControl } from '../../src/train/control';
 import { readoutFromStateDict } from '../../src/train/export';
@@ -38,6 +38,20 @@ function coreDiff(a: StateDict, b: StateDict): number {
     for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(Number(x[i]) - Number(y[i])));
   }
   return max;
+}
+
+/** The exported full model (read back as `sd`) predicts the job's test predictions (1e-4 abs + 1e-4 rel). */
+async function expectFullModelPredictsTest(sd: StateDict, config: ModelConfig, scan: Scan, done: DoneMessage): Promise<void> {
+  const encoder = encoderFromStateDict(sd, config, 'full.pth', { trainable: false });
+  try {
+    const y = await encoder.predict(normalizedImages(scan, done.testTrials!), { readout: done.dataKey });
+    const ref = done.testPredictions!;
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y.data[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
+    expect(worst).toBeLessThanOrEqual(0);
+  } finally {
+    encoder.dispose();
+  }
 }
 
 describe('fine-tuning job (worker protocol)', () => {
@@ -94,17 +108,7 @@ describe('fine-tuning job (worker protocol)', () => {
     const sd = await readCheckpoint(done.fullModelPth!, 'full.pth');
     expect(done.trainCore).toBe(false);
     expect(coreDiff(sd, await sotaStateDict())).toBe(0); // the frozen core, BatchNorm statistics included, as loaded
-    const encoder = encoderFromStateDict(sd, { ...DEFAULT_MODEL_CONFIG }, 'full.pth', { trainable: false });
-    try {
-      const trials = done.testTrials!;
-      const y = await encoder.predict(normalizedImages(scan, trials), { readout: done.dataKey });
-      const ref = done.testPredictions!;
-      let worst = 0;
-      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y.data[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
-      expect(worst).toBeLessThanOrEqual(0);
-    } finally {
-      encoder.dispose();
-    }
+    await expectFullModelPredictsTest(sd, { ...DEFAULT_MODEL_CONFIG }, scan, done);
     expect(tf.memory().numTensors).toBeLessThan(10);
   });
 });
@@ -160,16 +164,7 @@ describe('fine-tuning job with the core trainable too', () => {
 
     const sd = await readCheckpoint(done.fullModelPth!, 'full.pth');
     expect(coreDiff(sd, await readCheckpoint(bytes, 'model.pth'))).toBeGreaterThan(1e-6);
-    const encoder = encoderFromStateDict(sd, parseModelConfig(config, 'config.json'), 'full.pth', { trainable: false });
-    try {
-      const y = await encoder.predict(normalizedImages(scan, done.testTrials!), { readout: done.dataKey });
-      const ref = done.testPredictions!;
-      let worst = 0;
-      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y.data[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
-      expect(worst).toBeLessThanOrEqual(0);
-    } finally {
-      encoder.dispose();
-    }
+    await expectFullModelPredictsTest(sd, parseModelConfig(config, 'config.json'), scan, done);
     expect(tf.memory().numTensors).toBeLessThan(10);
   }, 60_000);
 
