@@ -10,13 +10,29 @@
  * Memory layout (one module instance owns its memory, sized once for N neurons): map | features | grad |
  * offsets | weights | dots. The instance's typed-array views are handed out; the memory never grows.
  */
-import { F32, FunctionBody, I32, V128, encodeModule } from './emitter';
+import { FunctionBody, I32, V128, encodeModule } from './emitter';
 
 export interface ReadoutKernelShape {
   height: number;
   width: number;
   channels: number;
   neurons: number;
+}
+
+/**
+ * The loop both functions share: for n in [0, count), o = offsets[n]; a neuron with o < 0 (a corner outside the
+ * map, handled in JavaScript) is skipped; otherwise p = address of map[o] and `body` runs.
+ */
+function forEachInteriorNeuron(f: FunctionBody, at: { map: number; offsets: number; count: number }, l: { n: number; o: number; p: number }, body: () => void): void {
+  f.forLoop(l.n, () => f.get(at.count), 1, () => {
+    f.block();
+    f.get(at.offsets).get(l.n).i32(4).mul().add();
+    f.code.push(0x28, 2, 0); // i32.load align=4 offset=0
+    f.tee(l.o).i32(0).ltS().brIf(0);
+    f.get(at.map).get(l.o).i32(4).mul().add().set(l.p);
+    body();
+    f.end();
+  });
 }
 
 function emitDots(s: ReadoutKernelShape): FunctionBody {
@@ -27,34 +43,24 @@ function emitDots(s: ReadoutKernelShape): FunctionBody {
   const acc = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const fv = f.local(V128);
   const corner = [0, C * 4, W * C * 4, (W * C + C) * 4];
-  f.i32(0).set(n);
-  f.block().loop();
-  f.get(n).get(NN).geS().brIf(1);
-  // o = offsets[n]; skip when < 0
-  f.block();
-  f.get(OFFS).get(n).i32(4).mul().add();
-  f.code.push(0x28, 2, 0); // i32.load align=4 offset=0
-  f.tee(o).i32(0).ltS().brIf(0);
-  f.get(MAP).get(o).i32(4).mul().add().set(p);
-  f.get(FEAT).get(n).i32(C * 4).mul().add().set(fp);
-  for (let i = 0; i < 4; i++) f.v128Zero().set(acc[i]);
-  for (let j = 0; j < C / 4; j++) {
-    f.get(fp).v128Load(j * 16).set(fv);
-    for (let i = 0; i < 4; i++) f.get(acc[i]).get(p).v128Load(corner[i] + j * 16).get(fv).f32x4Mul().f32x4Add().set(acc[i]);
-  }
-  // horizontal sums -> out[4n + i]
-  for (let i = 0; i < 4; i++) {
-    f.get(OUT).get(n).i32(16).mul().add();
-    for (let lane = 0; lane < 4; lane++) {
-      f.get(acc[i]);
-      f.code.push(0xfd, 0x1f, lane); // f32x4.extract_lane
-      if (lane > 0) f.f32Add();
+  forEachInteriorNeuron(f, { map: MAP, offsets: OFFS, count: NN }, { n, o, p }, () => {
+    f.get(FEAT).get(n).i32(C * 4).mul().add().set(fp);
+    for (let i = 0; i < 4; i++) f.v128Zero().set(acc[i]);
+    for (let j = 0; j < C / 4; j++) {
+      f.get(fp).v128Load(j * 16).set(fv);
+      for (let i = 0; i < 4; i++) f.get(acc[i]).get(p).v128Load(corner[i] + j * 16).get(fv).f32x4Mul().f32x4Add().set(acc[i]);
     }
-    f.f32Store(i * 4);
-  }
-  f.end();
-  f.get(n).i32(1).add().set(n);
-  f.br(0).end().end();
+    // horizontal sums -> out[4n + i]
+    for (let i = 0; i < 4; i++) {
+      f.get(OUT).get(n).i32(16).mul().add();
+      for (let lane = 0; lane < 4; lane++) {
+        f.get(acc[i]);
+        f.code.push(0xfd, 0x1f, lane); // f32x4.extract_lane
+        if (lane > 0) f.f32Add();
+      }
+      f.f32Store(i * 4);
+    }
+  });
   return f;
 }
 
@@ -65,32 +71,22 @@ function emitAccum(s: ReadoutKernelShape): FunctionBody {
   const n = f.local(I32), o = f.local(I32), p = f.local(I32), gp = f.local(I32), wp = f.local(I32);
   const w = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const corner = [0, C * 4, W * C * 4, (W * C + C) * 4];
-  f.i32(0).set(n);
-  f.block().loop();
-  f.get(n).get(NN).geS().brIf(1);
-  f.block();
-  f.get(OFFS).get(n).i32(4).mul().add();
-  f.code.push(0x28, 2, 0);
-  f.tee(o).i32(0).ltS().brIf(0);
-  f.get(MAP).get(o).i32(4).mul().add().set(p);
-  f.get(GRAD).get(n).i32(C * 4).mul().add().set(gp);
-  f.get(WTS).get(n).i32(16).mul().add().set(wp);
-  for (let i = 0; i < 4; i++) f.get(wp).f32Load(i * 4).f32x4Splat().set(w[i]);
-  for (let j = 0; j < C / 4; j++) {
-    f.get(gp); // address for the store
-    f.get(gp).v128Load(j * 16);
-    for (let i = 0; i < 4; i++) f.get(p).v128Load(corner[i] + j * 16).get(w[i]).f32x4Mul().f32x4Add();
-    f.v128Store(j * 16);
-  }
-  f.end();
-  f.get(n).i32(1).add().set(n);
-  f.br(0).end().end();
+  forEachInteriorNeuron(f, { map: MAP, offsets: OFFS, count: NN }, { n, o, p }, () => {
+    f.get(GRAD).get(n).i32(C * 4).mul().add().set(gp);
+    f.get(WTS).get(n).i32(16).mul().add().set(wp);
+    for (let i = 0; i < 4; i++) f.get(wp).f32Load(i * 4).f32x4Splat().set(w[i]);
+    for (let j = 0; j < C / 4; j++) {
+      f.get(gp); // address for the store
+      f.get(gp).v128Load(j * 16);
+      for (let i = 0; i < 4; i++) f.get(p).v128Load(corner[i] + j * 16).get(w[i]).f32x4Mul().f32x4Add();
+      f.v128Store(j * 16);
+    }
+  });
   return f;
 }
 
 export function readoutKernelBytes(s: ReadoutKernelShape, pages: number): Uint8Array {
   if (s.channels % 4 !== 0) throw new Error(`the SIMD readout needs channels divisible by 4, got ${s.channels}`);
-  void F32;
   return encodeModule({ importMemory: true, minPages: pages, functions: [{ name: 'dots', body: emitDots(s) }, { name: 'accum', body: emitAccum(s) }] });
 }
 
