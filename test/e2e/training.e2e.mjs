@@ -20,6 +20,19 @@ function tinyScan(fixtures, name = 'tiny-scan', trials = '192,64,8x4') {
   return out;
 }
 
+/** Two epochs at batch 16 from the page's controls; returns the seconds until the results show a test correlation. */
+async function twoEpochFineTune(page) {
+  await page.getByLabel('max epochs').fill('2');
+  await page.getByLabel('batch size').fill('16');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const seconds = (Date.now() - t0) / 1000;
+  const r = Number(await page.getByTestId('result-test-correlation').textContent());
+  assert.ok(Number.isFinite(r), `test correlation should be a number: ${r}`);
+  return seconds;
+}
+
 async function loadModelAndScan(page, fixtures, scan) {
   const sota = join(fixtures, 'sensorium-sota');
   await page.evaluate(() => window.__v1x.backendReady());
@@ -70,15 +83,9 @@ export async function fineTuneOnWebGPU({ page, shot, fixtures, log }) {
   const scan = tinyScan(fixtures, 'micro-scan', '48,16,4x2');
   assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
   await loadModelAndScan(page, fixtures, scan);
-  await page.getByLabel('max epochs').fill('2');
-  await page.getByLabel('batch size').fill('16');
-  const t0 = Date.now();
-  await page.getByTestId('train-start').click();
-  await page.getByTestId('train-results').waitFor();
-  log(`2 epochs on WebGPU (SwiftShader) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const seconds = await twoEpochFineTune(page);
+  log(`2 epochs on WebGPU (SwiftShader) in ${seconds.toFixed(1)} s`);
   assert.match(await page.getByTestId('train-progress').textContent(), /webgpu/);
-  const r = Number(await page.getByTestId('result-test-correlation').textContent());
-  assert.ok(Number.isFinite(r), `test correlation should be a number: ${r}`);
   await shot('done');
 }
 
@@ -88,15 +95,9 @@ export async function fineTuneWithoutWebGPU({ openPage, shot, fixtures, log }) {
   const backend = await page.evaluate(() => window.__v1x.backendReady());
   assert.notEqual(backend.backend, 'webgpu');
   await loadModelAndScan(page, fixtures, scan);
-  await page.getByLabel('max epochs').fill('2');
-  await page.getByLabel('batch size').fill('16');
-  const t0 = Date.now();
-  await page.getByTestId('train-start').click();
-  await page.getByTestId('train-results').waitFor();
+  const seconds = await twoEpochFineTune(page);
   const progress = await page.getByTestId('train-progress').textContent();
-  log(`2 epochs with WebGPU unavailable in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${progress.trim()}`);
+  log(`2 epochs with WebGPU unavailable in ${seconds.toFixed(1)} s, ${progress.trim()}`);
   assert.doesNotMatch(progress, /webgpu/);
-  const r = Number(await page.getByTestId('result-test-correlation').textContent());
-  assert.ok(Number.isFinite(r), `test correlation should be a number: ${r}`);
   await shot('done', page);
 }
