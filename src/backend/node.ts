@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
 import { dirname, join } from 'node:path';
 
 export type NodeBackend = 'cpu' | 'wasm';

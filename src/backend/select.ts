@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
 // `?url` makes Vite emit the binaries next to the bundle: the wasm backend then loads them from our own
 // origin instead of a CDN, so no request leaves the machine.
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';

@@ -1,6 +1,6 @@
 /** Progress lines on stderr for the commands that train (finetune, train): every epoch, restores, a batch every 10 s. */
-import type { EndToEndEvent } from '../train/end_to_end';
-import type { TrainEvent } from '../train/trainer';
+import type { EndToEndEvent } from '../train/end_to_end/trainer';
+import type { TrainEvent } from '../train/readout/trainer';
 
 export function trainingProgressLogger(log: (line: string) => void): (e: TrainEvent | EndToEndEvent) => void {
   let lastBatchLog = performance.now();

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GaussType } from './config';
 import { gridSample } from './grid_sample';
 import { PositionNetwork, type LinearInit } from './position_network';
-import { Rng } from '../sim/rng';
+import { Rng } from '../util/rng';
 import { variableFrom } from './variables';
 
 export interface GaussianReadoutInit {

@@ -13,7 +13,7 @@
  * Image `i` of seed `s` depends only on (s, i, height, width), so any subset can be regenerated on its own.
  */
 import { fft2d, nextPow2 } from './fft';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 
 export interface ImageOptions {
   /** Range of the amplitude-spectrum exponent (natural images: about 0.8 - 1.5). */

@@ -14,7 +14,7 @@
  * singular: the map is a diffeomorphism whose Jacobian determinant has one sign everywhere (negative for a
  * flipped map), and it can be inverted by a contracting fixed-point iteration (toCortex).
  */
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 
 export interface RetinotopyParams {
   /** Cortical point (µm) that the linear part maps to `visualCenterDeg`. */

@@ -16,7 +16,7 @@
  */
 import { type RepeatGroup, oracleJackknife } from '../metrics';
 import { generateImage } from './images';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { type ScanData, imageStatistics } from './scan_writer';
 
 /** Rates (count, neurons), >= 0, for `count` images (count, C, H, W) z-scored as the loaders do. */

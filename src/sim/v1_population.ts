@@ -27,7 +27,7 @@
  * envelope size from the number of cycles under one sd (log-normal, median 0.33), giving sigma of
  * several degrees (median ~8, kept in 2.5..12); orientation and phase uniform; surround 2.5x the field's size.
  */
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { type AxisWindow, type BoxKernel, type GaborParams, applyKernel, gaborKernel, gaussianWindow } from './gabor';
 import { RetinotopicMap, type RetinotopyOptions, degreesToPixel, makeRetinotopy } from './retinotopy';
 

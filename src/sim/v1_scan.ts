@@ -14,7 +14,7 @@
  *   S / sqrt((S + M) (S + M / (R - 1)))      S = variance of lambda over test images, M = its mean,
  * which grows with the gain, so a bisection finds it without drawing noise.
  */
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { generateImages } from './images';
 import type { ScanData } from './scan_writer';
 import { type Population, type PopulationOptions, makePopulation } from './v1_population';

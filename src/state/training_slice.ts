@@ -5,8 +5,8 @@
  */
 import type { StateCreator } from 'zustand';
 import type { BrowserBackend } from '../backend/select';
-import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../train/protocol';
-import type { BatchProgress, EpochProgress, RestoreEvent } from '../train/trainer';
+import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../train/worker/protocol';
+import type { BatchProgress, EpochProgress, RestoreEvent } from '../train/readout/trainer';
 import type { AppState } from './store';
 import { startTrainingWorker, type TrainingWorker } from './training_client';
 

@@ -5,8 +5,8 @@
  */
 import { create } from 'zustand';
 import type { BrowserBackend } from '../backend/select';
-import type { TransferCondition } from '../train/end_to_end_transfer';
-import type { TransferFromWorker, TransferStartMessage } from '../train/transfer_job';
+import type { TransferCondition } from '../experiments/transfer';
+import type { TransferFromWorker, TransferStartMessage } from '../experiments/worker/transfer_job';
 import { useStore } from './store';
 import type { TransferPoint } from './transfer_results';
 
@@ -58,7 +58,7 @@ export const useTransferStore = create<TransferState>()((set, get) => ({
     const fail = (message: string) => { finish(); set({ running: null, error: message }); };
     void model.source.checkpointFile.arrayBuffer().then((buf) => {
       if (!get().running) return; // cancelled while reading
-      const w = new Worker(new URL('../train/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
+      const w = new Worker(new URL('../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
       worker = w;
       w.onerror = (ev) => { ev.preventDefault(); fail(`the transfer worker failed: ${ev.message || 'could not start'}`); };
       w.onmessageerror = () => fail('a message from the transfer worker could not be read');

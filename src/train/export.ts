@@ -12,9 +12,9 @@ import { saveCheckpoint } from '../io/torch_save';
 import type { Evaluation } from '../metrics/evaluate';
 import { coreToStateDict } from '../model/to_state_dict';
 import type { Encoder } from '../model/encoder';
-import { sigmaShape } from './gaussian_positions';
-import type { TrainableReadout } from './readout_params';
-import { evalPositions } from './readout_step';
+import { sigmaShape } from './readout/gaussian_positions';
+import type { TrainableReadout } from './readout/readout_params';
+import { evalPositions } from './readout/readout_step';
 
 export const APP_VERSION: string = pkg.version;
 

@@ -20,8 +20,8 @@ import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { normalizedImages } from '../../src/io/scan/normalize';
 import { tierIndices } from '../../src/io/scan/tiers';
 import { readoutFromStateDict } from '../../src/train/export';
-import { loadScanFromPath } from '../../src/train/node_load';
-import { evalPositions, predictBatch } from '../../src/train/readout_step';
+import { loadScanFromPath } from '../../src/io/scan/load_scan_path';
+import { evalPositions, predictBatch } from '../../src/train/readout/readout_step';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SOTA = join(ROOT, '../shared/fixtures/sensorium-sota');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '../../src/io/npy';
 import { evaluate } from '../../src/metrics';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { findNumpyPython } from './reference_python';
 
 const py = findNumpyPython();

@@ -8,7 +8,7 @@ import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { FullGaussian2d } from '../../src/model/gaussian_readout';
 import { readoutHostParams } from '../../src/model/host_params';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { encoderToStateDict } from '../../src/model/to_state_dict';
 import { expectClose, fixtureStateDict, npy } from './fixture';
 

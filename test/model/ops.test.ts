@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { gridSample, setGridSampleMode } from '../../src/model/grid_sample';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { expectClose } from './fixture';
 
 beforeAll(async () => { await initNodeBackend('cpu'); });

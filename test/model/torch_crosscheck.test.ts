@@ -21,7 +21,7 @@ import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
 import { tfConvToTorch } from '../../src/model/core';
 import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { expectClose, expectGradClose } from './fixture';
 
 const PYTHON = process.env.V1X_TORCH_PYTHON ?? '/root/.cache/v1x-torch-reference/bin/python';

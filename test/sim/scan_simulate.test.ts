@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScan, normalizedImages, openZipScan, tierIndices } from '../../src/io/scan';
 import { groupByImage, oracleJackknife, selectTrials } from '../../src/metrics';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { writeScanZip } from '../../src/sim/scan_writer';
 import { type Predict, chooseNeurons, simulateScan } from '../../src/sim/simulate_scan';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaborValue } from '../../src/sim/gabor';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { degreesToPixel } from '../../src/sim/retinotopy';
 import { type V1Neuron, makePopulation, populationFromNeurons } from '../../src/sim/v1_population';
 import { grating, stackImages } from '../../src/sim/v1_stimuli';

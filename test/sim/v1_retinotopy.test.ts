@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import { degreesToPixel, makeRetinotopy, pixelToDegrees, smallestSingularValue } from '../../src/sim/retinotopy';
 
 const center: [number, number] = [300, -200];

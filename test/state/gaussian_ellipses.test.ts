@@ -5,7 +5,7 @@ import { parseNumericNpy } from '../../src/io/npy';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { inferArchitecture } from '../../src/model/architecture';
 import { parseModelConfigText } from '../../src/model/config';
-import { Rng } from '../../src/sim/rng';
+import { Rng } from '../../src/util/rng';
 import {
   confidenceRadius, ellipseOf, pixelEllipses, pixelsPerGridUnit, sampledPixelsWith,
 } from '../../src/state/gaussian_ellipses';

@@ -1,9 +1,9 @@
 /** A small synthetic readout problem on random "core outputs" (no core, no scan): fast trainer tests. */
-import { Rng } from '../../src/sim/rng';
-import { FeatureCache } from '../../src/train/feature_cache';
-import { initReadout, REFERENCE_READOUT } from '../../src/train/readout_init';
-import type { TrainableReadout } from '../../src/train/readout_params';
-import { predictTier, type TrainData } from '../../src/train/trainer';
+import { Rng } from '../../src/util/rng';
+import { FeatureCache } from '../../src/train/readout/feature_cache';
+import { initReadout, REFERENCE_READOUT } from '../../src/train/readout/readout_init';
+import type { TrainableReadout } from '../../src/train/readout/readout_params';
+import { predictTier, type TrainData } from '../../src/train/readout/trainer';
 
 export interface Synthetic { data: TrainData; fresh: () => TrainableReadout; truth: TrainableReadout }
 

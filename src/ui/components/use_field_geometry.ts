@@ -5,7 +5,7 @@
 import { useMemo } from 'react';
 import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
 import { useStore } from '../../state/store';
-import type { ReadoutSnapshotMessage } from '../../train/protocol';
+import type { ReadoutSnapshotMessage } from '../../train/worker/protocol';
 
 /** Phases in which the worker's readout, not the loaded one, is the one to show. */
 const LIVE = new Set(['training', 'paused', 'evaluating', 'exporting']);

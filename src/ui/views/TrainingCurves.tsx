@@ -4,7 +4,7 @@
  * the best state as triangles. Fixed size, so the page does not jump while training.
  */
 import * as d3 from 'd3';
-import type { EpochProgress, RestoreEvent } from '../../train/trainer';
+import type { EpochProgress, RestoreEvent } from '../../train/readout/trainer';
 
 const W = 560;
 const H = 220;

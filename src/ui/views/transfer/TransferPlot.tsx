@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { useMemo } from 'react';
-import type { TransferCondition } from '../../../train/end_to_end_transfer';
+import type { TransferCondition } from '../../../experiments/transfer';
 import { TRANSFER_CONDITIONS, type TransferPoint } from '../../../state/transfer_results';
 
 export const CONDITION_STYLE: Record<TransferCondition, { label: string; color: string; symbol: d3.SymbolType; dash: string }> = {

@@ -1,0 +1,213 @@
+/**
+ * A faster forward pass of a frozen Stacked2dCore (eval mode), for building the feature cache: what the model's
+ * own `forward` computes, rearranged for speed.
+ * - BatchNorm (running statistics), the conv bias and the layer's Bias2D / Scale2D are folded into the last conv
+ *   of each layer (one scale and shift per output channel), and the ELU is fused into that conv
+ *   (tf.fused.conv2d), so no separate elementwise passes remain;
+ * - on tfjs-backend-wasm the depthwise convolutions run in a shape-specialized WebAssembly SIMD kernel
+ *   (wasm/depthwise.ts) registered as a tfjs kernel that works on tfjs' own heap: ~6x faster than tfjs' own.
+ * Returns null when the core has a layer this path does not cover (a depthwise conv with a channel multiplier;
+ * then use the model's forward).
+ * Folding changes float32 rounding only (checked against the model's forward and the fixture in tests).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nchwToNhwc } from '../model/encoder';
+import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
+import type { CoreRunner } from './core_runner';
+import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
+import { padInto } from './wasm/pad';
+
+const KERNEL = 'V1xDepthwiseSame';
+
+interface FoldedConv {
+  weight: tf.Tensor4D;
+  depthwise: boolean;
+  padding: [number, number];
+  stride: number;
+  dilation: number;
+  /** Folded shift on the last conv of a layer; the conv's own bias on inner convs. */
+  bias: tf.Tensor1D | null;
+  activation: 'elu' | 'linear';
+  /** Run with the WebAssembly SIMD depthwise kernel. */
+  simd: boolean;
+}
+
+export interface FastCore {
+  run: CoreRunner;
+  /** What runs, in words. */
+  description: string;
+  dispose(): void;
+}
+
+type WasmBackend = {
+  wasm: { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void; wasmMemory?: WebAssembly.Memory; asm?: Record<string, unknown> };
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+};
+
+// compiled kernels per shape, instantiated per wasm memory (a re-initialized backend has a new heap)
+const compiled = new Map<string, WebAssembly.Module>();
+const instances = new WeakMap<WebAssembly.Memory, Map<string, (pad: number, w: number, out: number, b: number) => void>>();
+
+function shapeKey(s: DepthwiseShape): string {
+  return `${s.height}x${s.width}x${s.channels}k${s.kernel}`;
+}
+
+function backendMemory(b: WasmBackend): WebAssembly.Memory | null {
+  const m = b.wasm.wasmMemory ?? (b.wasm.asm?.memory as WebAssembly.Memory | undefined);
+  if (m instanceof WebAssembly.Memory) return m;
+  for (const v of Object.values(b.wasm.asm ?? {})) if (v instanceof WebAssembly.Memory) return v;
+  return null;
+}
+
+async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
+  const b = tf.backend() as unknown as WasmBackend;
+  const mem = backendMemory(b);
+  if (!mem) return false;
+  const key = shapeKey(s);
+  let mod = compiled.get(key);
+  if (!mod) {
+    mod = await WebAssembly.compile(depthwiseModuleBytes(s) as Uint8Array<ArrayBuffer>);
+    compiled.set(key, mod);
+  }
+  let perMem = instances.get(mem);
+  if (!perMem) { perMem = new Map(); instances.set(mem, perMem); }
+  if (!perMem.has(key)) {
+    const inst = await WebAssembly.instantiate(mod, { env: { memory: mem } });
+    perMem.set(key, inst.exports.dw as (pad: number, w: number, out: number, b: number) => void);
+  }
+  if (!tf.getKernel(KERNEL, 'wasm')) tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: depthwiseKernel as unknown as tf.KernelFunc });
+  return true;
+}
+
+function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorInfo }; backend: WasmBackend }): tf.TensorInfo {
+  const { x, filter } = args.inputs;
+  const b = args.backend;
+  const [B, H, W, C] = x.shape;
+  const K = filter.shape[0];
+  const s = { height: H, width: W, channels: C, kernel: K };
+  const mem = backendMemory(b);
+  const dw = mem ? instances.get(mem)?.get(shapeKey(s)) : undefined;
+  if (!dw) throw new Error(`no depthwise SIMD kernel prepared for ${shapeKey(s)}`);
+  const out = b.makeOutput([B, H, W, C], 'float32');
+  const P = (K - 1) / 2, Hp = H + K - 1, Wp = W + K - 1;
+  const pad = b.wasm._malloc(B * Hp * Wp * C * 4);
+  try {
+    const heap = new Float32Array(b.wasm.HEAPU8.buffer); // after malloc: the heap may have grown
+    padInto(heap, b.dataIdMap.get(x.dataId).memoryOffset / 4, pad / 4, B, H, W, C, P);
+    dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B);
+  } finally {
+    b.wasm._free(pad);
+  }
+  return out;
+}
+
+/** Per-output-channel scale and shift of everything linear after the last conv of a layer. */
+function foldLayer(layer: CoreLayerParams): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const last = layer.convs[layer.convs.length - 1];
+    const C = last.weight.shape[3] === 1 ? last.weight.shape[2] : last.weight.shape[3];
+    let scale: tf.Tensor1D = tf.ones([C]);
+    let shift: tf.Tensor1D = last.bias ? last.bias.clone() : tf.zeros([C]);
+    if (layer.norm) {
+      let s = tf.rsqrt(layer.norm.runningVar.add(BATCH_NORM_EPS)) as tf.Tensor1D;
+      if (layer.norm.weight) s = s.mul(layer.norm.weight);
+      let t = shift.sub(layer.norm.runningMean).mul(s) as tf.Tensor1D;
+      if (layer.norm.bias) t = t.add(layer.norm.bias);
+      scale = s;
+      shift = t;
+    }
+    if (layer.bias) shift = shift.add(layer.bias);
+    if (layer.scale) { scale = scale.mul(layer.scale); shift = shift.mul(layer.scale); }
+    return { scale, shift };
+  });
+}
+
+export async function createFastCore(core: Stacked2dCore): Promise<FastCore | null> {
+  const onWasm = tf.getBackend() === 'wasm';
+  const layers: FoldedConv[][] = [];
+  const owned: tf.Tensor[] = [];
+  let simdCount = 0;
+  try {
+    for (const layer of core.layers) {
+      const convs: FoldedConv[] = [];
+      for (let i = 0; i < layer.convs.length; i++) {
+        const c = layer.convs[i];
+        const depthwise = c.spec.groups > 1;
+        const last = i === layer.convs.length - 1;
+        if (depthwise && c.weight.shape[3] !== 1) return null; // channel multiplier > 1
+        let weight: tf.Tensor4D = c.weight;
+        let bias: tf.Tensor1D | null = null;
+        if (last) {
+          const { scale, shift } = foldLayer(layer);
+          weight = tf.tidy(() => (depthwise ? c.weight.mul(scale.reshape([1, 1, -1, 1])) : c.weight.mul(scale)) as tf.Tensor4D);
+          scale.dispose();
+          bias = shift;
+          owned.push(weight, bias);
+        } else {
+          bias = c.bias; // newer neuralpredictors give the inner convs of a depth-separable layer biases
+        }
+        const [kh, kw] = [c.weight.shape[0], c.weight.shape[1]];
+        const simdShape = depthwise && !last && onWasm && c.spec.stride === 1 && c.spec.dilation === 1 && kh === kw && kh % 2 === 1 &&
+          c.spec.padding[0] === (kh - 1) / 2 && c.spec.padding[1] === (kw - 1) / 2 && c.weight.shape[2] % 4 === 0;
+        convs.push({
+          weight, depthwise, padding: c.spec.padding, stride: c.spec.stride, dilation: c.spec.dilation, bias,
+          activation: last && layer.spec.elu ? 'elu' : 'linear', simd: simdShape,
+        });
+      }
+      layers.push(convs);
+    }
+    // prepare the SIMD kernels for the shapes they will see
+    let h = core.arch.inputShape[1], w = core.arch.inputShape[2];
+    for (let li = 0; li < layers.length; li++) {
+      for (const c of layers[li]) {
+        const [kh, kw] = [c.weight.shape[0], c.weight.shape[1]];
+        const oh = Math.floor((h + 2 * c.padding[0] - c.dilation * (kh - 1) - 1) / c.stride) + 1;
+        const ow = Math.floor((w + 2 * c.padding[1] - c.dilation * (kw - 1) - 1) / c.stride) + 1;
+        if (c.simd) {
+          const ok = await prepareKernel({ height: h, width: w, channels: c.weight.shape[2], kernel: kh });
+          if (!ok) c.simd = false;
+          else simdCount++;
+        }
+        h = oh; w = ow;
+      }
+    }
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  }
+
+  const pad = (p: [number, number]): 'valid' | [[number, number], [number, number], [number, number], [number, number]] =>
+    p[0] || p[1] ? [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]] : 'valid';
+  const run: CoreRunner = (imagesNCHW) => tf.tidy(() => {
+    let h = nchwToNhwc(imagesNCHW);
+    const outs: tf.Tensor4D[] = [];
+    for (const convs of layers) {
+      for (const c of convs) {
+        if (c.simd) {
+          h = tf.engine().runKernel(KERNEL, { x: h, filter: c.weight }, {}) as tf.Tensor4D;
+          if (c.bias) h = h.add(c.bias);
+        }
+        else if (c.depthwise) {
+          // fused depthwise takes no explicit padding: pad first
+          const p = pad(c.padding);
+          h = c.bias
+            ? tf.fused.depthwiseConv2d({ x: p === 'valid' ? h : tf.pad(h, p), filter: c.weight, strides: c.stride, pad: 'valid', dilations: c.dilation, bias: c.bias, activation: c.activation })
+            : tf.depthwiseConv2d(h, c.weight, c.stride, p, 'NHWC', c.dilation);
+        } else {
+          h = c.bias
+            ? tf.fused.conv2d({ x: h, filter: c.weight, strides: c.stride, pad: pad(c.padding), dilations: c.dilation, bias: c.bias, activation: c.activation })
+            : tf.conv2d(h, c.weight, c.stride, pad(c.padding), 'NHWC', c.dilation);
+        }
+      }
+      outs.push(h);
+    }
+    const picked = core.arch.stack.map((i) => outs[i]);
+    return picked.length === 1 ? picked[0] : tf.concat(picked, 3);
+  });
+  return {
+    run,
+    description: `BatchNorm folded into fused conv + ELU${simdCount ? `; ${simdCount} depthwise convs in WebAssembly SIMD` : ''}`,
+    dispose: () => { for (const t of owned) t.dispose(); },
+  };
+}

@@ -1,0 +1,318 @@
+/**
+ * End-to-end training of a core and one readout per scan (the paper's "direct" condition, and the core-training
+ * half of the transfer experiment), following the Sensorium / Lurz `standard_trainer`:
+ *
+ * - Batches cycle over the scans as neuralpredictors' LongCycler: scan 0, 1, ..., S-1, 0, 1, ... for S times the
+ *   largest batch count; a scan with fewer batches repeats its epoch's batches from the start (itertools.cycle).
+ * - Per batch: BatchNorm in training mode (batch statistics, running averages updated), positions sampled from
+ *   the Gaussians, loss = sqrt(datasetTrials / batch) * Poisson + core regularizer (Laplace on the first layer,
+ *   group sparsity) + gamma_readout * L1 of that scan's features. Gradients accumulate over S batches (one per
+ *   scan; `loss_accum_batch_n=None`) before one Adam step over all parameters.
+ * - After each epoch the validation correlation (eval mode, Gaussian means; mean over every neuron of every scan)
+ *   drives early stopping and the learning-rate decay through the readout trainer's driver (epoch_driver.ts); restores
+ *   bring back every parameter and the BatchNorm running statistics; Adam's moments are kept (as neuralpredictors).
+ *
+ * Adam is the readout trainer's PyTorch-exact host implementation (adam.ts): gradients are read back to host
+ * arrays, which for a small core and a few thousand neurons costs little next to the convolutions.
+ * Deterministic for a seed on the cpu and wasm backends.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradKernels } from '../../kernels/wasm/grad_kernels';
+import { type Evaluation, evaluate } from '../../metrics/evaluate';
+import { nchwToNhwc, type Encoder } from '../../model/encoder';
+import { Rng } from '../../util/rng';
+import { Adam } from '../optim/adam';
+import { TrainingControl } from '../optim/control';
+import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
+import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER, coreRegularizer } from './regularizers';
+import type { EndToEndScan, TierArrays } from './scan_data';
+import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
+import type { Param } from '../readout/readout_params';
+import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
+
+export interface EndToEndOptions {
+  seed: number;
+  /** Initial learning rate (Sensorium: 0.005). */
+  lr: number;
+  batchSize: number;
+  gammaReadout: number;
+  /** The core regularizer (skipped entirely when the core is not trained, as `detach_core`). */
+  coreRegularizer: CoreRegularizerOptions;
+  scaleLoss: boolean;
+  schedule: ScheduleOptions;
+  logEps: number;
+  /** Batches whose gradients are summed per optimizer step; null = the number of scans (Sensorium's default). */
+  accumulate: number | null;
+  /** Images per forward pass when evaluating. */
+  evalBatchSize: number;
+  /** Train the core (false: only the readouts, through the frozen core in eval mode, as detach_core=True). */
+  trainCore: boolean;
+}
+
+export type EndToEndOptionsInput = Partial<Omit<EndToEndOptions, 'schedule' | 'coreRegularizer'>> & {
+  schedule?: Partial<ScheduleOptions>;
+  coreRegularizer?: Partial<CoreRegularizerOptions>;
+};
+
+export const DEFAULT_END_TO_END_OPTIONS: EndToEndOptions = {
+  seed: 42,
+  lr: 0.005,
+  batchSize: 64,
+  gammaReadout: DEFAULT_GAMMA_READOUT,
+  coreRegularizer: SENSORIUM_CORE_REGULARIZER,
+  scaleLoss: true,
+  schedule: REFERENCE_SCHEDULE,
+  logEps: poissonEps,
+  accumulate: null,
+  evalBatchSize: 128,
+  trainCore: true,
+};
+
+export interface EndToEndBatchEvent {
+  kind: 'batch';
+  epoch: number;
+  /** 1-based index in the epoch's LongCycler sequence. */
+  batch: number;
+  batches: number;
+  scan: string;
+  loss: number;
+  lr: number;
+  elapsedS: number;
+  /** Rest of this epoch plus the fewest epochs the schedule can still run. */
+  remainingS: number;
+}
+
+/** An epoch's event (epoch_driver.ts) with the objective per scan; `imagesPerS` counts forward + backward + update. */
+export interface EndToEndEpochEvent extends EpochEvent {
+  /** Per scan (readout key -> mean validation correlation); `valCorrelation` is the mean over all neurons of all scans. */
+  valCorrelationPerScan: Record<string, number>;
+}
+
+export type EndToEndRestoreEvent = RestoreEvent;
+
+export type EndToEndEvent = EndToEndBatchEvent | EndToEndEpochEvent | EndToEndRestoreEvent;
+
+export type EndToEndStopReason = StopReason;
+
+export interface EndToEndResult {
+  /** The trained model (best state by validation correlation when restoring), in place. */
+  encoder: Encoder;
+  history: EndToEndEpochEvent[];
+  stopReason: EndToEndStopReason;
+  message: string;
+  epochs: number;
+  bestValCorrelation: number;
+  elapsedS: number;
+  /** Optimizer steps taken. */
+  steps: number;
+}
+
+/** Every value a restore must bring back: trainable parameters and the BatchNorm statistics. */
+interface Snapshot {
+  values: Map<tf.Variable, Float32Array>;
+  batchesTracked: number[];
+}
+
+function bnStats(encoder: Encoder): tf.Variable[] {
+  return encoder.core.layers.flatMap((l) => (l.norm ? [l.norm.runningMean, l.norm.runningVar] : []));
+}
+
+function snapshot(encoder: Encoder, params: readonly { v: tf.Variable; p: Param }[]): Snapshot {
+  const values = new Map<tf.Variable, Float32Array>();
+  for (const { v, p } of params) values.set(v, p.value.slice());
+  for (const v of bnStats(encoder)) values.set(v, Float32Array.from(v.dataSync() as Float32Array));
+  return { values, batchesTracked: encoder.core.layers.map((l) => l.norm?.numBatchesTracked ?? 0) };
+}
+
+function restore(encoder: Encoder, params: readonly { v: tf.Variable; p: Param }[], s: Snapshot): void {
+  for (const { v, p } of params) p.value.set(s.values.get(v)!);
+  for (const [v, data] of s.values) assignHost(v, data);
+  encoder.core.layers.forEach((l, i) => { if (l.norm) l.norm.numBatchesTracked = s.batchesTracked[i]; });
+}
+
+function assignHost(v: tf.Variable, data: Float32Array): void {
+  const t = tf.tensor(data, v.shape, 'float32');
+  v.assign(t);
+  t.dispose();
+}
+
+/** Images (B, C, H, W) of the given rows of a tier, copied into `out`. */
+function gatherRows(src: Float32Array, per: number, rows: ArrayLike<number>, out: Float32Array): Float32Array {
+  for (let i = 0; i < rows.length; i++) out.set(src.subarray(rows[i] * per, (rows[i] + 1) * per), i * per);
+  return out.subarray(0, rows.length * per);
+}
+
+/** Eval-mode predictions (trials x neurons) of one readout for a tier. */
+export async function predictTierE2E(encoder: Encoder, key: string, t: TierArrays, imageShape: [number, number, number], batchSize = 128): Promise<Float32Array> {
+  const N = encoder.readout(key).neurons;
+  const [C, H, W] = imageShape;
+  const per = C * H * W;
+  const n = t.images.length / per;
+  const out = new Float32Array(n * N);
+  for (let s = 0; s < n; s += batchSize) {
+    const b = Math.min(batchSize, n - s);
+    const y = tf.tidy(() => encoder.forward(tf.tensor4d(t.images.subarray(s * per, (s + b) * per), [b, C, H, W]), { readout: key }));
+    try {
+      out.set(await y.data() as Float32Array, s * N);
+    } finally {
+      y.dispose();
+    }
+  }
+  return out;
+}
+
+/** The field's metrics of one readout on a tier (test: with the oracle from repeated images). */
+export async function evaluateTierE2E(encoder: Encoder, scan: EndToEndScan, t: TierArrays, batchSize = 128): Promise<Evaluation> {
+  const predictions = await predictTierE2E(encoder, scan.key, t, scan.imageShape, batchSize);
+  return evaluate({ predictions, responses: t.responses, neurons: scan.neurons, imageIds: t.imageIds });
+}
+
+/**
+ * Trains `encoder` (its core, and its readouts named by the scans' keys) in place on `scans`. `onEvent` gets
+ * batch, epoch and restore events; `control` pauses, resumes or stops between batches.
+ */
+export async function trainEndToEnd(
+  encoder: Encoder, scans: readonly EndToEndScan[], options: EndToEndOptionsInput = {},
+  onEvent?: (e: EndToEndEvent) => void, control = new TrainingControl(),
+): Promise<EndToEndResult> {
+  const o: EndToEndOptions = {
+    ...DEFAULT_END_TO_END_OPTIONS, ...options,
+    schedule: { ...DEFAULT_END_TO_END_OPTIONS.schedule, ...options.schedule },
+    coreRegularizer: { ...DEFAULT_END_TO_END_OPTIONS.coreRegularizer, ...options.coreRegularizer },
+  };
+  if (scans.length === 0) throw new Error('end-to-end training needs at least one scan');
+  registerWasmGradKernels();
+  const [C, H, W] = encoder.architecture.core.inputShape;
+  const per = C * H * W;
+  for (const s of scans) {
+    const r = encoder.readout(s.key);
+    if (r.neurons !== s.neurons) throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
+    if (s.imageShape.join('x') !== [C, H, W].join('x')) throw new Error(`scan ${s.name}: images ${s.imageShape.join('x')}, the core takes ${C}x${H}x${W}`);
+    for (const [name, t] of [['train', s.train], ['validation', s.validation]] as const) {
+      if (t.responses.length !== t.trials.length * s.neurons || t.images.length !== t.trials.length * per) throw new Error(`scan ${s.name}: ${name} arrays do not match ${t.trials.length} trials`);
+    }
+  }
+  const t0 = performance.now();
+  const root = new Rng(o.seed);
+  const shuffleRngs = scans.map(() => root.fork());
+  const noiseRng = root.fork();
+  const B = Math.max(1, Math.floor(o.batchSize));
+  const S = scans.length;
+  const accumulate = Math.max(1, o.accumulate ?? S);
+
+  // Host parameters (Adam's state lives on the host, in the variables' own layouts).
+  const coreVars = o.trainCore ? encoder.core.trainableVariables() : [];
+  const readoutVars = scans.map((s) => encoder.readout(s.key).variables());
+  const entries: { v: tf.Variable; p: Param }[] = [];
+  const byVar = new Map<tf.Variable, Param>();
+  for (const v of [...coreVars, ...readoutVars.flat()]) {
+    if (byVar.has(v)) continue;
+    const p: Param = { name: v.name, value: Float32Array.from(v.dataSync() as Float32Array), grad: new Float32Array(v.size) };
+    byVar.set(v, p);
+    entries.push({ v, p });
+  }
+  const adam = new Adam(entries.map((e) => e.p), { lr: o.lr });
+
+  const batchesPer = scans.map((s) => Math.ceil(s.train.trials.length / B));
+  const cycleLength = S * Math.max(...batchesPer);
+  const imageBuf = new Float32Array(B * per);
+  const targetBuf = new Float32Array(B * Math.max(...scans.map((s) => s.neurons)));
+  let steps = 0;
+
+  const validate = async (): Promise<{ objective: number; extra: { valCorrelationPerScan: Record<string, number> } }> => {
+    let sum = 0, neurons = 0;
+    const perScan: Record<string, number> = {};
+    for (const s of scans) {
+      const pred = await predictTierE2E(encoder, s.key, s.validation, s.imageShape, o.evalBatchSize);
+      const c = meanCorrelation(pred, s.validation.responses, s.neurons);
+      perScan[s.key] = c;
+      sum += c * s.neurons;
+      neurons += s.neurons;
+      await control.checkpoint();
+    }
+    return { objective: sum / neurons, extra: { valCorrelationPerScan: perScan } };
+  };
+
+  /** Loss of one batch of scan `si`; adds its gradients into the host gradient buffers. */
+  const batchStep = (si: number, rows: Int32Array): number => {
+    const s = scans[si];
+    const n = rows.length;
+    const N = s.neurons;
+    const readout = encoder.readout(s.key);
+    const x = gatherRows(s.train.images, per, rows, imageBuf);
+    const t = gatherRows(s.train.responses, N, rows, targetBuf);
+    const noise = new Float32Array(n * N * 2);
+    for (let i = 0; i < noise.length; i++) noise[i] = noiseRng.normal();
+    const scale = o.scaleLoss ? referenceLossScale(s.datasetTrials, n) : 1;
+    const vars = [...coreVars, ...readoutVars[si]];
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => {
+      const images = nchwToNhwc(tf.tensor4d(x, [n, C, H, W]));
+      const features = encoder.core.forward(images, { training: o.trainCore });
+      const r = encoder.outputNonlinearity(readout.forward(features, { sample: true, noise }));
+      const target = tf.tensor2d(t, [n, N]);
+      const poisson = r.sub(target.mul(r.add(o.logEps).log())).sum();
+      let loss = poisson.mul(scale).add(readout.featureL1().mul(o.gammaReadout));
+      if (o.trainCore) loss = loss.add(coreRegularizer(encoder.core, o.coreRegularizer));
+      return loss as tf.Scalar;
+    }, vars));
+    try {
+      for (const v of vars) {
+        const g = grads[v.name];
+        if (!g) continue;
+        const gd = g.dataSync() as Float32Array;
+        const acc = byVar.get(v)!.grad;
+        for (let i = 0; i < gd.length; i++) acc[i] += gd[i];
+      }
+      return value.dataSync()[0];
+    } finally {
+      value.dispose();
+      tf.dispose(grads);
+    }
+  };
+
+  const optimizerStep = (): void => {
+    adam.update();
+    steps++;
+    for (const { v, p } of entries) {
+      assignHost(v, p.value);
+      p.grad.fill(0);
+    }
+  };
+
+  const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
+    const { epoch, lr } = ctx;
+    adam.lr = lr;
+    const te = performance.now();
+    const orders = scans.map((s, i) => shuffleRngs[i].permutation(s.train.trials.length));
+    let lossSum = 0;
+    let pending = 0;
+    let imagesSeen = 0;
+    for (let k = 0; k < cycleLength; k++) {
+      const si = k % S;
+      const j = Math.floor(k / S) % batchesPer[si]; // itertools.cycle: a shorter scan repeats this epoch's batches
+      const order = orders[si];
+      const rows = order.subarray(j * B, Math.min(order.length, (j + 1) * B));
+      const loss = batchStep(si, rows);
+      imagesSeen += rows.length;
+      if (!Number.isFinite(loss)) return { kind: 'stop', reason: 'non-finite-loss' };
+      lossSum += loss;
+      if (++pending === accumulate) {
+        optimizerStep();
+        pending = 0;
+      }
+      onEvent?.({ kind: 'batch', epoch, batch: k + 1, batches: cycleLength, scan: scans[si].name, loss, lr, ...ctx.batchTiming(k + 1, cycleLength) });
+      if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
+    }
+    // neuralpredictors steps only on full accumulations; leftover gradients are zeroed by the next epoch's
+    // optimizer.zero_grad()
+    if (pending > 0) for (const { p } of entries) p.grad.fill(0);
+    return { kind: 'trained', loss: lossSum / cycleLength, imagesPerS: imagesSeen / ((performance.now() - te) / 1000) };
+  };
+
+  const run = await driveEpochs({
+    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch, validate,
+    snapshot: () => snapshot(encoder, entries),
+    restore: (best) => restore(encoder, entries, best),
+  });
+  return { encoder, ...run, steps };
+}

@@ -1,0 +1,134 @@
+/**
+ * The transfer workflow end to end, shared by the CLI, the worker, the benchmark and the acceptance test:
+ * cache the frozen core's output for the scan's train / validation / test images, build a new readout for the
+ * scan's neurons, train it with the reference protocol, and evaluate it on the test tier with the field's metrics.
+ */
+import { normalizedResponses } from '../../io/scan/normalize';
+import { tierIndices } from '../../io/scan/tiers';
+import type { Scan } from '../../io/scan/types';
+import { columnMeans } from '../../metrics/correlation';
+import { type Evaluation, evaluate } from '../../metrics/evaluate';
+import { TrainingControl } from '../optim/control';
+import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
+import { type CacheProgress, type CachePrecision, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
+import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
+import type { TrainableReadout } from './readout_params';
+import { StepWorkspace } from './readout_step';
+import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
+
+export interface FineTuneSetup {
+  /** The frozen core (eval mode): a tfjs function, or a pool of worker threads. */
+  core: CoreRunner | HostCoreRunner;
+  /** [C, H, W] of the core's output, for the memory estimate before anything runs. */
+  coreOutputShape: [number, number, number];
+  scan: Scan;
+  readout?: Partial<ReadoutInitOptions>;
+  train?: TrainOptionsInput;
+  /** The encoder's elu_offset (0 for published models). */
+  eluOffset?: number;
+  cachePrecision?: CachePrecision;
+  /** Images per core forward while caching. */
+  cacheChunk?: number;
+  /** Refuse a cache larger than this. */
+  maxCacheBytes?: number;
+  tiers?: { train: string; validation: string; test: string | null };
+  onCacheProgress?: (p: CacheProgress & { bytes: number }) => void;
+  onEvent?: (e: TrainEvent) => void;
+  control?: TrainingControl;
+  /** Step scratch shared with the caller (live views read the sampled positions from it). */
+  workspace?: StepWorkspace;
+  /** Called once the readout exists, before training (live views keep a reference; it changes in place). */
+  onReadout?: (r: TrainableReadout) => void;
+}
+
+export interface TestResult {
+  trials: Int32Array;
+  /** (trials x neurons) eval-mode predictions, normalized response units. */
+  predictions: Float32Array;
+  /** Normalized responses of the same trials. */
+  responses: Float32Array;
+  evaluation: Evaluation;
+}
+
+export interface FineTuneOutcome {
+  readout: TrainableReadout;
+  result: TrainResult;
+  cache: FeatureCache;
+  /** null when the scan has no test trials. */
+  test: TestResult | null;
+  seed: number;
+  timings: { cacheS: number; trainS: number; testS: number };
+}
+
+/** Trials the readout training needs, per tier, and the cache they take. */
+export function planCache(scan: Scan, coreOutputShape: [number, number, number], precision: CachePrecision, tiers = { train: 'train', validation: 'validation', test: 'test' as string | null }) {
+  const train = tierIndices(scan, tiers.train);
+  const validation = tierIndices(scan, tiers.validation);
+  const test = tiers.test ? tierIndices(scan, tiers.test) : new Int32Array(0);
+  const [C, H, W] = coreOutputShape;
+  // repeats share a slot: count distinct image ids of the test tier as an upper bound of what it adds
+  const testImages = new Set<number>();
+  for (const t of test) testImages.add(scan.frameImageId[t]);
+  const images = train.length + validation.length + testImages.size;
+  return { train, validation, test, images, bytes: estimateCacheBytes(images, { height: H, width: W, channels: C }, precision) };
+}
+
+export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome> {
+  const { scan } = s;
+  const tiers = s.tiers ?? { train: 'train', validation: 'validation', test: 'test' };
+  const precision = s.cachePrecision ?? DEFAULT_CACHE_PRECISION;
+  const plan = planCache(scan, s.coreOutputShape, precision, tiers);
+  if (plan.train.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.train}' trials to train on`);
+  if (plan.validation.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);
+  if (s.maxCacheBytes !== undefined && plan.bytes > s.maxCacheBytes) {
+    throw new Error(`the core-output cache for ${plan.images} images would take ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision}), more than the ${(s.maxCacheBytes / 2 ** 30).toFixed(2)} GiB allowed`);
+  }
+  const control = s.control ?? new TrainingControl();
+  const t0 = performance.now();
+  const all = new Int32Array(plan.train.length + plan.validation.length + plan.test.length);
+  all.set(plan.train, 0);
+  all.set(plan.validation, plan.train.length);
+  all.set(plan.test, plan.train.length + plan.validation.length);
+  const cache = await buildFeatureCache(s.core, scan, all, {
+    precision, chunkSize: s.cacheChunk, maxBytes: s.maxCacheBytes,
+    signal: { get aborted() { return control.stopRequested; } },
+    onProgress: (p) => s.onCacheProgress?.({ ...p, bytes: plan.bytes }),
+  });
+  const cacheS = (performance.now() - t0) / 1000;
+
+  const N = scan.nNeurons;
+  const trainResponses = normalizedResponses(scan, plan.train);
+  const valResponses = normalizedResponses(scan, plan.validation);
+  const seed = s.train?.seed ?? 42;
+  const readoutOpts: ReadoutInitOptions = { ...REFERENCE_READOUT, ...s.readout };
+  const readout = initReadout({
+    neurons: N,
+    channels: s.coreOutputShape[0],
+    meanActivity: columnMeans(trainResponses, N),
+    cellMotorCoordinates: scan.cellMotorCoordinates ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
+  }, readoutOpts, seed);
+  readout.eluOffset = s.eluOffset ?? 0;
+  s.onReadout?.(readout);
+
+  const t1 = performance.now();
+  const result = await trainReadout({
+    cache, neurons: N, datasetTrials: scan.nTrials,
+    train: { trials: plan.train, responses: trainResponses },
+    validation: { trials: plan.validation, responses: valResponses },
+  }, readout, { ...s.train, seed }, s.onEvent, control, s.workspace);
+  const trainS = (performance.now() - t1) / 1000;
+
+  const t2 = performance.now();
+  let test: TestResult | null = null;
+  if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test);
+  return { readout: result.readout, result, cache, test, seed, timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 } };
+}
+
+/** Predictions and metrics of `readout` on cached trials of the scan. */
+export async function evaluateTier(readout: TrainableReadout, cache: FeatureCache, scan: Scan, trials: Int32Array): Promise<TestResult> {
+  const predictions = await predictTier(readout, cache, trials);
+  const responses = normalizedResponses(scan, trials);
+  const imageIds = Array.from(trials, (t) => scan.frameImageId[t]);
+  const evaluation = evaluate({ predictions, responses, neurons: readout.neurons, imageIds });
+  return { trials, predictions, responses, evaluation };
+}

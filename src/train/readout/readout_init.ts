@@ -1,0 +1,78 @@
+/**
+ * A new FullGaussian2d readout for a scan's neurons, initialized as neuralpredictors does
+ * (FullGaussian2d.__init__ / initialize, Sensorium `stacked_core_full_gauss_readout` + `prepare_grid`):
+ * - position network (gauss means from cortical coordinates): nn.Linear layers with PyTorch's default init,
+ *   input = cell_motor_coordinates[:, :input_dimensions] centred and divided by its largest absolute value;
+ *   or free means uniform in [-init_mu_range, init_mu_range];
+ * - sigma: full: uniform in [-init_sigma, init_sigma] per entry; uncorrelated / isotropic: init_sigma;
+ * - features 1 / channels; bias = mean response of each neuron over the training trials.
+ * Deterministic for a seed (src/sim/rng.ts), draw order: position network, means, sigma.
+ */
+import { Rng } from '../../util/rng';
+import { type GaussType, sigmaSize } from './gaussian_positions';
+import { type PositionNetConfig, SENSORIUM_POSITION_NET, initPositionNet, normalizeSourceGrid } from './position_net';
+import type { TrainableReadout } from './readout_params';
+
+export interface ReadoutInitOptions {
+  gaussType: GaussType;
+  initMuRange: number;
+  initSigma: number;
+  /** null: free per-neuron means. */
+  positionNet: PositionNetConfig | null;
+}
+
+/** The Sensorium 2022 / Lurz 2020 readout settings (reference_results.json `readout_config`). */
+export const REFERENCE_READOUT: ReadoutInitOptions = {
+  gaussType: 'full',
+  initMuRange: 0.3,
+  initSigma: 0.1,
+  positionNet: SENSORIUM_POSITION_NET,
+};
+
+export interface ReadoutInitData {
+  neurons: number;
+  /** Core output channels. */
+  channels: number;
+  /** Per-neuron mean of the (normalized) training responses: the initial bias. */
+  meanActivity: ArrayLike<number>;
+  /** cell_motor_coordinates (N, columns), row-major; needed with a position network. */
+  cellMotorCoordinates?: { data: ArrayLike<number>; columns: number };
+}
+
+export function initReadout(data: ReadoutInitData, options: ReadoutInitOptions, seed: number): TrainableReadout {
+  const { neurons: N, channels: C } = data;
+  const o = options;
+  if (!(o.initMuRange > 0 && o.initMuRange <= 1) || !(o.initSigma > 0)) {
+    throw new Error(`init_mu_range must be in (0, 1] and init_sigma positive (got ${o.initMuRange}, ${o.initSigma})`);
+  }
+  if (data.meanActivity.length !== N) throw new Error(`mean activity has ${data.meanActivity.length} values for ${N} neurons`);
+  const rng = new Rng(seed);
+
+  let positionNet = null, sourceGrid = null, mu = null;
+  if (o.positionNet) {
+    const coords = data.cellMotorCoordinates;
+    if (!coords) throw new Error('a position network needs the neurons\' cell_motor_coordinates');
+    if (coords.data.length !== N * coords.columns) throw new Error(`cell_motor_coordinates has ${coords.data.length} values, expected ${N} x ${coords.columns}`);
+    positionNet = initPositionNet(o.positionNet, rng);
+    sourceGrid = normalizeSourceGrid(coords.data, N, coords.columns, o.positionNet.inputDimensions);
+  } else {
+    mu = new Float32Array(2 * N);
+    for (let i = 0; i < mu.length; i++) mu[i] = rng.range(-o.initMuRange, o.initMuRange);
+  }
+
+  const sigma = new Float32Array(N * sigmaSize(o.gaussType));
+  if (o.gaussType === 'full') for (let i = 0; i < sigma.length; i++) sigma[i] = rng.range(-o.initSigma, o.initSigma);
+  else sigma.fill(o.initSigma);
+
+  return {
+    gaussType: o.gaussType,
+    neurons: N,
+    channels: C,
+    features: new Float32Array(N * C).fill(1 / C),
+    bias: Float32Array.from(data.meanActivity),
+    sigma,
+    mu,
+    positionNet,
+    sourceGrid,
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * Readout training on a frozen core: the Lurz 2020 / Sensorium `standard_trainer` protocol on cached core
+ * features, with the fused readout kernel and host Adam (no tfjs in the loop).
+ *
+ * Per epoch: the training trials in a new random order (seeded), batches of 64 (the last one smaller, as
+ * PyTorch's DataLoader without drop_last), positions drawn per image and neuron, loss = sqrt(datasetTrials /
+ * batch) * Poisson + gamma_readout * L1, one Adam step per batch; then the validation correlation at the
+ * Gaussian means drives early stopping and the learning-rate schedule (epoch_driver.ts, shared with the end-to-end
+ * trainer). NaN/Inf loss stops training with the best state so far. Progress per batch and per epoch;
+ * pause/resume/stop via TrainingControl.
+ */
+import { Rng } from '../../util/rng';
+import { Adam } from '../optim/adam';
+import { TrainingControl } from '../optim/control';
+import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
+import type { FeatureCache } from './feature_cache';
+import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
+import { NormalSampler } from '../../util/normal';
+import { type TrainableReadout, cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
+import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from './readout_step';
+import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
+
+/** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
+export interface TierData {
+  trials: Int32Array;
+  responses: Float32Array;
+}
+
+export interface TrainData {
+  cache: FeatureCache;
+  neurons: number;
+  train: TierData;
+  validation: TierData;
+  /** Trials in the whole dataset behind the train loader (all tiers): the reference loss scale uses it. */
+  datasetTrials: number;
+}
+
+export interface TrainOptions {
+  seed: number;
+  /** Initial learning rate (issue default 0.005; the reference's best on static-sim-a was 0.009). */
+  lr: number;
+  batchSize: number;
+  gammaReadout: number;
+  /** Scale the Poisson term as the reference trainer (scale_loss=True). */
+  scaleLoss: boolean;
+  schedule: ScheduleOptions;
+  /** eps inside the Poisson log. */
+  logEps: number;
+}
+
+/** What callers pass: any subset, the schedule too. */
+export type TrainOptionsInput = Partial<Omit<TrainOptions, 'schedule'>> & { schedule?: Partial<ScheduleOptions> };
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  seed: 42,
+  lr: 0.005,
+  batchSize: 64,
+  gammaReadout: DEFAULT_GAMMA_READOUT,
+  scaleLoss: true,
+  schedule: REFERENCE_SCHEDULE,
+  logEps: poissonEps,
+};
+
+export interface BatchProgress {
+  kind: 'batch';
+  epoch: number;
+  /** 1-based batch number within the epoch. */
+  batch: number;
+  batches: number;
+  /** Loss of this batch (what the optimizer minimizes). */
+  loss: number;
+  /** The latest validation correlation (of the previous epoch's end). */
+  valCorrelation: number;
+  lr: number;
+  elapsedS: number;
+  /** Estimated seconds left: the rest of this epoch plus the fewest epochs the schedule can still run. */
+  remainingS: number;
+}
+
+/** An epoch's event (epoch_driver.ts); `imagesPerS` counts the readout steps only. */
+export type EpochProgress = EpochEvent;
+
+export type { RestoreEvent, StopReason };
+
+export type TrainEvent = BatchProgress | EpochProgress | RestoreEvent;
+
+export interface TrainResult {
+  /** The trained readout (the best state by validation correlation when restoring, as the reference). */
+  readout: TrainableReadout;
+  history: EpochProgress[];
+  stopReason: StopReason;
+  /** A sentence for the user. */
+  message: string;
+  epochs: number;
+  bestValCorrelation: number;
+  elapsedS: number;
+}
+
+/**
+ * Trains `readout` in place and returns it with the history. `onEvent` receives batch and epoch progress;
+ * `control` pauses, resumes or stops between batches.
+ */
+export async function trainReadout(
+  data: TrainData, readout: TrainableReadout, options: TrainOptionsInput = {},
+  onEvent?: (e: TrainEvent) => void, control = new TrainingControl(),
+  /** Scratch of the steps; after a batch event its `positions` hold that batch's sampled positions (B, N, 2). */
+  workspace = new StepWorkspace(),
+): Promise<TrainResult> {
+  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options, schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule } };
+  checkReadout(readout);
+  checkData(data, readout);
+  const N = readout.neurons;
+  const { cache } = data;
+  const geometry = cache.geometry;
+  const t0 = performance.now();
+
+  const root = new Rng(o.seed);
+  const shuffleRng = root.fork();
+  const noise = new NormalSampler(root.fork());
+  const params = readoutParams(readout);
+  const adam = new Adam(params, { lr: o.lr });
+  const ws = workspace;
+  const B = Math.max(1, Math.floor(o.batchSize));
+  const nTrain = data.train.trials.length;
+  const batches = Math.ceil(nTrain / B);
+  const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  const targets = new Float32Array(B * N);
+  const eps = new Float32Array(B * N * 2);
+
+  const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
+    const { epoch, lr } = ctx;
+    adam.lr = lr;
+    const order = shuffleRng.permutation(nTrain);
+    let lossSum = 0;
+    let stepS = 0;
+    for (let bi = 0; bi < batches; bi++) {
+      const start = bi * B, n = Math.min(B, nTrain - start);
+      const ts = performance.now();
+      const maps: Float32Array[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = order[start + i];
+        maps[i] = cache.map(data.train.trials[k], scratch[i]);
+        targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
+      }
+      const batchEps = eps.subarray(0, n * N * 2);
+      noise.fill(batchEps);
+      const step = readoutLossAndGrads({
+        readout, params, geometry, maps, targets: targets.subarray(0, n * N), noise: batchEps,
+        lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1, gammaReadout: o.gammaReadout, logEps: o.logEps, workspace: ws,
+      });
+      if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
+      adam.update();
+      stepS += (performance.now() - ts) / 1000;
+      lossSum += step.loss;
+      onEvent?.({ kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, valCorrelation: ctx.objective, lr, ...ctx.batchTiming(bi + 1, batches) });
+      if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
+    }
+    return { kind: 'trained', loss: lossSum / batches, imagesPerS: nTrain / stepS };
+  };
+
+  const run = await driveEpochs({
+    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch,
+    validate: async () => {
+      const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control);
+      return { objective: meanCorrelation(pred, data.validation.responses, N), extra: {} };
+    },
+    snapshot: () => cloneReadout(readout),
+    restore: (best) => copyReadoutInto(readout, best),
+  });
+  return { readout, ...run };
+}
+
+/** Eval-mode predictions (trials x neurons) for cached trials, in batches. */
+export async function predictTier(
+  readout: TrainableReadout, cache: FeatureCache, trials: ArrayLike<number>, batchSize = 64,
+  scratch: Float32Array[] = [], control?: TrainingControl,
+): Promise<Float32Array> {
+  const N = readout.neurons;
+  const out = new Float32Array(trials.length * N);
+  const pos = evalPositions(readout);
+  const B = Math.max(1, batchSize);
+  const bufs = cache.precision === 'float32' ? [] : scratch.length >= B ? scratch : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  for (let start = 0; start < trials.length; start += B) {
+    const n = Math.min(B, trials.length - start);
+    const maps: Float32Array[] = [];
+    for (let i = 0; i < n; i++) maps.push(cache.map(trials[start + i], bufs[i]));
+    predictBatch(readout, pos, cache.geometry, maps, out.subarray(start * N, (start + n) * N));
+    if (control) await control.checkpoint();
+  }
+  return out;
+}
+
+function checkData(d: TrainData, r: TrainableReadout): void {
+  if (d.neurons !== r.neurons) throw new Error(`the scan has ${d.neurons} neurons, the readout ${r.neurons}`);
+  if (d.cache.geometry.channels !== r.channels) throw new Error(`the core gives ${d.cache.geometry.channels} channels, the readout expects ${r.channels}`);
+  for (const [name, t] of [['train', d.train], ['validation', d.validation]] as const) {
+    if (t.trials.length === 0) throw new Error(`no ${name} trials`);
+    if (t.responses.length !== t.trials.length * d.neurons) throw new Error(`${name} responses: ${t.responses.length} values for ${t.trials.length} trials x ${d.neurons} neurons`);
+    for (const k of t.trials) if (!d.cache.has(k)) throw new Error(`${name} trial ${k} is not in the feature cache`);
+  }
+  if (!(d.datasetTrials > 0)) throw new Error(`datasetTrials must be positive, got ${d.datasetTrials}`);
+}

@@ -1,0 +1,47 @@
+/**
+ * Node worker thread of NodeCorePool (core_pool_node.ts): one tfjs-wasm instance running the frozen core's fast
+ * forward (fast_core.ts) on the image chunks it is sent. Messages:
+ *   in:  { type: 'init', checkpoint: Uint8Array, name, config: unknown | null }  -> out: { type: 'ready', outputShape }
+ *   in:  { type: 'run', id, images: Float32Array (n, C, H, W), n }              -> out: { type: 'done', id, out } (n, H', W', C')
+ *   errors -> { type: 'error', id?, message }
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parentPort } from 'node:worker_threads';
+import { initNodeBackend } from '../../backend/node';
+import { readCheckpoint } from '../../io/torch_checkpoint';
+import { DEFAULT_MODEL_CONFIG, parseModelConfig } from '../../model/config';
+import { encoderFromStateDict } from '../../model/from_state_dict';
+import type { CoreRunner } from '../../kernels/core_runner';
+import { createFastCore } from '../../kernels/fast_core';
+
+let run: CoreRunner | null = null;
+let inputShape: [number, number, number] = [1, 1, 1];
+
+const port = parentPort!;
+port.on('message', (m: { type: string; id?: number; checkpoint?: Uint8Array; name?: string; config?: unknown; images?: Float32Array; n?: number }) => {
+  void handle(m).catch((e: unknown) => port.postMessage({ type: 'error', id: m.id, message: e instanceof Error ? e.message : String(e) }));
+});
+
+async function handle(m: { type: string; id?: number; checkpoint?: Uint8Array; name?: string; config?: unknown; images?: Float32Array; n?: number }): Promise<void> {
+  if (m.type === 'init') {
+    tf.env().set('PROD', true);
+    await initNodeBackend('wasm');
+    const sd = await readCheckpoint(m.checkpoint!, m.name ?? 'checkpoint');
+    const config = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
+    const encoder = encoderFromStateDict(sd, config, m.name ?? 'checkpoint', { readouts: [], trainable: false });
+    const fast = await createFastCore(encoder.core);
+    run = fast ? fast.run : (x) => encoder.coreForward(x);
+    inputShape = encoder.architecture.core.inputShape;
+    port.postMessage({ type: 'ready', outputShape: encoder.architecture.core.outputShape, description: fast?.description ?? 'the model\'s own forward' });
+    return;
+  }
+  if (m.type === 'run') {
+    if (!run) throw new Error('core worker not initialized');
+    const [c, h, w] = inputShape;
+    const y = tf.tidy(() => run!(tf.tensor4d(m.images!, [m.n!, c, h, w])));
+    const out = y.dataSync() as Float32Array;
+    y.dispose();
+    const copy = out.slice(); // own buffer to transfer
+    port.postMessage({ type: 'done', id: m.id, out: copy }, [copy.buffer]);
+  }
+}

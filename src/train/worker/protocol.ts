@@ -1,0 +1,124 @@
+/**
+ * Messages between the page and the fine-tuning Web Worker (src/train/worker.ts). Everything is structured-
+ * cloneable (plain objects, typed arrays, strings); big buffers the page no longer needs may be transferred.
+ *
+ * page -> worker: start (once), then pause / resume / stop at any time.
+ * worker -> page: status changes, cache progress, training events, readout snapshots for the live views, and
+ * finally done (with the trained readout, its exports and the metrics) or error.
+ */
+import type { Scan } from '../../io/scan/types';
+import type { MetricsSummary } from '../../metrics/evaluate';
+import type { BrowserBackend } from '../../backend/select';
+import type { NeuronRow } from '../export';
+import type { CachePrecision } from '../readout/feature_cache';
+import type { ReadoutInitOptions } from '../readout/readout_init';
+import type { TrainableReadout } from '../readout/readout_params';
+import type { EpochProgress, StopReason, TrainEvent, TrainOptionsInput } from '../readout/trainer';
+
+export interface StartMessage {
+  type: 'start';
+  /** The checkpoint whose core is used, frozen or (trainCore) as the starting point (its readouts are ignored). */
+  checkpoint: { bytes: Uint8Array; name: string };
+  /** A neuralpredictors-style config JSON (parsed), or null for the defaults (Sensorium SOTA). */
+  config: unknown | null;
+  /** The loaded scan (src/io/scan); normalization happens in the worker. */
+  scan: Scan;
+  /** tfjs backend for the core forward passes; null: the usual choice (webgpu > webgl > wasm > cpu). */
+  backend: BrowserBackend | null;
+  readout?: Partial<ReadoutInitOptions>;
+  /** seed, lr, batchSize, gammaReadout, schedule.maxEpochs, ... (defaults: the reference protocol, lr 0.005). */
+  train?: TrainOptionsInput;
+  /**
+   * Fine-tune the core too (finetune_core.ts): BatchNorm in training mode with running-average updates, the core
+   * regularizers from the config, no feature cache (the core runs forward and backward on every batch, so an
+   * epoch is much slower). cachePrecision / maxCacheBytes do not apply, and the full model is always exported.
+   * Default false.
+   */
+  trainCore?: boolean;
+  cachePrecision?: CachePrecision;
+  /** Refuse to cache more than this many bytes (default 2 GiB in the browser). */
+  maxCacheBytes?: number;
+  /** Readout key for the exported .pth (default: the scan's data key). */
+  dataKey?: string;
+  /** Also export core + readout as one .pth (costs a copy of the core's weights). Default true. */
+  exportFullModel?: boolean;
+  /** Send a readout snapshot at most this often during an epoch (ms; default 1000; 0: only at epoch ends). */
+  snapshotEveryMs?: number;
+}
+
+export type ControlMessage = { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
+
+export type ToWorker = StartMessage | ControlMessage;
+
+export type Phase = 'loading' | 'caching' | 'training' | 'paused' | 'evaluating' | 'exporting' | 'done' | 'stopped' | 'error';
+
+export interface StatusMessage {
+  type: 'status';
+  phase: Phase;
+  message: string;
+  /** The backend the core runs on, with the reason it was chosen (once known). */
+  backend?: { name: string; reason: string };
+}
+
+export interface CacheProgressMessage {
+  type: 'cache-progress';
+  done: number;
+  total: number;
+  elapsedS: number;
+  remainingS: number;
+  /** Memory the finished cache takes (the honest estimate shown before and during caching). */
+  bytes: number;
+  precision: CachePrecision;
+}
+
+/** Training progress: every epoch event and restore, batch events at most ~10 per second. */
+export interface TrainEventMessage {
+  type: 'train-event';
+  event: TrainEvent;
+}
+
+/** The readout's current state for the live views (positions move, Gaussians change during training). */
+export interface ReadoutSnapshotMessage {
+  type: 'readout-snapshot';
+  epoch: number;
+  batch: number;
+  /** (N, 2) eval positions (Gaussian means, clamped), grid units (x along the width, y along the height). */
+  positions: Float32Array;
+  /** Sigma parameter per neuron (see TrainableReadout.sigma) and the gauss type that says how to read it. */
+  sigma: Float32Array;
+  gaussType: TrainableReadout['gaussType'];
+  /** (S, N, 2) positions sampled for the last batch's first S images (a faint cloud in the view). */
+  sampledPositions: Float32Array;
+  sampledImages: number;
+}
+
+export interface DoneMessage {
+  type: 'done';
+  stopReason: StopReason;
+  message: string;
+  history: EpochProgress[];
+  /** The trained readout as host arrays (features neuron-major (N, C)). */
+  readout: TrainableReadout;
+  dataKey: string;
+  /** Test-tier metrics (null when the scan has no test trials). */
+  metrics: MetricsSummary | null;
+  perNeuron: NeuronRow[];
+  /** Test-tier predictions (trials x neurons, normalized units) and the trials they belong to. */
+  testTrials: Int32Array | null;
+  testPredictions: Float32Array | null;
+  /** Zip-format .pth files with neuralpredictors key names. */
+  readoutPth: Uint8Array;
+  fullModelPth: Uint8Array | null;
+  perNeuronCsv: string;
+  metadataJson: string;
+  timings: { cacheS: number; trainS: number; testS: number };
+  /** The core was fine-tuned too: `fullModelPth` holds that core, and `readoutPth` only fits it, not the original. */
+  trainCore: boolean;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  message: string;
+}
+
+export type FromWorker = StatusMessage | CacheProgressMessage | TrainEventMessage | ReadoutSnapshotMessage | DoneMessage | ErrorMessage;
