@@ -1,0 +1,254 @@
+/**
+ * neuralpredictors' FullFactorized2d readout (Klindt et al. 2017, "what" and "where"): every neuron n has a
+ * spatial mask m_n over the core's output map ("where") and a feature vector f_n over its channels ("what"):
+ *
+ *   y[b, n] = sum_c f[n, c] * sum_{h, w} m[n, h, w] * x[b, c, h, w]  + bias[n]
+ *
+ * the readout's output before the encoder's elu(y + elu_offset) + 1. Exactly as
+ * `neuralpredictors/layers/readouts/factorized.py` (sinzlab/neuralpredictors, MIT) computes it:
+ *
+ * - `normalize` (default true): m = spatial / (sqrt(sum_{h,w} spatial^2) + 1e-6), per neuron; the epsilon is
+ *   added after the square root.
+ * - `constrain_pos`: the forward pass first clamps the feature parameter at 0 in place (`features.data.clamp_min_(0)`);
+ *   the mask is clamped at 0 with `weight.data.clamp_min_(0)`, i.e. in the forward value only: the gradient passes
+ *   through the clamp unchanged (straight-through). Without `normalize` that `weight` *is* the spatial parameter,
+ *   so the parameter itself is clamped in place (here: `assign`), as in neuralpredictors.
+ * - `positive_spatial` (ignored when `constrain_pos` is set, as neuralpredictors warns): m = |m|, gradient sign(m)
+ *   with sign(0) = 0 as in torch (tfjs' own abs gradient gives -1 at 0; `torchAbs` below follows torch).
+ * - `positive_weights`: neuralpredictors clamps the features only when its `weight` property is read, which neither
+ *   `forward` nor `regularizer` does; so it changes nothing here either. `clampPositiveWeights()` does what reading
+ *   `weight` does, for callers that want it.
+ * - regularizer: `l1() * spatial_and_feature_reg_weight` (default 1.0; `gamma_readout` is its deprecated name), with
+ *   l1 = sum over the (N, 1) x (N,) broadcast in neuralpredictors' code, which is an (N, N) outer product:
+ *   l1 = (sum_n |m_n|_1) * (sum_n |f_n|_1), not sum_n |m_n|_1 |f_n|_1 (test/fixtures/factorized checks which one
+ *   neuralpredictors computes). reduction "mean" divides by N * C * h * w.
+ * - shared features (`shared_features`, `match_ids`, `scales`, `feature_sharing_index`) and `shift` are not
+ *   supported (the loader should refuse them with a clear error).
+ *
+ * Layouts and state_dict mapping (neuralpredictors' own shapes; no transposes needed):
+ *   readout.<key>.spatial    (N, h, w)  -> `spatial` (N, h, w), h = core output height, w = width
+ *   readout.<key>._features  (N, C)     -> `features` (N, C)   (FullGaussian2d's are (1, C, 1, N); these are not)
+ *   readout.<key>.bias       (N)        -> `bias` (N)          (absent when bias=False)
+ * The forward takes the core's NHWC output (B, h, w, C), as the Gaussian readout does.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng';
+import { variableFrom } from './variables';
+
+/** neuralpredictors' epsilon in the mask normalization, added after the square root. */
+export const FACTORIZED_NORM_EPS = 1e-6;
+
+export type RegularizerReduction = 'sum' | 'mean';
+
+export interface FactorizedOptions {
+  /** L2-normalize each neuron's mask (default true). */
+  normalize: boolean;
+  /** Clamp features (in place) and mask (forward value; in place without normalize) at 0. Default false. */
+  constrainPos: boolean;
+  /** Only acts through `clampPositiveWeights()` (neuralpredictors' `weight` property). Default false. */
+  positiveWeights: boolean;
+  /** Mask = |mask| (unless constrainPos). Default false. */
+  positiveSpatial: boolean;
+  /** spatial_and_feature_reg_weight (gamma_readout), default 1.0. */
+  regWeight: number;
+}
+
+export const DEFAULT_FACTORIZED_OPTIONS: FactorizedOptions = {
+  normalize: true,
+  constrainPos: false,
+  positiveWeights: false,
+  positiveSpatial: false,
+  regWeight: 1.0,
+};
+
+export interface FactorizedReadoutInit {
+  neurons: number;
+  channels: number;
+  /** Core output height h and width w (the mask's shape). */
+  height: number;
+  width: number;
+  /** (N, h, w) row-major, neuralpredictors' `spatial`. */
+  spatial: Float32Array;
+  /** (N, C) row-major, neuralpredictors' `_features`. */
+  features: Float32Array;
+  /** (N); null: no bias term. */
+  bias: Float32Array | null;
+  options?: Partial<FactorizedOptions>;
+}
+
+/** v.assign(t), then t disposed (assign shares t's data and leaves t registered as a tensor of its own). */
+function assignFrom(v: tf.Variable, t: tf.Tensor): void {
+  v.assign(t);
+  t.dispose();
+}
+
+/** tf.customGrad for a function of one tensor (tfjs' typing passes the save function among the inputs). */
+function unaryCustomGrad(f: (x: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor }): (x: tf.Tensor) => tf.Tensor {
+  type CustomFn = Parameters<typeof tf.customGrad>[0];
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => f(x, save)) as unknown as CustomFn) as unknown as (x: tf.Tensor) => tf.Tensor;
+}
+
+/** |x| with torch's gradient sign(x) (0 at 0). */
+export const torchAbs = unaryCustomGrad((x, save) => {
+  save([x]);
+  return { value: tf.abs(x), gradFunc: (dy, saved) => dy.mul(tf.sign(saved[0])) };
+});
+
+/** max(x, 0) in the forward value, identity in the backward pass (neuralpredictors' `weight.data.clamp_min_(0)`). */
+export const clampMinStraightThrough = unaryCustomGrad((x) => ({ value: tf.relu(x), gradFunc: (dy) => dy.clone() }));
+
+/**
+ * A new readout's arrays as neuralpredictors' `initialize` makes them: spatial and features N(0, init_noise)
+ * (default 1e-3), bias = the mean response (`mean_activity`) or 0 without it. Draw order: spatial, features.
+ */
+export function initFactorizedReadout(shape: { neurons: number; channels: number; height: number; width: number }, opts: {
+  initNoise?: number; meanActivity?: ArrayLike<number> | null; bias?: boolean; seed?: number; rng?: Rng; options?: Partial<FactorizedOptions>;
+} = {}): FactorizedReadoutInit {
+  const { neurons: N, channels: C, height: H, width: W } = shape;
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const s = opts.initNoise ?? 1e-3;
+  const spatial = rng.normalArray(N * H * W);
+  for (let i = 0; i < spatial.length; i++) spatial[i] *= s;
+  const features = rng.normalArray(N * C);
+  for (let i = 0; i < features.length; i++) features[i] *= s;
+  let bias: Float32Array | null = null;
+  if (opts.bias ?? true) {
+    bias = new Float32Array(N);
+    if (opts.meanActivity) {
+      if (opts.meanActivity.length !== N) throw new Error(`mean activity has ${opts.meanActivity.length} values for ${N} neurons`);
+      bias.set(opts.meanActivity);
+    }
+  }
+  return { ...shape, spatial, features, bias, options: opts.options };
+}
+
+export class FullFactorized2d {
+  readonly neurons: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly options: Readonly<FactorizedOptions>;
+  /** (N, h, w): the raw mask parameter (before normalization and positivity). */
+  readonly spatial: tf.Variable<tf.Rank.R3>;
+  /** (N, C). */
+  readonly features: tf.Variable<tf.Rank.R2>;
+  readonly bias: tf.Variable<tf.Rank.R1> | null;
+
+  constructor(init: FactorizedReadoutInit, trainable = true) {
+    const { neurons: N, channels: C, height: H, width: W } = init;
+    for (const [what, v] of [['neurons', N], ['channels', C], ['height', H], ['width', W]] as const) {
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`FullFactorized2d: ${what} must be a positive integer, got ${v}`);
+    }
+    const check = (what: string, arr: Float32Array | null, n: number, shape: string): void => {
+      if (arr && arr.length !== n) throw new Error(`FullFactorized2d: ${what} has ${arr.length} values, expected ${n} ${shape}`);
+    };
+    check('spatial', init.spatial, N * H * W, `(${N}, ${H}, ${W})`);
+    check('features', init.features, N * C, `(${N}, ${C})`);
+    check('bias', init.bias, N, `(${N})`);
+    this.neurons = N;
+    this.channels = C;
+    this.height = H;
+    this.width = W;
+    this.options = { ...DEFAULT_FACTORIZED_OPTIONS, ...(init.options ?? {}) };
+    this.spatial = variableFrom(tf.tensor3d(init.spatial, [N, H, W]), trainable);
+    this.features = variableFrom(tf.tensor2d(init.features, [N, C]), trainable);
+    this.bias = init.bias ? variableFrom(tf.tensor1d(init.bias), trainable) : null;
+  }
+
+  /** neuralpredictors' `normalized_spatial`: the mask the forward pass uses, (N, h, w), differentiable. */
+  normalizedSpatial(): tf.Tensor3D {
+    const o = this.options;
+    if (o.constrainPos && !o.normalize) {
+      // `weight` is the parameter itself: clamp_min_(0) on it acts in place
+      assignFrom(this.spatial, tf.tidy(() => tf.relu(this.spatial)));
+    }
+    return tf.tidy(() => {
+      let m: tf.Tensor3D = this.spatial;
+      if (o.normalize) {
+        const norm = m.square().sum([1, 2], true).sqrt().add(FACTORIZED_NORM_EPS);
+        m = m.div(norm);
+      } else {
+        m = m.clone(); // a fresh tensor, so that callers may dispose it
+      }
+      if (o.constrainPos) {
+        if (o.normalize) m = clampMinStraightThrough(m) as tf.Tensor3D;
+      } else if (o.positiveSpatial) {
+        m = torchAbs(m) as tf.Tensor3D;
+      }
+      return m;
+    });
+  }
+
+  /** In-place clamp of the features at 0 before a forward pass, as neuralpredictors' forward does with constrain_pos. */
+  private clampFeaturesIfConstrained(): void {
+    if (this.options.constrainPos) assignFrom(this.features, tf.tidy(() => tf.relu(this.features)));
+  }
+
+  /** What reading neuralpredictors' `weight` property does with positive_weights: clamp the features in place. */
+  clampPositiveWeights(): void {
+    if (this.options.positiveWeights) assignFrom(this.features, tf.tidy(() => tf.relu(this.features)));
+  }
+
+  /** featureMap (B, h, w, C) NHWC -> (B, N): the readout before the output nonlinearity. */
+  forward(featureMap: tf.Tensor4D): tf.Tensor2D {
+    const [B, H, W, C] = featureMap.shape;
+    if (C !== this.channels || H !== this.height || W !== this.width) {
+      throw new Error(`FullFactorized2d expects a ${this.height}x${this.width}x${this.channels} (h x w x channels) feature map, the core gives ${H}x${W}x${C}`);
+    }
+    this.clampFeaturesIfConstrained();
+    const N = this.neurons, HW = H * W;
+    const mask = this.normalizedSpatial();
+    try {
+      return tf.tidy(() => {
+        // Z[n, b, c] = sum_p m[n, p] x[b, p, c]: one (N, HW) x (HW, B*C) product
+        const xt = featureMap.reshape([B, HW, C]).transpose([1, 0, 2]).reshape([HW, B * C]);
+        const z = tf.matMul(mask.reshape([N, HW]), xt).reshape([N, B, C]);
+        let y = z.mul(this.features.reshape([N, 1, C])).sum(2).transpose() as tf.Tensor2D; // (B, N)
+        if (this.bias) y = y.add(this.bias);
+        return y;
+      });
+    } finally {
+      mask.dispose();
+    }
+  }
+
+  /**
+   * neuralpredictors' `regularizer(reduction)`: (sum_n |m_n|_1) * (sum_n |f_n|_1) * regWeight (the outer-product
+   * form its code computes; see the header), divided by N * C * h * w for "mean". Differentiable.
+   */
+  regularizer(reduction: RegularizerReduction = 'sum'): tf.Scalar {
+    return tf.tidy(() => this.l1(reduction).mul(this.options.regWeight) as tf.Scalar);
+  }
+
+  /** neuralpredictors' `l1(reduction)` (the regularizer without its weight). */
+  l1(reduction: RegularizerReduction = 'sum'): tf.Scalar {
+    const mask = this.normalizedSpatial();
+    try {
+      return tf.tidy(() => {
+        let v = torchAbs(mask).sum().mul(torchAbs(this.features).sum()) as tf.Scalar;
+        if (reduction === 'mean') v = v.div(this.neurons * this.channels * this.height * this.width);
+        return v;
+      });
+    } finally {
+      mask.dispose();
+    }
+  }
+
+  /** Trainable parameters, in neuralpredictors' state_dict order: `_features`, `spatial`, `bias`. */
+  variables(): tf.Variable[] {
+    const v: tf.Variable[] = [this.features, this.spatial];
+    if (this.bias) v.push(this.bias);
+    return v;
+  }
+
+  /** Parameter count (the readout's own): N * (h * w + C) (+ N with bias). */
+  get parameterCount(): number {
+    return this.neurons * (this.height * this.width + this.channels) + (this.bias ? this.neurons : 0);
+  }
+
+  dispose(): void {
+    this.spatial.dispose();
+    this.features.dispose();
+    this.bias?.dispose();
+  }
+}
