@@ -4,15 +4,15 @@
  * by reference and never serialized; what must survive a reload goes to IndexedDB through session_slice.ts.
  */
 import { create } from 'zustand';
-import { createBackendSlice, type BackendSlice } from './backend_slice';
-import { createLayoutSlice, type LayoutSlice } from './layout_slice';
-import { createModelSlice, type ModelSlice } from './model_slice';
-import { createResultsSlice, type ResultsSlice } from './results_slice';
-import { createScanSlice, type ScanSlice } from './scan_slice';
-import { createSelectionSlice, type SelectionSlice } from './selection_slice';
-import { createSessionSlice, type SessionSlice } from './session_slice';
-import { createTrainingSlice, type TrainingSlice } from './training_slice';
-import { createViewSlice, type ViewSlice } from './view_slice';
+import { createBackendSlice, type BackendSlice } from './slices/backend_slice';
+import { createLayoutSlice, type LayoutSlice } from './slices/layout_slice';
+import { createModelSlice, type ModelSlice } from './slices/model_slice';
+import { createResultsSlice, type ResultsSlice } from './slices/results_slice';
+import { createScanSlice, type ScanSlice } from './slices/scan_slice';
+import { createSelectionSlice, type SelectionSlice } from './slices/selection_slice';
+import { createSessionSlice, type SessionSlice } from './slices/session_slice';
+import { createTrainingSlice, type TrainingSlice } from './slices/training_slice';
+import { createViewSlice, type ViewSlice } from './slices/view_slice';
 
 export type AppState = BackendSlice & ModelSlice & ScanSlice & TrainingSlice & SelectionSlice & ViewSlice & SessionSlice
   & ResultsSlice & LayoutSlice;

@@ -1,13 +1,13 @@
 /**
  * The page: a header with the backend indicator; a sidebar with what the user loads and runs (checkpoint,
- * scan, fine-tuning), scrolling on its own; and the main area with the views as tabs (src/ui/view_tabs.tsx).
+ * scan, fine-tuning), scrolling on its own; and the main area with the views as tabs (src/ui/views/registry.tsx).
  */
 import { useStore } from '../state/store';
 import { BackendIndicator } from './components/BackendIndicator';
 import { ErrorBanner } from './components/ErrorBanner';
 import { FileDrop } from './components/FileDrop';
 import { ViewTabs } from './components/ViewTabs';
-import { VIEW_TABS } from './view_tabs';
+import { VIEW_TABS } from './views/registry';
 import { ScanView } from './views/ScanView';
 import { TrainingView } from './views/TrainingView';
 

@@ -1,6 +1,6 @@
 /** Color maps for values in [0, 1]: perceptually uniform and readable with color-vision deficiencies. */
 import * as d3 from 'd3';
-import type { ColorMapName } from '../state/view_slice';
+import type { ColorMapName } from '../state/slices/view_slice';
 
 export const COLOR_MAPS: Record<ColorMapName, { label: string; interpolate: (t: number) => string }> = {
   viridis: { label: 'viridis', interpolate: d3.interpolateViridis },

@@ -2,7 +2,7 @@
  * The bundled demo's manifest, read at build time from public/demo/demo.json (absent: no demo), so the page
  * knows whether a demo exists without a request that could fail.
  */
-import type { DemoManifest } from '../state/url_files';
+import type { DemoManifest } from '../state/services/url_files';
 
 const found = import.meta.glob<DemoManifest>('/public/demo/demo.json', { eager: true, import: 'default' });
 

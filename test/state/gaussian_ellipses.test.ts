@@ -8,8 +8,8 @@ import { parseModelConfigText } from '../../src/model/config';
 import { Rng } from '../../src/util/rng';
 import {
   confidenceRadius, ellipseOf, pixelEllipses, pixelsPerGridUnit, sampledPixelsWith,
-} from '../../src/state/gaussian_ellipses';
-import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../src/state/readout_geometry';
+} from '../../src/state/derived/gaussian_ellipses';
+import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../src/state/derived/readout_geometry';
 
 const SOTA = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sensorium-sota');
 

@@ -13,9 +13,9 @@ import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
 import {
   coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, mapRanges, neuronFeatures, neuronTestResponses, readoutFeatures,
   sampleMap, scanMatchesReadout, scanTestComparison, strongestChannel, topImages,
-} from '../../src/state/inspector_service';
-import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../src/state/model_service';
-import type { ImageSet } from '../../src/state/test_images';
+} from '../../src/state/services/inspector_service';
+import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../src/state/services/model_service';
+import type { ImageSet } from '../../src/state/derived/test_images';
 import { expectClose, FIXTURE, npy } from '../model/fixture';
 
 const SIM = '/work/shared/fixtures/sim-scan/';

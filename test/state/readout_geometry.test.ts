@@ -5,7 +5,7 @@ import { inferArchitecture } from '../../src/model/architecture';
 import { parseModelConfigText } from '../../src/model/config';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { pixelToGrid } from '../../src/sim/v1_truth';
-import { featureToInputMaps, gridToPixel } from '../../src/state/readout_geometry';
+import { featureToInputMaps, gridToPixel } from '../../src/state/derived/readout_geometry';
 
 const SOTA = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sensorium-sota');
 

@@ -10,9 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { parseNumericNpy } from '../../src/io/npy';
 import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
-import { buildModel, openCheckpoint, type LoadedModel } from '../../src/state/model_service';
-import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../src/state/neuron_metrics';
-import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../src/state/results_slice';
+import { buildModel, openCheckpoint, type LoadedModel } from '../../src/state/services/model_service';
+import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../src/state/derived/neuron_metrics';
+import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../src/state/slices/results_slice';
 import type { AppState } from '../../src/state/store';
 
 const SIM = '/work/shared/fixtures/sim-scan/';

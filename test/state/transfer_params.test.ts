@@ -11,7 +11,7 @@ import { parseNpy } from '../../src/io/npy';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { inferArchitecture } from '../../src/model/architecture';
 import { DEFAULT_MODEL_CONFIG } from '../../src/model/config';
-import { positionNetworkParameters, readoutParameterCounts } from '../../src/state/transfer_params';
+import { positionNetworkParameters, readoutParameterCounts } from '../../src/state/derived/transfer_params';
 
 const DIR = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sensorium-sota');
 

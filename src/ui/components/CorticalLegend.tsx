@@ -1,6 +1,6 @@
 /** Legend of the cortical-position colors of the field views: the axis, its range and the color bar. */
 import type { ReactNode } from 'react';
-import type { ColorMapName, CorticalColorAxis } from '../../state/view_slice';
+import type { ColorMapName, CorticalColorAxis } from '../../state/slices/view_slice';
 import { gradientCss } from '../colormaps';
 
 export function CorticalLegend({ colors, axis, colorMap, cortexDims, unitsNote = '', noColors, children }: {

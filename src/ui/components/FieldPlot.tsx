@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { useId, useMemo, type ReactNode } from 'react';
-import type { ReadoutGeometry } from '../../state/readout_geometry';
+import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
 import { FIELD_PLOT_MARGIN as M, FIELD_PLOT_WIDTH as WIDTH, type FieldLayout } from './field_layout';
 import { NeuronPickSvg } from './NeuronPickSvg';

@@ -1,5 +1,5 @@
 /** One image of an NCHW stack drawn in gray (first channel, scaled to its own min..max). */
-import type { ImageSet } from '../../state/test_images';
+import type { ImageSet } from '../../state/derived/test_images';
 import { useStimulusCanvas } from './stimulus';
 
 export function ImageCanvas({ images, index, width, label }: { images: ImageSet; index: number; width: number; label: string }) {

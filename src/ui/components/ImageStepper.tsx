@@ -1,5 +1,5 @@
 /** The selected image of the stack, with its label and buttons to step to the previous or next one. */
-import type { ImageSet } from '../../state/test_images';
+import type { ImageSet } from '../../state/derived/test_images';
 import { useStore } from '../../state/store';
 import { ImageCanvas } from './ImageCanvas';
 

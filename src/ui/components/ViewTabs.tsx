@@ -6,7 +6,7 @@
  */
 import { Activity, useRef, type KeyboardEvent } from 'react';
 import { useStore } from '../../state/store';
-import type { ViewTab } from '../view_tabs';
+import type { ViewTab } from '../views/registry';
 
 export function ViewTabs({ tabs }: { tabs: ViewTab[] }) {
   const active = useStore((s) => s.activeView);

@@ -2,8 +2,8 @@
  * Each neuron's color from its cortical position (the readout's source_grid or the scan's
  * cell_motor_coordinates), as the receptive-field view colors it, so the views read alike.
  */
-import type { ReadoutGeometry } from '../../state/readout_geometry';
-import type { CorticalColorAxis } from '../../state/view_slice';
+import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
+import type { CorticalColorAxis } from '../../state/slices/view_slice';
 
 /** Per-neuron value in [0, 1] along one cortical axis, and the range it came from; null without coordinates. */
 export function corticalColorValues(g: ReadoutGeometry, axis: CorticalColorAxis): { t: Float32Array; lo: number; hi: number } | null {

@@ -1,6 +1,6 @@
 /** Drawing one image of an NCHW stack in gray (first channel, scaled to its own min..max). */
 import { useEffect, useRef, type RefObject } from 'react';
-import type { ImageSet } from '../../state/test_images';
+import type { ImageSet } from '../../state/derived/test_images';
 
 /** Paints image `index` into a context whose canvas is width x height of the images. */
 export function paintStimulus(ctx: CanvasRenderingContext2D, images: ImageSet, index: number): void {

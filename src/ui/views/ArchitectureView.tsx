@@ -1,6 +1,6 @@
 /** The architecture read from the checkpoint: core layers, readouts and neuron counts. */
 import type { CoreLayerSpec } from '../../model/architecture';
-import type { LoadedModel } from '../../state/model_service';
+import type { LoadedModel } from '../../state/services/model_service';
 import { useStore } from '../../state/store';
 
 function kernelOf(l: CoreLayerSpec): string {

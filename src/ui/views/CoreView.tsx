@@ -4,7 +4,7 @@
  * the features every neuron's readout picks from at its position.
  */
 import { useMemo, useState } from 'react';
-import { coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, neuronFeatures, readoutFeatures } from '../../state/inspector_service';
+import { coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, neuronFeatures, readoutFeatures } from '../../state/services/inspector_service';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
 import { ImageStepper } from '../components/ImageStepper';
@@ -13,7 +13,7 @@ import { FeatureMapGrid, type MapScale, type NeuronMark } from './core/FeatureMa
 import { FilterGrid } from './core/FilterGrid';
 import { fmt, gradient, sequentialLut } from './core/heatmap';
 import { Heatmap, MapRing } from './core/Heatmap';
-import { useAsync } from './core/use_async';
+import { useAsync } from '../hooks/use_async';
 
 /** How many of the selected neuron's channels are named as its strongest. */
 const STRONG_CHANNELS = 4;

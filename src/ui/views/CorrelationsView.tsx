@@ -5,7 +5,7 @@
  * scan's), or the last fine-tuning run's.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { currentEvaluation, evaluationBlocker, fineTuningMetrics } from '../../state/results_slice';
+import { currentEvaluation, evaluationBlocker, fineTuningMetrics } from '../../state/slices/results_slice';
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { Histogram } from './correlations/Histogram';

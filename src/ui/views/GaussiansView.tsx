@@ -8,15 +8,15 @@ import * as d3 from 'd3';
 import { useMemo, useState } from 'react';
 import {
   confidenceRadius, gridPositionsToPixels, pixelEllipses, sampledPixels,
-} from '../../state/gaussian_ellipses';
-import type { ReadoutGeometry } from '../../state/readout_geometry';
+} from '../../state/derived/gaussian_ellipses';
+import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
 import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
 import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
-import { useFieldGeometry } from '../components/use_field_geometry';
+import { useFieldGeometry } from '../hooks/use_field_geometry';
 
 /** Positions drawn per neuron for the cloud of a loaded (not training) readout. */
 const DRAWS = 8;

@@ -8,12 +8,12 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import {
   coreFeatureMaps, neuronFeatures, neuronTestResponses, readoutFeatures, scanMatchesReadout, scanTestComparison,
   strongestChannel, topImages,
-} from '../../state/inspector_service';
+} from '../../state/services/inspector_service';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
 import './core/core.css';
 import { sequentialLut } from './core/heatmap';
-import { useAsync } from './core/use_async';
+import { useAsync } from '../hooks/use_async';
 import { Barcode } from './inspector/Barcode';
 import { PositionOnMaps } from './inspector/PositionOnMaps';
 import { PredictedObserved } from './inspector/PredictedObserved';

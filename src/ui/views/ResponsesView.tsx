@@ -4,7 +4,7 @@
  */
 import * as d3 from 'd3';
 import { useEffect, useMemo, useRef } from 'react';
-import type { Prediction } from '../../state/model_service';
+import type { Prediction } from '../../state/services/model_service';
 import { useStore } from '../../state/store';
 import { NeuronPickSvg } from '../components/NeuronPickSvg';
 

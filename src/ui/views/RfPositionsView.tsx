@@ -6,14 +6,14 @@
 import * as d3 from 'd3';
 import { useMemo } from 'react';
 import { useStore } from '../../state/store';
-import type { ReadoutGeometry } from '../../state/readout_geometry';
+import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { COLOR_MAPS } from '../colormaps';
 import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
 import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
-import { useFieldGeometry } from '../components/use_field_geometry';
-import type { ColorMapName, CorticalColorAxis } from '../../state/view_slice';
+import { useFieldGeometry } from '../hooks/use_field_geometry';
+import type { ColorMapName, CorticalColorAxis } from '../../state/slices/view_slice';
 
 /** Bounding box of the neurons and the retinotopic lattice, padded, with the plot's aspect ratio. */
 function neuronExtent(g: ReadoutGeometry, aspect: number): FieldExtent {

@@ -6,7 +6,7 @@
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { TrainingCurves } from './TrainingCurves';
-import type { TrainingSettings } from '../../state/training_slice';
+import type { TrainingSettings } from '../../state/slices/training_slice';
 
 const RUNNING = new Set(['loading', 'caching', 'training', 'paused', 'evaluating', 'exporting']);
 

@@ -7,8 +7,8 @@
 import { useState } from 'react';
 import { tierIndices } from '../../io/scan/tiers';
 import { useStore } from '../../state/store';
-import { TRANSFER_CONDITIONS } from '../../state/transfer_results';
-import { runKey, useTransferStore } from '../../state/transfer_store';
+import { TRANSFER_CONDITIONS } from '../../state/derived/transfer_results';
+import { runKey, useTransferStore } from '../../state/slices/transfer_slice';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { ParamTable } from './transfer/ParamTable';
 import { SHIPPED_TRANSFER } from './transfer/shipped';

@@ -4,7 +4,7 @@
  * every map and its most strongly weighted channels are named in bold. Click a map to enlarge it.
  */
 import { useMemo } from 'react';
-import type { FeatureMaps } from '../../../state/inspector_service';
+import type { FeatureMaps } from '../../../state/services/inspector_service';
 import { fmt, type Lut } from './heatmap';
 import { Heatmap, MapRing } from './Heatmap';
 

@@ -3,7 +3,7 @@
  * symmetric scale [-max|w|, +max|w|] so that weak filters still show their shape (the scale is in the title).
  */
 import { useMemo, useState } from 'react';
-import type { FirstLayerFilters } from '../../../state/inspector_service';
+import type { FirstLayerFilters } from '../../../state/services/inspector_service';
 import { DIVERGING_LUT, divergingInterpolate, gradient, maxAbs } from './heatmap';
 import { Heatmap } from './Heatmap';
 

@@ -4,7 +4,7 @@
  * Click a header to sort (again to reverse); click a row, or use the arrow keys in the table, to select.
  */
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { sortedNeurons, type NeuronMetrics, type SortKey } from '../../../state/neuron_metrics';
+import { sortedNeurons, type NeuronMetrics, type SortKey } from '../../../state/derived/neuron_metrics';
 import { fmt, type NeuronFocus } from './neuron_focus';
 
 const ROW = 26;

@@ -3,9 +3,9 @@
  * map for that image (by default the channel it weights most strongly), with the value the readout samples
  * there and that channel's contribution (weight x value) to the neuron's drive.
  */
-import type { FeatureMaps } from '../../../state/inspector_service';
-import { gridToFeaturePixel, sampleMap } from '../../../state/inspector_service';
-import type { ImageSet } from '../../../state/test_images';
+import type { FeatureMaps } from '../../../state/services/inspector_service';
+import { gridToFeaturePixel, sampleMap } from '../../../state/services/inspector_service';
+import type { ImageSet } from '../../../state/derived/test_images';
 import { useStimulusCanvas } from '../../components/stimulus';
 import { fmt, type Lut } from '../core/heatmap';
 import { Heatmap, MapRing } from '../core/Heatmap';

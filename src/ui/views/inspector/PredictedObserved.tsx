@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { useMemo } from 'react';
-import type { NeuronTestResponses, ScanTestComparison } from '../../../state/inspector_service';
+import type { NeuronTestResponses, ScanTestComparison } from '../../../state/services/inspector_service';
 import { fmt } from '../core/heatmap';
 
 const WIDTH = 380;

@@ -1,5 +1,5 @@
 /** The images that drive the neuron most: the top-k of the model's predicted responses, with its position ringed. */
-import type { ImageSet } from '../../../state/test_images';
+import type { ImageSet } from '../../../state/derived/test_images';
 import { StimulusWithRing } from './PositionOnMaps';
 
 export function TopImages({ images, predictions, neurons, neuron, order, pixel, onSelect, source }: {

@@ -1,5 +1,5 @@
 /** The readout parameter-count table (issue 6) for the loaded model and scan. */
-import { readoutParameterCounts, type ParamCountInput } from '../../../state/transfer_params';
+import { readoutParameterCounts, type ParamCountInput } from '../../../state/derived/transfer_params';
 
 export function ParamTable({ input, neuronsFrom }: { input: ParamCountInput; neuronsFrom: string }) {
   const rows = readoutParameterCounts(input);

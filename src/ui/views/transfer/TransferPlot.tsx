@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import { useMemo } from 'react';
 import type { TransferCondition } from '../../../experiments/transfer';
-import { TRANSFER_CONDITIONS, type TransferPoint } from '../../../state/transfer_results';
+import { TRANSFER_CONDITIONS, type TransferPoint } from '../../../state/derived/transfer_results';
 
 export const CONDITION_STYLE: Record<TransferCondition, { label: string; color: string; symbol: d3.SymbolType; dash: string }> = {
   transfer: { label: 'Demo core, frozen (transfer)', color: '#0072B2', symbol: d3.symbolCircle, dash: '' },

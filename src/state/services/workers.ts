@@ -2,7 +2,7 @@
  * Starting the training Web Worker and talking to it. Vite bundles src/train/worker.ts as its own module
  * worker (the `new URL(..., import.meta.url)` form is what it recognizes).
  */
-import type { ControlMessage, FromWorker, StartMessage } from '../train/worker/protocol';
+import type { ControlMessage, FromWorker, StartMessage } from '../../train/worker/protocol';
 
 export interface TrainingWorker {
   post(m: ControlMessage): void;
@@ -10,7 +10,7 @@ export interface TrainingWorker {
 }
 
 export function startTrainingWorker(start: StartMessage, onMessage: (m: FromWorker) => void, onFailure: (message: string) => void): TrainingWorker {
-  const w = new Worker(new URL('../train/worker/worker.ts', import.meta.url), { type: 'module', name: 'v1x-training' });
+  const w = new Worker(new URL('../../train/worker/worker.ts', import.meta.url), { type: 'module', name: 'v1x-training' });
   w.onmessage = (ev: MessageEvent<FromWorker>) => onMessage(ev.data);
   w.onerror = (ev: ErrorEvent) => {
     ev.preventDefault();

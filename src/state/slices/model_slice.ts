@@ -6,10 +6,10 @@ import type { StateCreator } from 'zustand';
 import {
   buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy, testImagesFor,
   type ImageSet, type LoadedModel, type OpenedCheckpoint, type Prediction,
-} from './model_service';
-import { readoutGeometry, type ReadoutGeometry } from './readout_geometry';
-import { scanImagesFor } from './scan_service';
-import type { AppState } from './store';
+} from '../services/model_service';
+import { readoutGeometry, type ReadoutGeometry } from '../derived/readout_geometry';
+import { scanImagesFor } from '../services/scan_service';
+import type { AppState } from '../store';
 
 export interface ModelSlice {
   model: LoadedModel | null;

@@ -1,7 +1,7 @@
 /** Which tfjs backend runs the model, why, and switching it. */
 import type { StateCreator } from 'zustand';
-import { selectBackend, type BackendChoice, type BrowserBackend } from '../backend/select';
-import type { AppState } from './store';
+import { selectBackend, type BackendChoice, type BrowserBackend } from '../../backend/select';
+import type { AppState } from '../store';
 
 export interface BackendSlice {
   backend: BackendChoice | null;

@@ -1,11 +1,11 @@
 /**
  * The readout's Gaussians as the views draw them: each neuron's position distribution mu + Sigma . eps
- * (eps ~ N(0, I), see src/train/gaussian_positions.ts) has covariance Sigma Sigma^T, so its confidence region
+ * (eps ~ N(0, I), see src/train/readout/gaussian_positions.ts) has covariance Sigma Sigma^T, so its confidence region
  * at probability p is the ellipse {mu + r Sigma u : |u| <= 1} with r = sqrt(-2 ln(1 - p)) (the chi-square
  * quantile with 2 degrees of freedom). Plain arrays; the pixel maps come from readout_geometry.ts.
  */
-import { Rng } from '../util/rng';
-import { samplePositions, type GaussType } from '../train/readout/gaussian_positions';
+import { Rng } from '../../util/rng';
+import { samplePositions, type GaussType } from '../../train/readout/gaussian_positions';
 import { gridToPixel, type ReadoutGeometry } from './readout_geometry';
 
 /** Radius in units of eps that holds probability p of a 2-D standard normal: sqrt(chi2_2 quantile). */

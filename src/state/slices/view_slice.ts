@@ -1,6 +1,6 @@
 /** How the views draw things; small, serializable, worth keeping across reloads. */
 import type { StateCreator } from 'zustand';
-import type { AppState } from './store';
+import type { AppState } from '../store';
 
 /** Perceptually uniform maps that stay readable with color-vision deficiencies. */
 export type ColorMapName = 'viridis' | 'cividis';

@@ -1,6 +1,6 @@
 /** Linked neuron selection: every view highlights the hovered and the selected neuron. */
 import type { StateCreator } from 'zustand';
-import type { AppState } from './store';
+import type { AppState } from '../store';
 
 export interface SelectionSlice {
   /** Index into the loaded readout's neurons, or null. */

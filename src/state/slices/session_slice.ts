@@ -3,12 +3,12 @@
  * and the view settings, kept in IndexedDB. Restored once at start; "Clear session" forgets it.
  */
 import type { StateCreator } from 'zustand';
-import type { PathedFile } from '../io/scan';
-import { idbClear, idbGet, idbSet } from './session_db';
+import type { PathedFile } from '../../io/scan';
+import { idbClear, idbGet, idbSet } from '../services/session_db';
 import { modelLoadGeneration } from './model_slice';
 import { scanLoadGeneration } from './scan_slice';
-import { fetchAsFile, urlFilesFromQuery, type DemoManifest } from './url_files';
-import type { AppState } from './store';
+import { fetchAsFile, urlFilesFromQuery, type DemoManifest } from '../services/url_files';
+import type { AppState } from '../store';
 import { defaultViewSettings, type ViewSettings } from './view_slice';
 
 interface SavedModel {

@@ -1,14 +1,14 @@
 /**
  * Fine-tuning a new readout on the frozen core (or, with `trainCore`, on the core fine-tuned too), run by the
- * training Web Worker (src/train/worker.ts): start, pause, resume, stop, and the progress, readout snapshots and
+ * training Web Worker (src/train/worker/worker.ts): start, pause, resume, stop, and the progress, readout snapshots and
  * results it reports. The page stays responsive because all tensor work happens in the worker.
  */
 import type { StateCreator } from 'zustand';
-import type { BrowserBackend } from '../backend/select';
-import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../train/worker/protocol';
-import type { BatchProgress, EpochProgress, RestoreEvent } from '../train/readout/trainer';
-import type { AppState } from './store';
-import { startTrainingWorker, type TrainingWorker } from './training_client';
+import type { BrowserBackend } from '../../backend/select';
+import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../../train/worker/protocol';
+import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
+import type { AppState } from '../store';
+import { startTrainingWorker, type TrainingWorker } from '../services/workers';
 
 /** The hyper-parameters the page offers, with the Lurz 2020 / Sensorium defaults. */
 export interface TrainingSettings {

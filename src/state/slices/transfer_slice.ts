@@ -4,11 +4,11 @@
  * (src/train/transfer_worker.ts). Results arrive as points added to the shipped ones.
  */
 import { create } from 'zustand';
-import type { BrowserBackend } from '../backend/select';
-import type { TransferCondition } from '../experiments/transfer';
-import type { TransferFromWorker, TransferStartMessage } from '../experiments/worker/transfer_job';
-import { useStore } from './store';
-import type { TransferPoint } from './transfer_results';
+import type { BrowserBackend } from '../../backend/select';
+import type { TransferCondition } from '../../experiments/transfer';
+import type { TransferFromWorker, TransferStartMessage } from '../../experiments/worker/transfer_job';
+import { useStore } from '../store';
+import type { TransferPoint } from '../derived/transfer_results';
 
 export interface RunningCell {
   condition: TransferCondition;
@@ -58,7 +58,7 @@ export const useTransferStore = create<TransferState>()((set, get) => ({
     const fail = (message: string) => { finish(); set({ running: null, error: message }); };
     void model.source.checkpointFile.arrayBuffer().then((buf) => {
       if (!get().running) return; // cancelled while reading
-      const w = new Worker(new URL('../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
+      const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
       worker = w;
       w.onerror = (ev) => { ev.preventDefault(); fail(`the transfer worker failed: ${ev.message || 'could not start'}`); };
       w.onmessageerror = () => fail('a message from the transfer worker could not be read');

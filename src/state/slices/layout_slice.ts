@@ -1,9 +1,9 @@
 /**
- * Which view the main area shows. Kept in the URL (`?view=<id>`, ids from src/ui/view_tabs.tsx) so that a
+ * Which view the main area shows. Kept in the URL (`?view=<id>`, ids from src/ui/views/registry.tsx) so that a
  * link in a slide opens on the view it talks about and a reload stays there.
  */
 import type { StateCreator } from 'zustand';
-import type { AppState } from './store';
+import type { AppState } from '../store';
 
 export interface LayoutSlice {
   /** Id of the view tab shown; null: the first tab. */

@@ -5,12 +5,12 @@
  * model object (a rebuilt or replaced model is a new object, so stale results are never shown) and, for the
  * feature maps, per image set and image. Every tensor made here is disposed before the promise resolves.
  */
-import type { Scan } from '../io/scan';
-import { normalizedResponses, repeatGroups } from '../io/scan';
-import { evaluate, type PerNeuronMetrics, type MetricsSummary } from '../metrics/evaluate';
+import type { Scan } from '../../io/scan';
+import { normalizedResponses, repeatGroups } from '../../io/scan';
+import { evaluate, type PerNeuronMetrics, type MetricsSummary } from '../../metrics/evaluate';
 import type { LoadedModel } from './model_service';
 import { scanTestImages } from './scan_service';
-import type { ImageSet } from './test_images';
+import type { ImageSet } from '../derived/test_images';
 
 // ---- readout feature weights ----
 

@@ -3,7 +3,7 @@
  * read at build time so that the page shows them at once and makes no request for them. Parsed defensively: the
  * file is ours, but a missing or malformed one must leave the view with "no shipped results", not a crash.
  */
-import type { TransferCondition } from '../experiments/transfer';
+import type { TransferCondition } from '../../experiments/transfer';
 
 export const TRANSFER_CONDITIONS: readonly TransferCondition[] = ['transfer', 'random', 'direct'];
 

@@ -4,15 +4,15 @@
  * is one line here.
  */
 import type { ComponentType } from 'react';
-import { useStore } from '../state/store';
-import { ArchitectureView } from './views/ArchitectureView';
-import { CorrelationsView } from './views/CorrelationsView';
-import { GaussiansView } from './views/GaussiansView';
-import { CoreView } from './views/CoreView';
-import { NeuronInspectorView } from './views/NeuronInspectorView';
-import { PredictionView } from './views/PredictionView';
-import { RfPositionsView } from './views/RfPositionsView';
-import { TransferView } from './views/TransferView';
+import { useStore } from '../../state/store';
+import { ArchitectureView } from './ArchitectureView';
+import { CorrelationsView } from './CorrelationsView';
+import { GaussiansView } from './GaussiansView';
+import { CoreView } from './CoreView';
+import { NeuronInspectorView } from './NeuronInspectorView';
+import { PredictionView } from './PredictionView';
+import { RfPositionsView } from './RfPositionsView';
+import { TransferView } from './TransferView';
 
 export interface ViewTab {
   id: string;

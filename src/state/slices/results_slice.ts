@@ -6,11 +6,11 @@
  * The result belongs to the (model, scan) pair it was computed for; loading another one makes it stale.
  */
 import type { StateCreator } from 'zustand';
-import { normalizedImages, normalizedResponses, repeatGroups, tierIndices, type Scan } from '../io/scan';
-import { evaluate } from '../metrics/evaluate';
-import type { LoadedModel } from './model_service';
-import { metricsFromEvaluation, metricsFromRows, type NeuronMetrics } from './neuron_metrics';
-import type { AppState } from './store';
+import { normalizedImages, normalizedResponses, repeatGroups, tierIndices, type Scan } from '../../io/scan';
+import { evaluate } from '../../metrics/evaluate';
+import type { LoadedModel } from '../services/model_service';
+import { metricsFromEvaluation, metricsFromRows, type NeuronMetrics } from '../derived/neuron_metrics';
+import type { AppState } from '../store';
 
 const TIER = 'test';
 /** Images per model call: small enough that the page stays responsive on slow backends (SwiftShader). */

@@ -2,13 +2,13 @@
  * The page's calls into the scan loader: open a zip or a picked/dropped folder, choose the image rescale factor
  * that makes the scan's images fit the loaded model, load with progress, and summarize what was found.
  */
-import { InputError } from '../io/host_tensor';
-import { parseNpy } from '../io/npy';
+import { InputError } from '../../io/host_tensor';
+import { parseNpy } from '../../io/npy';
 import {
   fileListScanSource, hasRepeats, loadScan, normalizedImages, openZipScan, repeatGroups, tierCounts,
   type PathedFile, type Scan, type ScanSource,
-} from '../io/scan';
-import type { ImageSet } from './test_images';
+} from '../../io/scan';
+import type { ImageSet } from '../derived/test_images';
 
 export interface ScanSummary {
   name: string;

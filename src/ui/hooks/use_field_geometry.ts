@@ -3,7 +3,7 @@
  * worker's latest snapshot of it on the loaded model's core, so its neurons move; otherwise the loaded model's.
  */
 import { useMemo } from 'react';
-import { snapshotGeometry, type ReadoutGeometry } from '../../state/readout_geometry';
+import { snapshotGeometry, type ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
 import type { ReadoutSnapshotMessage } from '../../train/worker/protocol';
 

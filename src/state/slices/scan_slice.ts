@@ -3,9 +3,9 @@
  * keeps the previous scan. When the scan's images fit the model, its test images become the stimuli shown.
  */
 import type { StateCreator } from 'zustand';
-import type { PathedFile, Scan } from '../io/scan';
-import { loadScanFrom, openScanFiles, summarizeScan, type ScanProgress, type ScanSummary } from './scan_service';
-import type { AppState } from './store';
+import type { PathedFile, Scan } from '../../io/scan';
+import { loadScanFrom, openScanFiles, summarizeScan, type ScanProgress, type ScanSummary } from '../services/scan_service';
+import type { AppState } from '../store';
 
 export type { ScanSummary };
 

@@ -3,8 +3,8 @@
  * loaded scan's test tier (results_slice.ts), or a fine-tuning run's results (training_slice.ts). Plain
  * functions, no React, no tfjs.
  */
-import type { Evaluation, MetricsSummary } from '../metrics/evaluate';
-import type { NeuronRow } from '../train/export';
+import type { Evaluation, MetricsSummary } from '../../metrics/evaluate';
+import type { NeuronRow } from '../../train/export';
 
 export interface NeuronMetrics {
   origin: 'model' | 'fine-tuning';

@@ -3,7 +3,7 @@
  * issue 6): why the Gaussian readout, and sharing its positions through a retinotopic network, need far fewer
  * parameters per neuron than a fully connected or factorized readout. Formulas as the issue gives them.
  */
-import type { PositionNetworkSpec } from '../model/architecture';
+import type { PositionNetworkSpec } from '../../model/architecture';
 
 export interface ParamCountInput {
   neurons: number;

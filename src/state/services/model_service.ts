@@ -3,14 +3,14 @@
  * checkpoint and config, build the tfjs model, run it. No React, no DOM beyond the File objects the user gave.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError, numel, type StateDict } from '../io/host_tensor';
-import { parseNumericNpy } from '../io/npy';
-import { readCheckpointContents } from '../io/torch_checkpoint';
-import type { ModelArchitecture } from '../model/architecture';
-import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ModelConfig } from '../model/config';
-import type { Encoder } from '../model/encoder';
-import { encoderFromStateDict } from '../model/from_state_dict';
-import { testImagesFor, type ImageSet } from './test_images';
+import { InputError, numel, type StateDict } from '../../io/host_tensor';
+import { parseNumericNpy } from '../../io/npy';
+import { readCheckpointContents } from '../../io/torch_checkpoint';
+import type { ModelArchitecture } from '../../model/architecture';
+import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ModelConfig } from '../../model/config';
+import type { Encoder } from '../../model/encoder';
+import { encoderFromStateDict } from '../../model/from_state_dict';
+import { testImagesFor, type ImageSet } from '../derived/test_images';
 
 export { testImagesFor, type ImageSet };
 

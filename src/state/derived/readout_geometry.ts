@@ -4,8 +4,8 @@
  * retinotopic map drawn as a warped lattice. Read from the model once per load; plain arrays for the views.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CoreArchitecture } from '../model/architecture';
-import type { LoadedModel } from './model_service';
+import type { CoreArchitecture } from '../../model/architecture';
+import type { LoadedModel } from '../services/model_service';
 
 /** Affine map from feature-map pixels to input pixels along one axis: input = scale * feature + offset. */
 export interface AxisMap {
