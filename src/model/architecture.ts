@@ -5,7 +5,8 @@
  * reported in words with the layer it belongs to; all problems found are listed in one InputError.
  */
 import { InputError, shapeString, type HostTensor, type StateDict } from '../io/host_tensor';
-import type { GaussType, ModelConfig } from './config';
+import type { ModelConfig } from './config';
+import { type GaussType, gaussTypeOfSigmaShape } from './readout_types';
 
 /** One torch.nn.Conv2d inside a core layer. Weight in PyTorch layout (out, in/groups, kh, kw). */
 export interface ConvSpec {
@@ -403,8 +404,7 @@ function inferReadouts(
     else {
       const s = sigma.shape;
       const ok = s.length === 4 && s[0] === 1 && (n < 0 || s[1] === n);
-      const found: GaussType | null = !ok ? null
-        : s[2] === 2 && s[3] === 2 ? 'full' : s[2] === 1 && s[3] === 2 ? 'uncorrelated' : s[2] === 1 && s[3] === 1 ? 'isotropic' : null;
+      const found = ok ? gaussTypeOfSigmaShape(s) : null;
       if (!found) {
         problems.add(`${where}: '${prefix}sigma' has shape ${shapeString(s)}, expected (1, ${n > 0 ? n : 'neurons'}, 2, 2) (full), (1, ${n > 0 ? n : 'neurons'}, 1, 2) (uncorrelated) or (1, ${n > 0 ? n : 'neurons'}, 1, 1) (isotropic)`);
       } else {

@@ -5,8 +5,7 @@
  * gauss_type and the position network's size are read from the checkpoint and the config is only checked against them.
  */
 import { InputError } from '../io/host_tensor';
-
-export type GaussType = 'full' | 'uncorrelated' | 'isotropic';
+import { GAUSS_TYPES, type GaussType } from './readout_types';
 
 /** The "cortex" grid-mean predictor: an MLP from cortical (source_grid) coordinates to readout positions. */
 export interface GridMeanPredictorConfig {
@@ -168,7 +167,7 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
         else fail(key, 'null, an integer or a list of integers');
         break;
       case 'gauss_type':
-        if (v !== 'full' && v !== 'uncorrelated' && v !== 'isotropic') fail(key, "'full', 'uncorrelated' or 'isotropic'");
+        if (!GAUSS_TYPES.includes(v as GaussType)) fail(key, "'full', 'uncorrelated' or 'isotropic'");
         cfg.gauss_type = v as GaussType;
         break;
       case 'grid_mean_predictor': cfg.grid_mean_predictor = parseGridMeanPredictor(v, file); break;

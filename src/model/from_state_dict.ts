@@ -7,7 +7,8 @@ import { inferArchitecture, type CoreArchitecture, type ModelArchitecture, type 
 import type { ModelConfig } from './config';
 import { Stacked2dCore } from './core';
 import { Encoder } from './encoder';
-import { FullGaussian2d, type GaussianReadoutInit } from './gaussian_readout';
+import { FullGaussian2d } from './gaussian_readout';
+import type { GaussianReadoutInit } from './readout_types';
 
 function getter(sd: StateDict, file: string): (key: string) => HostTensor {
   return (key) => {

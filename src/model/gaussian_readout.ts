@@ -8,34 +8,11 @@
  * full (N, 2, 2), uncorrelated (N, 2) (= torch (1, N, 1, 2)), isotropic (N, 1); mu (N, 2); positions (x, y).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GaussType } from './config';
 import { gridSample } from './grid_sample';
-import { PositionNetwork, type LinearInit } from './position_network';
+import { PositionNetwork } from './position_network';
+import { type GaussType, type GaussianReadoutInit, sigmaSize } from './readout_types';
 import { Rng } from '../util/rng';
 import { variableFrom } from './variables';
-
-export interface GaussianReadoutInit {
-  neurons: number;
-  channels: number;
-  gaussType: GaussType;
-  /** (C, N) row-major. */
-  features: Float32Array;
-  /** (N); null: no bias term. */
-  bias: Float32Array | null;
-  /** full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1). */
-  sigma: Float32Array;
-  /** Free means (N, 2); exactly one of mu and positionNetwork is given. */
-  mu?: Float32Array | null;
-  positionNetwork?: {
-    layers: LinearInit[];
-    finalTanh: boolean;
-    /** (N, D) row-major, used as stored (neuralpredictors normalizes it once, at construction). */
-    sourceGrid: Float32Array;
-    sourceDims: number;
-  } | null;
-  /** Seed of the readout's own RNG, used when sampling without caller-given noise. */
-  seed?: number;
-}
 
 export interface ReadoutForwardOptions {
   /** Draw positions from the Gaussians (training) instead of using the means (eval). Default false. */
@@ -43,10 +20,6 @@ export interface ReadoutForwardOptions {
   /** Standard-normal noise (B, N, 2) (or (B, N, 1, 2) as neuralpredictors draws it); drawn from `rng` if absent. */
   noise?: tf.Tensor | Float32Array;
   rng?: Rng;
-}
-
-export function sigmaSize(gaussType: GaussType): number {
-  return gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
 }
 
 export class FullGaussian2d {

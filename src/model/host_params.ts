@@ -1,36 +1,6 @@
-/**
- * A readout's parameters copied to host arrays in PyTorch layouts, for code that computes the readout without
- * tfjs (the trainer's fused CPU kernel, views, exports).
- */
-import type { GaussType } from './config';
+/** A tfjs FullGaussian2d's parameters copied to host arrays in PyTorch layouts (ReadoutHostParams, readout_types.ts). */
 import type { FullGaussian2d } from './gaussian_readout';
-
-export interface ReadoutHostParams {
-  neurons: number;
-  channels: number;
-  gaussType: GaussType;
-  /** (C, N) = torch `_features` (1, C, 1, N) flattened. */
-  features: Float32Array;
-  /** (N); zeros when the readout has no bias (see hasBias). */
-  bias: Float32Array;
-  hasBias: boolean;
-  /** (N, 2, 2): the matrix that multiplies the noise (diagonal for 'uncorrelated' and 'isotropic'). */
-  sigma: Float32Array;
-  /** As stored: full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1). */
-  sigmaRaw: Float32Array;
-  /** Free means (N, 2), or null with a position network. */
-  mu: Float32Array | null;
-  positionNetwork: {
-    /** Linear layers in order, weights (out, in) row-major; ELU between, tanh after the last if finalTanh. */
-    layers: { weight: Float32Array; bias: Float32Array; inFeatures: number; outFeatures: number }[];
-    finalTanh: boolean;
-  } | null;
-  /** (N, D) position-network input, or null. */
-  sourceGrid: Float32Array | null;
-  sourceDims: number;
-  /** Eval positions clamp(mu, -1, 1), (N, 2) (x, y). */
-  grid: Float32Array;
-}
+import type { ReadoutHostParams } from './readout_types';
 
 export async function readoutHostParams(readout: FullGaussian2d): Promise<ReadoutHostParams> {
   const N = readout.neurons;

@@ -4,22 +4,15 @@
  * mu (x, y). Weights are kept in PyTorch's (out_features, in_features) layout so that export is a copy.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { LinearParams } from './readout_types';
 import { variableFrom } from './variables';
-
-export interface LinearInit {
-  /** (out, in) row-major. */
-  weight: Float32Array;
-  bias: Float32Array;
-  inFeatures: number;
-  outFeatures: number;
-}
 
 export class PositionNetwork {
   readonly weights: tf.Variable[];
   readonly biases: tf.Variable[];
   readonly finalTanh: boolean;
 
-  constructor(layers: LinearInit[], finalTanh: boolean, trainable = true) {
+  constructor(layers: LinearParams[], finalTanh: boolean, trainable = true) {
     if (layers.length === 0) throw new Error('PositionNetwork needs at least one Linear layer');
     this.weights = layers.map((l) => variableFrom(tf.tensor2d(l.weight, [l.outFeatures, l.inFeatures]), trainable));
     this.biases = layers.map((l) => variableFrom(tf.tensor1d(l.bias), trainable));

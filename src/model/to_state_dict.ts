@@ -7,6 +7,7 @@ import type { HostTensor, StateDict } from '../io/host_tensor';
 import { tfConvToTorch, type Stacked2dCore } from './core';
 import type { Encoder } from './encoder';
 import type { FullGaussian2d } from './gaussian_readout';
+import { sigmaShape } from './readout_types';
 
 async function host(t: tf.Tensor, shape: number[]): Promise<HostTensor<'float32'>> {
   return { dtype: 'float32', shape, data: Float32Array.from(await t.data() as Float32Array) };
@@ -48,8 +49,7 @@ export async function readoutToStateDict(readout: FullGaussian2d, key: string): 
   const p = `readout.${key}.`;
   const N = readout.neurons;
   if (readout.mu) sd.set(`${p}_mu`, await host(readout.mu, [1, N, 1, 2]));
-  const sShape = readout.gaussType === 'full' ? [1, N, 2, 2] : readout.gaussType === 'uncorrelated' ? [1, N, 1, 2] : [1, N, 1, 1];
-  sd.set(`${p}sigma`, await host(readout.sigma, sShape));
+  sd.set(`${p}sigma`, await host(readout.sigma, sigmaShape(readout.gaussType, N)));
   sd.set(`${p}_features`, await host(readout.features, [1, readout.channels, 1, N]));
   if (readout.bias) sd.set(`${p}bias`, await host(readout.bias, [N]));
   if (readout.positionNetwork) {

@@ -12,8 +12,9 @@ import { saveCheckpoint } from '../io/torch_save';
 import type { Evaluation } from '../metrics/evaluate';
 import { coreToStateDict } from '../model/to_state_dict';
 import type { Encoder } from '../model/encoder';
-import { sigmaShape } from './readout/gaussian_positions';
-import type { TrainableReadout } from './readout/readout_params';
+import {
+  type TrainableReadout, channelMajorFeatures, gaussTypeOfSigmaShape, neuronMajorFeatures, sigmaShape,
+} from '../model/readout_types';
 import { evalPositions } from './readout/readout_step';
 
 export const APP_VERSION: string = pkg.version;
@@ -29,9 +30,7 @@ export function readoutStateDict(r: TrainableReadout, dataKey: string): StateDic
   const sd: StateDict = new Map();
   if (r.mu) sd.set(`${p}_mu`, f32([1, N, 1, 2], r.mu));
   sd.set(`${p}sigma`, f32(sigmaShape(r.gaussType, N), r.sigma));
-  const features = new Float32Array(C * N);
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) features[c * N + n] = r.features[n * C + c];
-  sd.set(`${p}_features`, { dtype: 'float32', shape: [1, C, 1, N], data: features });
+  sd.set(`${p}_features`, { dtype: 'float32', shape: [1, C, 1, N], data: channelMajorFeatures(r.features, N, C) });
   sd.set(`${p}bias`, f32([N], r.bias));
   if (r.positionNet && r.sourceGrid) {
     const d = r.positionNet.layers[0].inFeatures;
@@ -161,11 +160,10 @@ export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh =
   const f = get('_features');
   if (f.shape.length !== 4 || f.shape[0] !== 1 || f.shape[2] !== 1) throw new Error(`${p}_features has shape (${f.shape}), expected (1, C, 1, N)`);
   const [, C, , N] = f.shape;
-  const fd = toFloat32(f);
-  const features = new Float32Array(N * C);
-  for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) features[n * C + c] = fd[c * N + n];
+  const features = neuronMajorFeatures(toFloat32(f), C, N);
   const s = get('sigma');
-  const gaussType = s.shape[2] === 2 && s.shape[3] === 2 ? 'full' : s.shape[3] === 2 ? 'uncorrelated' : 'isotropic';
+  const gaussType = gaussTypeOfSigmaShape(s.shape);
+  if (!gaussType) throw new Error(`${p}sigma has shape (${s.shape}), expected (1, N, 2, 2), (1, N, 1, 2) or (1, N, 1, 1)`);
   const idx = [...new Set([...sd.keys()].filter((k) => k.startsWith(p + 'mu_transform.')).map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])))].sort((a, b) => a - b);
   const layers = idx.map((i) => {
     const w = get(`mu_transform.${i}.weight`);
@@ -173,7 +171,7 @@ export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh =
   });
   const hasNet = layers.length > 0;
   return {
-    gaussType, neurons: N, channels: C, features,
+    kind: 'gaussian', gaussType, neurons: N, channels: C, features,
     bias: sd.has(p + 'bias') ? val('bias') : new Float32Array(N),
     sigma: val('sigma'),
     mu: hasNet ? null : val('_mu'),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng';
 import { type KernelChoice, readoutTrainStep } from '../../src/kernels/fused_readout';
-import { type GaussType } from '../../src/train/readout/gaussian_positions';
+import type { GaussType, TrainableReadout } from '../../src/model/readout_types';
 import { initPositionNet } from '../../src/train/readout/position_net';
-import { type TrainableReadout, readoutParams } from '../../src/train/readout/readout_params';
+import { readoutParams } from '../../src/train/readout/readout_params';
 import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from '../../src/train/readout/readout_step';
 import { SOTA, SOTA_KEY, nchwToMaps, npy, readoutFromStateDict, sotaStateDict } from '../train/helpers';
 
@@ -14,7 +14,7 @@ function problem(seed: number, gaussType: GaussType, withNet: boolean) {
   const maps = Array.from({ length: B }, () => Float32Array.from({ length: H * W * C }, () => rng.normal()));
   const sigmaN = gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
   const r: TrainableReadout = {
-    gaussType, neurons: N, channels: C,
+    kind: 'gaussian', gaussType, neurons: N, channels: C,
     features: Float32Array.from({ length: N * C }, () => rng.range(-0.6, 0.6)),
     bias: Float32Array.from({ length: N }, () => rng.range(-0.5, 0.5)),
     sigma: Float32Array.from({ length: N * sigmaN }, () => rng.range(-0.2, 0.2)),

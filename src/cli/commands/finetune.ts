@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Encoder } from '../../model/encoder';
+import { GAUSS_TYPES, type GaussType, type TrainableReadout } from '../../model/readout_types';
 import { parseNumericNpy } from '../../io/npy';
 import type { Scan } from '../../io/scan';
 import {
@@ -21,9 +22,7 @@ import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { availableParallelism } from 'node:os';
 import { type TestResult, fineTuneReadout, planCache } from '../../train/readout/finetune';
 import { CORE_FINETUNE_LR, coreRegularizerFromConfig, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
-import type { GaussType } from '../../train/readout/gaussian_positions';
 import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout/readout_init';
-import type { TrainableReadout } from '../../train/readout/readout_params';
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { medianGridError } from '../../metrics/grid_error';
 import { loadScanFromPath } from '../../io/scan/load_scan_path';
@@ -60,7 +59,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
   const gaussType = (args.get('gauss-type') ?? 'full') as GaussType;
-  if (!['full', 'uncorrelated', 'isotropic'].includes(gaussType)) throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
+  if (!GAUSS_TYPES.includes(gaussType)) throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
   const precision = (args.get('cache-precision') ?? DEFAULT_CACHE_PRECISION) as CachePrecision;
   if (!['float32', 'float16', 'bfloat16'].includes(precision)) throw new UsageError(`--cache-precision must be float32, float16 or bfloat16, got '${precision}'`);
   const backend = parseBackend(args);

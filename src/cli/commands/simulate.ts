@@ -12,6 +12,7 @@ import { DEFAULT_TRIALS, type NoiseModel, type TrialCounts, chooseNeurons, simul
 import { writeFilesToDir } from '../../sim/write_dir_node';
 import { parseArgs, UsageError, type ParsedArgs } from '../args';
 import { buildEncoder, chooseReadout, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { neuronMajorFeatures } from '../../model/readout_types';
 
 export const summary = 'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]';
 
@@ -65,7 +66,7 @@ export async function run(argv: string[]): Promise<void> {
     const gridT = readout.grid();
     const gridAll = (await gridT.data()) as Float32Array;
     gridT.dispose();
-    const featAll = (await readout.features.data()) as Float32Array; // (C, all)
+    const featAll = neuronMajorFeatures((await readout.features.data()) as Float32Array, C, all); // (all, C)
     let sourceAll: Float32Array | null = null;
     let sourceDims = 0;
     if (readout.sourceGrid) {
@@ -78,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
     selected.forEach((s, n) => {
       grid[2 * n] = gridAll[2 * s];
       grid[2 * n + 1] = gridAll[2 * s + 1];
-      for (let c = 0; c < C; c++) features[n * C + c] = featAll[c * all + s];
+      features.set(featAll.subarray(s * C, (s + 1) * C), n * C);
       // cortex: the position network's input when there is one (first two dims), else the positions themselves
       cortical[2 * n] = sourceAll && sourceDims >= 2 ? sourceAll[s * sourceDims] : grid[2 * n];
       cortical[2 * n + 1] = sourceAll && sourceDims >= 2 ? sourceAll[s * sourceDims + 1] : grid[2 * n + 1];

@@ -17,6 +17,7 @@ import { inferArchitecture } from '../../model/architecture';
 import type { ModelConfig } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import { evaluate } from '../../metrics/evaluate';
+import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import { readoutToStateDict } from '../../model/to_state_dict';
 import { Rng } from '../../util/rng';
 import { TrainingControl } from '../optim/control';
@@ -27,7 +28,6 @@ import { encoderWithNewReadouts, newReadoutFor } from './new_model';
 import { readoutFromStateDict } from '../export';
 import type { TestResult } from '../readout/finetune';
 import { type ReadoutInitOptions, REFERENCE_READOUT } from '../readout/readout_init';
-import type { TrainableReadout } from '../readout/readout_params';
 
 /**
  * Default learning rate with the core trainable: 0.005, the same as the readout-only path and Sensorium's
@@ -151,22 +151,12 @@ export async function hostReadout(encoder: Encoder, key: string): Promise<Traina
   return out;
 }
 
-export interface LiveReadout {
-  /** (N, 2) eval positions clamp(mu). */
-  positions: Float32Array;
-  /** sigma as TrainableReadout stores it (full (N, 4) row = coordinate, column = noise; else (N, 2) or (N)). */
-  sigma: Float32Array;
-  gaussType: TrainableReadout['gaussType'];
-  /** (S, N, 2) positions drawn for S images (their own noise: training's random stream is left alone). */
-  sampledPositions: Float32Array;
-  sampledImages: number;
-}
-
 /**
  * The readout's current state for the live views while the core trains, read synchronously between batches
- * (so no optimizer step lands halfway through) with the model's own grid and sampling code.
+ * (so no optimizer step lands halfway through) with the model's own grid and sampling code; the sampled positions
+ * use `rng` (their own noise: training's random stream is left alone).
  */
-export function liveReadout(encoder: Encoder, key: string, rng: Rng, sampledImages = 8): LiveReadout {
+export function liveReadout(encoder: Encoder, key: string, rng: Rng, sampledImages = 8): ReadoutSnapshot {
   const r = encoder.readout(key);
   const [positions, sampled] = tf.tidy(() => [r.grid(), r.sampleGrid(sampledImages, undefined, rng)]);
   try {

@@ -10,9 +10,9 @@ import { columnMeans } from '../../metrics/correlation';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
 import { TrainingControl } from '../optim/control';
 import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
+import type { TrainableReadout } from '../../model/readout_types';
 import { type CacheProgress, type CachePrecision, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
 import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
-import type { TrainableReadout } from './readout_params';
 import { StepWorkspace } from './readout_step';
 import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
 

@@ -8,18 +8,11 @@
  *   isotropic    (1, N, 1, 1): p_c = mu_c + sigma[n] * eps_c
  * torch.clamp passes the gradient where min <= value <= max (bounds included) and blocks it elsewhere.
  */
+import type { GaussType } from '../../model/readout_types';
 import type { Rng } from '../../util/rng';
 
-export type GaussType = 'full' | 'uncorrelated' | 'isotropic';
-
-export function sigmaSize(gaussType: GaussType): number {
-  return gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
-}
-
-/** The PyTorch shape of `sigma` for N neurons. */
-export function sigmaShape(gaussType: GaussType, neurons: number): number[] {
-  return gaussType === 'full' ? [1, neurons, 2, 2] : gaussType === 'uncorrelated' ? [1, neurons, 1, 2] : [1, neurons, 1, 1];
-}
+/** @deprecated transitional: import GaussType from model/readout_types.ts (until state/ and the tests switch). */
+export type { GaussType };
 
 /** Fills `eps` (B, N, 2) with standard normal draws, in PyTorch's (b, n, d) order. */
 export function drawNoise(rng: Rng, eps: Float32Array): void {

@@ -5,20 +5,8 @@
  *
  * Layer k is `mu_transform.<2k>` in the state dict (the ELUs occupy the odd indices of the nn.Sequential).
  */
+import type { PositionNetParams } from '../../model/readout_types';
 import type { Rng } from '../../util/rng';
-
-export interface LinearParams {
-  /** (out, in), row-major, as PyTorch stores `nn.Linear.weight`. */
-  weight: Float32Array;
-  bias: Float32Array;
-  inFeatures: number;
-  outFeatures: number;
-}
-
-export interface PositionNetParams {
-  layers: LinearParams[];
-  finalTanh: boolean;
-}
 
 export interface PositionNetConfig {
   inputDimensions: number;

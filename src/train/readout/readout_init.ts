@@ -9,9 +9,8 @@
  * Deterministic for a seed (src/sim/rng.ts), draw order: position network, means, sigma.
  */
 import { Rng } from '../../util/rng';
-import { type GaussType, sigmaSize } from './gaussian_positions';
+import { type GaussType, type TrainableReadout, sigmaSize } from '../../model/readout_types';
 import { type PositionNetConfig, SENSORIUM_POSITION_NET, initPositionNet, normalizeSourceGrid } from './position_net';
-import type { TrainableReadout } from './readout_params';
 
 export interface ReadoutInitOptions {
   gaussType: GaussType;
@@ -65,6 +64,7 @@ export function initReadout(data: ReadoutInitData, options: ReadoutInitOptions, 
   else sigma.fill(o.initSigma);
 
   return {
+    kind: 'gaussian',
     gaussType: o.gaussType,
     neurons: N,
     channels: C,

@@ -1,30 +1,12 @@
 /**
- * A FullGaussian2d readout as host arrays, the unit the trainer optimizes, snapshots and exports.
- * Layouts: `features` is neuron-major (N, C) for the fused kernel (PyTorch stores (1, C, 1, N));
- * `sigma` as PyTorch flattens it for the gauss type (see gaussian_positions.ts); positions are (x, y).
+ * The trainer's view of a readout (TrainableReadout, model/readout_types.ts): its learnable arrays as a parameter
+ * list, its Gaussian means, deep copies and in-place restores, and the size checks.
  */
-import { type GaussType, sigmaSize } from './gaussian_positions';
-import { type PositionNetParams, positionNetForward } from './position_net';
+import { type TrainableReadout, sigmaSize } from '../../model/readout_types';
+import { positionNetForward } from './position_net';
 
-export interface TrainableReadout {
-  gaussType: GaussType;
-  neurons: number;
-  channels: number;
-  /** (N, C) neuron-major. */
-  features: Float32Array;
-  /** (N); the readout always has a bias here (neuralpredictors `bias=True`, as every published model). */
-  bias: Float32Array;
-  /** (N, 4) full, (N, 2) uncorrelated, (N) isotropic. */
-  sigma: Float32Array;
-  /** Free Gaussian means (N, 2) when there is no position network; null otherwise. */
-  mu: Float32Array | null;
-  /** The cortex position network (mu from sourceGrid); null for free means. */
-  positionNet: PositionNetParams | null;
-  /** (N, inputDimensions) normalized cortical coordinates, the network's input; null for free means. */
-  sourceGrid: Float32Array | null;
-  /** The encoder's elu_offset: output elu(v + eluOffset) + 1. Default 0. */
-  eluOffset?: number;
-}
+/** @deprecated transitional: import TrainableReadout from model/readout_types.ts (until the tests switch). */
+export type { TrainableReadout };
 
 /** One learnable array with its gradient buffer; the optimizer walks a list of these. */
 export interface Param {

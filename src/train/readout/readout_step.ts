@@ -7,7 +7,8 @@ import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep }
 import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
 import { poissonEps } from '../optim/losses';
 import { positionNetBackward, positionNetForward } from './position_net';
-import { type Param, type TrainableReadout } from './readout_params';
+import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
+import type { Param } from './readout_params';
 
 /** Scratch buffers reused across steps (sized for the largest batch). */
 export class StepWorkspace {
@@ -114,6 +115,19 @@ export function readoutLossAndGrads(s: StepInput): StepResult {
 export function evalPositions(r: TrainableReadout): Float32Array {
   if (r.mu) return meanPositions(r.mu, r.neurons);
   return meanPositions(positionNetForward(r.positionNet!, r.sourceGrid!, r.neurons).output, r.neurons);
+}
+
+/**
+ * The readout's state for the live views: eval positions, a copy of sigma, and the positions `workspace`'s last
+ * step sampled for its first `images` images (fewer when the batch was smaller).
+ */
+export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, images = 8): ReadoutSnapshot {
+  const N = r.neurons;
+  const S = Math.min(images, Math.floor(workspace.positions.length / (2 * N)));
+  return {
+    positions: evalPositions(r), sigma: r.sigma.slice(), gaussType: r.gaussType,
+    sampledPositions: workspace.positions.slice(0, S * N * 2), sampledImages: S,
+  };
 }
 
 /** Eval-mode predictions elu(v) + 1 for a batch of maps, written into `out` (B, N). */

@@ -16,7 +16,8 @@ import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEven
 import type { FeatureCache } from './feature_cache';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
 import { NormalSampler } from '../../util/normal';
-import { type TrainableReadout, cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
+import type { TrainableReadout } from '../../model/readout_types';
+import { cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
 import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from './readout_step';
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
 

@@ -19,8 +19,8 @@ import type { EndToEndEvent } from '../end_to_end/trainer';
 import { fineTuneReadout } from '../readout/finetune';
 import { coreRegularizerFromConfig, fineTuneCoreAndReadout, liveReadout } from '../end_to_end/finetune_core';
 import type { FromWorker, StartMessage } from './protocol';
-import type { TrainableReadout } from '../readout/readout_params';
-import { StepWorkspace, evalPositions } from '../readout/readout_step';
+import type { TrainableReadout } from '../../model/readout_types';
+import { StepWorkspace, readoutSnapshot } from '../readout/readout_step';
 import type { BatchProgress, EpochProgress } from '../readout/trainer';
 
 export type Post = (m: FromWorker, transfer?: Transferable[]) => void;
@@ -48,12 +48,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     let lastBatchPost = 0, lastSnapshot = performance.now();
     const snapshotEvery = m.snapshotEveryMs ?? 1000;
     const snapshot = (epoch: number, batch: number): void => {
-      if (!readout) return;
-      const S = Math.min(8, Math.floor(ws.positions.length / (2 * readout.neurons)));
-      post({
-        type: 'readout-snapshot', epoch, batch, positions: evalPositions(readout), sigma: readout.sigma.slice(), gaussType: readout.gaussType,
-        sampledPositions: ws.positions.slice(0, S * readout.neurons * 2), sampledImages: S,
-      });
+      if (readout) post({ type: 'readout-snapshot', epoch, batch, ...readoutSnapshot(readout, ws) });
     };
     post({ type: 'status', phase: 'caching', message: 'running the frozen core over the scan\'s images' });
     let training = false;

@@ -12,7 +12,7 @@ import type { BrowserBackend } from '../../backend/select';
 import type { NeuronRow } from '../export';
 import type { CachePrecision } from '../readout/feature_cache';
 import type { ReadoutInitOptions } from '../readout/readout_init';
-import type { TrainableReadout } from '../readout/readout_params';
+import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import type { EpochProgress, StopReason, TrainEvent, TrainOptionsInput } from '../readout/trainer';
 
 export interface StartMessage {
@@ -77,19 +77,14 @@ export interface TrainEventMessage {
   event: TrainEvent;
 }
 
-/** The readout's current state for the live views (positions move, Gaussians change during training). */
-export interface ReadoutSnapshotMessage {
+/**
+ * The readout's current state for the live views (positions move, Gaussians change during training); frozen core:
+ * the sampled positions are the last batch's first images', core trained too: drawn for the snapshot.
+ */
+export interface ReadoutSnapshotMessage extends ReadoutSnapshot {
   type: 'readout-snapshot';
   epoch: number;
   batch: number;
-  /** (N, 2) eval positions (Gaussian means, clamped), grid units (x along the width, y along the height). */
-  positions: Float32Array;
-  /** Sigma parameter per neuron (see TrainableReadout.sigma) and the gauss type that says how to read it. */
-  sigma: Float32Array;
-  gaussType: TrainableReadout['gaussType'];
-  /** (S, N, 2) positions sampled for the last batch's first S images (a faint cloud in the view). */
-  sampledPositions: Float32Array;
-  sampledImages: number;
 }
 
 export interface DoneMessage {
