@@ -12,10 +12,11 @@ import { createScanSlice, type ScanSlice } from './slices/scan_slice';
 import { createSelectionSlice, type SelectionSlice } from './slices/selection_slice';
 import { createSessionSlice, type SessionSlice } from './slices/session_slice';
 import { createTrainingSlice, type TrainingSlice } from './slices/training_slice';
+import { createTransferSlice, type TransferSlice } from './slices/transfer_slice';
 import { createViewSlice, type ViewSlice } from './slices/view_slice';
 
 export type AppState = BackendSlice & ModelSlice & ScanSlice & TrainingSlice & SelectionSlice & ViewSlice & SessionSlice
-  & ResultsSlice & LayoutSlice;
+  & ResultsSlice & LayoutSlice & TransferSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createBackendSlice(...a),
@@ -27,4 +28,5 @@ export const useStore = create<AppState>()((...a) => ({
   ...createSessionSlice(...a),
   ...createResultsSlice(...a),
   ...createLayoutSlice(...a),
+  ...createTransferSlice(...a),
 }));

@@ -1,26 +1,49 @@
 /**
- * Starting the training Web Worker and talking to it. Vite bundles src/train/worker.ts as its own module
- * worker (the `new URL(..., import.meta.url)` form is what it recognizes).
+ * The page's Web Workers, started here and nowhere else: fine-tuning a readout (src/train/worker/worker.ts, for
+ * training_slice.ts) and one transfer-experiment cell (src/experiments/worker/transfer_worker.ts, for
+ * transfer_slice.ts). Vite bundles each entry as its own module worker (the `new URL(..., import.meta.url)` form
+ * inside `new Worker(...)` is what it recognizes, so each entry keeps its own literal call).
  */
+import type { TransferFromWorker, TransferStartMessage } from '../../experiments/worker/transfer_job';
 import type { ControlMessage, FromWorker, StartMessage } from '../../train/worker/protocol';
 
-export interface TrainingWorker {
-  post(m: ControlMessage): void;
+/** A started worker: messages to it (`post`) and stopping it. */
+export interface WorkerClient<ToWorker> {
+  post(m: ToWorker): void;
   terminate(): void;
 }
 
-export function startTrainingWorker(start: StartMessage, onMessage: (m: FromWorker) => void, onFailure: (message: string) => void): TrainingWorker {
-  const w = new Worker(new URL('../../train/worker/worker.ts', import.meta.url), { type: 'module', name: 'v1x-training' });
-  w.onmessage = (ev: MessageEvent<FromWorker>) => onMessage(ev.data);
+export type TrainingWorker = WorkerClient<ControlMessage>;
+/** The transfer worker takes nothing after its start message. */
+export type TransferWorker = WorkerClient<never>;
+
+/** Wires a new worker's messages and failures (`label` names it in the failure messages) and sends it `start`. */
+function connect<From, To>(
+  w: Worker, label: string, start: { checkpoint: { bytes: Uint8Array } },
+  onMessage: (m: From) => void, onFailure: (message: string) => void,
+): WorkerClient<To> {
+  w.onmessage = (ev: MessageEvent<From>) => onMessage(ev.data);
   w.onerror = (ev: ErrorEvent) => {
     ev.preventDefault();
-    onFailure(`the training worker failed: ${ev.message || 'could not start'}`);
+    onFailure(`the ${label} worker failed: ${ev.message || 'could not start'}`);
   };
-  w.onmessageerror = () => onFailure('a message from the training worker could not be read');
+  w.onmessageerror = () => onFailure(`a message from the ${label} worker could not be read`);
   // The checkpoint bytes are a fresh copy: transfer them instead of cloning again.
   w.postMessage(start, [start.checkpoint.bytes.buffer as ArrayBuffer]);
   return {
     post: (m) => w.postMessage(m),
     terminate: () => w.terminate(),
   };
+}
+
+export function startTrainingWorker(start: StartMessage, onMessage: (m: FromWorker) => void, onFailure: (message: string) => void): TrainingWorker {
+  const w = new Worker(new URL('../../train/worker/worker.ts', import.meta.url), { type: 'module', name: 'v1x-training' });
+  return connect<FromWorker, ControlMessage>(w, 'training', start, onMessage, onFailure);
+}
+
+export function startTransferWorker(
+  start: TransferStartMessage, onMessage: (m: TransferFromWorker) => void, onFailure: (message: string) => void,
+): TransferWorker {
+  const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
+  return connect<TransferFromWorker, never>(w, 'transfer', start, onMessage, onFailure);
 }

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { tierIndices } from '../../io/scan/tiers';
 import { useStore } from '../../state/store';
 import { TRANSFER_CONDITIONS } from '../../state/derived/transfer_results';
-import { runKey, useTransferStore } from '../../state/slices/transfer_slice';
+import { runKey } from '../../state/slices/transfer_slice';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { ParamTable } from './transfer/ParamTable';
 import { SHIPPED_TRANSFER } from './transfer/shipped';
@@ -21,7 +21,12 @@ const SMALL_SIZE = 400;
 export function TransferView() {
   const model = useStore((s) => s.model);
   const scan = useStore((s) => s.scan);
-  const { runs, runsFor, running, error, runCell, cancel } = useTransferStore();
+  const runs = useStore((s) => s.transferRuns);
+  const runsFor = useStore((s) => s.transferRunsFor);
+  const running = useStore((s) => s.transferRunning);
+  const error = useStore((s) => s.transferError);
+  const runCell = useStore((s) => s.runTransferCell);
+  const cancel = useStore((s) => s.cancelTransferCell);
   const [showLarge, setShowLarge] = useState(false);
   const shipped = SHIPPED_TRANSFER;
   const sizes = shipped?.sizes.length ? shipped.sizes : [100, 200, 400, 800, 1600];
@@ -117,7 +122,7 @@ export function TransferView() {
           </div>
         </>
       )}
-      <ErrorBanner message={error} onDismiss={() => useTransferStore.setState({ error: null })} testId="transfer-error" />
+      <ErrorBanner message={error} onDismiss={() => useStore.setState({ transferError: null })} testId="transfer-error" />
     </section>
   );
 }
