@@ -5,7 +5,8 @@
  * quantile with 2 degrees of freedom). Plain arrays; the pixel maps come from readout_geometry.ts.
  */
 import { Rng } from '../../util/rng';
-import { samplePositions, type GaussType } from '../../train/readout/gaussian_positions';
+import type { GaussType } from '../../model/readout_types';
+import { samplePositions } from '../../train/readout/gaussian_positions';
 import { gridToPixel, type ReadoutGeometry } from './readout_geometry';
 
 /** Radius in units of eps that holds probability p of a 2-D standard normal: sqrt(chi2_2 quantile). */

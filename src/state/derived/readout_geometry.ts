@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CoreArchitecture } from '../../model/architecture';
+import type { GaussType, ReadoutSnapshot } from '../../model/readout_types';
 import type { LoadedModel } from '../services/model_service';
 
 /** Affine map from feature-map pixels to input pixels along one axis: input = scale * feature + offset. */
@@ -21,7 +22,7 @@ export interface ReadoutGeometry {
   pixels: Float32Array;
   /** Sigma as stored: full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1), grid units. */
   sigma: Float32Array;
-  gaussType: 'full' | 'uncorrelated' | 'isotropic';
+  gaussType: GaussType;
   /** Cortical coordinates (the position network's source_grid, as stored) (N, D), or null for free means. */
   cortex: Float32Array | null;
   cortexDims: number;
@@ -144,7 +145,7 @@ async function warpedLattice(
  * apply) and the scan's neurons' cortical coordinates (cell_motor_coordinates x, y) for the colors.
  */
 export function snapshotGeometry(
-  snapshot: { positions: Float32Array; sigma: Float32Array; gaussType: ReadoutGeometry['gaussType'] },
+  snapshot: Pick<ReadoutSnapshot, 'positions' | 'sigma' | 'gaussType'>,
   base: ReadoutGeometry,
   cellMotorCoordinates: Float32Array | undefined,
 ): ReadoutGeometry {

@@ -5,6 +5,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { BrowserBackend } from '../../backend/select';
+import type { GaussType } from '../../model/readout_types';
 import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../../train/worker/protocol';
 import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
 import type { AppState } from '../store';
@@ -17,7 +18,7 @@ export interface TrainingSettings {
   batchSize: number;
   maxEpochs: number;
   gammaReadout: number;
-  gaussType: 'full' | 'uncorrelated' | 'isotropic';
+  gaussType: GaussType;
   /** Fine-tune the core too (much slower: no cache, the core runs forward and backward every batch). */
   trainCore: boolean;
 }
