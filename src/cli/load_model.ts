@@ -10,7 +10,7 @@ import { InputError, toFloat32, type HostTensor, type StateDict } from '../io/ho
 import { parseNumericNpy } from '../io/npy';
 import { readCheckpoint } from '../io/torch_checkpoint';
 import { inferArchitecture, type ModelArchitecture } from '../model/architecture';
-import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ParsedModelConfig } from '../model/config';
+import { defaultParsedConfig, parseModelConfigText, type ParsedModelConfig } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import { encoderFromStateDict } from '../model/from_state_dict';
 import { UsageError, type ParsedArgs } from './args';
@@ -27,7 +27,7 @@ export async function readCheckpointFile(path: string): Promise<StateDict> {
 }
 
 export function readConfigFile(path: string | undefined): ParsedModelConfig {
-  if (path === undefined) return { config: structuredClone(DEFAULT_MODEL_CONFIG) as ParsedModelConfig['config'], given: [], ignored: [] };
+  if (path === undefined) return defaultParsedConfig();
   mustExist(path);
   if (statSync(path).size > 1 << 20) throw new InputError(path, 'a model config larger than 1 MB is not plausible');
   return parseModelConfigText(readFileSync(path, 'utf8'), path);

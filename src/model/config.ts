@@ -247,6 +247,19 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   return parseModelConfigWithInfo(json, file).config;
 }
 
+/** No config given: the defaults (a copy), nothing given, nothing ignored. */
+export function defaultParsedConfig(): ParsedModelConfig {
+  return { config: cloneDefault(), given: [], ignored: [] };
+}
+
+/**
+ * A config JSON value as the page and the workers pass it (parsed, or null for none). A parsed ModelConfig is
+ * itself such a value: parsing it again gives the same config.
+ */
+export function parsedConfigOrDefault(json: unknown | null | undefined, file = 'config'): ParsedModelConfig {
+  return json ? parseModelConfigWithInfo(json, file) : defaultParsedConfig();
+}
+
 /** Parses the bytes of a config JSON file. */
 export function parseModelConfigText(text: string, file: string): ParsedModelConfig {
   if (text.length > 1 << 20) throw new InputError(file, 'a model config larger than 1 MB is not plausible');

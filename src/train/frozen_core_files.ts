@@ -1,17 +1,15 @@
 /**
- * Node-only: a checkpoint (+ optional config) file as a frozen core, for the fine-tuning entry points (CLI,
- * benchmark, tests). The browser worker gets the same objects from the page.
+ * Node-only: a checkpoint (+ optional config) file as a frozen core (frozen_core.ts), for the benchmark and the
+ * tests. The browser worker opens the same from the bytes the page sends; `v1x finetune` from its checked files.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../io/host_tensor';
 import { readCheckpoint } from '../io/torch_checkpoint';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfigText } from '../model/config';
+import { type ModelConfig, defaultParsedConfig, parseModelConfigText } from '../model/config';
 import type { Encoder } from '../model/encoder';
-import { encoderFromStateDict } from '../model/from_state_dict';
 import type { CoreRunner } from '../kernels/core_runner';
-import { createFastCore } from '../kernels/fast_core';
+import { openFrozenCore } from './frozen_core';
 
 export interface LoadedCore {
   encoder: Encoder;
@@ -32,22 +30,15 @@ export async function loadCoreFromFiles(checkpointPath: string, configPath?: str
   const bytes = new Uint8Array(await readFile(checkpointPath));
   const file = basename(checkpointPath);
   const stateDict = await readCheckpoint(bytes, file);
-  let config: ModelConfig = { ...DEFAULT_MODEL_CONFIG };
-  let configGiven: string[] = [];
-  if (configPath) {
-    const parsed = parseModelConfigText(await readFile(configPath, 'utf8'), basename(configPath));
-    config = parsed.config;
-    configGiven = Object.keys(JSON.parse(await readFile(configPath, 'utf8')) as object);
-  }
-  const encoder = encoderFromStateDict(stateDict, config, file, { readouts: [], trainable: false, configGiven });
+  const config = configPath ? parseModelConfigText(await readFile(configPath, 'utf8'), basename(configPath)) : defaultParsedConfig();
+  const frozen = await openFrozenCore(stateDict, config, file);
+  const { encoder } = frozen;
   const [c, h, w] = encoder.architecture.core.outputShape;
-  // the backend must be running: the fast path picks its kernels for it
-  const fast = await createFastCore(encoder.core);
   return {
-    encoder, stateDict, config, bytes,
-    core: fast ? fast.run : (x: tf.Tensor4D) => encoder.coreForward(x),
-    coreDescription: fast ? fast.description : 'the model\'s own forward',
-    dispose: () => { fast?.dispose(); encoder.dispose(); },
+    encoder, stateDict, config: config.config, bytes,
+    core: frozen.run,
+    coreDescription: frozen.description,
+    dispose: frozen.dispose,
     coreOutputShape: [c, h, w],
     notes: encoder.architecture.notes,
   };

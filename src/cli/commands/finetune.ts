@@ -17,7 +17,7 @@ import {
   exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
 } from '../../train/export';
 import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
-import { createFastCore } from '../../kernels/fast_core';
+import { openFrozenCore } from '../../train/frozen_core';
 import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { availableParallelism } from 'node:os';
 import { type TestResult, fineTuneReadout, planCache } from '../../train/readout/finetune';
@@ -30,7 +30,7 @@ import { REFERENCE_SCHEDULE } from '../../train/optim/schedule';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/readout/trainer';
 import { evalPositions } from '../../train/readout/readout_step';
 import { parseArgs, UsageError } from '../args';
-import { buildEncoder, type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
 export const summary = 'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<void> {
   await startBackend(backend);
   const trained = trainCore
     ? await trainCoreToo(files, scan, dataKey, readoutOptions, train, log)
-    : await trainReadoutOnly(files, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend, configPath: args.get('config') }, log);
+    : await trainReadoutOnly(files, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend }, log);
   try {
     const { readout, encoder, test } = trained;
     log(trained.message);
@@ -152,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
   } finally {
-    trained.encoder.dispose();
+    trained.dispose();
   }
 }
 
@@ -169,9 +169,11 @@ interface Trained {
   stopReason: string;
   history: unknown[];
   timings: { cacheS: number; trainS: number };
+  /** Frees the model (and the frozen core's fast path). */
+  dispose(): void;
 }
 
-interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string; configPath: string | undefined }
+interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string }
 
 /** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */
 async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutInitOptions, train: TrainOptionsInput, c: CacheSettings, log: (s: string) => void): Promise<Trained> {
@@ -180,24 +182,22 @@ async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutI
   const plan = planCache(scan, coreOutputShape, c.precision);
   log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
     `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${c.precision})`);
-  const encoder = buildEncoder(files, []);
-  let fast: Awaited<ReturnType<typeof createFastCore>> = null;
+  const frozen = await openFrozenCore(files.stateDict, files.config, files.checkpointPath);
+  const { encoder } = frozen;
   let pool: NodeCorePool | null = null;
   try {
-    fast = await createFastCore(encoder.core);
     // the core runs once per image (the cache): on every core of the machine when threads > 1
     if (c.threads > 1 && c.backend === 'wasm') {
       try {
-        const configJson = c.configPath ? JSON.parse(readFileSync(c.configPath, 'utf8')) as unknown : null;
-        pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, configJson, arch.core.inputShape, c.threads);
+        pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, files.config.config, arch.core.inputShape, c.threads);
       } catch (e) {
         log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
       }
     }
-    log(`frozen core: ${pool ? pool.description : fast ? fast.description : 'the model\'s own forward'}`);
+    log(`frozen core: ${pool ? pool.description : frozen.description}`);
     let lastCacheLog = 0;
     const outcome = await fineTuneReadout({
-      core: pool ?? (fast ? fast.run : (x) => encoder.coreForward(x)),
+      core: pool ?? frozen.run,
       coreOutputShape,
       scan,
       eluOffset: arch.eluOffset,
@@ -216,14 +216,13 @@ async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutI
     const r = outcome.result;
     return {
       readout: outcome.readout, encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
-      epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings,
+      epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings, dispose: frozen.dispose,
     };
   } catch (e) {
-    encoder.dispose();
+    frozen.dispose();
     throw e;
   } finally {
     await pool?.close();
-    fast?.dispose();
   }
 }
 
@@ -238,6 +237,6 @@ async function trainCoreToo(files: ModelFiles, scan: Scan, dataKey: string, read
   const r = outcome.result;
   return {
     readout: outcome.readout, encoder: outcome.encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
-    epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings,
+    epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings, dispose: () => outcome.encoder.dispose(),
   };
 }

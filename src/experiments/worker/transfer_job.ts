@@ -7,13 +7,11 @@
 import type { BrowserBackend } from '../../backend/select';
 import type { Scan } from '../../io/scan/types';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../../model/config';
-import { encoderFromStateDict } from '../../model/from_state_dict';
-import type { Encoder } from '../../model/encoder';
+import { parsedConfigOrDefault } from '../../model/config';
 import { DEMO_READOUT_SEEDS, DEMO_TRAINING, directMaxEpochs } from '../demo_recipe';
+import { frozenCore, openFrozenCore } from '../../train/frozen_core';
 import { newEncoder } from '../../train/end_to_end/new_model';
 import { type TransferCell, type TransferCondition, cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../transfer';
-import { createFastCore } from '../../kernels/fast_core';
 
 export interface TransferStartMessage {
   type: 'transfer-start';
@@ -39,7 +37,8 @@ export async function runTransferCell(m: TransferStartMessage, post: TransferPos
   post({ type: 'transfer-status', message: 'starting the compute backend' });
   const backend = await startBackend(m.backend);
   post({ type: 'transfer-status', message: `reading ${m.checkpoint.name}`, backend });
-  const config: ModelConfig = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
+  const parsed = parsedConfigOrDefault(m.config);
+  const config = parsed.config;
   const trials = trainingSubset(m.scan, m.images, m.seed + 1000);
   const t0 = performance.now();
   if (m.condition === 'direct') {
@@ -53,13 +52,10 @@ export async function runTransferCell(m: TransferStartMessage, post: TransferPos
     return cell;
   }
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
-  const encoder: Encoder = m.condition === 'transfer'
-    ? encoderFromStateDict(sd, config, m.checkpoint.name, { readouts: [], trainable: false })
-    : newEncoder(config, [], m.seed + 2000);
-  const fast = await createFastCore(encoder.core);
+  const core = m.condition === 'transfer' ? await openFrozenCore(sd, parsed, m.checkpoint.name) : await frozenCore(newEncoder(config, [], m.seed + 2000));
   try {
     post({ type: 'transfer-status', message: `running the ${m.condition === 'random' ? 'random' : 'loaded'} core over the scan's images` });
-    const cache = await cacheForTransfer(fast ? fast.run : (x) => encoder.coreForward(x), m.scan);
+    const cache = await cacheForTransfer(core.run, m.scan);
     const maxEpochs = 200;
     // As `npm run train:demo`: several readout starts (seeds seed, seed + 1, ...), keeping the one with the best
     // validation correlation (chosen without the test tier), so a cell reproduces the shipped point.
@@ -75,7 +71,6 @@ export async function runTransferCell(m: TransferStartMessage, post: TransferPos
     post({ type: 'transfer-done', cell: cell! });
     return cell!;
   } finally {
-    fast?.dispose();
-    encoder.dispose();
+    core.dispose();
   }
 }

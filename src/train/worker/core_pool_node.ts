@@ -29,7 +29,10 @@ export class NodeCorePool implements HostCoreRunner {
     });
   }
 
-  /** Starts `threads` workers (default: the machine's cores, at most 4) with the checkpoint's core. */
+  /**
+   * Starts `threads` workers (default: the machine's cores, at most 4) with the checkpoint's core; `config` is a
+   * config JSON value (a parsed ModelConfig is one) or null for the defaults.
+   */
   static async create(checkpoint: Uint8Array, name: string, config: unknown | null, inputShape: [number, number, number], threads = Math.min(4, availableParallelism())): Promise<NodeCorePool> {
     const url = new URL('./core_pool_worker_boot.mjs', import.meta.url);
     const workers: Worker[] = [];

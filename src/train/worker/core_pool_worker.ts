@@ -1,6 +1,6 @@
 /**
  * Node worker thread of NodeCorePool (core_pool_node.ts): one tfjs-wasm instance running the frozen core's fast
- * forward (fast_core.ts) on the image chunks it is sent. Messages:
+ * forward (frozen_core.ts) on the image chunks it is sent. Messages:
  *   in:  { type: 'init', checkpoint: Uint8Array, name, config: unknown | null }  -> out: { type: 'ready', outputShape }
  *   in:  { type: 'run', id, images: Float32Array (n, C, H, W), n }              -> out: { type: 'done', id, out } (n, H', W', C')
  *   errors -> { type: 'error', id?, message }
@@ -9,10 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { initNodeBackend } from '../../backend/node';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { DEFAULT_MODEL_CONFIG, parseModelConfig } from '../../model/config';
-import { encoderFromStateDict } from '../../model/from_state_dict';
+import { parsedConfigOrDefault } from '../../model/config';
 import type { CoreRunner } from '../../kernels/core_runner';
-import { createFastCore } from '../../kernels/fast_core';
+import { openFrozenCore } from '../frozen_core';
 
 let run: CoreRunner | null = null;
 let inputShape: [number, number, number] = [1, 1, 1];
@@ -26,13 +25,12 @@ async function handle(m: { type: string; id?: number; checkpoint?: Uint8Array; n
   if (m.type === 'init') {
     tf.env().set('PROD', true);
     await initNodeBackend('wasm');
-    const sd = await readCheckpoint(m.checkpoint!, m.name ?? 'checkpoint');
-    const config = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
-    const encoder = encoderFromStateDict(sd, config, m.name ?? 'checkpoint', { readouts: [], trainable: false });
-    const fast = await createFastCore(encoder.core);
-    run = fast ? fast.run : (x) => encoder.coreForward(x);
-    inputShape = encoder.architecture.core.inputShape;
-    port.postMessage({ type: 'ready', outputShape: encoder.architecture.core.outputShape, description: fast?.description ?? 'the model\'s own forward' });
+    const name = m.name ?? 'checkpoint';
+    const frozen = await openFrozenCore(await readCheckpoint(m.checkpoint!, name), parsedConfigOrDefault(m.config), name);
+    run = frozen.run;
+    const arch = frozen.encoder.architecture.core;
+    inputShape = arch.inputShape;
+    port.postMessage({ type: 'ready', outputShape: arch.outputShape, description: frozen.description });
     return;
   }
   if (m.type === 'run') {

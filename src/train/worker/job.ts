@@ -7,13 +7,12 @@
  */
 import { InputError, type StateDict } from '../../io/host_tensor';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../../model/config';
+import { type ModelConfig, parsedConfigOrDefault } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
-import { encoderFromStateDict } from '../../model/from_state_dict';
 import { Rng } from '../../util/rng';
 import { TrainingControl } from '../optim/control';
 import { exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex } from '../export';
-import { createFastCore } from '../../kernels/fast_core';
+import { openFrozenCore } from '../frozen_core';
 import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
 import type { EndToEndEvent } from '../end_to_end/trainer';
 import { fineTuneReadout } from '../readout/finetune';
@@ -33,10 +32,11 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
   const backend = await startBackend(m.backend);
   post({ type: 'status', phase: 'loading', message: `reading ${m.checkpoint.name}`, backend });
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
-  const config: ModelConfig = m.config ? parseModelConfig(m.config, 'config') : { ...DEFAULT_MODEL_CONFIG };
+  const parsed = parsedConfigOrDefault(m.config);
+  const config = parsed.config;
   if (m.trainCore) return runCoreFineTune(m, post, control, backend, sd, config);
-  const encoder = encoderFromStateDict(sd, config, m.checkpoint.name, { readouts: [], trainable: false });
-  const fast = await createFastCore(encoder.core);
+  const frozen = await openFrozenCore(sd, parsed, m.checkpoint.name);
+  const { encoder } = frozen;
   try {
     const arch = encoder.architecture;
     const [c, h, w] = arch.core.inputShape;
@@ -53,7 +53,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     post({ type: 'status', phase: 'caching', message: 'running the frozen core over the scan\'s images' });
     let training = false;
     const outcome = await fineTuneReadout({
-      core: fast ? fast.run : (x) => encoder.coreForward(x),
+      core: frozen.run,
       coreOutputShape: arch.core.outputShape,
       scan: m.scan,
       eluOffset: arch.eluOffset,
@@ -101,8 +101,7 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
     post(done, transfer);
     post({ type: 'status', phase: outcome.result.stopReason === 'stopped' ? 'stopped' : 'done', message: outcome.result.message });
   } finally {
-    fast?.dispose();
-    encoder.dispose();
+    frozen.dispose();
   }
 }
 
