@@ -11,7 +11,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initNodeBackend } from '../src/backend/node';
 import { parseNumericNpy } from '../src/io/npy';
 import { normalizedResponses } from '../src/io/scan/normalize';
@@ -24,15 +23,15 @@ import { loadScanFromPath } from '../src/io/scan/load_scan_path';
 import { REFERENCE_READOUT, initReadout } from '../src/train/readout/readout_init';
 import { evalPositions } from '../src/train/readout/readout_step';
 import { trainReadout } from '../src/train/readout/trainer';
+import { SIM_TRUTH, SIM_ZIP, SOTA } from '../test/fixtures/paths';
 
-const SHARED = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const runs = (process.argv[2] ?? '0.005:1,0.005:2,0.005:3,0.005:4,0.005:5,0.005:6,0.005:7,0.005:8,0.005:42').split(',').map((s) => s.split(':').map(Number));
 
 tf.env().set('PROD', true);
 await initNodeBackend('wasm');
-const core = await loadCoreFromFiles(join(SHARED, 'sensorium-sota/model.pth'));
-const scan = await loadScanFromPath(join(SHARED, 'sim-scan/static-sim-a.zip'));
-const truth = parseNumericNpy(new Uint8Array(readFileSync(join(SHARED, 'sim-scan/static-sim-a-truth/true_grid.npy')))).data as Float32Array;
+const core = await loadCoreFromFiles(join(SOTA, 'model.pth'));
+const scan = await loadScanFromPath(SIM_ZIP);
+const truth = parseNumericNpy(new Uint8Array(readFileSync(join(SIM_TRUTH, 'true_grid.npy')))).data as Float32Array;
 const plan = planCache(scan, core.coreOutputShape, DEFAULT_CACHE_PRECISION);
 const cache = await buildFeatureCache(core.core, scan, Int32Array.from([...plan.train, ...plan.validation, ...plan.test]), { precision: DEFAULT_CACHE_PRECISION });
 const N = scan.nNeurons;

@@ -11,7 +11,7 @@ neuralpredictors is not installable here (no PyPI); point --neuralpredictors at 
 github.com/sinzlab/neuralpredictors (its tqdm import is stubbed: progress bars are not needed).
 
 Usage: python bench/neuralpredictors_seeds.py --neuralpredictors PATH [--runs 0.009:1,0.005:1,...] [--threads 1]
-(with the Python of ../shared/bench/setup_torch_reference.sh)
+(with the Python that scripts/setup_torch.sh makes)
 """
 import argparse
 import importlib.machinery
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "..", "..", "shared", "fixtures")
+FIX = os.path.join(HERE, "..", "test", "fixtures")
 
 
 def main():
@@ -41,7 +41,7 @@ def main():
     tq.tqdm = lambda it=None, *args, **kw: it
     sys.modules.setdefault("tqdm", tq)
     sys.path.insert(0, a.neuralpredictors)
-    sys.path.insert(0, os.path.join(FIX, "..", "bench"))
+    sys.path.insert(0, HERE)  # bench/torch_reference.py
     from neuralpredictors.layers.readouts.gaussian import FullGaussian2d
     from neuralpredictors.measures.modules import PoissonLoss
     from neuralpredictors.training.early_stopping import early_stopping

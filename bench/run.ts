@@ -9,14 +9,13 @@
  *   the cache exists is printed too;
  * - inference (core + readout at the Gaussian means) on batches of 64;
  * - time to converge: a whole fine-tuning run on static-sim-a (cache + training to early stopping).
- * PyTorch (CPU, 2 threads): ../shared/bench/torch_reference.py on the same checkpoint; its readout step runs
+ * PyTorch (CPU, 2 threads): bench/torch_reference.py on the same checkpoint; its readout step runs
  * the frozen core on every batch (no cache), as neuralpredictors' trainer does.
  * Ends with one JSON line. Options: --quick (skip the convergence run), --epochs-images N.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initNodeBackend } from '../src/backend/node';
 import { normalizedImages } from '../src/io/scan/normalize';
 import { tierIndices } from '../src/io/scan/tiers';
@@ -34,11 +33,8 @@ import { parseNumericNpy } from '../src/io/npy';
 import { torchReference } from './torch';
 import { NodeCorePool } from '../src/train/worker/core_pool_node';
 import { availableParallelism } from 'node:os';
+import { SIM, SOTA } from '../test/fixtures/paths';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SHARED = join(ROOT, '../shared');
-const SOTA = join(SHARED, 'fixtures/sensorium-sota');
-const SIM = join(SHARED, 'fixtures/sim-scan');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const nImagesArg = argv.indexOf('--epoch-images');
@@ -130,8 +126,8 @@ async function main(): Promise<void> {
   await pool?.close();
 
   // 3. PyTorch
-  log('PyTorch reference (../shared/bench/torch_reference.py, 2 threads) ...');
-  const torch = torchReference(join(SHARED, 'bench'), checkpoint, config, { inputs: join(SOTA, 'inputs.npy'), responses: join(SOTA, 'responses.npy') });
+  log('PyTorch reference (bench/torch_reference.py, 2 threads) ...');
+  const torch = torchReference(checkpoint, config, { inputs: join(SOTA, 'inputs.npy'), responses: join(SOTA, 'responses.npy') });
   if (torch.timings) {
     const t = torch.timings;
     log(`  torch ${t.torch}: core ${r1(t.core_img_per_s)}, forward ${r1(t.forward_img_per_s)}, readout training step (core each batch) ${r1(t.readout_step_img_per_s)} images/s; parity ${t.parity_max_rel_err}`);

@@ -22,10 +22,10 @@ import type { HostArray } from '../src/io/host_tensor';
 import { writeNpy } from '../src/io/npy';
 import { loadScan } from '../src/io/scan/load_scan';
 import { openScanPath } from '../src/io/scan/node_dir_source';
+import { SIM_ZIP as FIXTURE } from '../test/fixtures/paths';
 
 configure({ useWebWorkers: false });
 
-const FIXTURE = '/work/shared/fixtures/sim-scan/static-sim-a.zip';
 const MB = 2 ** 20;
 
 interface LoadResult {

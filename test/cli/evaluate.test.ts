@@ -14,12 +14,10 @@ import { parseNumericNpy } from '../../src/io/npy';
 import { loadScan, openZipScan } from '../../src/io/scan';
 import { nodeDirScanSource } from '../../src/io/scan/node_dir_source';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
+import { SIM as F } from '../fixtures/paths';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const F = join(ROOT, '../shared/fixtures/sim-scan');
 const MODEL = join(F, 'static-sim-a-truth/truth_model.pth');
-const have = existsSync(MODEL) && existsSync(join(F, 'static-sim-a.zip'));
-if (!have) console.log(`skipping v1x evaluate/simulate tests: ${MODEL} or the scan not found`);
 
 function v1x(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], { encoding: 'utf8', cwd: ROOT });
@@ -30,7 +28,7 @@ const npy = (p: string) => parseNumericNpy(new Uint8Array(readFileSync(p)), p);
 const tmp = mkdtempSync(join(tmpdir(), 'v1x-eval-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!have)('v1x evaluate', () => {
+describe('v1x evaluate', () => {
   it('reproduces the ground-truth metrics of static-sim-a (reference_results.json ceiling)', () => {
     const csv = join(tmp, 'per_neuron.csv');
     const r = v1x('evaluate', '--checkpoint', MODEL, '--scan', join(F, 'static-sim-a.zip'), '--out', csv);
@@ -57,7 +55,7 @@ describe.skipIf(!have)('v1x evaluate', () => {
   });
 });
 
-describe.skipIf(!have)('v1x simulate', () => {
+describe('v1x simulate', () => {
   const out = join(tmp, 'sim-b.zip');
   it('simulates a scan from the model whose truth is the model itself, and loads back', async () => {
     const r = v1x('simulate', '--checkpoint', MODEL, '--neurons', '20', '--seed', '7', '--trials', '60,10,10x5', '--out', out);

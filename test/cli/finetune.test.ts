@@ -22,16 +22,11 @@ import { tierIndices } from '../../src/io/scan/tiers';
 import { readoutFromStateDict } from '../../src/train/export';
 import { loadScanFromPath } from '../../src/io/scan/load_scan_path';
 import { evalPositions, predictBatch } from '../../src/train/readout/readout_step';
+import { SIM, SIM_ZIP as SCAN, SOTA, noTorchReason, TORCH_PYTHON as PY } from '../fixtures/paths';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const SOTA = join(ROOT, '../shared/fixtures/sensorium-sota');
-const SIM = join(ROOT, '../shared/fixtures/sim-scan');
-const SCAN = join(SIM, 'static-sim-a.zip');
-const have = existsSync(join(SOTA, 'model.pth')) && existsSync(SCAN);
-if (!have) console.log('skipping v1x finetune tests: fixtures not found');
-const PY = '/root/.cache/v1x-torch-reference/bin/python';
 const hasTorch = existsSync(PY);
-if (!hasTorch) console.log(`skipping the PyTorch read-back: ${PY} not found (run ../shared/bench/setup_torch_reference.sh)`);
+if (!hasTorch) console.log(noTorchReason('the PyTorch read-back of the exported full model'));
 
 function v1x(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], { encoding: 'utf8', cwd: ROOT, timeout: 1_500_000 });
@@ -41,7 +36,7 @@ function v1x(...args: string[]) {
 const tmp = mkdtempSync(join(tmpdir(), 'v1x-finetune-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!have)('v1x finetune: errors', () => {
+describe('v1x finetune: errors', () => {
   it('needs --out, a positive --lr and an existing scan, and says so in one line', () => {
     const base = ['finetune', '--checkpoint', join(SOTA, 'model.pth'), '--scan', SCAN];
     let r = v1x(...base);
@@ -57,7 +52,7 @@ describe.skipIf(!have)('v1x finetune: errors', () => {
   });
 });
 
-describe.skipIf(!have)('v1x finetune: acceptance on static-sim-a', () => {
+describe('v1x finetune: acceptance on static-sim-a', () => {
   const out = join(tmp, 'readout.pth'), full = join(tmp, 'full.pth'), csv = join(tmp, 'per_neuron.csv'), meta = join(tmp, 'meta.json');
   let m: Record<string, number | string | null>;
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { SOTA } from '../fixtures/e2e_paths.mjs';
 
 async function loadSotaAndScan(page, fixtures, scan) {
   const sota = join(fixtures, 'sensorium-sota');
@@ -27,7 +28,7 @@ function tinyScan() {
   const out = join(dir, 'layout-scan.zip');
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
-  const sota = join(process.cwd(), '..', 'shared', 'fixtures', 'sensorium-sota');
+  const sota = SOTA;
   const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config', join(sota, 'config.json'),
     '--neurons', '200', '--seed', '5', '--trials', '96,32,6x3', '--out', out, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);

@@ -1,7 +1,7 @@
 /**
  * Learned Gaussians and Correlations show the model's real numbers. With the ground-truth model of static-sim-a
  * (the sensorium-sota core and its readout restricted to the scan's 1000 neurons) on the scan's test tier, the
- * correlations are neuralpredictors' ceiling in ../shared/fixtures/sim-scan/reference_results.json (within
+ * correlations are neuralpredictors' ceiling in test/fixtures/sim-scan/reference_results.json (within
  * 0.002, fraction oracle within 0.01), and the scatter has a dot per neuron. The Gaussians are the checkpoint's
  * Sigma: one ellipse per neuron whose size follows the chosen confidence as sqrt(-2 ln(1 - p)).
  */

@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FIXTURES as fixtures } from '../fixtures/e2e_paths.mjs';
 import { startStaticServer } from './static_server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -26,7 +27,6 @@ if (!existsSync(CHROMIUM)) {
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 const dist = join(repo, 'dist');
-const fixtures = resolve(repo, '..', 'shared', 'fixtures');
 const shotsDir = join(repo, 'test-results', 'screenshots');
 const timeoutMs = Number(process.env.E2E_TIMEOUT_MS || 300_000);
 const filter = process.argv[2] || '';

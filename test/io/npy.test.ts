@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type HostArray, InputError, halfToFloat } from '../../src/io/host_tensor';
 import { parseNpy, parseNumericNpy, writeNpy } from '../../src/io/npy';
+import { noTorchReason, TORCH_PYTHON as PYTHON } from '../fixtures/paths';
 
-const PYTHON = '/root/.cache/v1x-torch-reference/bin/python';
 const havePython = existsSync(PYTHON);
-if (!havePython) console.log(`skipping .npy parity with NumPy: ${PYTHON} not found (run /work/shared/bench/setup_torch_reference.sh)`);
+if (!havePython) console.log(noTorchReason('.npy parity with NumPy'));
 
 /** A .npy built by hand: header text as given, then the body. */
 function npyBytes(header: string, body: Uint8Array = new Uint8Array(0), version = 1): Uint8Array {

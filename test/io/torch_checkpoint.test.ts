@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint, readCheckpointContents } from '../../src/io/torch_checkpoint';
+import { SOTA as SOTA_DIR, SIM_TRUTH } from '../fixtures/paths';
 import { diffTensors, hasTorch, runPy, tempDir, torchLoad } from './torch_reference';
 
-const SOTA = '/work/shared/fixtures/sensorium-sota/model.pth';
-const TRUTH = '/work/shared/fixtures/sim-scan/static-sim-a-truth/truth_model.pth';
+const SOTA = join(SOTA_DIR, 'model.pth');
+const TRUTH = join(SIM_TRUTH, 'truth_model.pth');
 
-// Shapes as listed in ../shared/fixtures/sensorium-sota/README.md.
+// Shapes as listed in test/fixtures/sensorium-sota/README.md.
 function sotaExpected(readout: string, n: number): [string, string, number[]][] {
   const e: [string, string, number[]][] = [
     ['core._input_weights_regularizer.laplace.filter', 'float32', [1, 1, 3, 3]],

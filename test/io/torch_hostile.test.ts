@@ -12,8 +12,9 @@ import { PickleWriter } from '../../src/io/pickle_writer';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../../src/io/torch_save';
 import { writeStoredZip } from '../../src/io/zip_store_writer';
+import { SOTA as SOTA_DIR } from '../fixtures/paths';
 
-const SOTA = '/work/shared/fixtures/sensorium-sota/model.pth';
+const SOTA = join(SOTA_DIR, 'model.pth');
 const enc = new TextEncoder();
 
 async function expectInputError(bytes: Uint8Array, re: RegExp, file = 'evil.pth'): Promise<InputError> {
@@ -99,7 +100,7 @@ describe('hostile checkpoints give clear InputErrors and run nothing', () => {
   it('wrong magic: text, random bytes, an .npy, an empty file, a pickle without the torch magic, a bad legacy version', async () => {
     await expectInputError(enc.encode('hello, this is not a checkpoint'), /not a PyTorch checkpoint/);
     await expectInputError(Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 11) & 0xff), /not a PyTorch checkpoint/);
-    await expectInputError(readFileSync('/work/shared/fixtures/sensorium-sota/grad_bias.npy'), /not a PyTorch checkpoint/);
+    await expectInputError(readFileSync(join(SOTA_DIR, 'grad_bias.npy')), /not a PyTorch checkpoint/);
     await expectInputError(new Uint8Array(0), /not a PyTorch checkpoint/);
     await expectInputError(new PickleWriter().proto(2).int(5).stop().finish(), /without the torch magic/);
     const bad = legacyCheckpoint(tensorPickle([], true), []);

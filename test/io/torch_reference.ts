@@ -1,5 +1,5 @@
 /**
- * Test helpers that ask PyTorch (the reference venv made by ../shared/bench/setup_torch_reference.sh) what a
+ * Test helpers that ask PyTorch (the reference venv made by scripts/setup_torch.sh) what a
  * checkpoint holds. When the venv is missing, `torchSkipReason` says so and the tests that need it skip.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostTensor, StateDict } from '../../src/io/host_tensor';
 import { parseNumericNpy } from '../../src/io/npy';
+import { noTorchReason, TORCH_PYTHON } from '../fixtures/paths';
 
-export const TORCH_PYTHON = '/root/.cache/v1x-torch-reference/bin/python';
+export { TORCH_PYTHON };
 export const PY_DIR = fileURLToPath(new URL('./py/', import.meta.url));
 export const hasTorch = existsSync(TORCH_PYTHON);
-export const torchSkipReason = hasTorch ? '' : `PyTorch reference not found at ${TORCH_PYTHON} (run ../shared/bench/setup_torch_reference.sh)`;
-if (!hasTorch) console.log(`skipping PyTorch comparisons: ${torchSkipReason}`);
+export const torchSkipReason = hasTorch ? '' : noTorchReason('the comparisons with torch.load / torch.save');
+if (!hasTorch) console.log(torchSkipReason);
 
 /** Runs one of test/io/py/*.py with the reference python. */
 export function runPy(script: string, args: string[]): string {

@@ -5,9 +5,10 @@ import type { HostTensor, StateDict } from '../../src/io/host_tensor';
 import { readCheckpoint, readCheckpointContents } from '../../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../../src/io/torch_save';
 import { ZipArchive } from '../../src/io/zip_archive';
+import { SOTA as SOTA_DIR } from '../fixtures/paths';
 import { diffStateDicts, diffTensors, hasTorch, tempDir, torchLoad } from './torch_reference';
 
-const SOTA = '/work/shared/fixtures/sensorium-sota/model.pth';
+const SOTA = join(SOTA_DIR, 'model.pth');
 
 /** A state_dict with every dtype the writer supports, odd shapes included. */
 function mixedStateDict(): StateDict {

@@ -1,11 +1,12 @@
-/** Shared by the model tests: the sensorium-sota fixture (../shared/fixtures/sensorium-sota) and its tolerances. */
+/** Shared by the model tests: the sensorium-sota fixture (test/fixtures/sensorium-sota) and its tolerances. */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { HostTensor, StateDict } from '../../src/io/host_tensor';
 import { parseNumericNpy } from '../../src/io/npy';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
+import { SOTA } from '../fixtures/paths';
 
-export const FIXTURE = '/work/shared/fixtures/sensorium-sota/';
+export const FIXTURE = `${SOTA}/`;
 
 export function npy(name: string): HostTensor<'float32'> {
   const t = parseNumericNpy(new Uint8Array(readFileSync(FIXTURE + name)), name);

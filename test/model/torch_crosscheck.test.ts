@@ -22,12 +22,12 @@ import { tfConvToTorch } from '../../src/model/core';
 import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { Rng } from '../../src/util/rng';
+import { noTorchReason, TORCH_PYTHON as PYTHON } from '../fixtures/paths';
 import { expectClose, expectGradClose } from './fixture';
 
-const PYTHON = process.env.V1X_TORCH_PYTHON ?? '/root/.cache/v1x-torch-reference/bin/python';
 const SCRIPT = fileURLToPath(new URL('./py/torch_model_reference.py', import.meta.url));
-const skipReason = existsSync(PYTHON) ? '' : `PyTorch reference not found at ${PYTHON} (run ../shared/bench/setup_torch_reference.sh)`;
-if (skipReason) console.log(`skipping PyTorch cross-checks: ${skipReason}`);
+const skipReason = existsSync(PYTHON) ? '' : noTorchReason('the PyTorch cross-checks of architecture variants');
+if (skipReason) console.log(skipReason);
 
 interface Variant {
   name: string;

@@ -3,16 +3,14 @@
  * for every file of the fixture zip (statistics recomputed by us), and the zip lists the same entries,
  * directories included. Reads the fixture with ZipArchive and parseNpy only, so the scan loader is not involved.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { toFloat32 } from '../../src/io/host_tensor';
 import { parseNpy, parseNumericNpy } from '../../src/io/npy';
 import { ZipArchive } from '../../src/io/zip_archive';
 import { type ScanData, checkScanData, imageStatistics, responseStatistics, scanFiles, writeScanZip } from '../../src/sim/scan_writer';
+import { SIM_ZIP as ZIP } from '../fixtures/paths';
 
-const ZIP = new URL('../../../shared/fixtures/sim-scan/static-sim-a.zip', import.meta.url).pathname;
-const have = existsSync(ZIP);
-if (!have) console.log(`skipping writer-vs-fixture test: ${ZIP} not found`);
 
 function tiny(): ScanData {
   return {
@@ -55,7 +53,7 @@ describe('scan writer', () => {
     for (const d of ['tiny/', 'tiny/data/', 'tiny/data/images/', 'tiny/meta/statistics/images/all/']) expect(all).toContain(d);
   });
 
-  it.skipIf(!have)('rebuilds static-sim-a byte for byte from its arrays (all meta files, every 16th trial file)', async () => {
+  it('rebuilds static-sim-a byte for byte from its arrays (all meta files, every 16th trial file)', async () => {
     const zip = await ZipArchive.open(new Uint8Array(readFileSync(ZIP)), ZIP);
     const root = 'static-sim-a/';
     const read = async (p: string) => parseNpy(await zip.read(root + p), p);

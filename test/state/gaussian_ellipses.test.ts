@@ -10,8 +10,7 @@ import {
   confidenceRadius, ellipseOf, pixelEllipses, pixelsPerGridUnit, sampledPixelsWith,
 } from '../../src/state/derived/gaussian_ellipses';
 import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../src/state/derived/readout_geometry';
-
-const SOTA = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sensorium-sota');
+import { SOTA } from '../fixtures/paths';
 
 function npy(name: string): Float32Array {
   return parseNumericNpy(new Uint8Array(readFileSync(join(SOTA, name))), name).data as Float32Array;

@@ -16,9 +16,10 @@ import {
 } from '../../src/state/services/inspector_service';
 import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../src/state/services/model_service';
 import type { ImageSet } from '../../src/state/derived/test_images';
+import { SIM as SIM_DIR } from '../fixtures/paths';
 import { expectClose, FIXTURE, npy } from '../model/fixture';
 
-const SIM = '/work/shared/fixtures/sim-scan/';
+const SIM = `${SIM_DIR}/`;
 
 function npyAny(path: string): { shape: number[]; data: ArrayLike<number | bigint> } {
   return parseNumericNpy(new Uint8Array(readFileSync(path)), path) as { shape: number[]; data: ArrayLike<number | bigint> };

@@ -14,9 +14,10 @@ import { buildModel, openCheckpoint, type LoadedModel } from '../../src/state/se
 import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../src/state/derived/neuron_metrics';
 import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../src/state/slices/results_slice';
 import type { AppState } from '../../src/state/store';
+import { SIM as SIM_DIR, SOTA as SOTA_DIR } from '../fixtures/paths';
 
-const SIM = '/work/shared/fixtures/sim-scan/';
-const SOTA = '/work/shared/fixtures/sensorium-sota/';
+const SIM = `${SIM_DIR}/`;
+const SOTA = `${SOTA_DIR}/`;
 
 async function fileAt(path: string, name: string): Promise<File> {
   return new File([await openAsBlob(path)], name);

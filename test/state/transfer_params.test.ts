@@ -12,8 +12,7 @@ import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { inferArchitecture } from '../../src/model/architecture';
 import { DEFAULT_MODEL_CONFIG } from '../../src/model/config';
 import { positionNetworkParameters, readoutParameterCounts } from '../../src/state/derived/transfer_params';
-
-const DIR = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sensorium-sota');
+import { SOTA as DIR } from '../fixtures/paths';
 
 describe('readout parameter counts', async () => {
   const file = join(DIR, 'model.pth');

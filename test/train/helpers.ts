@@ -6,9 +6,9 @@ import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_te
 import type { TrainableReadout } from '../../src/train/readout/readout_params';
 import type { Scan } from '../../src/io/scan/types';
 import { readoutFromStateDict as importReadout } from '../../src/train/export';
+import { SOTA } from '../fixtures/paths';
 
-export const SOTA = '/work/shared/fixtures/sensorium-sota';
-export const SIM = '/work/shared/fixtures/sim-scan';
+export { SIM, SOTA } from '../fixtures/paths';
 export const SOTA_KEY = '26872-17-20';
 
 export function npy(path: string): HostTensor {

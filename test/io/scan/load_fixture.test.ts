@@ -16,11 +16,10 @@ import { nodeDirScanSource, openScanPath } from '../../../src/io/scan/node_dir_s
 import { normalizedImages, normalizedResponses } from '../../../src/io/scan/normalize';
 import { repeatGroups, tierCounts, tierIndices } from '../../../src/io/scan/tiers';
 import type { Scan } from '../../../src/io/scan/types';
+import { noTorchReason, SIM_ZIP as ZIP, TORCH_PYTHON as PYTHON } from '../../fixtures/paths';
 
-const ZIP = '/work/shared/fixtures/sim-scan/static-sim-a.zip';
-const PYTHON = '/root/.cache/v1x-torch-reference/bin/python';
-const haveFixture = existsSync(ZIP);
-if (!haveFixture) console.log(`skipping static-sim-a tests: ${ZIP} not found`);
+const havePython = existsSync(PYTHON);
+if (!havePython) console.log(noTorchReason('the comparison of static-sim-a with what NumPy reads'));
 
 let tmp = '';
 
@@ -48,7 +47,7 @@ async function unpack(zip: string, dest: string): Promise<void> {
   await archive.close();
 }
 
-describe.skipIf(!haveFixture)('static-sim-a', () => {
+describe('static-sim-a', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'v1x-scan-'));
     await unpack(ZIP, tmp);
@@ -138,7 +137,7 @@ describe.skipIf(!haveFixture)('static-sim-a', () => {
     expect(resp[1000 + 3]).toBeCloseTo(fromZip.responses[17 * 1000 + 3] / std[3], 5);
   });
 
-  it.skipIf(!existsSync(PYTHON))('matches what NumPy reads from the same files', () => {
+  it.skipIf(!havePython)('matches what NumPy reads from the same files', () => {
     const script = `
 import json, sys, numpy as np
 root = sys.argv[1] + '/static-sim-a'

@@ -14,13 +14,13 @@ import { loadScan } from '../../../src/io/scan/load_scan';
 import { normalizedImages } from '../../../src/io/scan/normalize';
 import { Rescaler, rescaledSize } from '../../../src/io/scan/rescale';
 import { memoryScanSource } from '../../../src/io/scan/source';
+import { noTorchReason, TORCH_PYTHON as PYTHON } from '../../fixtures/paths';
 import { f32, smallScanFiles } from './small_scan';
 
-const PYTHON = '/root/.cache/v1x-torch-reference/bin/python';
 const havePython = existsSync(PYTHON) && (() => {
   try { execFileSync(PYTHON, ['-c', 'import scipy, numpy'], { stdio: 'ignore' }); return true; } catch { return false; }
 })();
-if (!havePython) console.log(`skipping rescale parity against SciPy: ${PYTHON} with scipy not found (run /work/shared/bench/setup_torch_reference.sh)`);
+if (!havePython) console.log(noTorchReason('rescale parity against SciPy'));
 
 /** Deterministic pseudo-random uint8 pixels (mulberry32). */
 function randomImage(n: number, seed: number): Uint8Array {

@@ -17,10 +17,10 @@ import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { Rng } from '../../../src/util/rng';
 import { coreRegularizer, groupSparsity, laplaceL2norm } from '../../../src/train/end_to_end/regularizers';
 import { initCoreStateDict } from '../../../src/train/end_to_end/new_model';
+import { noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
 
-const PY = '/root/.cache/v1x-torch-reference/bin/python';
 const hasTorch = existsSync(PY);
-if (!hasTorch) console.log(`skipping PyTorch regularizer checks: PyTorch reference not found at ${PY} (run ../shared/bench/setup_torch_reference.sh)`);
+if (!hasTorch) console.log(noTorchReason('the core regularizers against PyTorch'));
 
 /** neuralpredictors' definitions, restated line by line (regularizers.py, cores/conv2d.py). */
 const SCRIPT = `

@@ -11,11 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/util/rng';
 import { Adam } from '../../../src/train/optim/adam';
 import { EarlyStoppingSchedule, REFERENCE_SCHEDULE, ReduceLROnPlateau, type ScheduleAction } from '../../../src/train/optim/schedule';
+import { noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
 
-const PY = '/root/.cache/v1x-torch-reference/bin/python';
 const hasTorch = existsSync(PY);
-const skipReason = `PyTorch reference not found at ${PY} (run ../shared/bench/setup_torch_reference.sh)`;
-if (!hasTorch) console.log(`skipping PyTorch traces: ${skipReason}`);
+if (!hasTorch) console.log(noTorchReason('the Adam and ReduceLROnPlateau traces against PyTorch'));
 
 function torchTrace(spec: object): unknown {
   const dir = mkdtempSync(join(tmpdir(), 'v1x-train-'));

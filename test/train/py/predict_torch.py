@@ -1,15 +1,16 @@
 """Predictions of a .pth (core + one readout) under PyTorch, with the plain-PyTorch neuralpredictors model of
-../shared/bench/torch_reference.py (Stacked2d core, FullGaussian2d at the Gaussian means, elu + 1).
+bench/torch_reference.py (Stacked2d core, FullGaussian2d at the Gaussian means, elu + 1).
 
 Usage: predict_torch.py CHECKPOINT CONFIG IMAGES.npy OUT.npy
 """
 import json
+import os
 import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, sys.argv[5] if len(sys.argv) > 5 else "/work/shared/bench")
+sys.path.insert(0, sys.argv[5] if len(sys.argv) > 5 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench"))
 from torch_reference import load_model, readout  # noqa: E402
 
 

@@ -24,11 +24,11 @@ import type { GaussType } from '../../../src/train/readout/gaussian_positions';
 import { REFERENCE_READOUT, initReadout } from '../../../src/train/readout/readout_init';
 import { type Param, readoutParams } from '../../../src/train/readout/readout_params';
 import { StepWorkspace, evalPositions, readoutLossAndGrads } from '../../../src/train/readout/readout_step';
+import { noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
 import { SOTA, npy } from '../helpers';
 
-const PY = process.env.V1X_TORCH_PYTHON ?? '/root/.cache/v1x-torch-reference/bin/python';
-const have = existsSync(PY) && existsSync(join(SOTA, 'core_output.npy'));
-if (!have) console.log(`skipping the PyTorch trajectory test: ${PY} or the sensorium-sota fixture not found (run ../shared/bench/setup_torch_reference.sh)`);
+const have = existsSync(PY);
+if (!have) console.log(noTorchReason('the readout training trajectory against PyTorch'));
 const SCRIPT = fileURLToPath(new URL('../py/readout_steps_torch.py', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'v1x-steps-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
