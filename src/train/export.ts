@@ -9,7 +9,7 @@
 import pkg from '../../package.json';
 import { type HostTensor, type StateDict, toFloat32 } from '../io/host_tensor';
 import { saveCheckpoint } from '../io/torch_save';
-import type { Evaluation } from '../metrics/evaluate';
+import type { Evaluation, MetricsSummary } from '../metrics/evaluate';
 import { coreToStateDict } from '../model/to_state_dict';
 import type { Encoder } from '../model/encoder';
 import {
@@ -60,19 +60,17 @@ export async function exportFullModelPth(encoder: Encoder, r: TrainableReadout, 
   return saveCheckpoint(await fullModelStateDict(encoder, r, dataKey));
 }
 
-export interface NeuronRow {
+/**
+ * One neuron's row: its position and Sigma, and its test metrics under the names of the summary's means
+ * (fraction_oracle is this neuron's test_correlation / oracle; null where a metric is undefined).
+ */
+export interface NeuronRow extends Pick<MetricsSummary, 'test_correlation' | 'correlation_to_average' | 'oracle' | 'fraction_oracle' | 'feve'> {
   unit_id: number;
   /** Eval position (Gaussian mean, clamped), grid units: x along the feature map's width, y along its height. */
   x: number;
   y: number;
   /** The `sigma` parameter's entries: full [s_xx, s_xy, s_yx, s_yy] (row = coordinate, column = noise), else [s_x, s_y] or [s]. */
   sigma: number[];
-  test_correlation: number | null;
-  correlation_to_average: number | null;
-  oracle: number | null;
-  /** test_correlation / oracle for this neuron. */
-  fraction_oracle: number | null;
-  feve: number | null;
 }
 
 export function perNeuronResults(r: TrainableReadout, unitIds: ArrayLike<number>, evaluation: Evaluation | null): NeuronRow[] {

@@ -9,19 +9,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
-import type { Encoder } from '../../model/encoder';
-import { GAUSS_TYPES, type GaussType, type TrainableReadout } from '../../model/readout_types';
+import { GAUSS_TYPES, type GaussType } from '../../model/readout_types';
 import { parseNumericNpy } from '../../io/npy';
 import type { Scan } from '../../io/scan';
-import {
-  exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
-} from '../../train/export';
+import { type FineTuneRun, coreFineTuneRun, frozenCoreRun, packageResult } from '../../train/result';
 import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
 import { openFrozenCore } from '../../train/frozen_core';
 import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { availableParallelism } from 'node:os';
-import { type TestResult, fineTuneReadout, planCache } from '../../train/readout/finetune';
-import { CORE_FINETUNE_LR, coreRegularizerFromConfig, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
+import { fineTuneReadout, planCache } from '../../train/readout/finetune';
+import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
 import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout/readout_init';
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { medianGridError } from '../../metrics/grid_error';
@@ -94,23 +91,27 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   await startBackend(backend);
+  const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
   const trained = trainCore
     ? await trainCoreToo(files, scan, dataKey, readoutOptions, train, log)
-    : await trainReadoutOnly(files, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend }, log);
+    : await trainReadoutOnly(files, checkpointBytes, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend }, log);
   try {
-    const { readout, encoder, test } = trained;
-    log(trained.message);
-    writeFileSync(out, await exportReadoutPth(readout, dataKey));
-    log(`wrote readout '${dataKey}' to ${out}`);
+    const { readout, test } = trained;
     const fullModel = args.get('full-model');
+    const exported = await packageResult(trained, {
+      checkpoint: { bytes: checkpointBytes, file: files.checkpointPath }, config: files.config.config, scan, dataKey, backend,
+      fullModel: fullModel !== undefined,
+    });
+    log(trained.result.message);
+    writeFileSync(out, exported.readoutPth);
+    log(`wrote readout '${dataKey}' to ${out}`);
     if (fullModel) {
-      writeFileSync(fullModel, await exportFullModelPth(encoder, readout, dataKey));
+      writeFileSync(fullModel, exported.fullModelPth!);
       log(`wrote ${trainCore ? 'the fine-tuned core (BatchNorm running statistics included)' : 'core'} + readout to ${fullModel}`);
     }
-    const rows = perNeuronResults(readout, scan.unitIds, test?.evaluation ?? null);
     const perNeuron = args.get('per-neuron');
     if (perNeuron) {
-      writeFileSync(perNeuron, perNeuron.endsWith('.json') ? JSON.stringify(rows) : perNeuronCsv(rows, readout));
+      writeFileSync(perNeuron, perNeuron.endsWith('.json') ? JSON.stringify(exported.perNeuron) : exported.perNeuronCsv);
       log(`wrote per-neuron results to ${perNeuron}`);
     }
     let gridError: number | null = null;
@@ -123,9 +124,9 @@ export async function run(argv: string[]): Promise<void> {
       checkpoint: files.checkpointPath,
       backend,
       ...(gridError !== null ? { grid_error_median: gridError } : {}),
-      best_validation_correlation: trained.bestValCorrelation,
-      epochs: trained.epochs,
-      stop_reason: trained.stopReason,
+      best_validation_correlation: trained.result.bestValCorrelation,
+      epochs: trained.result.epochs,
+      stop_reason: trained.result.stopReason,
       seed,
       lr,
       train_core: trainCore,
@@ -136,18 +137,7 @@ export async function run(argv: string[]): Promise<void> {
     };
     const metadata = args.get('metadata');
     if (metadata) {
-      const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
-      writeFileSync(metadata, JSON.stringify(exportMetadata({
-        core_sha256: await sha256Hex(checkpointBytes), core_file: files.checkpointPath, data_key: dataKey, scan: scan.name,
-        config: files.config.config,
-        readout: { gauss_type: readout.gaussType, neurons: readout.neurons, channels: readout.channels, position_network: readout.positionNet !== null },
-        training: {
-          train_core: trainCore, lr, batch_size: batchSize, max_epochs: maxEpochs, gamma_readout: gamma,
-          ...(trainCore ? { core_regularizer: coreRegularizerFromConfig(files.config.config) } : {}),
-          epochs: trained.epochs, stop_reason: trained.stopReason, history: trained.history,
-        },
-        seed, backend, ...(trainCore ? {} : { cache_precision: precision }), metrics: test?.evaluation.summary ?? null,
-      }), null, 1));
+      writeFileSync(metadata, exported.metadataJson);
       log(`wrote metadata to ${metadata}`);
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
@@ -156,40 +146,25 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-/** What both paths hand to the exports and the summary. */
-interface Trained {
-  /** The trained readout as host arrays. */
-  readout: TrainableReadout;
-  /** The model whose core goes into --full-model (frozen: the checkpoint's; --train-core: the fine-tuned one). */
-  encoder: Encoder;
-  test: TestResult | null;
-  message: string;
-  bestValCorrelation: number;
-  epochs: number;
-  stopReason: string;
-  history: unknown[];
-  timings: { cacheS: number; trainS: number };
-  /** Frees the model (and the frozen core's fast path). */
-  dispose(): void;
-}
+/** A run of either path, with what frees its model (and the frozen core's fast path). */
+type Trained = FineTuneRun & { dispose(): void };
 
 interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string }
 
 /** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */
-async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutInitOptions, train: TrainOptionsInput, c: CacheSettings, log: (s: string) => void): Promise<Trained> {
+async function trainReadoutOnly(files: ModelFiles, checkpointBytes: Uint8Array, scan: Scan, readout: ReadoutInitOptions, train: TrainOptionsInput, c: CacheSettings, log: (s: string) => void): Promise<Trained> {
   const arch = files.architecture;
   const coreOutputShape = arch.core.outputShape;
   const plan = planCache(scan, coreOutputShape, c.precision);
   log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
     `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${c.precision})`);
   const frozen = await openFrozenCore(files.stateDict, files.config, files.checkpointPath);
-  const { encoder } = frozen;
   let pool: NodeCorePool | null = null;
   try {
     // the core runs once per image (the cache): on every core of the machine when threads > 1
     if (c.threads > 1 && c.backend === 'wasm') {
       try {
-        pool = await NodeCorePool.create(new Uint8Array(readFileSync(files.checkpointPath)), files.checkpointPath, files.config.config, arch.core.inputShape, c.threads);
+        pool = await NodeCorePool.create(checkpointBytes, files.checkpointPath, files.config.config, arch.core.inputShape, c.threads);
       } catch (e) {
         log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
       }
@@ -213,11 +188,7 @@ async function trainReadoutOnly(files: ModelFiles, scan: Scan, readout: ReadoutI
       },
       onEvent: trainingProgressLogger(log),
     });
-    const r = outcome.result;
-    return {
-      readout: outcome.readout, encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
-      epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings, dispose: frozen.dispose,
-    };
+    return { ...frozenCoreRun(outcome, frozen.encoder), dispose: frozen.dispose };
   } catch (e) {
     frozen.dispose();
     throw e;
@@ -234,9 +205,5 @@ async function trainCoreToo(files: ModelFiles, scan: Scan, dataKey: string, read
     stateDict: files.stateDict, config: files.config.config, file: files.checkpointPath, scan, dataKey, readout, train,
     onEvent: trainingProgressLogger(log),
   });
-  const r = outcome.result;
-  return {
-    readout: outcome.readout, encoder: outcome.encoder, test: outcome.test, message: r.message, bestValCorrelation: r.bestValCorrelation,
-    epochs: r.epochs, stopReason: r.stopReason, history: r.history, timings: outcome.timings, dispose: () => outcome.encoder.dispose(),
-  };
+  return { ...coreFineTuneRun(outcome), dispose: () => outcome.encoder.dispose() };
 }

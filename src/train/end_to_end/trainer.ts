@@ -23,7 +23,7 @@ import { nchwToNhwc, type Encoder } from '../../model/encoder';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
-import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
+import { type DrivenRun, type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
 import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER, coreRegularizer } from './regularizers';
 import type { EndToEndScan, TierArrays } from './scan_data';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
@@ -94,17 +94,14 @@ export type EndToEndEvent = EndToEndBatchEvent | EndToEndEpochEvent | EndToEndRe
 
 export type EndToEndStopReason = StopReason;
 
-export interface EndToEndResult {
+/** The epoch driver's run (history with the per-scan objective, stop reason, ...) with the model and its options. */
+export interface EndToEndResult extends DrivenRun<Pick<EndToEndEpochEvent, 'valCorrelationPerScan'>> {
   /** The trained model (best state by validation correlation when restoring), in place. */
   encoder: Encoder;
-  history: EndToEndEpochEvent[];
-  stopReason: EndToEndStopReason;
-  message: string;
-  epochs: number;
-  bestValCorrelation: number;
-  elapsedS: number;
   /** Optimizer steps taken. */
   steps: number;
+  /** The options the run used, defaults filled in. */
+  options: EndToEndOptions;
 }
 
 /** Every value a restore must bring back: trainable parameters and the BatchNorm statistics. */
@@ -314,5 +311,5 @@ export async function trainEndToEnd(
     snapshot: () => snapshot(encoder, entries),
     restore: (best) => restore(encoder, entries, best),
   });
-  return { encoder, ...run, steps };
+  return { encoder, ...run, steps, options: o };
 }

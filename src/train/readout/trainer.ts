@@ -12,7 +12,7 @@
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
-import { type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
+import { type DrivenRun, type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
 import type { FeatureCache } from './feature_cache';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
 import { NormalSampler } from '../../util/normal';
@@ -85,16 +85,12 @@ export type { RestoreEvent, StopReason };
 
 export type TrainEvent = BatchProgress | EpochProgress | RestoreEvent;
 
-export interface TrainResult {
+/** The epoch driver's run (history, stop reason, ...) with the readout and the options it was trained with. */
+export interface TrainResult extends DrivenRun<object> {
   /** The trained readout (the best state by validation correlation when restoring, as the reference). */
   readout: TrainableReadout;
-  history: EpochProgress[];
-  stopReason: StopReason;
-  /** A sentence for the user. */
-  message: string;
-  epochs: number;
-  bestValCorrelation: number;
-  elapsedS: number;
+  /** The options the run used, defaults filled in. */
+  options: TrainOptions;
 }
 
 /**
@@ -168,7 +164,7 @@ export async function trainReadout(
     snapshot: () => cloneReadout(readout),
     restore: (best) => copyReadoutInto(readout, best),
   });
-  return { readout, ...run };
+  return { readout, ...run, options: o };
 }
 
 /** Eval-mode predictions (trials x neurons) for cached trials, in batches. */

@@ -92,6 +92,13 @@ describe('fine-tuning job (worker protocol)', () => {
     expect(meta.app_version).toBe(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
   });
 
+  it('writes the metadata training block v1x finetune writes (the options the run used, then how it ended)', () => {
+    const meta = JSON.parse(done.metadataJson);
+    expect(Object.keys(meta.training)).toEqual(['train_core', 'lr', 'batch_size', 'max_epochs', 'gamma_readout', 'epochs', 'stop_reason', 'history']);
+    expect(meta.training).toMatchObject({ train_core: false, lr: 0.005, batch_size: 64, max_epochs: 2, gamma_readout: 0.0076, epochs: 2, stop_reason: 'max-epochs' });
+    expect(meta.cache_precision).toBe('float32');
+  });
+
   it('the exported readout reads back to the same arrays', async () => {
     const sd = await readCheckpoint(done.readoutPth, 'readout.pth');
     expect([...sd.keys()]).toEqual([
@@ -153,6 +160,11 @@ describe('fine-tuning job with the core trainable too', () => {
     expect(done.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
     expect(done.metrics?.neurons).toBe(20);
     expect(JSON.parse(done.metadataJson).training.train_core).toBe(true);
+    const training = JSON.parse(done.metadataJson).training;
+    expect(Object.keys(training)).toEqual(['train_core', 'lr', 'batch_size', 'max_epochs', 'gamma_readout', 'core_regularizer', 'epochs', 'stop_reason', 'history']);
+    expect(training).toMatchObject({ lr: 0.005, batch_size: 32, max_epochs: 2, core_regularizer: { gammaInput: 6.3831, gammaHidden: 0 } });
+    expect(training.history[0].valCorrelationPerScan).toBeDefined(); // as v1x finetune --train-core writes it
+    expect(JSON.parse(done.metadataJson).cache_precision).toBeUndefined();
     expect(msgs.at(-1)).toMatchObject({ type: 'status', phase: 'done' });
     // snapshots show the model's readout: the one taken at the best epoch is the readout that was kept
     const bestEpoch = Math.max(0, ...done.history.filter((h) => h.improved).map((h) => h.epoch));
