@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inferArchitecture } from '../../src/model/architecture';
-import { parseModelConfigText } from '../../src/model/config';
-import { readCheckpoint } from '../../src/io/torch_checkpoint';
-import { pixelToGrid } from '../../src/sim/v1_truth';
-import { featureToInputMaps, gridToPixel } from '../../src/state/derived/readout_geometry';
-import { SOTA } from '../fixtures/paths';
+import { inferArchitecture } from '../../../src/model/architecture';
+import { parseModelConfigText } from '../../../src/model/config';
+import { readCheckpoint } from '../../../src/io/torch_checkpoint';
+import { pixelToGrid } from '../../../src/sim/v1_truth';
+import { featureToInputMaps, gridToPixel } from '../../../src/state/derived/readout_geometry';
+import { SOTA } from '../../fixtures/paths';
 
 describe('featureToInputMaps', () => {
   it('puts the SOTA core output (valid 9x9, then same-padded) over image pixels 4..59 and 4..31', async () => {

@@ -7,14 +7,14 @@
 import { openAsBlob, readFileSync } from 'node:fs';
 import { create } from 'zustand';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../../src/backend/node';
-import { parseNumericNpy } from '../../src/io/npy';
-import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
-import { buildModel, openCheckpoint, type LoadedModel } from '../../src/state/services/model_service';
-import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../src/state/derived/neuron_metrics';
-import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../src/state/slices/results_slice';
-import type { AppState } from '../../src/state/store';
-import { SIM as SIM_DIR, SOTA as SOTA_DIR } from '../fixtures/paths';
+import { initNodeBackend } from '../../../src/backend/node';
+import { parseNumericNpy } from '../../../src/io/npy';
+import { loadScan, openZipScan, type Scan } from '../../../src/io/scan';
+import { buildModel, openCheckpoint, type LoadedModel } from '../../../src/state/services/model_service';
+import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../../src/state/derived/neuron_metrics';
+import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../../src/state/slices/results_slice';
+import type { AppState } from '../../../src/state/store';
+import { SIM as SIM_DIR, SOTA as SOTA_DIR } from '../../fixtures/paths';
 
 const SIM = `${SIM_DIR}/`;
 const SOTA = `${SOTA_DIR}/`;

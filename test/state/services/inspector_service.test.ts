@@ -7,17 +7,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { openAsBlob, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../../src/backend/node';
-import { parseNumericNpy } from '../../src/io/npy';
-import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
+import { initNodeBackend } from '../../../src/backend/node';
+import { parseNumericNpy } from '../../../src/io/npy';
+import { loadScan, openZipScan, type Scan } from '../../../src/io/scan';
 import {
   coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, mapRanges, neuronFeatures, neuronTestResponses, readoutFeatures,
   sampleMap, scanMatchesReadout, scanTestComparison, strongestChannel, topImages,
-} from '../../src/state/services/inspector_service';
-import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../src/state/services/model_service';
-import type { ImageSet } from '../../src/state/derived/test_images';
-import { SIM as SIM_DIR } from '../fixtures/paths';
-import { expectClose, FIXTURE, npy } from '../model/fixture';
+} from '../../../src/state/services/inspector_service';
+import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../../src/state/services/model_service';
+import type { ImageSet } from '../../../src/state/derived/test_images';
+import { SIM as SIM_DIR } from '../../fixtures/paths';
+import { expectClose, FIXTURE, npy } from '../../model/fixture';
 
 const SIM = `${SIM_DIR}/`;
 

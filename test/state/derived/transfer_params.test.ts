@@ -1,18 +1,18 @@
 /**
- * Readout parameter counts (src/state/transfer_params.ts) checked against the tensors a real checkpoint holds:
+ * Readout parameter counts (src/state/derived/transfer_params.ts) checked against the tensors a real checkpoint holds:
  * the Sensorium SOTA fixture's readout (7776 neurons, 64 channels, full Sigma, position network) and its core
  * output's feature-map size from core_output.npy.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { numel } from '../../src/io/host_tensor';
-import { parseNpy } from '../../src/io/npy';
-import { readCheckpoint } from '../../src/io/torch_checkpoint';
-import { inferArchitecture } from '../../src/model/architecture';
-import { DEFAULT_MODEL_CONFIG } from '../../src/model/config';
-import { positionNetworkParameters, readoutParameterCounts } from '../../src/state/derived/transfer_params';
-import { SOTA as DIR } from '../fixtures/paths';
+import { numel } from '../../../src/io/host_tensor';
+import { parseNpy } from '../../../src/io/npy';
+import { readCheckpoint } from '../../../src/io/torch_checkpoint';
+import { inferArchitecture } from '../../../src/model/architecture';
+import { DEFAULT_MODEL_CONFIG } from '../../../src/model/config';
+import { positionNetworkParameters, readoutParameterCounts } from '../../../src/state/derived/transfer_params';
+import { SOTA as DIR } from '../../fixtures/paths';
 
 describe('readout parameter counts', async () => {
   const file = join(DIR, 'model.pth');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fittingScale } from '../../src/state/services/scan_service';
-import { urlFilesFromQuery } from '../../src/state/services/url_files';
+import { fittingScale } from '../../../src/state/services/scan_service';
+import { urlFilesFromQuery } from '../../../src/state/services/url_files';
 
 describe('fittingScale', () => {
   it('scales Sensorium 144x256 images to a 36x64 model by 0.25', () => {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNumericNpy } from '../../src/io/npy';
-import { readCheckpoint } from '../../src/io/torch_checkpoint';
-import { inferArchitecture } from '../../src/model/architecture';
-import { parseModelConfigText } from '../../src/model/config';
-import { Rng } from '../../src/util/rng';
+import { parseNumericNpy } from '../../../src/io/npy';
+import { readCheckpoint } from '../../../src/io/torch_checkpoint';
+import { inferArchitecture } from '../../../src/model/architecture';
+import { parseModelConfigText } from '../../../src/model/config';
+import { Rng } from '../../../src/util/rng';
 import {
   confidenceRadius, ellipseOf, pixelEllipses, pixelsPerGridUnit, sampledPixelsWith,
-} from '../../src/state/derived/gaussian_ellipses';
-import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../src/state/derived/readout_geometry';
-import { SOTA } from '../fixtures/paths';
+} from '../../../src/state/derived/gaussian_ellipses';
+import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../../src/state/derived/readout_geometry';
+import { SOTA } from '../../fixtures/paths';
 
 function npy(name: string): Float32Array {
   return parseNumericNpy(new Uint8Array(readFileSync(join(SOTA, name))), name).data as Float32Array;
