@@ -149,7 +149,7 @@ async function trainCore(args: Args): Promise<Encoder> {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'model.pth'), await saveCheckpoint(await encoderToStateDict(encoder)));
   writeFileSync(join(args.out, 'config.json'), JSON.stringify(DEMO_CONFIG, null, 2) + '\n');
-  // the app's manifest of the bundled demo (src/state/url_files.ts DemoManifest), paths relative to this folder
+  // the app's manifest of the bundled demo (src/state/services/url_files.ts DemoManifest), paths relative to this folder
   const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
   writeFileSync(join(args.out, 'demo.json'), JSON.stringify({
     title: 'Demo: a core trained on 4 simulated mice, and a new mouse',
