@@ -1,6 +1,7 @@
 /**
- * The page's calls into the model and io libraries, kept out of the React components: pick files, read a
- * checkpoint and config, build the tfjs model, run it. No React, no DOM beyond the File objects the user gave.
+ * The page's one caller of the model library (with the io readers a checkpoint needs), kept out of the React
+ * components: pick files, read a checkpoint and config, build the tfjs model, run it. No React, no DOM beyond
+ * the File objects the user gave.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError, numel, type StateDict } from '../../io/host_tensor';
@@ -10,9 +11,7 @@ import type { ModelArchitecture } from '../../model/architecture';
 import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ModelConfig } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import { encoderFromStateDict } from '../../model/from_state_dict';
-import { testImagesFor, type ImageSet } from '../derived/test_images';
-
-export { testImagesFor, type ImageSet };
+import type { ImageSet } from '../derived/test_images';
 
 /** Largest checkpoint the page reads (the SOTA model is 2.4 MB; a Lurz core ~10 MB). */
 const MAX_CHECKPOINT_BYTES = 512 << 20;

@@ -4,10 +4,11 @@
  */
 import type { StateCreator } from 'zustand';
 import {
-  buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy, testImagesFor,
-  type ImageSet, type LoadedModel, type OpenedCheckpoint, type Prediction,
+  buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy,
+  type LoadedModel, type OpenedCheckpoint, type Prediction,
 } from '../services/model_service';
 import { readoutGeometry, type ReadoutGeometry } from '../derived/readout_geometry';
+import { testImagesFor, type ImageSet } from '../derived/test_images';
 import { scanImagesFor } from '../services/scan_service';
 import type { AppState } from '../store';
 
