@@ -89,12 +89,15 @@ export interface FactorizedKernelOptions {
   imagesPerPass?: number;
   /** Use relaxed-SIMD fused multiply-add when the engine has it (default true). */
   relaxed?: boolean;
+  /** Micro-kernel tiling of the SIMD GEMMs (benchmarks): rows, 4-float column vectors, k unroll. */
+  tile?: { mr: number; nv: number; unroll: number };
 }
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
-/** Micro-kernel tiling: rows x (4 * nv) columns; see bench/factorized.ts for the measurements behind it. */
-const MR = 4, NV = 2, NR = 4 * NV, UNROLL = 4;
+/** Default micro-kernel tiling: rows x (4 * nv) columns, k unrolled; bench/factorized.ts measures alternatives. */
+export const DEFAULT_TILE = { mr: 4, nv: 2, unroll: 1 };
+type Tile = typeof DEFAULT_TILE;
 
 /** Buffers the GEMMs work on (views into wasm memory for the SIMD path). Row strides are the padded sizes. */
 interface Buffers {
@@ -120,7 +123,7 @@ interface Buffers {
 }
 
 interface Dims {
-  N: number; C: number; HW: number; Np: number; Cp: number; HWp: number; k: number;
+  N: number; C: number; HW: number; Np: number; Cp: number; HWp: number; k: number; tile: Tile;
 }
 
 function bufferSizes(d: Dims): number[] {
@@ -159,6 +162,7 @@ const modules = new Map<string, WebAssembly.Module>();
 
 function wasmBuffers(d: Dims, madd: boolean): Buffers {
   const { Np, Cp, HWp, k } = d;
+  const { mr: MR, nv: NV, unroll: UNROLL } = d.tile;
   const sizes = bufferSizes(d);
   const offsets: number[] = [];
   let total = 0;
@@ -167,21 +171,23 @@ function wasmBuffers(d: Dims, madd: boolean): Buffers {
     throw new RangeError(`the factorized readout kernel needs ${(total / 2 ** 30).toFixed(2)} GiB of WebAssembly memory (${d.N} neurons x ${d.HW} mask pixels); at most 2 GiB`);
   }
   const pages = Math.ceil(total / 65536) + 1;
-  const gemm = (K: number, Nc: number, lda: number, ldb: number, ldc: number, accumulate: boolean): GemmSpec =>
-    ({ K, Nc, lda, ldb, ldc, mr: MR, nv: NV, accumulate, madd, unroll: UNROLL });
+  const gemm = (K: number, Nc: number, lda: number, ldb: number, ldc: number, accumulate: boolean, mr = MR): GemmSpec =>
+    ({ K, Nc, lda, ldb, ldc, mr, nv: NV, accumulate, madd, unroll: UNROLL });
+  // GEMM 3 (map gradient) has Cp rows: a row tile that divides it (Cp is a multiple of 4 NV, so 4 does)
+  const mr3 = Cp % MR === 0 ? MR : 4;
   // one module per pass width (the last pass of a batch may hold fewer images)
   const instances: Array<Record<string, (a: number, b: number, c: number, n: number) => void>> = [];
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const [oM, oDM, oX, oXT, oZ, oG, oGT, oDXT] = offsets;
   for (let images = 1; images <= k; images++) {
-    const key = `${Np}:${Cp}:${HWp}:${k}:${images}:${madd}`;
+    const key = `${Np}:${Cp}:${HWp}:${k}:${images}:${madd}:${MR}x${NV}u${UNROLL}`;
     let mod = modules.get(key);
     if (!mod) {
       const gemms = [
         { name: 'fwd', spec: gemm(HWp, images * Cp, HWp, k * Cp, k * Cp, false) },
         { name: 'bwd', spec: gemm(images * Cp, HWp, k * Cp, HWp, HWp, true) },
       ];
-      if (images === 1) gemms.push({ name: 'mapgrad', spec: gemm(Np, HWp, Np, HWp, HWp, false) });
+      if (images === 1) gemms.push({ name: 'mapgrad', spec: gemm(Np, HWp, Np, HWp, HWp, false, mr3) });
       mod = new WebAssembly.Module(gemmModuleBytes(gemms) as Uint8Array<ArrayBuffer>);
       if (modules.size > 32) modules.clear();
       modules.set(key, mod);
@@ -194,7 +200,7 @@ function wasmBuffers(d: Dims, madd: boolean): Buffers {
     mask: view(0), gradMask: view(1), x: view(2), xt: view(3), z: view(4), g: view(5), gt: view(6), dxt: view(7),
     gemmForward: (images) => instances[images - 1].fwd(oM, oX, oZ, Np / MR),
     gemmBackward: (images) => instances[images - 1].bwd(oG, oXT, oDM, Np / MR),
-    gemmMapGrad: () => instances[0].mapgrad(oGT, oM, oDXT, Cp / MR),
+    gemmMapGrad: () => instances[0].mapgrad(oGT, oM, oDXT, Cp / mr3),
   };
 }
 
@@ -218,9 +224,13 @@ export class FusedFactorizedReadout {
     const simd = kernel !== 'js' && gemmSimdAvailable();
     if (kernel === 'wasm' && !simd) throw new Error('WebAssembly SIMD is not available in this engine');
     const HW = H * W;
+    const tile = opts.tile ?? DEFAULT_TILE;
+    const NR = 4 * tile.nv;
+    // Cp: GEMM 1's columns (GEMM 3's rows use their own row tile); HWp: GEMM 2/3's columns
+    const Cp = roundUp(C, NR);
     this.d = simd
-      ? { N: neurons, C, HW, Np: roundUp(neurons, MR), Cp: roundUp(C, NR), HWp: roundUp(HW, NR), k }
-      : { N: neurons, C, HW, Np: neurons, Cp: C, HWp: HW, k };
+      ? { N: neurons, C, HW, Np: roundUp(neurons, tile.mr), Cp, HWp: roundUp(HW, NR), k, tile }
+      : { N: neurons, C, HW, Np: neurons, Cp: C, HWp: HW, k, tile };
     const madd = simd && (opts.relaxed ?? true) && relaxedSimdAvailable();
     this.b = simd ? wasmBuffers(this.d, madd) : jsBuffers(this.d);
     this.path = simd ? (madd ? 'wasm-relaxed' : 'wasm') : 'js';
