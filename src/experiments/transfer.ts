@@ -4,8 +4,8 @@
  * on the animal. Every condition trains on the same nested subset of the train tier, stops early on the full
  * validation tier and is scored on the test tier with the field's metrics.
  *
- * Frozen-core cells use the readout trainer (trainer.ts: cached core outputs, fused readout kernel, host Adam);
- * direct cells use the end-to-end trainer (end_to_end.ts). The same readout settings and protocol serve both.
+ * Frozen-core cells use the readout trainer (train/readout/trainer.ts: cached core outputs, fused readout kernel, host Adam);
+ * direct cells use the end-to-end trainer (train/end_to_end/trainer.ts). The same readout settings and protocol serve both.
  */
 import { normalizedResponses } from '../io/scan/normalize';
 import { tierIndices } from '../io/scan/tiers';

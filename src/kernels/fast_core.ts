@@ -15,7 +15,7 @@ import { nchwToNhwc } from '../model/encoder';
 import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
 import type { CoreRunner } from './core_runner';
 import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
-import { padInto } from './wasm/pad';
+import { type WasmHeapBackend, backendMemory, withPaddedCopy } from './wasm/heap';
 
 const KERNEL = 'V1xDepthwiseSame';
 
@@ -39,12 +39,6 @@ export interface FastCore {
   dispose(): void;
 }
 
-type WasmBackend = {
-  wasm: { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void; wasmMemory?: WebAssembly.Memory; asm?: Record<string, unknown> };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-};
-
 // compiled kernels per shape, instantiated per wasm memory (a re-initialized backend has a new heap)
 const compiled = new Map<string, WebAssembly.Module>();
 const instances = new WeakMap<WebAssembly.Memory, Map<string, (pad: number, w: number, out: number, b: number) => void>>();
@@ -53,15 +47,8 @@ function shapeKey(s: DepthwiseShape): string {
   return `${s.height}x${s.width}x${s.channels}k${s.kernel}`;
 }
 
-function backendMemory(b: WasmBackend): WebAssembly.Memory | null {
-  const m = b.wasm.wasmMemory ?? (b.wasm.asm?.memory as WebAssembly.Memory | undefined);
-  if (m instanceof WebAssembly.Memory) return m;
-  for (const v of Object.values(b.wasm.asm ?? {})) if (v instanceof WebAssembly.Memory) return v;
-  return null;
-}
-
 async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
-  const b = tf.backend() as unknown as WasmBackend;
+  const b = tf.backend() as unknown as WasmHeapBackend;
   const mem = backendMemory(b);
   if (!mem) return false;
   const key = shapeKey(s);
@@ -80,7 +67,7 @@ async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
   return true;
 }
 
-function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorInfo }; backend: WasmBackend }): tf.TensorInfo {
+function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorInfo }; backend: WasmHeapBackend }): tf.TensorInfo {
   const { x, filter } = args.inputs;
   const b = args.backend;
   const [B, H, W, C] = x.shape;
@@ -90,15 +77,7 @@ function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorIn
   const dw = mem ? instances.get(mem)?.get(shapeKey(s)) : undefined;
   if (!dw) throw new Error(`no depthwise SIMD kernel prepared for ${shapeKey(s)}`);
   const out = b.makeOutput([B, H, W, C], 'float32');
-  const P = (K - 1) / 2, Hp = H + K - 1, Wp = W + K - 1;
-  const pad = b.wasm._malloc(B * Hp * Wp * C * 4);
-  try {
-    const heap = new Float32Array(b.wasm.HEAPU8.buffer); // after malloc: the heap may have grown
-    padInto(heap, b.dataIdMap.get(x.dataId).memoryOffset / 4, pad / 4, B, H, W, C, P);
-    dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B);
-  } finally {
-    b.wasm._free(pad);
-  }
+  withPaddedCopy(b, x, (K - 1) / 2, (pad) => dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B));
   return out;
 }
 

@@ -64,15 +64,13 @@ export interface ReadoutTrainArgs extends ReadoutForwardArgs {
 
 export type KernelChoice = 'auto' | 'wasm' | 'js';
 
-/** The O(C) kernels over interior neurons (offset >= 0), in the buffers' layout of wasm/readout_kernel.ts. */
-interface CornerKernels {
-  /** Buffers the kernels read/write (views into wasm memory for the SIMD kernel). */
+/**
+ * The O(C) kernels over interior neurons (offset >= 0), with the buffers of wasm/readout_kernel.ts (views into wasm
+ * memory for the SIMD kernel, plain arrays for the JS one); they take the image's map as an argument.
+ */
+interface CornerKernels extends Pick<ReadoutKernel, 'features' | 'grad' | 'offsets' | 'weights' | 'dots'> {
+  /** The SIMD kernel's map buffer (decode a map into it to save a copy); null for the JS kernels. */
   map: Float32Array | null;
-  features: Float32Array;
-  grad: Float32Array;
-  offsets: Int32Array;
-  weights: Float32Array;
-  dots: Float32Array;
   runDots(map: Float32Array): void;
   runAccum(map: Float32Array): void;
   simd: boolean;

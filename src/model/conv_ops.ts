@@ -1,7 +1,7 @@
 /**
  * The core's convolutions (NHWC, cross-correlation as torch.nn.functional.conv2d) with PyTorch's symmetric
  * `padding` turned into tfjs' explicit padding. Gradients are tfjs' own on every backend; on wasm, whose 4.22
- * release lacks the backprop kernels, src/backend/wasm_grad_kernels.ts registers them when the backend starts.
+ * release lacks the backprop kernels, src/kernels/wasm/grad_kernels.ts registers them when the backend starts.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -142,16 +142,17 @@ export interface ReadoutSnapshot {
 
 /** (C, N) channel-major (PyTorch's `_features` (1, C, 1, N) flattened) -> (N, C) neuron-major. */
 export function neuronMajorFeatures(channelMajor: ArrayLike<number>, channels: number, neurons: number): Float32Array {
-  const C = channels, N = neurons;
-  const out = new Float32Array(N * C);
-  for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) out[n * C + c] = channelMajor[c * N + n];
-  return out;
+  return transposed(channelMajor, channels, neurons);
 }
 
 /** (N, C) neuron-major -> (C, N) channel-major, PyTorch's `_features` layout. */
 export function channelMajorFeatures(neuronMajor: ArrayLike<number>, neurons: number, channels: number): Float32Array {
-  const C = channels, N = neurons;
-  const out = new Float32Array(C * N);
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) out[c * N + n] = neuronMajor[n * C + c];
+  return transposed(neuronMajor, neurons, channels);
+}
+
+/** A row-major (rows, cols) matrix as a row-major (cols, rows) one. */
+function transposed(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
   return out;
 }

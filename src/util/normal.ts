@@ -1,7 +1,7 @@
 /**
  * Fast standard-normal draws for the readout's position noise (B x N x 2 per step: 1M values per batch for
  * 7776 neurons, where Box-Muller's log/sqrt/trig took ~15% of a step). Marsaglia & Tsang's ziggurat (2000)
- * with 128 layers over an inlined xoshiro128** generator, seeded from the project's Rng (src/sim/rng.ts), so a
+ * with 128 layers over an inlined xoshiro128** generator, seeded from the project's Rng (rng.ts), so a
  * seed reproduces every draw on every platform (32-bit integer arithmetic and IEEE doubles only).
  * The layer index comes from its own bits (4 indices per 32-bit draw), not from the low bits of the value as in
  * the original ziggurat, whose value/layer correlation fails chi-square tests (Doornik 2005).

@@ -1,5 +1,5 @@
 /**
- * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end.ts), from scratch or,
+ * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end/trainer.ts), from scratch or,
  * with --init, from a checkpoint's core (fine-tuning the core too; for one new scan `v1x finetune --train-core` does
  * the same with the fine-tuning workflow's readout settings and exports). Progress goes to stderr; stdout gets one JSON
  * object with the test metrics per scan (the keys of `v1x evaluate`) and the training summary. The model is

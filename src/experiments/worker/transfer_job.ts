@@ -1,5 +1,5 @@
 /**
- * One cell of the transfer experiment (end_to_end_transfer.ts) as the browser runs it, independent of the Worker
+ * One cell of the transfer experiment (../transfer.ts) as the browser runs it, independent of the Worker
  * global so that Node can drive it too: the loaded checkpoint's core frozen ('transfer'), a freshly initialized
  * core of the same configuration frozen ('random'), or a whole model trained on the scan alone ('direct'), with
  * the demo's protocol and the same nested training subsets, seeds and readout starts as `npm run train:demo`.

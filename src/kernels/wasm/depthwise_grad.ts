@@ -1,22 +1,22 @@
 /**
  * The two gradients of a stride-1 "same" depthwise convolution as WebAssembly SIMD kernels on tfjs-backend-wasm's
  * own heap (the shape the Stacked2dCore's depth-separable layers use), generated for the exact shape with the
- * project's module writer (src/train/wasm/emitter.ts):
+ * project's module writer (emitter.ts):
  *
  * - filter gradient dW[i, j, c] = sum over b, y, x of xPad[b, y + i, x + j, c] * dy[b, y, x, c]: per image, per
  *   4-channel vector and per filter row, K accumulators slide over the image; each image's sums are added to the
  *   output (float32 partial sums of one image, then one add per image);
  * - input gradient: a "same" depthwise convolution of dy with the filter rotated by 180 degrees, which is the
- *   frozen-core forward kernel (src/train/wasm/depthwise.ts) applied to other arguments.
+ *   frozen-core forward kernel (depthwise.ts) applied to other arguments.
  *
- * wasm's generic path for these (a depthwise conv with an H x W "filter", see wasm_grad_kernels.ts) was the
+ * wasm's generic path for these (a depthwise conv with an H x W "filter", see grad_kernels.ts) was the
  * largest cost of a training step. Modules are compiled synchronously (allowed in Node and in Web Workers; a
  * browser's main thread refuses modules over 4 KB, and then the caller's op-based path is used).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { I32, V128, FunctionBody, encodeModule } from './emitter';
 import { depthwiseModuleBytes } from './depthwise';
-import { padInto } from './pad';
+import { type WasmHeapBackend, backendMemory, withPaddedCopy } from './heap';
 
 export interface DepthwiseGradShape {
   height: number;
@@ -64,26 +64,13 @@ export function depthwiseFilterGradModuleBytes(s: DepthwiseGradShape): Uint8Arra
   return encodeModule({ importMemory: true, minPages: 1, functions: [{ name: 'bpf', body: f }] });
 }
 
-type WasmBackend = {
-  wasm: { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void; wasmMemory?: WebAssembly.Memory; asm?: Record<string, unknown> };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-};
-
 type Kernel = (pad: number, a: number, out: number, batch: number) => void;
-
-function backendMemory(b: WasmBackend): WebAssembly.Memory | null {
-  const m = b.wasm.wasmMemory ?? (b.wasm.asm?.memory as WebAssembly.Memory | undefined);
-  if (m instanceof WebAssembly.Memory) return m;
-  for (const v of Object.values(b.wasm.asm ?? {})) if (v instanceof WebAssembly.Memory) return v;
-  return null;
-}
 
 const modules = new Map<string, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, Map<string, Kernel>>();
 
 /** The kernel for a shape on this backend's heap, or null when it cannot be made here (sync compile refused). */
-function kernel(b: WasmBackend, kind: 'bpf' | 'dw', s: DepthwiseGradShape): Kernel | null {
+function kernel(b: WasmHeapBackend, kind: 'bpf' | 'dw', s: DepthwiseGradShape): Kernel | null {
   const mem = backendMemory(b);
   if (!mem) return null;
   const key = `${kind}:${s.height}x${s.width}x${s.channels}k${s.kernel}`;
@@ -119,41 +106,27 @@ export function simdDepthwiseGradApplies(xShape: readonly number[], filterShape:
 
 /** Filter gradient (K, K, C, 1) on wasm's heap, or null when no kernel can be made here. */
 export function depthwiseFilterGradSimd(backend: unknown, x: tf.TensorInfo, dy: tf.TensorInfo, K: number): tf.TensorInfo | null {
-  const b = backend as WasmBackend;
+  const b = backend as WasmHeapBackend;
   const [B, H, W, C] = x.shape;
   const k = kernel(b, 'bpf', { height: H, width: W, channels: C, kernel: K });
   if (!k) return null;
-  const P = (K - 1) / 2;
   const out = b.makeOutput([K, K, C, 1], 'float32');
-  const pad = b.wasm._malloc(B * (H + 2 * P) * (W + 2 * P) * C * 4);
-  try {
-    const heap = new Float32Array(b.wasm.HEAPU8.buffer); // after malloc: the heap may have grown
-    padInto(heap, b.dataIdMap.get(x.dataId).memoryOffset / 4, pad / 4, B, H, W, C, P);
+  withPaddedCopy(b, x, (K - 1) / 2, (pad, heap) => {
     const o = b.dataIdMap.get(out.dataId).memoryOffset;
     heap.fill(0, o / 4, o / 4 + K * K * C);
     k(pad, b.dataIdMap.get(dy.dataId).memoryOffset, o, B);
-  } finally {
-    b.wasm._free(pad);
-  }
+  });
   return out;
 }
 
 /** "same" depthwise convolution of x (B, H, W, C) with filter (K, K, C, 1) on wasm's heap, or null. */
 export function depthwiseSameSimd(backend: unknown, x: tf.TensorInfo, filter: tf.TensorInfo): tf.TensorInfo | null {
-  const b = backend as WasmBackend;
+  const b = backend as WasmHeapBackend;
   const [B, H, W, C] = x.shape;
   const K = filter.shape[0];
   const k = kernel(b, 'dw', { height: H, width: W, channels: C, kernel: K });
   if (!k) return null;
-  const P = (K - 1) / 2;
   const out = b.makeOutput([B, H, W, C], 'float32');
-  const pad = b.wasm._malloc(B * (H + 2 * P) * (W + 2 * P) * C * 4);
-  try {
-    const heap = new Float32Array(b.wasm.HEAPU8.buffer);
-    padInto(heap, b.dataIdMap.get(x.dataId).memoryOffset / 4, pad / 4, B, H, W, C, P);
-    k(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B);
-  } finally {
-    b.wasm._free(pad);
-  }
+  withPaddedCopy(b, x, (K - 1) / 2, (pad) => k(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B));
   return out;
 }

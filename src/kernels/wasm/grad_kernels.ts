@@ -9,7 +9,7 @@
  * - DepthwiseConv2dNativeBackpropFilter: the same correlation per channel, computed for small groups of
  *   channels as a dense one whose diagonal is kept (wasm runs dense convs far faster than huge depthwise ones).
  * - For the core's depthwise layers (stride 1, odd square "same" kernels, channels a multiple of 4) both depthwise
- *   gradients run as WebAssembly SIMD kernels instead (wasm_depthwise_grad.ts), ~3-5x faster.
+ *   gradients run as WebAssembly SIMD kernels instead (depthwise_grad.ts), ~3-5x faster.
  * - DepthwiseConv2dNativeBackpropInput: the full correlation of dy (upsampled by the stride) with the filter
  *   rotated by 180 degrees, cropped to the unpadded input.
  * - Conv2DBackpropInput (replacing wasm's own loop kernel, 10-15x slower): the full correlation of dy with the
@@ -262,8 +262,7 @@ export function registerWasmGradKernels(): void {
       const out = depthwiseFilterGradSimd(backend, x, dy, a.filterShape[0]);
       if (out) return out;
     }
-    return depthwiseBackpropFilterOps(tensorInput(inputs.x, 'DepthwiseConv2dNativeBackpropFilter', 'x') as tf.Tensor4D,
-      tensorInput(inputs.dy, 'DepthwiseConv2dNativeBackpropFilter', 'dy') as tf.Tensor4D, a.filterShape, a);
+    return depthwiseBackpropFilterOps(x as tf.Tensor4D, dy as tf.Tensor4D, a.filterShape, a);
   });
   reg('DepthwiseConv2dNativeBackpropInput', ({ inputs, attrs, backend }) => {
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
@@ -279,8 +278,7 @@ export function registerWasmGradKernels(): void {
         rot.dispose();
       }
     }
-    return depthwiseBackpropInputOps(a.inputShape, tensorInput(inputs.dy, 'DepthwiseConv2dNativeBackpropInput', 'dy') as tf.Tensor4D,
-      tensorInput(inputs.filter, 'DepthwiseConv2dNativeBackpropInput', 'filter') as tf.Tensor4D, a);
+    return depthwiseBackpropInputOps(a.inputShape, dy as tf.Tensor4D, filter as tf.Tensor4D, a);
   });
   reg('UnsortedSegmentSum', ({ inputs, attrs }) => {
     const numSegments = (attrs as { numSegments: number }).numSegments;

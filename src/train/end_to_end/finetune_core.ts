@@ -2,9 +2,9 @@
  * The transfer workflow with the core trainable too (issue 4's "fine-tune the core too"), shared by
  * `v1x finetune --train-core`, the fine-tuning worker (job.ts) and the tests: a pretrained checkpoint's core plus
  * a new FullGaussian2d readout for the scan's neurons (as `v1x train --init` builds it), trained by the
- * end-to-end trainer (end_to_end.ts: BatchNorm in training mode with running-average updates, the core
+ * end-to-end trainer (trainer.ts: BatchNorm in training mode with running-average updates, the core
  * regularizers of neuralpredictors, one Adam over every parameter), then scored on the test tier with the same
- * metrics as the frozen-core path (finetune.ts).
+ * metrics as the frozen-core path (readout/finetune.ts).
  *
  * Nothing is cached: the core runs forward and backward on every batch, so an epoch costs what an epoch of
  * end-to-end training costs (much more than an epoch of the readout on cached features).

@@ -1,6 +1,6 @@
 /**
  * The epoch-level driver of the Sensorium / Lurz `standard_trainer`, shared by the readout trainer on cached core
- * features (trainer.ts) and the end-to-end trainer (end_to_end.ts): the validation objective before training
+ * features (trainer.ts) and the end-to-end trainer (end_to_end/trainer.ts): the validation objective before training
  * (the epoch-0 event), then epochs as neuralpredictors' `early_stopping` and ReduceLROnPlateau (schedule.ts)
  * decide, a snapshot of the best state on every improvement, the best state restored at the end of a repeat and
  * at the end, a stop on a non-finite objective or loss, pause/resume/stop between batches (control.ts), and the

@@ -6,7 +6,7 @@
  *   or free means uniform in [-init_mu_range, init_mu_range];
  * - sigma: full: uniform in [-init_sigma, init_sigma] per entry; uncorrelated / isotropic: init_sigma;
  * - features 1 / channels; bias = mean response of each neuron over the training trials.
- * Deterministic for a seed (src/sim/rng.ts), draw order: position network, means, sigma.
+ * Deterministic for a seed (src/util/rng.ts), draw order: position network, means, sigma.
  */
 import { Rng } from '../../util/rng';
 import { type GaussType, type TrainableReadout, sigmaSize } from '../../model/readout_types';

@@ -1,5 +1,5 @@
 /**
- * Messages between the page and the fine-tuning Web Worker (src/train/worker.ts). Everything is structured-
+ * Messages between the page and the fine-tuning Web Worker (worker.ts). Everything is structured-
  * cloneable (plain objects, typed arrays, strings); big buffers the page no longer needs may be transferred.
  *
  * page -> worker: start (once), then pause / resume / stop at any time.
