@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { parseNumericNpy } from '../../src/io/npy';
 import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_tensor';
-import type { TrainableReadout } from '../../src/train/readout/readout_params';
+import type { TrainableReadout } from '../../src/model/readout_types';
 import type { Scan } from '../../src/io/scan/types';
 import { readoutFromStateDict as importReadout } from '../../src/train/export';
 import { SOTA } from '../fixtures/paths';

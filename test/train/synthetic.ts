@@ -2,7 +2,7 @@
 import { Rng } from '../../src/util/rng';
 import { FeatureCache } from '../../src/train/readout/feature_cache';
 import { initReadout, REFERENCE_READOUT } from '../../src/train/readout/readout_init';
-import type { TrainableReadout } from '../../src/train/readout/readout_params';
+import type { TrainableReadout } from '../../src/model/readout_types';
 import { predictTier, type TrainData } from '../../src/train/readout/trainer';
 
 export interface Synthetic { data: TrainData; fresh: () => TrainableReadout; truth: TrainableReadout }

@@ -11,9 +11,6 @@
 import type { GaussType } from '../../model/readout_types';
 import type { Rng } from '../../util/rng';
 
-/** @deprecated transitional: import GaussType from model/readout_types.ts (until state/ and the tests switch). */
-export type { GaussType };
-
 /** Fills `eps` (B, N, 2) with standard normal draws, in PyTorch's (b, n, d) order. */
 export function drawNoise(rng: Rng, eps: Float32Array): void {
   for (let i = 0; i < eps.length; i++) eps[i] = rng.normal();

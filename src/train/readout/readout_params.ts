@@ -5,9 +5,6 @@
 import { type TrainableReadout, sigmaSize } from '../../model/readout_types';
 import { positionNetForward } from './position_net';
 
-/** @deprecated transitional: import TrainableReadout from model/readout_types.ts (until the tests switch). */
-export type { TrainableReadout };
-
 /** One learnable array with its gradient buffer; the optimizer walks a list of these. */
 export interface Param {
   /** neuralpredictors name under `readout.<data_key>.` (e.g. `_features`, `mu_transform.0.weight`). */

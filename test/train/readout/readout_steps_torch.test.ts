@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseNumericNpy, writeNpy } from '../../../src/io/npy';
 import { Rng } from '../../../src/util/rng';
 import { Adam } from '../../../src/train/optim/adam';
-import type { GaussType } from '../../../src/train/readout/gaussian_positions';
+import type { GaussType } from '../../../src/model/readout_types';
 import { REFERENCE_READOUT, initReadout } from '../../../src/train/readout/readout_init';
 import { type Param, readoutParams } from '../../../src/train/readout/readout_params';
 import { StepWorkspace, evalPositions, readoutLossAndGrads } from '../../../src/train/readout/readout_step';
