@@ -189,8 +189,12 @@ export class FullFactorized2d {
     if (this.options.positiveWeights) assignFrom(this.features, tf.tidy(() => tf.relu(this.features)));
   }
 
-  /** featureMap (B, h, w, C) NHWC -> (B, N): the readout before the output nonlinearity. */
-  forward(featureMap: tf.Tensor4D): tf.Tensor2D {
+  /**
+   * featureMap (B, h, w, C) NHWC -> (B, N): the readout before the output nonlinearity. Nothing is sampled, so
+   * training and eval are the same; `_opts` (FullGaussian2d's sampling options) is accepted and ignored so that
+   * either readout can be called the same way.
+   */
+  forward(featureMap: tf.Tensor4D, _opts?: { sample?: boolean }): tf.Tensor2D {
     const [B, H, W, C] = featureMap.shape;
     if (C !== this.channels || H !== this.height || W !== this.width) {
       throw new Error(`FullFactorized2d expects a ${this.height}x${this.width}x${this.channels} (h x w x channels) feature map, the core gives ${H}x${W}x${C}`);
