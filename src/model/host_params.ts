@@ -1,21 +1,13 @@
 /** A tfjs FullGaussian2d's parameters copied to host arrays in PyTorch layouts (ReadoutHostParams, readout_types.ts). */
 import type { FullGaussian2d } from './gaussian_readout';
-import type { ReadoutHostParams } from './readout_types';
+import { type ReadoutHostParams, sigmaMatrix } from './readout_types';
 
 export async function readoutHostParams(readout: FullGaussian2d): Promise<ReadoutHostParams> {
   const N = readout.neurons;
   const copy = async (t: { data(): Promise<unknown> }): Promise<Float32Array> => Float32Array.from(await t.data() as Float32Array);
   const sigmaRaw = await copy(readout.sigma);
   const sigma = new Float32Array(N * 4);
-  for (let n = 0; n < N; n++) {
-    if (readout.gaussType === 'full') sigma.set(sigmaRaw.subarray(4 * n, 4 * n + 4), 4 * n);
-    else {
-      const sx = readout.gaussType === 'uncorrelated' ? sigmaRaw[2 * n] : sigmaRaw[n];
-      const sy = readout.gaussType === 'uncorrelated' ? sigmaRaw[2 * n + 1] : sigmaRaw[n];
-      sigma[4 * n] = sx;
-      sigma[4 * n + 3] = sy;
-    }
-  }
+  for (let n = 0; n < N; n++) sigma.set(sigmaMatrix(sigmaRaw, readout.gaussType, n), 4 * n);
   const pn = readout.positionNetwork;
   const gridT = readout.grid();
   let grid: Float32Array;

@@ -25,6 +25,13 @@ export function sigmaSize(gaussType: GaussType): number {
   return gaussType === 'full' ? 4 : gaussType === 'uncorrelated' ? 2 : 1;
 }
 
+/** Sigma of neuron n as a 2x2 matrix [a, b, c, d] (row = output coordinate x / y, column = noise component). */
+export function sigmaMatrix(sigma: ArrayLike<number>, gaussType: GaussType, n: number): [number, number, number, number] {
+  if (gaussType === 'full') return [sigma[4 * n], sigma[4 * n + 1], sigma[4 * n + 2], sigma[4 * n + 3]];
+  if (gaussType === 'uncorrelated') return [sigma[2 * n], 0, 0, sigma[2 * n + 1]];
+  return [sigma[n], 0, 0, sigma[n]];
+}
+
 /** The PyTorch shape of `sigma` for N neurons: full (1, N, 2, 2), uncorrelated (1, N, 1, 2), isotropic (1, N, 1, 1). */
 export function sigmaShape(gaussType: GaussType, neurons: number): number[] {
   return gaussType === 'full' ? [1, neurons, 2, 2] : gaussType === 'uncorrelated' ? [1, neurons, 1, 2] : [1, neurons, 1, 1];

@@ -5,7 +5,7 @@
  * quantile with 2 degrees of freedom). Plain arrays; the pixel maps come from readout_geometry.ts.
  */
 import { Rng } from '../../util/rng';
-import type { GaussType } from '../../model/readout_types';
+import { sigmaMatrix } from '../../model/readout_types';
 import { samplePositions } from '../../train/readout/gaussian_positions';
 import { gridToPixel, type ReadoutGeometry } from './readout_geometry';
 
@@ -13,13 +13,6 @@ import { gridToPixel, type ReadoutGeometry } from './readout_geometry';
 export function confidenceRadius(p: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`confidence must be in (0, 1), got ${p}`);
   return Math.sqrt(-2 * Math.log(1 - p));
-}
-
-/** Sigma of neuron n as a 2x2 matrix [a, b, c, d] (row = output coordinate x / y, column = noise component). */
-export function sigmaMatrix(sigma: ArrayLike<number>, gaussType: GaussType, n: number): [number, number, number, number] {
-  if (gaussType === 'full') return [sigma[4 * n], sigma[4 * n + 1], sigma[4 * n + 2], sigma[4 * n + 3]];
-  if (gaussType === 'uncorrelated') return [sigma[2 * n], 0, 0, sigma[2 * n + 1]];
-  return [sigma[n], 0, 0, sigma[n]];
 }
 
 export interface EllipseAxes {
