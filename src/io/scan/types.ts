@@ -46,6 +46,12 @@ export interface NeuronLabels {
   scanIdx?: number[];
   area?: string[];
   layer?: string[];
+  /**
+   * Ground-truth cell type of each neuron (an integer label, 0..K-1), when the scan carries it
+   * (`meta/neurons/cell_types.npy`, written by simulated cell-type populations): shown beside the clusters
+   * of the Cell types view, with their agreement.
+   */
+  cellTypes?: number[];
 }
 
 export interface NeuronInfo extends NeuronLabels {
