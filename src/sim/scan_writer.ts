@@ -43,6 +43,11 @@ export interface ScanData {
   layer?: string | string[];
   /** x, y, z in micrometres, (neurons, 3) row-major. */
   cellMotorCoordinates: Float64Array;
+  /**
+   * Ground-truth cell type of each neuron (integers 0..K-1), for simulated cell-type populations; written as
+   * `meta/neurons/cell_types.npy` (int64) only when given, so scans without it are unchanged.
+   */
+  cellTypes?: Ints;
 }
 
 export interface Stats {
@@ -67,6 +72,10 @@ export function checkScanData(s: ScanData): number {
   if (s.unitIds.length !== s.neurons) fail(`${s.unitIds.length} unit ids for ${s.neurons} neurons`);
   if (s.cellMotorCoordinates.length !== 3 * s.neurons) fail(`cell_motor_coordinates hold ${s.cellMotorCoordinates.length} values, expected ${s.neurons} x 3`);
   for (const a of [s.area, s.layer]) if (Array.isArray(a) && a.length !== s.neurons) fail(`${a.length} area/layer labels for ${s.neurons} neurons`);
+  if (s.cellTypes) {
+    if (s.cellTypes.length !== s.neurons) fail(`${s.cellTypes.length} cell types for ${s.neurons} neurons`);
+    for (const t of s.cellTypes) if (!Number.isInteger(t) || t < 0) fail(`cell types must be integers >= 0, found ${t}`);
+  }
   return trials;
 }
 
@@ -168,6 +177,7 @@ export function scanFiles(s: ScanData): ZipInput[] {
   file('meta/neurons/unit_ids.npy', int64(s.unitIds));
   file('meta/neurons/animal_ids.npy', perNeuron(s.animalId));
   file('meta/neurons/cell_motor_coordinates.npy', { dtype: 'float64', shape: [s.neurons, 3], data: s.cellMotorCoordinates });
+  if (s.cellTypes) file('meta/neurons/cell_types.npy', int64(s.cellTypes));
 
   const statTrials = statisticsTrials(s.tiers);
   const stats = { images: imageStatistics(s.images, per, statTrials), responses: responseStatistics(s.responses, s.neurons, statTrials) };

@@ -276,6 +276,7 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
       index: keepNeurons, unitIds,
       animalIds: pickNeurons(neuronMeta.animalIds), sessions: pickNeurons(neuronMeta.sessions), scanIdx: pickNeurons(neuronMeta.scanIdx),
       area: pickNeurons(neuronMeta.area), layer: pickNeurons(neuronMeta.layer),
+      cellTypes: pickNeurons(neuronMeta.cellTypes),
     },
     unitIds, cellMotorCoordinates: cmc,
     statistics: { images: imageStats, responses: responseStatsKept, behavior: behaviorStats, pupilCenter: pupilStats },

@@ -129,6 +129,7 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     nAll: n, unitIds, warnings,
     animalIds: await ints('animal_ids'), sessions: await ints('sessions'), scanIdx: await ints('scan_idx'),
     area: await strs('area'), layer: await strs('layer'),
+    cellTypes: readCellTypes(r, layout, await optional('cell_types')),
   };
   const cmc = await optional('cell_motor_coordinates');
   if (cmc) {
@@ -139,6 +140,25 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     warnings.push('no meta/neurons/cell_motor_coordinates.npy: a readout position network (which maps cortical coordinates to positions) cannot be used with this scan');
   }
   return out;
+}
+
+/**
+ * meta/neurons/cell_types.npy (optional): one ground-truth cell-type label per neuron, integers >= 0 (0..K-1 as
+ * simulated cell-type populations write them, int64). Any integer dtype is read, and floats holding whole numbers;
+ * anything else is an error naming the file.
+ */
+function readCellTypes(r: NpyReader, layout: ScanLayout, a: HostArray | undefined): number[] | undefined {
+  if (!a) return undefined;
+  const file = r.where(layout.neurons.get('cell_types')!);
+  oneD(a, file, 'cell_types');
+  const t = numeric(a, file, 'cell_types (one integer label per neuron)');
+  if (t.dtype === 'bool') throw new InputError(file, 'wrong dtype: cell_types must be integer labels 0..K-1, found bool');
+  const values = Array.from(toFloat64(t));
+  const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0);
+  if (bad >= 0) {
+    throw new InputError(file, `cell_types must be integer labels >= 0 (0..K-1), found ${values[bad]} for neuron ${bad}`);
+  }
+  return values;
 }
 
 const STATS = ['mean', 'std', 'min', 'max', 'median'] as const;
