@@ -22,8 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { initNodeBackend } from '../src/backend/node';
 import { type FactorizedTrainArgs, FusedFactorizedReadout } from '../src/kernels/factorized_readout';
@@ -32,6 +31,7 @@ import { FullFactorized2d } from '../src/model/factorized_readout';
 import { Adam } from '../src/train/optim/adam';
 import { FeatureCache } from '../src/train/readout/feature_cache';
 import { Rng } from '../src/util/rng';
+import { TORCH_PYTHON } from '../test/fixtures/paths';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -140,8 +140,8 @@ async function timeTfjs(N: number, B: number): Promise<{ step: number; stepCpu: 
 
 function torchSide(): unknown {
   if (!NP) { log('PyTorch: skipped (no --neuralpredictors DIR)'); return null; }
-  const python = process.env.V1X_TORCH_PYTHON ?? join(homedir(), '.cache/v1x-torch-reference/bin/python');
-  if (!existsSync(python)) { log(`PyTorch: skipped (${python} not found; ../shared/bench/setup_torch_reference.sh makes it)`); return null; }
+  const python = TORCH_PYTHON;
+  if (!existsSync(python)) { log(`PyTorch: skipped (${python} not found; bash scripts/setup_torch.sh makes it)`); return null; }
   const script = fileURLToPath(new URL('./factorized_torch.py', import.meta.url));
   const r = spawnSync(python, [script, '--neuralpredictors', NP, '--neurons', NEURONS.join(','), '--batch', String(BATCH), '--threads', TORCH_THREADS],
     { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'inherit'] });

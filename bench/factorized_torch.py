@@ -12,7 +12,7 @@ neuralpredictors is not installable here: --neuralpredictors points at a folder 
 imports of parts not used here).
 
 Usage: python bench/factorized_torch.py --neuralpredictors PATH [--neurons 7776,1000] [--batch 64] [--steps 3]
-       [--threads 1,2] [--shape 64,28,56]   (the Python of ../shared/bench/setup_torch_reference.sh)
+       [--threads 1,2] [--shape 64,28,56]   (the Python that scripts/setup_torch.sh makes)
 """
 import argparse
 import importlib.machinery
