@@ -1,7 +1,9 @@
 /**
  * The ground truth of a model-simulated scan as files beside it, in the layout of
  * ../shared/fixtures/sim-scan/static-sim-a-truth/: true_rates, response_scale, oracle_jackknife,
- * selected_neurons, true_grid, true_features (when the caller knows them) and truth.json.
+ * selected_neurons, true_grid, true_features (when the caller knows them) and truth.json; for a cell-type
+ * population also cell_types (int64, as the scan's meta/neurons/cell_types.npy), true_rf_px (the positions in
+ * image pixels, as v1_truth.ts writes them) and true_bias.
  */
 import type { HostArray } from '../io/host_tensor';
 import { writeNpy } from '../io/npy';
@@ -16,6 +18,12 @@ export interface ReadoutTruth {
   /** Feature vectors (neurons, channels). */
   features?: Float32Array;
   channels?: number;
+  /** Cell type 0..K-1 of each neuron (cell_types.npy, int64). */
+  cellTypes?: ArrayLike<number>;
+  /** The positions in image pixels (neurons, 2), (x = column, y = row) (true_rf_px.npy). */
+  rfPx?: Float32Array;
+  /** The readout's bias per neuron (true_bias.npy). */
+  bias?: Float32Array;
   /** Anything else worth recording in truth.json (model file, readout key, ...). */
   about?: Record<string, unknown>;
 }
@@ -37,6 +45,12 @@ export function scanTruthFiles(sim: SimulatedScan, readout: ReadoutTruth = {}, d
   }
   if (readout.grid) add('true_grid.npy', f32([N, 2], readout.grid));
   if (readout.features && readout.channels) add('true_features.npy', f32([N, readout.channels], readout.features));
+  if (readout.cellTypes) {
+    const types = BigInt64Array.from(Array.from(readout.cellTypes, (v) => BigInt(v)));
+    add('cell_types.npy', { dtype: 'int64', shape: [N], data: types });
+  }
+  if (readout.rfPx) add('true_rf_px.npy', f32([N, 2], readout.rfPx));
+  if (readout.bias) add('true_bias.npy', f32([N], readout.bias));
 
   const sorted = Array.from(truth.oracle).filter(Number.isFinite).sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.round(p * (sorted.length - 1))];

@@ -59,6 +59,8 @@ export interface SimulateScanOptions {
   scanIdx?: number;
   /** Images per `predict` call; default 128. */
   batchSize?: number;
+  /** Ground-truth cell type of each neuron (integers 0..K-1): the scan then carries meta/neurons/cell_types.npy. */
+  cellTypes?: ArrayLike<number>;
   onProgress?: (stage: 'images' | 'predict' | 'calibrate' | 'responses', done: number, total: number) => void;
 }
 
@@ -256,6 +258,10 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
     scanIdx: opts.scanIdx ?? 1,
     cellMotorCoordinates: cmc,
   };
+  if (opts.cellTypes) {
+    if (opts.cellTypes.length !== N) throw new Error(`${opts.cellTypes.length} cell types for ${N} neurons`);
+    scan.cellTypes = Array.from(opts.cellTypes);
+  }
   const truth: ScanTruth = {
     trueRates, rates, imageOfTrial, gain, responseScale, oracle, medianOracle: median(oracle), noise,
     imageMean, imageStd, offsetUm, corticalGrid: grid, seed: opts.seed, trials: counts,

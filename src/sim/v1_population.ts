@@ -26,6 +26,14 @@
  * 40 % simple / 60 % complex; preferred spatial frequency log-normal, median 0.04 cycles/degree;
  * envelope size from the number of cycles under one sd (log-normal, median 0.33), giving sigma of
  * several degrees (median ~8, kept in 2.5..12); orientation and phase uniform; surround 2.5x the field's size.
+ *
+ * Cell types (option `cellTypes: K`, Klindt et al. 2017's setting): K types that share the whole nonlinear
+ * computation: type k's orientation is offset + k * 180 / K degrees (offset drawn per animal), types alternate
+ * simple (even k) and complex (odd k), and every other tuning parameter (spatial frequency, envelope size and
+ * aspect, phase, surround, c50, baseline) is drawn once per type from the distributions above. A neuron of a type
+ * is that type's filter at its own position (drawn as above: cortex, retinotopic map, scatter); nothing else
+ * differs, so its "barcode" in a model that represents the types is the type's. Types are dealt in shuffled
+ * blocks of K (neuron n's type does not depend on nNeurons; counts differ by at most one).
  */
 import { Rng } from '../util/rng';
 import { type AxisWindow, type BoxKernel, type GaborParams, applyKernel, gaborKernel, gaussianWindow } from './gabor';
@@ -37,6 +45,8 @@ export interface V1Neuron {
   /** Cortical position (x, y, z) in micrometres; z = depth below the surface. */
   cortexUm: [number, number, number];
   type: CellType;
+  /** Cell type 0..K-1 in a cell-type population (option `cellTypes`); absent otherwise. */
+  cellType?: number;
   /** Receptive field in image pixels (see gabor.ts for the frame); for complex cells, the first of the pair. */
   rf: GaborParams;
   /** Where the smooth retinotopic map puts this neuron (pixels), before the receptive-field scatter. */
@@ -84,6 +94,23 @@ export interface PopulationOptions {
   marginPx?: number;
   /** Retinotopy options other than the field centre (drawn per animal). */
   retinotopy?: Omit<RetinotopyOptions, 'corticalCenterUm'>;
+  /**
+   * K >= 1: a cell-type population of K types (see the file comment); `fractionSimple` does not apply. Absent
+   * (the default): every neuron has its own tuning, and the population is exactly what it was before types existed.
+   */
+  cellTypes?: number;
+}
+
+/** What the neurons of one cell type share: everything but the position. */
+export interface CellTypeTuning {
+  type: CellType;
+  /** Gabor parameters but the centre (x0, y0). */
+  rf: Omit<GaborParams, 'x0' | 'y0'>;
+  surroundSigma: number;
+  surroundStrength: number;
+  c50: number;
+  baseline: number;
+  amplitude: number;
 }
 
 export interface Population {
@@ -93,6 +120,8 @@ export interface Population {
   readonly neurons: readonly V1Neuron[];
   /** The animal's map; undefined for populations built from a neuron list without one. */
   readonly retinotopy?: RetinotopicMap;
+  /** The K types of a cell-type population (option `cellTypes`), indexed by V1Neuron.cellType. */
+  readonly cellTypes?: readonly CellTypeTuning[];
   /**
    * Expected rates for a batch of images (B, 1, H, W), row-major, in raw pixel units 0..255 (not z-scored).
    * Returns (B, N) row-major, all > 0.
@@ -116,6 +145,9 @@ export function makePopulation(options: PopulationOptions): Population {
   const [extX, extY] = options.corticalExtentUm ?? [1200, 800];
   const margin = options.marginPx ?? 4;
   const scatter = options.rfScatterDeg ?? 2;
+  const K = options.cellTypes;
+  if (K !== undefined && !(Number.isInteger(K) && K >= 1)) throw new Error(`cellTypes must be an integer >= 1, not ${K}`);
+  const draw: TuningDraw = { sfLo, sfHi, sigLo, sigHi, degPerPixel, options };
 
   const root = new Rng(options.animalSeed);
   // separate streams: the map does not change when the neuron count does, and neuron i is the same
@@ -124,6 +156,20 @@ export function makePopulation(options: PopulationOptions): Population {
   const neuronRng = root.fork();
   const fieldCenter: [number, number] = [mapRng.range(-1000, 1000), mapRng.range(-1000, 1000)];
   const retinotopy = makeRetinotopy(mapRng, { ...options.retinotopy, corticalCenterUm: fieldCenter });
+  // types from a third stream (forked only for a cell-type population: the other two streams are the same either way)
+  let types: CellTypeTuning[] | undefined;
+  let typeRng: Rng | undefined;
+  if (K !== undefined) {
+    typeRng = root.fork();
+    const offset = typeRng.range(0, Math.PI / K);
+    types = [];
+    for (let k = 0; k < K; k++) {
+      const t = drawTuning(typeRng, draw);
+      const orientation = offset + (k * Math.PI) / K;
+      types.push({ ...t, type: k % 2 === 0 ? 'simple' : 'complex', rf: { ...t.rf, orientation } });
+    }
+  }
+  let block: Int32Array = new Int32Array(0);
 
   const neurons: V1Neuron[] = [];
   for (let n = 0; n < options.nNeurons; n++) {
@@ -145,34 +191,64 @@ export function makePopulation(options: PopulationOptions): Population {
     }
     if (cortexUm === null) throw new Error('makePopulation: the retinotopic map puts almost no cortical point on the image; enlarge the image or degPerPixel');
 
-    const type: CellType = rng.uniform() < (options.fractionSimple ?? 0.4) ? 'simple' : 'complex';
-    let sfCpd = clamp((options.sfMedianCpd ?? 0.04) * Math.exp((options.sfLogSd ?? 0.5) * rng.normal()), sfLo, sfHi);
-    const cycles = clamp((options.cyclesPerSigmaMedian ?? 0.33) * Math.exp((options.cyclesPerSigmaLogSd ?? 0.25) * rng.normal()), MIN_CYCLES, 0.7);
-    const sigmaDeg = clamp(cycles / sfCpd, sigLo, sigHi);
-    // a field capped in size must still hold MIN_CYCLES, or its quadrature pair stops being one and the
-    // "complex" cell turns phase-selective: the lowest frequencies move up to fit
-    sfCpd = Math.max(sfCpd, MIN_CYCLES / sigmaDeg);
-    const aspect = clamp(1.2 * Math.exp(0.25 * rng.normal()), 0.6, 2.5);
-    const orientation = rng.range(0, Math.PI);
-    const phase = rng.range(0, 2 * Math.PI);
-    const sigma = sigmaDeg / degPerPixel;
-    const surroundRatio = clamp(2.5 * Math.exp(0.2 * rng.normal()), 1.6, 4);
-    const surroundStrength = rng.range(0.2, 1.5);
-    const c50 = clamp(0.25 * Math.exp(0.3 * rng.normal()), 0.1, 0.6);
-    const baseline = rng.range(0.005, 0.03);
-    neurons.push({
-      cortexUm,
-      type,
-      rf: { x0: center[0], y0: center[1], sigma, aspect, sf: sfCpd * degPerPixel, orientation, phase },
-      mappedPx,
-      surroundSigma: surroundRatio * sigma * Math.max(1, aspect),
-      surroundStrength,
-      c50,
-      baseline,
-      amplitude: c50 * c50 + surroundStrength / 2,
-    });
+    const rf = (t: CellTypeTuning): GaborParams => ({ x0: center[0], y0: center[1], ...t.rf });
+    if (types === undefined) {
+      const t = drawTuning(rng, draw);
+      neurons.push({ cortexUm, type: t.type, rf: rf(t), mappedPx, ...surroundOf(t) });
+    } else {
+      if (n % K! === 0) block = typeRng!.permutation(K!);
+      const cellType = block[n % K!];
+      const t = types[cellType];
+      neurons.push({ cortexUm, type: t.type, cellType, rf: rf(t), mappedPx, ...surroundOf(t) });
+    }
   }
-  return populationFromNeurons(neurons, options.imageShape, { animalSeed: options.animalSeed, degPerPixel, retinotopy });
+  const extra = { animalSeed: options.animalSeed, degPerPixel, retinotopy, cellTypes: types };
+  return populationFromNeurons(neurons, options.imageShape, extra);
+}
+
+interface TuningDraw {
+  sfLo: number;
+  sfHi: number;
+  sigLo: number;
+  sigHi: number;
+  degPerPixel: number;
+  options: PopulationOptions;
+}
+
+/** A neuron's (or a cell type's) tuning: everything but its position, drawn in a fixed order from `rng`. */
+function drawTuning(rng: Rng, d: TuningDraw): CellTypeTuning {
+  const { sfLo, sfHi, sigLo, sigHi, degPerPixel, options } = d;
+  const type: CellType = rng.uniform() < (options.fractionSimple ?? 0.4) ? 'simple' : 'complex';
+  let sfCpd = clamp((options.sfMedianCpd ?? 0.04) * Math.exp((options.sfLogSd ?? 0.5) * rng.normal()), sfLo, sfHi);
+  const cyclesMedian = options.cyclesPerSigmaMedian ?? 0.33;
+  const cycles = clamp(cyclesMedian * Math.exp((options.cyclesPerSigmaLogSd ?? 0.25) * rng.normal()), MIN_CYCLES, 0.7);
+  const sigmaDeg = clamp(cycles / sfCpd, sigLo, sigHi);
+  // a field capped in size must still hold MIN_CYCLES, or its quadrature pair stops being one and the
+  // "complex" cell turns phase-selective: the lowest frequencies move up to fit
+  sfCpd = Math.max(sfCpd, MIN_CYCLES / sigmaDeg);
+  const aspect = clamp(1.2 * Math.exp(0.25 * rng.normal()), 0.6, 2.5);
+  const orientation = rng.range(0, Math.PI);
+  const phase = rng.range(0, 2 * Math.PI);
+  const sigma = sigmaDeg / degPerPixel;
+  const surroundRatio = clamp(2.5 * Math.exp(0.2 * rng.normal()), 1.6, 4);
+  const surroundStrength = rng.range(0.2, 1.5);
+  const c50 = clamp(0.25 * Math.exp(0.3 * rng.normal()), 0.1, 0.6);
+  const baseline = rng.range(0.005, 0.03);
+  return {
+    type,
+    rf: { sigma, aspect, sf: sfCpd * degPerPixel, orientation, phase },
+    surroundSigma: surroundRatio * sigma * Math.max(1, aspect),
+    surroundStrength,
+    c50,
+    baseline,
+    amplitude: c50 * c50 + surroundStrength / 2,
+  };
+}
+
+/** The V1Neuron fields after `mappedPx`, in the order neurons.json has always listed them. */
+function surroundOf(t: CellTypeTuning): Omit<CellTypeTuning, 'type' | 'rf'> {
+  const { surroundSigma, surroundStrength, c50, baseline, amplitude } = t;
+  return { surroundSigma, surroundStrength, c50, baseline, amplitude };
 }
 
 interface CompiledNeuron {
@@ -195,7 +271,9 @@ interface CompiledNeuron {
 export function populationFromNeurons(
   neurons: V1Neuron[],
   imageShape: [1, number, number],
-  extra: { animalSeed?: number; degPerPixel?: number; retinotopy?: RetinotopicMap } = {},
+  extra: {
+    animalSeed?: number; degPerPixel?: number; retinotopy?: RetinotopicMap; cellTypes?: readonly CellTypeTuning[];
+  } = {},
 ): Population {
   const [, height, width] = imageShape;
   const compiled: CompiledNeuron[] = neurons.map((nr) => {
@@ -221,6 +299,7 @@ export function populationFromNeurons(
     degPerPixel: extra.degPerPixel ?? 1.875,
     neurons: frozen,
     retinotopy: extra.retinotopy,
+    ...(extra.cellTypes && { cellTypes: extra.cellTypes.map((t) => structuredClone(t)) }),
     rates: (images) => computeRates(compiled, images, height, width),
   };
 }

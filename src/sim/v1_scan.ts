@@ -42,7 +42,10 @@ export interface V1ScanOptions {
   animalId?: number;
   session?: number;
   scanIdx?: number;
-  /** Further population options (distributions, degPerPixel, cortical extent, ...). */
+  /**
+   * Further population options (distributions, degPerPixel, cortical extent, ...). With `cellTypes: K` the
+   * population is K cell types (v1_population.ts) and the scan carries meta/neurons/cell_types.npy.
+   */
   population?: Omit<PopulationOptions, 'animalSeed' | 'nNeurons' | 'imageShape'>;
   /** Called with (images done, images in all) while the rates are computed. */
   onProgress?: (done: number, total: number) => void;
@@ -195,6 +198,7 @@ export function simulateV1Scan(o: V1ScanOptions): V1Scan {
       session: o.session ?? 1,
       scanIdx: o.scanIdx ?? 1,
       cellMotorCoordinates,
+      ...(population.cellTypes && { cellTypes: population.neurons.map((nr) => nr.cellType!) }),
     },
     truth: { population, expectedResponses, rates, gain, rateFactor, responseScale, expectedOracle: oracleAt(gain), scanSeed },
   };

@@ -11,7 +11,10 @@
  *   true_rf_px.npy        float32 (N, 2)  receptive-field centre, image pixels (x = column, y = row)
  *   true_grid.npy         float32 (N, 2)  the same centre as a readout position: grid_sample convention,
  *                                         align_corners=True, on the core's output map (see truth.json)
- *   neurons.json                          every neuron's parameters, the retinotopic map, the options
+ *   cell_types.npy        int64 (N,)      cell type 0..K-1 of each neuron (cell-type populations only; the same as
+ *                                         the scan's meta/neurons/cell_types.npy)
+ *   neurons.json                          every neuron's parameters, the retinotopic map, the options (and the
+ *                                         K types' shared tuning, `cellTypes`, for a cell-type population)
  *   truth.json                            seeds, gain, geometry, oracle summary
  */
 import type { HostArray } from '../io/host_tensor';
@@ -38,6 +41,15 @@ export function pixelToGrid(x: number, y: number, imageShape: [number, number, n
   return [-1 + (2 * (x - bx)) / (wf - 1), -1 + (2 * (y - by)) / (hf - 1)];
 }
 
+/** Inverse of pixelToGrid: a readout grid position (x, y) as image pixels (x = column, y = row). */
+export function gridToPixel(
+  gx: number, gy: number, imageShape: [number, number, number], featureShape: [number, number],
+): [number, number] {
+  const [, H, W] = imageShape;
+  const [hf, wf] = featureShape;
+  return [(W - wf) / 2 + ((gx + 1) / 2) * (wf - 1), (H - hf) / 2 + ((gy + 1) / 2) * (hf - 1)];
+}
+
 /** Jackknife oracle of the stored test-tier responses. */
 export function scanOracle(v: V1Scan): Float64Array {
   const { scan } = v;
@@ -48,12 +60,17 @@ export function scanOracle(v: V1Scan): Float64Array {
   return oracleJackknife(r, N, groupByImage(test.map((t) => scan.frameImageId[t])));
 }
 
-/** The truth folder's files, paths under `<scan name>-truth/`. Default feature map: 28 x 56 (a 9x9 valid first layer on 36 x 64). */
-export function v1TruthFiles(v: V1Scan, geometry: FeatureGeometry = { featureShape: [28, 56] }): ZipInput[] {
+/**
+ * The truth folder's files, paths under `<dir>/` (default `<scan name>-truth/`). Default feature map: 28 x 56 (a 9x9
+ * valid first layer on 36 x 64).
+ */
+export function v1TruthFiles(
+  v: V1Scan, geometry: FeatureGeometry = { featureShape: [28, 56] }, dir = `${v.scan.name}-truth`,
+): ZipInput[] {
   const { scan, truth } = v;
   const N = scan.neurons;
   const T = scan.tiers.length;
-  const root = `${scan.name}-truth/`;
+  const root = `${dir}/`;
   const f32 = (shape: number[], data: ArrayLike<number>): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
   const neurons = truth.population.neurons;
   const rfPx = new Float32Array(N * 2);
@@ -79,6 +96,10 @@ export function v1TruthFiles(v: V1Scan, geometry: FeatureGeometry = { featureSha
     { name: `${root}oracle_jackknife.npy`, data: writeNpy(f32([N], oracle)) },
     { name: `${root}true_rf_px.npy`, data: writeNpy(f32([N, 2], rfPx)) },
     { name: `${root}true_grid.npy`, data: writeNpy(f32([N, 2], grid)) },
+    ...(pop.cellTypes ? [{
+      name: `${root}cell_types.npy`,
+      data: writeNpy({ dtype: 'int64', shape: [N], data: BigInt64Array.from(neurons, (nr) => BigInt(nr.cellType!)) }),
+    }] : []),
     {
       name: `${root}neurons.json`,
       data: json({
@@ -86,6 +107,7 @@ export function v1TruthFiles(v: V1Scan, geometry: FeatureGeometry = { featureSha
         degPerPixel: pop.degPerPixel,
         imageShape: pop.imageShape,
         retinotopy: pop.retinotopy?.params,
+        ...(pop.cellTypes && { cellTypes: pop.cellTypes }),
         neurons,
       }),
     },
@@ -102,6 +124,15 @@ export function v1TruthFiles(v: V1Scan, geometry: FeatureGeometry = { featureSha
         degPerPixel: pop.degPerPixel,
         gridGeometry: { imageShape: scan.imageShape, featureShape: geometry.featureShape, alignCorners: true },
         simpleCells: neurons.filter((n) => n.type === 'simple').length,
+        ...(pop.cellTypes && {
+          cellTypes: {
+            K: pop.cellTypes.length,
+            counts: pop.cellTypes.map((_, k) => neurons.filter((n) => n.cellType === k).length),
+            orientationDeg: pop.cellTypes.map((t) => (t.rf.orientation * 180) / Math.PI),
+            sfCyclesPerDeg: pop.cellTypes.map((t) => t.rf.sf / pop.degPerPixel),
+            kind: pop.cellTypes.map((t) => t.type),
+          },
+        }),
         oracleJackknife: { mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, median: q(0.5), p05: q(0.05), p25: q(0.25), p75: q(0.75), p95: q(0.95) },
       }),
     },

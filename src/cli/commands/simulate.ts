@@ -1,20 +1,43 @@
 /**
- * v1x simulate: a FileTree scan with a model as ground truth (src/sim/simulate_scan.ts). Neurons are drawn at
- * random from one readout; their true rates are the model's outputs on procedurally generated images; their
- * cortical coordinates come from the readout's source_grid (or its positions when it has no position network).
- * Writes the scan (zip or folder) and a `<name>-truth/` folder beside it; prints one JSON summary on stdout.
+ * v1x simulate: a FileTree scan with a known ground truth, written as a zip or a folder with a `<name>-truth/`
+ * folder beside it; prints one JSON summary on stdout. Three populations:
+ *
+ * - a model (default; src/sim/simulate_scan.ts): neurons drawn at random from one readout of --checkpoint; their
+ *   true rates are the model's outputs on procedurally generated images; their cortical coordinates come from the
+ *   readout's source_grid (or its positions when it has no position network);
+ * - `--cell-types K` with --checkpoint (src/sim/core_cell_types.ts, Klindt et al. 2017's "K feature maps of a given
+ *   core"): K channels of the checkpoint's core are K cell types, each neuron reads its type's channel at a random
+ *   position (a FullGaussian2d readout with one-hot features); the truth holds the types, positions, features and
+ *   truth_model.pth (the core with that readout), and the scan meta/neurons/cell_types.npy;
+ * - `--population gabor` (src/sim/v1_scan.ts, the demo's ground truth): the project's simple and complex Gabor cells
+ *   with a retinotopic map, no checkpoint; with `--cell-types K`, K types of shared tuning at random positions.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { scanFiles, writeScanZip } from '../../sim/scan_writer';
+import type { StateDict } from '../../io/host_tensor';
+import { sensoriumDataKey } from '../../io/scan/load_scan';
+import { saveCheckpoint } from '../../io/torch_save';
+import {
+  coreCellTypeFeatures, coreCellTypePredict, coreCellTypeReadoutStateDict, makeCoreCellTypes,
+} from '../../sim/core_cell_types';
+import { type ScanData, scanFiles, writeScanZip } from '../../sim/scan_writer';
 import { scanTruthFiles } from '../../sim/scan_truth_files';
-import { DEFAULT_TRIALS, type NoiseModel, type TrialCounts, chooseNeurons, simulateScan } from '../../sim/simulate_scan';
+import {
+  DEFAULT_TRIALS, type NoiseModel, type SimulatedScan, type TrialCounts, chooseNeurons, simulateScan,
+} from '../../sim/simulate_scan';
+import { simulateV1Scan } from '../../sim/v1_scan';
+import { gridToPixel, v1TruthFiles } from '../../sim/v1_truth';
 import { writeFilesToDir } from '../../sim/write_dir_node';
+import type { ZipInput } from '../../io/zip_archive';
 import { parseArgs, UsageError, type ParsedArgs } from '../args';
-import { buildEncoder, chooseReadout, parseBackend, readModelFiles, startBackend } from '../load_model';
+import {
+  buildEncoder, chooseReadout, parseBackend, readModelFiles, startBackend, type ModelFiles,
+} from '../load_model';
 import { neuronMajorFeatures } from '../../model/readout_types';
 
-export const summary = 'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]';
+export const summary = 'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]'
+  + '; cell types on the checkpoint\'s core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; '
+  + 'the project\'s Gabor cells: --population gabor [--cell-types K] (no checkpoint)';
 
 /** `--trials train,validation,testImages x repeats`, e.g. 4000,500,100x10. */
 function parseTrials(args: ParsedArgs): TrialCounts {
@@ -25,8 +48,59 @@ function parseTrials(args: ParsedArgs): TrialCounts {
   return { train: Number(m[1]), validation: Number(m[2]), testImages: Number(m[3]), testRepeats: Number(m[4]) };
 }
 
+/** `--cell-types K`: undefined when absent. */
+function parseCellTypes(args: ParsedArgs): number | undefined {
+  if (!args.has('cell-types')) return undefined;
+  const k = args.number('cell-types', NaN);
+  if (!Number.isInteger(k) || k < 1) {
+    throw new UsageError(`--cell-types must be a positive integer, got '${args.get('cell-types')}'`);
+  }
+  return k;
+}
+
+/** `--type-channels 3,7,12,15`: undefined when absent. */
+function parseChannels(args: ParsedArgs): number[] | undefined {
+  const t = args.get('type-channels');
+  if (t === undefined) return undefined;
+  const cs = t.split(',').map((x) => Number(x.trim()));
+  if (cs.some((c) => !Number.isInteger(c) || c < 0)) {
+    throw new UsageError(`--type-channels must be channel indices like 3,7,12,15, got '${t}'`);
+  }
+  return cs;
+}
+
+interface Output {
+  out: string;
+  isZip: boolean;
+  name: string;
+  truthDir: string;
+}
+
+/** Writes the scan and its truth files (paths under `<truth folder name>/`), and says so on stderr. */
+async function writeOutputs(o: Output, scan: ScanData, truth: ZipInput[], extra: ZipInput[] = []): Promise<void> {
+  if (o.isZip) writeFileSync(o.out, await writeScanZip(scan));
+  else writeFilesToDir(dirname(o.out), scanFiles(scan));
+  writeFilesToDir(dirname(o.truthDir), [...truth, ...extra]);
+  process.stderr.write(`v1x: wrote ${o.out} and ${o.truthDir}/\n`);
+}
+
+function progressNote(): (stage: string, done: number, total: number) => void {
+  const started = Date.now();
+  let lastNote = 0;
+  return (stage, done, total) => {
+    const now = Date.now();
+    if (done === total || now - lastNote > 2000) {
+      lastNote = now;
+      process.stderr.write(`v1x: ${stage} ${done}/${total} (${((now - started) / 1000).toFixed(1)} s)\n`);
+    }
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['checkpoint', 'config', 'readout', 'neurons', 'seed', 'out', 'trials', 'noise', 'oracle', 'gain', 'name', 'truth', 'backend', 'batch-size'], ['force']);
+  const args = parseArgs(argv, [
+    'checkpoint', 'config', 'readout', 'neurons', 'seed', 'out', 'trials', 'noise', 'oracle', 'gain', 'name', 'truth',
+    'backend', 'batch-size', 'cell-types', 'type-channels', 'position-range', 'population',
+  ], ['force']);
   const out = args.require('out');
   const neurons = args.number('neurons', NaN);
   if (!Number.isInteger(neurons) || neurons < 1) throw new UsageError(`--neurons must be a positive integer, got '${args.get('neurons') ?? ''}'`);
@@ -47,10 +121,43 @@ export async function run(argv: string[]): Promise<void> {
   for (const p of [scanTarget, truthDir]) {
     if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
   }
+  const output: Output = { out, isZip, name, truthDir };
+  const cellTypes = parseCellTypes(args);
+  const population = args.get('population') ?? 'model';
+  if (population !== 'model' && population !== 'gabor') {
+    throw new UsageError(`--population must be model or gabor, got '${population}'`);
+  }
+  if (population === 'gabor') {
+    const modelOnly = [
+      'checkpoint', 'config', 'readout', 'noise', 'gain', 'type-channels', 'position-range', 'backend', 'batch-size',
+    ];
+    for (const o of modelOnly) {
+      if (args.has(o)) throw new UsageError(`--${o} does not apply to --population gabor (the project's Gabor cells)`);
+    }
+    return simulateGabor(output, { neurons, seed, trials, targetOracle, cellTypes });
+  }
+  if (cellTypes === undefined) {
+    for (const o of ['type-channels', 'position-range']) {
+      if (args.has(o)) throw new UsageError(`--${o} needs --cell-types K`);
+    }
+  } else if (args.has('readout')) {
+    throw new UsageError('--readout does not apply with --cell-types (the cell types read the core\'s channels)');
+  }
   const backend = parseBackend(args);
   const batchSize = args.number('batch-size', 32);
 
   const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
+  if (cellTypes !== undefined) {
+    const range = args.number('position-range', 0.9);
+    if (!(range >= 0 && range <= 1)) {
+      throw new UsageError(`--position-range must be in [0, 1] (grid units), got '${args.get('position-range')}'`);
+    }
+    await startBackend(backend);
+    return simulateCoreCellTypes(output, files, {
+      neurons, seed, trials, noise, gain, targetOracle, batchSize, types: cellTypes, channels: parseChannels(args),
+      positionRange: range,
+    });
+  }
   const arch = files.architecture;
   const key = chooseReadout(arch, args.get('readout'), files.checkpointPath);
   const readoutArch = arch.readouts.find((r) => r.key === key)!;
@@ -85,8 +192,7 @@ export async function run(argv: string[]): Promise<void> {
       cortical[2 * n + 1] = sourceAll && sourceDims >= 2 ? sourceAll[s * sourceDims + 1] : grid[2 * n + 1];
     });
 
-    const started = Date.now();
-    let lastNote = 0;
+    const note = progressNote();
     const sim = await simulateScan({
       name, seed, neurons, noise, gain, targetOracle, trials, corticalGrid: cortical,
       imageShape: arch.core.inputShape,
@@ -97,18 +203,10 @@ export async function run(argv: string[]): Promise<void> {
         for (let b = 0; b < count; b++) for (let n = 0; n < neurons; n++) out[b * neurons + n] = y.data[b * all + selected[n]];
         return out;
       },
-      onProgress: (stage, done, total) => {
-        const now = Date.now();
-        if (done === total || now - lastNote > 2000) {
-          lastNote = now;
-          process.stderr.write(`v1x: ${stage} ${done}/${total} (${((now - started) / 1000).toFixed(1)} s)\n`);
-        }
-      },
+      onProgress: note,
     });
 
-    if (isZip) writeFileSync(out, await writeScanZip(sim.scan));
-    else writeFilesToDir(dirname(out), scanFiles(sim.scan));
-    writeFilesToDir(dirname(truthDir), scanTruthFiles(sim, {
+    await writeOutputs(output, sim.scan, scanTruthFiles(sim, {
       selectedNeurons: selected, grid, features, channels: C,
       about: {
         ground_truth_model: files.checkpointPath,
@@ -117,7 +215,6 @@ export async function run(argv: string[]): Promise<void> {
         true_rates_note: 'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
       },
     }, basename(truthDir)));
-    process.stderr.write(`v1x: wrote ${out} and ${truthDir}/\n`);
     process.stdout.write(JSON.stringify({
       scan: out,
       truth: truthDir,
@@ -129,6 +226,135 @@ export async function run(argv: string[]): Promise<void> {
       gain: sim.truth.gain,
       median_oracle: sim.truth.medianOracle,
       readout: key,
+    }) + '\n');
+  } finally {
+    encoder.dispose();
+  }
+}
+
+interface CommonOptions {
+  neurons: number;
+  seed: number;
+  trials: TrialCounts;
+  targetOracle: number;
+}
+
+function summaryOf(o: Output, c: CommonOptions, scan: ScanData): Record<string, unknown> {
+  return {
+    scan: o.out, truth: o.truthDir, name: o.name, neurons: c.neurons, trials: scan.tiers.length,
+    tiers: { train: c.trials.train, validation: c.trials.validation, test: c.trials.testImages * c.trials.testRepeats },
+  };
+}
+
+function countTypes(types: ArrayLike<number>, K: number): number[] {
+  const counts = new Array<number>(K).fill(0);
+  for (let n = 0; n < types.length; n++) counts[types[n]]++;
+  return counts;
+}
+
+function median(x: ArrayLike<number>): number {
+  const s = Array.from(x).filter(Number.isFinite).sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** `--population gabor`: the demo's simulated V1 (simulateV1Scan), optionally as K cell types. */
+async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number }): Promise<void> {
+  const note = progressNote();
+  const v = simulateV1Scan({
+    name: o.name, animalSeed: c.seed, nNeurons: c.neurons,
+    nTrain: c.trials.train, nValidation: c.trials.validation,
+    nTest: c.trials.testImages, testRepeats: c.trials.testRepeats,
+    targetMedianOracle: c.targetOracle,
+    ...(c.cellTypes !== undefined && { population: { cellTypes: c.cellTypes } }),
+    onProgress: (done, total) => note('rates', done, total),
+  });
+  await writeOutputs(o, v.scan, v1TruthFiles(v, undefined, basename(o.truthDir)));
+  const K = v.truth.population.cellTypes?.length;
+  const types = Array.from(v.scan.cellTypes ?? []);
+  process.stdout.write(JSON.stringify({
+    ...summaryOf(o, c, v.scan), noise: 'poisson', gain: v.truth.gain,
+    median_expected_oracle: median(v.truth.expectedOracle), population: 'gabor',
+    ...(K !== undefined && { cell_types: K, type_counts: countTypes(types, K) }),
+  }) + '\n');
+}
+
+/** `--cell-types K` on a checkpoint's core (src/sim/core_cell_types.ts). */
+async function simulateCoreCellTypes(o: Output, files: ModelFiles, c: CommonOptions & {
+  noise: NoiseModel; gain?: number; batchSize: number; types: number; channels?: number[]; positionRange: number;
+}): Promise<void> {
+  const arch = files.architecture;
+  const encoder = buildEncoder(files, []);
+  try {
+    const core = async (images: Float32Array) => (await encoder.coreOutput(images, { batchSize: c.batchSize })).data;
+    const pop = await makeCoreCellTypes(core, {
+      neurons: c.neurons, seed: c.seed, types: c.types, channels: c.channels, positionRange: c.positionRange,
+      imageShape: arch.core.inputShape, coreShape: arch.core.outputShape, eluOffset: arch.eluOffset,
+      batchSize: c.batchSize,
+    });
+    process.stderr.write(`v1x: ${c.types} cell types on core channels ${pop.channels.join(', ')} `
+      + `(largest correlation between two: ${pop.maxCorrelation.toFixed(2)})\n`);
+    const sim: SimulatedScan = await simulateScan({
+      name: o.name, seed: c.seed, neurons: c.neurons, noise: c.noise, gain: c.gain, targetOracle: c.targetOracle,
+      trials: c.trials, corticalGrid: pop.grid, cellTypes: pop.cellTypes, imageShape: arch.core.inputShape,
+      batchSize: 128,
+      predict: coreCellTypePredict(core, pop), onProgress: progressNote(),
+    });
+    const [, Hf, Wf] = pop.coreShape;
+    const rfPx = new Float32Array(2 * c.neurons);
+    for (let n = 0; n < c.neurons; n++) {
+      const [x, y] = gridToPixel(pop.grid[2 * n], pop.grid[2 * n + 1], arch.core.inputShape, [Hf, Wf]);
+      rfPx[2 * n] = x;
+      rfPx[2 * n + 1] = y;
+    }
+    // the ground-truth model: the checkpoint's core with the cell types' readout, under the scan's data key
+    const { animalId, session, scanIdx } = sim.scan;
+    const key = sensoriumDataKey(o.name, { animalIds: [animalId], sessions: [session], scanIdx: [scanIdx] });
+    const sd: StateDict = new Map([...files.stateDict].filter(([k]) => !k.startsWith('readout.')));
+    for (const [k, v] of coreCellTypeReadoutStateDict(pop, key)) sd.set(k, v);
+    const truthName = basename(o.truthDir);
+    const truthModel = await saveCheckpoint(sd, { prefix: 'truth_model' });
+    const counts = countTypes(pop.cellTypes, c.types);
+    await writeOutputs(o, sim.scan, scanTruthFiles(sim, {
+      grid: pop.grid, features: coreCellTypeFeatures(pop), channels: pop.coreShape[0], cellTypes: pop.cellTypes, rfPx,
+      bias: pop.bias,
+      about: {
+        ground_truth_model: files.checkpointPath,
+        truth_model: {
+          file: 'truth_model.pth',
+          readout: key,
+          note: 'the checkpoint\'s core with the cell types\' FullGaussian2d readout (free mu, sigma 0, '
+            + 'one-hot features, bias): predicts the rates',
+        },
+        cell_types: {
+          K: c.types,
+          channels: pop.channels,
+          counts,
+          channel_mean: pop.channelMean,
+          channel_sd: pop.channelSd,
+          max_channel_correlation: pop.maxCorrelation,
+          position_range: pop.positionRange,
+          gain_log_sd: pop.gainLogSd,
+          drive_sd: pop.driveSd,
+          elu_offset: pop.eluOffset,
+          rate: 'elu(gain * core[channel of type](mu) + bias + elu_offset) + 1, core output sampled as '
+            + 'grid_sample(align_corners=True)',
+          files: {
+            'cell_types.npy': 'int64 (N,): type 0..K-1 of each neuron (= the scan\'s meta/neurons/cell_types.npy)',
+            'true_grid.npy': 'float32 (N, 2): mu, (x, y) grid units in [-1, 1] on the core output (align_corners=True)',
+            'true_rf_px.npy': 'float32 (N, 2): the same positions in image pixels (x = column, y = row)',
+            'true_features.npy': 'float32 (N, C): one-hot at the type\'s channel times the gain',
+            'true_bias.npy': 'float32 (N,): the readout bias',
+          },
+          grid_geometry: { imageShape: arch.core.inputShape, featureShape: [Hf, Wf], alignCorners: true },
+        },
+        true_rates_note: 'expected value of each stored response: gain * rate / response_scale, rate = the cell '
+          + 'types\' rate on images z-scored with image_stats_train',
+      },
+    }, truthName), [{ name: `${truthName}/truth_model.pth`, data: truthModel }]);
+    process.stdout.write(JSON.stringify({
+      ...summaryOf(o, c, sim.scan), noise: c.noise, gain: sim.truth.gain, median_oracle: sim.truth.medianOracle,
+      cell_types: c.types, type_channels: pop.channels, type_counts: counts, truth_readout: key,
     }) + '\n');
   } finally {
     encoder.dispose();
