@@ -37,7 +37,10 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** k-means++ seeding: the first centroid a uniformly drawn row, each next one a row drawn with probability ∝ D(x)^2. */
+/**
+ * k-means++ seeding: the first centroid a uniformly drawn row, each next one a row drawn with probability
+ * proportional to D(x)^2, its squared distance to the nearest centroid so far.
+ */
 export function kmeansPlusPlus(m: Matrix, k: number, rng: Rng): Float64Array {
   const { rows: n, cols: d, data } = m;
   const centroids = new Float64Array(k * d);
@@ -67,7 +70,9 @@ export function kmeansPlusPlus(m: Matrix, k: number, rng: Rng): Float64Array {
   return centroids;
 }
 
-function lloyd(m: Matrix, k: number, centroids: Float64Array, maxIterations: number, shiftTolerance: number): Omit<KMeansResult, 'k'> {
+function lloyd(
+  m: Matrix, k: number, centroids: Float64Array, maxIterations: number, shiftTolerance: number,
+): Omit<KMeansResult, 'k'> {
   const { rows: n, cols: d } = m;
   const data = Float64Array.from(m.data);
   const labels = new Int32Array(n).fill(-1);

@@ -15,7 +15,9 @@ export function matrix(data: Float32Array | Float64Array, rows: number, cols: nu
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new Error(`matrix size must be whole numbers, got ${rows} x ${cols}`);
   }
-  if (data.length !== rows * cols) throw new Error(`a ${rows} x ${cols} matrix needs ${rows * cols} values, got ${data.length}`);
+  if (data.length !== rows * cols) {
+    throw new Error(`a ${rows} x ${cols} matrix needs ${rows * cols} values, got ${data.length}`);
+  }
   return { data, rows, cols };
 }
 
@@ -31,7 +33,9 @@ export function fromRows(rows: ReadonlyArray<ArrayLike<number>>): Matrix {
 }
 
 /** Squared Euclidean distance between row i of a and row j of b (both with `cols` columns). */
-export function squaredDistance(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, cols: number): number {
+export function squaredDistance(
+  a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, cols: number,
+): number {
   let s = 0;
   const oi = i * cols;
   const oj = j * cols;

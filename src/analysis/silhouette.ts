@@ -86,7 +86,9 @@ export function distanceMatrix(m: Matrix): Float32Array {
 
 /** Mean silhouette from precomputed distances (`distanceMatrix`). NaN unless 2 <= clusters <= n - 1. */
 export function silhouetteFromDistances(dist: Float32Array, n: number, labels: ArrayLike<number>): number {
-  if (dist.length !== n * n || labels.length !== n) throw new Error(`distances for ${Math.sqrt(dist.length)} rows, ${labels.length} labels, n = ${n}`);
+  if (dist.length !== n * n || labels.length !== n) {
+    throw new Error(`distances for ${Math.sqrt(dist.length)} rows, ${labels.length} labels, n = ${n}`);
+  }
   const { cluster, size } = clusterIds(labels);
   if (size.length < 2 || size.length > n - 1) return NaN;
   const sums = new Float64Array(size.length);

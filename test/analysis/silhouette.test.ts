@@ -55,7 +55,9 @@ describe('suggested k', () => {
       expect(sweep.silhouette[i]).toBeGreaterThan(0.7);
       expect(Array.from(sweep.labels[i])).toHaveLength(m.rows);
       // Inertia falls with k.
-      for (let j = 1; j < sweep.inertia.length; j++) expect(sweep.inertia[j]).toBeLessThanOrEqual(sweep.inertia[j - 1] + 1e-9);
+      for (let j = 1; j < sweep.inertia.length; j++) {
+        expect(sweep.inertia[j]).toBeLessThanOrEqual(sweep.inertia[j - 1] + 1e-9);
+      }
       expect(labels.length).toBe(m.rows);
     }
   });

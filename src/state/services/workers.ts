@@ -1,9 +1,11 @@
 /**
  * The page's Web Workers, started here and nowhere else: fine-tuning a readout (src/train/worker/worker.ts, for
- * training_slice.ts) and one transfer-experiment cell (src/experiments/worker/transfer_worker.ts, for
- * transfer_slice.ts). Vite bundles each entry as its own module worker (the `new URL(..., import.meta.url)` form
+ * training_slice.ts), one transfer-experiment cell (src/experiments/worker/transfer_worker.ts, for
+ * transfer_slice.ts) and one Cell types job (src/analysis/worker/cell_types_worker.ts, for
+ * cell_types_service.ts). Vite bundles each entry as its own module worker (the `new URL(..., import.meta.url)` form
  * inside `new Worker(...)` is what it recognizes, so each entry keeps its own literal call).
  */
+import type { CellTypesReply, CellTypesRequest } from '../../analysis/worker/cell_types_job';
 import type { TransferFromWorker, TransferStartMessage } from '../../experiments/worker/transfer_job';
 import type { ControlMessage, FromWorker, StartMessage } from '../../train/worker/protocol';
 
@@ -46,4 +48,21 @@ export function startTransferWorker(
 ): TransferWorker {
   const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
   return connect<TransferFromWorker, never>(w, 'transfer', start, onMessage, onFailure);
+}
+
+/** One Cell types job (a k sweep or a UMAP); the feature matrix is copied, the caller keeps its own. */
+export function startCellTypesWorker(
+  start: CellTypesRequest, onMessage: (m: CellTypesReply) => void, onFailure: (message: string) => void,
+): WorkerClient<never> {
+  const w = new Worker(
+    new URL('../../analysis/worker/cell_types_worker.ts', import.meta.url), { type: 'module', name: 'v1x-cell-types' },
+  );
+  w.onmessage = (ev: MessageEvent<CellTypesReply>) => onMessage(ev.data);
+  w.onerror = (ev: ErrorEvent) => {
+    ev.preventDefault();
+    onFailure(`the cell types worker failed: ${ev.message || 'could not start'}`);
+  };
+  w.onmessageerror = () => onFailure('a message from the cell types worker could not be read');
+  w.postMessage(start);
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
 }

@@ -1,7 +1,8 @@
 /**
  * Receptive-field positions: every neuron's readout position on the visual field (input pixels), over the
  * current stimulus, colored by its cortical position; the position network's cortex -> visual field map drawn
- * as a warped lattice. Hover highlights a neuron in every view, click selects it.
+ * as a warped lattice. Hover highlights a neuron in every view, click selects it. A group of neurons another view
+ * highlights (a Cell types cluster) is drawn emphasized, the others faded.
  */
 import * as d3 from 'd3';
 import { useMemo } from 'react';
@@ -30,6 +31,12 @@ export function RfPositionsView() {
   const setView = useStore((s) => s.setView);
   const hovered = useStore((s) => s.hoveredNeuron);
   const selected = useStore((s) => s.selectedNeuron);
+  const model = useStore((s) => s.model);
+  const highlight = useStore((s) => s.highlightedNeurons);
+  const clearHighlight = useStore((s) => s.highlightNeurons);
+  // Neuron indices of another model's readout, or of the readout being trained, would point at other cells.
+  const emphasized = highlight && !live && highlight.model === model ? highlight : null;
+  const emphasizedSet = useMemo(() => (emphasized ? new Set(emphasized.neurons) : null), [emphasized]);
 
   const layout = useMemo(
     () => (geometry ? fieldLayout(geometry.imageSize, view.zoomToNeurons ? (aspect) => neuronExtent(geometry, aspect) : undefined) : null),
@@ -50,9 +57,20 @@ export function RfPositionsView() {
         cy={layout.y(p[2 * n + 1])}
         r={view.markRadius}
         fill={colors ? interpolate(colors.t[n]) : '#3b528b'}
+        opacity={emphasizedSet && !emphasizedSet.has(n) ? 0.15 : undefined}
       />
     ));
-  }, [geometry, layout, colors, interpolate, view.markRadius]);
+  }, [geometry, layout, colors, interpolate, view.markRadius, emphasizedSet]);
+
+  const emphasizedMarks = useMemo(() => {
+    if (!geometry || !layout || !emphasized) return null;
+    const p = geometry.pixels;
+    return emphasized.neurons.filter((n) => n < geometry.neurons).map((n) => (
+      <circle key={n} cx={layout.x(p[2 * n])} cy={layout.y(p[2 * n + 1])} r={view.markRadius + 1.5}
+        fill={colors ? interpolate(colors.t[n]) : '#3b528b'} stroke={emphasized.color} strokeWidth={1.6}
+        data-neuron={n} />
+    ));
+  }, [geometry, layout, emphasized, colors, interpolate, view.markRadius]);
 
   const lattice = useMemo(() => {
     if (!geometry?.retinotopy || !layout) return null;
@@ -107,6 +125,7 @@ export function RfPositionsView() {
         overlay={<>{ring(selected, 'mark-selected')}{ring(hovered, 'mark-hovered')}</>}
       >
         <g className="rf-marks" data-testid="rf-marks">{marks}</g>
+        {emphasizedMarks && <g className="rf-emphasized" data-testid="rf-emphasized">{emphasizedMarks}</g>}
         {lattice && view.showRetinotopy && (
           <g data-testid="rf-lattice">
             <path d={lattice} className="rf-lattice-halo" />
@@ -118,6 +137,16 @@ export function RfPositionsView() {
         colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
         noColors="This readout has free per-neuron positions, no cortical coordinates to color by."
       />
+      {emphasized && (
+        <p className="small" data-testid="rf-emphasis">
+          <svg width="12" height="12" aria-hidden="true">
+            <circle cx="6" cy="6" r="4.5" fill="none" stroke={emphasized.color} strokeWidth="2" />
+          </svg>
+          {' '}Emphasized: {emphasized.label}, {emphasized.neurons.length.toLocaleString('en-US')} neurons;
+          {' '}the others faded.{' '}
+          <button type="button" className="button-quiet" onClick={() => clearHighlight(null)}>Show all</button>
+        </p>
+      )}
       <p className="small" data-testid="rf-focus">
         {focus !== null && focus < geometry.neurons ? (
           <>

@@ -6,6 +6,7 @@
 import type { ComponentType } from 'react';
 import { useStore } from '../../state/store';
 import { ArchitectureView } from './ArchitectureView';
+import { CellTypesView } from './CellTypesView';
 import { CorrelationsView } from './CorrelationsView';
 import { GaussiansView } from './GaussiansView';
 import { CoreView } from './CoreView';
@@ -36,6 +37,7 @@ export const VIEW_TABS: ViewTab[] = [
   { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },
   { id: 'correlations', title: 'Correlations', Component: CorrelationsView },
   { id: 'inspector', title: 'Neuron inspector', Component: () => <ModelOnly View={NeuronInspectorView} /> },
+  { id: 'cell-types', title: 'Cell types', Component: () => <ModelOnly View={CellTypesView} /> },
   { id: 'core', title: 'Core', Component: () => <ModelOnly View={CoreView} /> },
   { id: 'architecture', title: 'Architecture', Component: Architecture },
   { id: 'transfer', title: 'Transfer', Component: TransferView },
