@@ -185,6 +185,11 @@ export async function makeCoreCellTypes(core: CoreFunction, o: CoreCellTypeOptio
   if (!(range >= 0 && range <= 1)) throw new Error(`positionRange must be in [0, 1] (grid units), got ${range}`);
   const gainLogSd = o.gainLogSd ?? 0.2, driveSd = o.driveSd ?? 1, eluOffset = o.eluOffset ?? 0;
   if (!(gainLogSd >= 0) || !(driveSd > 0)) throw new Error('gainLogSd must be >= 0 and driveSd > 0');
+  if (K > Cc) throw new Error(`${K} cell types need ${K} distinct channels; the core has ${Cc}`);
+  const outside = (c: number) => !Number.isInteger(c) || c < 0 || c >= Cc;
+  if (o.channels && (o.channels.length !== K || new Set(o.channels).size !== K || o.channels.some(outside))) {
+    throw new Error(`the channels of ${K} cell types must be ${K} distinct integers in 0..${Cc - 1}, got ${o.channels}`);
+  }
   const rng = new Rng(o.seed ^ 0x3c6ef372);
   const probeSeed = rng.uint32(), typeRng = rng.fork(), positionRng = rng.fork(), gainRng = rng.fork();
 

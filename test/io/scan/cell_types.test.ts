@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type HostArray, InputError } from '../../../src/io/host_tensor';
 import { writeNpy } from '../../../src/io/npy';
 import { loadScan } from '../../../src/io/scan/load_scan';
-import { loadScanFromPath } from '../../../src/io/scan/load_scan_path';
+import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
 import { memoryScanSource } from '../../../src/io/scan/source';
 import { openZipScan } from '../../../src/io/scan/zip_batch_source';
 import { type ScanData, scanFiles, writeScanZip } from '../../../src/sim/scan_writer';
@@ -22,7 +22,8 @@ const FILE = 'static-small/meta/neurons/cell_types.npy';
 const dir = mkdtempSync(join(tmpdir(), 'v1x-cell-types-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const load = (files: Map<string, Uint8Array>, opts = {}) => loadScan(memoryScanSource(files, { name: 'small.zip' }), opts);
+const load = (files: Map<string, Uint8Array>, opts = {}) =>
+  loadScan(memoryScanSource(files, { name: 'small.zip' }), opts);
 
 function withCellTypes(a: HostArray): Map<string, Uint8Array> {
   const files = smallScanFiles();
@@ -92,13 +93,14 @@ describe('cell_types.npy', () => {
   });
 
   it('refuses labels that are not one integer >= 0 per neuron, naming the file', async () => {
-    await expectFileError(load(withCellTypes(i64([0, 1, 2, 3]))), /neuron counts disagree: 4 entries .*meta\/neurons\/unit_ids\.npy has 5/);
-    await expectFileError(load(withCellTypes(i64([0, 1, -1, 3, 0]))), /integer labels >= 0.*found -1 for neuron 2/);
-    await expectFileError(load(withCellTypes(f32([0, 1, 2.5, 3, 0], [N]))), /integer labels >= 0.*found 2\.5 for neuron 2/);
-    await expectFileError(load(withCellTypes(f32([0, 1, NaN, 3, 0], [N]))), /found NaN for neuron 2/);
-    await expectFileError(load(withCellTypes(str(['a', 'b', 'c', 'd', 'e']))), /wrong dtype: cell_types .* must be numeric/);
-    await expectFileError(load(withCellTypes({ dtype: 'bool', shape: [N], data: Uint8Array.of(0, 1, 1, 0, 1) })), /wrong dtype.*bool/);
-    await expectFileError(load(withCellTypes(f32([0, 1, 2, 3, 0, 1, 2, 3, 0, 1], [N, 2]))), /wrong shape \(5, 2\): cell_types must be 1-D/);
+    const bad = (a: HostArray, message: RegExp) => expectFileError(load(withCellTypes(a)), message);
+    await bad(i64([0, 1, 2, 3]), /neuron counts disagree: 4 entries .*meta\/neurons\/unit_ids\.npy has 5/);
+    await bad(i64([0, 1, -1, 3, 0]), /integer labels >= 0.*found -1 for neuron 2/);
+    await bad(f32([0, 1, 2.5, 3, 0], [N]), /integer labels >= 0.*found 2\.5 for neuron 2/);
+    await bad(f32([0, 1, NaN, 3, 0], [N]), /found NaN for neuron 2/);
+    await bad(str(['a', 'b', 'c', 'd', 'e']), /wrong dtype: cell_types .* must be numeric/);
+    await bad({ dtype: 'bool', shape: [N], data: Uint8Array.of(0, 1, 1, 0, 1) }, /wrong dtype.*bool/);
+    await bad(f32([0, 1, 2, 3, 0, 1, 2, 3, 0, 1], [N, 2]), /wrong shape \(5, 2\): cell_types must be 1-D/);
   });
 
   it('is checked by the scan writer too', () => {
