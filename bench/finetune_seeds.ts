@@ -19,7 +19,7 @@ import { DEFAULT_CACHE_PRECISION, buildFeatureCache } from '../src/train/readout
 import { evaluateTier, planCache } from '../src/train/readout/finetune';
 import { medianGridError } from '../src/metrics/grid_error';
 import { loadCoreFromFiles } from '../src/train/frozen_core_files';
-import { loadScanFromPath } from '../src/io/scan/load_scan_path';
+import { loadScanFromPath } from '../src/io/scan/node_dir_source';
 import { REFERENCE_READOUT, initReadout } from '../src/train/readout/readout_init';
 import { evalPositions } from '../src/train/readout/readout_step';
 import { trainReadout } from '../src/train/readout/trainer';

@@ -34,7 +34,7 @@ import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end/scan_da
 import { newEncoder, newReadoutFor } from '../src/train/end_to_end/new_model';
 import { type TransferCell, type TransferCondition, cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../src/experiments/transfer';
 import { createFastCore } from '../src/kernels/fast_core';
-import { loadScanFromPath } from '../src/io/scan/load_scan_path';
+import { loadScanFromPath } from '../src/io/scan/node_dir_source';
 import { writeScanZip } from '../src/sim/scan_writer';
 import { v1TruthFiles } from '../src/sim/v1_truth';
 

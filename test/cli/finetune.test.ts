@@ -20,7 +20,7 @@ import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { normalizedImages } from '../../src/io/scan/normalize';
 import { tierIndices } from '../../src/io/scan/tiers';
 import { readoutFromStateDict } from '../../src/train/export';
-import { loadScanFromPath } from '../../src/io/scan/load_scan_path';
+import { loadScanFromPath } from '../../src/io/scan/node_dir_source';
 import { evalPositions, predictBatch } from '../../src/train/readout/readout_step';
 import { SIM, SIM_ZIP as SCAN, SOTA, noTorchReason, TORCH_PYTHON as PY } from '../fixtures/paths';
 

@@ -9,7 +9,7 @@ import { InputError } from '../../io/host_tensor';
 import { normalizedImages, normalizedResponses, tierCounts, tierIndices, type Scan } from '../../io/scan';
 import { evaluate, perNeuronCsv } from '../../metrics';
 import type { Encoder } from '../../model/encoder';
-import { loadScanFromPath } from '../../io/scan/load_scan_path';
+import { loadScanFromPath } from '../../io/scan/node_dir_source';
 import { parseArgs, UsageError } from '../args';
 import { buildEncoder, parseBackend, readModelFiles, readoutFromArgs, startBackend } from '../load_model';
 

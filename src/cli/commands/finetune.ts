@@ -22,7 +22,7 @@ import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end
 import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout/readout_init';
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { medianGridError } from '../../metrics/grid_error';
-import { loadScanFromPath } from '../../io/scan/load_scan_path';
+import { loadScanFromPath } from '../../io/scan/node_dir_source';
 import { REFERENCE_SCHEDULE } from '../../train/optim/schedule';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/readout/trainer';
 import { evalPositions } from '../../train/readout/readout_step';

@@ -15,7 +15,7 @@ import { endToEndScan } from '../../train/end_to_end/scan_data';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end/new_model';
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { coreRegularizerFromConfig } from '../../train/end_to_end/finetune_core';
-import { loadScanFromPath } from '../../io/scan/load_scan_path';
+import { loadScanFromPath } from '../../io/scan/node_dir_source';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';

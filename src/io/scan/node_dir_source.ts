@@ -1,11 +1,14 @@
 /**
  * Scan sources for Node (CLI, tests, benchmarks): an unpacked folder, or a zip on disk read with random
- * access through `fs.openAsBlob`. Kept apart from source.ts so the browser bundle never imports node:fs.
+ * access through `fs.openAsBlob`, and `loadScanFromPath` on top of them. Kept apart from source.ts so the browser
+ * bundle never imports node:fs.
  */
 import { openAsBlob, promises as fsp, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { InputError } from '../host_tensor';
+import { loadScan } from './load_scan';
 import { type ScanSource, findScanRoot, scanNameFor } from './source';
+import type { LoadScanOptions, Scan } from './types';
 import { openZipScan } from './zip_batch_source';
 
 /** Bounds the directory walk: a real scan has ~2 files per trial plus a few dozen meta files. */
@@ -64,4 +67,14 @@ export async function openScanPath(path: string, opts: { root?: string } = {}): 
   try { st = statSync(path); } catch { throw new InputError(path, 'no such file or folder'); }
   if (st.isDirectory()) return nodeDirScanSource(path, opts);
   return openZipScan(await openAsBlob(path), path, opts);
+}
+
+/** A scan from a .zip or a FileTree folder on disk (the CLI, benchmarks, scripts and tests). */
+export async function loadScanFromPath(path: string, opts: LoadScanOptions = {}): Promise<Scan> {
+  const source = await openScanPath(path);
+  try {
+    return await loadScan(source, opts);
+  } finally {
+    await source.close?.();
+  }
 }

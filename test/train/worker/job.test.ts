@@ -17,7 +17,7 @@ import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { TrainingControl } from '../../../src/train/optim/control';
 import { readoutFromStateDict } from '../../../src/train/export';
 import { runFineTuneJob } from '../../../src/train/worker/job';
-import { loadScanFromPath } from '../../../src/io/scan/load_scan_path';
+import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
 import type { DoneMessage, FromWorker } from '../../../src/train/worker/protocol';
 import { readoutParams } from '../../../src/train/readout/readout_params';
 import { evalPositions } from '../../../src/train/readout/readout_step';
