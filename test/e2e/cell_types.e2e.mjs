@@ -169,3 +169,39 @@ export async function cellTypesAgainstGroundTruth({ page, shot, log }) {
 }
 cellTypesAgainstGroundTruth.demo = true;
 cellTypesAgainstGroundTruth.query = 'backend=wasm&view=cell-types';
+
+/**
+ * Klindt et al.'s setting in miniature: `v1x simulate --cell-types 4` makes 4 types, each reading one channel of
+ * the demo core at random positions; with its ground-truth model loaded (the core and a readout with one-hot
+ * features), the view must suggest k = 4 and find the types exactly (ARI 1).
+ */
+export async function cellTypesOfASimulatedPopulation({ openPage, shot, log }) {
+  const dir = join(process.cwd(), 'test-results', 'tmp');
+  mkdirSync(dir, { recursive: true });
+  const scan = join(dir, 'cell-types-k4.zip');
+  const sim = spawnSync(process.execPath, [
+    'bin/v1x.mjs', 'simulate', '--checkpoint', 'public/demo/model.pth', '--config', 'public/demo/config.json',
+    '--cell-types', '4', '--neurons', '400', '--seed', '3', '--trials', '96,32,6x3', '--out', scan, '--force',
+    '--backend', 'wasm',
+  ], { encoding: 'utf8' });
+  assert.equal(sim.status, 0, `v1x simulate --cell-types failed: ${sim.stderr}`);
+
+  const page = await openPage({ query: 'backend=wasm&view=cell-types' });
+  await page.evaluate(() => window.__v1x.backendReady());
+  const truthModel = join(dir, 'cell-types-k4-truth', 'truth_model.pth');
+  await page.getByTestId('model-input').setInputFiles([truthModel, 'public/demo/config.json']);
+  await page.getByTestId('model-summary').filter({ hasText: '400 neurons' }).waitFor();
+  await page.getByTestId('scan-input').setInputFiles(scan);
+  await page.getByTestId('scan-summary').waitFor();
+  await openCellTypes(page);
+  const suggested = Number(await page.getByTestId('cell-types-suggested-k').getAttribute('data-value'));
+  assert.equal(suggested, 4, 'suggested k = 4');
+  const ari = page.getByTestId('cell-types-ari');
+  await ari.waitFor({ timeout: 60_000 });
+  assert.equal(Number(await ari.getAttribute('data-value')), 1, 'the clusters are the simulated types');
+  assert.equal(await page.getByTestId('cell-types-truth-points').locator('circle').count(), 400);
+  log(`k = 4 suggested, ARI ${await ari.getAttribute('data-value')}`);
+  await shot('cell-types-k4', page);
+  await page.getByTestId('cell-types-confusion').scrollIntoViewIfNeeded();
+  await shot('cell-types-k4-confusion', page);
+}
