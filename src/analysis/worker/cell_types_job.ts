@@ -1,16 +1,18 @@
 /**
  * The Cell types view's slow work, as one job per Web Worker (cell_types_worker.ts) so the page stays
  * responsive: the k sweep (k-means for k = 2..10, silhouettes, the suggested k; seconds for 8000 neurons x 64
- * channels) or a UMAP embedding (seconds: neighbour graph, then hundreds of layout epochs). Progress is posted
- * as it goes; the result comes last. Plain functions over messages, so Node tests run a job without a worker.
+ * channels), a UMAP embedding (seconds: neighbour graph, then hundreds of layout epochs), or a PCA too large
+ * to run on the page (~0.1-0.5 s for 8000 neurons x 64-128 channels). Progress is posted as it goes; the
+ * result comes last. Plain functions over messages, so Node tests run a job without a worker.
  */
 import { sweepK } from '../choose_k';
+import { pca } from '../pca';
 import { scaleFeatures, type FeatureScaling } from '../scaling';
 import { startUmap } from '../umap';
 
 export interface CellTypesRequest {
   type: 'cell-types-start';
-  job: 'clusters' | 'umap';
+  job: 'clusters' | 'umap' | 'pca';
   /** (rows, cols) row-major feature vectors, as learned (scaling is applied here). */
   features: Float32Array;
   rows: number;
@@ -28,6 +30,7 @@ export type CellTypesReply =
     milliseconds: number;
   }
   | { type: 'umap'; coords: Float64Array; epochs: number; milliseconds: number }
+  | { type: 'pca'; coords: Float64Array; explainedRatio: Float64Array; milliseconds: number }
   | { type: 'error'; message: string };
 
 /** Epochs between progress messages of a UMAP. */
@@ -46,6 +49,13 @@ export function runCellTypesJob(
       const s = sweepK(m, { seed: req.seed, onProgress });
       const buffers = s.labels.map((l) => l.buffer as ArrayBuffer);
       post({ type: 'clusters', ...s, milliseconds: performance.now() - t0 }, buffers);
+      return;
+    }
+    if (req.job === 'pca') {
+      post({ type: 'progress', done: 0, total: 1, what: 'PCA' });
+      const p = pca(m);
+      const reply = { coords: p.coords, explainedRatio: p.explainedRatio, milliseconds: performance.now() - t0 };
+      post({ type: 'pca', ...reply }, [p.coords.buffer as ArrayBuffer, p.explainedRatio.buffer as ArrayBuffer]);
       return;
     }
     post({ type: 'progress', done: 0, total: 1, what: 'UMAP: nearest neighbours' });

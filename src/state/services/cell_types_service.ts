@@ -20,9 +20,17 @@ export interface CellTypesProgress {
 
 export type ClusterSweepResult = Omit<Extract<CellTypesReply, { type: 'clusters' }>, 'type'>;
 export type UmapResult = Omit<Extract<CellTypesReply, { type: 'umap' }>, 'type'>;
+export type PcaResult = Omit<Extract<CellTypesReply, { type: 'pca' }>, 'type'>;
 
-export type CellTypesJobKind = 'clusters' | 'umap';
-type ResultOf<J extends CellTypesJobKind> = J extends 'clusters' ? ClusterSweepResult : UmapResult;
+export type CellTypesJobKind = 'clusters' | 'umap' | 'pca';
+export type ResultOf<J extends CellTypesJobKind> = J extends 'clusters' ? ClusterSweepResult
+  : J extends 'umap' ? UmapResult : PcaResult;
+
+/**
+ * Largest PCA run on the page, in multiply-adds of its covariance (neurons x channels^2): ~20-50 ms here. The
+ * demo (500 x 16^2) is far below; a Sensorium readout (7776 x 64^2) goes to the worker.
+ */
+export const PCA_ON_PAGE_MAX = 2e7;
 
 const results = new WeakMap<FeatureMatrix, Map<string, unknown>>();
 

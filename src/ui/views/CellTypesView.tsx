@@ -1,7 +1,7 @@
 /**
  * Cell types ("what", Klindt et al. 2017): every neuron's feature vector over the core's channels (its barcode,
- * from any readout that has one: state/derived/cell_types.ts) embedded in 2-D by PCA (on the page) or UMAP (in
- * a worker), colored by k-means cluster. k defaults to the suggested one (highest mean silhouette over
+ * from any readout that has one: state/derived/cell_types.ts) embedded in 2-D by PCA (on the page when small, in
+ * a worker when large) or UMAP (in a worker), colored by k-means cluster. k defaults to the suggested one (highest mean silhouette over
  * k = 2..10, plotted beside). Hover and click are the app-wide neuron selection; clicking a cluster in the
  * legend emphasizes its neurons on the receptive-field map ("where"). When the scan carries ground-truth cell
  * types, a second scatter shows them, with the confusion table and the adjusted Rand index.
@@ -11,6 +11,7 @@ import type { FeatureScaling } from '../../analysis/scaling';
 import {
   clusterSummary, compareWithTruth, pcaEmbedding, readoutFeatureMatrix, trueCellTypes,
 } from '../../state/derived/cell_types';
+import { PCA_ON_PAGE_MAX } from '../../state/services/cell_types_service';
 import { useStore } from '../../state/store';
 import { useAsync } from '../hooks/use_async';
 import { ConfusionMatrix } from './cell_types/ConfusionMatrix';
@@ -52,9 +53,14 @@ export function CellTypesView() {
 
   const features = useAsync(model ? () => readoutFeatureMatrix(model) : null, [model]);
   const fm = features.value;
-  const pca = useMemo(() => (fm ? pcaEmbedding(fm, scaling) : null), [fm, scaling]);
+  // PCA on the page when it takes a few tens of ms, else in a worker like the rest.
+  const pcaOnPage = !!fm && fm.neurons * fm.channels ** 2 <= PCA_ON_PAGE_MAX;
+  const pcaHere = useMemo(() => (fm && pcaOnPage ? pcaEmbedding(fm, scaling) : null), [fm, pcaOnPage, scaling]);
+  const pcaJob = useCellTypesJob(fm, 'pca', scaling, !!fm && !pcaOnPage && method === 'pca');
+  const pca = pcaHere ?? pcaJob.value;
   const sweep = useCellTypesJob(fm, 'clusters', scaling, true);
   const umap = useCellTypesJob(fm, 'umap', scaling, method === 'umap');
+  const embedJob = method === 'umap' ? umap : pcaJob;
 
   const s = sweep.value;
   const k = s ? (pickedK !== null && s.ks.includes(pickedK) ? pickedK : s.suggested) : null;
@@ -136,10 +142,10 @@ export function CellTypesView() {
       {features.error && (
         <p className="error" role="alert">Could not read the readout&apos;s features: {features.error}</p>
       )}
-      {(sweep.progress || (method === 'umap' && umap.progress)) && (
+      {(sweep.progress || embedJob.progress) && (
         <div className="progress-line small" data-testid="cell-types-progress">
           {(() => {
-            const p = (method === 'umap' && umap.progress) || sweep.progress!;
+            const p = embedJob.progress ?? sweep.progress!;
             return (
               <>
                 <progress max={p.total || 1} value={p.done} />
@@ -150,7 +156,7 @@ export function CellTypesView() {
         </div>
       )}
       {sweep.error && <p className="error" role="alert">Clustering failed: {sweep.error}</p>}
-      {method === 'umap' && umap.error && <p className="error" role="alert">UMAP failed: {umap.error}</p>}
+      {embedJob.error && <p className="error" role="alert">{method.toUpperCase()} failed: {embedJob.error}</p>}
 
       <div className="cell-types-plots">
         <figure className="figure">
@@ -160,7 +166,7 @@ export function CellTypesView() {
               label={`${N} neurons' barcodes by ${method.toUpperCase()}, colored by k-means cluster`} />
           ) : (
             <p className="muted small">
-              {method === 'umap' ? 'UMAP is laying out the neurons…' : 'Reading the barcodes…'}
+              {method === 'umap' ? 'UMAP is laying out the neurons…' : 'PCA of the barcodes…'}
             </p>
           )}
           <figcaption>

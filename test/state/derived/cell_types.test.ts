@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { runCellTypesJob, type CellTypesReply } from '../../../src/analysis/worker/cell_types_job';
 import type { Scan } from '../../../src/io/scan';
 import {
-  channelsMajorToRows, clusterSummary, compareWithTruth, featureMatrixOf, matchTypesToClusters, trueCellTypes,
-  type FeatureMatrix,
+  channelsMajorToRows, clusterSummary, compareWithTruth, featureMatrixOf, matchTypesToClusters, pcaEmbedding,
+  trueCellTypes, type FeatureMatrix,
 } from '../../../src/state/derived/cell_types';
 import { blobs } from '../../analysis/blobs';
 
@@ -82,7 +82,7 @@ describe('clusters against types', () => {
 describe('the Cell types worker job (run in Node, no worker)', () => {
   const { m, labels } = blobs(3, 40, 6, 4);
   const features = Float32Array.from(m.data);
-  const run = (job: 'clusters' | 'umap') => {
+  const run = (job: 'clusters' | 'umap' | 'pca') => {
     const out: CellTypesReply[] = [];
     runCellTypesJob({
       type: 'cell-types-start', job, features, rows: m.rows, cols: m.cols, scaling: 'none', seed: 0, umapEpochs: 30,
@@ -110,6 +110,16 @@ describe('the Cell types worker job (run in Node, no worker)', () => {
     const steps = a.filter((r) => r.type === 'progress').map((r) => (r as { done: number }).done);
     expect(steps).toEqual([0, 10, 20, 30]);
     expect(Array.from(last.coords)).toEqual(Array.from((b[b.length - 1] as { coords: Float64Array }).coords));
+  });
+
+  it('runs a PCA, the same as on the page', () => {
+    const out = run('pca');
+    const last = out[out.length - 1];
+    if (last.type !== 'pca') throw new Error(`expected the PCA, got ${last.type}`);
+    const fm: FeatureMatrix = { features, neurons: m.rows, channels: m.cols, readoutKind: 'Gaussian' };
+    const here = pcaEmbedding(fm, 'none');
+    expect(Array.from(last.coords)).toEqual(Array.from(here.coords));
+    expect(Array.from(last.explainedRatio)).toEqual(Array.from(here.explainedRatio));
   });
 
   it('reports a failure as a message', () => {

@@ -7,8 +7,7 @@ import { useEffect, useState } from 'react';
 import type { FeatureScaling } from '../../../analysis/scaling';
 import type { FeatureMatrix } from '../../../state/derived/cell_types';
 import {
-  cachedCellTypesResult, runCellTypesJob, type CellTypesJobKind, type CellTypesProgress, type ClusterSweepResult,
-  type UmapResult,
+  cachedCellTypesResult, runCellTypesJob, type CellTypesJobKind, type CellTypesProgress, type ResultOf,
 } from '../../../state/services/cell_types_service';
 
 export interface JobState<T> {
@@ -19,8 +18,8 @@ export interface JobState<T> {
 
 export function useCellTypesJob<J extends CellTypesJobKind>(
   fm: FeatureMatrix | null, job: J, scaling: FeatureScaling, wanted: boolean,
-): JobState<J extends 'clusters' ? ClusterSweepResult : UmapResult> {
-  type T = J extends 'clusters' ? ClusterSweepResult : UmapResult;
+): JobState<ResultOf<J>> {
+  type T = ResultOf<J>;
   const [state, setState] = useState<JobState<T>>({ value: null, progress: null, error: null });
   useEffect(() => {
     if (!fm || !wanted) {
