@@ -227,7 +227,8 @@ export async function cellTypesOfALargeReadout({ openPage, fixtures, shot, log }
   await page.getByTestId('cell-types-points').waitFor({ timeout: 180_000 });
   log(`PCA of 7,776 x 64 in the worker after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await page.getByTestId('cell-types-suggested-k').waitFor({ timeout: 300_000 });
-  log(`k sweep after ${((Date.now() - t0) / 1000).toFixed(1)} s; ${await page.getByTestId('cell-types-suggested-k').textContent()}`);
+  const suggestedText = await page.getByTestId('cell-types-suggested-k').textContent();
+  log(`k sweep after ${((Date.now() - t0) / 1000).toFixed(1)} s; ${suggestedText}`);
   assert.equal(Number(await page.getByTestId('cell-types-points').getAttribute('data-points')), 7776);
   const k = Number(await page.getByTestId('cell-types-suggested-k').getAttribute('data-value'));
   const categories = await page.getByTestId('cell-types-points').locator('circle')
