@@ -23,6 +23,7 @@
  * Like neuralpredictors' forward, a step with constrainPos clamps `features` (and, without normalize, `spatial`) at 0
  * in place before computing.
  */
+import { FACTORIZED_DEFAULT_L1_FORM, type FactorizedL1Form } from '../model/readout_types';
 import type { KernelChoice, MapGeometry } from './fused_readout';
 import { type GemmSpec, gemmModuleBytes, gemmSimdAvailable, relaxedSimdAvailable } from './wasm/factorized_kernel';
 
@@ -64,11 +65,14 @@ export interface FactorizedTrainArgs extends FactorizedForwardArgs {
   /** Accumulated into: (N); null without a bias. */
   gradBias: Float32Array | null;
   /**
-   * neuralpredictors' regularizer, added with its gradient (unscaled by lossScale): weight *
-   * (sum_n |m_n|_1) (sum_n |f_n|_1) (its code's outer-product form), / (N C h w) for 'mean'. 0 or absent: none.
+   * The regularizer, added with its gradient (unscaled by lossScale): weight * l1, l1 = sum_n |m_n|_1 |f_n|_1
+   * ('per_neuron') or neuralpredictors' (sum_n |m_n|_1) (sum_n |f_n|_1) ('neuralpredictors', its code's
+   * outer-product form), / (N C h w) for 'mean'. Weight 0 or absent: none.
    */
   regWeight?: number;
   regReduction?: 'sum' | 'mean';
+  /** Which l1 (default FACTORIZED_DEFAULT_L1_FORM, model/readout_types.ts). */
+  regForm?: FactorizedL1Form;
   /** Optional (B, N): the predictions r. */
   predictions?: Float32Array;
   /** Optional, accumulated into: dL/d map, one (h, w, C) array per image (training through the core). */
@@ -384,7 +388,8 @@ export class FusedFactorizedReadout {
   /** The regularizer's value; its gradient goes into gradMask (w.r.t. M) and gradFeatures. */
   private regularizerInto(a: FactorizedTrainArgs): number {
     const { N, C, HW, HWp } = this.d;
-    return regularizerAndGrads(this.b.mask, a.features, N, C, HW, HWp, a.regWeight ?? 0, a.regReduction ?? 'sum', this.b.gradMask, a.gradFeatures);
+    return regularizerAndGrads(this.b.mask, a.features, N, C, HW, HWp, a.regWeight ?? 0, a.regReduction ?? 'sum',
+      a.regForm ?? FACTORIZED_DEFAULT_L1_FORM, this.b.gradMask, a.gradFeatures);
   }
 
   private maskBackward(spatial: Float32Array, o: MaskOptions, out: Float32Array): void {
@@ -417,23 +422,38 @@ export function transformMask(spatial: Float32Array, o: MaskOptions, N: number, 
 }
 
 /**
- * neuralpredictors' regularizer weight * (sum |M|) (sum |f|) (/ (N C hw) for 'mean'): returns the value and adds
- * its gradient w.r.t. M into gradMask and w.r.t. f into gradFeatures (sign(0) = 0, as torch's abs).
+ * The regularizer weight * l1 (/ (N C hw) for 'mean'), M the transformed mask: l1 = sum_n |M_n|_1 |f_n|_1
+ * ('per_neuron') or (sum |M|) (sum |f|) ('neuralpredictors'). Returns the value and adds its gradient w.r.t. M into
+ * gradMask and w.r.t. f into gradFeatures (sign(0) = 0, as torch's abs).
  */
 function regularizerAndGrads(mask: Float32Array, f: Float32Array, N: number, C: number, HW: number, HWp: number,
-  weight: number, reduction: 'sum' | 'mean', gradMask: Float32Array, gradFeatures: Float32Array): number {
+  weight: number, reduction: 'sum' | 'mean', form: FactorizedL1Form, gradMask: Float32Array, gradFeatures: Float32Array,
+): number {
   if (weight === 0) return 0;
   const w = reduction === 'mean' ? weight / (N * C * HW) : weight;
-  let m1 = 0, f1 = 0;
-  for (let n = 0; n < N; n++) for (let p = 0; p < HW; p++) m1 += Math.abs(mask[n * HWp + p]);
-  for (let i = 0; i < N * C; i++) f1 += Math.abs(f[i]);
-  const gm = w * f1, gfv = w * m1;
+  // per neuron |M_n|_1 and |f_n|_1
+  const m1 = new Float64Array(N), f1 = new Float64Array(N);
   for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let p = 0; p < HW; p++) s += Math.abs(mask[n * HWp + p]);
+    m1[n] = s;
+    let t = 0;
+    for (let c = 0; c < C; c++) t += Math.abs(f[n * C + c]);
+    f1[n] = t;
+  }
+  let value = 0, mAll = 0, fAll = 0;
+  for (let n = 0; n < N; n++) { mAll += m1[n]; fAll += f1[n]; value += m1[n] * f1[n]; }
+  if (form === 'neuralpredictors') value = mAll * fAll;
+  for (let n = 0; n < N; n++) {
+    // d/dM_n = w |f|_1 sign(M_n) (per neuron: this neuron's |f_n|_1), d/df_n = w |M|_1 sign(f_n)
+    const gm = w * (form === 'neuralpredictors' ? fAll : f1[n]);
+    const gfv = w * (form === 'neuralpredictors' ? mAll : m1[n]);
     const mo = n * HWp;
     for (let p = 0; p < HW; p++) { const v = mask[mo + p]; if (v !== 0) gradMask[mo + p] += v > 0 ? gm : -gm; }
+    const fo = n * C;
+    for (let c = 0; c < C; c++) { const v = f[fo + c]; if (v !== 0) gradFeatures[fo + c] += v > 0 ? gfv : -gfv; }
   }
-  for (let i = 0; i < N * C; i++) { const v = f[i]; if (v !== 0) gradFeatures[i] += v > 0 ? gfv : -gfv; }
-  return w * m1 * f1;
+  return w * value;
 }
 
 /**
@@ -463,18 +483,20 @@ function maskBackward(spatial: Float32Array, o: MaskOptions, N: number, HW: numb
 }
 
 /**
- * neuralpredictors' regularizer and its gradients on host arrays (for a trainer that keeps it apart from the step):
- * weight * (sum |M|) (sum |f|) (/ (N C h w) for 'mean'), M the transformed mask. Gradients accumulated into
- * gradSpatial (through the normalization) and gradFeatures when given.
+ * The regularizer and its gradients on host arrays (for a trainer that keeps it apart from the step): weight * l1
+ * in `form` (default FACTORIZED_DEFAULT_L1_FORM; see regularizerAndGrads) (/ (N C h w) for 'mean'), M the
+ * transformed mask. Gradients accumulated into gradSpatial (through the normalization) and gradFeatures when given.
  */
 export function factorizedRegularizer(a: {
   spatial: Float32Array; features: Float32Array; neurons: number; channels: number; height: number; width: number;
-  mask: MaskOptions; weight: number; reduction?: 'sum' | 'mean'; gradSpatial?: Float32Array; gradFeatures?: Float32Array;
+  mask: MaskOptions; weight: number; reduction?: 'sum' | 'mean'; form?: FactorizedL1Form;
+  gradSpatial?: Float32Array; gradFeatures?: Float32Array;
 }): number {
   const N = a.neurons, C = a.channels, HW = a.height * a.width;
   const mask = new Float32Array(N * HW), norms = new Float64Array(N), gradMask = new Float32Array(N * HW);
   transformMask(a.spatial, a.mask, N, HW, HW, mask, norms);
-  const v = regularizerAndGrads(mask, a.features, N, C, HW, HW, a.weight, a.reduction ?? 'sum', gradMask, a.gradFeatures ?? new Float32Array(N * C));
+  const v = regularizerAndGrads(mask, a.features, N, C, HW, HW, a.weight, a.reduction ?? 'sum',
+    a.form ?? FACTORIZED_DEFAULT_L1_FORM, gradMask, a.gradFeatures ?? new Float32Array(N * C));
   if (a.gradSpatial) maskBackward(a.spatial, a.mask, N, HW, HW, norms, gradMask, a.gradSpatial);
   return v;
 }

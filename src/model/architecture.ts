@@ -1,12 +1,17 @@
 /**
  * Reads the model's architecture from a neuralpredictors state_dict: the Stacked2dCore layers from the key names
- * and shapes under `core.features.layer<i>.`, and one FullGaussian2d readout per `readout.<data_key>.` prefix.
- * What the weights cannot tell comes from the config. Every problem (missing, unexpected or mis-shaped key) is
- * reported in words with the layer it belongs to; all problems found are listed in one InputError.
+ * and shapes under `core.features.layer<i>.`, and one readout per `readout.<data_key>.` prefix, a FullGaussian2d or
+ * a FullFactorized2d told apart by its keys (a checkpoint may hold both kinds under different data keys): a
+ * factorized readout has a 3-D `spatial` (N, h, w) mask and 2-D `_features` (N, C), a Gaussian one `sigma` and
+ * 4-D `_features` (1, C, 1, N). What the weights cannot tell comes from the config. Every problem (missing,
+ * unexpected or mis-shaped key) is reported in words with the layer it belongs to; all problems found are listed
+ * in one InputError.
  */
 import { InputError, shapeString, type HostTensor, type StateDict } from '../io/host_tensor';
-import type { ModelConfig } from './config';
-import { type GaussType, gaussTypeOfSigmaShape } from './readout_types';
+import { type ModelConfig, factorizedOptionsFromConfig } from './config';
+import {
+  type FactorizedOptions, type GaussType, type ReadoutKind, gaussTypeOfSigmaShape, readoutClassName, sigmaSize,
+} from './readout_types';
 
 /** One torch.nn.Conv2d inside a core layer. Weight in PyTorch layout (out, in/groups, kh, kw). */
 export interface ConvSpec {
@@ -65,17 +70,44 @@ export interface PositionNetworkSpec {
   finalTanh: boolean;
 }
 
-export interface ReadoutArchitecture {
+interface ReadoutArchitectureBase {
   key: string;
   /** 'readout.<key>.' */
   prefix: string;
+  kind: ReadoutKind;
   neurons: number;
   channels: number;
-  gaussType: GaussType;
   bias: boolean;
+  /** The readout's trainable parameters (buffers such as source_grid not counted). */
+  parameters: number;
+}
+
+export interface GaussianReadoutArchitecture extends ReadoutArchitectureBase {
+  kind: 'gaussian';
+  gaussType: GaussType;
   /** null: free means `_mu` (1, N, 1, 2). */
   positionNetwork: PositionNetworkSpec | null;
+  factorized: null;
 }
+
+/** A FullFactorized2d's mask size and options (the options from the config: the weights cannot tell them). */
+export interface FactorizedSpec {
+  /** The mask's height and width: the core's output map's. */
+  height: number;
+  width: number;
+  options: FactorizedOptions;
+}
+
+export interface FactorizedReadoutArchitecture extends ReadoutArchitectureBase {
+  kind: 'factorized';
+  /** No Gaussians, no position network. */
+  gaussType: null;
+  positionNetwork: null;
+  factorized: FactorizedSpec;
+}
+
+/** One readout of the checkpoint, by kind (the fields of both exist on either, null where they do not apply). */
+export type ReadoutArchitecture = GaussianReadoutArchitecture | FactorizedReadoutArchitecture;
 
 export interface ModelArchitecture {
   core: CoreArchitecture;
@@ -90,7 +122,7 @@ export interface ModelArchitecture {
 /** Keys written by training-only modules; they never enter the forward pass. */
 const IGNORED_PREFIXES = ['core._input_weights_regularizer.'];
 
-const READOUT_PARAM = /^readout\.(.+?)\.(_features|features|bias|sigma|_mu|mu|source_grid|mu_transform\.(\d+)\.(weight|bias)|scales|feature_sharing_index|grid_sharing_index)$/;
+const READOUT_PARAM = /^readout\.(.+?)\.(_features|features|bias|sigma|_mu|mu|source_grid|mu_transform\.(\d+)\.(weight|bias)|spatial|scales|feature_sharing_index|grid_sharing_index)$/;
 
 class Problems {
   readonly list: string[] = [];
@@ -155,7 +187,7 @@ function describeUnexpected(key: string): string {
   if (key.startsWith('modulator.')) return '(a behavior modulator is not supported)';
   if (/attention_conv|hermite/.test(key)) return '(attention / rotation-equivariant cores are not supported)';
   if (/\.(scales|feature_sharing_index|grid_sharing_index)$/.test(key)) return '(shared features or grids across readouts are not supported)';
-  return '(not part of a Stacked2dCore + FullGaussian2d model)';
+  return '(not part of a Stacked2dCore + FullGaussian2d / FullFactorized2d model)';
 }
 
 type Getter = (key: string) => HostTensor | undefined;
@@ -363,7 +395,9 @@ function inferReadouts(
   for (const key of sd.keys()) {
     const m = READOUT_PARAM.exec(key);
     if (!m) {
-      if (key.startsWith('readout.')) problems.add(`unexpected key '${key}' (not a FullGaussian2d parameter)`);
+      if (key.startsWith('readout.')) {
+        problems.add(`unexpected key '${key}' (not a FullGaussian2d or FullFactorized2d parameter)`);
+      }
       continue;
     }
     if (!params.has(m[1])) { params.set(m[1], new Set()); order.push(m[1]); }
@@ -377,6 +411,18 @@ function inferReadouts(
     if (names.has('scales') || names.has('feature_sharing_index') || names.has('grid_sharing_index')) {
       problems.add(`${where}: shared features or grids across readouts are not supported`);
       for (const n of ['scales', 'feature_sharing_index', 'grid_sharing_index']) get(prefix + n);
+    }
+    if (names.has('spatial')) {
+      out.push(inferFactorized(key, names, config, core, get, problems));
+      continue;
+    }
+    const f2 = names.has('_features') ? '_features' : 'features';
+    const feat2d = sd.get(prefix + f2);
+    if (feat2d && feat2d.shape.length === 2 && !names.has('sigma')) {
+      problems.add(`${where}: '${prefix}${f2}' has shape ${shapeString(feat2d.shape)}, a FullFactorized2d's (neurons, channels), `
+        + `but there is no mask '${prefix}spatial' (neurons, height, width)`);
+      for (const p of names) get(prefix + p);
+      continue;
     }
     // Very old neuralpredictors named the parameters without the underscore.
     const featName = names.has('_features') ? '_features' : names.has('features') ? 'features' : '_features';
@@ -471,9 +517,75 @@ function inferReadouts(
         notes.push(`config has a grid_mean_predictor, readout '${key}' stores free means; following the checkpoint`);
       }
     }
-    out.push({ key, prefix, neurons: n, channels: c, gaussType, bias: !!bias, positionNetwork });
+    const parameters = gaussianParameters(n, c, gaussType, !!bias, positionNetwork, names.has(muName) && !hasMlp);
+    out.push({
+      key, prefix, kind: 'gaussian', neurons: n, channels: c, gaussType, bias: !!bias, positionNetwork, factorized: null, parameters,
+    });
   }
   return out;
+}
+
+function gaussianParameters(
+  n: number, c: number, gaussType: GaussType, bias: boolean, net: PositionNetworkSpec | null, freeMu: boolean,
+): number {
+  if (n < 0 || c < 0) return 0;
+  const netParams = net ? net.linears.reduce((a, l) => a + l.outFeatures * (l.inFeatures + 1), 0) : 0;
+  return n * c + (bias ? n : 0) + n * sigmaSize(gaussType) + (freeMu ? 2 * n : 0) + netParams;
+}
+
+/**
+ * A FullFactorized2d under `readout.<key>.`: `spatial` (N, h, w) with h x w the core's output map, `_features`
+ * (N, C) with C its channels, `bias` (N) optional; the options from the config. Keys of a FullGaussian2d beside
+ * them are a mix of both readouts and refused.
+ */
+function inferFactorized(
+  key: string, names: Set<string>, config: ModelConfig, core: CoreArchitecture | null, get: Getter, problems: Problems,
+): FactorizedReadoutArchitecture {
+  const prefix = `readout.${key}.`;
+  const where = `readout '${key}'`;
+  const gaussian = [...names].filter((p) => ['sigma', '_mu', 'mu', 'source_grid'].includes(p) || p.startsWith('mu_transform.'));
+  if (gaussian.length > 0) {
+    const keys = gaussian.map((p) => `'${prefix}${p}'`).join(', ');
+    problems.add(`${where}: has a FullFactorized2d mask '${prefix}spatial' and FullGaussian2d keys (${keys}): one readout cannot be both`);
+    for (const p of gaussian) get(prefix + p);
+  }
+  let n = -1, c = -1, h = -1, w = -1;
+  const [, coreH, coreW] = core ? core.outputShape : [0, -1, -1];
+  const spatial = get(prefix + 'spatial')!;
+  if (spatial.shape.length !== 3) {
+    problems.add(`${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, expected (neurons, height, width) `
+      + "(FullFactorized2d's mask)");
+  } else {
+    [n, h, w] = spatial.shape;
+    if (core && (h !== coreH || w !== coreW)) {
+      problems.add(`${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, a ${h}x${w} mask, but the core outputs `
+        + `${coreH}x${coreW} maps (for the config's input_shape ${config.input_shape.join('x')}; check 'input_shape' and 'pad_input')`);
+    }
+  }
+  const featName = names.has('_features') ? '_features' : names.has('features') ? 'features' : '_features';
+  const feat = get(prefix + featName);
+  if (!feat) problems.add(`${where}: missing '${prefix}_features' (neurons, channels)`);
+  else if (feat.shape.length !== 2 || (n > 0 && feat.shape[0] !== n)) {
+    problems.add(`${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (${n > 0 ? n : 'neurons'}, channels) `
+      + "(FullFactorized2d's features)");
+  } else {
+    c = feat.shape[1];
+    if (n < 0) n = feat.shape[0];
+    if (core && core.outputChannels > 0 && c !== core.outputChannels) {
+      problems.add(`${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} `
+        + `(layers ${core.stack.join(', ')} stacked; check the config's 'stack')`);
+    }
+  }
+  const bias = get(prefix + 'bias');
+  if (bias && n > 0 && !sameShape(bias.shape, [n])) {
+    problems.add(`${where}: '${prefix}bias' has shape ${shapeString(bias.shape)}, expected (${n},)`);
+  }
+  const parameters = n > 0 && c > 0 && h > 0 && w > 0 ? n * (h * w + c) + (bias ? n : 0) : 0;
+  return {
+    key, prefix, kind: 'factorized', neurons: n, channels: c, bias: !!bias, parameters,
+    gaussType: null, positionNetwork: null,
+    factorized: { height: h, width: w, options: factorizedOptionsFromConfig(config) },
+  };
 }
 
 /** Human-readable summary, as printed by `v1x info`. */
@@ -493,10 +605,22 @@ export function describeArchitecture(arch: ModelArchitecture): string[] {
   lines.push(`  stack: layer${c.stack.length > 1 ? 's' : ''} ${c.stack.join(', ')}`);
   if (arch.readouts.length === 0) lines.push('readouts: none (core only)');
   for (const r of arch.readouts) {
+    const head = `readout '${r.key}'${r.key === arch.defaultReadout ? ' (default)' : ''}: ${readoutClassName(r.kind)}, `
+      + `${r.neurons} neurons, ${r.channels} features`;
+    const params = `; ${r.parameters.toLocaleString('en-US')} parameters`;
+    if (r.kind === 'factorized') {
+      const f = r.factorized, o = f.options;
+      const opts = [
+        o.normalize ? 'normalized' : 'not normalized', o.constrainPos ? 'constrain_pos' : '',
+        o.positiveSpatial ? 'positive_spatial' : '', o.positiveWeights ? 'positive_weights' : '',
+      ].filter(Boolean).join(', ');
+      lines.push(`${head}, mask ${f.height}x${f.width} (${opts})${r.bias ? ', bias' : ''}${params}`);
+      continue;
+    }
     const pos = r.positionNetwork
       ? `position network ${[r.positionNetwork.inputDimensions, ...r.positionNetwork.linears.map((l) => l.outFeatures)].join('->')}${r.positionNetwork.finalTanh ? ' + tanh' : ''} from source_grid`
       : 'free means';
-    lines.push(`readout '${r.key}'${r.key === arch.defaultReadout ? ' (default)' : ''}: FullGaussian2d, ${r.neurons} neurons, ${r.channels} features, sigma ${r.gaussType}, ${pos}${r.bias ? ', bias' : ''}`);
+    lines.push(`${head}, sigma ${r.gaussType}, ${pos}${r.bias ? ', bias' : ''}${params}`);
   }
   lines.push(`output: elu(x + ${arch.eluOffset}) + 1`);
   for (const n of arch.notes) lines.push(`note: ${n}`);

@@ -1,11 +1,15 @@
 /**
  * neuralpredictors-style model configuration (the keyword arguments of Stacked2dCore / FullGaussian2d /
- * FiringRateEncoder, with their names). Only what the weights cannot tell matters at load time (linear, pad_input,
- * final_nonlinearity, final_tanh, elu_offset, stack, input shape, strides); layer counts, channels, kernel sizes,
- * gauss_type and the position network's size are read from the checkpoint and the config is only checked against them.
+ * FullFactorized2d / FiringRateEncoder, with their names). Only what the weights cannot tell matters at load time
+ * (linear, pad_input, final_nonlinearity, final_tanh, elu_offset, stack, input shape, strides, the factorized
+ * readout's options); layer counts, channels, kernel sizes, gauss_type, the position network's size and each
+ * readout's kind are read from the checkpoint and the config is only checked against them.
  */
 import { InputError } from '../io/host_tensor';
-import { GAUSS_TYPES, type GaussType } from './readout_types';
+import {
+  DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_L1_FORMS, GAUSS_TYPES, type FactorizedL1Form, type FactorizedOptions,
+  type GaussType,
+} from './readout_types';
 
 /** The "cortex" grid-mean predictor: an MLP from cortical (source_grid) coordinates to readout positions. */
 export interface GridMeanPredictorConfig {
@@ -49,6 +53,19 @@ export interface ModelConfig {
   gamma_readout?: number;
   gamma_input?: number;
   gamma_hidden?: number;
+  /**
+   * FullFactorized2d's options (every factorized readout of the model; defaults DEFAULT_FACTORIZED_OPTIONS):
+   * L2-normalized masks, positivity constraints, the regularizer's weight and form, a new readout's init noise.
+   * neuralpredictors' deprecated alias `gamma_readout` is not followed for it: here `gamma_readout` is the
+   * Gaussian readout's feature L1.
+   */
+  normalize?: boolean;
+  constrain_pos?: boolean;
+  positive_weights?: boolean;
+  positive_spatial?: boolean;
+  spatial_and_feature_reg_weight?: number;
+  factorized_l1?: FactorizedL1Form;
+  init_noise?: number;
 }
 
 /** Equal to ../shared/fixtures/sensorium-sota/config.json (the Sensorium 2022 SOTA model). */
@@ -87,7 +104,8 @@ const KNOWN_KEYS = new Set([
   'layers', 'input_kern', 'hidden_kern', 'hidden_channels', 'pad_input', 'depth_separable', 'stack', 'linear',
   'final_nonlinearity', 'batch_norm', 'elu_offset', 'gauss_type', 'grid_mean_predictor', 'input_shape', 'momentum',
   'stride', 'input_stride', 'hidden_dilation', 'hidden_padding', 'init_mu_range', 'init_sigma', 'gamma_readout',
-  'gamma_input', 'gamma_hidden',
+  'gamma_input', 'gamma_hidden', 'normalize', 'constrain_pos', 'positive_weights', 'positive_spatial',
+  'spatial_and_feature_reg_weight', 'factorized_l1', 'init_noise',
 ]);
 
 /** Options whose non-default values change the computation in ways this implementation does not have. */
@@ -99,6 +117,7 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   share_features: (v) => v === true,
   share_grid: (v) => v === true,
   shared_match_ids: (v) => v !== null && v !== undefined,
+  shared_features: (v) => v !== null && v !== undefined && v !== false,
 };
 
 function cloneDefault(): ModelConfig {
@@ -201,10 +220,23 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
         cfg.init_sigma = s;
         break;
       }
-      case 'gamma_readout': case 'gamma_input': case 'gamma_hidden': {
+      case 'gamma_readout': case 'gamma_input': case 'gamma_hidden': case 'spatial_and_feature_reg_weight': {
         const g = num(key, v);
         if (g < 0) fail(key, 'a non-negative number');
         cfg[key] = g;
+        break;
+      }
+      case 'normalize': case 'constrain_pos': case 'positive_weights': case 'positive_spatial':
+        cfg[key] = bool(key, v);
+        break;
+      case 'factorized_l1':
+        if (!FACTORIZED_L1_FORMS.includes(v as FactorizedL1Form)) fail(key, "'per_neuron' or 'neuralpredictors'");
+        cfg.factorized_l1 = v as FactorizedL1Form;
+        break;
+      case 'init_noise': {
+        const s = num(key, v);
+        if (s <= 0) fail(key, 'a positive number');
+        cfg.init_noise = s;
         break;
       }
     }
@@ -240,6 +272,28 @@ function parseGridMeanPredictor(v: unknown, file: string): GridMeanPredictorConf
     hidden_layers: int('hidden_layers', d.hidden_layers, 0),
     hidden_features: int('hidden_features', d.hidden_features, 1),
     final_tanh: finalTanh,
+  };
+}
+
+/** The FullFactorized2d options a config asks for (DEFAULT_FACTORIZED_OPTIONS for keys it lacks). */
+export function factorizedOptionsFromConfig(config: ModelConfig): FactorizedOptions {
+  const d = DEFAULT_FACTORIZED_OPTIONS;
+  return {
+    normalize: config.normalize ?? d.normalize,
+    constrainPos: config.constrain_pos ?? d.constrainPos,
+    positiveWeights: config.positive_weights ?? d.positiveWeights,
+    positiveSpatial: config.positive_spatial ?? d.positiveSpatial,
+    regWeight: config.spatial_and_feature_reg_weight ?? d.regWeight,
+    l1Form: config.factorized_l1 ?? d.l1Form,
+  };
+}
+
+/** FactorizedOptions under their config keys (neuralpredictors' names), for JSON output and metadata. */
+export function factorizedConfigKeys(o: FactorizedOptions): Record<string, unknown> {
+  return {
+    normalize: o.normalize, constrain_pos: o.constrainPos, positive_weights: o.positiveWeights,
+    positive_spatial: o.positiveSpatial,
+    spatial_and_feature_reg_weight: o.regWeight, factorized_l1: o.l1Form,
   };
 }
 

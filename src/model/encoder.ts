@@ -1,13 +1,23 @@
 /**
  * The whole model, neuralpredictors' FiringRateEncoder: core -> readout[data_key] -> elu(x + elu_offset) + 1.
- * Host-facing methods take PyTorch-order images (B, C, H, W), already normalized, and return PyTorch-order
- * arrays; the differentiable methods take and return tensors.
+ * A readout is a FullGaussian2d or a FullFactorized2d (`Readout`, told apart by `kind`); a checkpoint may hold
+ * both kinds under different data keys. Host-facing methods take PyTorch-order images (B, C, H, W), already
+ * normalized, and return PyTorch-order arrays; the differentiable methods take and return tensors.
  */
 import * as tf from '@tensorflow/tfjs';
 import { numel, shapeString, type HostTensor, type StateDict } from '../io/host_tensor';
 import type { ModelArchitecture } from './architecture';
 import type { CoreForwardOptions, Stacked2dCore } from './core';
+import type { FullFactorized2d } from './factorized_readout';
 import type { FullGaussian2d, ReadoutForwardOptions } from './gaussian_readout';
+import { readoutClassName } from './readout_types';
+
+/**
+ * Either readout. Both have `kind`, `neurons`, `channels`, `features` (Gaussian (C, N), factorized (N, C): their
+ * PyTorch layouts), `bias`, `forward(map NHWC, opts)` -> (B, N) before the output nonlinearity (the factorized one
+ * ignores the sampling options), `variables()` and `dispose()`.
+ */
+export type Readout = FullGaussian2d | FullFactorized2d;
 
 export interface EncoderForwardOptions extends ReadoutForwardOptions, CoreForwardOptions {
   /** Readout data key; default: the architecture's default readout. */
@@ -26,12 +36,14 @@ export type ImagesNCHW = HostTensor | tf.Tensor4D | Float32Array;
 export class Encoder {
   readonly architecture: ModelArchitecture;
   readonly core: Stacked2dCore;
-  readonly readouts: Map<string, FullGaussian2d>;
+  readonly readouts: Map<string, Readout>;
   readonly eluOffset: number;
   /** state_dict entries the forward pass does not use (e.g. the Laplace regularizer's filter), kept for export. */
   readonly passthrough: StateDict;
 
-  constructor(architecture: ModelArchitecture, core: Stacked2dCore, readouts: Map<string, FullGaussian2d>, passthrough: StateDict = new Map()) {
+  constructor(
+    architecture: ModelArchitecture, core: Stacked2dCore, readouts: Map<string, Readout>, passthrough: StateDict = new Map(),
+  ) {
     this.architecture = architecture;
     this.core = core;
     this.readouts = readouts;
@@ -43,11 +55,34 @@ export class Encoder {
     return this.readouts.has(this.architecture.defaultReadout ?? '') ? this.architecture.defaultReadout : (this.readouts.keys().next().value ?? null);
   }
 
-  readout(key?: string): FullGaussian2d {
+  /** The readout `key` (default: the default readout), of either kind. */
+  anyReadout(key?: string): Readout {
     const k = key ?? this.defaultReadout;
     if (k === null) throw new Error('this model has no readout (core only)');
     const r = this.readouts.get(k);
     if (!r) throw new Error(`no readout '${k}' (readouts: ${[...this.readouts.keys()].join(', ') || 'none'})`);
+    return r;
+  }
+
+  /**
+   * The Gaussian readout `key` (default: the default readout), for code that reads Gaussians (positions, sigma,
+   * the position network); a factorized readout is an error that says so. `anyReadout` gives either kind.
+   */
+  readout(key?: string): FullGaussian2d {
+    const r = this.anyReadout(key);
+    if (r.kind !== 'gaussian') {
+      throw new Error(`readout '${key ?? this.defaultReadout}' is a ${readoutClassName(r.kind)} (${r.kind}), not a FullGaussian2d: `
+        + 'it has masks, not Gaussian positions');
+    }
+    return r;
+  }
+
+  /** The factorized readout `key` (default: the default readout); a Gaussian one is an error that says so. */
+  factorizedReadout(key?: string): FullFactorized2d {
+    const r = this.anyReadout(key);
+    if (r.kind !== 'factorized') {
+      throw new Error(`readout '${key ?? this.defaultReadout}' is a FullGaussian2d (gaussian), not a FullFactorized2d`);
+    }
     return r;
   }
 
@@ -58,13 +93,13 @@ export class Encoder {
 
   /** Images (B, C, H, W) -> responses (B, N) = elu(readout + elu_offset) + 1, differentiable. */
   forward(imagesNCHW: tf.Tensor4D, opts: EncoderForwardOptions = {}): tf.Tensor2D {
-    const readout = this.readout(opts.readout);
+    const readout = this.anyReadout(opts.readout);
     return tf.tidy(() => this.outputNonlinearity(readout.forward(this.coreForward(imagesNCHW, opts), opts)));
   }
 
   /** Responses from a precomputed core output (B, H', W', C') NHWC (e.g. a frozen-core cache). */
   forwardFromCore(coreNHWC: tf.Tensor4D, opts: ReadoutForwardOptions & { readout?: string } = {}): tf.Tensor2D {
-    const readout = this.readout(opts.readout);
+    const readout = this.anyReadout(opts.readout);
     return tf.tidy(() => this.outputNonlinearity(readout.forward(coreNHWC, opts)));
   }
 
@@ -83,7 +118,7 @@ export class Encoder {
 
   /** Eval-mode responses (B, N) for any number of images, in batches. */
   async predict(images: ImagesNCHW, opts: BatchOptions = {}): Promise<HostTensor<'float32'>> {
-    const readout = this.readout(opts.readout);
+    const readout = this.anyReadout(opts.readout);
     return this.batched(images, opts.batchSize, [readout.neurons], (x) => this.forward(x, { readout: opts.readout }));
   }
 

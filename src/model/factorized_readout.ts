@@ -18,10 +18,12 @@
  * - `positive_weights`: neuralpredictors clamps the features only when its `weight` property is read, which neither
  *   `forward` nor `regularizer` does; so it changes nothing here either. `clampPositiveWeights()` does what reading
  *   `weight` does, for callers that want it.
- * - regularizer: `l1() * spatial_and_feature_reg_weight` (default 1.0; `gamma_readout` is its deprecated name), with
- *   l1 = sum over the (N, 1) x (N,) broadcast in neuralpredictors' code, which is an (N, N) outer product:
- *   l1 = (sum_n |m_n|_1) * (sum_n |f_n|_1), not sum_n |m_n|_1 |f_n|_1 (test/fixtures/factorized checks which one
- *   neuralpredictors computes). reduction "mean" divides by N * C * h * w.
+ * - regularizer: `l1() * spatial_and_feature_reg_weight`. neuralpredictors' l1 sums the (N, 1) x (N,) broadcast in
+ *   its code, an (N, N) outer product: l1 = (sum_n |m_n|_1) * (sum_n |f_n|_1) (`l1Form: 'neuralpredictors'`; its
+ *   default weight 1.0; test/fixtures/factorized checks that this is what neuralpredictors computes). This
+ *   project's default is the per-neuron form sum_n |m_n|_1 |f_n|_1 (`l1Form: 'per_neuron'`, the L1 norm of the
+ *   readout's weight) at weight FACTORIZED_DEFAULT_REG_WEIGHT (readout_types.ts, README). reduction "mean"
+ *   divides by N * C * h * w in either form.
  * - shared features (`shared_features`, `match_ids`, `scales`, `feature_sharing_index`) and `shift` are not
  *   supported (the loader should refuse them with a clear error).
  *
@@ -33,6 +35,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
+import { DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_DEFAULT_INIT_NOISE, type FactorizedOptions } from './readout_types';
 import { variableFrom } from './variables';
 
 /** neuralpredictors' epsilon in the mask normalization, added after the square root. */
@@ -40,26 +43,7 @@ export const FACTORIZED_NORM_EPS = 1e-6;
 
 export type RegularizerReduction = 'sum' | 'mean';
 
-export interface FactorizedOptions {
-  /** L2-normalize each neuron's mask (default true). */
-  normalize: boolean;
-  /** Clamp features (in place) and mask (forward value; in place without normalize) at 0. Default false. */
-  constrainPos: boolean;
-  /** Only acts through `clampPositiveWeights()` (neuralpredictors' `weight` property). Default false. */
-  positiveWeights: boolean;
-  /** Mask = |mask| (unless constrainPos). Default false. */
-  positiveSpatial: boolean;
-  /** spatial_and_feature_reg_weight (gamma_readout), default 1.0. */
-  regWeight: number;
-}
-
-export const DEFAULT_FACTORIZED_OPTIONS: FactorizedOptions = {
-  normalize: true,
-  constrainPos: false,
-  positiveWeights: false,
-  positiveSpatial: false,
-  regWeight: 1.0,
-};
+export { DEFAULT_FACTORIZED_OPTIONS, type FactorizedOptions } from './readout_types';
 
 export interface FactorizedReadoutInit {
   neurons: number;
@@ -106,7 +90,7 @@ export function initFactorizedReadout(shape: { neurons: number; channels: number
 } = {}): FactorizedReadoutInit {
   const { neurons: N, channels: C, height: H, width: W } = shape;
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const s = opts.initNoise ?? 1e-3;
+  const s = opts.initNoise ?? FACTORIZED_DEFAULT_INIT_NOISE;
   const spatial = rng.normalArray(N * H * W);
   for (let i = 0; i < spatial.length; i++) spatial[i] *= s;
   const features = rng.normalArray(N * C);
@@ -123,6 +107,7 @@ export function initFactorizedReadout(shape: { neurons: number; channels: number
 }
 
 export class FullFactorized2d {
+  readonly kind = 'factorized' as const;
   readonly neurons: number;
   readonly channels: number;
   readonly height: number;
@@ -217,19 +202,25 @@ export class FullFactorized2d {
   }
 
   /**
-   * neuralpredictors' `regularizer(reduction)`: (sum_n |m_n|_1) * (sum_n |f_n|_1) * regWeight (the outer-product
-   * form its code computes; see the header), divided by N * C * h * w for "mean". Differentiable.
+   * neuralpredictors' `regularizer(reduction)`: l1(reduction) * regWeight, l1 in the options' form (per neuron, or
+   * neuralpredictors' outer product; see the header), divided by N * C * h * w for "mean". Differentiable.
    */
   regularizer(reduction: RegularizerReduction = 'sum'): tf.Scalar {
     return tf.tidy(() => this.l1(reduction).mul(this.options.regWeight) as tf.Scalar);
   }
 
-  /** neuralpredictors' `l1(reduction)` (the regularizer without its weight). */
+  /** neuralpredictors' `l1(reduction)` (the regularizer without its weight), in the options' form. */
   l1(reduction: RegularizerReduction = 'sum'): tf.Scalar {
     const mask = this.normalizedSpatial();
     try {
       return tf.tidy(() => {
-        let v = torchAbs(mask).sum().mul(torchAbs(this.features).sum()) as tf.Scalar;
+        let v: tf.Scalar;
+        if (this.options.l1Form === 'neuralpredictors') {
+          v = torchAbs(mask).sum().mul(torchAbs(this.features).sum()) as tf.Scalar;
+        } else {
+          const m1 = torchAbs(mask).sum([1, 2]), f1 = torchAbs(this.features).sum(1);
+          v = m1.mul(f1).sum() as tf.Scalar;
+        }
         if (reduction === 'mean') v = v.div(this.neurons * this.channels * this.height * this.width);
         return v;
       });

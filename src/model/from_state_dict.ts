@@ -3,10 +3,14 @@
  * so every key the constructors read is known to exist with the right shape.
  */
 import { InputError, toFloat32, type HostTensor, type StateDict } from '../io/host_tensor';
-import { inferArchitecture, type CoreArchitecture, type ModelArchitecture, type ReadoutArchitecture } from './architecture';
+import {
+  inferArchitecture, type CoreArchitecture, type FactorizedReadoutArchitecture, type GaussianReadoutArchitecture,
+  type ModelArchitecture, type ReadoutArchitecture,
+} from './architecture';
 import type { ModelConfig } from './config';
 import { Stacked2dCore } from './core';
-import { Encoder } from './encoder';
+import { Encoder, type Readout } from './encoder';
+import { FullFactorized2d, type FactorizedReadoutInit } from './factorized_readout';
 import { FullGaussian2d } from './gaussian_readout';
 import type { GaussianReadoutInit } from './readout_types';
 
@@ -22,8 +26,10 @@ export function coreFromStateDict(sd: StateDict, arch: CoreArchitecture, file = 
   return new Stacked2dCore(arch, getter(sd, file), trainable);
 }
 
-/** The readout's parameters as host arrays (PyTorch layouts, leading singleton axes dropped). */
-export function readoutInitFromStateDict(sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict'): GaussianReadoutInit {
+/** The Gaussian readout's parameters as host arrays (PyTorch layouts, leading singleton axes dropped). */
+export function readoutInitFromStateDict(
+  sd: StateDict, arch: GaussianReadoutArchitecture, file = 'state_dict',
+): GaussianReadoutInit {
   const get = getter(sd, file);
   const p = arch.prefix;
   const f = (key: string): Float32Array => Float32Array.from(toFloat32(get(key)));
@@ -55,7 +61,30 @@ export function readoutInitFromStateDict(sd: StateDict, arch: ReadoutArchitectur
   return init;
 }
 
-export function readoutFromStateDict(sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict', trainable = true): FullGaussian2d {
+/** The factorized readout's parameters as host arrays (neuralpredictors' layouts: no transposes), options from the config. */
+export function factorizedInitFromStateDict(
+  sd: StateDict, arch: FactorizedReadoutArchitecture, file = 'state_dict',
+): FactorizedReadoutInit {
+  const get = getter(sd, file);
+  const p = arch.prefix;
+  const f = (key: string): Float32Array => Float32Array.from(toFloat32(get(key)));
+  return {
+    neurons: arch.neurons,
+    channels: arch.channels,
+    height: arch.factorized.height,
+    width: arch.factorized.width,
+    spatial: f(p + 'spatial'),
+    features: sd.has(p + '_features') ? f(p + '_features') : f(p + 'features'),
+    bias: arch.bias ? f(p + 'bias') : null,
+    options: { ...arch.factorized.options },
+  };
+}
+
+/** The readout of `arch`'s kind: a FullGaussian2d or a FullFactorized2d. */
+export function readoutFromStateDict(
+  sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict', trainable = true,
+): Readout {
+  if (arch.kind === 'factorized') return new FullFactorized2d(factorizedInitFromStateDict(sd, arch, file), trainable);
   return new FullGaussian2d(readoutInitFromStateDict(sd, arch, file), trainable);
 }
 
@@ -77,7 +106,7 @@ export function encoderFromStateDict(sd: StateDict, config: ModelConfig, file: s
     }
   }
   const core = coreFromStateDict(sd, arch.core, file, opts.trainable ?? true);
-  const readouts = new Map<string, FullGaussian2d>();
+  const readouts = new Map<string, Readout>();
   try {
     for (const r of arch.readouts) {
       if (wanted.includes(r.key)) readouts.set(r.key, readoutFromStateDict(sd, r, file, opts.trainable ?? true));

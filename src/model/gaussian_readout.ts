@@ -23,6 +23,7 @@ export interface ReadoutForwardOptions {
 }
 
 export class FullGaussian2d {
+  readonly kind = 'gaussian' as const;
   readonly neurons: number;
   readonly channels: number;
   readonly gaussType: GaussType;

@@ -1,6 +1,27 @@
-/** A tfjs FullGaussian2d's parameters copied to host arrays in PyTorch layouts (ReadoutHostParams, readout_types.ts). */
+/**
+ * A tfjs readout's parameters copied to host arrays in PyTorch layouts (readout_types.ts): a FullGaussian2d's as
+ * ReadoutHostParams, a FullFactorized2d's as FactorizedHostParams (with its masks and their geometry).
+ */
+import type { FullFactorized2d } from './factorized_readout';
+import { effectiveMasks, maskGeometry } from './factorized_masks';
 import type { FullGaussian2d } from './gaussian_readout';
-import { type ReadoutHostParams, sigmaMatrix } from './readout_types';
+import { type FactorizedHostParams, type ReadoutHostParams, sigmaMatrix } from './readout_types';
+
+/** A FullFactorized2d's arrays, its effective masks and their geometry (peak = the neuron's position). */
+export async function factorizedHostParams(readout: FullFactorized2d): Promise<FactorizedHostParams> {
+  const { neurons: N, channels, height: H, width: W } = readout;
+  const copy = async (t: { data(): Promise<unknown> }): Promise<Float32Array> =>
+    Float32Array.from(await t.data() as Float32Array);
+  const spatial = await copy(readout.spatial);
+  const masks = effectiveMasks(spatial, N, H, W, readout.options);
+  return {
+    neurons: N, channels, height: H, width: W, options: { ...readout.options },
+    features: await copy(readout.features),
+    bias: readout.bias ? await copy(readout.bias) : new Float32Array(N),
+    hasBias: readout.bias !== null,
+    spatial, masks, geometry: maskGeometry(masks, N, H, W),
+  };
+}
 
 export async function readoutHostParams(readout: FullGaussian2d): Promise<ReadoutHostParams> {
   const N = readout.neurons;

@@ -3,14 +3,86 @@
  * the Gaussian's sigma layouts, the position network's Linear layers, every host-array form of a readout (with
  * its layout), and the conversions between the model's (C, N) and the trainer's (N, C) feature layouts.
  *
+ * Two readouts (`ReadoutKind`), told apart per data key by their state_dict keys (model/architecture.ts):
+ * - 'gaussian': neuralpredictors' FullGaussian2d (Lurz et al. 2021): each neuron reads the core at one position;
+ * - 'factorized': neuralpredictors' FullFactorized2d (Klindt et al. 2017): each neuron has a spatial mask over the
+ *   core's output map ("where") and a feature vector over its channels ("what").
+ *
  * Host forms of a FullGaussian2d readout (N neurons, C feature channels, D cortical coordinates per neuron):
  * - `GaussianReadoutInit`: PyTorch layouts, features (C, N); what the tfjs model is built from (from_state_dict.ts);
  * - `ReadoutHostParams`: the same layouts read back from a tfjs model, plus its eval positions (host_params.ts);
- * - `TrainableReadout`: features neuron-major (N, C), what the trainer optimizes, snapshots and exports, and what
- *   the worker's done message carries; a union by `kind` (the factorized readout adds its variant here);
- * - `ReadoutSnapshot`: what the live views draw while training (positions and Gaussians, no features).
- * Positions are (x, y) in grid units: x along the feature map's width, y along its height, -1..1 corner to corner.
+ * - `TrainableGaussianReadout`: features neuron-major (N, C), what the trainer optimizes, snapshots and exports.
+ * Host forms of a FullFactorized2d readout (h x w the core's output map):
+ * - `FactorizedReadoutInit` (model/factorized_readout.ts): neuralpredictors' layouts, spatial (N, h, w), features
+ *   (N, C) (no transposes: neuralpredictors stores `_features` neuron-major), bias (N) or none;
+ * - `FactorizedHostParams` (host_params.ts): the same read back, with the masks the forward pass uses and their
+ *   geometry (peak, centre, spread: model/factorized_masks.ts);
+ * - `TrainableFactorizedReadout`: the same layouts as the init, the unit the trainer optimizes and exports.
+ * - `TrainableReadout`: either trainable form, a union by `kind`; what the worker's done message carries.
+ * - `ReadoutSnapshot`: what the live views draw while training (positions and Gaussians, no features; for a
+ *   factorized readout the masks' peaks and spreads as isotropic "Gaussians").
+ * Positions are (x, y) in grid units: x along the feature map's width, y along its height, -1..1 corner to corner
+ * (pixel centres of the map's first and last columns / rows, as grid_sample with align_corners=True).
  */
+import type { MaskGeometry } from './factorized_masks';
+
+/** Which readout: neuralpredictors' FullGaussian2d ('gaussian') or FullFactorized2d ('factorized'). */
+export type ReadoutKind = 'gaussian' | 'factorized';
+
+export const READOUT_KINDS: readonly ReadoutKind[] = ['gaussian', 'factorized'];
+
+/** The class name neuralpredictors gives each kind (for messages and `v1x info`). */
+export function readoutClassName(kind: ReadoutKind): string {
+  return kind === 'gaussian' ? 'FullGaussian2d' : 'FullFactorized2d';
+}
+
+/**
+ * Which L1 penalty of a factorized readout: 'per_neuron' = sum_n |m_n|_1 |f_n|_1 (the L1 norm of the readout's
+ * weight, sum_n |m_n f_n^T|_1: each neuron's mask and features shrink by the other's size), 'neuralpredictors' =
+ * (sum_n |m_n|_1) (sum_n |f_n|_1) (what neuralpredictors' `FullFactorized2d.l1` computes: its (N, 1) x (N,)
+ * product broadcasts to (N, N), coupling every neuron's mask to every neuron's features).
+ */
+export type FactorizedL1Form = 'per_neuron' | 'neuralpredictors';
+
+export const FACTORIZED_L1_FORMS: readonly FactorizedL1Form[] = ['per_neuron', 'neuralpredictors'];
+
+/**
+ * neuralpredictors' FullFactorized2d options (config keys in parentheses), and how this project penalizes it.
+ */
+export interface FactorizedOptions {
+  /** L2-normalize each neuron's mask (`normalize`, default true). */
+  normalize: boolean;
+  /** Clamp features (in place) and mask (forward value; in place without normalize) at 0 (`constrain_pos`). */
+  constrainPos: boolean;
+  /** Only acts through `clampPositiveWeights()` (neuralpredictors' `weight` property) (`positive_weights`). */
+  positiveWeights: boolean;
+  /** Mask = |mask| (unless constrainPos) (`positive_spatial`). */
+  positiveSpatial: boolean;
+  /** The regularizer's weight (`spatial_and_feature_reg_weight`). */
+  regWeight: number;
+  /** Which L1 penalty (`factorized_l1`); see FactorizedL1Form. */
+  l1Form: FactorizedL1Form;
+}
+
+/**
+ * The regularizer's default: the per-neuron form (the L1 norm of the readout's weight, as the issue and the paper
+ * state it) at weight 0.01, chosen by validation correlation on the demo's held-out mouse (README, "The factorized
+ * readout's regularizer"). neuralpredictors' own default is its outer-product form at weight 1.0.
+ */
+export const FACTORIZED_DEFAULT_L1_FORM: FactorizedL1Form = 'per_neuron';
+export const FACTORIZED_DEFAULT_REG_WEIGHT = 0.01;
+
+export const DEFAULT_FACTORIZED_OPTIONS: Readonly<FactorizedOptions> = Object.freeze({
+  normalize: true,
+  constrainPos: false,
+  positiveWeights: false,
+  positiveSpatial: false,
+  regWeight: FACTORIZED_DEFAULT_REG_WEIGHT,
+  l1Form: FACTORIZED_DEFAULT_L1_FORM,
+});
+
+/** neuralpredictors' `init_noise`: a new readout's masks and features are N(0, init_noise). */
+export const FACTORIZED_DEFAULT_INIT_NOISE = 1e-3;
 
 /** FullGaussian2d's `gauss_type`: the shape of each neuron's Sigma. */
 export type GaussType = 'full' | 'uncorrelated' | 'isotropic';
@@ -109,6 +181,29 @@ export interface ReadoutHostParams {
   grid: Float32Array;
 }
 
+/**
+ * A tfjs FullFactorized2d read back to host arrays (host_params.ts), neuralpredictors' layouts: what the views
+ * draw for a factorized readout ("where": the masks and their geometry; "what": the features).
+ */
+export interface FactorizedHostParams {
+  neurons: number;
+  channels: number;
+  height: number;
+  width: number;
+  options: FactorizedOptions;
+  /** (N, C) = `_features`. */
+  features: Float32Array;
+  /** (N); zeros when the readout has no bias (see hasBias). */
+  bias: Float32Array;
+  hasBias: boolean;
+  /** (N, h, w) the raw `spatial` parameter. */
+  spatial: Float32Array;
+  /** (N, h, w) the masks the forward pass uses (normalized, positivity applied: factorized_masks.ts). */
+  masks: Float32Array;
+  /** Each mask's peak (the neuron's position, grid units), centroid, spread and half-maximum size. */
+  geometry: MaskGeometry;
+}
+
 /** A FullGaussian2d readout as the trainer holds it: host arrays, features neuron-major for the fused kernel. */
 export interface TrainableGaussianReadout {
   kind: 'gaussian';
@@ -131,12 +226,39 @@ export interface TrainableGaussianReadout {
   eluOffset?: number;
 }
 
-/** A readout as host arrays, by kind: the unit the trainer optimizes, snapshots and exports. */
-export type TrainableReadout = TrainableGaussianReadout;
+/**
+ * A FullFactorized2d readout as the trainer holds it: neuralpredictors' own layouts (no transposes), what the fused
+ * kernel (kernels/factorized_readout.ts) takes and the exports write.
+ */
+export interface TrainableFactorizedReadout {
+  kind: 'factorized';
+  neurons: number;
+  channels: number;
+  /** The core's output height h and width w: the mask's shape. */
+  height: number;
+  width: number;
+  /** (N, h, w) row-major = neuralpredictors' `spatial` (the raw parameter, before normalization and positivity). */
+  spatial: Float32Array;
+  /** (N, C) row-major = neuralpredictors' `_features`. */
+  features: Float32Array;
+  /** (N); the trainer's readouts always have a bias (neuralpredictors `bias=True`); zeros when a file had none. */
+  bias: Float32Array;
+  options: FactorizedOptions;
+  /** The encoder's elu_offset: output elu(v + eluOffset) + 1. Default 0. */
+  eluOffset?: number;
+}
 
-/** A readout's current state for the live views during training (the worker's readout-snapshot message). */
+/** A readout as host arrays, by kind: the unit the trainer optimizes, snapshots and exports. */
+export type TrainableReadout = TrainableGaussianReadout; // the trainer takes the factorized form in the next commit
+
+/**
+ * A readout's current state for the live views during training (the worker's readout-snapshot message). A
+ * factorized readout has no Gaussians: its positions are the masks' peaks and its sigma the masks' spread as an
+ * isotropic Gaussian (grid units; model/factorized_masks.ts), with no sampled positions.
+ */
 export interface ReadoutSnapshot {
-  /** (N, 2) eval positions (Gaussian means, clamped), grid units. */
+  kind: ReadoutKind;
+  /** (N, 2) eval positions (Gaussian means, clamped; factorized: mask peaks), grid units. */
   positions: Float32Array;
   /** (N, sigmaSize(gaussType)): sigma as TrainableReadout stores it; `gaussType` says how to read it. */
   sigma: Float32Array;

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor, StateDict } from '../io/host_tensor';
 import { tfConvToTorch, type Stacked2dCore } from './core';
-import type { Encoder } from './encoder';
+import type { Encoder, Readout } from './encoder';
+import type { FullFactorized2d } from './factorized_readout';
 import type { FullGaussian2d } from './gaussian_readout';
 import { sigmaShape } from './readout_types';
 
@@ -43,8 +44,22 @@ export async function coreToStateDict(core: Stacked2dCore): Promise<StateDict> {
   return sd;
 }
 
-/** Keys `readout.<key>.*` in FullGaussian2d's parameter order. */
-export async function readoutToStateDict(readout: FullGaussian2d, key: string): Promise<StateDict> {
+/** Keys `readout.<key>.*` in the readout's parameter order (FullGaussian2d's or FullFactorized2d's). */
+export async function readoutToStateDict(readout: Readout, key: string): Promise<StateDict> {
+  return readout.kind === 'factorized' ? factorizedToStateDict(readout, key) : gaussianToStateDict(readout, key);
+}
+
+/** FullFactorized2d: `_features` (N, C), `spatial` (N, h, w), `bias` (N) when it has one; neuralpredictors' order. */
+async function factorizedToStateDict(readout: FullFactorized2d, key: string): Promise<StateDict> {
+  const sd: StateDict = new Map();
+  const p = `readout.${key}.`;
+  sd.set(`${p}_features`, await host(readout.features, [readout.neurons, readout.channels]));
+  sd.set(`${p}spatial`, await host(readout.spatial, [readout.neurons, readout.height, readout.width]));
+  if (readout.bias) sd.set(`${p}bias`, await host(readout.bias, [readout.neurons]));
+  return sd;
+}
+
+async function gaussianToStateDict(readout: FullGaussian2d, key: string): Promise<StateDict> {
   const sd: StateDict = new Map();
   const p = `readout.${key}.`;
   const N = readout.neurons;

@@ -17,6 +17,7 @@ import type { KernelChoice } from '../../src/kernels/fused_readout';
 import { type FactorizedTrainArgs, FusedFactorizedReadout, factorizedRegularizer, type MaskOptions } from '../../src/kernels/factorized_readout';
 import { relaxedSimdAvailable } from '../../src/kernels/wasm/factorized_kernel';
 import { FullFactorized2d } from '../../src/model/factorized_readout';
+import { FACTORIZED_DEFAULT_L1_FORM, type FactorizedL1Form } from '../../src/model/readout_types';
 import { variableFrom } from '../../src/model/variables';
 import { FeatureCache } from '../../src/train/readout/feature_cache';
 import { Rng } from '../../src/util/rng';
@@ -43,7 +44,10 @@ function randomProblem(seed: number, H: number, W: number, C: number, N: number,
 
 interface KernelResult { poisson: number; regularizer: number; predictions: Float32Array; gradSpatial: Float32Array; gradFeatures: Float32Array; gradBias: Float32Array | null; gradMaps: Float32Array[]; spatial: Float32Array; features: Float32Array }
 
-function runKernel(p: Problem, kernel: KernelChoice, opts: { lossScale?: number; regWeight?: number; regReduction?: 'sum' | 'mean'; imagesPerPass?: number; relaxed?: boolean; maps?: Float32Array[] } = {}): KernelResult & { path: string } {
+function runKernel(p: Problem, kernel: KernelChoice, opts: {
+  lossScale?: number; regWeight?: number; regReduction?: 'sum' | 'mean'; regForm?: FactorizedL1Form; imagesPerPass?: number;
+  relaxed?: boolean; maps?: Float32Array[];
+} = {}): KernelResult & { path: string } {
   const { H, W, C, N, B } = p;
   const k = new FusedFactorizedReadout({ height: H, width: W, channels: C }, N, kernel, { imagesPerPass: opts.imagesPerPass, relaxed: opts.relaxed });
   const spatial = p.spatial.slice(), features = p.features.slice(); // the step may clamp them in place
@@ -56,7 +60,7 @@ function runKernel(p: Problem, kernel: KernelChoice, opts: { lossScale?: number;
     height: H, width: W, channels: C, neurons: N, maps: opts.maps ?? p.maps, spatial, features, bias: p.bias, mask: p.mask,
     eluOffset: p.eluOffset, targets: p.targets, lossScale: opts.lossScale ?? 1, logEps: 1e-8,
     gradSpatial: out.gradSpatial, gradFeatures: out.gradFeatures, gradBias: out.gradBias, predictions: out.predictions,
-    gradMaps: out.gradMaps, regWeight: opts.regWeight, regReduction: opts.regReduction,
+    gradMaps: out.gradMaps, regWeight: opts.regWeight, regReduction: opts.regReduction, regForm: opts.regForm,
   };
   const r = k.trainStep(args);
   out.poisson = r.poisson;
@@ -69,10 +73,14 @@ function runKernel(p: Problem, kernel: KernelChoice, opts: { lossScale?: number;
 }
 
 /** Our tfjs model's loss (lossScale * Poisson + regWeight * regularizer) and autograd gradients. */
-async function tfjsReference(p: Problem, lossScale: number, regWeight: number, reduction: 'sum' | 'mean', maps = p.maps) {
+async function tfjsReference(p: Problem, lossScale: number, regWeight: number, reduction: 'sum' | 'mean', maps = p.maps,
+  l1Form: FactorizedL1Form = FACTORIZED_DEFAULT_L1_FORM) {
   const { H, W, C, N, B } = p;
   const before = tf.memory().numTensors;
-  const r = new FullFactorized2d({ neurons: N, channels: C, height: H, width: W, spatial: p.spatial, features: p.features, bias: p.bias, options: { ...p.mask, positiveWeights: false, regWeight: 1 } });
+  const r = new FullFactorized2d({
+    neurons: N, channels: C, height: H, width: W, spatial: p.spatial, features: p.features, bias: p.bias,
+    options: { ...p.mask, positiveWeights: false, regWeight: 1, l1Form },
+  });
   const flat = new Float32Array(B * H * W * C);
   maps.forEach((m, b) => flat.set(m, b * H * W * C));
   const x = variableFrom(tf.tensor4d(flat, [B, H, W, C]), true);
@@ -144,13 +152,22 @@ describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }
       }
       // the regularizer on the state after the forward pass, as the fixture computed it
       const gs = new Float32Array(N * H * W), gf = new Float32Array(N * C);
-      const reg = factorizedRegularizer({ spatial: k.spatial, features: k.features, neurons: N, channels: C, height: H, width: W, mask: p.mask, weight: fx.meta.spatial_and_feature_reg_weight, gradSpatial: gs, gradFeatures: gf });
+      const regArgs = {
+        spatial: k.spatial, features: k.features, neurons: N, channels: C, height: H, width: W, mask: p.mask,
+        weight: fx.meta.spatial_and_feature_reg_weight, form: 'neuralpredictors' as const,
+      };
+      const reg = factorizedRegularizer({ ...regArgs, gradSpatial: gs, gradFeatures: gf });
       close('regularizer', [reg], [fx.meta.regularizer]);
-      close('regularizer mean', [factorizedRegularizer({ spatial: k.spatial, features: k.features, neurons: N, channels: C, height: H, width: W, mask: p.mask, weight: fx.meta.spatial_and_feature_reg_weight, reduction: 'mean' })], [fx.meta.regularizer_mean]);
+      close('regularizer mean', [factorizedRegularizer({ ...regArgs, reduction: 'mean' })], [fx.meta.regularizer_mean]);
+      // the per-neuron form, which the fixture's generator computed (weighted) for contrast
+      close('regularizer, per-neuron form', [factorizedRegularizer({ ...regArgs, form: 'per_neuron' })],
+        [fx.meta.regularizer_per_neuron_form]);
       close('reg grad spatial', gs, fx.npy('reg_grad_spatial.npy').data);
       close('reg grad features', gf, fx.npy('reg_grad_features.npy').data);
       // and inside the step: gradients = Poisson's + the regularizer's
-      const kr = runKernel({ ...p, spatial: k.spatial, features: k.features }, kernel, { relaxed, regWeight: fx.meta.spatial_and_feature_reg_weight });
+      const kr = runKernel({ ...p, spatial: k.spatial, features: k.features }, kernel, {
+        relaxed, regWeight: fx.meta.spatial_and_feature_reg_weight, regForm: 'neuralpredictors',
+      });
       close('step regularizer', [kr.regularizer], [fx.meta.regularizer]);
       const sum = (a: Float32Array, b: Float32Array): Float32Array => a.map((v, i) => v + b[i]);
       close('step grad spatial + reg', kr.gradSpatial, sum(fx.npy('grad_spatial.npy').data, fx.npy('reg_grad_spatial.npy').data));
@@ -170,9 +187,13 @@ describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }
     it(`vs tfjs autograd: ${label} (${H}x${W}x${C}, N=${N}, B=${B}, ${k} image(s) per pass, loss scale 2.5, regularizer 0.01)`, async () => {
       const p = randomProblem(H * 1000 + N, H, W, C, N, B, mask, !label.startsWith('no bias'));
       const before = tf.memory().numTensors;
-      for (const reduction of ['sum', 'mean'] as const) {
-        const ref = await tfjsReference(p, 2.5, reduction === 'sum' ? 0.01 : 3, reduction);
-        const got = runKernel(p, kernel, { lossScale: 2.5, regWeight: reduction === 'sum' ? 0.01 : 3, regReduction: reduction, imagesPerPass: k, relaxed });
+      const combos = [['sum', 'per_neuron'], ['mean', 'per_neuron'], ['sum', 'neuralpredictors'], ['mean', 'neuralpredictors']] as const;
+      for (const [reduction, regForm] of combos) {
+        const ref = await tfjsReference(p, 2.5, reduction === 'sum' ? 0.01 : 3, reduction, p.maps, regForm);
+        const got = runKernel(p, kernel, {
+          lossScale: 2.5, regWeight: reduction === 'sum' ? 0.01 : 3, regReduction: reduction, regForm, imagesPerPass: k,
+          relaxed,
+        });
         expectClose('poisson', [got.poisson], [ref.poisson], ATOL, RTOL);
         expectClose('regularizer', [got.regularizer], [reduction === 'sum' ? ref.reg * 0.01 : ref.reg * 3], ATOL, RTOL);
         expectClose('grad spatial', got.gradSpatial, ref.gradSpatial, ATOL, RTOL);

@@ -23,6 +23,8 @@ export interface FactorizedCaseMeta {
   loss: number;
   regularizer: number;
   regularizer_mean: number;
+  /** weight * sum_n |m_n|_1 |f_n|_1: the regularizer's per-neuron form (neuralpredictors' l1 without its broadcast). */
+  regularizer_per_neuron_form: number;
   data_key: string;
 }
 
@@ -77,6 +79,7 @@ export async function loadFactorizedCase(name: string): Promise<FactorizedCase> 
     positiveWeights: meta.options.positive_weights,
     positiveSpatial: meta.options.positive_spatial,
     regWeight: meta.spatial_and_feature_reg_weight,
+    l1Form: 'neuralpredictors', // the fixtures are neuralpredictors' own values
   };
   const init: FactorizedReadoutInit = {
     neurons: N, channels: C, height: H, width: W,

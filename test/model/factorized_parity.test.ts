@@ -67,6 +67,16 @@ for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
           close('reg grad features', await rg.grads[r.features.name].data(), 'reg_grad_features.npy');
           tf.dispose([x, y, resp, reg, regMean, rg.value, ...Object.values(rg.grads)]);
           r.dispose();
+          // this project's default form, per neuron, on the state after the forward pass (what the generator used)
+          const after = fx.has('spatial_after.npy')
+            ? { ...fx.init, spatial: fx.npy('spatial_after.npy').data, features: fx.npy('features_after.npy').data }
+            : fx.init;
+          const pn = new FullFactorized2d({ ...after, options: { ...fx.options, l1Form: 'per_neuron' } });
+          const regPn = pn.regularizer();
+          const want = [fx.meta.regularizer_per_neuron_form];
+          expectClose(`${name} regularizer, per-neuron form`, await regPn.data(), want, ATOL, RTOL);
+          regPn.dispose();
+          pn.dispose();
         }
 
         // Poisson loss and gradients from the saved (pre-forward) state

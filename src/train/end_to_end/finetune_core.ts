@@ -161,6 +161,7 @@ export function liveReadout(encoder: Encoder, key: string, rng: Rng, sampledImag
   const [positions, sampled] = tf.tidy(() => [r.grid(), r.sampleGrid(sampledImages, undefined, rng)]);
   try {
     return {
+      kind: 'gaussian',
       positions: Float32Array.from(positions.dataSync() as Float32Array),
       sigma: Float32Array.from(r.sigma.dataSync() as Float32Array),
       gaussType: r.gaussType,

@@ -125,7 +125,7 @@ export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, i
   const N = r.neurons;
   const S = Math.min(images, Math.floor(workspace.positions.length / (2 * N)));
   return {
-    positions: evalPositions(r), sigma: r.sigma.slice(), gaussType: r.gaussType,
+    kind: 'gaussian', positions: evalPositions(r), sigma: r.sigma.slice(), gaussType: r.gaussType,
     sampledPositions: workspace.positions.slice(0, S * N * 2), sampledImages: S,
   };
 }
