@@ -249,7 +249,7 @@ export interface TrainableFactorizedReadout {
 }
 
 /** A readout as host arrays, by kind: the unit the trainer optimizes, snapshots and exports. */
-export type TrainableReadout = TrainableGaussianReadout; // the trainer takes the factorized form in the next commit
+export type TrainableReadout = TrainableGaussianReadout | TrainableFactorizedReadout;
 
 /**
  * A readout's current state for the live views during training (the worker's readout-snapshot message). A

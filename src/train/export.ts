@@ -1,10 +1,12 @@
 /**
- * Exports of a trained readout:
+ * Exports of a trained readout of either kind:
  * - a zip-format `.pth` with neuralpredictors key names, the readout alone (`readout.<data_key>.*`) or with its
  *   core as a full model, in the order PyTorch's state_dict lists them (FullGaussian2d: own parameters, own
- *   buffers, then the mu_transform children), which `torch.load` reads and `load_state_dict` accepts;
- * - per-neuron results (unit id, position, Sigma, test metrics) as CSV and JSON;
- * - a metadata JSON (core checksum, config, seed, backend, app version, date).
+ *   buffers, then the mu_transform children; FullFactorized2d: `_features` (N, C), `spatial` (N, h, w), `bias`),
+ *   which `torch.load` reads and `load_state_dict` accepts;
+ * - per-neuron results as CSV and JSON: unit id, position and Sigma (Gaussian) or the mask's peak, centroid,
+ *   spread and half-maximum size (factorized), and the test metrics;
+ * - a metadata JSON (core checksum, config, readout type, seed, backend, app version, date).
  */
 import pkg from '../../package.json';
 import { type HostTensor, type StateDict, toFloat32 } from '../io/host_tensor';
@@ -13,9 +15,10 @@ import type { Evaluation, MetricsSummary } from '../metrics/evaluate';
 import { coreToStateDict } from '../model/to_state_dict';
 import type { Encoder } from '../model/encoder';
 import {
+  DEFAULT_FACTORIZED_OPTIONS, type FactorizedOptions, type TrainableFactorizedReadout, type TrainableGaussianReadout,
   type TrainableReadout, channelMajorFeatures, gaussTypeOfSigmaShape, neuronMajorFeatures, sigmaShape,
 } from '../model/readout_types';
-import { evalPositions } from './readout/readout_step';
+import { evalPositions, factorizedGeometry } from './readout/readout_step';
 
 export const APP_VERSION: string = pkg.version;
 
@@ -23,8 +26,19 @@ function f32(shape: number[], data: Float32Array): HostTensor<'float32'> {
   return { dtype: 'float32', shape, data: Float32Array.from(data) };
 }
 
-/** `readout.<dataKey>.*` in PyTorch layouts (features (1, C, 1, N), sigma by gauss type, mu (1, N, 1, 2)). */
+/**
+ * `readout.<dataKey>.*` in PyTorch layouts: Gaussian features (1, C, 1, N), sigma by gauss type, mu (1, N, 1, 2);
+ * factorized `_features` (N, C), `spatial` (N, h, w), `bias` (N).
+ */
 export function readoutStateDict(r: TrainableReadout, dataKey: string): StateDict {
+  if (r.kind === 'factorized') {
+    const p = `readout.${dataKey}.`;
+    const sd: StateDict = new Map();
+    sd.set(`${p}_features`, f32([r.neurons, r.channels], r.features));
+    sd.set(`${p}spatial`, f32([r.neurons, r.height, r.width], r.spatial));
+    sd.set(`${p}bias`, f32([r.neurons], r.bias));
+    return sd;
+  }
   const p = `readout.${dataKey}.`;
   const N = r.neurons, C = r.channels;
   const sd: StateDict = new Map();
@@ -60,11 +74,15 @@ export async function exportFullModelPth(encoder: Encoder, r: TrainableReadout, 
   return saveCheckpoint(await fullModelStateDict(encoder, r, dataKey));
 }
 
+type NeuronMetricsRow = Pick<
+  MetricsSummary, 'test_correlation' | 'correlation_to_average' | 'oracle' | 'fraction_oracle' | 'feve'
+>;
+
 /**
- * One neuron's row: its position and Sigma, and its test metrics under the names of the summary's means
- * (fraction_oracle is this neuron's test_correlation / oracle; null where a metric is undefined).
+ * One neuron's row of a Gaussian readout: its position and Sigma, and its test metrics under the names of the
+ * summary's means (fraction_oracle is this neuron's test_correlation / oracle; null where a metric is undefined).
  */
-export interface NeuronRow extends Pick<MetricsSummary, 'test_correlation' | 'correlation_to_average' | 'oracle' | 'fraction_oracle' | 'feve'> {
+export interface GaussianNeuronRow extends NeuronMetricsRow {
   unit_id: number;
   /** Eval position (Gaussian mean, clamped), grid units: x along the feature map's width, y along its height. */
   x: number;
@@ -73,42 +91,95 @@ export interface NeuronRow extends Pick<MetricsSummary, 'test_correlation' | 'co
   sigma: number[];
 }
 
-export function perNeuronResults(r: TrainableReadout, unitIds: ArrayLike<number>, evaluation: Evaluation | null): NeuronRow[] {
+/**
+ * One neuron's row of a factorized readout: where its mask is and how large (model/factorized_masks.ts), and its
+ * test metrics as a Gaussian row has them.
+ */
+export interface FactorizedNeuronRow extends NeuronMetricsRow {
+  unit_id: number;
+  /** The mask's peak (refined over its 3x3 neighbourhood), grid units as a Gaussian row's x, y: its position. */
+  x: number;
+  y: number;
+  /** The centroid of the mask's squared weights, grid units. */
+  centre_x: number;
+  centre_y: number;
+  /** Root mean square distance from the centroid under the squared weights, feature-map pixels. */
+  spread: number;
+  /** Pixels whose |weight| is at least half the largest. */
+  half_max_pixels: number;
+}
+
+export type NeuronRow = GaussianNeuronRow | FactorizedNeuronRow;
+
+type Ids = ArrayLike<number>;
+type Ev = Evaluation | null;
+export function perNeuronResults(r: TrainableGaussianReadout, unitIds: Ids, evaluation: Ev): GaussianNeuronRow[];
+export function perNeuronResults(r: TrainableFactorizedReadout, unitIds: Ids, evaluation: Ev): FactorizedNeuronRow[];
+export function perNeuronResults(r: TrainableReadout, unitIds: Ids, evaluation: Ev): NeuronRow[];
+export function perNeuronResults(r: TrainableReadout, unitIds: Ids, evaluation: Ev): NeuronRow[] {
   const N = r.neurons;
   if (unitIds.length !== N) throw new Error(`${unitIds.length} unit ids for ${N} neurons`);
-  const pos = evalPositions(r);
-  const k = r.sigma.length / N;
   const e = evaluation?.perNeuron;
   const num = (a: Float64Array | null | undefined, n: number): number | null => (a ? a[n] : null);
-  const rows: NeuronRow[] = [];
-  for (let n = 0; n < N; n++) {
+  const metrics = (n: number): NeuronMetricsRow => {
     const tc = num(e?.testCorrelation, n), or = num(e?.oracle, n);
-    rows.push({
-      unit_id: Number(unitIds[n]),
-      x: pos[2 * n],
-      y: pos[2 * n + 1],
-      sigma: Array.from(r.sigma.subarray(n * k, (n + 1) * k)),
+    return {
       test_correlation: tc,
       correlation_to_average: num(e?.correlationToAverage, n),
       oracle: or,
       fraction_oracle: tc !== null && or !== null && or !== 0 ? tc / or : null,
       feve: num(e?.feve, n),
+    };
+  };
+  if (r.kind === 'factorized') {
+    const g = factorizedGeometry(r);
+    return Array.from({ length: N }, (_, n): FactorizedNeuronRow => ({
+      unit_id: Number(unitIds[n]), x: g.peak[2 * n], y: g.peak[2 * n + 1],
+      centre_x: g.centre[2 * n], centre_y: g.centre[2 * n + 1],
+      spread: g.spread[n], half_max_pixels: g.halfMaxPixels[n], ...metrics(n),
+    }));
+  }
+  const pos = evalPositions(r);
+  const k = r.sigma.length / N;
+  const rows: GaussianNeuronRow[] = [];
+  for (let n = 0; n < N; n++) {
+    rows.push({
+      unit_id: Number(unitIds[n]),
+      x: pos[2 * n],
+      y: pos[2 * n + 1],
+      sigma: Array.from(r.sigma.subarray(n * k, (n + 1) * k)),
+      ...metrics(n),
     });
   }
   return rows;
 }
 
-export function sigmaColumns(r: Pick<TrainableReadout, 'gaussType'>): string[] {
+export function sigmaColumns(r: Pick<TrainableGaussianReadout, 'gaussType'>): string[] {
   return r.gaussType === 'full' ? ['sigma_xx', 'sigma_xy', 'sigma_yx', 'sigma_yy'] : r.gaussType === 'uncorrelated' ? ['sigma_x', 'sigma_y'] : ['sigma'];
 }
 
-/** CSV with a header row; empty cells where a metric is undefined. */
-export function perNeuronCsv(rows: NeuronRow[], r: Pick<TrainableReadout, 'gaussType'>): string {
-  const cols = ['unit_id', 'x', 'y', ...sigmaColumns(r), 'test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve'];
+const METRIC_COLUMNS = ['test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve'] as const;
+
+/** CSV with a header row; empty cells where a metric is undefined. Columns by the readout's kind. */
+export function perNeuronCsv(
+  rows: NeuronRow[], r: Pick<TrainableGaussianReadout, 'gaussType'> | Pick<TrainableFactorizedReadout, 'kind'>,
+): string {
   const cell = (v: number | null): string => (v === null || Number.isNaN(v) ? '' : String(v));
+  const metrics = (row: NeuronRow): (number | null)[] => METRIC_COLUMNS.map((c) => row[c]);
+  if ('kind' in r && r.kind === 'factorized') {
+    const cols = ['unit_id', 'x', 'y', 'centre_x', 'centre_y', 'spread', 'half_max_pixels', ...METRIC_COLUMNS];
+    const lines = [cols.join(',')];
+    for (const row of rows as FactorizedNeuronRow[]) {
+      const where = [row.x, row.y, row.centre_x, row.centre_y, row.spread, row.half_max_pixels];
+      lines.push([row.unit_id, ...where, ...metrics(row)].map(cell).join(','));
+    }
+    return lines.join('\n') + '\n';
+  }
+  const gaussType = (r as Pick<TrainableGaussianReadout, 'gaussType'>).gaussType;
+  const cols = ['unit_id', 'x', 'y', ...sigmaColumns({ gaussType }), ...METRIC_COLUMNS];
   const lines = [cols.join(',')];
-  for (const row of rows) {
-    lines.push([row.unit_id, row.x, row.y, ...row.sigma, row.test_correlation, row.correlation_to_average, row.oracle, row.fraction_oracle, row.feve].map(cell).join(','));
+  for (const row of rows as GaussianNeuronRow[]) {
+    lines.push([row.unit_id, row.x, row.y, ...row.sigma, ...metrics(row)].map(cell).join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -123,7 +194,8 @@ export interface ExportMetadata {
   data_key: string;
   scan?: string;
   config: unknown;
-  readout: { gauss_type: string; neurons: number; channels: number; position_network: boolean };
+  /** readout_type, then Gaussian: gauss_type, neurons, channels, position_network; factorized: shape and options. */
+  readout: Record<string, unknown>;
   training: unknown;
   seed: number;
   backend: string;
@@ -143,11 +215,51 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /**
- * The inverse of `readoutStateDict`: a FullGaussian2d readout `readout.<dataKey>.*` of any state_dict (ours or
- * neuralpredictors') as a TrainableReadout. The gauss type follows sigma's shape; the position network's layers
- * follow the `mu_transform.<i>` indices (final tanh as given: the weights cannot tell).
+ * The inverse of `readoutStateDict` for either kind: `readout.<dataKey>.*` of any state_dict (ours or
+ * neuralpredictors') as a TrainableReadout, factorized when it has a `spatial` mask. What the weights cannot tell
+ * comes from `opts` (the position network's final tanh; the factorized options).
  */
-export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh = true): TrainableReadout {
+export function trainableReadoutFromStateDict(
+  sd: StateDict, dataKey: string, opts: { finalTanh?: boolean; factorized?: Partial<FactorizedOptions> } = {},
+): TrainableReadout {
+  return sd.has(`readout.${dataKey}.spatial`)
+    ? factorizedReadoutFromStateDict(sd, dataKey, opts.factorized)
+    : readoutFromStateDict(sd, dataKey, opts.finalTanh ?? true);
+}
+
+/**
+ * A FullFactorized2d readout `readout.<dataKey>.*` (`_features` (N, C), `spatial` (N, h, w), `bias` (N) or none:
+ * zeros) as a TrainableFactorizedReadout; the options (which the weights cannot tell) as given, else the defaults.
+ */
+export function factorizedReadoutFromStateDict(
+  sd: StateDict, dataKey: string, options: Partial<FactorizedOptions> = {},
+): TrainableFactorizedReadout {
+  const p = `readout.${dataKey}.`;
+  const get = (k: string): HostTensor => {
+    const t = sd.get(p + k) ?? (k.startsWith('_') ? sd.get(p + k.slice(1)) : undefined);
+    if (!t) throw new Error(`the state_dict has no '${p + k}'`);
+    return t;
+  };
+  const s = get('spatial'), f = get('_features');
+  if (s.shape.length !== 3) throw new Error(`${p}spatial has shape (${s.shape}), expected (N, h, w)`);
+  const [N, H, W] = s.shape;
+  if (f.shape.length !== 2 || f.shape[0] !== N) {
+    throw new Error(`${p}_features has shape (${f.shape}), expected (${N}, C)`);
+  }
+  return {
+    kind: 'factorized', neurons: N, channels: f.shape[1], height: H, width: W,
+    spatial: Float32Array.from(toFloat32(s)), features: Float32Array.from(toFloat32(f)),
+    bias: sd.has(p + 'bias') ? Float32Array.from(toFloat32(get('bias'))) : new Float32Array(N),
+    options: { ...DEFAULT_FACTORIZED_OPTIONS, ...options },
+  };
+}
+
+/**
+ * The inverse of `readoutStateDict` for a FullGaussian2d readout `readout.<dataKey>.*` of any state_dict (ours or
+ * neuralpredictors'). The gauss type follows sigma's shape; the position network's layers follow the
+ * `mu_transform.<i>` indices (final tanh as given: the weights cannot tell).
+ */
+export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh = true): TrainableGaussianReadout {
   const p = `readout.${dataKey}.`;
   const get = (k: string): HostTensor => {
     const t = sd.get(p + k) ?? (k.startsWith('_') ? sd.get(p + k.slice(1)) : undefined);

@@ -4,7 +4,7 @@
  * core + readout as one .pth, the per-neuron rows (and their CSV), and the metadata JSON with one `training` block.
  */
 import type { Scan } from '../io/scan/types';
-import type { ModelConfig } from '../model/config';
+import { type ModelConfig, factorizedConfigKeys } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import type { TrainableReadout } from '../model/readout_types';
 import type { CoreRegularizerOptions } from './end_to_end/regularizers';
@@ -85,6 +85,20 @@ export interface ResultFiles {
   metadataJson: string;
 }
 
+/** The metadata's `readout` block: the readout type first, then what defines it (shape, options). */
+export function readoutMetadata(r: TrainableReadout): Record<string, unknown> {
+  if (r.kind === 'factorized') {
+    return {
+      readout_type: r.kind, neurons: r.neurons, channels: r.channels, height: r.height, width: r.width,
+      ...factorizedConfigKeys(r.options),
+    };
+  }
+  return {
+    readout_type: r.kind, gauss_type: r.gaussType, neurons: r.neurons, channels: r.channels,
+    position_network: r.positionNet !== null,
+  };
+}
+
 export async function packageResult(run: FineTuneRun, c: ResultContext): Promise<ResultFiles> {
   const r = run.readout;
   const evaluation = run.test?.evaluation ?? null;
@@ -94,7 +108,7 @@ export async function packageResult(run: FineTuneRun, c: ResultContext): Promise
   const metadataJson = JSON.stringify(exportMetadata({
     core_sha256: await sha256Hex(c.checkpoint.bytes), core_file: c.checkpoint.file, data_key: c.dataKey, scan: c.scan.name,
     config: c.config,
-    readout: { gauss_type: r.gaussType, neurons: r.neurons, channels: r.channels, position_network: r.positionNet !== null },
+    readout: readoutMetadata(r),
     training: trainingMetadata(run),
     seed: run.seed, backend: c.backend, ...(run.cachePrecision !== null ? { cache_precision: run.cachePrecision } : {}),
     metrics: evaluation?.summary ?? null,

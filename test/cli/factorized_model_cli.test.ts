@@ -1,7 +1,8 @@
 /**
  * `v1x info / predict / core` on neuralpredictors' own Stacked2dCore + FullFactorized2d (test/fixtures/factorized/
  * model, zip and legacy .pth): the kind and parameter count, and neuralpredictors' responses within
- * 1e-4 + 1e-4|ref| on both backends.
+ * 1e-4 + 1e-4|ref| on both backends. `v1x finetune --readout-type factorized` on the demo's held-out mouse, and
+ * `v1x evaluate` / `info` on the model it writes.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -102,5 +103,37 @@ describe('v1x on a neuralpredictors-saved FullFactorized2d model', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expectClose('core output', readF32(out), fixtureNpy(DIR + 'core_output.npy').data, 1e-4, 1e-4);
+  });
+});
+
+describe('v1x finetune --readout-type factorized', () => {
+  const DEMO = join(__dirname, '../../public/demo/');
+  const SCAN = DEMO + 'static-v1demo-heldout.zip';
+  const base = ['finetune', '--checkpoint', DEMO + 'model.pth', '--config', DEMO + 'config.json', '--scan', SCAN];
+
+  it('trains, exports (readout, full model, per-neuron CSV, metadata); evaluate on the full model agrees', () => {
+    const o = (f: string): string => join(dir, f);
+    const r = v1x(...base, '--readout-type', 'factorized', '--max-epochs', '2', '--out', o('r.pth'),
+      '--full-model', o('full.pth'),
+      '--per-neuron', o('rows.csv'), '--metadata', o('meta.json'), '--gauss-type', 'isotropic', '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ readout_type: 'factorized', epochs: 2, stop_reason: 'max-epochs', neurons: 300 });
+    expect(s.test_correlation).toBeGreaterThan(0.2);
+    const header = readFileSync(o('rows.csv'), 'utf8').split('\n')[0];
+    expect(header).toContain('unit_id,x,y,centre_x,centre_y,spread,half_max_pixels');
+    expect(JSON.parse(readFileSync(o('meta.json'), 'utf8')).readout.readout_type).toBe('factorized');
+    const info = v1x('info', '--checkpoint', o('full.pth'), '--config', DEMO + 'config.json');
+    expect(info.stdout).toMatch(/FullFactorized2d, 300 neurons, 16 features, mask \d+x\d+ \(normalized\), bias/);
+    const e = v1x('evaluate', '--checkpoint', o('full.pth'), '--config', DEMO + 'config.json', '--scan', SCAN);
+    expect(e.code, e.stderr).toBe(0);
+    // the fine-tune scored from the float16 cache, evaluate from the images
+    expect(Math.abs(JSON.parse(e.stdout).test_correlation - s.test_correlation)).toBeLessThan(1e-3);
+  });
+
+  it('a bad --readout-type is a usage error', () => {
+    const bad = v1x(...base, '--readout-type', 'gabor', '--out', join(dir, 'x.pth'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--readout-type must be gaussian or factorized, got 'gabor'");
   });
 });

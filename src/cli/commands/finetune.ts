@@ -1,15 +1,17 @@
 /**
- * v1x finetune: the transfer workflow on the command line. Freezes the checkpoint's core, trains a new
- * FullGaussian2d readout for the scan's neurons with the Lurz 2020 / Sensorium protocol (src/train), evaluates
- * it on the test tier and writes it as a neuralpredictors .pth. With --train-core the core is fine-tuned together
- * with the new readout (finetune_core.ts: no cache, BatchNorm in training mode, the core regularizers); --full-model
- * then holds the fine-tuned core. Progress goes to stderr; stdout gets one JSON object with the keys of
- * `v1x evaluate` plus the training summary (the same keys with and without --train-core).
+ * v1x finetune: the transfer workflow on the command line. Freezes the checkpoint's core, trains a new readout
+ * for the scan's neurons (FullGaussian2d, or with --readout-type factorized a FullFactorized2d) with the Lurz 2020 /
+ * Sensorium protocol (src/train), evaluates it on the test tier and writes it as a neuralpredictors .pth. With
+ * --train-core the core is fine-tuned together with the new readout (finetune_core.ts: no cache, BatchNorm in
+ * training mode, the core regularizers); --full-model then holds the fine-tuned core. Progress goes to stderr;
+ * stdout gets one JSON object with the keys of `v1x evaluate` plus the training summary (the same keys with and
+ * without --train-core, and `readout_type`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
-import { GAUSS_TYPES, type GaussType } from '../../model/readout_types';
+import { GAUSS_TYPES, READOUT_KINDS, type GaussType, type ReadoutKind } from '../../model/readout_types';
+import { factorizedOptionsFromConfig } from '../../model/config';
 import { parseNumericNpy } from '../../io/npy';
 import type { Scan } from '../../io/scan';
 import { type FineTuneRun, coreFineTuneRun, frozenCoreRun, packageResult } from '../../train/result';
@@ -19,7 +21,9 @@ import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { availableParallelism } from 'node:os';
 import { fineTuneReadout, planCache } from '../../train/readout/finetune';
 import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
-import { type ReadoutInitOptions, REFERENCE_READOUT } from '../../train/readout/readout_init';
+import {
+  type FactorizedInitOptions, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
+} from '../../train/readout/readout_init';
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { medianGridError } from '../../metrics/grid_error';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
@@ -30,11 +34,15 @@ import { parseArgs, UsageError } from '../args';
 import { type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
-export const summary = 'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): --checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] [--metadata M.json] [--truth-grid G.npy]';
+export const summary = 'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): '
+  + '--checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] '
+  + '[--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] '
+  + '[--metadata M.json] [--truth-grid G.npy]';
 
 const OPTIONS = [
   'checkpoint', 'config', 'scan', 'out', 'seed', 'max-epochs', 'lr', 'per-neuron', 'full-model', 'metadata', 'truth-grid',
   'backend', 'batch-size', 'gauss-type', 'cache-precision', 'data-key', 'scale', 'gamma-readout', 'max-cache-gb', 'threads',
+  'readout-type',
 ];
 
 export async function run(argv: string[]): Promise<void> {
@@ -47,6 +55,11 @@ export async function run(argv: string[]): Promise<void> {
   const lr = args.number('lr', trainCore ? CORE_FINETUNE_LR : DEFAULT_TRAIN_OPTIONS.lr);
   const batchSize = args.number('batch-size', 64);
   const scale = args.number('scale', 1);
+  const readoutType = (args.get('readout-type') ?? 'gaussian') as ReadoutKind;
+  if (!READOUT_KINDS.includes(readoutType)) {
+    throw new UsageError(`--readout-type must be gaussian or factorized, got '${readoutType}'`);
+  }
+  const factorized = readoutType === 'factorized';
   const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
   const maxCacheBytes = args.number('max-cache-gb', 8) * 2 ** 30;
   const threads = args.number('threads', Math.min(4, availableParallelism()));
@@ -73,7 +86,11 @@ export async function run(argv: string[]): Promise<void> {
     throw new InputError(scanPath, `images are ${sc}x${sh}x${sw} (after --scale ${scale}), the core takes ${c}x${h}x${w}`);
   }
   const freeMu = args.has('free-mu');
-  if (!freeMu && !scan.cellMotorCoordinates) {
+  if (factorized) {
+    for (const o of ['gauss-type', 'free-mu']) {
+      if (args.has(o)) log(`--${o} does nothing with --readout-type factorized (no Gaussians)`);
+    }
+  } else if (!freeMu && !scan.cellMotorCoordinates) {
     throw new InputError(scanPath, 'no meta/neurons/cell_motor_coordinates.npy for the position network (use --free-mu to learn one position per neuron)');
   }
   const truthGrid = args.get('truth-grid');
@@ -85,6 +102,13 @@ export async function run(argv: string[]): Promise<void> {
   }
   const dataKey = args.get('data-key') ?? scan.dataKey;
   const readoutOptions = { ...REFERENCE_READOUT, gaussType, positionNet: freeMu ? null : REFERENCE_READOUT.positionNet };
+  // the factorized readout's options from the config (neuralpredictors' keys), its weight from --gamma-readout if given
+  const cfg = files.config.config;
+  const factorizedOptions: FactorizedInitOptions = {
+    initNoise: cfg.init_noise ?? REFERENCE_FACTORIZED.initNoise,
+    options: { ...factorizedOptionsFromConfig(cfg), ...(args.has('gamma-readout') ? { regWeight: gamma } : {}) },
+  };
+  if (factorized && trainCore) throw new UsageError('--readout-type factorized with --train-core is not supported yet');
   const train = { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } };
   if (trainCore) {
     for (const o of ['cache-precision', 'max-cache-gb', 'threads']) if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
@@ -94,7 +118,8 @@ export async function run(argv: string[]): Promise<void> {
   const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
   const trained = trainCore
     ? await trainCoreToo(files, scan, dataKey, readoutOptions, train, log)
-    : await trainReadoutOnly(files, checkpointBytes, scan, readoutOptions, train, { precision, maxCacheBytes, threads, backend }, log);
+    : await trainReadoutOnly(files, checkpointBytes, scan,
+      { readoutType, readout: readoutOptions, factorized: factorizedOptions }, train, { precision, maxCacheBytes, threads, backend }, log);
   try {
     const { readout, test } = trained;
     const fullModel = args.get('full-model');
@@ -123,6 +148,7 @@ export async function run(argv: string[]): Promise<void> {
       readout: dataKey,
       checkpoint: files.checkpointPath,
       backend,
+      readout_type: readoutType,
       ...(gridError !== null ? { grid_error_median: gridError } : {}),
       best_validation_correlation: trained.result.bestValCorrelation,
       epochs: trained.result.epochs,
@@ -151,8 +177,14 @@ type Trained = FineTuneRun & { dispose(): void };
 
 interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string }
 
+/** Which readout to train and its settings. */
+interface ReadoutChoice { readoutType: ReadoutKind; readout: ReadoutInitOptions; factorized: FactorizedInitOptions }
+
 /** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */
-async function trainReadoutOnly(files: ModelFiles, checkpointBytes: Uint8Array, scan: Scan, readout: ReadoutInitOptions, train: TrainOptionsInput, c: CacheSettings, log: (s: string) => void): Promise<Trained> {
+async function trainReadoutOnly(
+  files: ModelFiles, checkpointBytes: Uint8Array, scan: Scan, choice: ReadoutChoice, train: TrainOptionsInput,
+  c: CacheSettings, log: (s: string) => void,
+): Promise<Trained> {
   const arch = files.architecture;
   const coreOutputShape = arch.core.outputShape;
   const plan = planCache(scan, coreOutputShape, c.precision);
@@ -178,7 +210,7 @@ async function trainReadoutOnly(files: ModelFiles, checkpointBytes: Uint8Array, 
       eluOffset: arch.eluOffset,
       cachePrecision: c.precision,
       maxCacheBytes: c.maxCacheBytes,
-      readout,
+      ...choice,
       train,
       onCacheProgress: (p) => {
         if (p.done === p.total || p.elapsedS - lastCacheLog > 10) {

@@ -1,7 +1,8 @@
 /**
  * The transfer workflow end to end, shared by the CLI, the worker, the benchmark and the acceptance test:
- * cache the frozen core's output for the scan's train / validation / test images, build a new readout for the
- * scan's neurons, train it with the reference protocol, and evaluate it on the test tier with the field's metrics.
+ * cache the frozen core's output for the scan's train / validation / test images, build a new readout (Gaussian or
+ * factorized) for the scan's neurons, train it with the reference protocol, and evaluate it on the test tier with
+ * the field's metrics.
  */
 import { normalizedResponses } from '../../io/scan/normalize';
 import { tierIndices } from '../../io/scan/tiers';
@@ -10,9 +11,12 @@ import { columnMeans } from '../../metrics/correlation';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
 import { TrainingControl } from '../optim/control';
 import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
-import type { TrainableReadout } from '../../model/readout_types';
+import type { ReadoutKind, TrainableReadout } from '../../model/readout_types';
 import { type CacheProgress, type CachePrecision, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
-import { REFERENCE_READOUT, type ReadoutInitOptions, initReadout } from './readout_init';
+import {
+  type FactorizedInitOptions, REFERENCE_READOUT, type ReadoutInitOptions, factorizedInitOptions,
+  initFactorizedTrainable, initReadout,
+} from './readout_init';
 import { StepWorkspace } from './readout_step';
 import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
 
@@ -22,7 +26,12 @@ export interface FineTuneSetup {
   /** [C, H, W] of the core's output, for the memory estimate before anything runs. */
   coreOutputShape: [number, number, number];
   scan: Scan;
+  /** Which readout to train (default 'gaussian'). */
+  readoutType?: ReadoutKind;
+  /** A Gaussian readout's settings (default REFERENCE_READOUT). */
   readout?: Partial<ReadoutInitOptions>;
+  /** A factorized readout's settings (default REFERENCE_FACTORIZED; `options` merged key by key). */
+  factorized?: { initNoise?: number; options?: Partial<FactorizedInitOptions['options']> };
   train?: TrainOptionsInput;
   /** The encoder's elu_offset (0 for published models). */
   eluOffset?: number;
@@ -100,33 +109,45 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
   const trainResponses = normalizedResponses(scan, plan.train);
   const valResponses = normalizedResponses(scan, plan.validation);
   const seed = s.train?.seed ?? 42;
-  const readoutOpts: ReadoutInitOptions = { ...REFERENCE_READOUT, ...s.readout };
-  const readout = initReadout({
-    neurons: N,
-    channels: s.coreOutputShape[0],
-    meanActivity: columnMeans(trainResponses, N),
-    cellMotorCoordinates: scan.cellMotorCoordinates ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
-  }, readoutOpts, seed);
+  const [C, H, W] = s.coreOutputShape;
+  let readout: TrainableReadout;
+  if (s.readoutType === 'factorized') {
+    const meanActivity = columnMeans(trainResponses, N);
+    const shape = { neurons: N, channels: C, height: H, width: W };
+    readout = initFactorizedTrainable({ ...shape, meanActivity }, factorizedInitOptions(s.factorized), seed);
+  } else {
+    const readoutOpts: ReadoutInitOptions = { ...REFERENCE_READOUT, ...s.readout };
+    readout = initReadout({
+      neurons: N,
+      channels: C,
+      meanActivity: columnMeans(trainResponses, N),
+      cellMotorCoordinates: scan.cellMotorCoordinates
+        ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
+    }, readoutOpts, seed);
+  }
   readout.eluOffset = s.eluOffset ?? 0;
   s.onReadout?.(readout);
 
   const t1 = performance.now();
+  const ws = s.workspace ?? new StepWorkspace();
   const result = await trainReadout({
     cache, neurons: N, datasetTrials: scan.nTrials,
     train: { trials: plan.train, responses: trainResponses },
     validation: { trials: plan.validation, responses: valResponses },
-  }, readout, { ...s.train, seed }, s.onEvent, control, s.workspace);
+  }, readout, { ...s.train, seed }, s.onEvent, control, ws);
   const trainS = (performance.now() - t1) / 1000;
 
   const t2 = performance.now();
   let test: TestResult | null = null;
-  if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test);
+  if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test, ws);
   return { readout: result.readout, result, cache, test, seed, timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 } };
 }
 
-/** Predictions and metrics of `readout` on cached trials of the scan. */
-export async function evaluateTier(readout: TrainableReadout, cache: FeatureCache, scan: Scan, trials: Int32Array): Promise<TestResult> {
-  const predictions = await predictTier(readout, cache, trials);
+/** Predictions and metrics of `readout` on cached trials of the scan (`workspace`: the run's, for its kernel). */
+export async function evaluateTier(
+  readout: TrainableReadout, cache: FeatureCache, scan: Scan, trials: Int32Array, workspace?: StepWorkspace,
+): Promise<TestResult> {
+  const predictions = await predictTier(readout, cache, trials, 64, [], undefined, workspace);
   const responses = normalizedResponses(scan, trials);
   const imageIds = Array.from(trials, (t) => scan.frameImageId[t]);
   const evaluation = evaluate({ predictions, responses, neurons: readout.neurons, imageIds });

@@ -1,5 +1,11 @@
 /**
- * A new FullGaussian2d readout for a scan's neurons, initialized as neuralpredictors does
+ * A new readout for a scan's neurons, initialized as neuralpredictors does.
+ *
+ * FullFactorized2d (`initFactorizedTrainable`, neuralpredictors' `initialize`): masks and features N(0, init_noise)
+ * (default 1e-3), bias = the mean response of each neuron over the training trials; draw order spatial, features
+ * (model/factorized_readout.ts: initFactorizedReadout).
+ *
+ * FullGaussian2d, initialized as neuralpredictors does
  * (FullGaussian2d.__init__ / initialize, Sensorium `stacked_core_full_gauss_readout` + `prepare_grid`):
  * - position network (gauss means from cortical coordinates): nn.Linear layers with PyTorch's default init,
  *   input = cell_motor_coordinates[:, :input_dimensions] centred and divided by its largest absolute value;
@@ -9,7 +15,11 @@
  * Deterministic for a seed (src/util/rng.ts), draw order: position network, means, sigma.
  */
 import { Rng } from '../../util/rng';
-import { type GaussType, type TrainableReadout, sigmaSize } from '../../model/readout_types';
+import { initFactorizedReadout } from '../../model/factorized_readout';
+import {
+  DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_DEFAULT_INIT_NOISE, type FactorizedOptions, type GaussType,
+  type TrainableFactorizedReadout, type TrainableGaussianReadout, sigmaSize,
+} from '../../model/readout_types';
 import { type PositionNetConfig, SENSORIUM_POSITION_NET, initPositionNet, normalizeSourceGrid } from './position_net';
 
 export interface ReadoutInitOptions {
@@ -38,7 +48,9 @@ export interface ReadoutInitData {
   cellMotorCoordinates?: { data: ArrayLike<number>; columns: number };
 }
 
-export function initReadout(data: ReadoutInitData, options: ReadoutInitOptions, seed: number): TrainableReadout {
+export function initReadout(
+  data: ReadoutInitData, options: ReadoutInitOptions, seed: number,
+): TrainableGaussianReadout {
   const { neurons: N, channels: C } = data;
   const o = options;
   if (!(o.initMuRange > 0 && o.initMuRange <= 1) || !(o.initSigma > 0)) {
@@ -74,5 +86,45 @@ export function initReadout(data: ReadoutInitData, options: ReadoutInitOptions, 
     mu,
     positionNet,
     sourceGrid,
+  };
+}
+
+/** A new FullFactorized2d's settings: neuralpredictors' init noise and the readout's options (regularizer included). */
+export interface FactorizedInitOptions {
+  initNoise: number;
+  options: FactorizedOptions;
+}
+
+/** neuralpredictors' init_noise 1e-3 and this project's defaults (normalized masks, the per-neuron regularizer). */
+export const REFERENCE_FACTORIZED: FactorizedInitOptions = {
+  initNoise: FACTORIZED_DEFAULT_INIT_NOISE, options: DEFAULT_FACTORIZED_OPTIONS,
+};
+
+/** `options` over REFERENCE_FACTORIZED (the readout options merged key by key). */
+export function factorizedInitOptions(
+  o: { initNoise?: number; options?: Partial<FactorizedOptions> } = {},
+): FactorizedInitOptions {
+  return {
+    initNoise: o.initNoise ?? REFERENCE_FACTORIZED.initNoise,
+    options: { ...REFERENCE_FACTORIZED.options, ...o.options },
+  };
+}
+
+/** A new factorized readout for `data`'s neurons on an (h, w) core output map, seeded. */
+export function initFactorizedTrainable(
+  data: Omit<ReadoutInitData, 'cellMotorCoordinates'> & { height: number; width: number }, o: FactorizedInitOptions,
+  seed: number,
+): TrainableFactorizedReadout {
+  const { neurons: N, channels: C, height, width } = data;
+  if (!(o.initNoise > 0)) throw new Error(`init_noise must be positive (got ${o.initNoise})`);
+  if (data.meanActivity.length !== N) {
+    throw new Error(`mean activity has ${data.meanActivity.length} values for ${N} neurons`);
+  }
+  const init = initFactorizedReadout({ neurons: N, channels: C, height, width },
+    { initNoise: o.initNoise, meanActivity: data.meanActivity, seed });
+  return {
+    kind: 'factorized', neurons: N, channels: C, height, width, spatial: init.spatial, features: init.features,
+    bias: init.bias!,
+    options: { ...o.options },
   };
 }

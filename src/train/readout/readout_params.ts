@@ -1,8 +1,10 @@
 /**
  * The trainer's view of a readout (TrainableReadout, model/readout_types.ts): its learnable arrays as a parameter
- * list, its Gaussian means, deep copies and in-place restores, and the size checks.
+ * list, its Gaussian means, deep copies and in-place restores, and the size checks, for either kind.
  */
-import { type TrainableReadout, sigmaSize } from '../../model/readout_types';
+import {
+  type TrainableFactorizedReadout, type TrainableGaussianReadout, type TrainableReadout, sigmaSize,
+} from '../../model/readout_types';
 import { positionNetForward } from './position_net';
 
 /** One learnable array with its gradient buffer; the optimizer walks a list of these. */
@@ -13,10 +15,20 @@ export interface Param {
   grad: Float32Array;
 }
 
-/** Every learnable array of the readout, in neuralpredictors' parameter order, with zeroed gradients. */
+/**
+ * Every learnable array of the readout, in neuralpredictors' parameter order, with zeroed gradients: a Gaussian's
+ * `_mu` (free means), `sigma`, `_features`, `bias`, `mu_transform.*`; a factorized one's `_features`, `spatial`,
+ * `bias`.
+ */
 export function readoutParams(r: TrainableReadout): Param[] {
   const p: Param[] = [];
   const add = (name: string, value: Float32Array): void => { p.push({ name, value, grad: new Float32Array(value.length) }); };
+  if (r.kind === 'factorized') {
+    add('_features', r.features);
+    add('spatial', r.spatial);
+    add('bias', r.bias);
+    return p;
+  }
   if (r.mu) add('_mu', r.mu);
   add('sigma', r.sigma);
   add('_features', r.features);
@@ -29,29 +41,41 @@ export function readoutParams(r: TrainableReadout): Param[] {
 }
 
 /** Gaussian means (N, 2) before the clamp: the free means or the position network's output. */
-export function readoutMeans(r: TrainableReadout): Float64Array {
+export function readoutMeans(r: TrainableGaussianReadout): Float64Array {
   if (r.mu) return Float64Array.from(r.mu);
   if (!r.positionNet || !r.sourceGrid) throw new Error('readout has neither free means nor a position network');
   return positionNetForward(r.positionNet, r.sourceGrid, r.neurons).output;
 }
 
 /** A deep copy (for best-state snapshots and exports that must not change under training). */
-export function cloneReadout(r: TrainableReadout): TrainableReadout {
+export function cloneReadout<R extends TrainableReadout>(r: R): R {
+  if (r.kind === 'factorized') {
+    const f: TrainableFactorizedReadout = r;
+    const copy = {
+      ...f, spatial: f.spatial.slice(), features: f.features.slice(), bias: f.bias.slice(), options: { ...f.options },
+    };
+    return copy as R;
+  }
+  const g: TrainableGaussianReadout = r as TrainableGaussianReadout;
   return {
-    ...r,
-    features: r.features.slice(),
-    bias: r.bias.slice(),
-    sigma: r.sigma.slice(),
-    mu: r.mu ? r.mu.slice() : null,
-    sourceGrid: r.sourceGrid ? r.sourceGrid.slice() : null,
-    positionNet: r.positionNet
-      ? { finalTanh: r.positionNet.finalTanh, layers: r.positionNet.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })) }
+    ...g,
+    features: g.features.slice(),
+    bias: g.bias.slice(),
+    sigma: g.sigma.slice(),
+    mu: g.mu ? g.mu.slice() : null,
+    sourceGrid: g.sourceGrid ? g.sourceGrid.slice() : null,
+    positionNet: g.positionNet
+      ? {
+        finalTanh: g.positionNet.finalTanh,
+        layers: g.positionNet.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })),
+      }
       : null,
-  };
+  } as R;
 }
 
 /** Copies every value of `src` into `dst` in place (same structure), keeping `dst`'s arrays (the optimizer holds them). */
 export function copyReadoutInto(dst: TrainableReadout, src: TrainableReadout): void {
+  if (dst.kind !== src.kind) throw new Error(`readouts differ in kind (${dst.kind}, ${src.kind})`);
   const a = readoutParams(dst), b = readoutParams(src);
   if (a.length !== b.length) throw new Error('readouts differ in structure');
   a.forEach((p, i) => {
@@ -67,6 +91,11 @@ export function checkReadout(r: TrainableReadout): void {
   };
   need('features', r.features, N * C);
   need('bias', r.bias, N);
+  if (r.kind === 'factorized') {
+    if (!(r.height > 0 && r.width > 0)) throw new Error(`readout mask: ${r.height}x${r.width} is not a map size`);
+    need('spatial', r.spatial, N * r.height * r.width);
+    return;
+  }
   need('sigma', r.sigma, N * sigmaSize(r.gaussType));
   if (r.mu) need('mu', r.mu, 2 * N);
   else if (r.positionNet && r.sourceGrid) need('source grid', r.sourceGrid, N * r.positionNet.layers[0].inFeatures);

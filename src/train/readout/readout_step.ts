@@ -1,21 +1,43 @@
 /**
- * One optimization step's loss and gradients for a readout on cached core features: positions (position network
- * or free means, then Gaussian sampling), the fused sampling/Poisson kernel, and the backward pass to every
- * parameter. Also the eval-mode prediction used for validation and test metrics.
+ * One optimization step's loss and gradients for a readout on cached core features, and the eval-mode prediction
+ * used for validation and test metrics, for either readout:
+ * - Gaussian: positions (position network or free means, then Gaussian sampling), the fused sampling/Poisson kernel
+ *   (kernels/fused_readout.ts), the backward pass to every parameter, the L1 on the features;
+ * - factorized: the fused GEMM kernel (kernels/factorized_readout.ts: masks, features, bias, Poisson, the
+ *   regularizer in the readout's form and weight, and their gradients); nothing is sampled.
  */
 import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from '../../kernels/fused_readout';
+import { FusedFactorizedReadout, factorizedPredict } from '../../kernels/factorized_readout';
 import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
 import { poissonEps } from '../optim/losses';
 import { positionNetBackward, positionNetForward } from './position_net';
-import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
+import { effectiveMasks, maskGeometry, pixelsPerGridUnit, type MaskGeometry } from '../../model/factorized_masks';
+import type {
+  ReadoutSnapshot, TrainableFactorizedReadout, TrainableGaussianReadout, TrainableReadout,
+} from '../../model/readout_types';
 import type { Param } from './readout_params';
 
-/** Scratch buffers reused across steps (sized for the largest batch). */
+/**
+ * Scratch buffers reused across steps (sized for the largest batch), and for a factorized readout the one fused
+ * kernel of the run (it holds ~2 N h w floats; made on first use, for one map size and neuron count).
+ */
 export class StepWorkspace {
   positions = new Float32Array(0);
   inside = new Uint8Array(0);
   gradPositions = new Float32Array(0);
   eps = new Float32Array(0);
+  private factorized: FusedFactorizedReadout | null = null;
+  /** The factorized kernel for this geometry and neuron count (one per run; a new one if they change). */
+  factorizedKernel(geometry: MapGeometry, neurons: number, kernel: KernelChoice = 'auto'): FusedFactorizedReadout {
+    const f = this.factorized;
+    const g = f?.geometry;
+    const same = f && f.neurons === neurons && g!.height === geometry.height && g!.width === geometry.width
+      && g!.channels === geometry.channels;
+    if (!same) {
+      this.factorized = new FusedFactorizedReadout({ ...geometry }, neurons, kernel);
+    }
+    return this.factorized!;
+  }
   ensure(batch: number, neurons: number): void {
     const n = batch * neurons * 2;
     if (this.positions.length < n) {
@@ -35,10 +57,13 @@ export interface StepInput {
   maps: readonly Float32Array[];
   /** (B, N) normalized responses. */
   targets: Float32Array;
-  /** (B, N, 2) standard-normal draws for the positions, or null to read out at the means (eval positions). */
+  /** (B, N, 2) standard-normal draws for the positions, or null for the means (eval positions). Gaussian only. */
   noise: Float32Array | null;
   lossScale: number;
-  /** Weight of the L1 penalty on the features (neuralpredictors gamma_readout / feature_reg_weight). */
+  /**
+   * Weight of the L1 penalty on a Gaussian readout's features (neuralpredictors gamma_readout / feature_reg_weight).
+   * A factorized readout carries its regularizer's weight and form in its options.
+   */
   gammaReadout: number;
   logEps?: number;
   workspace: StepWorkspace;
@@ -47,15 +72,44 @@ export interface StepInput {
 }
 
 export interface StepResult {
-  /** lossScale * Poisson + gammaReadout * L1: what the optimizer minimizes. */
+  /** lossScale * Poisson + the regularizer (gammaReadout * L1; factorized: weight * l1): what is minimized. */
   loss: number;
   /** Unscaled Poisson loss summed over the batch. */
   poisson: number;
+  /** The regularizer's L1 term before its weight (factorized: in the readout's form; NaN when its weight is 0). */
   l1: number;
 }
 
 export function readoutLossAndGrads(s: StepInput): StepResult {
-  const { readout: r, params, geometry, maps, targets, noise, workspace: ws } = s;
+  return s.readout.kind === 'factorized' ? factorizedLossAndGrads(s, s.readout) : gaussianLossAndGrads(s, s.readout);
+}
+
+/** The factorized readout's step: one fused kernel call (Poisson, regularizer and every gradient). */
+function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): StepResult {
+  const { params, geometry, maps, targets, workspace: ws } = s;
+  for (const p of params) p.grad.fill(0);
+  const grad = (name: string): Float32Array => {
+    const p = params.find((q) => q.name === name);
+    if (!p) throw new Error(`parameter ${name} missing from the parameter list`);
+    return p.grad;
+  };
+  const o = r.options;
+  const k = ws.factorizedKernel(geometry, r.neurons, s.kernel);
+  const step = k.trainStep({
+    ...geometry, maps, neurons: r.neurons, spatial: r.spatial, features: r.features, bias: r.bias,
+    mask: { normalize: o.normalize, constrainPos: o.constrainPos, positiveSpatial: o.positiveSpatial },
+    eluOffset: r.eluOffset, targets, lossScale: s.lossScale, logEps: s.logEps ?? poissonEps,
+    gradSpatial: grad('spatial'), gradFeatures: grad('_features'), gradBias: grad('bias'),
+    regWeight: o.regWeight, regForm: o.l1Form,
+  });
+  return {
+    loss: s.lossScale * step.poisson + step.regularizer, poisson: step.poisson,
+    l1: o.regWeight !== 0 ? step.regularizer / o.regWeight : NaN,
+  };
+}
+
+function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepResult {
+  const { params, geometry, maps, targets, noise, workspace: ws } = s;
   const N = r.neurons, B = maps.length;
   ws.ensure(B, N);
   for (const p of params) p.grad.fill(0);
@@ -111,18 +165,26 @@ export function readoutLossAndGrads(s: StepInput): StepResult {
   return { loss: s.lossScale * poisson + gamma * l1, poisson, l1 };
 }
 
-/** Eval-mode positions clamp(mu) (N, 2). */
+/** The masks' geometry of a factorized readout (factorized_masks.ts): peak = the neuron's position. */
+export function factorizedGeometry(r: TrainableFactorizedReadout): MaskGeometry {
+  return maskGeometry(effectiveMasks(r.spatial, r.neurons, r.height, r.width, r.options), r.neurons, r.height, r.width);
+}
+
+/** Eval-mode positions (N, 2), grid units: clamp(mu) of a Gaussian readout, a factorized readout's mask peaks. */
 export function evalPositions(r: TrainableReadout): Float32Array {
+  if (r.kind === 'factorized') return factorizedGeometry(r).peak;
   if (r.mu) return meanPositions(r.mu, r.neurons);
   return meanPositions(positionNetForward(r.positionNet!, r.sourceGrid!, r.neurons).output, r.neurons);
 }
 
 /**
  * The readout's state for the live views: eval positions, a copy of sigma, and the positions `workspace`'s last
- * step sampled for its first `images` images (fewer when the batch was smaller).
+ * step sampled for its first `images` images (fewer when the batch was smaller). A factorized readout: the masks'
+ * peaks, and their spread as an uncorrelated Gaussian's (s_x, s_y) in grid units; nothing sampled.
  */
 export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, images = 8): ReadoutSnapshot {
   const N = r.neurons;
+  if (r.kind === 'factorized') return factorizedSnapshot(r);
   const S = Math.min(images, Math.floor(workspace.positions.length / (2 * N)));
   return {
     kind: 'gaussian', positions: evalPositions(r), sigma: r.sigma.slice(), gaussType: r.gaussType,
@@ -130,7 +192,39 @@ export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, i
   };
 }
 
-/** Eval-mode predictions elu(v) + 1 for a batch of maps, written into `out` (B, N). */
-export function predictBatch(r: TrainableReadout, positions: Float32Array, geometry: MapGeometry, maps: readonly Float32Array[], out: Float32Array, kernel?: KernelChoice): void {
-  readoutPredict({ ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions, out, eluOffset: r.eluOffset }, kernel);
+/** A factorized readout's snapshot: mask peaks, spreads as (s_x, s_y) in grid units ('uncorrelated'), no samples. */
+export function factorizedSnapshot(r: TrainableFactorizedReadout): ReadoutSnapshot {
+  const g = factorizedGeometry(r);
+  const sx = 1 / pixelsPerGridUnit(r.width), sy = 1 / pixelsPerGridUnit(r.height);
+  const sigma = new Float32Array(2 * r.neurons);
+  for (let n = 0; n < r.neurons; n++) { sigma[2 * n] = g.spread[n] * sx; sigma[2 * n + 1] = g.spread[n] * sy; }
+  return {
+    kind: 'factorized', positions: g.peak, sigma, gaussType: 'uncorrelated', sampledPositions: new Float32Array(0),
+    sampledImages: 0,
+  };
+}
+
+/**
+ * Eval-mode predictions elu(v) + 1 for a batch of maps, written into `out` (B, N). `positions`: a Gaussian readout's
+ * eval positions (evalPositions); unused for a factorized one, which runs `workspace`'s kernel (or a shared one).
+ */
+export function predictBatch(
+  r: TrainableReadout, positions: Float32Array | null, geometry: MapGeometry, maps: readonly Float32Array[],
+  out: Float32Array, kernel?: KernelChoice, workspace?: StepWorkspace,
+): void {
+  if (r.kind === 'factorized') {
+    const o = r.options;
+    const args = {
+      ...geometry, maps, neurons: r.neurons, spatial: r.spatial, features: r.features, bias: r.bias, out,
+      eluOffset: r.eluOffset,
+      mask: { normalize: o.normalize, constrainPos: o.constrainPos, positiveSpatial: o.positiveSpatial },
+    };
+    if (workspace) workspace.factorizedKernel(geometry, r.neurons, kernel).predict(args);
+    else factorizedPredict(args, kernel);
+    return;
+  }
+  readoutPredict({
+    ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions: positions!, out,
+    eluOffset: r.eluOffset,
+  }, kernel);
 }

@@ -1,13 +1,15 @@
 /**
  * Readout training on a frozen core: the Lurz 2020 / Sensorium `standard_trainer` protocol on cached core
- * features, with the fused readout kernel and host Adam (no tfjs in the loop).
+ * features, with the fused readout kernel and host Adam (no tfjs in the loop), for either readout.
  *
  * Per epoch: the training trials in a new random order (seeded), batches of 64 (the last one smaller, as
- * PyTorch's DataLoader without drop_last), positions drawn per image and neuron, loss = sqrt(datasetTrials /
- * batch) * Poisson + gamma_readout * L1, one Adam step per batch; then the validation correlation at the
- * Gaussian means drives early stopping and the learning-rate schedule (epoch_driver.ts, shared with the end-to-end
- * trainer). NaN/Inf loss stops training with the best state so far. Progress per batch and per epoch;
- * pause/resume/stop via TrainingControl.
+ * PyTorch's DataLoader without drop_last), loss = sqrt(datasetTrials / batch) * Poisson + the readout's
+ * regularizer, one Adam step per batch; then the validation correlation in eval mode drives early stopping and the
+ * learning-rate schedule (epoch_driver.ts, shared with the end-to-end trainer). Gaussian: positions drawn per image
+ * and neuron, regularizer gamma_readout * L1 of the features, validation at the Gaussian means. Factorized: one
+ * fused kernel (FusedFactorizedReadout, one per run, in the StepWorkspace) computes the step, regularizer in the
+ * readout's own weight and form; nothing is sampled (no random draws besides the shuffling). NaN/Inf loss stops
+ * training with the best state so far. Progress per batch and per epoch; pause/resume/stop via TrainingControl.
  */
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
@@ -41,6 +43,10 @@ export interface TrainOptions {
   /** Initial learning rate (issue default 0.005; the reference's best on static-sim-a was 0.009). */
   lr: number;
   batchSize: number;
+  /**
+   * The L1 weight on a Gaussian readout's features. A factorized readout carries its regularizer's weight and
+   * form in its options; a run's resolved options report that weight here.
+   */
   gammaReadout: number;
   /** Scale the Poisson term as the reference trainer (scale_loss=True). */
   scaleLoss: boolean;
@@ -104,6 +110,7 @@ export async function trainReadout(
   workspace = new StepWorkspace(),
 ): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options, schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule } };
+  if (readout.kind === 'factorized') o.gammaReadout = readout.options.regWeight;
   checkReadout(readout);
   checkData(data, readout);
   const N = readout.neurons;
@@ -140,7 +147,7 @@ export async function trainReadout(
         targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
       }
       const batchEps = eps.subarray(0, n * N * 2);
-      noise.fill(batchEps);
+      if (readout.kind === 'gaussian') noise.fill(batchEps);
       const step = readoutLossAndGrads({
         readout, params, geometry, maps, targets: targets.subarray(0, n * N), noise: batchEps,
         lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1, gammaReadout: o.gammaReadout, logEps: o.logEps, workspace: ws,
@@ -158,7 +165,7 @@ export async function trainReadout(
   const run = await driveEpochs({
     schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch,
     validate: async () => {
-      const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control);
+      const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control, ws);
       return { objective: meanCorrelation(pred, data.validation.responses, N), extra: {} };
     },
     snapshot: () => cloneReadout(readout),
@@ -167,21 +174,24 @@ export async function trainReadout(
   return { readout, ...run, options: o };
 }
 
-/** Eval-mode predictions (trials x neurons) for cached trials, in batches. */
+/**
+ * Eval-mode predictions (trials x neurons) for cached trials, in batches. `workspace`: the run's (a factorized
+ * readout uses its kernel; without one, a shared kernel per shape).
+ */
 export async function predictTier(
   readout: TrainableReadout, cache: FeatureCache, trials: ArrayLike<number>, batchSize = 64,
-  scratch: Float32Array[] = [], control?: TrainingControl,
+  scratch: Float32Array[] = [], control?: TrainingControl, workspace?: StepWorkspace,
 ): Promise<Float32Array> {
   const N = readout.neurons;
   const out = new Float32Array(trials.length * N);
-  const pos = evalPositions(readout);
+  const pos = readout.kind === 'gaussian' ? evalPositions(readout) : null;
   const B = Math.max(1, batchSize);
   const bufs = cache.precision === 'float32' ? [] : scratch.length >= B ? scratch : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
   for (let start = 0; start < trials.length; start += B) {
     const n = Math.min(B, trials.length - start);
     const maps: Float32Array[] = [];
     for (let i = 0; i < n; i++) maps.push(cache.map(trials[start + i], bufs[i]));
-    predictBatch(readout, pos, cache.geometry, maps, out.subarray(start * N, (start + n) * N));
+    predictBatch(readout, pos, cache.geometry, maps, out.subarray(start * N, (start + n) * N), undefined, workspace);
     if (control) await control.checkpoint();
   }
   return out;
@@ -190,6 +200,10 @@ export async function predictTier(
 function checkData(d: TrainData, r: TrainableReadout): void {
   if (d.neurons !== r.neurons) throw new Error(`the scan has ${d.neurons} neurons, the readout ${r.neurons}`);
   if (d.cache.geometry.channels !== r.channels) throw new Error(`the core gives ${d.cache.geometry.channels} channels, the readout expects ${r.channels}`);
+  const g = d.cache.geometry;
+  if (r.kind === 'factorized' && (g.height !== r.height || g.width !== r.width)) {
+    throw new Error(`the core gives ${g.height}x${g.width} maps, the readout's masks are ${r.height}x${r.width}`);
+  }
   for (const [name, t] of [['train', d.train], ['validation', d.validation]] as const) {
     if (t.trials.length === 0) throw new Error(`no ${name} trials`);
     if (t.responses.length !== t.trials.length * d.neurons) throw new Error(`${name} responses: ${t.responses.length} values for ${t.trials.length} trials x ${d.neurons} neurons`);

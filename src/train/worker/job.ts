@@ -8,7 +8,8 @@
  */
 import { InputError, type StateDict } from '../../io/host_tensor';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { type ParsedModelConfig, parsedConfigOrDefault } from '../../model/config';
+import { type ParsedModelConfig, factorizedOptionsFromConfig, parsedConfigOrDefault } from '../../model/config';
+import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/readout_init';
 import type { Encoder } from '../../model/encoder';
 import type { TrainableReadout } from '../../model/readout_types';
 import { Rng } from '../../util/rng';
@@ -42,6 +43,9 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
   const config = parsedConfigOrDefault(m.config);
   const dataKey = m.dataKey ?? m.scan.dataKey;
+  if (m.trainCore && m.readoutType === 'factorized') {
+    throw new Error('fine-tuning the core with a factorized readout is not supported yet');
+  }
   const job = m.trainCore ? await runCoreFineTune(m, post, control, sd, config, dataKey) : await runFrozenCore(m, post, control, sd, config);
   try {
     const { run } = job;
@@ -86,6 +90,15 @@ function progressPoster(post: Post, snapshotEveryMs: number, snapshot: (epoch: n
   };
 }
 
+/** A factorized readout's settings: the config's factorized keys, then the message's. */
+function factorizedSettings(m: StartMessage, config: ParsedModelConfig): FactorizedInitOptions {
+  const c = config.config;
+  return {
+    initNoise: m.factorized?.initNoise ?? c.init_noise ?? REFERENCE_FACTORIZED.initNoise,
+    options: { ...factorizedOptionsFromConfig(c), ...m.factorized?.options },
+  };
+}
+
 /** The frozen core: its outputs cached once, then a new readout trained on them; snapshots read the trainer's arrays. */
 async function runFrozenCore(m: StartMessage, post: Post, control: TrainingControl, sd: StateDict, config: ParsedModelConfig): Promise<JobRun> {
   const frozen = await openFrozenCore(sd, config, m.checkpoint.name);
@@ -107,7 +120,9 @@ async function runFrozenCore(m: StartMessage, post: Post, control: TrainingContr
       coreOutputShape: arch.core.outputShape,
       scan: m.scan,
       eluOffset: arch.eluOffset,
+      readoutType: m.readoutType,
       readout: m.readout,
+      factorized: factorizedSettings(m, config),
       train: m.train,
       cachePrecision: precision,
       maxCacheBytes: m.maxCacheBytes ?? DEFAULT_BROWSER_CACHE_BYTES,

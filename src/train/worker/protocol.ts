@@ -11,8 +11,8 @@ import type { MetricsSummary } from '../../metrics/evaluate';
 import type { BrowserBackend } from '../../backend/select';
 import type { NeuronRow } from '../export';
 import type { CachePrecision } from '../readout/feature_cache';
-import type { ReadoutInitOptions } from '../readout/readout_init';
-import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
+import type { FactorizedInitOptions, ReadoutInitOptions } from '../readout/readout_init';
+import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import type { EpochProgress, StopReason, TrainEvent, TrainOptionsInput } from '../readout/trainer';
 
 export interface StartMessage {
@@ -25,7 +25,15 @@ export interface StartMessage {
   scan: Scan;
   /** tfjs backend for the core forward passes; null: the usual choice (webgpu > webgl > wasm > cpu). */
   backend: BrowserBackend | null;
+  /** Which readout to train: 'gaussian' (default; FullGaussian2d) or 'factorized' (FullFactorized2d, Klindt 2017). */
+  readoutType?: ReadoutKind;
+  /** A Gaussian readout's settings (gauss type, position network, init). */
   readout?: Partial<ReadoutInitOptions>;
+  /**
+   * A factorized readout's settings (default: init_noise 1e-3, normalized masks, the per-neuron regularizer at its
+   * default weight; `options` merged key by key). The config's factorized keys apply first when given.
+   */
+  factorized?: { initNoise?: FactorizedInitOptions['initNoise']; options?: Partial<FactorizedOptions> };
   /** seed, lr, batchSize, gammaReadout, schedule.maxEpochs, ... (defaults: the reference protocol, lr 0.005). */
   train?: TrainOptionsInput;
   /**
@@ -79,7 +87,9 @@ export interface TrainEventMessage {
 
 /**
  * The readout's current state for the live views (positions move, Gaussians change during training); frozen core:
- * the sampled positions are the last batch's first images', core trained too: drawn for the snapshot.
+ * the sampled positions are the last batch's first images', core trained too: drawn for the snapshot. A factorized
+ * readout (`kind: 'factorized'`): mask peaks as positions, mask spreads as uncorrelated sigmas, nothing sampled;
+ * its masks themselves are in the done message's readout (model/factorized_masks.ts: effectiveMasks).
  */
 export interface ReadoutSnapshotMessage extends ReadoutSnapshot {
   type: 'readout-snapshot';
@@ -92,7 +102,10 @@ export interface DoneMessage {
   stopReason: StopReason;
   message: string;
   history: EpochProgress[];
-  /** The trained readout as host arrays (features neuron-major (N, C)). */
+  /**
+   * The trained readout as host arrays, by `kind`: Gaussian (features neuron-major (N, C)), or factorized (spatial
+   * (N, h, w), features (N, C), bias, options).
+   */
   readout: TrainableReadout;
   dataKey: string;
   /** Test-tier metrics (null when the scan has no test trials). */

@@ -172,6 +172,7 @@ describe('fine-tuning job with the core trainable too', () => {
     if (atBest?.type !== 'readout-snapshot') throw new Error(`no snapshot at epoch ${bestEpoch}`);
     const kept = evalPositions(done.readout);
     for (let i = 0; i < kept.length; i++) expect(Math.abs(atBest.positions[i] - kept[i])).toBeLessThan(1e-6);
+    if (done.readout.kind !== 'gaussian') throw new Error('expected a Gaussian readout');
     expect(Array.from(atBest.sigma)).toEqual(Array.from(done.readout.sigma));
 
     const sd = await readCheckpoint(done.fullModelPth!, 'full.pth');
