@@ -1,0 +1,242 @@
+/**
+ * An experiment as a JSON spec (issue 13): a scan, a model (the checkpoint whose core the `loaded` condition
+ * freezes and whose config gives every condition's architecture), conditions (a core crossed with a readout),
+ * nested training-set sizes, seeds and one training protocol for every condition. `parseExperimentSpec` checks
+ * it and fills in defaults; every error names the key, e.g. `spec key 'sizes[1]' must be ...`.
+ *
+ * Conditions: `core` is `loaded` (the checkpoint's core, frozen: transfer), `random` (a fresh core of the same
+ * architecture, frozen, its BatchNorm running statistics fitted to the cell's training images) or `direct` (core
+ * and readout trained end to end on the cell's training images). `readout` is a Gaussian readout whose positions
+ * come from the neurons' cortical coordinates through the position network (`retinotopy`) or are learned per
+ * neuron (`free`). The kinds are tagged unions so that later cores (`vgg`) and readouts (`factorized`) add a
+ * member without changing the others.
+ */
+
+export type CoreKind = 'loaded' | 'random' | 'direct';
+export const CORE_KINDS: readonly CoreKind[] = ['loaded', 'random', 'direct'];
+
+export type GaussianPositions = 'retinotopy' | 'free';
+export interface GaussianReadoutSpec {
+  kind: 'gaussian';
+  positions: GaussianPositions;
+}
+/** One member today; `{ kind: 'factorized' }` joins it when the runner can train one. */
+export type ReadoutSpec = GaussianReadoutSpec;
+
+export interface ConditionSpec {
+  /** Unique in the spec; names the condition in results, CSV and plots. */
+  name: string;
+  core: CoreKind;
+  readout: ReadoutSpec;
+}
+
+export interface ProtocolSpec {
+  /** Adam's initial learning rate. */
+  lr: number;
+  batch_size: number;
+  /** Safety cap; training stops earlier by early stopping on the validation correlation. */
+  max_epochs: number;
+  /** Epochs without improvement before the learning rate decays (or training stops). */
+  patience: number;
+  /** Learning-rate decays before training stops. */
+  lr_decay_steps: number;
+  /** L1 on the readout features; null: the model config's gamma_readout. */
+  gamma_readout: number | null;
+  /** Seed of the permutation of the train tier whose first n trials are the size-n training set (nested). */
+  subset_seed: number;
+}
+
+export interface ExperimentSpec {
+  name: string;
+  description: string;
+  /** Scan (zip or folder), relative to the spec file. */
+  scan: string;
+  model: { checkpoint: string | null; config: string | null };
+  conditions: ConditionSpec[];
+  /** Training images per cell, increasing; the sets are nested (a larger one only adds images). */
+  sizes: number[];
+  /** One run per seed and cell: the seed initializes the readout (and the core of random and direct cells). */
+  seeds: number[];
+  protocol: ProtocolSpec;
+}
+
+export const DEFAULT_PROTOCOL: ProtocolSpec = {
+  lr: 0.005,
+  batch_size: 64,
+  max_epochs: 200,
+  patience: 5,
+  lr_decay_steps: 3,
+  gamma_readout: null,
+  subset_seed: 0,
+};
+
+export class SpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(key: string, what: string, v: unknown): never {
+  throw new SpecError(`spec key '${key}' ${what}, got ${JSON.stringify(v)}`);
+}
+
+function onlyKeys(o: Obj, known: readonly string[], at: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) {
+      throw new SpecError(`spec key '${at ? `${at}.` : ''}${k}' is not known (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+function str(v: unknown, key: string): string {
+  if (typeof v !== 'string' || v.length === 0) fail(key, 'must be a non-empty string', v);
+  return v;
+}
+
+function int(v: unknown, key: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(key, `must be an integer >= ${min}`, v);
+  return v;
+}
+
+function positive(v: unknown, key: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(key, 'must be a positive number', v);
+  return v;
+}
+
+function parseReadout(v: unknown, key: string): ReadoutSpec {
+  // "gaussian" is short for the Gaussian readout with retinotopy
+  if (v === 'gaussian') return { kind: 'gaussian', positions: 'retinotopy' };
+  if (!isObj(v)) fail(key, "must be 'gaussian' or an object { kind, positions }", v);
+  onlyKeys(v, ['kind', 'positions'], key);
+  if (v.kind === 'factorized') {
+    throw new SpecError(
+      `spec key '${key}.kind': the factorized readout is not available to experiments yet (only 'gaussian')`,
+    );
+  }
+  if (v.kind !== 'gaussian') fail(`${key}.kind`, "must be 'gaussian'", v.kind);
+  const positions = v.positions ?? 'retinotopy';
+  if (positions !== 'retinotopy' && positions !== 'free')
+    fail(`${key}.positions`, "must be 'retinotopy' or 'free'", positions);
+  return { kind: 'gaussian', positions };
+}
+
+function parseCondition(v: unknown, key: string): ConditionSpec {
+  if (!isObj(v)) fail(key, 'must be an object { name, core, readout }', v);
+  onlyKeys(v, ['name', 'core', 'readout'], key);
+  const core = v.core;
+  if (core === 'vgg') throw new SpecError(`spec key '${key}.core': task-driven (vgg) cores are not available yet`);
+  if (!CORE_KINDS.includes(core as CoreKind)) fail(`${key}.core`, `must be one of ${CORE_KINDS.join(', ')}`, core);
+  const readout = parseReadout(v.readout ?? 'gaussian', `${key}.readout`);
+  const name = v.name === undefined ? defaultConditionName(core as CoreKind, readout) : str(v.name, `${key}.name`);
+  if (!/^[A-Za-z0-9_.+-]+$/.test(name)) fail(`${key}.name`, 'may hold only letters, digits and _ . + -', name);
+  return { name, core: core as CoreKind, readout };
+}
+
+/** `loaded`, `random`, `direct`, with `-free` for free positions. */
+export function defaultConditionName(core: CoreKind, readout: ReadoutSpec): string {
+  return readout.positions === 'free' ? `${core}-free` : core;
+}
+
+function parseProtocol(v: unknown): ProtocolSpec {
+  if (v === undefined) return { ...DEFAULT_PROTOCOL };
+  if (!isObj(v)) fail('protocol', 'must be an object', v);
+  onlyKeys(v, Object.keys(DEFAULT_PROTOCOL), 'protocol');
+  const p = { ...DEFAULT_PROTOCOL };
+  if (v.lr !== undefined) p.lr = positive(v.lr, 'protocol.lr');
+  if (v.batch_size !== undefined) p.batch_size = int(v.batch_size, 'protocol.batch_size', 1);
+  if (v.max_epochs !== undefined) p.max_epochs = int(v.max_epochs, 'protocol.max_epochs', 1);
+  if (v.patience !== undefined) p.patience = int(v.patience, 'protocol.patience', 1);
+  if (v.lr_decay_steps !== undefined) p.lr_decay_steps = int(v.lr_decay_steps, 'protocol.lr_decay_steps', 1);
+  if (v.gamma_readout !== undefined && v.gamma_readout !== null) {
+    if (typeof v.gamma_readout !== 'number' || !(v.gamma_readout >= 0)) {
+      fail('protocol.gamma_readout', 'must be a number >= 0 or null', v.gamma_readout);
+    }
+    p.gamma_readout = v.gamma_readout;
+  }
+  if (v.subset_seed !== undefined) p.subset_seed = int(v.subset_seed, 'protocol.subset_seed', 0);
+  return p;
+}
+
+/** Checks a parsed JSON value as an experiment spec, filling in defaults. */
+export function parseExperimentSpec(v: unknown): ExperimentSpec {
+  if (!isObj(v)) throw new SpecError(`an experiment spec must be a JSON object, got ${JSON.stringify(v)}`);
+  onlyKeys(v, ['name', 'description', 'scan', 'model', 'conditions', 'sizes', 'seeds', 'protocol'], '');
+  const name = v.name === undefined ? 'experiment' : str(v.name, 'name');
+  const description =
+    v.description === undefined
+      ? ''
+      : typeof v.description === 'string'
+        ? v.description
+        : fail('description', 'must be a string', v.description);
+  const scan = str(v.scan, 'scan');
+  let model: ExperimentSpec['model'] = { checkpoint: null, config: null };
+  if (v.model !== undefined) {
+    if (!isObj(v.model)) fail('model', 'must be an object { checkpoint, config }', v.model);
+    onlyKeys(v.model, ['checkpoint', 'config'], 'model');
+    model = {
+      checkpoint: v.model.checkpoint == null ? null : str(v.model.checkpoint, 'model.checkpoint'),
+      config: v.model.config == null ? null : str(v.model.config, 'model.config'),
+    };
+  }
+  if (!Array.isArray(v.conditions) || v.conditions.length === 0) {
+    fail('conditions', 'must be a non-empty list of { name, core, readout }', v.conditions);
+  }
+  const conditions = v.conditions.map((c, i) => parseCondition(c, `conditions[${i}]`));
+  const names = new Set<string>();
+  conditions.forEach((c, i) => {
+    if (names.has(c.name)) throw new SpecError(`spec key 'conditions[${i}].name': '${c.name}' names two conditions`);
+    names.add(c.name);
+  });
+  const loaded = conditions.findIndex((c) => c.core === 'loaded');
+  if (loaded >= 0 && !model.checkpoint) {
+    throw new SpecError(`spec key 'model.checkpoint' is needed: conditions[${loaded}] uses the loaded core`);
+  }
+  if (!Array.isArray(v.sizes) || v.sizes.length === 0)
+    fail('sizes', 'must be a non-empty list of image counts', v.sizes);
+  const sizes = v.sizes.map((s, i) => int(s, `sizes[${i}]`, 1));
+  for (let i = 1; i < sizes.length; i++) {
+    if (sizes[i] <= sizes[i - 1])
+      fail(`sizes[${i}]`, `must be larger than sizes[${i - 1}] (${sizes[i - 1]})`, sizes[i]);
+  }
+  if (!Array.isArray(v.seeds) || v.seeds.length === 0) fail('seeds', 'must be a non-empty list of integers', v.seeds);
+  const seeds = v.seeds.map((s, i) => int(s, `seeds[${i}]`, 0));
+  if (new Set(seeds).size !== seeds.length) fail('seeds', 'must not repeat a seed', v.seeds);
+  return { name, description, scan, model, conditions, sizes, seeds, protocol: parseProtocol(v.protocol) };
+}
+
+/** JSON with object keys sorted, so that equal specs hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObj(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The hash that keys a condition's finished cells for --resume: what determines such a cell's result (scan and
+ * model paths as written, the protocol, the condition's core and readout), not the list of sizes and seeds, so a
+ * spec that adds seeds or sizes reuses the cells it already has. 16 hex digits of sha256.
+ */
+export async function conditionHash(spec: ExperimentSpec, condition: ConditionSpec): Promise<string> {
+  const what = {
+    v: 1,
+    scan: spec.scan,
+    model: spec.model,
+    protocol: spec.protocol,
+    core: condition.core,
+    readout: condition.readout,
+  };
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(what)));
+  return Array.from(new Uint8Array(d).subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
