@@ -163,7 +163,8 @@ export function checkInputs(inputs: ExperimentInputs): void {
       throw new Error(`spec key 'conditions[${i}]': no checkpoint for the loaded core`);
     if (c.readout.positions === 'retinotopy' && !scan.cellMotorCoordinates) {
       throw new Error(
-        `spec key 'conditions[${i}].readout': retinotopy needs the scan's cell_motor_coordinates (use positions 'free')`,
+        `spec key 'conditions[${i}].readout': retinotopy needs the scan's cell_motor_coordinates ` +
+          `(use positions 'free')`,
       );
     }
   });
@@ -281,7 +282,9 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
             } else {
               emit({
                 kind: 'status',
-                message: `random core (seed ${seed}): BatchNorm statistics from the ${size} training images, then the cache`,
+                message:
+                  `random core (seed ${seed}): BatchNorm statistics from the ${size} training images, ` +
+                  'then the cache',
               });
               const encoder = newEncoder(config, [], seed);
               try {

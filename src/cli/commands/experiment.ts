@@ -56,7 +56,8 @@ function progress(e: ExperimentEvent): string | null {
       const c = e.cell;
       return (
         `[${e.index}/${e.total}] done: fraction oracle ${c.fraction_oracle?.toFixed(4) ?? 'n/a'}, test correlation ` +
-        `${c.test_correlation?.toFixed(4) ?? 'n/a'}, ${c.epochs} epochs (${c.stop_reason}${c.hit_cap ? ', HIT THE CAP' : ''}), ` +
+        `${c.test_correlation?.toFixed(4) ?? 'n/a'}, ` +
+        `${c.epochs} epochs (${c.stop_reason}${c.hit_cap ? ', HIT THE CAP' : ''}), ` +
         `${c.seconds.toFixed(1)} s`
       );
     }
@@ -138,13 +139,15 @@ export async function run(argv: string[]): Promise<void> {
   writeFileSync(out, JSON.stringify(results, null, 1) + '\n');
   writeFileSync(csv, cellsCsv(results.cells));
   log(
-    `wrote ${out} and ${csv}${results.complete ? '' : ` (incomplete: ${results.cells.length} of ${cells} cells; --resume continues)`}`,
+    `wrote ${out} and ${csv}` +
+      (results.complete ? '' : ` (incomplete: ${results.cells.length} of ${cells} cells; --resume continues)`),
   );
   for (const s of results.summaries) {
     const f = s.fraction_oracle;
     const ci = f.low === null ? '' : ` [${f.low.toFixed(3)}, ${f.high!.toFixed(3)}]`;
     log(
-      `  ${s.condition.padEnd(12)} ${String(s.size).padStart(6)} images: fraction oracle ${f.mean?.toFixed(3) ?? 'n/a'}${ci}` +
+      `  ${s.condition.padEnd(12)} ${String(s.size).padStart(6)} images: ` +
+        `fraction oracle ${f.mean?.toFixed(3) ?? 'n/a'}${ci}` +
         ` (n=${f.n})${s.hit_cap ? ` hit_cap: seeds ${s.hit_cap_seeds.join(', ')}` : ''}`,
     );
   }
