@@ -12,8 +12,14 @@ export interface TestHook {
   idle(): Promise<void>;
   /** The latest prediction as plain numbers, or null. */
   prediction(): { shape: number[]; data: number[]; backend: string; imagesName: string } | null;
-  /** Readout positions of the current model: grid units (N, 2) and stimulus pixels (N, 2), flattened. */
-  geometry(): { grid: number[]; pixels: number[] } | null;
+  /**
+   * Readout positions of the current model: grid units (N, 2) and stimulus pixels (N, 2), flattened; for a
+   * factorized readout also its masks' peaks and centroids (grid units) and half-maximum sizes (pixels).
+   */
+  geometry(): {
+    kind: string; position: string; grid: number[]; pixels: number[];
+    masks: { peak: number[]; centre: number[]; halfMaxPixels: number[]; height: number; width: number } | null;
+  } | null;
   state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
 }
 
@@ -52,7 +58,15 @@ export function installTestHook(): void {
     },
     geometry() {
       const g = useStore.getState().geometry;
-      return g ? { grid: Array.from(g.grid), pixels: Array.from(g.pixels) } : null;
+      if (!g) return null;
+      const f = g.factorized;
+      return {
+        kind: g.kind, position: g.position, grid: Array.from(g.grid), pixels: Array.from(g.pixels),
+        masks: f ? {
+          peak: Array.from(f.geometry.peak), centre: Array.from(f.geometry.centre),
+          halfMaxPixels: Array.from(f.geometry.halfMaxPixels), height: f.height, width: f.width,
+        } : null,
+      };
     },
     state() {
       const s = useStore.getState();

@@ -52,6 +52,18 @@ export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) 
   const names = await tabs.allTextContents();
   assert.ok(names.length >= 5, `tabs: ${names.join(', ')}`);
   assert.equal(await tabs.first().getAttribute('aria-selected'), 'true');
+  // Every tab whole and in view at 1280x720, in one row: none cut at the edge or scrolled away.
+  const bar = await page.getByRole('tablist').boundingBox();
+  const rows = new Set(await tabs.evaluateAll((ts) => ts.map((t) => Math.round(t.getBoundingClientRect().y))));
+  assert.equal(rows.size, 1, `the tabs fit in one row at 1280 px (${rows.size} rows)`);
+  for (const [i, name] of names.entries()) {
+    const b = await tabs.nth(i).boundingBox();
+    assert.ok(b.x >= bar.x - 0.5 && b.x + b.width <= Math.min(bar.x + bar.width, main.x + main.width) + 0.5,
+      `tab '${name}' ${JSON.stringify(b)} within the tab bar ${JSON.stringify(bar)}`);
+    assert.ok(b.y >= bar.y - 0.5 && b.y + b.height <= bar.y + bar.height + 0.5, `tab '${name}' not clipped vertically`);
+    assert.ok(await tabs.nth(i).evaluate((el) => el.scrollWidth <= el.clientWidth), `tab '${name}' shows its whole title`);
+  }
+  assert.ok(await page.getByRole('tablist').evaluate((el) => el.scrollWidth <= el.clientWidth), 'the tab bar does not scroll');
   for (const [i, name] of names.entries()) {
     const tab = tabs.nth(i);
     const panelId = await tab.getAttribute('aria-controls');

@@ -69,7 +69,7 @@ const cache = new WeakMap<LoadedModel, Promise<FeatureMatrix>>();
 export function readoutFeatureMatrix(model: LoadedModel): Promise<FeatureMatrix> {
   let p = cache.get(model);
   if (!p) {
-    p = featureMatrixOf(model.encoder.readout(model.readoutKey) as unknown as FeatureReadout);
+    p = featureMatrixOf(model.encoder.anyReadout(model.readoutKey) as unknown as FeatureReadout);
     cache.set(model, p);
     p.catch(() => cache.delete(model));
   }

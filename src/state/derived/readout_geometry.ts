@@ -2,10 +2,18 @@
  * Where each neuron looks: readout positions (grid units of the core's feature map) mapped onto the stimulus
  * (input pixels), the Gaussians' Sigma, the cortical coordinates the position network starts from, and the
  * retinotopic map drawn as a warped lattice. Read from the model once per load; plain arrays for the views.
+ *
+ * Either readout kind: a FullGaussian2d's position is its mean; a FullFactorized2d's ("where", Klindt et al. 2017)
+ * is its mask's peak or centre of mass (`withMaskPosition`), with the masks themselves and their geometry in
+ * `factorized` (model/factorized_masks.ts), and its masks' spread as an uncorrelated "Sigma" (as the training
+ * worker's snapshots give it), so code that only wants a size per neuron works for both.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CoreArchitecture } from '../../model/architecture';
-import type { GaussType, ReadoutSnapshot } from '../../model/readout_types';
+import { pixelsPerGridUnit as gridUnitPixels, type MaskGeometry } from '../../model/factorized_masks';
+import { factorizedHostParams } from '../../model/host_params';
+import type { FullGaussian2d } from '../../model/gaussian_readout';
+import type { FactorizedOptions, GaussType, ReadoutKind, ReadoutSnapshot } from '../../model/readout_types';
 import type { LoadedModel } from '../services/model_service';
 
 /** Affine map from feature-map pixels to input pixels along one axis: input = scale * feature + offset. */
@@ -14,13 +22,42 @@ export interface AxisMap {
   offset: number;
 }
 
+/** A factorized readout's masks as the views draw them ("where"). */
+export interface FactorizedMasks {
+  /** The mask's height and width: the core's output map's. */
+  height: number;
+  width: number;
+  /** (N, h, w) the masks the forward pass uses (normalized, positivity applied). */
+  masks: Float32Array;
+  /** Each mask's peak, centroid (grid units), spread (feature pixels) and half-maximum size (pixels). */
+  geometry: MaskGeometry;
+  /** (N) each mask's largest |m|. */
+  maxAbs: Float32Array;
+  options: FactorizedOptions;
+}
+
+/** What a neuron's position is: a Gaussian's mean, or a factorized mask's peak or centre of mass. */
+export type PositionSource = 'mean' | 'peak' | 'centroid';
+
 export interface ReadoutGeometry {
   neurons: number;
-  /** Eval-mode positions clamp(mu, -1, 1), (N, 2) (x, y) in grid units: -1 = first, +1 = last feature pixel. */
+  /** Which readout: FullGaussian2d ('gaussian') or FullFactorized2d ('factorized'). */
+  kind: ReadoutKind;
+  /** What `grid` holds: the Gaussian means, or the factorized masks' peaks (default) or centres of mass. */
+  position: PositionSource;
+  /** A factorized readout's masks; null for a Gaussian one and for a training snapshot (which has no masks). */
+  factorized: FactorizedMasks | null;
+  /**
+   * Eval-mode positions (N, 2) (x, y) in grid units (-1 = first, +1 = last feature pixel): clamp(mu, -1, 1) of a
+   * Gaussian readout, a factorized one's mask peaks (or centres of mass: see `position`).
+   */
   grid: Float32Array;
   /** The same positions in input-image pixels, (N, 2) (x = column, y = row), pixel centres at integers. */
   pixels: Float32Array;
-  /** Sigma as stored: full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1), grid units. */
+  /**
+   * Sigma as stored: full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1), grid units. Factorized: the masks'
+   * spread (root mean square radius) along x and y in grid units, 'uncorrelated' (as the worker's snapshots).
+   */
   sigma: Float32Array;
   gaussType: GaussType;
   /** Cortical coordinates (the position network's source_grid, as stored) (N, D), or null for free means. */
@@ -65,12 +102,67 @@ export function gridToPixel(g: number, featurePixels: number, map: AxisMap): num
 const LATTICE_LINES = 9;
 const LATTICE_SAMPLES = 24;
 
+/** Grid positions (N, 2) -> input pixels (N, 2) through the maps. */
+function gridToPixels(
+  grid: ArrayLike<number>, N: number, fh: number, fw: number, mapX: AxisMap, mapY: AxisMap,
+): Float32Array {
+  const pixels = new Float32Array(N * 2);
+  for (let n = 0; n < N; n++) {
+    pixels[2 * n] = gridToPixel(grid[2 * n], fw, mapX);
+    pixels[2 * n + 1] = gridToPixel(grid[2 * n + 1], fh, mapY);
+  }
+  return pixels;
+}
+
+/** The spread of each mask (feature pixels) as an uncorrelated Sigma (s_x, s_y) in grid units. */
+export function spreadAsSigma(g: MaskGeometry): Float32Array {
+  const sx = 1 / gridUnitPixels(g.width), sy = 1 / gridUnitPixels(g.height);
+  const sigma = new Float32Array(2 * g.neurons);
+  for (let n = 0; n < g.neurons; n++) {
+    sigma[2 * n] = g.spread[n] * sx;
+    sigma[2 * n + 1] = g.spread[n] * sy;
+  }
+  return sigma;
+}
+
+/**
+ * A factorized readout's geometry with its neurons placed at their masks' peaks or centres of mass; the same
+ * object when it already is, or for a Gaussian readout or a snapshot without masks (which have no choice).
+ */
+export function withMaskPosition(g: ReadoutGeometry, which: 'peak' | 'centroid'): ReadoutGeometry {
+  if (!g.factorized || g.position === which) return g;
+  const grid = which === 'peak' ? g.factorized.geometry.peak : g.factorized.geometry.centre;
+  const [fh, fw] = g.featureSize;
+  return { ...g, position: which, grid, pixels: gridToPixels(grid, g.neurons, fh, fw, g.mapX, g.mapY) };
+}
+
 export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeometry> {
-  const readout = model.encoder.readout(model.readoutKey);
+  const any = model.encoder.anyReadout(model.readoutKey);
   const core = model.architecture.core;
   const [, fh, fw] = core.outputShape;
   const [, ih, iw] = core.inputShape;
   const maps = featureToInputMaps(core);
+  if (any.kind === 'factorized') {
+    const p = await factorizedHostParams(any);
+    const N = p.neurons, HW = p.height * p.width;
+    const maxAbs = new Float32Array(N);
+    for (let n = 0; n < N; n++) {
+      let m = 0;
+      for (let i = n * HW; i < (n + 1) * HW; i++) m = Math.max(m, Math.abs(p.masks[i]));
+      maxAbs[n] = m;
+    }
+    const grid = p.geometry.peak;
+    const factorized = {
+      height: p.height, width: p.width, masks: p.masks, geometry: p.geometry, maxAbs, options: p.options,
+    };
+    return {
+      neurons: N, kind: 'factorized', position: 'peak', factorized,
+      grid, pixels: gridToPixels(grid, N, fh, fw, maps.x, maps.y),
+      sigma: spreadAsSigma(p.geometry), gaussType: 'uncorrelated', cortex: null, cortexDims: 0, retinotopy: null,
+      featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
+    };
+  }
+  const readout: FullGaussian2d = any;
   const N = readout.neurons;
 
   const gridT = readout.grid();
@@ -86,11 +178,7 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
   }
   const cortexDims = readout.sourceGrid ? readout.sourceGrid.shape[1] : 0;
 
-  const pixels = new Float32Array(N * 2);
-  for (let n = 0; n < N; n++) {
-    pixels[2 * n] = gridToPixel(grid[2 * n], fw, maps.x);
-    pixels[2 * n + 1] = gridToPixel(grid[2 * n + 1], fh, maps.y);
-  }
+  const pixels = gridToPixels(grid, N, fh, fw, maps.x, maps.y);
 
   let retinotopy: ReadoutGeometry['retinotopy'] = null;
   if (readout.positionNetwork && cortex && cortexDims === 2) {
@@ -100,7 +188,8 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
   }
 
   return {
-    neurons: N, grid, pixels, sigma, gaussType: readout.gaussType, cortex, cortexDims, retinotopy,
+    neurons: N, kind: 'gaussian', position: 'mean', factorized: null,
+    grid, pixels, sigma, gaussType: readout.gaussType, cortex, cortexDims, retinotopy,
     featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
   };
 }
@@ -142,24 +231,25 @@ async function warpedLattice(
 
 /**
  * The readout being trained, from a worker snapshot: its positions on the same core (so `base`'s pixel maps
- * apply) and the scan's neurons' cortical coordinates (cell_motor_coordinates x, y) for the colors.
+ * apply) and the scan's neurons' cortical coordinates (cell_motor_coordinates x, y) for the colors. A factorized
+ * readout's snapshot has its masks' peaks and spreads, not the masks (`factorized` is null).
  */
 export function snapshotGeometry(
-  snapshot: Pick<ReadoutSnapshot, 'positions' | 'sigma' | 'gaussType'>,
+  snapshot: Pick<ReadoutSnapshot, 'positions' | 'sigma' | 'gaussType'> & Partial<Pick<ReadoutSnapshot, 'kind'>>,
   base: ReadoutGeometry,
   cellMotorCoordinates: Float32Array | undefined,
 ): ReadoutGeometry {
   const N = snapshot.positions.length / 2;
   const [fh, fw] = base.featureSize;
-  const pixels = new Float32Array(N * 2);
-  for (let n = 0; n < N; n++) {
-    pixels[2 * n] = gridToPixel(snapshot.positions[2 * n], fw, base.mapX);
-    pixels[2 * n + 1] = gridToPixel(snapshot.positions[2 * n + 1], fh, base.mapY);
-  }
+  const pixels = gridToPixels(snapshot.positions, N, fh, fw, base.mapX, base.mapY);
+  const kind = snapshot.kind ?? 'gaussian';
   const cortexDims = cellMotorCoordinates && cellMotorCoordinates.length === N * 3 ? 3 : 0;
   return {
     ...base,
     neurons: N,
+    kind,
+    position: kind === 'factorized' ? 'peak' : 'mean',
+    factorized: null,
     grid: snapshot.positions,
     pixels,
     sigma: snapshot.sigma,

@@ -8,13 +8,17 @@
 import type { Scan } from '../../io/scan';
 import { normalizedResponses, repeatGroups } from '../../io/scan';
 import { evaluate, type PerNeuronMetrics, type MetricsSummary } from '../../metrics/evaluate';
+import { channelMajorFeatures } from '../../model/readout_types';
 import type { LoadedModel } from './model_service';
 import { scanTestImages } from './scan_service';
 import type { ImageSet } from '../derived/test_images';
 
 // ---- readout feature weights ----
 
-/** The readout's feature weights, torch `_features[0, :, 0, :]`: (C, N) row-major. */
+/**
+ * The readout's feature weights (C, N) row-major: a FullGaussian2d's torch `_features[0, :, 0, :]`, a
+ * FullFactorized2d's `_features` (N, C) transposed to the same layout.
+ */
 export interface ReadoutFeatures {
   channels: number;
   neurons: number;
@@ -26,10 +30,13 @@ const featuresCache = new WeakMap<LoadedModel, Promise<ReadoutFeatures>>();
 export function readoutFeatures(model: LoadedModel): Promise<ReadoutFeatures> {
   let p = featuresCache.get(model);
   if (!p) {
-    const readout = model.encoder.readout(model.readoutKey);
+    const readout = model.encoder.anyReadout(model.readoutKey);
+    const { channels: C, neurons: N } = readout;
     // Variable.data() copies to the host and allocates no tensor.
     p = readout.features.data().then((d) => ({
-      channels: readout.channels, neurons: readout.neurons, data: Float32Array.from(d as Float32Array),
+      channels: C, neurons: N,
+      data: readout.kind === 'factorized'
+        ? channelMajorFeatures(d as Float32Array, N, C) : Float32Array.from(d as Float32Array),
     }));
     featuresCache.set(model, p);
     p.catch(() => featuresCache.delete(model));
@@ -181,6 +188,18 @@ export function sampleMap(maps: FeatureMaps, channel: number, gx: number, gy: nu
   const at = (x: number, y: number): number =>
     x < 0 || y < 0 || x >= maps.width || y >= maps.height ? 0 : maps.data[(channel * maps.height + y) * maps.width + x];
   return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+/**
+ * What a factorized readout reads from one channel: the channel's map weighted by the neuron's mask and summed,
+ * sum_{h,w} m[h, w] x[c, h, w] (`mask` (h, w) at `offset` of a (N, h, w) array); the readout multiplies it by the
+ * neuron's weight for that channel.
+ */
+export function maskedSum(maps: FeatureMaps, channel: number, mask: ArrayLike<number>, offset: number): number {
+  const HW = maps.height * maps.width;
+  let s = 0;
+  for (let p = 0; p < HW; p++) s += mask[offset + p] * maps.data[channel * HW + p];
+  return s;
 }
 
 // ---- top images ----

@@ -6,6 +6,8 @@ import type { AppState } from '../store';
 export type ColorMapName = 'viridis' | 'cividis';
 /** Which cortical axis colors the receptive-field marks. */
 export type CorticalColorAxis = 'x' | 'y';
+/** A factorized readout's neuron position: its mask's peak (default) or centre of mass (centroid of m^2). */
+export type MaskPosition = 'peak' | 'centroid';
 
 export interface ViewSettings {
   colorMap: ColorMapName;
@@ -16,6 +18,8 @@ export interface ViewSettings {
   /** The position network's map from cortex to visual field, drawn as a warped lattice. */
   showRetinotopy: boolean;
   markRadius: number;
+  /** Where a factorized readout's neuron sits in the field views: its mask's peak or centre of mass. */
+  maskPosition: MaskPosition;
 }
 
 export interface ViewSlice {
@@ -30,6 +34,7 @@ export const defaultViewSettings: ViewSettings = {
   zoomToNeurons: true,
   showRetinotopy: true,
   markRadius: 2,
+  maskPosition: 'peak',
 };
 
 export const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set, get) => ({

@@ -41,7 +41,7 @@ export function ViewTabs({ tabs }: { tabs: ViewTab[] }) {
             data-testid={`tab-${t.id}`}
             onClick={() => showView(t.id)}
           >
-            {t.title}
+            {t.useTitle ? <DynamicTitle useTitle={t.useTitle} /> : t.title}
           </button>
         ))}
       </div>
@@ -54,4 +54,9 @@ export function ViewTabs({ tabs }: { tabs: ViewTab[] }) {
       ))}
     </>
   );
+}
+
+/** A tab title that follows the store (its own component, so the hook runs for that tab only). */
+function DynamicTitle({ useTitle }: { useTitle: () => string }) {
+  return <>{useTitle()}</>;
 }

@@ -1,5 +1,10 @@
-/** The architecture read from the checkpoint: core layers, readouts and neuron counts. */
-import type { CoreLayerSpec } from '../../model/architecture';
+/**
+ * The architecture read from the checkpoint: core layers, the readout shown (a FullGaussian2d or a
+ * FullFactorized2d, with what each has), neuron counts, and the parameter counts of the core and every readout.
+ */
+import type { CoreLayerSpec, ReadoutArchitecture } from '../../model/architecture';
+import { readoutClassName } from '../../model/readout_types';
+import { modelParamRows } from '../../state/derived/model_params';
 import type { LoadedModel } from '../../state/services/model_service';
 import { useStore } from '../../state/store';
 
@@ -13,6 +18,46 @@ function paddingOf(l: CoreLayerSpec): string {
   return p ? (p[0] === p[1] ? String(p[0]) : `${p[0]}, ${p[1]}`) : '0';
 }
 
+/** What a readout has, by kind: a Gaussian's Sigma and positions, a factorized readout's mask and options. */
+function ReadoutFacts({ readout }: { readout: ReadoutArchitecture }) {
+  if (readout.kind === 'factorized') {
+    const { height, width, options: o } = readout.factorized;
+    const flags = [
+      o.constrainPos && 'constrain_pos', o.positiveSpatial && 'positive_spatial',
+      o.positiveWeights && 'positive_weights',
+    ].filter(Boolean).join(', ');
+    return (
+      <>
+        <dt>mask</dt>
+        <dd data-testid="arch-mask">
+          {width}×{height} per neuron (the core&apos;s output map)
+          {o.normalize ? ', L2-normalized' : ', not normalized'}
+          {flags ? `, ${flags}` : ''}
+        </dd>
+        <dt>regularizer</dt>
+        <dd>
+          {o.l1Form === 'per_neuron'
+            ? 'Σₙ |maskₙ|₁ |featuresₙ|₁' : '(Σₙ |maskₙ|₁)(Σₙ |featuresₙ|₁), as neuralpredictors'}
+          {' '}× {o.regWeight}
+        </dd>
+      </>
+    );
+  }
+  const pos = readout.positionNetwork;
+  return (
+    <>
+      <dt>Σ</dt><dd>{readout.gaussType}</dd>
+      <dt>positions</dt>
+      <dd>
+        {pos
+          ? `position network ${[pos.inputDimensions, ...pos.linears.map((l) => l.outFeatures)].join(' → ')}`
+            + `${pos.finalTanh ? ', tanh' : ''} from cortical coordinates`
+          : 'free per-neuron means'}
+      </dd>
+    </>
+  );
+}
+
 export function ArchitectureView({ model }: { model: LoadedModel }) {
   const chooseReadout = useStore((s) => s.chooseReadout);
   const { architecture: arch, source } = model;
@@ -20,7 +65,7 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
   const [c, h, w] = core.inputShape;
   const [fc, fh, fw] = core.outputShape;
   const readout = arch.readouts.find((r) => r.key === model.readoutKey)!;
-  const pos = readout.positionNetwork;
+  const params = modelParamRows(arch, model.readoutKey, model.parameters);
   const notes = [...source.notes, ...arch.notes];
   return (
     <section className="panel" aria-labelledby="arch-title" data-testid="architecture">
@@ -52,7 +97,7 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
         </tbody>
       </table>
       </div>
-      <h3>Readout: FullGaussian2d</h3>
+      <h3 data-testid="arch-readout-kind" data-kind={readout.kind}>Readout: {readoutClassName(readout.kind)}</h3>
       <dl className="facts">
         <dt>neurons</dt><dd data-testid="arch-neurons">{model.neurons.toLocaleString('en-US')}</dd>
         <dt>readout</dt>
@@ -64,15 +109,40 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
           ) : readout.key}
         </dd>
         <dt>features</dt><dd>{readout.channels} per neuron{readout.bias ? ', with bias' : ''}</dd>
-        <dt>Σ</dt><dd>{readout.gaussType}</dd>
-        <dt>positions</dt>
-        <dd>
-          {pos
-            ? `position network ${[pos.inputDimensions, ...pos.linears.map((l) => l.outFeatures)].join(' → ')}${pos.finalTanh ? ', tanh' : ''} from cortical coordinates`
-            : 'free per-neuron means'}
-        </dd>
+        <ReadoutFacts readout={readout} />
         <dt>output</dt><dd>ELU(x{arch.eluOffset ? ` + ${arch.eluOffset}` : ''}) + 1</dd>
       </dl>
+      <h3>Parameters</h3>
+      <div className="table-scroll">
+        <table className="table" data-testid="arch-params">
+          <thead>
+            <tr><th>part</th><th>counted</th><th>here</th><th className="num">parameters</th></tr>
+          </thead>
+          <tbody>
+            {params.map((r) => {
+              const part = r.id === 'core' || r.id === 'total';
+              return (
+              <tr key={r.id} data-testid={`arch-params-${part ? r.id : 'readout'}`}
+                data-readout={part ? undefined : r.id} className={r.id === 'total' ? 'total' : undefined}>
+                <td>
+                  {r.id === 'total' ? <strong>total</strong> : r.part}{r.id === model.readoutKey ? ' (shown)' : ''}
+                </td>
+                <td>{r.formula && <code>{r.formula}</code>}</td>
+                <td className="muted">{r.worked}</td>
+                <td className="num" data-value={r.parameters}>{r.parameters.toLocaleString('en-US')}</td>
+              </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <p className="muted small">
+        n neurons, c core channels{readout.kind === 'factorized'
+          ? ', h × w the core\u2019s output map (one mask weight per pixel)'
+          : ', s the values of each neuron\u2019s Σ (full 4, uncorrelated 2, isotropic 1), 2 for a free mean'};
+        {' '}+ n: one bias per neuron.
+        The Transfer tab compares these readout designs for the loaded scan.
+      </p>
       {notes.length > 0 && (
         <ul className="notes">
           {notes.map((n) => <li key={n}>{n}</li>)}

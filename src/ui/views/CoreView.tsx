@@ -14,6 +14,7 @@ import { FilterGrid } from './core/FilterGrid';
 import { fmt, gradient, sequentialLut } from './core/heatmap';
 import { Heatmap, MapRing } from './core/Heatmap';
 import { useAsync } from '../hooks/use_async';
+import { useReadoutGeometry } from '../hooks/use_field_geometry';
 
 /** How many of the selected neuron's channels are named as its strongest. */
 const STRONG_CHANNELS = 4;
@@ -23,7 +24,7 @@ export function CoreView() {
   const images = useStore((s) => s.images);
   const imageIndex = useStore((s) => s.selectedImage);
   const selected = useStore((s) => s.selectedNeuron);
-  const geometry = useStore((s) => s.geometry);
+  const geometry = useReadoutGeometry();
   const colorMap = useStore((s) => s.view.colorMap);
   const [scale, setScale] = useState<MapScale>('channel');
   const [focused, setFocused] = useState<number | null>(null);
@@ -67,7 +68,10 @@ export function CoreView() {
       <h2 id="core-title">Core</h2>
       <p className="muted small">
         {core.layers.length} layers; input {core.inputShape.join('×')}, output {core.outputShape.join('×')} (channels × height × width).
-        Every neuron's readout takes a weighted sum of these output channels at its own position.
+        {geometry?.kind === 'factorized'
+          ? 'Every neuron\u2019s readout weights these output channels over its spatial mask and sums them '
+            + '(a factorized readout).'
+          : 'Every neuron\u2019s readout takes a weighted sum of these output channels at its own position.'}
       </p>
 
       <h3>First-layer filters</h3>
@@ -112,7 +116,8 @@ export function CoreView() {
             </div>
             {mark && (
               <p data-testid="core-neuron-note">
-                Ringed: neuron {mark.neuron}&apos;s readout position.
+                Ringed: neuron {mark.neuron}&apos;s readout position{geometry?.kind === 'factorized'
+                  ? ` (its mask\u2019s ${geometry.position === 'centroid' ? 'centre of mass' : 'peak'})` : ''}.
                 {mark.strong.length > 0 && <> Its strongest channels (largest |weight|): {mark.strong.join(', ')}, in bold.</>}
               </p>
             )}

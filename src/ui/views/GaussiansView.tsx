@@ -3,6 +3,8 @@
  * confidence ellipse on the stimulus, in input pixels, colored by cortical position like the receptive-field
  * view, with a few positions drawn from it as a faint cloud. While a readout trains, its Gaussians and the
  * positions sampled for the current batch move here. Hover and click are linked with the other views.
+ * A factorized readout has masks instead: loaded, their outlines (MaskOutlinesView); while one trains, the
+ * worker's snapshots carry each mask's peak and spread only, drawn here as circles of that radius.
  */
 import * as d3 from 'd3';
 import { useMemo, useState } from 'react';
@@ -17,6 +19,7 @@ import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
 import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
 import { useFieldGeometry } from '../hooks/use_field_geometry';
+import { MaskOutlinesView } from './MaskOutlinesView';
 
 /** Positions drawn per neuron for the cloud of a loaded (not training) readout. */
 const DRAWS = 8;
@@ -40,8 +43,15 @@ function fitExtent(g: ReadoutGeometry, ellipses: Float32Array, aspect: number): 
 }
 
 export function GaussiansView() {
+  const { geometry } = useFieldGeometry();
+  return geometry?.factorized ? <MaskOutlinesView geometry={geometry} /> : <GaussianEllipsesView />;
+}
+
+function GaussianEllipsesView() {
   // While a readout trains, its Gaussians move here; otherwise the loaded model's readout is shown.
   const { geometry, live } = useFieldGeometry();
+  // A factorized readout being trained: peaks and spreads only (its masks come with the result).
+  const spreads = geometry?.kind === 'factorized';
   const view = useStore((s) => s.view);
   const hovered = useStore((s) => s.hoveredNeuron);
   const selected = useStore((s) => s.selectedNeuron);
@@ -51,7 +61,9 @@ export function GaussiansView() {
   const [zoom, setZoom] = useState(true);
   const [showStimulus, setShowStimulus] = useState(true);
 
-  const ellipses = useMemo(() => (geometry ? pixelEllipses(geometry, confidence) : null), [geometry, confidence]);
+  // A factorized readout's spread is one "sigma": its circle at radius 1.
+  const level = spreads ? CONFIDENCES[0].p : confidence;
+  const ellipses = useMemo(() => (geometry ? pixelEllipses(geometry, level) : null), [geometry, level]);
 
   const layout = useMemo(() => {
     if (!geometry || !ellipses) return null;
@@ -64,7 +76,7 @@ export function GaussiansView() {
   const colorOf = (n: number) => (colors ? interpolate(colors.t[n]) : '#3b528b');
 
   const cloud = useMemo(() => {
-    if (!geometry) return null;
+    if (!geometry || spreads) return null;
     if (live && live.sampledImages > 0 && live.sampledPositions.length === live.sampledImages * geometry.neurons * 2) {
       return { pixels: gridPositionsToPixels(geometry, live.sampledPositions), draws: live.sampledImages, fromTraining: true };
     }
@@ -134,23 +146,36 @@ export function GaussiansView() {
   return (
     <section className="panel" aria-labelledby="gauss-title" data-testid="gaussians-view">
       <h2 id="gauss-title">
-        Learned Gaussians
+        {spreads ? 'Learned readout positions' : 'Learned Gaussians'}
         <span className="muted small" data-testid="gaussians-live">
-          {live ? ` · training: epoch ${live.epoch}, batch ${live.batch}` : ''}
+          {live ? ` · training${spreads ? ' a factorized readout' : ''}: epoch ${live.epoch}, batch ${live.batch}`
+            : ''}
         </span>
       </h2>
-      <p className="muted small">
-        While it trains, each neuron reads the core&apos;s features at a position drawn from its Gaussian (mean μ, covariance ΣΣᵀ);
-        at evaluation it uses the mean. An ellipse holds the chosen share of those positions; the dots are such draws.
-      </p>
+      {spreads ? (
+        <p className="muted small">
+          A factorized readout weights the core&apos;s features by a spatial mask per neuron. While it trains, each
+          circle is centred on a mask&apos;s peak with the mask&apos;s spread (root mean square distance from its
+          centre of mass) as radius; the masks&apos; outlines show once the result is explored.
+        </p>
+      ) : (
+        <p className="muted small">
+          While it trains, each neuron reads the core&apos;s features at a position drawn from its Gaussian
+          (mean μ, covariance ΣΣᵀ); at evaluation it uses the mean. An ellipse holds the chosen share of those
+          positions; the dots are such draws.
+        </p>
+      )}
       <div className="controls small">
-        <label>
+        <label hidden={spreads}>
           confidence{' '}
           <select aria-label="Ellipse confidence" value={confidence} onChange={(e) => setConfidence(Number(e.target.value))}>
             {CONFIDENCES.map((c) => <option key={c.p} value={c.p}>{c.label}</option>)}
           </select>
         </label>
-        <label><input type="checkbox" checked={showCloud} onChange={(e) => setShowCloud(e.target.checked)} /> sampled positions</label>
+        <label hidden={spreads}>
+          <input type="checkbox" checked={showCloud} onChange={(e) => setShowCloud(e.target.checked)} />
+          {' '}sampled positions
+        </label>
         <label title="While training the whole stimulus is shown">
           <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} /> fit to the Gaussians
         </label>
@@ -162,7 +187,10 @@ export function GaussiansView() {
         className="gauss-plot"
         stimulusClassName="gauss-stimulus"
         showStimulus={showStimulus}
-        label={`${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`}
+        label={spreads
+          ? `Mask peaks and spreads of ${N} neurons of a factorized readout in training `
+            + `on the ${iw} by ${ih} pixel stimulus`
+          : `${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`}
         // A wide Gaussian is hovered anywhere within its minor semi-axis of its mean, a small one within 10 units.
         pickRadius={(n) => Math.max(10, ellipses[3 * n + 1] * k)}
       >
@@ -175,23 +203,33 @@ export function GaussiansView() {
         colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
         unitsNote="; as in Receptive fields" noColors="Free per-neuron positions: no cortical coordinates to color by."
       >
-        <span className="muted" data-testid="gaussians-cloud-note">
-          · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots: {cloud?.fromTraining
-            ? `positions drawn for the batch's first ${cloud.draws} images`
-            : `${DRAWS} draws per neuron`}
-        </span>
+        {spreads ? (
+          <span className="muted" data-testid="gaussians-cloud-note">
+            · circles: each mask&apos;s peak and spread (live from training)
+          </span>
+        ) : (
+          <span className="muted" data-testid="gaussians-cloud-note">
+            · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots: {cloud?.fromTraining
+              ? `positions drawn for the batch's first ${cloud.draws} images`
+              : `${DRAWS} draws per neuron`}
+          </span>
+        )}
       </CorticalLegend>
       <p className="small" data-testid="gaussians-focus">
         {focus !== null && focus < N ? (
           <>
-            <strong>neuron {focus}</strong>: mean ({geometry.pixels[2 * focus].toFixed(2)}, {geometry.pixels[2 * focus + 1].toFixed(2)}) px;
-            {' '}{pct.replace(/ \(.*/, '')} ellipse {ellipses[3 * focus].toFixed(2)} × {ellipses[3 * focus + 1].toFixed(2)} px (semi-axes),
+            <strong>neuron {focus}</strong>: {spreads ? 'mask peak' : 'mean'}
+            {' '}({geometry.pixels[2 * focus].toFixed(2)}, {geometry.pixels[2 * focus + 1].toFixed(2)}) px;
+            {' '}{spreads ? 'spread' : `${pct.replace(/ \(.*/, '')} ellipse`}
+            {' '}{ellipses[3 * focus].toFixed(2)} × {ellipses[3 * focus + 1].toFixed(2)} px (semi-axes),
             {' '}major axis at {(((ellipses[3 * focus + 2] * 180) / Math.PI + 180) % 180).toFixed(0)}°
             <span className="swatch" style={{ background: colorOf(focus) }} />
           </>
         ) : (
           <span className="muted">
-            {N.toLocaleString('en-US')} neurons, Σ {geometry.gaussType}; median major semi-axis {d3.median(Array.from({ length: N }, (_v, n) => ellipses[3 * n]))?.toFixed(2)} px.
+            {N.toLocaleString('en-US')} neurons, {spreads ? 'factorized (masks)' : `Σ ${geometry.gaussType}`};
+            {' '}median major semi-axis
+            {' '}{d3.median(Array.from({ length: N }, (_v, n) => ellipses[3 * n]))?.toFixed(2)} px.
             Hover for details, click to select.
           </span>
         )}

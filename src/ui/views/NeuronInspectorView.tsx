@@ -1,7 +1,8 @@
 /**
- * Neuron inspector: everything about the selected neuron. Its feature weights (the barcode), where it reads
- * on the core's feature maps for the selected image, the images that drive it most, and, when the loaded scan
- * holds this readout's neurons, its predicted against recorded responses on the test images.
+ * Neuron inspector: everything about the selected neuron. Its feature weights (the barcode, "what"), where it
+ * reads on the core's feature maps for the selected image (a Gaussian readout's position; a factorized readout's
+ * spatial mask as a heat map, "where"), the images that drive it most, and, when the loaded scan holds this
+ * readout's neurons, its predicted against recorded responses on the test images.
  * Step through neurons with the number field (arrow keys up/down), the buttons, or ←/→ anywhere in the panel.
  */
 import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
@@ -14,7 +15,9 @@ import { COLOR_MAPS } from '../colormaps';
 import './core/core.css';
 import { sequentialLut } from './core/heatmap';
 import { useAsync } from '../hooks/use_async';
+import { useReadoutGeometry } from '../hooks/use_field_geometry';
 import { Barcode } from './inspector/Barcode';
+import { MaskHeatmap, MaskOnMaps } from './inspector/MaskOnMaps';
 import { PositionOnMaps } from './inspector/PositionOnMaps';
 import { PredictedObserved } from './inspector/PredictedObserved';
 import { TopImages } from './inspector/TopImages';
@@ -54,7 +57,8 @@ function NeuronStepper({ neuron, neurons, onSelect }: { neuron: number | null; n
 
 export function NeuronInspectorView() {
   const model = useStore((s) => s.model);
-  const geometry = useStore((s) => s.geometry);
+  // A factorized readout's neuron sits at its mask's peak or centre of mass, as in the field views.
+  const geometry = useReadoutGeometry();
   const images = useStore((s) => s.images);
   const prediction = useStore((s) => s.prediction);
   const scan = useStore((s) => s.scan);
@@ -113,6 +117,13 @@ export function NeuronInspectorView() {
   const strongest = weights ? strongestChannel(weights) : 0;
   const channel = pickedChannel ?? strongest;
   const m = maps.value && maps.value.model === model ? maps.value.maps : null;
+  const masks = geometry?.factorized && neuron !== null && neuron < geometry.factorized.geometry.neurons
+    ? geometry.factorized : null;
+  const positionLabel = geometry?.position === 'centroid' ? 'centre of mass' : 'peak';
+  const extent = geometry ? {
+    x0: geometry.mapX.offset, x1: geometry.mapX.scale * (geometry.featureSize[1] - 1) + geometry.mapX.offset,
+    y0: geometry.mapY.offset, y1: geometry.mapY.scale * (geometry.featureSize[0] - 1) + geometry.mapY.offset,
+  } : null;
 
   const onKeyDown = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement;
@@ -142,7 +153,10 @@ export function NeuronInspectorView() {
         </button>
         {neuron !== null && (
           <span data-testid="inspector-summary">
-            {grid && pixel && <>position ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px, grid ({grid[0].toFixed(3)}, {grid[1].toFixed(3)})</>}
+            {grid && pixel && <>
+              {masks ? `mask ${positionLabel} ` : 'position '}
+              ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px, grid ({grid[0].toFixed(3)}, {grid[1].toFixed(3)})
+            </>}
             {unitId !== null && <>; unit id {unitId}</>}
             {prediction && current < prediction.shape[0] && prediction.shape[1] === neurons && (
               <>; predicted response to {images?.labels[current] ?? 'this image'}: <strong>{prediction.data[current * neurons + neuron].toFixed(3)}</strong></>
@@ -162,19 +176,36 @@ export function NeuronInspectorView() {
               ? <Barcode weights={weights} neuron={neuron} picked={channel} onPick={setPickedChannel} />
               : <p className="muted small">{features.error ?? 'Reading the readout…'}</p>}
             <p className="muted small">
-              One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down) with that channel at its position.
+              One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down)
+              {' '}with that channel
+              {masks ? ' under its mask (the factorized readout\u2019s \u201cwhat\u201d)' : ' at its position'}.
             </p>
           </div>
-          <div className="inspector-block">
-            <h3>Position on the core&apos;s feature maps</h3>
-            {m && images && grid && pixel && weights && maps.value!.images === images ? (
+          <div className={`inspector-block${masks ? ' wide' : ''}`}>
+            <h3>
+              {masks ? 'Where: its spatial mask on the core\u2019s feature maps'
+                : 'Position on the core\u2019s feature maps'}
+            </h3>
+            {masks && m && images && grid && pixel && weights && extent && maps.value!.images === images ? (
+              <MaskOnMaps
+                images={images} index={maps.value!.index} maps={m} table={table}
+                channel={Math.min(channel, m.channels - 1)} strongest={strongest}
+                weight={weights[Math.min(channel, weights.length - 1)]} masks={masks} neuron={neuron}
+                grid={grid} pixel={pixel} extent={extent} positionLabel={positionLabel} onChannel={setPickedChannel}
+              />
+            ) : masks && grid ? (
+              <>
+                <MaskHeatmap masks={masks} neuron={neuron} grid={grid} positionLabel={positionLabel} />
+                <p className="muted small">
+                  {maps.error ? `Could not compute the feature maps: ${maps.error}`
+                    : 'Running the core on the selected image…'}
+                </p>
+              </>
+            ) : m && images && grid && pixel && weights && extent && maps.value!.images === images ? (
               <PositionOnMaps
                 images={images} index={maps.value!.index} maps={m} table={table} channel={Math.min(channel, m.channels - 1)}
                 strongest={strongest} weight={weights[Math.min(channel, weights.length - 1)]} grid={grid} pixel={pixel} onChannel={setPickedChannel}
-                extent={{
-                  x0: geometry!.mapX.offset, x1: geometry!.mapX.scale * (geometry!.featureSize[1] - 1) + geometry!.mapX.offset,
-                  y0: geometry!.mapY.offset, y1: geometry!.mapY.scale * (geometry!.featureSize[0] - 1) + geometry!.mapY.offset,
-                }}
+                extent={extent}
               />
             ) : (
               <p className="muted small">{maps.error ? `Could not compute the feature maps: ${maps.error}` : 'Running the core on the selected image…'}</p>

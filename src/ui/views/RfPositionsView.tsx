@@ -1,8 +1,9 @@
 /**
  * Receptive-field positions: every neuron's readout position on the visual field (input pixels), over the
  * current stimulus, colored by its cortical position; the position network's cortex -> visual field map drawn
- * as a warped lattice. Hover highlights a neuron in every view, click selects it. A group of neurons another view
- * highlights (a Cell types cluster) is drawn emphasized, the others faded.
+ * as a warped lattice. A Gaussian readout's position is its mean; a factorized readout's its mask's peak or
+ * centre of mass (the legend says which). Hover highlights a neuron in every view, click selects it. A group of
+ * neurons another view highlights (a Cell types cluster) is drawn emphasized, the others faded.
  */
 import * as d3 from 'd3';
 import { useMemo } from 'react';
@@ -12,6 +13,7 @@ import { COLOR_MAPS } from '../colormaps';
 import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
+import { MaskPositionSelect, positionSourceText } from '../components/MaskPosition';
 import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
 import { useFieldGeometry } from '../hooks/use_field_geometry';
 import type { ColorMapName, CorticalColorAxis } from '../../state/slices/view_slice';
@@ -114,6 +116,7 @@ export function RfPositionsView() {
           <input type="checkbox" checked={view.showRetinotopy} disabled={!geometry.retinotopy} onChange={(e) => setView({ showRetinotopy: e.target.checked })} />{' '}
           retinotopic map
         </label>
+        <MaskPositionSelect geometry={geometry} />
       </div>
       <FieldPlot
         geometry={geometry}
@@ -135,8 +138,14 @@ export function RfPositionsView() {
       </FieldPlot>
       <CorticalLegend
         colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
-        noColors="This readout has free per-neuron positions, no cortical coordinates to color by."
-      />
+        noColors={geometry.kind === 'factorized'
+          ? 'A factorized readout has a mask per neuron, no cortical coordinates to color by.'
+          : 'This readout has free per-neuron positions, no cortical coordinates to color by.'}
+      >
+        <span className="muted" data-testid="rf-position-source" data-position={geometry.position}>
+          {colors ? '· ' : ''}position: {positionSourceText(geometry)}
+        </span>
+      </CorticalLegend>
       {emphasized && (
         <p className="small" data-testid="rf-emphasis">
           <svg width="12" height="12" aria-hidden="true">
@@ -151,6 +160,9 @@ export function RfPositionsView() {
         {focus !== null && focus < geometry.neurons ? (
           <>
             <strong>neuron {focus}</strong>: at ({geometry.pixels[2 * focus].toFixed(1)}, {geometry.pixels[2 * focus + 1].toFixed(1)}) px
+            {geometry.factorized && focus < geometry.factorized.geometry.neurons
+              ? <>, mask {geometry.position === 'centroid' ? 'centre of mass' : 'peak'}; above half its maximum on
+                {' '}{geometry.factorized.geometry.halfMaxPixels[focus]} feature pixels</> : null}
             {geometry.cortex ? <>, cortex ({geometry.cortex[focus * geometry.cortexDims].toFixed(3)}, {geometry.cortex[focus * geometry.cortexDims + 1].toFixed(3)})</> : null}
             {response(focus) !== null ? <>, response {response(focus)!.toFixed(3)}</> : null}
           </>

@@ -70,6 +70,7 @@ export function TransferView() {
             <ParamTable
               input={{ neurons: scan?.nNeurons ?? model.neurons, channels: readout.channels || c, width: w, height: h, positionNetwork: readout.positionNetwork }}
               neuronsFrom={scan ? `the scan ${scan.name}` : `readout ${model.readoutKey}`}
+              loaded={model.architecture.readouts.find((r) => r.key === model.readoutKey) ?? null}
             />
           ) : <p className="muted small">Load a model to see its readout's parameter counts.</p>}
         </div>

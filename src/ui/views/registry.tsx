@@ -5,6 +5,7 @@
  */
 import type { ComponentType } from 'react';
 import { useStore } from '../../state/store';
+import { isLivePhase } from '../hooks/use_field_geometry';
 import { ArchitectureView } from './ArchitectureView';
 import { CellTypesView } from './CellTypesView';
 import { CorrelationsView } from './CorrelationsView';
@@ -18,7 +19,18 @@ import { TransferView } from './TransferView';
 export interface ViewTab {
   id: string;
   title: string;
+  /** A title that depends on what is loaded (a hook, called by the tab's label); `title` otherwise. */
+  useTitle?: () => string;
   Component: ComponentType;
+}
+
+/** "Learned Gaussians", or "Learned masks" when the readout shown (loaded or training) is factorized. */
+function useGaussiansTitle(): string {
+  const factorized = useStore((s) => {
+    const live = s.snapshot !== null && isLivePhase(s.trainingPhase);
+    return (live ? s.snapshot!.kind : s.geometry?.kind) === 'factorized';
+  });
+  return factorized ? 'Learned masks' : 'Learned Gaussians';
 }
 
 function Architecture() {
@@ -33,7 +45,10 @@ function ModelOnly({ View }: { View: ComponentType }) {
 
 export const VIEW_TABS: ViewTab[] = [
   { id: 'positions', title: 'Receptive fields', Component: () => <ModelOnly View={RfPositionsView} /> },
-  { id: 'gaussians', title: 'Learned Gaussians', Component: () => <ModelOnly View={GaussiansView} /> },
+  {
+    id: 'gaussians', title: 'Learned Gaussians', useTitle: useGaussiansTitle,
+    Component: () => <ModelOnly View={GaussiansView} />,
+  },
   { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },
   { id: 'correlations', title: 'Correlations', Component: CorrelationsView },
   { id: 'inspector', title: 'Neuron inspector', Component: () => <ModelOnly View={NeuronInspectorView} /> },

@@ -33,7 +33,8 @@ async function sotaGeometry(): Promise<ReadoutGeometry> {
     pixels[2 * n + 1] = gridToPixel(grid[2 * n + 1], fh, maps.y);
   }
   return {
-    neurons: N, grid, pixels, sigma: Float32Array.from(sigma.data as Float32Array), gaussType: 'full', cortex: null, cortexDims: 0,
+    neurons: N, kind: 'gaussian', position: 'mean', factorized: null,
+    grid, pixels, sigma: Float32Array.from(sigma.data as Float32Array), gaussType: 'full', cortex: null, cortexDims: 0,
     retinotopy: null, featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
   };
 }

@@ -1,7 +1,17 @@
-/** The readout parameter-count table (issue 6) for the loaded model and scan. */
+/**
+ * The readout parameter-count table (issue 6) for the loaded model and scan, with the loaded checkpoint's own
+ * readout (Gaussian or factorized) and its actual count as the last row.
+ */
+import type { ReadoutArchitecture } from '../../../model/architecture';
+import { readoutClassName } from '../../../model/readout_types';
 import { readoutParameterCounts, type ParamCountInput } from '../../../state/derived/transfer_params';
 
-export function ParamTable({ input, neuronsFrom }: { input: ParamCountInput; neuronsFrom: string }) {
+export function ParamTable({ input, neuronsFrom, loaded }: {
+  input: ParamCountInput;
+  neuronsFrom: string;
+  /** The checkpoint's readout shown in the views: its count as read from the weights. */
+  loaded?: ReadoutArchitecture | null;
+}) {
   const rows = readoutParameterCounts(input);
   const { neurons: n, channels: c, width: w, height: h } = input;
   return (
@@ -20,6 +30,15 @@ export function ParamTable({ input, neuronsFrom }: { input: ParamCountInput; neu
               <td className="num" data-value={r.parameters ?? ''}>{r.parameters === null ? 'no position network' : r.parameters.toLocaleString('en-US')}</td>
             </tr>
           ))}
+          {loaded && (
+            <tr data-testid="params-loaded" title="the loaded checkpoint's readout, counted from its weights">
+              <th scope="row">This checkpoint&apos;s readout</th>
+              <td>
+                {readoutClassName(loaded.kind)} &apos;{loaded.key}&apos;, n = {loaded.neurons.toLocaleString('en-US')}
+              </td>
+              <td className="num" data-value={loaded.parameters}>{loaded.parameters.toLocaleString('en-US')}</td>
+            </tr>
+          )}
         </tbody>
       </table>
       <ol className="param-notes small muted">
