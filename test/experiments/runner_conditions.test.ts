@@ -1,0 +1,89 @@
+/**
+ * Every core and readout the runner offers, on a tiny simulated scan (fast): a loaded core (an initialized core's
+ * state_dict standing in for a checkpoint) with free positions, a random core (BatchNorm fitted per cell) with
+ * retinotopy, direct training with free positions; and the errors that stop a spec the scan cannot serve.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../../src/backend/node';
+import { runExperiment } from '../../src/experiments/runner';
+import { parseExperimentSpec } from '../../src/experiments/spec';
+import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
+import { writeScanZip } from '../../src/sim/scan_writer';
+import { simulateV1Scan } from '../../src/sim/v1_scan';
+import { initCoreStateDict } from '../../src/train/end_to_end/new_model';
+
+const CONFIG: ModelConfig = {
+  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+  layers: 2,
+  hidden_channels: 4,
+  input_kern: 5,
+  hidden_kern: 3,
+  input_shape: [1, 18, 32],
+  grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
+};
+
+const SPEC = {
+  scan: 'tiny.zip',
+  model: { checkpoint: 'core.pth' },
+  conditions: [
+    { core: 'loaded', readout: { kind: 'gaussian', positions: 'free' } },
+    { core: 'random', readout: 'gaussian' },
+    { core: 'direct', readout: { kind: 'gaussian', positions: 'free' } },
+  ],
+  sizes: [30, 60],
+  seeds: [4],
+  protocol: { max_epochs: 2, batch_size: 16 },
+};
+
+describe('runner conditions', () => {
+  let scan: Scan;
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+    const v = simulateV1Scan({
+      animalSeed: 21,
+      nNeurons: 10,
+      imageShape: [1, 18, 32],
+      nTrain: 80,
+      nValidation: 24,
+      nTest: 6,
+      testRepeats: 4,
+      name: 'static-tiny-21',
+    });
+    scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-21.zip'));
+  });
+
+  const inputs = (spec: unknown) => ({
+    spec: parseExperimentSpec(spec),
+    scan,
+    config: { config: CONFIG, given: [], ignored: [] },
+    checkpoint: { stateDict: initCoreStateDict(CONFIG, 9), file: 'core.pth' },
+  });
+
+  it('runs loaded-free, random and direct-free cells and leaves no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    const r = await runExperiment(inputs(SPEC));
+    expect(r.cells.map((c) => `${c.condition}:${c.size}`)).toEqual([
+      'loaded-free:30',
+      'loaded-free:60',
+      'random:30',
+      'random:60',
+      'direct-free:30',
+      'direct-free:60',
+    ]);
+    for (const c of r.cells) {
+      expect(Number.isFinite(c.test_correlation)).toBe(true);
+      expect(c.epochs).toBe(2);
+    }
+    expect(r.cells[2].readout).toEqual({ kind: 'gaussian', positions: 'retinotopy' });
+    expect(r.summaries[0].fraction_oracle).toMatchObject({ n: 1, low: null, high: null });
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('refuses sizes the train tier cannot give, naming the key', async () => {
+    await expect(runExperiment(inputs({ ...SPEC, sizes: [30, 81] }))).rejects.toThrow(
+      /spec key 'sizes\[1\]': 81 images, but the scan's train tier has 80/,
+    );
+  });
+});
