@@ -213,7 +213,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
   let ran = 0;
   let complete = true;
 
-  outer: for (const cond of spec.conditions) {
+  for (const cond of spec.conditions) {
     const hash = await conditionHash(spec, cond);
     const config = configForReadout(baseConfig, cond.readout);
     let loaded: { core: FrozenCore; cache: FeatureCache } | null = null;
@@ -228,9 +228,10 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
             emit({ kind: 'cell-skip', condition: cond.name, size, seed, index, total });
             continue;
           }
+          // past the limit: later cells finished before are still reported, nothing new runs
           if (opts.maxCells !== undefined && ran >= opts.maxCells) {
             complete = false;
-            break outer;
+            continue;
           }
           emit({ kind: 'cell-start', condition: cond.name, size, seed, index, total });
           const t0 = performance.now();

@@ -81,6 +81,23 @@ describe('runner conditions', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
+  it('with maxCells runs only that many new cells and still reports cells finished before', async () => {
+    const full = await runExperiment(inputs(SPEC));
+    const later = full.cells.filter((c) => c.condition === 'direct-free');
+    const ran: string[] = [];
+    const r = await runExperiment(inputs(SPEC), {
+      done: later,
+      maxCells: 1,
+      onCell: (c) => {
+        ran.push(c.key);
+      },
+    });
+    expect(ran).toEqual([full.cells[0].key]);
+    expect(r.complete).toBe(false);
+    expect(r.cells.map((c) => c.key)).toEqual([full.cells[0].key, ...later.map((c) => c.key)]);
+    expect(r.cells[0]).toEqual({ ...full.cells[0], seconds: r.cells[0].seconds });
+  }, 120_000);
+
   it('refuses sizes the train tier cannot give, naming the key', async () => {
     await expect(runExperiment(inputs({ ...SPEC, sizes: [30, 81] }))).rejects.toThrow(
       /spec key 'sizes\[1\]': 81 images, but the scan's train tier has 80/,
