@@ -54,6 +54,21 @@ describe('v1x train', () => {
     expect(info.stdout).toContain('input 1x18x32');
   }, 300_000);
 
+  it('--readout-type factorized: FullFactorized2d readouts, readout_type in the summary', () => {
+    const out = join(dir, 'model-fx.pth');
+    const r = v1x('train', '--scan', scans[0], '--config', join(dir, 'config.json'), '--out', out, '--max-epochs', '1',
+      '--seed', '3', '--readout-type', 'factorized');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.readout_type).toBe('factorized');
+    expect(Number.isFinite(summary.scans['92011-1-1'].test_correlation)).toBe(true);
+    const info = v1x('info', '--checkpoint', out, '--config', join(dir, 'config.json'));
+    expect(info.stdout).toMatch(/readout '92011-1-1' \(default\): FullFactorized2d, 10 neurons, 4 features, mask \d+x\d+/);
+    const bad = v1x('train', '--scan', scans[0], '--out', out, '--readout-type', 'both');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--readout-type must be gaussian or factorized, got 'both'");
+  }, 300_000);
+
   it('refuses two scans with the same data key, a missing scan and a bad option, with one line', () => {
     const out = join(dir, 'never.pth');
     for (const args of [

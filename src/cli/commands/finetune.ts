@@ -108,7 +108,6 @@ export async function run(argv: string[]): Promise<void> {
     initNoise: cfg.init_noise ?? REFERENCE_FACTORIZED.initNoise,
     options: { ...factorizedOptionsFromConfig(cfg), ...(args.has('gamma-readout') ? { regWeight: gamma } : {}) },
   };
-  if (factorized && trainCore) throw new UsageError('--readout-type factorized with --train-core is not supported yet');
   const train = { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } };
   if (trainCore) {
     for (const o of ['cache-precision', 'max-cache-gb', 'threads']) if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
@@ -117,7 +116,8 @@ export async function run(argv: string[]): Promise<void> {
   await startBackend(backend);
   const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
   const trained = trainCore
-    ? await trainCoreToo(files, scan, dataKey, readoutOptions, train, log)
+    ? await trainCoreToo(files, scan, dataKey, { readoutType, readout: readoutOptions, factorized: factorizedOptions }, train,
+      log)
     : await trainReadoutOnly(files, checkpointBytes, scan,
       { readoutType, readout: readoutOptions, factorized: factorizedOptions }, train, { precision, maxCacheBytes, threads, backend }, log);
   try {
@@ -230,11 +230,15 @@ async function trainReadoutOnly(
 }
 
 /** --train-core: the checkpoint's core and a new readout trained together (finetune_core.ts); no cache. */
-async function trainCoreToo(files: ModelFiles, scan: Scan, dataKey: string, readout: ReadoutInitOptions, train: TrainOptionsInput, log: (s: string) => void): Promise<Trained> {
+async function trainCoreToo(
+  files: ModelFiles, scan: Scan, dataKey: string, choice: ReadoutChoice, train: TrainOptionsInput,
+  log: (s: string) => void,
+): Promise<Trained> {
   const tiers = ['train', 'validation', 'test'].map((t) => `${tierIndices(scan, t).length} ${t}`).join(', ');
   log(`${scan.name}: ${scan.nNeurons} neurons; ${tiers} trials; fine-tuning the core too: no cache, the core runs forward and backward on every batch`);
   const outcome = await fineTuneCoreAndReadout({
-    stateDict: files.stateDict, config: files.config.config, file: files.checkpointPath, scan, dataKey, readout, train,
+    stateDict: files.stateDict, config: files.config.config, file: files.checkpointPath, scan, dataKey, ...choice,
+    train,
     onEvent: trainingProgressLogger(log),
   });
   return { ...coreFineTuneRun(outcome), dispose: () => outcome.encoder.dispose() };

@@ -1,5 +1,7 @@
 /**
- * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end/trainer.ts), from scratch or,
+ * v1x train: end-to-end training of a core and one readout per scan (src/train/end_to_end/trainer.ts; FullGaussian2d
+ * readouts, or FullFactorized2d with --readout-type factorized: Klindt et al. 2017's direct condition), from scratch
+ * or,
  * with --init, from a checkpoint's core (fine-tuning the core too; for one new scan `v1x finetune --train-core` does
  * the same with the fine-tuning workflow's readout settings and exports). Progress goes to stderr; stdout gets one JSON
  * object with the test metrics per scan (the keys of `v1x evaluate`) and the training summary. The model is
@@ -16,13 +18,19 @@ import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../
 import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { coreRegularizerFromConfig } from '../../train/end_to_end/finetune_core';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
+import { READOUT_KINDS, type ReadoutKind } from '../../model/readout_types';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
-export const summary = 'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... [--config C.json] --out model.pth [--seed N] [--max-epochs N] [--lr X] [--init CORE.pth] [--metrics M.json]';
+export const summary = 'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... '
+  + '[--config C.json] --out model.pth [--readout-type gaussian|factorized] [--seed N] [--max-epochs N] [--lr X] '
+  + '[--init CORE.pth] [--metrics M.json]';
 
-const OPTIONS = ['scan', 'config', 'out', 'seed', 'max-epochs', 'lr', 'batch-size', 'backend', 'init', 'metrics', 'scale', 'patience'];
+const OPTIONS = [
+  'scan', 'config', 'out', 'seed', 'max-epochs', 'lr', 'batch-size', 'backend', 'init', 'metrics', 'scale', 'patience',
+  'readout-type',
+];
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, OPTIONS, ['quiet']);
@@ -40,6 +48,10 @@ export async function run(argv: string[]): Promise<void> {
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
   if (!(patience >= 1) || !Number.isInteger(patience)) throw new UsageError(`--patience must be a positive integer, got ${patience}`);
+  const readoutType = (args.get('readout-type') ?? 'gaussian') as ReadoutKind;
+  if (!READOUT_KINDS.includes(readoutType)) {
+    throw new UsageError(`--readout-type must be gaussian or factorized, got '${readoutType}'`);
+  }
   const backend = parseBackend(args);
   const quiet = args.has('quiet');
   const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
@@ -51,7 +63,7 @@ export async function run(argv: string[]): Promise<void> {
     const s = await loadScanFromPath(path, { scale });
     scans.push(s);
     for (const w of s.warnings) log(`${path}: ${w}`);
-    if (!s.cellMotorCoordinates && config.grid_mean_predictor) {
+    if (readoutType === 'gaussian' && !s.cellMotorCoordinates && config.grid_mean_predictor) {
       throw new InputError(path, 'no meta/neurons/cell_motor_coordinates.npy for the position network (set grid_mean_predictor to null in the config to learn one position per neuron)');
     }
   }
@@ -73,11 +85,13 @@ export async function run(argv: string[]): Promise<void> {
   const data = scans.map((s) => endToEndScan(s));
   const init = args.get('init');
   const coreSd = init ? await readCheckpointFile(init) : initCoreStateDict(config, seed);
-  const encoder = encoderWithNewReadouts(coreSd, config, data.map(newReadoutFor), seed, init ?? 'new model');
+  const readouts = data.map((s) => ({ ...newReadoutFor(s), type: readoutType }));
+  const encoder = encoderWithNewReadouts(coreSd, config, readouts, seed, init ?? 'new model');
   try {
     const arch = encoder.architecture.core;
     log(`core: ${arch.layers.length} layers, ${arch.outputShape[0]} channels out, ${init ? `initialized from ${init}` : `new (seed ${seed})`}; ` +
-      data.map((s) => `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} validation trials`).join('; '));
+      data.map((s) => `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} `
+        + 'validation trials').join('; ') + (readoutType === 'factorized' ? '; factorized readouts (FullFactorized2d)' : ''));
     const result = await trainEndToEnd(encoder, data, {
       seed, lr, batchSize,
       gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
@@ -94,6 +108,7 @@ export async function run(argv: string[]): Promise<void> {
     const summaryOut = {
       tier: 'test', scans: perScan, best_validation_correlation: result.bestValCorrelation, epochs: result.epochs,
       stop_reason: result.stopReason, seed, lr, batch_size: batchSize, backend, train_s: result.elapsedS, out,
+      readout_type: readoutType,
     };
     const metrics = args.get('metrics');
     if (metrics) {

@@ -1,7 +1,8 @@
 /**
  * The transfer workflow with the core trainable too (issue 4's "fine-tune the core too"), shared by
  * `v1x finetune --train-core`, the fine-tuning worker (job.ts) and the tests: a pretrained checkpoint's core plus
- * a new FullGaussian2d readout for the scan's neurons (as `v1x train --init` builds it), trained by the
+ * a new readout for the scan's neurons (FullGaussian2d, or FullFactorized2d with `readoutType: 'factorized'`; as
+ * `v1x train --init` builds it), trained by the
  * end-to-end trainer (trainer.ts: BatchNorm in training mode with running-average updates, the core
  * regularizers of neuralpredictors, one Adam over every parameter), then scored on the test tier with the same
  * metrics as the frozen-core path (readout/finetune.ts).
@@ -14,10 +15,10 @@ import { InputError, type StateDict } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Scan } from '../../io/scan/types';
 import { inferArchitecture } from '../../model/architecture';
-import type { ModelConfig } from '../../model/config';
+import { type ModelConfig, factorizedOptionsFromConfig } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import { evaluate } from '../../metrics/evaluate';
-import type { ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
+import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import { readoutToStateDict } from '../../model/to_state_dict';
 import { Rng } from '../../util/rng';
 import { TrainingControl } from '../optim/control';
@@ -25,9 +26,12 @@ import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER } from './regul
 import { type EndToEndEvent, type EndToEndOptionsInput, type EndToEndResult, predictTierE2E, trainEndToEnd } from './trainer';
 import { endToEndScan } from './scan_data';
 import { encoderWithNewReadouts, newReadoutFor } from './new_model';
-import { readoutFromStateDict } from '../export';
+import { trainableReadoutFromStateDict } from '../export';
 import type { TestResult } from '../readout/finetune';
-import { type ReadoutInitOptions, REFERENCE_READOUT } from '../readout/readout_init';
+import {
+  type FactorizedInitOptions, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
+} from '../readout/readout_init';
+import { factorizedSnapshot } from '../readout/readout_step';
 
 /**
  * Default learning rate with the core trainable: 0.005, the same as the readout-only path and Sensorium's
@@ -48,8 +52,12 @@ export interface CoreFineTuneSetup {
   scan: Scan;
   /** Readout key of the new readout (and the exports); default the scan's data key. */
   dataKey?: string;
+  /** Which readout (default 'gaussian'). */
+  readoutType?: ReadoutKind;
   /** Readout settings; default the Sensorium SOTA readout (as the frozen-core path, finetune.ts). */
   readout?: Partial<ReadoutInitOptions>;
+  /** A factorized readout's settings (over the config's factorized keys; `options` merged key by key). */
+  factorized?: { initNoise?: number; options?: Partial<FactorizedOptions> };
   /** seed, lr, batchSize, gammaReadout, schedule, ...; trainCore is forced on. Defaults: the reference protocol. */
   train?: EndToEndOptionsInput;
   tiers?: { train: string; validation: string; test: string | null };
@@ -99,10 +107,27 @@ function withReadout(config: ModelConfig, r: ReadoutInitOptions): ModelConfig {
   };
 }
 
+/** `config` with a factorized readout's settings under its keys (what the model builder and the encoder read). */
+function withFactorized(config: ModelConfig, f: FactorizedInitOptions): ModelConfig {
+  const o = f.options;
+  return {
+    ...config, init_noise: f.initNoise, normalize: o.normalize, constrain_pos: o.constrainPos,
+    positive_weights: o.positiveWeights, positive_spatial: o.positiveSpatial, spatial_and_feature_reg_weight: o.regWeight, factorized_l1: o.l1Form,
+  };
+}
+
 export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<CoreFineTuneOutcome> {
   const { scan } = s;
-  const readoutOpts: ReadoutInitOptions = { ...REFERENCE_READOUT, ...s.readout };
-  const config = withReadout(s.config, readoutOpts);
+  const factorized = s.readoutType === 'factorized';
+  // a factorized readout has no position network, so it needs no cortical coordinates
+  const readoutOpts: ReadoutInitOptions = {
+    ...REFERENCE_READOUT, ...s.readout, ...(factorized ? { positionNet: null } : {}),
+  };
+  const fOpts: FactorizedInitOptions = {
+    initNoise: s.factorized?.initNoise ?? s.config.init_noise ?? REFERENCE_FACTORIZED.initNoise,
+    options: { ...factorizedOptionsFromConfig(s.config), ...s.factorized?.options },
+  };
+  const config = factorized ? withFactorized(s.config, fOpts) : withReadout(s.config, readoutOpts);
   const [c, h, w] = inferArchitecture(s.stateDict, config, s.file).core.inputShape;
   const [sc, sh, sw] = scan.imageShape;
   if (sc !== c || sh !== h || sw !== w) throw new InputError(scan.name, `images are ${sc}x${sh}x${sw}, the core of ${s.file} takes ${c}x${h}x${w}`);
@@ -116,13 +141,16 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   const data = endToEndScan(scan, { key: dataKey, tiers });
   const seed = s.train?.seed ?? 42;
   const lr = s.train?.lr ?? CORE_FINETUNE_LR;
-  const encoder = encoderWithNewReadouts(s.stateDict, config, [newReadoutFor(data)], seed, s.file);
+  const readout = { ...newReadoutFor(data), type: s.readoutType };
+  const encoder = encoderWithNewReadouts(s.stateDict, config, [readout], seed, s.file);
   try {
     s.onEncoder?.(encoder, dataKey);
     const t1 = performance.now();
     const result = await trainEndToEnd(encoder, [data], {
       coreRegularizer: coreRegularizerFromConfig(config),
       ...s.train,
+      // a factorized readout's regularizer has its own weight; the run's options report it
+      ...(factorized ? { gammaReadout: fOpts.options.regWeight } : {}),
       seed, lr, trainCore: true,
     }, s.onEvent, s.control ?? new TrainingControl());
     const trainS = (performance.now() - t1) / 1000;
@@ -143,10 +171,12 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   }
 }
 
-/** The encoder's readout `key` as host arrays, through the same state_dict mapping the exports use. */
+/** The encoder's readout `key` (either kind) as host arrays, through the same state_dict mapping the exports use. */
 export async function hostReadout(encoder: Encoder, key: string): Promise<TrainableReadout> {
-  const r = encoder.readout(key);
-  const out = readoutFromStateDict(await readoutToStateDict(r, key), key, r.positionNetwork?.finalTanh ?? true);
+  const r = encoder.anyReadout(key);
+  const out = trainableReadoutFromStateDict(await readoutToStateDict(r, key), key, r.kind === 'factorized'
+    ? { factorized: r.options }
+    : { finalTanh: r.positionNetwork?.finalTanh ?? true });
   out.eluOffset = encoder.eluOffset;
   return out;
 }
@@ -157,7 +187,17 @@ export async function hostReadout(encoder: Encoder, key: string): Promise<Traina
  * use `rng` (their own noise: training's random stream is left alone).
  */
 export function liveReadout(encoder: Encoder, key: string, rng: Rng, sampledImages = 8): ReadoutSnapshot {
-  const r = encoder.readout(key);
+  const any = encoder.anyReadout(key);
+  if (any.kind === 'factorized') {
+    // the masks' peaks and spreads, as the frozen-core path's snapshots (no sampling: rng is not used)
+    const f = any;
+    return factorizedSnapshot({
+      kind: 'factorized', neurons: f.neurons, channels: f.channels, height: f.height, width: f.width,
+      options: { ...f.options },
+      spatial: f.spatial.dataSync() as Float32Array, features: new Float32Array(0), bias: new Float32Array(0),
+    });
+  }
+  const r = any;
   const [positions, sampled] = tf.tidy(() => [r.grid(), r.sampleGrid(sampledImages, undefined, rng)]);
   try {
     return {

@@ -1,8 +1,9 @@
 /**
  * A new, untrained model for end-to-end training: a Stacked2dCore initialized as neuralpredictors does
  * (Core.init_conv: xavier_normal_ conv weights, zero conv biases; BatchNorm weight 1, bias 0, running mean 0,
- * running var 1) and one FullGaussian2d readout per scan (readout_init.ts). It is built as a neuralpredictors
- * state_dict first and then loaded through the model library, so what trains is exactly what is exported.
+ * running var 1) and one readout per scan (readout_init.ts): a FullGaussian2d, or a FullFactorized2d (masks and
+ * features N(0, init_noise), bias the mean response; options from the config's factorized keys). It is built as a
+ * neuralpredictors state_dict first and then loaded through the model library, so what trains is exactly what is exported.
  *
  * Key layout follows current neuralpredictors with two choices that match the published Sensorium SOTA
  * checkpoint: the depth-separable convs carry no biases (they would be cancelled by the BatchNorm after them),
@@ -11,13 +12,17 @@
  */
 import type { HostTensor, StateDict } from '../../io/host_tensor';
 import { inferArchitecture } from '../../model/architecture';
-import type { ModelConfig } from '../../model/config';
+import { type ModelConfig, factorizedOptionsFromConfig } from '../../model/config';
+import type { ReadoutKind } from '../../model/readout_types';
 import type { Encoder } from '../../model/encoder';
 import { encoderFromStateDict } from '../../model/from_state_dict';
 import { Rng } from '../../util/rng';
 import type { EndToEndScan } from './scan_data';
 import { readoutStateDict } from '../export';
-import { type ReadoutInitData, type ReadoutInitOptions, REFERENCE_READOUT, initReadout } from '../readout/readout_init';
+import {
+  type FactorizedInitOptions, type ReadoutInitData, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
+  initFactorizedTrainable, initReadout,
+} from '../readout/readout_init';
 
 /** neuralpredictors' `regularizers.laplace()`, stored by Stacked2dCore as `_input_weights_regularizer.laplace.filter`. */
 export const LAPLACE_3X3 = Float32Array.from([0, -1, 0, -1, 4, -1, 0, -1, 0]);
@@ -91,9 +96,18 @@ export function readoutOptionsFromConfig(config: ModelConfig): ReadoutInitOption
   };
 }
 
+/** A new FullFactorized2d's settings a config implies (init_noise, and the options as the model reads them). */
+export function factorizedOptionsOf(config: ModelConfig): FactorizedInitOptions {
+  return {
+    initNoise: config.init_noise ?? REFERENCE_FACTORIZED.initNoise, options: factorizedOptionsFromConfig(config),
+  };
+}
+
 export interface NewReadout extends Omit<ReadoutInitData, 'channels'> {
   /** The readout's data key (neuralpredictors: the scan's name). */
   key: string;
+  /** Which readout (default 'gaussian'). */
+  type?: ReadoutKind;
 }
 
 /**
@@ -115,16 +129,19 @@ export function encoderWithNewReadouts(coreStateDict: StateDict, config: ModelCo
     if (keys.has(r.key)) throw new Error(`two scans have the readout key '${r.key}'`);
     keys.add(r.key);
   }
-  const channels = inferArchitecture(sd, config, file).core.outputShape[0];
+  const [channels, height, width] = inferArchitecture(sd, config, file).core.outputShape;
   const opts = readoutOptionsFromConfig(config);
   readouts.forEach((r, k) => {
-    const init = initReadout({ ...r, channels }, opts, seed + 1 + k);
+    const init = r.type === 'factorized'
+      ? initFactorizedTrainable({ neurons: r.neurons, meanActivity: r.meanActivity, channels, height, width },
+        factorizedOptionsOf(config), seed + 1 + k)
+      : initReadout({ ...r, channels }, opts, seed + 1 + k);
     for (const [key, v] of readoutStateDict(init, r.key)) sd.set(key, v);
   });
   return encoderFromStateDict(sd, config, file);
 }
 
-/** What a new readout for a prepared scan needs (its key, neurons, mean response, cortical coordinates). */
+/** What a new (Gaussian) readout for a prepared scan needs (its key, neurons, mean response, cortical coordinates). */
 export function newReadoutFor(scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'>): NewReadout {
   return { key: scan.key, neurons: scan.neurons, meanActivity: scan.meanActivity, cellMotorCoordinates: scan.cellMotorCoordinates };
 }

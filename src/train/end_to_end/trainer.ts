@@ -6,8 +6,9 @@
  *   largest batch count; a scan with fewer batches repeats its epoch's batches from the start (itertools.cycle).
  * - Per batch: BatchNorm in training mode (batch statistics, running averages updated), positions sampled from
  *   the Gaussians, loss = sqrt(datasetTrials / batch) * Poisson + core regularizer (Laplace on the first layer,
- *   group sparsity) + gamma_readout * L1 of that scan's features. Gradients accumulate over S batches (one per
- *   scan; `loss_accum_batch_n=None`) before one Adam step over all parameters.
+ *   group sparsity) + the scan's readout regularizer: gamma_readout * L1 of a Gaussian readout's features, or a
+ *   factorized readout's own `regularizer()` (its weight and form; nothing is sampled for it). Gradients accumulate
+ *   over S batches (one per scan; `loss_accum_batch_n=None`) before one Adam step over all parameters.
  * - After each epoch the validation correlation (eval mode, Gaussian means; mean over every neuron of every scan)
  *   drives early stopping and the learning-rate decay through the readout trainer's driver (epoch_driver.ts); restores
  *   bring back every parameter and the BatchNorm running statistics; Adam's moments are kept (as neuralpredictors).
@@ -20,6 +21,8 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradKernels } from '../../kernels/wasm/grad_kernels';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
 import { nchwToNhwc, type Encoder } from '../../model/encoder';
+import type { FullFactorized2d } from '../../model/factorized_readout';
+import { FusedFactorizedReadout } from '../../kernels/factorized_readout';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
@@ -35,6 +38,7 @@ export interface EndToEndOptions {
   /** Initial learning rate (Sensorium: 0.005). */
   lr: number;
   batchSize: number;
+  /** The L1 weight on Gaussian readouts' features (a factorized readout's regularizer has its own weight). */
   gammaReadout: number;
   /** The core regularizer (skipped entirely when the core is not trained, as `detach_core`). */
   coreRegularizer: CoreRegularizerOptions;
@@ -141,7 +145,7 @@ function gatherRows(src: Float32Array, per: number, rows: ArrayLike<number>, out
 
 /** Eval-mode predictions (trials x neurons) of one readout for a tier. */
 export async function predictTierE2E(encoder: Encoder, key: string, t: TierArrays, imageShape: [number, number, number], batchSize = 128): Promise<Float32Array> {
-  const N = encoder.readout(key).neurons;
+  const N = encoder.anyReadout(key).neurons;
   const [C, H, W] = imageShape;
   const per = C * H * W;
   const n = t.images.length / per;
@@ -164,6 +168,90 @@ export async function evaluateTierE2E(encoder: Encoder, scan: EndToEndScan, t: T
   return evaluate({ predictions, responses: t.responses, neurons: scan.neurons, imageIds: t.imageIds });
 }
 
+/** What one factorized readout's batch needs (factorizedBatchGradients). */
+export interface FactorizedBatch {
+  encoder: Encoder;
+  readout: FullFactorized2d;
+  /** The readout's fused kernel (one per readout and run). */
+  kernel: FusedFactorizedReadout;
+  /** Host values and gradient buffers by variable: the readout's (values read, gradients added) and the core's. */
+  params: ReadonlyMap<tf.Variable, Param>;
+  /** The core's trainable variables; empty when the core is not trained. */
+  coreVars: readonly tf.Variable[];
+  /** (batch, C, H, W) images and (batch, N) targets. */
+  images: Float32Array;
+  batch: number;
+  targets: Float32Array;
+  lossScale: number;
+  logEps: number;
+  /** The core's regularizer, or null when the core is not trained (BatchNorm in eval mode then, no core gradients). */
+  coreRegularizer: CoreRegularizerOptions | null;
+}
+
+/**
+ * A factorized readout's batch: the core forward in tfjs (training mode), its output read to the host, the fused
+ * kernel (kernels/factorized_readout.ts) for the readout's loss, its regularizer (what FullFactorized2d.regularizer()
+ * computes: its weight and form) and every readout gradient, added into the host buffers, plus dL/d core output,
+ * which tfjs takes back through the core (the gradient of sum(output * dL/doutput)) into the core's buffers. The
+ * same loss and gradients as tfjs autograd of the model's own forward and regularizer
+ * (test/train/end_to_end/factorized.test.ts), without composing the N x hw x C products of tfjs ops (~20x slower on
+ * tfjs-wasm). Like neuralpredictors' forward, with constrain_pos the kernel clamps the host parameters in place (the
+ * optimizer steps from the clamped values). Returns the loss: lossScale * Poisson + readout regularizer + core's.
+ */
+export function factorizedBatchGradients(f: FactorizedBatch): number {
+  const { encoder, readout, kernel, params, coreVars, batch: n, targets: t } = f;
+  const [C, H, W] = encoder.architecture.core.inputShape;
+  const N = readout.neurons;
+  const geometry = { height: readout.height, width: readout.width, channels: readout.channels };
+  const mapSize = geometry.height * geometry.width * geometry.channels;
+  const param = (v: tf.Variable | null): Param | null => (v ? params.get(v)! : null);
+  const spatial = param(readout.spatial)!, features = param(readout.features)!, bias = param(readout.bias);
+  const ro = readout.options;
+  const trainCore = f.coreRegularizer !== null;
+  const gradMaps = new Float32Array(n * mapSize);
+  let readoutLoss = 0, coreReg = 0;
+  const runKernel = (coreOut: tf.Tensor4D): void => {
+    const fd = coreOut.dataSync() as Float32Array;
+    const step = kernel.trainStep({
+      ...geometry, neurons: N, maps: Array.from({ length: n }, (_, b) => fd.subarray(b * mapSize, (b + 1) * mapSize)),
+      spatial: spatial.value, features: features.value, bias: bias?.value ?? null,
+      mask: { normalize: ro.normalize, constrainPos: ro.constrainPos, positiveSpatial: ro.positiveSpatial },
+      eluOffset: encoder.eluOffset, targets: t.subarray(0, n * N), lossScale: f.lossScale, logEps: f.logEps,
+      gradSpatial: spatial.grad, gradFeatures: features.grad, gradBias: bias?.grad ?? null,
+      regWeight: ro.regWeight, regForm: ro.l1Form,
+      gradMaps: trainCore ? Array.from({ length: n }, (_, b) => gradMaps.subarray(b * mapSize, (b + 1) * mapSize))
+        : undefined,
+    });
+    readoutLoss = f.lossScale * step.poisson + step.regularizer;
+  };
+  const images = (): tf.Tensor4D => nchwToNhwc(tf.tensor4d(f.images.subarray(0, n * C * H * W), [n, C, H, W]));
+  if (!trainCore || coreVars.length === 0) {
+    const coreOut = tf.tidy(() => encoder.core.forward(images(), { training: false }));
+    try { runKernel(coreOut); } finally { coreOut.dispose(); }
+    return readoutLoss;
+  }
+  const { value, grads } = tf.tidy(() => tf.variableGrads(() => {
+    const coreOut = encoder.core.forward(images(), { training: true });
+    runKernel(coreOut);
+    const reg = coreRegularizer(encoder.core, f.coreRegularizer!);
+    coreReg = reg.dataSync()[0];
+    return coreOut.mul(tf.tensor4d(gradMaps, coreOut.shape)).sum().add(reg) as tf.Scalar;
+  }, [...coreVars]));
+  try {
+    for (const v of coreVars) {
+      const g = grads[v.name];
+      if (!g) continue;
+      const gd = g.dataSync() as Float32Array;
+      const acc = params.get(v)!.grad;
+      for (let i = 0; i < gd.length; i++) acc[i] += gd[i];
+    }
+    return readoutLoss + coreReg;
+  } finally {
+    value.dispose();
+    tf.dispose(grads);
+  }
+}
+
 /**
  * Trains `encoder` (its core, and its readouts named by the scans' keys) in place on `scans`. `onEvent` gets
  * batch, epoch and restore events; `control` pauses, resumes or stops between batches.
@@ -182,7 +270,7 @@ export async function trainEndToEnd(
   const [C, H, W] = encoder.architecture.core.inputShape;
   const per = C * H * W;
   for (const s of scans) {
-    const r = encoder.readout(s.key);
+    const r = encoder.anyReadout(s.key);
     if (r.neurons !== s.neurons) throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
     if (s.imageShape.join('x') !== [C, H, W].join('x')) throw new Error(`scan ${s.name}: images ${s.imageShape.join('x')}, the core takes ${C}x${H}x${W}`);
     for (const [name, t] of [['train', s.train], ['validation', s.validation]] as const) {
@@ -199,7 +287,7 @@ export async function trainEndToEnd(
 
   // Host parameters (Adam's state lives on the host, in the variables' own layouts).
   const coreVars = o.trainCore ? encoder.core.trainableVariables() : [];
-  const readoutVars = scans.map((s) => encoder.readout(s.key).variables());
+  const readoutVars = scans.map((s) => encoder.anyReadout(s.key).variables());
   const entries: { v: tf.Variable; p: Param }[] = [];
   const byVar = new Map<tf.Variable, Param>();
   for (const v of [...coreVars, ...readoutVars.flat()]) {
@@ -230,12 +318,29 @@ export async function trainEndToEnd(
     return { objective: sum / neurons, extra: { valCorrelationPerScan: perScan } };
   };
 
+  const factorizedKernels = new Map<number, FusedFactorizedReadout>();
+  const factorizedBatchStep = (si: number, rows: Int32Array, readout: FullFactorized2d): number => {
+    const s = scans[si];
+    const geometry = { height: readout.height, width: readout.width, channels: readout.channels };
+    let kernel = factorizedKernels.get(si);
+    if (!kernel) factorizedKernels.set(si, kernel = new FusedFactorizedReadout(geometry, s.neurons));
+    return factorizedBatchGradients({
+      encoder, readout, kernel, params: byVar, coreVars, batch: rows.length,
+      images: gatherRows(s.train.images, per, rows, imageBuf),
+      targets: gatherRows(s.train.responses, s.neurons, rows, targetBuf),
+      lossScale: o.scaleLoss ? referenceLossScale(s.datasetTrials, rows.length) : 1, logEps: o.logEps,
+      coreRegularizer: o.trainCore ? o.coreRegularizer : null,
+    });
+  };
+
   /** Loss of one batch of scan `si`; adds its gradients into the host gradient buffers. */
   const batchStep = (si: number, rows: Int32Array): number => {
     const s = scans[si];
     const n = rows.length;
     const N = s.neurons;
-    const readout = encoder.readout(s.key);
+    const anyReadout = encoder.anyReadout(s.key);
+    if (anyReadout.kind === 'factorized') return factorizedBatchStep(si, rows, anyReadout);
+    const readout = anyReadout;
     const x = gatherRows(s.train.images, per, rows, imageBuf);
     const t = gatherRows(s.train.responses, N, rows, targetBuf);
     const noise = new Float32Array(n * N * 2);

@@ -43,9 +43,6 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
   const config = parsedConfigOrDefault(m.config);
   const dataKey = m.dataKey ?? m.scan.dataKey;
-  if (m.trainCore && m.readoutType === 'factorized') {
-    throw new Error('fine-tuning the core with a factorized readout is not supported yet');
-  }
   const job = m.trainCore ? await runCoreFineTune(m, post, control, sd, config, dataKey) : await runFrozenCore(m, post, control, sd, config);
   try {
     const { run } = job;
@@ -173,6 +170,7 @@ async function runCoreFineTune(
   };
   const outcome = await fineTuneCoreAndReadout({
     stateDict: sd, config: config.config, file: m.checkpoint.name, scan: m.scan, dataKey, readout: m.readout, train: m.train, control, onEvent,
+    readoutType: m.readoutType, factorized: factorizedSettings(m, config),
     onEncoder: (encoder, key) => { live = { encoder, key }; },
   });
   const history: EpochProgress[] = outcome.result.history.map(({ valCorrelationPerScan: _perScan, ...h }) => h);
