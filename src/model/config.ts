@@ -68,7 +68,7 @@ export interface ModelConfig {
   init_noise?: number;
 }
 
-/** Equal to ../shared/fixtures/sensorium-sota/config.json (the Sensorium 2022 SOTA model). */
+/** Equal to test/fixtures/sensorium-sota/config.json (the Sensorium 2022 SOTA model). */
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   layers: 4,
   input_kern: 9,

@@ -1,6 +1,6 @@
 /**
  * The ground truth of a model-simulated scan as files beside it, in the layout of
- * ../shared/fixtures/sim-scan/static-sim-a-truth/: true_rates, response_scale, oracle_jackknife,
+ * test/fixtures/sim-scan/static-sim-a-truth/: true_rates, response_scale, oracle_jackknife,
  * selected_neurons, true_grid, true_features (when the caller knows them) and truth.json; for a cell-type
  * population also cell_types (int64, as the scan's meta/neurons/cell_types.npy), true_rf_px (the positions in
  * image pixels, as v1_truth.ts writes them) and true_bias.

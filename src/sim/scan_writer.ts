@@ -1,5 +1,5 @@
 /**
- * Writes a static scan in neuralpredictors' FileTree layout, exactly as ../shared/fixtures/sim-scan/README.md
+ * Writes a static scan in neuralpredictors' FileTree layout, exactly as test/fixtures/sim-scan/README.md
  * describes static-sim-a: `<name>/config.json`, `data/{images,responses}/{i}.npy` (one file per trial),
  * `meta/trials/*`, `meta/neurons/*` and `meta/statistics/{images,responses}/{all,stimulus_frame}/*`, with the
  * directory entries that neuralpredictors' `zip_dir` writes. Every array is .npy 1.0, little-endian, C order,

@@ -1,6 +1,6 @@
 /**
  * A static scan simulated with any model as ground truth, in the FileTree layout (scan_writer.ts), the way
- * ../shared/fixtures/sim-scan/static-sim-a was made:
+ * test/fixtures/sim-scan/static-sim-a was made:
  *
  * - images: the procedural natural-like images of images.ts, train / validation unique, test images repeated;
  * - true rates: the model's output for each image z-scored with the train-tier pixel statistics, exactly what
