@@ -77,7 +77,7 @@ export function setGridSampleMode(m: GridSampleMode): void {
   mode = m;
 }
 
-function useHost(): boolean {
+function hostPathPreferred(): boolean {
   if (mode !== 'auto') return mode === 'host';
   const b = tf.getBackend();
   return b === 'cpu' || b === 'wasm';
@@ -88,7 +88,7 @@ function useHost(): boolean {
  * -> (B, N, C). Differentiable with respect to both arguments.
  */
 export function gridSample(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
-  return useHost() ? gridSampleHost(featureMap, grid) : gridSampleOps(featureMap, grid);
+  return hostPathPreferred() ? gridSampleHost(featureMap, grid) : gridSampleOps(featureMap, grid);
 }
 
 /** gridSample with tfjs ops only (works on every backend). */

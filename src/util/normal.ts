@@ -72,7 +72,7 @@ export class NormalSampler {
       const ahz = hz < 0 ? -hz : hz;
       if (ahz < kn[iz]) return hz * wn[iz];
       const r = this.slow(hz, iz);
-      if (r === r) return r; // NaN: rejected, draw again
+      if (!Number.isNaN(r)) return r; // NaN: rejected, draw again
     }
   }
 
@@ -97,7 +97,7 @@ export class NormalSampler {
     let pool = this.pool, left = this.poolLeft;
     for (let i = 0; i < out.length; i++) {
       let r = NaN;
-      while (r !== r) {
+      while (Number.isNaN(r)) {
         if (left === 0) {
           pool = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
           const t = s1 << 9;

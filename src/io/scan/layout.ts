@@ -29,7 +29,10 @@ export function indexLayout(paths: string[]): ScanLayout {
     let m = /^data\/([^/]+)\/(\d+)\.npy$/.exec(p);
     if (m) {
       let folder = layout.dataFolders.get(m[1]);
-      if (!folder) layout.dataFolders.set(m[1], folder = new Map());
+      if (!folder) {
+        folder = new Map();
+        layout.dataFolders.set(m[1], folder);
+      }
       // '007.npy' is not what FileTreeDataset opens for trial 7 ('7.npy'): keep it out of the trial index.
       if (String(Number(m[2])) === m[2]) folder.set(Number(m[2]), p); else layout.strayDataFiles.push(p);
       continue;

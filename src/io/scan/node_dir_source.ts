@@ -3,7 +3,7 @@
  * access through `fs.openAsBlob`, and `loadScanFromPath` on top of them. Kept apart from source.ts so the browser
  * bundle never imports node:fs.
  */
-import { openAsBlob, promises as fsp, readdirSync, statSync } from 'node:fs';
+import { openAsBlob, promises as fsp, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { InputError } from '../host_tensor';
 import { loadScan } from './load_scan';
@@ -34,7 +34,7 @@ function walk(dir: string): string[] {
 
 /** An unpacked FileTree scan: `dir` is the scan root, or a folder holding exactly one scan root. */
 export function nodeDirScanSource(dir: string, opts: { root?: string } = {}): ScanSource {
-  let st;
+  let st: Stats;
   try { st = statSync(dir); } catch { throw new InputError(dir, 'no such file or folder'); }
   if (!st.isDirectory()) throw new InputError(dir, 'not a folder');
   const files = walk(dir);
@@ -63,7 +63,7 @@ export function nodeDirScanSource(dir: string, opts: { root?: string } = {}): Sc
 
 /** A scan given as a path: a `.zip` (read with random access, never whole) or a folder. */
 export async function openScanPath(path: string, opts: { root?: string } = {}): Promise<ScanSource> {
-  let st;
+  let st: Stats;
   try { st = statSync(path); } catch { throw new InputError(path, 'no such file or folder'); }
   if (st.isDirectory()) return nodeDirScanSource(path, opts);
   return openZipScan(await openAsBlob(path), path, opts);
