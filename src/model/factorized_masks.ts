@@ -144,3 +144,29 @@ export function maskGeometry(masks: ArrayLike<number>, neurons: number, height: 
   }
   return { neurons: N, height: H, width: W, peak, centre, spread, halfMaxPixels };
 }
+
+/**
+ * Each neuron's barcode ("what") up to the factorized readout's sign symmetry: y = f . (m * x) is unchanged when
+ * both mask and features flip sign, and an unconstrained mask is learned negative about half of the time (on a
+ * simulated 4-type population, 99 of 200 neurons), which splits every cell type into two opposite barcodes.
+ * Multiplying the features by the sign of the mask's largest-magnitude weight gives the feature vector the neuron
+ * applies at its preferred location: what clustering and the Cell types view should compare.
+ * `features` (N, C) row-major, `masks` the effective masks (N, h*w) as `effectiveMasks` gives them.
+ */
+export function signedBarcodes(
+  features: ArrayLike<number>,
+  masks: ArrayLike<number>,
+  neurons: number,
+  channels: number,
+): Float32Array {
+  const HW = masks.length / neurons;
+  if (!Number.isInteger(HW) || features.length !== neurons * channels)
+    throw new Error(`barcodes need features (${neurons}, ${channels}) and masks (${neurons}, h*w)`);
+  const out = Float32Array.from(features);
+  for (let n = 0; n < neurons; n++) {
+    let extreme = 0;
+    for (let p = n * HW; p < (n + 1) * HW; p++) if (Math.abs(masks[p]) > Math.abs(extreme)) extreme = masks[p];
+    if (extreme < 0) for (let c = n * channels; c < (n + 1) * channels; c++) out[c] = -out[c];
+  }
+  return out;
+}
