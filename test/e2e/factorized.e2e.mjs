@@ -378,3 +378,117 @@ export async function factorizedWithAScan({ openPage, fixtures, shot, log }) {
   log(`cell types: ${(await ari.textContent()).trim()}`);
   await shot('cell-types-truth', page);
 }
+
+/** The factorized model and the 12-neuron scan, then the fine-tune panel set to a factorized readout. */
+async function factorizedFineTuneSetup(page, fixtures) {
+  await loadFactorized(page, fixtures);
+  await page.getByTestId('scan-input').setInputFiles(factorizedScan(fixtures));
+  await page.getByTestId('scan-neurons').filter({ hasText: /^12$/ }).waitFor();
+  await page.getByTestId('train-readout-type').selectOption('factorized');
+  assert.match(await page.getByTestId('train-readout-hint').textContent(), /spatial mask times a feature vector/);
+  // The Gaussian's settings give way to the factorized readout's regularizer.
+  assert.equal(await page.getByLabel('feature L1 (γ readout)').count(), 0);
+  assert.equal(Number(await page.getByLabel('mask × feature L1').inputValue()), 0.01);
+  await page.getByLabel('batch size').fill('16');
+}
+
+/** After a run: the results, then the fine-tuned model (the core + the new factorized readout) in the views. */
+async function exploreFactorizedResult(page, shot, log, tag = 'trained') {
+  await page.getByTestId('train-results').waitFor();
+  const r = Number(await page.getByTestId('result-test-correlation').textContent());
+  assert.ok(Number.isFinite(r) && Math.abs(r) <= 1, `test correlation ${r}`);
+  log(`test correlation of the new factorized readout: ${r.toFixed(3)}`);
+  await shot(tag, page);
+  await page.getByTestId('explore-trained').click();
+  await page.getByTestId('arch-readout-kind').filter({ hasText: 'FullFactorized2d' }).waitFor({ state: 'attached' });
+  await page.evaluate(() => window.__v1x.idle());
+  const g = await page.evaluate(() => window.__v1x.geometry());
+  assert.equal(g.kind, 'factorized');
+  assert.equal(g.masks.halfMaxPixels.length, N);
+  await page.getByRole('tab', { name: 'Learned masks' }).click();
+  assert.equal(await page.getByTestId('mask-outlines').locator('path').count(), N);
+  await shot(`${tag}-masks`, page);
+}
+
+/** A factorized readout fine-tuned in the page on WASM, its masks moving live, stopped, then explored. */
+export async function fineTuneFactorizedOnWasm({ openPage, fixtures, shot, log }) {
+  const page = await openPage({ query: 'backend=wasm&view=gaussians' });
+  await factorizedFineTuneSetup(page, fixtures);
+  // 12 neurons train in a second or two (74 epochs at batch 4 here): the page itself pauses the run at the first
+  // live snapshot, so that there is time to look at it.
+  await page.getByLabel('max epochs').fill('200');
+  await page.getByLabel('batch size').fill('4');
+  await page.evaluate(() => {
+    const observer = new MutationObserver(() => {
+      const live = document.querySelector('[data-testid=gaussians-live]');
+      const pause = document.querySelector('[data-testid=train-pause]');
+      if (live && /training a factorized readout/.test(live.textContent) && pause && !pause.disabled) {
+        pause.click();
+        observer.disconnect();
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page
+    .getByTestId('train-phase')
+    .filter({ hasText: /^paused/ })
+    .waitFor({ timeout: 120_000 });
+  await page.getByTestId('gaussians-view').locator('h2').filter({ hasText: 'Learned readout positions' }).waitFor();
+  assert.equal(
+    await page.getByRole('tab', { name: 'Learned masks' }).count(),
+    1,
+    'the tab names the masks while one trains',
+  );
+  assert.equal(await page.getByTestId('gaussian-ellipses').locator('ellipse').count(), N, 'a circle per neuron');
+  assert.match(await page.getByTestId('gaussians-cloud-note').textContent(), /each mask.s peak and spread/);
+  await shot('training-live', page);
+  // Stopped while paused: the run ends with its best state so far.
+  await page.getByTestId('train-stop').click();
+  log(`stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await exploreFactorizedResult(page, shot, log);
+
+  // A whole run (early stopping) on the scan again: the masks find where the simulated cells are.
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-phase').filter({ hasText: /^done/ }).waitFor({ timeout: 120_000 });
+  log((await page.getByTestId('train-phase').textContent()).trim());
+  await exploreFactorizedResult(page, shot, log, 'converged');
+  const g = await page.evaluate(() => window.__v1x.geometry());
+  const truth = readFloat32Npy(
+    join(process.cwd(), 'test-results', 'tmp', 'factorized-scan-truth', 'true_grid.npy'),
+  ).data;
+  const errors = Array.from({ length: N }, (_v, n) =>
+    Math.hypot(((g.grid[2 * n] - truth[2 * n]) * (W - 1)) / 2, ((g.grid[2 * n + 1] - truth[2 * n + 1]) * (H - 1)) / 2),
+  ).sort((a, b) => a - b);
+  const median = (errors[5] + errors[6]) / 2;
+  const all = errors.map((e) => e.toFixed(1)).join(', ');
+  log(`mask peaks vs the simulated positions: median error ${median.toFixed(2)} feature pixels (${all})`);
+  assert.ok(median < 2, `the masks peak where the cells are (median error ${median} feature pixels)`);
+  await page.getByRole('tab', { name: 'Neuron inspector' }).click();
+  await page.getByTestId('inspector-neuron').fill('0');
+  await page.getByTestId('inspector-mask').waitFor();
+  await shot('converged-inspector', page);
+
+  // What: the signed barcodes of the learned readout, clustered, against the simulated cell types.
+  await page.getByRole('tab', { name: 'Cell types' }).click();
+  const ari = page.getByTestId('cell-types-ari');
+  await ari.waitFor({ timeout: 120_000 });
+  const note = await page.getByTestId('cell-types-sign-note').textContent();
+  log(`cell types of the learned readout: ${(await ari.textContent()).trim()}; ${note.trim()}`);
+  assert.match(note, /signed by its mask.s largest weight \(\d+ of 12 masks peak negative/);
+  await shot('converged-cell-types', page);
+}
+
+/** The same for two epochs on WebGPU (SwiftShader). */
+export async function fineTuneFactorizedOnWebGPU({ page, fixtures, shot, log }) {
+  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
+  await factorizedFineTuneSetup(page, fixtures);
+  await page.getByLabel('max epochs').fill('2');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  log(`2 epochs of a factorized readout on WebGPU (SwiftShader) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.match(await page.getByTestId('train-progress').textContent(), /webgpu/);
+  await exploreFactorizedResult(page, shot, log);
+}

@@ -7,12 +7,18 @@
  * Readouts plug in through `featureMatrixOf`: anything with `neurons`, `channels` and a `features` tensor whose
  * layout it knows. FullGaussian2d stores features (C, N) (torch (1, C, 1, N)); FullFactorized2d (N, C), told
  * apart by its spatial mask (`spatial`). A readout of another layout adds its case there, nothing else changes.
+ * A loaded FullFactorized2d's barcodes are taken up to its sign symmetry ((m, f) and (-m, -f) predict the same):
+ * each neuron's features times the sign of its mask's largest weight (model/factorized_masks.ts signedBarcodes),
+ * else every cell type would split into two opposite barcodes.
  */
 import { adjustedRandIndex } from '../../analysis/adjusted_rand';
 import { contingency, type Contingency } from '../../analysis/contingency';
 import { pca, type Pca } from '../../analysis/pca';
 import { scaleFeatures, type FeatureScaling } from '../../analysis/scaling';
 import type { Scan } from '../../io/scan';
+import type { FullFactorized2d } from '../../model/factorized_readout';
+import { signedBarcodes } from '../../model/factorized_masks';
+import { factorizedHostParams } from '../../model/host_params';
 import type { LoadedModel } from '../services/model_service';
 
 /** A population's feature vectors: row n is neuron n's weight on every core channel. */
@@ -23,6 +29,8 @@ export interface FeatureMatrix {
   channels: number;
   /** Which readout they come from (for the view's caption), e.g. 'Gaussian', 'factorized'. */
   readoutKind: string;
+  /** A factorized readout's neurons whose features were negated (their mask's largest weight is negative). */
+  signFlipped?: number;
 }
 
 /** The parts of a readout the feature matrix needs; `spatial` marks a factorized readout's (N, C) layout. */
@@ -65,11 +73,27 @@ export async function featureMatrixOf(readout: FeatureReadout): Promise<FeatureM
 
 const cache = new WeakMap<LoadedModel, Promise<FeatureMatrix>>();
 
+/** A factorized readout's barcodes up to its sign symmetry: features times the sign of the mask's largest weight. */
+export async function signedFactorizedMatrix(readout: FullFactorized2d): Promise<FeatureMatrix> {
+  const p = await factorizedHostParams(readout);
+  const features = signedBarcodes(p.features, p.masks, p.neurons, p.channels);
+  let flipped = 0;
+  const HW = p.height * p.width;
+  for (let n = 0; n < p.neurons; n++) {
+    let extreme = 0;
+    for (let i = n * HW; i < (n + 1) * HW; i++) if (Math.abs(p.masks[i]) > Math.abs(extreme)) extreme = p.masks[i];
+    if (extreme < 0) flipped++;
+  }
+  return { features, neurons: p.neurons, channels: p.channels, readoutKind: 'factorized', signFlipped: flipped };
+}
+
 /** The loaded readout's feature matrix, read once per model object. */
 export function readoutFeatureMatrix(model: LoadedModel): Promise<FeatureMatrix> {
   let p = cache.get(model);
   if (!p) {
-    p = featureMatrixOf(model.encoder.anyReadout(model.readoutKey) as unknown as FeatureReadout);
+    const readout = model.encoder.anyReadout(model.readoutKey);
+    p = readout.kind === 'factorized'
+      ? signedFactorizedMatrix(readout) : featureMatrixOf(readout as unknown as FeatureReadout);
     cache.set(model, p);
     p.catch(() => cache.delete(model));
   }

@@ -67,7 +67,7 @@ export function modelParamRows(arch: ModelArchitecture, shownReadout: string, to
       id: 'core',
       part: 'core: Stacked2dCore',
       formula: '',
-      worked: `${core.layers.length} layers (convolutions, BatchNorm, scales), ${core.outputChannels} channels out`,
+      worked: `${core.layers.length} layers, ${core.outputChannels} channels out`,
       parameters: total - inReadouts,
     },
     ...readouts.map(readoutParamRow),

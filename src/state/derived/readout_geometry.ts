@@ -33,6 +33,8 @@ export interface FactorizedMasks {
   geometry: MaskGeometry;
   /** (N) each mask's largest |m|. */
   maxAbs: Float32Array;
+  /** (N) the sign of that weight (-1 or 1): a mask that peaks negative applies its features negated there. */
+  peakSign: Int8Array;
   options: FactorizedOptions;
 }
 
@@ -146,14 +148,16 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
     const p = await factorizedHostParams(any);
     const N = p.neurons, HW = p.height * p.width;
     const maxAbs = new Float32Array(N);
+    const peakSign = new Int8Array(N);
     for (let n = 0; n < N; n++) {
       let m = 0;
-      for (let i = n * HW; i < (n + 1) * HW; i++) m = Math.max(m, Math.abs(p.masks[i]));
-      maxAbs[n] = m;
+      for (let i = n * HW; i < (n + 1) * HW; i++) if (Math.abs(p.masks[i]) > Math.abs(m)) m = p.masks[i];
+      maxAbs[n] = Math.abs(m);
+      peakSign[n] = m < 0 ? -1 : 1;
     }
     const grid = p.geometry.peak;
     const factorized = {
-      height: p.height, width: p.width, masks: p.masks, geometry: p.geometry, maxAbs, options: p.options,
+      height: p.height, width: p.width, masks: p.masks, geometry: p.geometry, maxAbs, peakSign, options: p.options,
     };
     return {
       neurons: N, kind: 'factorized', position: 'peak', factorized,

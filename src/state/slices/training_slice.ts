@@ -1,11 +1,11 @@
 /**
- * Fine-tuning a new readout on the frozen core (or, with `trainCore`, on the core fine-tuned too), run by the
- * training Web Worker (src/train/worker/worker.ts): start, pause, resume, stop, and the progress, readout snapshots and
- * results it reports. The page stays responsive because all tensor work happens in the worker.
+ * Fine-tuning a new readout (Gaussian or factorized) on the frozen core (or, with `trainCore`, on the core fine-tuned
+ * too), run by the training Web Worker (src/train/worker/worker.ts): start, pause, resume, stop, and the progress,
+ * readout snapshots and results it reports. The page stays responsive because all tensor work happens in the worker.
  */
 import type { StateCreator } from 'zustand';
 import type { BrowserBackend } from '../../backend/select';
-import type { GaussType } from '../../model/readout_types';
+import { FACTORIZED_DEFAULT_REG_WEIGHT, type GaussType, type ReadoutKind } from '../../model/readout_types';
 import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../../train/worker/protocol';
 import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
 import type { AppState } from '../store';
@@ -17,8 +17,13 @@ export interface TrainingSettings {
   lr: number;
   batchSize: number;
   maxEpochs: number;
+  /** Which readout to train: FullGaussian2d ('gaussian', the default) or FullFactorized2d ('factorized'). */
+  readoutType: ReadoutKind;
+  /** The Gaussian readout's feature L1 weight. */
   gammaReadout: number;
   gaussType: GaussType;
+  /** The factorized readout's regularizer weight (sum_n |mask_n|_1 |features_n|_1 times it). */
+  factorizedRegWeight: number;
   /** Fine-tune the core too (much slower: no cache, the core runs forward and backward every batch). */
   trainCore: boolean;
 }
@@ -28,8 +33,10 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   lr: 0.005,
   batchSize: 64,
   maxEpochs: 200,
+  readoutType: 'gaussian',
   gammaReadout: 0.0076,
   gaussType: 'full',
+  factorizedRegWeight: FACTORIZED_DEFAULT_REG_WEIGHT,
   trainCore: false,
 };
 
@@ -101,7 +108,10 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
         config: model.source.configJson,
         scan,
         backend: (backend?.backend ?? null) as BrowserBackend | null,
-        readout: { gaussType: t.gaussType },
+        readoutType: t.readoutType,
+        ...(t.readoutType === 'factorized'
+          ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
+          : { readout: { gaussType: t.gaussType } }),
         train: { seed: t.seed, lr: t.lr, batchSize: t.batchSize, gammaReadout: t.gammaReadout, schedule: { maxEpochs: t.maxEpochs } },
         trainCore: t.trainCore,
       }, onMessage, onFailure);

@@ -114,7 +114,7 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
       </dl>
       <h3>Parameters</h3>
       <div className="table-scroll">
-        <table className="table" data-testid="arch-params">
+        <table className="table arch-params" data-testid="arch-params">
           <thead>
             <tr><th>part</th><th>counted</th><th>here</th><th className="num">parameters</th></tr>
           </thead>

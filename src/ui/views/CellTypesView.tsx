@@ -172,6 +172,12 @@ export function CellTypesView() {
           <figcaption>
             {method.toUpperCase()} of {N.toLocaleString('en-US')} barcodes ({fm?.readoutKind ?? ''} readout),
             {' '}colored by cluster
+            {fm?.signFlipped !== undefined && (
+              <span data-testid="cell-types-sign-note">
+                ; each barcode signed by its mask&apos;s largest weight ({fm.signFlipped} of {N} masks peak negative,
+                {' '}their features negated: mask and features flipped together predict the same)
+              </span>
+            )}
             {method === 'umap' && umap.value
               ? `; ${umap.value.epochs} epochs, ${(umap.value.milliseconds / 1000).toFixed(1)} s` : ''}
           </figcaption>

@@ -177,7 +177,8 @@ function GaussianEllipsesView() {
           {' '}sampled positions
         </label>
         <label title="While training the whole stimulus is shown">
-          <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} /> fit to the Gaussians
+          <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} />
+          {' '}fit to the {spreads ? 'masks' : 'Gaussians'}
         </label>
         <label><input type="checkbox" checked={showStimulus} onChange={(e) => setShowStimulus(e.target.checked)} /> show stimulus</label>
       </div>

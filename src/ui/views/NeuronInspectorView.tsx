@@ -179,6 +179,13 @@ export function NeuronInspectorView() {
               One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down)
               {' '}with that channel
               {masks ? ' under its mask (the factorized readout\u2019s \u201cwhat\u201d)' : ' at its position'}.
+              {masks && masks.peakSign[neuron] < 0 && (
+                <span data-testid="inspector-negative-mask">
+                  {' '}Its mask&apos;s largest weight is negative, so at its peak the neuron applies these weights
+                  negated (mask and weights flipped together predict the same; the Cell types view compares the
+                  barcode with that sign).
+                </span>
+              )}
             </p>
           </div>
           <div className={`inspector-block${masks ? ' wide' : ''}`}>

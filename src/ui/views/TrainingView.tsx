@@ -1,11 +1,12 @@
 /**
  * Fine-tuning a new readout for the scan's neurons on the loaded model's frozen core (optionally the core too):
- * hyper-parameters with the Lurz 2020 / Sensorium defaults, start / pause / stop, progress with time remaining,
- * live curves, results and downloads.
+ * the readout type (Gaussian, the default, or factorized), hyper-parameters with the Lurz 2020 / Sensorium defaults,
+ * start / pause / stop, progress with time remaining, live curves, results and downloads.
  */
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { TrainingCurves } from './TrainingCurves';
+import type { ReadoutKind } from '../../model/readout_types';
 import type { TrainingSettings } from '../../state/slices/training_slice';
 
 const RUNNING = new Set(['loading', 'caching', 'training', 'paused', 'evaluating', 'exporting']);
@@ -29,13 +30,22 @@ function download(blob: Blob | string, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-const FIELDS: Array<{ key: keyof TrainingSettings; label: string; step: number; min: number }> = [
+const FIELDS: Array<{ key: keyof TrainingSettings; label: string; step: number; min: number; kind?: ReadoutKind }> = [
   { key: 'lr', label: 'learning rate', step: 0.001, min: 0 },
   { key: 'batchSize', label: 'batch size', step: 1, min: 1 },
   { key: 'maxEpochs', label: 'max epochs', step: 1, min: 1 },
-  { key: 'gammaReadout', label: 'feature L1 (γ readout)', step: 0.0001, min: 0 },
+  { key: 'gammaReadout', label: 'feature L1 (γ readout)', step: 0.0001, min: 0, kind: 'gaussian' },
+  { key: 'factorizedRegWeight', label: 'mask × feature L1', step: 0.001, min: 0, kind: 'factorized' },
   { key: 'seed', label: 'seed', step: 1, min: 0 },
 ];
+
+/** One line on what each readout is, under the readout type control. */
+const READOUT_HINTS: Record<ReadoutKind, string> = {
+  gaussian: 'each neuron reads the core at one learned position, a Gaussian (Lurz et al. 2021): '
+    + 'c + 7 numbers per neuron',
+  factorized: 'each neuron weights the whole feature map by a learned spatial mask times a feature vector '
+    + '(Klindt et al. 2017): c + h·w numbers per neuron',
+};
 
 export function TrainingView() {
   const model = useStore((s) => s.model);
@@ -73,20 +83,31 @@ export function TrainingView() {
     <section className="panel" aria-labelledby="training-title" data-testid="training-panel">
       <h2 id="training-title">Fine-tune a readout</h2>
       <p className="muted small">
-        A new Gaussian readout for the scan&apos;s neurons on the loaded model&apos;s core, which stays frozen (the paper&apos;s transfer setting)
-        unless you fine-tune it too.
+        A new readout for the scan&apos;s neurons on the loaded model&apos;s core, which stays frozen (the paper&apos;s
+        transfer setting) unless you fine-tune it too.
         {!ready && ' Load a checkpoint and a scan to start.'}
         {ready && !fits && ' The scan\u2019s images do not fit the model\u2019s input.'}
       </p>
       <fieldset className="settings small" disabled={running}>
-        {FIELDS.map((f) => (
+        <label className="wide-setting">
+          readout
+          <select data-testid="train-readout-type" aria-describedby="train-readout-hint" value={settings.readoutType}
+            onChange={(e) => setSettings({ readoutType: e.target.value as ReadoutKind })}>
+            <option value="gaussian">Gaussian</option>
+            <option value="factorized">Factorized</option>
+          </select>
+          <span className="small muted" id="train-readout-hint" data-testid="train-readout-hint">
+            {READOUT_HINTS[settings.readoutType]}
+          </span>
+        </label>
+        {FIELDS.filter((f) => !f.kind || f.kind === settings.readoutType).map((f) => (
           <label key={f.key}>
             {f.label}
             <input type="number" step={f.step} min={f.min} value={settings[f.key] as number}
               onChange={(e) => { const v = Number(e.target.value); if (Number.isFinite(v)) setSettings({ [f.key]: v }); }} />
           </label>
         ))}
-        <label>
+        <label hidden={settings.readoutType !== 'gaussian'}>
           Σ
           <select value={settings.gaussType} onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}>
             <option value="full">full</option>

@@ -93,6 +93,7 @@ describe('readout geometry of a factorized readout', () => {
         }
       for (let p = 0; p < HW; p++) if (Math.abs(masks[n * HW + p]) >= best / 2) count++;
       expect(f.maxAbs[n]).toBeCloseTo(best, 6);
+      expect(f.peakSign[n]).toBe(Math.sign(masks[n * HW + arg]));
       expect(f.geometry.halfMaxPixels[n]).toBe(count);
       // grid units -> feature pixel: within half a pixel of the largest |m| (refined over its 3x3 neighbourhood)
       const fx = ((geometry.grid[2 * n] + 1) / 2) * (W - 1),
@@ -164,10 +165,23 @@ describe('the inspector on a factorized readout', () => {
 });
 
 describe("the Cell types view's feature matrix of a factorized readout", () => {
-  it('is _features (N, C) as it is, labelled factorized', async () => {
+  it("is _features (N, C), each row times the sign of its mask's largest weight", async () => {
     const fm = await readoutFeatureMatrix(model);
     expect([fm.neurons, fm.channels, fm.readoutKind]).toEqual([N, C, 'factorized']);
-    expect(Array.from(fm.features)).toEqual(Array.from(features));
+    let flipped = 0;
+    for (let n = 0; n < N; n++) {
+      let extreme = 0;
+      for (let p = 0; p < HW; p++) if (Math.abs(masks[n * HW + p]) > Math.abs(extreme)) extreme = masks[n * HW + p];
+      const s = Math.sign(extreme);
+      if (s < 0) flipped++;
+      expect(Array.from(fm.features.subarray(n * C, (n + 1) * C))).toEqual(
+        Array.from(features.subarray(n * C, (n + 1) * C), (v) => s * v),
+      );
+    }
+    expect(fm.signFlipped).toBe(flipped);
+    // the fixture's random masks peak negative for some neurons and positive for others
+    expect(flipped).toBeGreaterThan(0);
+    expect(flipped).toBeLessThan(N);
   });
 });
 
@@ -182,6 +196,7 @@ describe('mask outlines', () => {
       masks: m,
       geometry: maskGeometry(m, 1, 5, 6),
       maxAbs,
+      peakSign: Int8Array.of(1),
       options: {} as FactorizedMasks['options'],
     };
   }
