@@ -6,7 +6,9 @@
  * neuralpredictors outputs: responses, mask peaks, centroids and half-maximum sizes, barcodes, what a channel
  * contributes under the mask, parameter counts. No scan in the repository has 20x32 images, so a tiny one is
  * simulated on this model's core (`v1x simulate --cell-types 4 --neurons 12`: as many neurons as the readout) for
- * the views that compare with recordings (correlations, predicted vs recorded, cell types with ground truth).
+ * the views that compare with recordings (correlations, predicted vs recorded, cell types with ground truth), and
+ * for fine-tuning a factorized readout in the page: on WASM (live, paused, stopped; then a whole run whose masks
+ * find the simulated cells), on WebGPU (SwiftShader), and with the core fine-tuned too; each result explored.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -491,4 +493,18 @@ export async function fineTuneFactorizedOnWebGPU({ page, fixtures, shot, log }) 
   log(`2 epochs of a factorized readout on WebGPU (SwiftShader) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   assert.match(await page.getByTestId('train-progress').textContent(), /webgpu/);
   await exploreFactorizedResult(page, shot, log);
+}
+
+/** "Also fine-tune the core" with a factorized readout: the core and the masks trained together, no cache, explored. */
+export async function fineTuneFactorizedWithTheCore({ openPage, fixtures, shot, log }) {
+  const page = await openPage({ query: 'backend=wasm' });
+  await factorizedFineTuneSetup(page, fixtures);
+  await page.getByTestId('train-core').check();
+  await page.getByLabel('max epochs').fill('2');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  log(`2 epochs of core + factorized readout in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.match(await page.getByTestId('train-results').textContent(), /core fine-tuned too \(no cache\)/);
+  await exploreFactorizedResult(page, shot, log, 'core-trained');
 }
