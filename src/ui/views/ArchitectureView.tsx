@@ -138,9 +138,9 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
       </div>
       <p className="muted small">
         n neurons, c core channels{readout.kind === 'factorized'
-          ? ', h × w the core\u2019s output map (one mask weight per pixel)'
-          : ', s the values of each neuron\u2019s Σ (full 4, uncorrelated 2, isotropic 1), 2 for a free mean'};
-        {' '}+ n: one bias per neuron.
+          ? ', h × w the core\u2019s output map (one mask weight per pixel); '
+          : ', s the values of each neuron\u2019s Σ (full 4, uncorrelated 2, isotropic 1), 2 for a free mean; '}
+        + n: one bias per neuron.
         The Transfer tab compares these readout designs for the loaded scan.
       </p>
       {notes.length > 0 && (

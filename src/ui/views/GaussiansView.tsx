@@ -81,7 +81,7 @@ function GaussianEllipsesView() {
       return { pixels: gridPositionsToPixels(geometry, live.sampledPositions), draws: live.sampledImages, fromTraining: true };
     }
     return { pixels: sampledPixels(geometry, DRAWS), draws: DRAWS, fromTraining: false };
-  }, [geometry, live]);
+  }, [geometry, live, spreads]);
 
   const cloudPaths = useMemo(() => {
     if (!geometry || !layout || !cloud || !showCloud) return null;
@@ -228,8 +228,8 @@ function GaussianEllipsesView() {
           </>
         ) : (
           <span className="muted">
-            {N.toLocaleString('en-US')} neurons, {spreads ? 'factorized (masks)' : `Σ ${geometry.gaussType}`};
-            {' '}median major semi-axis
+            {N.toLocaleString('en-US')} neurons, {spreads ? 'factorized (masks); ' : `Σ ${geometry.gaussType}; `}
+            median major semi-axis
             {' '}{d3.median(Array.from({ length: N }, (_v, n) => ellipses[3 * n]))?.toFixed(2)} px.
             Hover for details, click to select.
           </span>

@@ -49,7 +49,6 @@ export function MaskOutlinesView({ geometry }: { geometry: ReadoutGeometry }) {
     // Thousands of overlapping outlines read as a solid blob: lighter ink the more neurons there are.
     const ink = Math.min(0.9, Math.max(0.25, 0.9 * Math.sqrt(1000 / N)));
     return paths.map((d, n) => (
-      // biome-ignore lint/suspicious/noArrayIndexKey: the index is the neuron
       <g key={n}>
         {d && (
           <path d={d} stroke={colorOf(n)} fill={colorOf(n)} fillOpacity={0.1} strokeOpacity={ink} fillRule="evenodd" />
@@ -135,9 +134,10 @@ export function MaskOutlinesView({ geometry }: { geometry: ReadoutGeometry }) {
       </FieldPlot>
       <div className="legend small">
         <span className="muted" data-testid="mask-legend">
-          Outlines at {label} of each mask&apos;s |weight| (marching squares on the {f.width}×{f.height} feature
-          map, {pxPerFeature === 1 ? '1 stimulus pixel' : `${pxPerFeature} stimulus pixels`} per feature pixel)
-          {' '}· dots: {positionSourceText(geometry)} · colors tell neighbouring neurons apart (no cortical coordinates)
+          Outlines at {label} of each mask&apos;s |weight| (marching squares on the {f.width}×{f.height}
+          {' '}feature map,{' '}
+          {pxPerFeature === 1 ? '1 stimulus pixel' : `${pxPerFeature} stimulus pixels`} per feature pixel) · dots:{' '}
+          {positionSourceText(geometry)} · colors tell neighbouring neurons apart (no cortical coordinates)
         </span>
       </div>
       <p className="small" data-testid="gaussians-focus">
@@ -145,8 +145,9 @@ export function MaskOutlinesView({ geometry }: { geometry: ReadoutGeometry }) {
           <>
             <strong>neuron {focus}</strong>: {geometry.position === 'centroid' ? 'centre of mass' : 'peak'} (
             {geometry.pixels[2 * focus].toFixed(2)}, {geometry.pixels[2 * focus + 1].toFixed(2)}) px;{' '}
-            {g.halfMaxPixels[focus]} feature pixels above half maximum; spread (RMS radius){' '}
-            {g.spread[focus].toFixed(2)} feature pixels
+            {g.halfMaxPixels[focus]} feature pixels above half maximum; spread (RMS radius)
+            {' '}{g.spread[focus].toFixed(2)}{' '}
+            feature pixels
             <span className="swatch" style={{ background: colorOf(focus) }} />
           </>
         ) : (

@@ -134,7 +134,6 @@ export function MaskOnMaps({
           channel{' '}
           <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
             {Array.from({ length: maps.channels }, (_v, c) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: the index is the channel
               <option key={c} value={c}>
                 {c}
                 {c === strongest ? ' (strongest)' : ''}
@@ -146,8 +145,8 @@ export function MaskOnMaps({
         <strong>{fmt(weight * value)}</strong>
         <span className="muted">
           {' '}
-          (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; mask: blue
-          negative, red positive)
+          (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; mask: blue negative,
+          red positive)
         </span>
       </p>
     </div>
