@@ -19,6 +19,7 @@ import type { Scan } from '../../io/scan';
 import type { FullFactorized2d } from '../../model/factorized_readout';
 import { signedBarcodes } from '../../model/factorized_masks';
 import { factorizedHostParams } from '../../model/host_params';
+import { neuronMajorFeatures } from '../../model/readout_types';
 import type { LoadedModel } from '../services/model_service';
 
 /** A population's feature vectors: row n is neuron n's weight on every core channel. */
@@ -41,18 +42,6 @@ export interface FeatureReadout {
   spatial?: unknown;
 }
 
-/** (C, N) row-major -> (N, C) row-major. */
-export function channelsMajorToRows(cn: ArrayLike<number>, channels: number, neurons: number): Float32Array {
-  if (cn.length !== channels * neurons) {
-    throw new Error(`(${channels}, ${neurons}) features need ${channels * neurons} values, got ${cn.length}`);
-  }
-  const out = new Float32Array(channels * neurons);
-  for (let c = 0; c < channels; c++) {
-    for (let n = 0; n < neurons; n++) out[n * channels + c] = cn[c * neurons + n];
-  }
-  return out;
-}
-
 export async function featureMatrixOf(readout: FeatureReadout): Promise<FeatureMatrix> {
   const { neurons: N, channels: C } = readout;
   const neuronsMajor = readout.spatial !== undefined;
@@ -64,7 +53,7 @@ export async function featureMatrixOf(readout: FeatureReadout): Promise<FeatureM
   // Variable.data() copies to the host and allocates no tensor.
   const data = await readout.features.data();
   return {
-    features: neuronsMajor ? Float32Array.from(data) : channelsMajorToRows(data, C, N),
+    features: neuronsMajor ? Float32Array.from(data) : neuronMajorFeatures(data, C, N),
     neurons: N,
     channels: C,
     readoutKind: neuronsMajor ? 'factorized' : 'Gaussian',

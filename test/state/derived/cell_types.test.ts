@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runCellTypesJob, type CellTypesReply } from '../../../src/analysis/worker/cell_types_job';
 import type { Scan } from '../../../src/io/scan';
 import {
-  channelsMajorToRows, clusterSummary, compareWithTruth, featureMatrixOf, matchTypesToClusters, pcaEmbedding,
+  clusterSummary, compareWithTruth, featureMatrixOf, matchTypesToClusters, pcaEmbedding,
   trueCellTypes, type FeatureMatrix,
 } from '../../../src/state/derived/cell_types';
 import { blobs } from '../../analysis/blobs';
@@ -18,7 +18,6 @@ describe('feature matrix of a readout', () => {
     const fm = await featureMatrixOf(readout([2, 3], [1, 2, 3, 4, 5, 6]));
     expect(Array.from(fm.features)).toEqual([1, 4, 2, 5, 3, 6]);
     expect(fm).toMatchObject({ neurons: 3, channels: 2, readoutKind: 'Gaussian' });
-    expect(Array.from(channelsMajorToRows([1, 2, 3, 4, 5, 6], 2, 3))).toEqual([1, 4, 2, 5, 3, 6]);
   });
 
   it('takes a factorized readout\'s (N, C) features (told by its spatial mask) as they are', async () => {
