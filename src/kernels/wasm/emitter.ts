@@ -10,7 +10,8 @@ export const F32 = 0x7d;
 export const V128 = 0x7b;
 export type ValType = typeof I32 | typeof F32 | typeof V128;
 
-function uleb(n: number, out: number[]): void {
+/** Unsigned LEB128, WebAssembly's encoding of sizes, indices and offsets. */
+export function uleb(n: number, out: number[]): void {
   do {
     let b = n & 0x7f;
     n >>>= 7;

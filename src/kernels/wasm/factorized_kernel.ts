@@ -12,7 +12,7 @@
  * ~2x the throughput of separate mul + add); engines without relaxed SIMD get mul + add (`relaxedSimdAvailable`).
  * Accumulation is in float32 lanes either way.
  */
-import { FunctionBody, I32, V128, encodeModule } from './emitter';
+import { FunctionBody, I32, V128, encodeModule, uleb } from './emitter';
 
 export interface GemmSpec {
   /** Shared dimension. */
@@ -42,15 +42,6 @@ const F32X4_RELAXED_MADD = [0xfd, 0x85, 0x02];
 function load32Splat(f: FunctionBody, offset: number): void {
   f.code.push(...V128_LOAD32_SPLAT, 2);
   uleb(offset, f.code);
-}
-
-function uleb(n: number, out: number[]): void {
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
 }
 
 /**
