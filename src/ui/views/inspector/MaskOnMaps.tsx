@@ -4,13 +4,11 @@
  * and one core feature map for the selected image with what the neuron takes from that channel: the map weighted
  * by the mask and summed, times the neuron's weight for the channel.
  */
-import type { FeatureMaps } from '../../../state/services/inspector_service';
 import { gridToFeaturePixel, maskedSum } from '../../../state/services/inspector_service';
 import type { FactorizedMasks } from '../../../state/derived/readout_geometry';
-import type { ImageSet } from '../../../state/derived/test_images';
-import { DIVERGING_LUT, fmt, type Lut } from '../core/heatmap';
+import { DIVERGING_LUT, fmt } from '../core/heatmap';
 import { Heatmap, MapRing } from '../core/Heatmap';
-import { StimulusWithRing, type PixelBox } from './PositionOnMaps';
+import { type OnMapsProps, StimulusWithRing } from './PositionOnMaps';
 
 /** The mask alone, for the inspector's "where" block (no feature maps needed). */
 export function MaskHeatmap({
@@ -73,22 +71,10 @@ export function MaskOnMaps({
   extent,
   positionLabel,
   onChannel,
-}: {
-  images: ImageSet;
-  index: number;
-  maps: FeatureMaps;
-  table: Lut;
-  channel: number;
-  strongest: number;
-  weight: number;
+}: OnMapsProps & {
   masks: FactorizedMasks;
   neuron: number;
-  /** The neuron's position, grid units (x, y), and in input pixels. */
-  grid: [number, number];
-  pixel: [number, number];
-  extent: PixelBox;
   positionLabel: string;
-  onChannel(c: number): void;
 }) {
   const { height, width } = maps;
   const [fx, fy] = gridToFeaturePixel(grid[0], grid[1], width, height);

@@ -37,7 +37,8 @@ export function StimulusWithRing({ images, index, px, py, label, extent }: {
   );
 }
 
-export function PositionOnMaps({ images, index, maps, table, channel, strongest, weight, grid, pixel, extent, onChannel }: {
+/** What both "where" panels (Gaussian position, factorized mask) draw from: one image, its maps, one channel. */
+export interface OnMapsProps {
   images: ImageSet;
   index: number;
   maps: FeatureMaps;
@@ -51,7 +52,11 @@ export function PositionOnMaps({ images, index, maps, table, channel, strongest,
   pixel: [number, number];
   extent: PixelBox;
   onChannel(c: number): void;
-}) {
+}
+
+export function PositionOnMaps({
+  images, index, maps, table, channel, strongest, weight, grid, pixel, extent, onChannel,
+}: OnMapsProps) {
   const { height, width } = maps;
   const [fx, fy] = gridToFeaturePixel(grid[0], grid[1], width, height);
   const value = sampleMap(maps, channel, grid[0], grid[1]);
