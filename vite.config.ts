@@ -1,5 +1,5 @@
-import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
 
 // Relative base so the built app works from any folder (file server, GitHub pages, e2e static server).
 export default defineConfig({

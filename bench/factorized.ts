@@ -19,11 +19,12 @@
  * given as wall-clock images/s and as images per CPU-second (process CPU time), which on a loaded machine is the
  * fairer measure (the same for PyTorch with 1 thread).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node';
 import { type FactorizedTrainArgs, FusedFactorizedReadout } from '../src/kernels/factorized_readout';
 import { relaxedSimdAvailable } from '../src/kernels/wasm/factorized_kernel';
@@ -42,18 +43,34 @@ const NEURONS = arg('neurons', '7776,1000').split(',').map(Number);
 const BATCH = Number(arg('batch', '64'));
 const OPTIONS = arg('options', 'wasm,js,tfjs').split(',');
 const PASSES = arg('passes', '1').split(',').map(Number);
-const TILES = arg('tiles', '').split(',').filter(Boolean).map((t) => { const m = /^(\d+)x(\d+)u(\d+)$/.exec(t)!; return { mr: +m[1], nv: +m[2], unroll: +m[3] }; });
+const TILES = arg('tiles', '')
+  .split(',')
+  .filter(Boolean)
+  .map((t) => {
+    const m = /^(\d+)x(\d+)u(\d+)$/.exec(t)!;
+    return { mr: +m[1], nv: +m[2], unroll: +m[3] };
+  });
 const NP = arg('neuralpredictors', '');
 const TORCH_THREADS = arg('torch-threads', '1,2');
 const [C, H, W] = [64, 28, 56];
 const HW = H * W;
-const log = (s: string): void => { console.error(s); };
+const log = (s: string): void => {
+  console.error(s);
+};
 
-interface Result { option: string; neurons: number; img_per_s: number; img_per_cpu_s: number; images: number; note?: string }
+interface Result {
+  option: string;
+  neurons: number;
+  img_per_s: number;
+  img_per_cpu_s: number;
+  images: number;
+  note?: string;
+}
 
 /** Wall-clock and CPU seconds of f (process CPU time: our side is single-threaded). */
 function timed(f: () => void): { wall: number; cpu: number } {
-  const t0 = performance.now(), c0 = process.cpuUsage();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   f();
   const c = process.cpuUsage(c0);
   return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
@@ -62,8 +79,21 @@ const results: Result[] = [];
 
 function problem(N: number, B: number) {
   const rng = new Rng(N);
-  const cache = new FeatureCache({ height: H, width: W, channels: C }, 'float16', Int32Array.from({ length: B }, (_, i) => i), B, B);
-  for (let b = 0; b < B; b++) cache.store(b, Float32Array.from({ length: HW * C }, () => { const v = rng.normal(); return v > 0 ? v : Math.expm1(v); }));
+  const cache = new FeatureCache(
+    { height: H, width: W, channels: C },
+    'float16',
+    Int32Array.from({ length: B }, (_, i) => i),
+    B,
+    B,
+  );
+  for (let b = 0; b < B; b++)
+    cache.store(
+      b,
+      Float32Array.from({ length: HW * C }, () => {
+        const v = rng.normal();
+        return v > 0 ? v : Math.expm1(v);
+      }),
+    );
   return {
     cache,
     spatial: Float32Array.from({ length: N * HW }, () => rng.normal() * 1e-3),
@@ -74,10 +104,19 @@ function problem(N: number, B: number) {
 }
 
 /** Our fused kernel: `images` images as steps of up to BATCH, with the float16 decode and host Adam; images/s. */
-function timeKernel(N: number, kernel: 'wasm' | 'js', images: number, opts: { relaxed: boolean; imagesPerPass: number; tile?: { mr: number; nv: number; unroll: number } }): { perS: number; perCpuS: number; path: string } {
+function timeKernel(
+  N: number,
+  kernel: 'wasm' | 'js',
+  images: number,
+  opts: { relaxed: boolean; imagesPerPass: number; tile?: { mr: number; nv: number; unroll: number } },
+): { perS: number; perCpuS: number; path: string } {
   const B = Math.min(BATCH, images);
   const p = problem(N, B);
-  const k = new FusedFactorizedReadout({ height: H, width: W, channels: C }, N, kernel, { relaxed: opts.relaxed, imagesPerPass: opts.imagesPerPass, tile: opts.tile });
+  const k = new FusedFactorizedReadout({ height: H, width: W, channels: C }, N, kernel, {
+    relaxed: opts.relaxed,
+    imagesPerPass: opts.imagesPerPass,
+    tile: opts.tile,
+  });
   const params = [
     { name: '_features', value: p.features, grad: new Float32Array(N * C) },
     { name: 'spatial', value: p.spatial, grad: new Float32Array(N * HW) },
@@ -89,9 +128,21 @@ function timeKernel(N: number, kernel: 'wasm' | 'js', images: number, opts: { re
     for (const q of params) q.grad.fill(0);
     const maps = Array.from({ length: n }, (_, i) => p.cache.map(i, scratch[i]));
     const a: FactorizedTrainArgs = {
-      height: H, width: W, channels: C, neurons: N, maps, spatial: p.spatial, features: p.features, bias: p.bias,
-      mask: { normalize: true, constrainPos: false, positiveSpatial: false }, targets: p.targets.subarray(0, n * N),
-      lossScale: Math.sqrt(5500 / BATCH), logEps: 1e-8, gradSpatial: params[1].grad, gradFeatures: params[0].grad, gradBias: params[2].grad,
+      height: H,
+      width: W,
+      channels: C,
+      neurons: N,
+      maps,
+      spatial: p.spatial,
+      features: p.features,
+      bias: p.bias,
+      mask: { normalize: true, constrainPos: false, positiveSpatial: false },
+      targets: p.targets.subarray(0, n * N),
+      lossScale: Math.sqrt(5500 / BATCH),
+      logEps: 1e-8,
+      gradSpatial: params[1].grad,
+      gradFeatures: params[0].grad,
+      gradBias: params[2].grad,
       regWeight: 0.0076,
     };
     k.trainStep(a);
@@ -101,16 +152,32 @@ function timeKernel(N: number, kernel: 'wasm' | 'js', images: number, opts: { re
   step(Math.min(2, B));
   const t = timed(() => {
     let done = 0;
-    while (done < images) { const n = Math.min(B, images - done); step(n); done += n; }
+    while (done < images) {
+      const n = Math.min(B, images - done);
+      step(n);
+      done += n;
+    }
   });
   return { perS: images / t.wall, perCpuS: images / t.cpu, path: k.path };
 }
 
 /** tfjs on the wasm backend: our model's forward + variableGrads (matMul on XNNPACK), and the two matMuls alone. */
-async function timeTfjs(N: number, B: number): Promise<{ step: number; stepCpu: number; matmul: number; matmulCpu: number }> {
+async function timeTfjs(
+  N: number,
+  B: number,
+): Promise<{ step: number; stepCpu: number; matmul: number; matmulCpu: number }> {
   await initNodeBackend('wasm');
   const p = problem(N, B);
-  const r = new FullFactorized2d({ neurons: N, channels: C, height: H, width: W, spatial: p.spatial, features: p.features, bias: p.bias, options: { regWeight: 0.0076 } });
+  const r = new FullFactorized2d({
+    neurons: N,
+    channels: C,
+    height: H,
+    width: W,
+    spatial: p.spatial,
+    features: p.features,
+    bias: p.bias,
+    options: { regWeight: 0.0076 },
+  });
   const scratch = new Float32Array(HW * C);
   const flat = new Float32Array(B * HW * C);
   const t = tf.tensor2d(p.targets, [B, N]);
@@ -120,18 +187,36 @@ async function timeTfjs(N: number, B: number): Promise<{ step: number; stepCpu: 
     tf.tidy(() => {
       const x = tf.tensor4d(flat.subarray(0, n * HW * C), [n, H, W, C]);
       const tt = t.slice([0, 0], [n, N]);
-      opt.minimize(() => {
-        const resp = tf.elu(r.forward(x)).add(1);
-        return resp.sub(tt.mul(resp.add(1e-8).log())).sum().mul(Math.sqrt(5500 / BATCH)).add(r.regularizer()) as tf.Scalar;
-      }, false, r.variables());
+      opt.minimize(
+        () => {
+          const resp = tf.elu(r.forward(x)).add(1);
+          return resp
+            .sub(tt.mul(resp.add(1e-8).log()))
+            .sum()
+            .mul(Math.sqrt(5500 / BATCH))
+            .add(r.regularizer()) as tf.Scalar;
+        },
+        false,
+        r.variables(),
+      );
     });
   };
   step(2);
   const ts = timed(() => step(B));
   // the two GEMMs of a step alone, for B images: (N, HW) x (HW, B C) and (N, B C) x (B C, HW)
-  const m = tf.randomNormal([N, HW]), x = tf.randomNormal([HW, B * C]), g = tf.randomNormal([N, B * C]), xt = tf.randomNormal([B * C, HW]);
-  tf.tidy(() => { tf.matMul(m, x.slice([0, 0], [HW, 2 * C])).dataSync(); });
-  const tm = timed(() => tf.tidy(() => { tf.matMul(m, x).dataSync(); tf.matMul(g, xt).dataSync(); }));
+  const m = tf.randomNormal([N, HW]),
+    x = tf.randomNormal([HW, B * C]),
+    g = tf.randomNormal([N, B * C]),
+    xt = tf.randomNormal([B * C, HW]);
+  tf.tidy(() => {
+    tf.matMul(m, x.slice([0, 0], [HW, 2 * C])).dataSync();
+  });
+  const tm = timed(() =>
+    tf.tidy(() => {
+      tf.matMul(m, x).dataSync();
+      tf.matMul(g, xt).dataSync();
+    }),
+  );
   tf.dispose([m, x, g, xt, t]);
   opt.dispose();
   r.dispose();
@@ -139,18 +224,44 @@ async function timeTfjs(N: number, B: number): Promise<{ step: number; stepCpu: 
 }
 
 function torchSide(): unknown {
-  if (!NP) { log('PyTorch: skipped (no --neuralpredictors DIR)'); return null; }
+  if (!NP) {
+    log('PyTorch: skipped (no --neuralpredictors DIR)');
+    return null;
+  }
   const python = TORCH_PYTHON;
-  if (!existsSync(python)) { log(`PyTorch: skipped (${python} not found; bash scripts/setup_torch.sh makes it)`); return null; }
+  if (!existsSync(python)) {
+    log(`PyTorch: skipped (${python} not found; bash scripts/setup_torch.sh makes it)`);
+    return null;
+  }
   const script = fileURLToPath(new URL('./factorized_torch.py', import.meta.url));
-  const r = spawnSync(python, [script, '--neuralpredictors', NP, '--neurons', NEURONS.join(','), '--batch', String(BATCH), '--threads', TORCH_THREADS],
-    { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) { log(`PyTorch: factorized_torch.py failed (exit ${r.status})`); return null; }
+  const r = spawnSync(
+    python,
+    [
+      script,
+      '--neuralpredictors',
+      NP,
+      '--neurons',
+      NEURONS.join(','),
+      '--batch',
+      String(BATCH),
+      '--threads',
+      TORCH_THREADS,
+    ],
+    { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (r.status !== 0) {
+    log(`PyTorch: factorized_torch.py failed (exit ${r.status})`);
+    return null;
+  }
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
 async function main(): Promise<void> {
-  log(`factorized readout training step, cached ${H}x${W}x${C} maps (float16 cache), batch ${BATCH}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; relaxed SIMD ${relaxedSimdAvailable() ? 'available' : 'not available'}`);
+  log(
+    `factorized readout training step, cached ${H}x${W}x${C} maps (float16 cache), batch ${BATCH}; load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}; relaxed SIMD ${relaxedSimdAvailable() ? 'available' : 'not available'}`,
+  );
   for (const N of NEURONS) {
     const big = N * HW * C > 2e8;
     if (OPTIONS.includes('wasm')) {
@@ -161,7 +272,9 @@ async function main(): Promise<void> {
             const r = timeKernel(N, 'wasm', images, { relaxed, imagesPerPass: pass, tile });
             const note = `${pass} image(s) per pass${tile ? `, tile ${tile.mr}x${tile.nv}u${tile.unroll}` : ''}`;
             results.push({ option: r.path, neurons: N, img_per_s: r.perS, img_per_cpu_s: r.perCpuS, images, note });
-            log(`ours ${r.path.padEnd(12)} ${N} neurons: ${r.perS.toFixed(1)} images/s wall, ${r.perCpuS.toFixed(1)} per CPU-second (${note}, ${images} images)`);
+            log(
+              `ours ${r.path.padEnd(12)} ${N} neurons: ${r.perS.toFixed(1)} images/s wall, ${r.perCpuS.toFixed(1)} per CPU-second (${note}, ${images} images)`,
+            );
           }
         }
       }
@@ -170,14 +283,24 @@ async function main(): Promise<void> {
       const images = big ? 2 : 8;
       const r = timeKernel(N, 'js', images, { relaxed: false, imagesPerPass: 1 });
       results.push({ option: 'js', neurons: N, img_per_s: r.perS, img_per_cpu_s: r.perCpuS, images });
-      log(`ours js           ${N} neurons: ${r.perS.toFixed(2)} images/s wall, ${r.perCpuS.toFixed(2)} per CPU-second (${images} images)`);
+      log(
+        `ours js           ${N} neurons: ${r.perS.toFixed(2)} images/s wall, ${r.perCpuS.toFixed(2)} per CPU-second (${images} images)`,
+      );
     }
     if (OPTIONS.includes('tfjs')) {
       const B = big ? 16 : BATCH;
       const r = await timeTfjs(N, B);
       results.push({ option: 'tfjs-wasm step', neurons: N, img_per_s: r.step, img_per_cpu_s: r.stepCpu, images: B });
-      results.push({ option: 'tfjs-wasm matMul pair', neurons: N, img_per_s: r.matmul, img_per_cpu_s: r.matmulCpu, images: B });
-      log(`tfjs-wasm (XNNPACK) ${N} neurons: step ${r.step.toFixed(2)} images/s wall (${r.stepCpu.toFixed(2)} per CPU-second), the two matMuls alone ${r.matmul.toFixed(2)} (${r.matmulCpu.toFixed(2)}) (batch ${B})`);
+      results.push({
+        option: 'tfjs-wasm matMul pair',
+        neurons: N,
+        img_per_s: r.matmul,
+        img_per_cpu_s: r.matmulCpu,
+        images: B,
+      });
+      log(
+        `tfjs-wasm (XNNPACK) ${N} neurons: step ${r.step.toFixed(2)} images/s wall (${r.stepCpu.toFixed(2)} per CPU-second), the two matMuls alone ${r.matmul.toFixed(2)} (${r.matmulCpu.toFixed(2)}) (batch ${B})`,
+      );
     }
   }
   const torch = torchSide();

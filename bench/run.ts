@@ -13,32 +13,35 @@
  * the frozen core on every batch (no cache), as neuralpredictors' trainer does.
  * Ends with one JSON line. Options: --quick (skip the convergence run), --epochs-images N.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node';
+import { parseNumericNpy } from '../src/io/npy';
+import { loadScanFromPath } from '../src/io/scan/node_dir_source';
 import { normalizedImages } from '../src/io/scan/normalize';
 import { tierIndices } from '../src/io/scan/tiers';
 import type { Scan } from '../src/io/scan/types';
-import { Rng } from '../src/util/rng';
-import { readoutFromStateDict } from '../src/train/export';
-import { DEFAULT_CACHE_PRECISION, buildFeatureCache } from '../src/train/readout/feature_cache';
-import { fineTuneReadout } from '../src/train/readout/finetune';
 import { medianGridError } from '../src/metrics/grid_error';
+import { readoutFromStateDict } from '../src/train/export';
 import { loadCoreFromFiles } from '../src/train/frozen_core_files';
-import { loadScanFromPath } from '../src/io/scan/node_dir_source';
+import { buildFeatureCache, DEFAULT_CACHE_PRECISION } from '../src/train/readout/feature_cache';
+import { fineTuneReadout } from '../src/train/readout/finetune';
 import { evalPositions, predictBatch } from '../src/train/readout/readout_step';
 import { trainReadout } from '../src/train/readout/trainer';
-import { parseNumericNpy } from '../src/io/npy';
-import { torchReference } from './torch';
 import { NodeCorePool } from '../src/train/worker/core_pool_node';
-import { availableParallelism } from 'node:os';
+import { Rng } from '../src/util/rng';
 import { SIM, SOTA } from '../test/fixtures/paths';
+import { torchReference } from './torch';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const nImagesArg = argv.indexOf('--epoch-images');
-const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
   await initNodeBackend('wasm');
   log(`backend: tfjs-${tf.getBackend()} (core) + fused typed-array readout; node ${process.version}`);
 
-  const checkpoint = join(SOTA, 'model.pth'), config = join(SOTA, 'config.json');
+  const checkpoint = join(SOTA, 'model.pth'),
+    config = join(SOTA, 'config.json');
   const loaded = await loadCoreFromFiles(checkpoint, config);
   const key = [...loaded.stateDict.keys()].find((k) => k.startsWith('readout.'))!.split('.')[1];
   const readout = readoutFromStateDict(loaded.stateDict, key);
@@ -63,7 +67,16 @@ async function main(): Promise<void> {
 
   // the core on both CPU cores (worker threads, each its own tfjs-wasm), as PyTorch uses 2 threads
   const threads = Math.min(2, availableParallelism());
-  const pool = threads > 1 ? await NodeCorePool.create(loaded.bytes, 'model.pth', JSON.parse(readFileSync(config, 'utf8')), scan.imageShape, threads) : null;
+  const pool =
+    threads > 1
+      ? await NodeCorePool.create(
+          loaded.bytes,
+          'model.pth',
+          JSON.parse(readFileSync(config, 'utf8')),
+          scan.imageShape,
+          threads,
+        )
+      : null;
   const coreRunner = pool ?? loaded.core;
   log(`core for caching and inference: ${pool ? pool.description : loaded.coreDescription}`);
 
@@ -71,29 +84,44 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   // an epoch needs the training images and, for its early-stopping check, the validation images
   const val = tierIndices(scan, 'validation');
-  const cache = await buildFeatureCache(coreRunner, scan, Int32Array.from([...train, ...val]), { precision: DEFAULT_CACHE_PRECISION, chunkSize: 32 });
+  const cache = await buildFeatureCache(coreRunner, scan, Int32Array.from([...train, ...val]), {
+    precision: DEFAULT_CACHE_PRECISION,
+    chunkSize: 32,
+  });
   const cacheS = (performance.now() - t0) / 1000;
   const rng = new Rng(1);
   const targets = Float32Array.from({ length: nTrain * N }, () => rng.uniform());
   const valTargets = Float32Array.from({ length: val.length * N }, () => rng.uniform());
   const t1 = performance.now();
-  const res = await trainReadout({
-    cache, neurons: N, datasetTrials: scan.nTrials,
-    train: { trials: train, responses: targets }, validation: { trials: val, responses: valTargets },
-  }, readout, { seed: 1, lr: 0.005, schedule: { maxEpochs: 1 } });
+  const res = await trainReadout(
+    {
+      cache,
+      neurons: N,
+      datasetTrials: scan.nTrials,
+      train: { trials: train, responses: targets },
+      validation: { trials: val, responses: valTargets },
+    },
+    readout,
+    { seed: 1, lr: 0.005, schedule: { maxEpochs: 1 } },
+  );
   const trainWallS = (performance.now() - t1) / 1000;
   const epoch = res.history[1];
   const epochS = epoch.epochS;
   const readoutTrain = nTrain / (cacheS + epochS);
-  log(`  core-output cache of ${cache.slots} train + validation images: ${r1(cacheS)} s (${r1(cache.slots / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.precision})`);
-  log(`  readout epoch on the cache: ${r1(epochS)} s (${r1(nTrain / epochS)} training images/s incl. the validation pass over ${val.length} images; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`);
+  log(
+    `  core-output cache of ${cache.slots} train + validation images: ${r1(cacheS)} s (${r1(cache.slots / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.precision})`,
+  );
+  log(
+    `  readout epoch on the cache: ${r1(epochS)} s (${r1(nTrain / epochS)} training images/s incl. the validation pass over ${val.length} images; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`,
+  );
   log(`  => first epoch including the cache: ${r1(readoutTrain)} images/s`);
 
   // 2. inference: core + readout at the means, a stream of batches of 64 (the readout of one batch runs while
   //    the core works on the next)
   const pos = evalPositions(readout);
   const [C, H, W] = scan.imageShape;
-  const B = 64, batches = 8;
+  const B = 64,
+    batches = 8;
   const x = normalizedImages(scan, train.slice(0, B));
   const out = new Float32Array(B * N);
   const geometry = cache.geometry;
@@ -105,7 +133,14 @@ async function main(): Promise<void> {
     y.dispose();
     return v;
   };
-  const head = (v: Float32Array): void => predictBatch(readout, pos, geometry, Array.from({ length: B }, (_, i) => v.subarray(i * m, (i + 1) * m)), out);
+  const head = (v: Float32Array): void =>
+    predictBatch(
+      readout,
+      pos,
+      geometry,
+      Array.from({ length: B }, (_, i) => v.subarray(i * m, (i + 1) * m)),
+      out,
+    );
   head(await coreBatch());
   // separate timings of the two parts, then the stream
   let tc = performance.now();
@@ -122,15 +157,22 @@ async function main(): Promise<void> {
     head(v);
   }
   const forward = (B * batches) / ((performance.now() - ts) / 1000);
-  log(`inference: ${r1(forward)} images/s (core ${r1(B / coreS)} images/s, readout ${r1(B / headS)} images/s, one batch of ${B} each)`);
+  log(
+    `inference: ${r1(forward)} images/s (core ${r1(B / coreS)} images/s, readout ${r1(B / headS)} images/s, one batch of ${B} each)`,
+  );
   await pool?.close();
 
   // 3. PyTorch
   log('PyTorch reference (bench/torch_reference.py, 2 threads) ...');
-  const torch = torchReference(checkpoint, config, { inputs: join(SOTA, 'inputs.npy'), responses: join(SOTA, 'responses.npy') });
+  const torch = torchReference(checkpoint, config, {
+    inputs: join(SOTA, 'inputs.npy'),
+    responses: join(SOTA, 'responses.npy'),
+  });
   if (torch.timings) {
     const t = torch.timings;
-    log(`  torch ${t.torch}: core ${r1(t.core_img_per_s)}, forward ${r1(t.forward_img_per_s)}, readout training step (core each batch) ${r1(t.readout_step_img_per_s)} images/s; parity ${t.parity_max_rel_err}`);
+    log(
+      `  torch ${t.torch}: core ${r1(t.core_img_per_s)}, forward ${r1(t.forward_img_per_s)}, readout training step (core each batch) ${r1(t.readout_step_img_per_s)} images/s; parity ${t.parity_max_rel_err}`,
+    );
   } else {
     log(`  PyTorch reference unavailable: ${torch.reason}; ratios omitted`);
   }
@@ -140,24 +182,54 @@ async function main(): Promise<void> {
   if (!quick) {
     log('time to converge: fine-tuning a new readout on static-sim-a (1000 neurons), reference protocol, lr 0.005 ...');
     const tc = performance.now();
-    const pool2 = threads > 1 ? await NodeCorePool.create(loaded.bytes, 'model.pth', JSON.parse(readFileSync(config, 'utf8')), scan.imageShape, threads) : null;
+    const pool2 =
+      threads > 1
+        ? await NodeCorePool.create(
+            loaded.bytes,
+            'model.pth',
+            JSON.parse(readFileSync(config, 'utf8')),
+            scan.imageShape,
+            threads,
+          )
+        : null;
     const ft = await fineTuneReadout({
-      core: pool2 ?? loaded.core, coreOutputShape: loaded.coreOutputShape, scan, train: { seed: 42, lr: 0.005 },
-      onEvent: (e) => { if (e.kind === 'epoch' && e.epoch % 5 === 0) log(`  epoch ${e.epoch}: validation correlation ${e.valCorrelation.toFixed(4)}, ${r1(e.elapsedS)} s`); },
+      core: pool2 ?? loaded.core,
+      coreOutputShape: loaded.coreOutputShape,
+      scan,
+      train: { seed: 42, lr: 0.005 },
+      onEvent: (e) => {
+        if (e.kind === 'epoch' && e.epoch % 5 === 0)
+          log(`  epoch ${e.epoch}: validation correlation ${e.valCorrelation.toFixed(4)}, ${r1(e.elapsedS)} s`);
+      },
     });
     converge = (performance.now() - tc) / 1000;
     await pool2?.close();
     const truthPath = join(SIM, 'static-sim-a-truth/true_grid.npy');
-    const grid = existsSync(truthPath) ? medianGridError(evalPositions(ft.readout), parseNumericNpy(new Uint8Array(readFileSync(truthPath)), truthPath).data as Float32Array) : NaN;
+    const grid = existsSync(truthPath)
+      ? medianGridError(
+          evalPositions(ft.readout),
+          parseNumericNpy(new Uint8Array(readFileSync(truthPath)), truthPath).data as Float32Array,
+        )
+      : NaN;
     const s = ft.test?.evaluation.summary;
-    log(`  converged in ${r1(converge)} s (cache ${r1(ft.timings.cacheS)} s, ${ft.result.epochs} epochs ${r1(ft.timings.trainS)} s): ${ft.result.message}`);
-    log(`  test_correlation ${s?.test_correlation?.toFixed(4)}, correlation_to_average ${s?.correlation_to_average?.toFixed(4)}, fraction_oracle ${s?.fraction_oracle?.toFixed(4)}, grid error median ${grid.toExponential(3)}`);
-    const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')) as { reference_training: { total_wall_s: number; epochs: number } };
-    log(`  neuralpredictors on this machine: ${r1(ref.reference_training.total_wall_s)} s, ${ref.reference_training.epochs} epochs (reference_results.json)`);
+    log(
+      `  converged in ${r1(converge)} s (cache ${r1(ft.timings.cacheS)} s, ${ft.result.epochs} epochs ${r1(ft.timings.trainS)} s): ${ft.result.message}`,
+    );
+    log(
+      `  test_correlation ${s?.test_correlation?.toFixed(4)}, correlation_to_average ${s?.correlation_to_average?.toFixed(4)}, fraction_oracle ${s?.fraction_oracle?.toFixed(4)}, grid error median ${grid.toExponential(3)}`,
+    );
+    const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')) as {
+      reference_training: { total_wall_s: number; epochs: number };
+    };
+    log(
+      `  neuralpredictors on this machine: ${r1(ref.reference_training.total_wall_s)} s, ${ref.reference_training.epochs} epochs (reference_results.json)`,
+    );
   }
 
   const t = torch.timings;
-  log('what limits the ratios: the core forward pass (tfjs wasm + our SIMD depthwise kernel, one worker thread per core; PyTorch: oneDNN on 2 threads) is paid once per image in the first epoch and in every inference; the readout itself runs far above PyTorch.');
+  log(
+    'what limits the ratios: the core forward pass (tfjs wasm + our SIMD depthwise kernel, one worker thread per core; PyTorch: oneDNN on 2 threads) is paid once per image in the first epoch and in every inference; the readout itself runs far above PyTorch.',
+  );
   const result = {
     backend: 'wasm',
     readout_train_img_per_s: r1(readoutTrain),

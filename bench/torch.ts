@@ -20,14 +20,27 @@ export interface TorchTimings {
   torch: string;
 }
 
-export function torchReference(checkpoint: string, config: string, check?: { inputs: string; responses: string }, repeats = 10): { timings: TorchTimings | null; reason: string } {
+export function torchReference(
+  checkpoint: string,
+  config: string,
+  check?: { inputs: string; responses: string },
+  repeats = 10,
+): { timings: TorchTimings | null; reason: string } {
   const s = spawnSync('bash', [SETUP], { encoding: 'utf8', timeout: 600_000 });
-  if (s.status !== 0) return { timings: null, reason: `scripts/setup_torch.sh failed (exit ${s.status}): ${(s.stderr || '').trim().split('\n').at(-1)}` };
+  if (s.status !== 0)
+    return {
+      timings: null,
+      reason: `scripts/setup_torch.sh failed (exit ${s.status}): ${(s.stderr || '').trim().split('\n').at(-1)}`,
+    };
   const python = s.stdout.trim().split('\n').at(-1)!;
   const args = [SCRIPT, checkpoint, config, '--batch', '64', '--repeats', String(repeats), '--threads', '2'];
   if (check) args.push('--check-inputs', check.inputs, '--check-responses', check.responses);
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: 900_000 });
-  if (r.status !== 0) return { timings: null, reason: `torch_reference.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}` };
+  if (r.status !== 0)
+    return {
+      timings: null,
+      reason: `torch_reference.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`,
+    };
   try {
     const line = r.stdout.trim().split('\n').at(-1)!;
     return { timings: JSON.parse(line) as TorchTimings, reason: '' };

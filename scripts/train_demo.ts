@@ -17,36 +17,67 @@
  * --max-epochs N (core), --direct-budget IMAGES (images per direct cell), --sizes 100,200,..., --no-transfer, and
  * --transfer-only (stage 3 alone, with the model.pth a previous run wrote to --out).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node';
+import {
+  DEMO_CONFIG,
+  DEMO_DIRECT_IMAGE_BUDGET,
+  DEMO_READOUT_SEEDS,
+  DEMO_SEED,
+  DEMO_TRAINING,
+  directMaxEpochs,
+} from '../src/experiments/demo_recipe';
+import {
+  cacheForTransfer,
+  directCell,
+  frozenCoreCell,
+  type TransferCell,
+  type TransferCondition,
+  trainingSubset,
+} from '../src/experiments/transfer';
+import { loadScanFromPath } from '../src/io/scan/node_dir_source';
 import { readCheckpoint } from '../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../src/io/torch_save';
 import type { ZipInput } from '../src/io/zip_archive';
+import { createFastCore } from '../src/kernels/fast_core';
 import type { Encoder } from '../src/model/encoder';
 import { encoderFromStateDict } from '../src/model/from_state_dict';
 import { encoderToStateDict } from '../src/model/to_state_dict';
 import { DEMO_ANIMALS, DEMO_TRAINING_SIZES, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
-import { DEMO_CONFIG, DEMO_DIRECT_IMAGE_BUDGET, DEMO_READOUT_SEEDS, DEMO_SEED, DEMO_TRAINING, directMaxEpochs } from '../src/experiments/demo_recipe';
-import { evaluateTierE2E, trainEndToEnd } from '../src/train/end_to_end/trainer';
-import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end/scan_data';
-import { newEncoder, newReadoutFor } from '../src/train/end_to_end/new_model';
-import { type TransferCell, type TransferCondition, cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../src/experiments/transfer';
-import { createFastCore } from '../src/kernels/fast_core';
-import { loadScanFromPath } from '../src/io/scan/node_dir_source';
 import { writeScanZip } from '../src/sim/scan_writer';
 import { v1TruthFiles } from '../src/sim/v1_truth';
+import { newEncoder, newReadoutFor } from '../src/train/end_to_end/new_model';
+import { type EndToEndScan, endToEndScan } from '../src/train/end_to_end/scan_data';
+import { evaluateTierE2E, trainEndToEnd } from '../src/train/end_to_end/trainer';
 
 interface Args {
-  work: string; out: string; dataOnly: boolean; force: boolean;
-  seed: number; maxEpochs: number; directBudget: number; sizes: number[]; transfer: boolean; transferOnly: boolean;
+  work: string;
+  out: string;
+  dataOnly: boolean;
+  force: boolean;
+  seed: number;
+  maxEpochs: number;
+  directBudget: number;
+  sizes: number[];
+  transfer: boolean;
+  transferOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    work: '.cache/demo', out: 'public/demo', dataOnly: false, force: false,
-    seed: DEMO_SEED, maxEpochs: DEMO_TRAINING.schedule.maxEpochs, directBudget: DEMO_DIRECT_IMAGE_BUDGET, sizes: [...DEMO_TRAINING_SIZES], transfer: true, transferOnly: false,
+    work: '.cache/demo',
+    out: 'public/demo',
+    dataOnly: false,
+    force: false,
+    seed: DEMO_SEED,
+    maxEpochs: DEMO_TRAINING.schedule.maxEpochs,
+    directBudget: DEMO_DIRECT_IMAGE_BUDGET,
+    sizes: [...DEMO_TRAINING_SIZES],
+    transfer: true,
+    transferOnly: false,
   };
   const int = (k: string, v: string | undefined): number => {
     const n = Number(v);
@@ -65,7 +96,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map((v) => int(k, v));
     else if (k === '--no-transfer') a.transfer = false;
     else if (k === '--transfer-only') a.transferOnly = true;
-    else throw new Error(`unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer, --transfer-only)`);
+    else
+      throw new Error(
+        `unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer, --transfer-only)`,
+      );
   }
   return a;
 }
@@ -106,7 +140,7 @@ async function writeAnimal(animal: DemoAnimal, dir: string, force: boolean): Pro
   const summary = JSON.parse(new TextDecoder().decode(truth.find((f) => f.name.endsWith('truth.json'))!.data));
   process.stderr.write(
     `${animal.name}: ${v.scan.neurons} neurons, ${v.scan.tiers.length} trials, gain ${v.truth.gain.toFixed(4)}, ` +
-    `median oracle ${summary.oracleJackknife.median.toFixed(3)}, ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${zipPath}\n`,
+      `median oracle ${summary.oracleJackknife.median.toFixed(3)}, ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${zipPath}\n`,
   );
 }
 
@@ -115,7 +149,9 @@ function scanPath(animal: DemoAnimal, args: Args): string {
 }
 
 const secondsSince = (t0: number): number => (performance.now() - t0) / 1000;
-const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
 /** Stage 2: the demo core and the training animals' readouts, end to end. */
 async function trainCore(args: Args): Promise<Encoder> {
@@ -125,15 +161,23 @@ async function trainCore(args: Args): Promise<Encoder> {
   for (const a of animals) scans.push(endToEndScan(await loadScanFromPath(scanPath(a, args))));
   const encoder = newEncoder(DEMO_CONFIG, scans.map(newReadoutFor), args.seed);
   const arch = encoder.architecture.core;
-  log(`stage 2: core ${arch.layers.length} layers x ${arch.outputShape[0]} channels (${DEMO_CONFIG.input_kern}x${DEMO_CONFIG.input_kern} input, ` +
-    `${DEMO_CONFIG.hidden_kern}x${DEMO_CONFIG.hidden_kern} depth-separable hidden), ${scans.length} animals, ` +
-    `${scans.reduce((n, s) => n + s.train.trials.length, 0)} training images per epoch, up to ${args.maxEpochs} epochs`);
+  log(
+    `stage 2: core ${arch.layers.length} layers x ${arch.outputShape[0]} channels (${DEMO_CONFIG.input_kern}x${DEMO_CONFIG.input_kern} input, ` +
+      `${DEMO_CONFIG.hidden_kern}x${DEMO_CONFIG.hidden_kern} depth-separable hidden), ${scans.length} animals, ` +
+      `${scans.reduce((n, s) => n + s.train.trials.length, 0)} training images per epoch, up to ${args.maxEpochs} epochs`,
+  );
   let lastBatch = performance.now();
-  const options = { ...DEMO_TRAINING, seed: args.seed, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: args.maxEpochs } };
+  const options = {
+    ...DEMO_TRAINING,
+    seed: args.seed,
+    schedule: { ...DEMO_TRAINING.schedule, maxEpochs: args.maxEpochs },
+  };
   const result = await trainEndToEnd(encoder, scans, options, (e) => {
     if (e.kind === 'epoch') {
-      log(`  epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(0) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}${e.improved ? ' (best)' : ''}, ` +
-        `lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(0)} s${e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''}, ${secondsSince(t0).toFixed(0)} s in all`);
+      log(
+        `  epoch ${e.epoch}: loss ${Number.isFinite(e.loss) ? e.loss.toFixed(0) : '-'}, validation correlation ${e.valCorrelation.toFixed(4)}${e.improved ? ' (best)' : ''}, ` +
+          `lr ${e.lr}${e.lrDecayed ? ` -> ${e.nextLr}` : ''}, ${e.epochS.toFixed(0)} s${e.epoch > 0 ? `, ${e.imagesPerS.toFixed(0)} images/s` : ''}, ${secondsSince(t0).toFixed(0)} s in all`,
+      );
     } else if (e.kind === 'restore') {
       log(`  epoch ${e.epoch}: back to the best state (${e.bestValCorrelation.toFixed(4)})`);
     } else if (performance.now() - lastBatch > 20_000) {
@@ -144,36 +188,68 @@ async function trainCore(args: Args): Promise<Encoder> {
   log(`  ${result.message}`);
   const perAnimal: Record<string, unknown> = {};
   for (const s of scans) {
-    perAnimal[s.name] = { readout: s.key, neurons: s.neurons, ...(s.test ? (await evaluateTierE2E(encoder, s, s.test)).summary : {}) };
+    perAnimal[s.name] = {
+      readout: s.key,
+      neurons: s.neurons,
+      ...(s.test ? (await evaluateTierE2E(encoder, s, s.test)).summary : {}),
+    };
   }
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'model.pth'), await saveCheckpoint(await encoderToStateDict(encoder)));
   writeFileSync(join(args.out, 'config.json'), JSON.stringify(DEMO_CONFIG, null, 2) + '\n');
   // the app's manifest of the bundled demo (src/state/services/url_files.ts DemoManifest), paths relative to this folder
   const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
-  writeFileSync(join(args.out, 'demo.json'), JSON.stringify({
-    title: 'Demo: a core trained on 4 simulated mice, and a new mouse',
-    description: `A small core (${DEMO_CONFIG.layers} layers, ${DEMO_CONFIG.hidden_channels} channels) trained end to end on ${scans.length} simulated animals ` +
-      `(${scans.map((s) => s.name).join(', ')}), with one readout each; the scan is a held-out animal (${heldout.name}) whose neurons the core has never seen: ` +
-      'fine-tune a readout for it on the frozen core. Made by `npm run train:demo`.',
-    model: 'model.pth',
-    config: 'config.json',
-    scan: `${heldout.name}.zip`,
-  }, null, 2) + '\n');
+  writeFileSync(
+    join(args.out, 'demo.json'),
+    JSON.stringify(
+      {
+        title: 'Demo: a core trained on 4 simulated mice, and a new mouse',
+        description:
+          `A small core (${DEMO_CONFIG.layers} layers, ${DEMO_CONFIG.hidden_channels} channels) trained end to end on ${scans.length} simulated animals ` +
+          `(${scans.map((s) => s.name).join(', ')}), with one readout each; the scan is a held-out animal (${heldout.name}) whose neurons the core has never seen: ` +
+          'fine-tune a readout for it on the frozen core. Made by `npm run train:demo`.',
+        model: 'model.pth',
+        config: 'config.json',
+        scan: `${heldout.name}.zip`,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const metrics = {
-    description: 'Demo core trained end to end on the simulated training animals by `npm run train:demo` (scripts/train_demo.ts).',
-    seed: args.seed, backend: tf.getBackend(), config: DEMO_CONFIG, training: options,
-    stop_reason: result.stopReason, message: result.message, epochs: result.epochs, optimizer_steps: result.steps,
-    best_validation_correlation: result.bestValCorrelation, train_s: result.elapsedS,
+    description:
+      'Demo core trained end to end on the simulated training animals by `npm run train:demo` (scripts/train_demo.ts).',
+    seed: args.seed,
+    backend: tf.getBackend(),
+    config: DEMO_CONFIG,
+    training: options,
+    stop_reason: result.stopReason,
+    message: result.message,
+    epochs: result.epochs,
+    optimizer_steps: result.steps,
+    best_validation_correlation: result.bestValCorrelation,
+    train_s: result.elapsedS,
     test: perAnimal,
     history: result.history.map((h) => ({
-      epoch: h.epoch, loss: Number.isFinite(h.loss) ? h.loss : null, validation_correlation: h.valCorrelation, per_scan: h.valCorrelationPerScan,
-      lr: h.lr, improved: h.improved, seconds: h.epochS, images_per_s: Number.isFinite(h.imagesPerS) ? h.imagesPerS : null,
+      epoch: h.epoch,
+      loss: Number.isFinite(h.loss) ? h.loss : null,
+      validation_correlation: h.valCorrelation,
+      per_scan: h.valCorrelationPerScan,
+      lr: h.lr,
+      improved: h.improved,
+      seconds: h.epochS,
+      images_per_s: Number.isFinite(h.imagesPerS) ? h.imagesPerS : null,
     })),
   };
   writeFileSync(join(args.out, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
-  log(`  test correlation per animal: ${Object.entries(perAnimal).map(([k, v]) => `${k} ${((v as { test_correlation: number }).test_correlation).toFixed(3)}`).join(', ')}`);
-  log(`  wrote ${join(args.out, 'model.pth')}, config.json, demo.json, metrics.json (${secondsSince(t0).toFixed(0)} s)`);
+  log(
+    `  test correlation per animal: ${Object.entries(perAnimal)
+      .map(([k, v]) => `${k} ${((v as { test_correlation: number }).test_correlation).toFixed(3)}`)
+      .join(', ')}`,
+  );
+  log(
+    `  wrote ${join(args.out, 'model.pth')}, config.json, demo.json, metrics.json (${secondsSince(t0).toFixed(0)} s)`,
+  );
   return encoder;
 }
 
@@ -182,24 +258,37 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
   const t0 = performance.now();
   const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
   const scan = await loadScanFromPath(scanPath(heldout, args));
-  log(`stage 3: transfer experiment on ${scan.name} (${scan.nNeurons} neurons) at ${args.sizes.join(', ')} training images`);
+  log(
+    `stage 3: transfer experiment on ${scan.name} (${scan.nNeurons} neurons) at ${args.sizes.join(', ')} training images`,
+  );
   const frozen = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 200 } };
   const subsets = args.sizes.map((n) => trainingSubset(scan, n, args.seed + 1000));
   const cells: Record<TransferCondition, TransferCell[]> = { transfer: [], random: [], direct: [] };
   const report = (c: TransferCell): void => {
     cells[c.condition].push(c);
-    log(`  ${c.condition.padEnd(8)} ${String(c.images).padStart(5)} images: test correlation ${c.test.test_correlation!.toFixed(3)}, ` +
-      `fraction oracle ${c.test.fraction_oracle!.toFixed(3)}, ${c.epochs} epochs, ${c.seconds.toFixed(0)} s`);
+    log(
+      `  ${c.condition.padEnd(8)} ${String(c.images).padStart(5)} images: test correlation ${c.test.test_correlation!.toFixed(3)}, ` +
+        `fraction oracle ${c.test.fraction_oracle!.toFixed(3)}, ${c.epochs} epochs, ${c.seconds.toFixed(0)} s`,
+    );
   };
   const randomCore = newEncoder(DEMO_CONFIG, [], args.seed + 2000);
   try {
-    for (const [condition, enc] of [['transfer', core], ['random', randomCore]] as const) {
+    for (const [condition, enc] of [
+      ['transfer', core],
+      ['random', randomCore],
+    ] as const) {
       const fast = await createFastCore(enc.core);
       try {
         const cache = await cacheForTransfer(fast ? fast.run : (x) => enc.coreForward(x), scan);
         for (const trials of subsets) {
           for (let k = 0; k < DEMO_READOUT_SEEDS; k++) {
-            report(await frozenCoreCell(cache, scan, trials, { condition, config: DEMO_CONFIG, train: { ...frozen, seed: args.seed + k } }));
+            report(
+              await frozenCoreCell(cache, scan, trials, {
+                condition,
+                config: DEMO_CONFIG,
+                train: { ...frozen, seed: args.seed + k },
+              }),
+            );
           }
         }
       } finally {
@@ -210,41 +299,71 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
     randomCore.dispose();
   }
   for (const trials of subsets) {
-    const train = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) } };
+    const train = {
+      ...DEMO_TRAINING,
+      schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) },
+    };
     report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
   }
   const run = (c: TransferCell) => ({
-    seed: c.seed, test_correlation: c.test.test_correlation, fraction_oracle: c.test.fraction_oracle, feve: c.test.feve,
-    correlation_to_average: c.test.correlation_to_average, oracle: c.test.oracle, best_validation_correlation: c.bestValCorrelation,
-    epochs: c.epochs, stop_reason: c.stopReason, seconds: c.seconds,
+    seed: c.seed,
+    test_correlation: c.test.test_correlation,
+    fraction_oracle: c.test.fraction_oracle,
+    feve: c.test.feve,
+    correlation_to_average: c.test.correlation_to_average,
+    oracle: c.test.oracle,
+    best_validation_correlation: c.bestValCorrelation,
+    epochs: c.epochs,
+    stop_reason: c.stopReason,
+    seconds: c.seconds,
   });
   // One entry per size. Frozen-core cells: the run (readout start) with the best validation correlation, chosen
   // without looking at the test tier, plus the means over all runs; direct cells have one run.
   const keys = ['test_correlation', 'fraction_oracle', 'feve', 'correlation_to_average', 'oracle'] as const;
-  const summary = (cs: TransferCell[]) => args.sizes.map((images) => {
-    const runs = cs.filter((c) => c.images === images).map(run);
-    const chosen = runs.reduce((a, r) => (r.best_validation_correlation > a.best_validation_correlation ? r : a));
-    const mean = Object.fromEntries(keys.map((k) => [k, runs.reduce((a, r) => a + (r[k] ?? NaN), 0) / runs.length]));
-    return {
-      images, test_correlation: chosen.test_correlation, fraction_oracle: chosen.fraction_oracle, feve: chosen.feve,
-      correlation_to_average: chosen.correlation_to_average, oracle: chosen.oracle, chosen_seed: chosen.seed, mean_over_runs: mean, runs,
-    };
-  });
+  const summary = (cs: TransferCell[]) =>
+    args.sizes.map((images) => {
+      const runs = cs.filter((c) => c.images === images).map(run);
+      const chosen = runs.reduce((a, r) => (r.best_validation_correlation > a.best_validation_correlation ? r : a));
+      const mean = Object.fromEntries(keys.map((k) => [k, runs.reduce((a, r) => a + (r[k] ?? NaN), 0) / runs.length]));
+      return {
+        images,
+        test_correlation: chosen.test_correlation,
+        fraction_oracle: chosen.fraction_oracle,
+        feve: chosen.feve,
+        correlation_to_average: chosen.correlation_to_average,
+        oracle: chosen.oracle,
+        chosen_seed: chosen.seed,
+        mean_over_runs: mean,
+        runs,
+      };
+    });
   const out = {
-    description: 'Transfer experiment on the held-out simulated animal (paper Fig. 5 in miniature), written by `npm run train:demo`: ' +
+    description:
+      'Transfer experiment on the held-out simulated animal (paper Fig. 5 in miniature), written by `npm run train:demo`: ' +
       'a new readout on (transfer) the demo core, frozen, (random) a randomly initialized core, frozen, (direct) a core and readout trained on the animal alone; ' +
       'nested training subsets, early stopping on the full validation tier, metrics on the test tier (means over neurons). ' +
       `Frozen-core cells train ${DEMO_READOUT_SEEDS} readouts from different random starts and report the one with the best validation correlation ` +
       '(the cortex position network often stalls from a bad start with few images; mean_over_runs has the plain means); ' +
       'direct cells are one run each (each trains a whole model; the budget allows one).',
-    animal: scan.name, neurons: scan.nNeurons, sizes: args.sizes, seed: args.seed, backend: tf.getBackend(),
-    frozen_core_training: frozen, direct_training: { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 'per size: min(200, max(5, ceil(image_budget / images)))' }, image_budget: args.directBudget },
+    animal: scan.name,
+    neurons: scan.nNeurons,
+    sizes: args.sizes,
+    seed: args.seed,
+    backend: tf.getBackend(),
+    frozen_core_training: frozen,
+    direct_training: {
+      ...DEMO_TRAINING,
+      schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 'per size: min(200, max(5, ceil(image_budget / images)))' },
+      image_budget: args.directBudget,
+    },
     conditions: { transfer: summary(cells.transfer), random: summary(cells.random), direct: summary(cells.direct) },
     seconds: secondsSince(t0),
   };
   writeFileSync(join(args.out, 'transfer_results.json'), JSON.stringify(out, null, 1) + '\n');
   for (const c of ['transfer', 'random', 'direct'] as const) {
-    log(`  ${c.padEnd(8)} fraction oracle at ${args.sizes.join(' / ')} images: ${out.conditions[c].map((e) => (e.fraction_oracle ?? NaN).toFixed(3)).join(' / ')}`);
+    log(
+      `  ${c.padEnd(8)} fraction oracle at ${args.sizes.join(' / ')} images: ${out.conditions[c].map((e) => (e.fraction_oracle ?? NaN).toFixed(3)).join(' / ')}`,
+    );
   }
   log(`  wrote ${join(args.out, 'transfer_results.json')} (${secondsSince(t0).toFixed(0)} s)`);
 }
@@ -259,7 +378,8 @@ async function loadDemoModel(args: Args): Promise<Encoder> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
-  for (const animal of DEMO_ANIMALS) await writeAnimal(animal, animal.role === 'heldout' ? args.out : args.work, args.force);
+  for (const animal of DEMO_ANIMALS)
+    await writeAnimal(animal, animal.role === 'heldout' ? args.out : args.work, args.force);
   if (args.dataOnly) return;
   await initNodeBackend('wasm');
   tf.env().set('PROD', true);

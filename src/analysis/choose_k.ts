@@ -8,7 +8,7 @@
  */
 import { Rng } from '../util/rng';
 import { kmeans } from './kmeans';
-import { takeRows, type Matrix } from './matrix';
+import { type Matrix, takeRows } from './matrix';
 import { distanceMatrix, silhouetteFromDistances, silhouetteRows } from './silhouette';
 
 export interface KSweepOptions {

@@ -4,14 +4,19 @@
  * no React, DOM or tfjs, so the same code runs in Node (tests), the page and a Web Worker.
  */
 export { adjustedRandIndex } from './adjusted_rand';
-export { bestK, sweepK, type KSweep, type KSweepOptions } from './choose_k';
-export { contingency, type Contingency } from './contingency';
-export { kmeans, kmeansPlusPlus, type KMeansOptions, type KMeansResult } from './kmeans';
-export { fromRows, matrix, squaredDistance, takeRows, type Matrix } from './matrix';
-export { pca, type Pca, type PcaOptions } from './pca';
-export { columnMoments, FEATURE_SCALINGS, scaleFeatures, type FeatureScaling } from './scaling';
+export { bestK, type KSweep, type KSweepOptions, sweepK } from './choose_k';
+export { type Contingency, contingency } from './contingency';
+export { type KMeansOptions, type KMeansResult, kmeans, kmeansPlusPlus } from './kmeans';
+export { fromRows, type Matrix, matrix, squaredDistance, takeRows } from './matrix';
+export { type Pca, type PcaOptions, pca } from './pca';
+export { columnMoments, FEATURE_SCALINGS, type FeatureScaling, scaleFeatures } from './scaling';
 export {
-  distanceMatrix, silhouetteFromDistances, silhouetteRows, silhouetteSamples, silhouetteScore, type SilhouetteOptions,
+  distanceMatrix,
+  type SilhouetteOptions,
+  silhouetteFromDistances,
+  silhouetteRows,
+  silhouetteSamples,
+  silhouetteScore,
 } from './silhouette';
-export { symmetricEigen, type SymmetricEigen } from './symmetric_eigen';
-export { startUmap, umap2d, type UmapOptions, type UmapRun } from './umap';
+export { type SymmetricEigen, symmetricEigen } from './symmetric_eigen';
+export { startUmap, type UmapOptions, type UmapRun, umap2d } from './umap';

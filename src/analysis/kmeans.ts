@@ -7,7 +7,7 @@
  * labels and colors.
  */
 import { Rng } from '../util/rng';
-import { squaredDistance, type Matrix } from './matrix';
+import { type Matrix, squaredDistance } from './matrix';
 import { columnMoments } from './scaling';
 
 export interface KMeansOptions {
@@ -64,14 +64,21 @@ export function kmeansPlusPlus(m: Matrix, k: number, rng: Rng): Float64Array {
     pick = n - 1;
     for (let i = 0; i < n; i++) {
       u -= nearest[i];
-      if (u < 0) { pick = i; break; }
+      if (u < 0) {
+        pick = i;
+        break;
+      }
     }
   }
   return centroids;
 }
 
 function lloyd(
-  m: Matrix, k: number, centroids: Float64Array, maxIterations: number, shiftTolerance: number,
+  m: Matrix,
+  k: number,
+  centroids: Float64Array,
+  maxIterations: number,
+  shiftTolerance: number,
 ): Omit<KMeansResult, 'k'> {
   const { rows: n, cols: d } = m;
   const data = Float64Array.from(m.data);
@@ -99,10 +106,16 @@ function lloyd(
             q += t * t;
           }
         }
-        if (q < bestD) { bestD = q; best = j; }
+        if (q < bestD) {
+          bestD = q;
+          best = j;
+        }
       }
       dist[i] = bestD;
-      if (labels[i] !== best) { labels[i] = best; changed++; }
+      if (labels[i] !== best) {
+        labels[i] = best;
+        changed++;
+      }
     }
     if (changed === 0 || converged || iterations >= maxIterations) break;
     iterations++;
@@ -141,10 +154,15 @@ function lloyd(
 function canonical(r: Omit<KMeansResult, 'k'>, k: number, d: number): Omit<KMeansResult, 'k'> {
   const counts = new Int32Array(k);
   const first = new Int32Array(k).fill(r.labels.length);
-  r.labels.forEach((l, i) => { counts[l]++; if (i < first[l]) first[l] = i; });
+  r.labels.forEach((l, i) => {
+    counts[l]++;
+    if (i < first[l]) first[l] = i;
+  });
   const order = Array.from({ length: k }, (_v, j) => j).sort((a, b) => counts[b] - counts[a] || first[a] - first[b]);
   const rename = new Int32Array(k);
-  order.forEach((old, j) => { rename[old] = j; });
+  order.forEach((old, j) => {
+    rename[old] = j;
+  });
   const labels = r.labels.map((l) => rename[l]);
   const centroids = new Float64Array(k * d);
   order.forEach((old, j) => centroids.set(r.centroids.subarray(old * d, (old + 1) * d), j * d));

@@ -34,7 +34,11 @@ export function fromRows(rows: ReadonlyArray<ArrayLike<number>>): Matrix {
 
 /** Squared Euclidean distance between row i of a and row j of b (both with `cols` columns). */
 export function squaredDistance(
-  a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, cols: number,
+  a: ArrayLike<number>,
+  i: number,
+  b: ArrayLike<number>,
+  j: number,
+  cols: number,
 ): number {
   let s = 0;
   const oi = i * cols;

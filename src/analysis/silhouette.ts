@@ -8,7 +8,7 @@
  * the same rows (choose_k.ts) computes their distances once (`distanceMatrix`, `silhouetteFromDistances`).
  */
 import { Rng } from '../util/rng';
-import { takeRows, type Matrix } from './matrix';
+import { type Matrix, takeRows } from './matrix';
 
 /** Labels renumbered 0..k-1 (by first appearance) and the cluster sizes. */
 function clusterIds(labels: ArrayLike<number>): { cluster: Int32Array; size: Int32Array } {
@@ -16,7 +16,10 @@ function clusterIds(labels: ArrayLike<number>): { cluster: Int32Array; size: Int
   const cluster = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) {
     let id = ids.get(labels[i]);
-    if (id === undefined) { id = ids.size; ids.set(labels[i], id); }
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(labels[i], id);
+    }
     cluster[i] = id;
   }
   const size = new Int32Array(ids.size);

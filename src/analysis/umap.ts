@@ -60,7 +60,10 @@ export function startUmap(m: Matrix, opts: UmapOptions = {}): UmapRun {
     embedding() {
       const e = umap.getEmbedding();
       const out = new Float64Array(n * 2);
-      for (let i = 0; i < n; i++) { out[2 * i] = e[i][0]; out[2 * i + 1] = e[i][1]; }
+      for (let i = 0; i < n; i++) {
+        out[2 * i] = e[i][0];
+        out[2 * i + 1] = e[i][1];
+      }
       return out;
     },
   };

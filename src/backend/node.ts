@@ -2,11 +2,12 @@
  * tfjs backend set-up for Node (CLI, tests, benchmarks). The umbrella '@tensorflow/tfjs' package is used
  * because plain-Node ESM cannot import tfjs-core's extension-less internal modules.
  */
+
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { createRequire } from 'node:module';
 import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
-import { dirname, join } from 'node:path';
 
 export type NodeBackend = 'cpu' | 'wasm';
 

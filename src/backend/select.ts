@@ -6,12 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
 // `?url` makes Vite emit the binaries next to the bundle: the wasm backend then loads them from our own
 // origin instead of a CDN, so no request leaves the machine.
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
 
 export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BrowserBackend = (typeof BROWSER_BACKENDS)[number];
@@ -135,7 +135,16 @@ export async function selectBackend(override: BrowserBackend | null = null): Pro
     try {
       const why = await attempts[name]();
       tried.push({ name, ok: true, reason: why });
-      return { backend: name, reason: explain(name, why, override, tried.filter((t) => !t.ok)), tried };
+      return {
+        backend: name,
+        reason: explain(
+          name,
+          why,
+          override,
+          tried.filter((t) => !t.ok),
+        ),
+        tried,
+      };
     } catch (err) {
       tried.push({ name, ok: false, reason: message(err) });
     }

@@ -15,8 +15,14 @@ export function parseArgs(argv: string[], known: string[], booleans: string[] = 
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
     const name = a.slice(2);
-    if (booleans.includes(name)) { values.set(name, ['true']); continue; }
-    if (!known.includes(name)) throw new UsageError(`unknown option '--${name}' (known: ${[...known, ...booleans].map((k) => '--' + k).join(', ')})`);
+    if (booleans.includes(name)) {
+      values.set(name, ['true']);
+      continue;
+    }
+    if (!known.includes(name))
+      throw new UsageError(
+        `unknown option '--${name}' (known: ${[...known, ...booleans].map((k) => '--' + k).join(', ')})`,
+      );
     const v = argv[++i];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`option '--${name}' needs a value`);
     values.set(name, [...(values.get(name) ?? []), v]);

@@ -32,7 +32,11 @@ export interface ImagesResult {
  * the model is built without readouts (--readout is still accepted, so core and predict take the same
  * arguments). The encoder is disposed whatever happens.
  */
-export async function runOnImages(argv: string[], withReadout: boolean, compute: (run: ImagesRun) => Promise<ImagesResult>): Promise<void> {
+export async function runOnImages(
+  argv: string[],
+  withReadout: boolean,
+  compute: (run: ImagesRun) => Promise<ImagesResult>,
+): Promise<void> {
   const args = parseArgs(argv, ['checkpoint', 'config', 'readout', 'images', 'out', 'backend', 'batch-size']);
   const out = args.require('out');
   const backend = parseBackend(args);

@@ -2,18 +2,19 @@
  * Shared by the v1x commands: read a checkpoint and an optional config from paths and build the model, with
  * every problem reported as one line naming the file.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, type NodeBackend } from '../backend/node';
-import { InputError, toFloat32, type HostTensor, type StateDict } from '../io/host_tensor';
+import { type HostTensor, InputError, type StateDict, toFloat32 } from '../io/host_tensor';
 import { parseNumericNpy } from '../io/npy';
 import { readCheckpoint } from '../io/torch_checkpoint';
 import { inferArchitecture, type ModelArchitecture } from '../model/architecture';
-import { defaultParsedConfig, parseModelConfigText, type ParsedModelConfig } from '../model/config';
+import { defaultParsedConfig, type ParsedModelConfig, parseModelConfigText } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import { encoderFromStateDict } from '../model/from_state_dict';
-import { UsageError, type ParsedArgs } from './args';
+import { type ParsedArgs, UsageError } from './args';
 
 function mustExist(path: string): void {
   if (!existsSync(path)) throw new InputError(path, 'no such file');
@@ -50,7 +51,8 @@ export async function readModelFiles(checkpointPath: string, configPath?: string
 
 /** Picks the readout (default: the first) and says so when there was a choice. */
 export function chooseReadout(arch: ModelArchitecture, requested: string | undefined, file: string): string {
-  if (arch.readouts.length === 0) throw new InputError(file, 'the checkpoint has no readout (core only); nothing to predict');
+  if (arch.readouts.length === 0)
+    throw new InputError(file, 'the checkpoint has no readout (core only); nothing to predict');
   if (requested !== undefined) {
     if (!arch.readouts.some((r) => r.key === requested)) {
       throw new InputError(file, `no readout '${requested}' (readouts: ${arch.readouts.map((r) => r.key).join(', ')})`);
@@ -84,7 +86,9 @@ export async function startBackend(name: NodeBackend): Promise<void> {
 
 export function buildEncoder(files: ModelFiles, readouts?: string[]): Encoder {
   return encoderFromStateDict(files.stateDict, files.config.config, files.checkpointPath, {
-    configGiven: files.config.given, readouts, trainable: false,
+    configGiven: files.config.given,
+    readouts,
+    trainable: false,
   });
 }
 
@@ -98,7 +102,10 @@ export function readImages(path: string, arch: ModelArchitecture): HostTensor<'f
   const [c, h, w] = arch.core.inputShape;
   const s = t.shape;
   if (s.length !== 4 || s[1] !== c || s[2] !== h || s[3] !== w) {
-    throw new InputError(path, `images have shape (${s.join(', ')}), the model takes (batch, ${c}, ${h}, ${w}) (channels from the checkpoint; height and width from the config's input_shape, pass --config to change them)`);
+    throw new InputError(
+      path,
+      `images have shape (${s.join(', ')}), the model takes (batch, ${c}, ${h}, ${w}) (channels from the checkpoint; height and width from the config's input_shape, pass --config to change them)`,
+    );
   }
   if (s[0] === 0) throw new InputError(path, 'no images (batch size 0)');
   const data = toFloat32(t);

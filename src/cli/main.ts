@@ -6,15 +6,23 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface Command { summary: string; run(argv: string[]): Promise<void> }
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<void>;
+}
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
-const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   if (!name || name === '--help' || name === 'help') {
-    const lines = await Promise.all(names.map(async (n) => `  ${n.padEnd(10)} ${((await import(join(dir, n + '.ts'))) as Command).summary}`));
+    const lines = await Promise.all(
+      names.map(async (n) => `  ${n.padEnd(10)} ${((await import(join(dir, n + '.ts'))) as Command).summary}`),
+    );
     process.stdout.write(`usage: v1x <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
     return;
   }

@@ -10,18 +10,23 @@
 import { normalizedResponses } from '../io/scan/normalize';
 import { tierIndices } from '../io/scan/tiers';
 import type { Scan } from '../io/scan/types';
+import type { CoreRunner } from '../kernels/core_runner';
 import { columnMeans } from '../metrics/correlation';
 import type { MetricsSummary } from '../metrics/evaluate';
 import type { ModelConfig } from '../model/config';
-import { Rng } from '../util/rng';
-import { type EndToEndEvent, type EndToEndOptionsInput, evaluateTierE2E, trainEndToEnd } from '../train/end_to_end/trainer';
-import { endToEndScan } from '../train/end_to_end/scan_data';
 import { newEncoder, newReadoutFor, readoutOptionsFromConfig } from '../train/end_to_end/new_model';
-import type { CoreRunner } from '../kernels/core_runner';
-import { type CachePrecision, FeatureCache, buildFeatureCache } from '../train/readout/feature_cache';
+import { endToEndScan } from '../train/end_to_end/scan_data';
+import {
+  type EndToEndEvent,
+  type EndToEndOptionsInput,
+  evaluateTierE2E,
+  trainEndToEnd,
+} from '../train/end_to_end/trainer';
+import { buildFeatureCache, type CachePrecision, type FeatureCache } from '../train/readout/feature_cache';
 import { evaluateTier } from '../train/readout/finetune';
 import { initReadout } from '../train/readout/readout_init';
 import { type TrainEvent, type TrainOptionsInput, trainReadout } from '../train/readout/trainer';
+import { Rng } from '../util/rng';
 
 export type TransferCondition = 'transfer' | 'random' | 'direct';
 
@@ -45,13 +50,18 @@ export interface TransferCell {
  */
 export function trainingSubset(scan: Pick<Scan, 'tiers'>, size: number, seed: number, tier = 'train'): Int32Array {
   const all = tierIndices(scan, tier);
-  if (!(size >= 1) || size > all.length) throw new Error(`a training set of ${size} images does not fit the ${all.length} '${tier}' trials`);
+  if (!(size >= 1) || size > all.length)
+    throw new Error(`a training set of ${size} images does not fit the ${all.length} '${tier}' trials`);
   const order = new Rng(seed).permutation(all.length);
   return Int32Array.from(order.subarray(0, size), (i) => all[i]).sort();
 }
 
 /** The frozen core's outputs for every train, validation and test trial of the scan, computed once. */
-export async function cacheForTransfer(core: CoreRunner, scan: Scan, precision: CachePrecision = 'float32'): Promise<FeatureCache> {
+export async function cacheForTransfer(
+  core: CoreRunner,
+  scan: Scan,
+  precision: CachePrecision = 'float32',
+): Promise<FeatureCache> {
   const trials = ['train', 'validation', 'test'].flatMap((t) => Array.from(tierIndices(scan, t)));
   return buildFeatureCache(core, scan, trials, { precision });
 }
@@ -64,27 +74,53 @@ export interface FrozenCellOptions {
 }
 
 /** A new readout on a frozen core (its outputs cached in `cache`), trained on `trainTrials` and scored on test. */
-export async function frozenCoreCell(cache: FeatureCache, scan: Scan, trainTrials: Int32Array, o: FrozenCellOptions): Promise<TransferCell> {
+export async function frozenCoreCell(
+  cache: FeatureCache,
+  scan: Scan,
+  trainTrials: Int32Array,
+  o: FrozenCellOptions,
+): Promise<TransferCell> {
   const t0 = performance.now();
   const N = scan.nNeurons;
   const validation = tierIndices(scan, 'validation');
   const test = tierIndices(scan, 'test');
   const trainResponses = normalizedResponses(scan, trainTrials);
   const seed = o.train?.seed ?? 42;
-  const readout = initReadout({
-    neurons: N, channels: cache.geometry.channels, meanActivity: columnMeans(trainResponses, N),
-    cellMotorCoordinates: scan.cellMotorCoordinates ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
-  }, readoutOptionsFromConfig(o.config), seed);
+  const readout = initReadout(
+    {
+      neurons: N,
+      channels: cache.geometry.channels,
+      meanActivity: columnMeans(trainResponses, N),
+      cellMotorCoordinates: scan.cellMotorCoordinates
+        ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
+        : undefined,
+    },
+    readoutOptionsFromConfig(o.config),
+    seed,
+  );
   readout.eluOffset = o.config.elu_offset;
-  const result = await trainReadout({
-    cache, neurons: N, datasetTrials: scan.nTrials,
-    train: { trials: trainTrials, responses: trainResponses },
-    validation: { trials: validation, responses: normalizedResponses(scan, validation) },
-  }, readout, { ...o.train, seed }, o.onEvent);
+  const result = await trainReadout(
+    {
+      cache,
+      neurons: N,
+      datasetTrials: scan.nTrials,
+      train: { trials: trainTrials, responses: trainResponses },
+      validation: { trials: validation, responses: normalizedResponses(scan, validation) },
+    },
+    readout,
+    { ...o.train, seed },
+    o.onEvent,
+  );
   const scored = await evaluateTier(result.readout, cache, scan, test);
   return {
-    condition: o.condition, seed, images: trainTrials.length, test: scored.evaluation.summary, bestValCorrelation: result.bestValCorrelation,
-    epochs: result.epochs, stopReason: result.stopReason, seconds: (performance.now() - t0) / 1000,
+    condition: o.condition,
+    seed,
+    images: trainTrials.length,
+    test: scored.evaluation.summary,
+    bestValCorrelation: result.bestValCorrelation,
+    epochs: result.epochs,
+    stopReason: result.stopReason,
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -105,8 +141,14 @@ export async function directCell(scan: Scan, trainTrials: Int32Array, o: DirectC
     if (!data.test) throw new Error(`scan ${scan.name} has no test trials to score on`);
     const ev = await evaluateTierE2E(encoder, data, data.test);
     return {
-      condition: 'direct', seed: o.seed, images: trainTrials.length, test: ev.summary, bestValCorrelation: result.bestValCorrelation,
-      epochs: result.epochs, stopReason: result.stopReason, seconds: (performance.now() - t0) / 1000,
+      condition: 'direct',
+      seed: o.seed,
+      images: trainTrials.length,
+      test: ev.summary,
+      bestValCorrelation: result.bestValCorrelation,
+      epochs: result.epochs,
+      stopReason: result.stopReason,
+      seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     encoder.dispose();

@@ -3,25 +3,52 @@
  * Shapes are row-major (C order) unless a parser says otherwise; PyTorch axis order is kept (NCHW).
  */
 export type NumericDType =
-  | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'uint64'
-  | 'float16' | 'float32' | 'float64' | 'bool';
+  | 'uint8'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'bool';
 
-export type TypedArrayFor<D extends NumericDType> =
-  D extends 'uint8' | 'bool' ? Uint8Array :
-  D extends 'int8' ? Int8Array :
-  D extends 'int16' ? Int16Array :
-  D extends 'uint16' ? Uint16Array :
-  D extends 'int32' ? Int32Array :
-  D extends 'uint32' ? Uint32Array :
-  D extends 'int64' ? BigInt64Array :
-  D extends 'uint64' ? BigUint64Array :
-  D extends 'float16' ? Uint16Array /* raw IEEE half bits */ :
-  D extends 'float32' ? Float32Array :
-  Float64Array;
+export type TypedArrayFor<D extends NumericDType> = D extends 'uint8' | 'bool'
+  ? Uint8Array
+  : D extends 'int8'
+    ? Int8Array
+    : D extends 'int16'
+      ? Int16Array
+      : D extends 'uint16'
+        ? Uint16Array
+        : D extends 'int32'
+          ? Int32Array
+          : D extends 'uint32'
+            ? Uint32Array
+            : D extends 'int64'
+              ? BigInt64Array
+              : D extends 'uint64'
+                ? BigUint64Array
+                : D extends 'float16'
+                  ? Uint16Array /* raw IEEE half bits */
+                  : D extends 'float32'
+                    ? Float32Array
+                    : Float64Array;
 
 export type AnyTypedArray =
-  | Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
 
 /** A numeric array in C order. */
 export interface HostTensor<D extends NumericDType = NumericDType> {
@@ -82,7 +109,10 @@ export function toFloat32(t: HostTensor): Float32Array {
 
 /** An error in a file the user gave us: always names the file and says what is wrong. */
 export class InputError extends Error {
-  constructor(readonly file: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'InputError';
   }

@@ -30,14 +30,30 @@ export class PySet {
 
 /** An allowlisted global (class or function), by dotted name. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string, readonly handler: GlobalHandler) {}
-  get qualname(): string { return `${this.module}.${this.name}`; }
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly handler: GlobalHandler,
+  ) {}
+  get qualname(): string {
+    return `${this.module}.${this.name}`;
+  }
 }
 
 /** Results of allowlisted calls are opaque objects owned by the caller (e.g. tensor references). */
 export type PyValue =
-  | null | boolean | number | bigint | string | Uint8Array
-  | PyValue[] | PyTuple | PyDict | PySet | PyGlobal | { readonly pyOpaque: true };
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PyValue[]
+  | PyTuple
+  | PyDict
+  | PySet
+  | PyGlobal
+  | { readonly pyOpaque: true };
 
 /** What an allowlisted global may do when the pickle calls it (REDUCE / NEWOBJ). */
 export interface GlobalHandler {
@@ -61,7 +77,10 @@ export interface UnpickleOptions {
   refusalHint?(qualname: string): string | undefined;
 }
 
-export interface UnpickleResult { value: PyValue; end: number }
+export interface UnpickleResult {
+  value: PyValue;
+  end: number;
+}
 
 const DEFAULT_MAX_STACK = 1 << 20;
 const DEFAULT_MAX_MEMO = 1 << 20;
@@ -87,7 +106,9 @@ export function pyTypeName(v: PyValue | undefined): string {
 }
 
 function isKey(v: PyValue): v is PyKey {
-  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
+  return (
+    v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean'
+  );
 }
 
 /** Python int from little-endian two's complement bytes; small values as numbers. */
@@ -117,10 +138,28 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
   const need = (k: number): void => {
     if (k < 0 || pos + k > n) fail(`truncated (needs ${k} more bytes, ${n - pos} left)`);
   };
-  const u8 = (): number => { need(1); return bytes[pos++]; };
-  const u16 = (): number => { need(2); const v = dv.getUint16(pos, true); pos += 2; return v; };
-  const u32 = (): number => { need(4); const v = dv.getUint32(pos, true); pos += 4; return v; };
-  const i32 = (): number => { need(4); const v = dv.getInt32(pos, true); pos += 4; return v; };
+  const u8 = (): number => {
+    need(1);
+    return bytes[pos++];
+  };
+  const u16 = (): number => {
+    need(2);
+    const v = dv.getUint16(pos, true);
+    pos += 2;
+    return v;
+  };
+  const u32 = (): number => {
+    need(4);
+    const v = dv.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const i32 = (): number => {
+    need(4);
+    const v = dv.getInt32(pos, true);
+    pos += 4;
+    return v;
+  };
   const u64 = (): number => {
     need(8);
     const v = dv.getBigUint64(pos, true);
@@ -128,7 +167,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     // Anything beyond the bytes left is a lie; checked by the caller through need().
     return v > BigInt(n) ? n + 1 : Number(v);
   };
-  const take = (k: number): Uint8Array => { need(k); const b = bytes.subarray(pos, pos + k); pos += k; return b; };
+  const take = (k: number): Uint8Array => {
+    need(k);
+    const b = bytes.subarray(pos, pos + k);
+    pos += k;
+    return b;
+  };
   const line = (): string => {
     // Search a bounded window so that a hostile input cannot make every opcode scan the whole buffer.
     const rel = bytes.subarray(pos, Math.min(n, pos + 4097)).indexOf(0x0a);
@@ -139,7 +183,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     return s;
   };
   const decodeUtf8 = (b: Uint8Array): string => {
-    try { return utf8.decode(b); } catch { return fail('invalid UTF-8 in a string'); }
+    try {
+      return utf8.decode(b);
+    } catch {
+      return fail('invalid UTF-8 in a string');
+    }
   };
 
   const stack: PyValue[] = [];
@@ -178,9 +226,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     const h = opts.globals.get(q);
     if (!h) {
       const hint = opts.refusalHint?.(q);
-      throw new InputError(file, `pickle refers to the global '${q}', which is not allowed in a checkpoint ` +
-        '(only state_dict types such as collections.OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are); ' +
-        `nothing was executed${hint ? `. ${hint}` : ''}`);
+      throw new InputError(
+        file,
+        `pickle refers to the global '${q}', which is not allowed in a checkpoint ` +
+          '(only state_dict types such as collections.OrderedDict, torch._utils._rebuild_tensor_v2 and torch storage types are); ' +
+          `nothing was executed${hint ? `. ${hint}` : ''}`,
+      );
     }
     return new PyGlobal(module, name, h);
   };
@@ -207,17 +258,20 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     if (pos >= n) fail('ended before STOP');
     const op = bytes[pos++];
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const p = u8();
         if (p > 5) fail(`unsupported pickle protocol ${p}`);
         break;
       }
-      case 0x95: { // FRAME: an 8-byte length, framing is only a hint for buffering
+      case 0x95: {
+        // FRAME: an 8-byte length, framing is only a hint for buffering
         need(8);
         pos += 8;
         break;
       }
-      case 0x2e: { // STOP
+      case 0x2e: {
+        // STOP
         if (marks.length) fail('MARK left open at STOP');
         if (stack.length !== 1) fail(`STOP with ${stack.length} items on the stack`);
         return { value: stack[0], end: pos };
@@ -226,28 +280,49 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
         if (marks.length >= maxStack) fail('too many MARKs');
         marks.push(stack.length);
         break;
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: push(top()); break; // DUP
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4a: push(i32()); break; // BININT
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: { // LONG1
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        push(top());
+        break; // DUP
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        push(i32());
+        break; // BININT
+      case 0x4b:
+        push(u8());
+        break; // BININT1
+      case 0x4d:
+        push(u16());
+        break; // BININT2
+      case 0x8a: {
+        // LONG1
         const k = u8();
         if (k > maxLong) fail(`integer of ${k} bytes is too large`);
         push(decodeLong(take(k)));
         break;
       }
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const k = i32();
         if (k < 0 || k > maxLong) fail(`integer of ${k} bytes is too large`);
         push(decodeLong(take(k)));
         break;
       }
-      case 0x49: { // INT (text, protocol 0); also encodes True/False as 01/00
+      case 0x49: {
+        // INT (text, protocol 0); also encodes True/False as 01/00
         const s = line().trim();
         if (s === '01') push(true);
         else if (s === '00') push(false);
@@ -255,37 +330,100 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
         else fail(`bad INT '${s.slice(0, 20)}'`);
         break;
       }
-      case 0x47: { need(8); push(dv.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
-      case 0x58: push(decodeUtf8(take(u32()))); break; // BINUNICODE
-      case 0x8c: push(decodeUtf8(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: push(decodeUtf8(take(u64()))); break; // BINUNICODE8
-      case 0x54: { // BINSTRING (Python 2 str): torch.load decodes as utf-8 by default
+      case 0x47: {
+        need(8);
+        push(dv.getFloat64(pos, false));
+        pos += 8;
+        break;
+      } // BINFLOAT (big-endian)
+      case 0x58:
+        push(decodeUtf8(take(u32())));
+        break; // BINUNICODE
+      case 0x8c:
+        push(decodeUtf8(take(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        push(decodeUtf8(take(u64())));
+        break; // BINUNICODE8
+      case 0x54: {
+        // BINSTRING (Python 2 str): torch.load decodes as utf-8 by default
         const k = i32();
         if (k < 0) fail('negative string length');
         const b = take(k);
-        try { push(utf8.decode(b)); } catch { push(latin1.decode(b)); }
+        try {
+          push(utf8.decode(b));
+        } catch {
+          push(latin1.decode(b));
+        }
         break;
       }
-      case 0x55: { // SHORT_BINSTRING
+      case 0x55: {
+        // SHORT_BINSTRING
         const b = take(u8());
-        try { push(utf8.decode(b)); } catch { push(latin1.decode(b)); }
+        try {
+          push(utf8.decode(b));
+        } catch {
+          push(latin1.decode(b));
+        }
         break;
       }
-      case 0x42: push(new Uint8Array(take(u32()))); break; // BINBYTES
-      case 0x43: push(new Uint8Array(take(u8()))); break; // SHORT_BINBYTES
-      case 0x8e: push(new Uint8Array(take(u64()))); break; // BINBYTES8
-      case 0x96: push(new Uint8Array(take(u64()))); break; // BYTEARRAY8 (as bytes)
-      case 0x29: push(new PyTuple([])); break; // EMPTY_TUPLE
-      case 0x74: push(new PyTuple(popMark())); break; // TUPLE
-      case 0x85: { const a = pop(); push(new PyTuple([a])); break; } // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); push(new PyTuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(new PyTuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x6c: push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); appendTo(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendTo(top(), items); break; } // APPENDS
-      case 0x7d: push(new PyDict()); break; // EMPTY_DICT
-      case 0x64: { // DICT
+      case 0x42:
+        push(new Uint8Array(take(u32())));
+        break; // BINBYTES
+      case 0x43:
+        push(new Uint8Array(take(u8())));
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        push(new Uint8Array(take(u64())));
+        break; // BINBYTES8
+      case 0x96:
+        push(new Uint8Array(take(u64())));
+        break; // BYTEARRAY8 (as bytes)
+      case 0x29:
+        push(new PyTuple([]));
+        break; // EMPTY_TUPLE
+      case 0x74:
+        push(new PyTuple(popMark()));
+        break; // TUPLE
+      case 0x85: {
+        const a = pop();
+        push(new PyTuple([a]));
+        break;
+      } // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        push(new PyTuple([a, b]));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        push(new PyTuple([a, b, c]));
+        break;
+      } // TUPLE3
+      case 0x5d:
+        push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        push(popMark());
+        break; // LIST
+      case 0x61: {
+        const v = pop();
+        appendTo(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        appendTo(top(), items);
+        break;
+      } // APPENDS
+      case 0x7d:
+        push(new PyDict());
+        break; // EMPTY_DICT
+      case 0x64: {
+        // DICT
         const items = popMark();
         if (items.length % 2) fail('DICT with an odd number of items');
         const d = new PyDict();
@@ -293,53 +431,101 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
         push(d);
         break;
       }
-      case 0x73: { const v = pop(); const k = pop(); setItem(top(), k, v); break; } // SETITEM
-      case 0x75: { // SETITEMS
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItem(top(), k, v);
+        break;
+      } // SETITEM
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         if (items.length % 2) fail('SETITEMS with an odd number of items');
         const d = top();
         for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
         break;
       }
-      case 0x8f: push(new PySet(false)); break; // EMPTY_SET
-      case 0x90: { // ADDITEMS
+      case 0x8f:
+        push(new PySet(false));
+        break; // EMPTY_SET
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet) || s.frozen) fail(`ADDITEMS on a ${pyTypeName(s)}`);
         for (const it of items) (s as PySet).items.push(it);
         break;
       }
-      case 0x91: { const s = new PySet(true); s.items.push(...popMark()); push(s); break; } // FROZENSET
-      case 0x71: put(u8()); break; // BINPUT
-      case 0x72: put(u32()); break; // LONG_BINPUT
-      case 0x94: put(memo.size); break; // MEMOIZE
-      case 0x68: get(u8()); break; // BINGET
-      case 0x6a: get(u32()); break; // LONG_BINGET
-      case 0x70: { const s = line(); if (!/^\d{1,9}$/.test(s)) fail('bad PUT'); put(Number(s)); break; } // PUT
-      case 0x67: { const s = line(); if (!/^\d{1,9}$/.test(s)) fail('bad GET'); get(Number(s)); break; } // GET
-      case 0x63: { // GLOBAL "module\nname\n"
+      case 0x91: {
+        const s = new PySet(true);
+        s.items.push(...popMark());
+        push(s);
+        break;
+      } // FROZENSET
+      case 0x71:
+        put(u8());
+        break; // BINPUT
+      case 0x72:
+        put(u32());
+        break; // LONG_BINPUT
+      case 0x94:
+        put(memo.size);
+        break; // MEMOIZE
+      case 0x68:
+        get(u8());
+        break; // BINGET
+      case 0x6a:
+        get(u32());
+        break; // LONG_BINGET
+      case 0x70: {
+        const s = line();
+        if (!/^\d{1,9}$/.test(s)) fail('bad PUT');
+        put(Number(s));
+        break;
+      } // PUT
+      case 0x67: {
+        const s = line();
+        if (!/^\d{1,9}$/.test(s)) fail('bad GET');
+        get(Number(s));
+        break;
+      } // GET
+      case 0x63: {
+        // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
         push(findGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         push(findGlobal(module as string, name as string));
         break;
       }
-      case 0x52: { const args = pop(); const fn = pop(); push(call(fn, args)); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); push(call(cls, args)); break; } // NEWOBJ: cls.__new__(cls, *args)
-      case 0x62: { // BUILD: obj.__setstate__(state); only dicts keep their state (OrderedDict._metadata)
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        push(call(fn, args));
+        break;
+      } // REDUCE
+      case 0x81: {
+        const args = pop();
+        const cls = pop();
+        push(call(cls, args));
+        break;
+      } // NEWOBJ: cls.__new__(cls, *args)
+      case 0x62: {
+        // BUILD: obj.__setstate__(state); only dicts keep their state (OrderedDict._metadata)
         const state = pop();
         const obj = top();
         if (obj instanceof PyDict) obj.state = state;
         else fail(`BUILD on a ${pyTypeName(obj)} is not supported`);
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!opts.persistentLoad) fail('persistent id in a pickle that should have none');
         push(opts.persistentLoad!(pid, (p) => fail(`persistent id: ${p}`)));
@@ -361,7 +547,8 @@ export function asInt(v: PyValue | undefined, what: string, fail: (p: string) =>
 }
 
 export function asIntTuple(v: PyValue | undefined, what: string, fail: (p: string) => never): number[] {
-  const items = v instanceof PyTuple ? v.items : Array.isArray(v) ? v : fail(`${what} should be a tuple, got ${pyTypeName(v)}`);
+  const items =
+    v instanceof PyTuple ? v.items : Array.isArray(v) ? v : fail(`${what} should be a tuple, got ${pyTypeName(v)}`);
   return items.map((x, i) => asInt(x, `${what}[${i}]`, fail));
 }
 

@@ -14,24 +14,54 @@
  * needs. Tensors are materialized in C order honouring offsets and strides; float64 and bfloat16 become
  * float32 (the model runs in float32), other dtypes are kept.
  */
-import { type HostTensor, type NumericDType, type StateDict, InputError, numel } from './host_tensor';
-import { type GlobalHandler, type PyValue, PyDict, PyGlobal, PyTuple, asInt, asIntTuple, asString, pyTypeName, unpickle } from './pickle';
-import { ZipArchive, looksLikeZip } from './zip_archive';
+import { type HostTensor, InputError, type NumericDType, numel, type StateDict } from './host_tensor';
+import {
+  asInt,
+  asIntTuple,
+  asString,
+  type GlobalHandler,
+  PyDict,
+  PyGlobal,
+  PyTuple,
+  type PyValue,
+  pyTypeName,
+  unpickle,
+} from './pickle';
+import { looksLikeZip, ZipArchive } from './zip_archive';
 
 /** Element types a torch storage can have here. 'bfloat16' exists only on the way in (converted). */
 export type StorageDType = NumericDType | 'bfloat16';
 
 /** Storage classes torch writes into persistent ids, with their element type. */
 export const STORAGE_TYPES: ReadonlyMap<string, StorageDType> = new Map<string, StorageDType>([
-  ['torch.FloatStorage', 'float32'], ['torch.DoubleStorage', 'float64'], ['torch.HalfStorage', 'float16'],
-  ['torch.BFloat16Storage', 'bfloat16'], ['torch.LongStorage', 'int64'], ['torch.IntStorage', 'int32'],
-  ['torch.ShortStorage', 'int16'], ['torch.CharStorage', 'int8'], ['torch.ByteStorage', 'uint8'],
-  ['torch.BoolStorage', 'bool'], ['torch.UntypedStorage', 'uint8'], ['torch.storage.UntypedStorage', 'uint8'],
+  ['torch.FloatStorage', 'float32'],
+  ['torch.DoubleStorage', 'float64'],
+  ['torch.HalfStorage', 'float16'],
+  ['torch.BFloat16Storage', 'bfloat16'],
+  ['torch.LongStorage', 'int64'],
+  ['torch.IntStorage', 'int32'],
+  ['torch.ShortStorage', 'int16'],
+  ['torch.CharStorage', 'int8'],
+  ['torch.ByteStorage', 'uint8'],
+  ['torch.BoolStorage', 'bool'],
+  ['torch.UntypedStorage', 'uint8'],
+  ['torch.storage.UntypedStorage', 'uint8'],
 ]);
 
 export const ELEMENT_BYTES: Record<StorageDType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
-  uint16: 2, uint32: 4, uint64: 8,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
 };
 
 /** Largest storage we accept (bytes). */
@@ -95,7 +125,11 @@ function stateDictGlobals(): Map<string, GlobalHandler> {
       const d = new PyDict('OrderedDict');
       if (args.length === 0) return d;
       const src = args[0];
-      const pairs = Array.isArray(src) ? src : src instanceof PyTuple ? src.items : fail('OrderedDict(...) of a non-sequence');
+      const pairs = Array.isArray(src)
+        ? src
+        : src instanceof PyTuple
+          ? src.items
+          : fail('OrderedDict(...) of a non-sequence');
       for (const p of pairs) {
         if (!(p instanceof PyTuple) || p.items.length !== 2) fail('OrderedDict item is not a pair');
         const [k, v] = (p as PyTuple).items;
@@ -144,13 +178,16 @@ class StorageTable {
   add(ref: StorageRef, fail: (p: string) => never): StorageRef {
     const old = this.byKey.get(ref.key);
     if (old) {
-      if (old.dtype !== ref.dtype || old.numel !== ref.numel) fail(`storage '${ref.key}' is described twice differently`);
+      if (old.dtype !== ref.dtype || old.numel !== ref.numel)
+        fail(`storage '${ref.key}' is described twice differently`);
       return old;
     }
     if (ref.numel < 0) fail(`storage '${ref.key}' has a negative size`);
     const bytes = ref.numel * ELEMENT_BYTES[ref.dtype];
     if (bytes > MAX_STORAGE_BYTES) {
-      fail(`storage '${ref.key}' claims ${ref.numel} ${ref.dtype} elements (${(bytes / 2 ** 30).toFixed(2)} GiB), over the limit of ${MAX_STORAGE_BYTES / 2 ** 30} GiB`);
+      fail(
+        `storage '${ref.key}' claims ${ref.numel} ${ref.dtype} elements (${(bytes / 2 ** 30).toFixed(2)} GiB), over the limit of ${MAX_STORAGE_BYTES / 2 ** 30} GiB`,
+      );
     }
     this.byKey.set(ref.key, ref);
     return ref;
@@ -162,10 +199,15 @@ function zipPersistentLoad(table: StorageTable) {
   return (pid: PyValue, fail: (p: string) => never): PyValue => {
     if (!(pid instanceof PyTuple)) return fail(`expected a tuple, got ${pyTypeName(pid)}`);
     const [tag, type, key, location, n] = pid.items;
-    if (tag !== 'storage' || pid.items.length !== 5) return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
+    if (tag !== 'storage' || pid.items.length !== 5)
+      return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
     const ref: StorageRef = {
-      pyOpaque: true, kind: 'storage', dtype: storageDType(type, fail),
-      key: asString(key, 'storage key', fail), location: asString(location, 'location', fail), numel: asInt(n, 'storage size', fail),
+      pyOpaque: true,
+      kind: 'storage',
+      dtype: storageDType(type, fail),
+      key: asString(key, 'storage key', fail),
+      location: asString(location, 'location', fail),
+      numel: asInt(n, 'storage size', fail),
     };
     return table.add(ref, fail) as StorageRef & PyValue;
   };
@@ -176,20 +218,41 @@ function legacyPersistentLoad(table: StorageTable) {
   return (pid: PyValue, fail: (p: string) => never): PyValue => {
     if (!(pid instanceof PyTuple)) return fail(`expected a tuple, got ${pyTypeName(pid)}`);
     const [tag, type, key, location, n, view] = pid.items;
-    if (tag === 'module') return fail('the checkpoint holds a pickled nn.Module, not a state_dict; save model.state_dict() instead');
-    if (tag !== 'storage' || pid.items.length !== 6) return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
+    if (tag === 'module')
+      return fail('the checkpoint holds a pickled nn.Module, not a state_dict; save model.state_dict() instead');
+    if (tag !== 'storage' || pid.items.length !== 6)
+      return fail(`unsupported persistent id ('${String(tag)}', ...) of ${pid.items.length} items`);
     const dtype = storageDType(type, fail);
-    const root = table.add({
-      pyOpaque: true, kind: 'storage', dtype, key: asString(key, 'storage key', fail),
-      location: asString(location, 'location', fail), numel: asInt(n, 'storage size', fail),
-    }, fail);
+    const root = table.add(
+      {
+        pyOpaque: true,
+        kind: 'storage',
+        dtype,
+        key: asString(key, 'storage key', fail),
+        location: asString(location, 'location', fail),
+        numel: asInt(n, 'storage size', fail),
+      },
+      fail,
+    );
     if (view === null || view === undefined) return root as StorageRef & PyValue;
-    if (!(view instanceof PyTuple) || view.items.length !== 3) return fail('view metadata should be (key, offset, size)');
+    if (!(view instanceof PyTuple) || view.items.length !== 3)
+      return fail('view metadata should be (key, offset, size)');
     const viewKey = asString(view.items[0], 'view key', fail);
     const offset = asInt(view.items[1], 'view offset', fail);
     const size = asInt(view.items[2], 'view size', fail);
-    if (offset < 0 || size < 0 || offset + size > root.numel) fail(`view '${viewKey}' [${offset}, ${offset + size}) lies outside storage '${root.key}' of ${root.numel} elements`);
-    const v: StorageRef = { pyOpaque: true, kind: 'storage', dtype, key: viewKey, location: root.location, numel: size, view: { rootKey: root.key, offset, numel: size } };
+    if (offset < 0 || size < 0 || offset + size > root.numel)
+      fail(
+        `view '${viewKey}' [${offset}, ${offset + size}) lies outside storage '${root.key}' of ${root.numel} elements`,
+      );
+    const v: StorageRef = {
+      pyOpaque: true,
+      kind: 'storage',
+      dtype,
+      key: viewKey,
+      location: root.location,
+      numel: size,
+      view: { rootKey: root.key, offset, numel: size },
+    };
     return v as StorageRef & PyValue;
   };
 }
@@ -221,12 +284,29 @@ function findStateDict(root: PyValue, file: string, notes: string[]): Map<string
     if (typeof k === 'string' && isTensor(v)) out.set(k, v);
     else skipped.push(String(k));
   }
-  if (skipped.length) notes.push(`skipped ${skipped.length} non-tensor entries: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`);
-  if (out.size === 0) throw new InputError(file, 'checkpoint holds no tensors (expected a state_dict, or a dict with a state_dict or model_state_dict entry)');
+  if (skipped.length)
+    notes.push(
+      `skipped ${skipped.length} non-tensor entries: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`,
+    );
+  if (out.size === 0)
+    throw new InputError(
+      file,
+      'checkpoint holds no tensors (expected a state_dict, or a dict with a state_dict or model_state_dict entry)',
+    );
   return out;
 }
 
-type StorageArray = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint32Array | BigUint64Array;
+type StorageArray =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint32Array
+  | BigUint64Array;
 
 /** Raw little-endian storage bytes as a typed array (this code assumes a little-endian host, as all current ones are). */
 function decodeStorage(b: Uint8Array, dtype: StorageDType, n: number): StorageArray {
@@ -236,16 +316,29 @@ function decodeStorage(b: Uint8Array, dtype: StorageDType, n: number): StorageAr
   const buf = src.buffer as ArrayBuffer;
   const off = src.byteOffset;
   switch (dtype) {
-    case 'float32': return new Float32Array(buf, off, n);
-    case 'float64': return new Float64Array(buf, off, n);
-    case 'float16': case 'bfloat16': case 'uint16': return new Uint16Array(buf, off, n);
-    case 'int64': return new BigInt64Array(buf, off, n);
-    case 'uint64': return new BigUint64Array(buf, off, n);
-    case 'int32': return new Int32Array(buf, off, n);
-    case 'uint32': return new Uint32Array(buf, off, n);
-    case 'int16': return new Int16Array(buf, off, n);
-    case 'int8': return new Int8Array(buf, off, n);
-    case 'uint8': case 'bool': return new Uint8Array(buf, off, n);
+    case 'float32':
+      return new Float32Array(buf, off, n);
+    case 'float64':
+      return new Float64Array(buf, off, n);
+    case 'float16':
+    case 'bfloat16':
+    case 'uint16':
+      return new Uint16Array(buf, off, n);
+    case 'int64':
+      return new BigInt64Array(buf, off, n);
+    case 'uint64':
+      return new BigUint64Array(buf, off, n);
+    case 'int32':
+      return new Int32Array(buf, off, n);
+    case 'uint32':
+      return new Uint32Array(buf, off, n);
+    case 'int16':
+      return new Int16Array(buf, off, n);
+    case 'int8':
+      return new Int8Array(buf, off, n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buf, off, n);
   }
 }
 
@@ -267,7 +360,10 @@ function gather(src: StorageArray, shape: number[], stride: number[], offset: nu
   for (let k = 0; k < count; k++) {
     o[k] = s[p];
     for (let d = nd - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) { p += stride[d]; break; }
+      if (++idx[d] < shape[d]) {
+        p += stride[d];
+        break;
+      }
       p -= (shape[d] - 1) * stride[d];
       idx[d] = 0;
     }
@@ -294,7 +390,11 @@ interface StorageSource {
 }
 
 async function materialize(
-  file: string, tensors: Map<string, TensorRef>, table: StorageTable, source: StorageSource, notes: string[],
+  file: string,
+  tensors: Map<string, TensorRef>,
+  table: StorageTable,
+  source: StorageSource,
+  notes: string[],
 ): Promise<StateDict> {
   const rootOf = (ref: StorageRef, name: string): StorageRef => {
     const r = ref.view ? table.byKey.get(ref.view.rootKey) : ref;
@@ -308,7 +408,9 @@ async function materialize(
   const checked = new Set<string>();
   let total = 0;
   for (const [name, t] of tensors) {
-    const bad = (p: string): never => { throw new InputError(file, `tensor '${name}': ${p}`); };
+    const bad = (p: string): never => {
+      throw new InputError(file, `tensor '${name}': ${p}`);
+    };
     if (t.shape.some((d) => d < 0)) bad(`negative size (${t.shape.join(', ')})`);
     if (t.stride.some((s) => s < 0)) bad(`negative stride (${t.stride.join(', ')})`);
     if (t.offset < 0) bad(`negative storage offset ${t.offset}`);
@@ -318,7 +420,9 @@ async function materialize(
       let last = t.offset;
       for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
       if (last >= t.storage.numel) {
-        bad(`needs element ${last} of storage '${t.storage.key}', which holds only ${t.storage.numel} elements (shape (${t.shape.join(', ')}), stride (${t.stride.join(', ')}), offset ${t.offset})`);
+        bad(
+          `needs element ${last} of storage '${t.storage.key}', which holds only ${t.storage.numel} elements (shape (${t.shape.join(', ')}), stride (${t.stride.join(', ')}), offset ${t.offset})`,
+        );
       }
       const root = rootOf(t.storage, name);
       if (!checked.has(root.key)) {
@@ -330,7 +434,10 @@ async function materialize(
     total += count;
   }
   if (total > MAX_TOTAL_ELEMENTS || total > 4 * storageElements + (1 << 20)) {
-    throw new InputError(file, `tensors claim ${total} elements in all from storages of ${storageElements} elements; refused as absurd`);
+    throw new InputError(
+      file,
+      `tensors claim ${total} elements in all from storages of ${storageElements} elements; refused as absurd`,
+    );
   }
 
   const decoded = new Map<string, StorageArray>();
@@ -341,7 +448,10 @@ async function materialize(
       const bytes = await source.fetch(root);
       const need = root.numel * ELEMENT_BYTES[root.dtype];
       if (bytes.length < need) {
-        throw new InputError(file, `storage '${root.key}' (for tensor '${name}') holds ${bytes.length} bytes, but ${root.numel} ${root.dtype} elements need ${need}`);
+        throw new InputError(
+          file,
+          `storage '${root.key}' (for tensor '${name}') holds ${bytes.length} bytes, but ${root.numel} ${root.dtype} elements need ${need}`,
+        );
       }
       arr = decodeStorage(bytes, root.dtype, root.numel);
       decoded.set(root.key, arr);
@@ -358,7 +468,10 @@ async function materialize(
     if (t.storage.dtype === 'float64' || t.storage.dtype === 'bfloat16') converted.push(name);
     sd.set(name, toHost(data, t.storage.dtype, [...t.shape]));
   }
-  if (converted.length) notes.push(`converted ${converted.length} float64/bfloat16 tensors to float32: ${converted.slice(0, 5).join(', ')}${converted.length > 5 ? ', ...' : ''}`);
+  if (converted.length)
+    notes.push(
+      `converted ${converted.length} float64/bfloat16 tensors to float32: ${converted.slice(0, 5).join(', ')}${converted.length > 5 ? ', ...' : ''}`,
+    );
   return sd;
 }
 
@@ -367,7 +480,8 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
   try {
     zip = await ZipArchive.open(source, file);
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(file, `looks like a zip-format checkpoint but is truncated or corrupt: ${e.problem}`);
+    if (e instanceof InputError)
+      throw new InputError(file, `looks like a zip-format checkpoint but is truncated or corrupt: ${e.problem}`);
     throw e;
   }
   try {
@@ -376,31 +490,53 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
     // Torch itself uses the first directory of the archive; a nested copy would be odd but is not ambiguous
     // if only one is at the top level.
     const top = pkls.filter((n) => n.split('/').length <= 2);
-    if (top.length !== 1) throw new InputError(file, `zip archive has ${pkls.length} data.pkl entries (${pkls.slice(0, 3).join(', ')}); expected one`);
+    if (top.length !== 1)
+      throw new InputError(
+        file,
+        `zip archive has ${pkls.length} data.pkl entries (${pkls.slice(0, 3).join(', ')}); expected one`,
+      );
     const prefix = top[0].slice(0, top[0].length - 'data.pkl'.length);
     const notes: string[] = [];
     if (zip.has(`${prefix}byteorder`)) {
       const order = new TextDecoder().decode(await zip.read(`${prefix}byteorder`, 16)).trim();
-      if (order !== 'little') throw new InputError(file, `checkpoint byte order is '${order.slice(0, 16)}'; only little-endian checkpoints are supported`);
+      if (order !== 'little')
+        throw new InputError(
+          file,
+          `checkpoint byte order is '${order.slice(0, 16)}'; only little-endian checkpoints are supported`,
+        );
     }
     const pkl = await zip.read(top[0], MAX_PICKLE_BYTES);
     const table = new StorageTable();
-    const { value } = unpickle(pkl, { file, globals: stateDictGlobals(), persistentLoad: zipPersistentLoad(table), refusalHint });
+    const { value } = unpickle(pkl, {
+      file,
+      globals: stateDictGlobals(),
+      persistentLoad: zipPersistentLoad(table),
+      refusalHint,
+    });
     const tensors = findStateDict(value, file, notes);
     const entryOf = (ref: StorageRef) => `${prefix}data/${ref.key}`;
-    const sd = await materialize(file, tensors, table, {
-      check(ref) {
-        const name = entryOf(ref);
-        const info = zip.info(name);
-        if (!info) throw new InputError(file, `missing storage entry '${name}'`);
-        const need = ref.numel * ELEMENT_BYTES[ref.dtype];
-        // torch writes each storage as exactly its bytes; any other size means a corrupt or forged file.
-        if (info.size !== need) {
-          throw new InputError(file, `storage entry '${name}' holds ${info.size} bytes, but its description (${ref.numel} ${ref.dtype} elements) needs ${need}`);
-        }
+    const sd = await materialize(
+      file,
+      tensors,
+      table,
+      {
+        check(ref) {
+          const name = entryOf(ref);
+          const info = zip.info(name);
+          if (!info) throw new InputError(file, `missing storage entry '${name}'`);
+          const need = ref.numel * ELEMENT_BYTES[ref.dtype];
+          // torch writes each storage as exactly its bytes; any other size means a corrupt or forged file.
+          if (info.size !== need) {
+            throw new InputError(
+              file,
+              `storage entry '${name}' holds ${info.size} bytes, but its description (${ref.numel} ${ref.dtype} elements) needs ${need}`,
+            );
+          }
+        },
+        fetch: (ref) => zip.read(entryOf(ref), Math.max(ref.numel * ELEMENT_BYTES[ref.dtype], 16)),
       },
-      fetch: (ref) => zip.read(entryOf(ref), Math.max(ref.numel * ELEMENT_BYTES[ref.dtype], 16)),
-    }, notes);
+      notes,
+    );
     return { stateDict: sd, format: 'zip', notes };
   } finally {
     await zip.close();
@@ -411,19 +547,28 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<Ch
   const notes: string[] = [];
   const plain = new Map<string, GlobalHandler>();
   const magic = unpickle(bytes, { file, globals: plain, offset: 0 });
-  if (magic.value !== LEGACY_MAGIC) throw new InputError(file, 'not a PyTorch checkpoint: a pickle, but without the torch magic number');
+  if (magic.value !== LEGACY_MAGIC)
+    throw new InputError(file, 'not a PyTorch checkpoint: a pickle, but without the torch magic number');
   const version = unpickle(bytes, { file, globals: plain, offset: magic.end });
-  if (version.value !== LEGACY_PROTOCOL_VERSION) throw new InputError(file, `unsupported legacy checkpoint protocol version ${String(version.value)}`);
+  if (version.value !== LEGACY_PROTOCOL_VERSION)
+    throw new InputError(file, `unsupported legacy checkpoint protocol version ${String(version.value)}`);
   const sysInfo = unpickle(bytes, { file, globals: plain, offset: version.end });
   if (sysInfo.value instanceof PyDict && sysInfo.value.map.get('little_endian') === false) {
     throw new InputError(file, 'checkpoint was written on a big-endian machine; not supported');
   }
   const table = new StorageTable();
-  const main = unpickle(bytes, { file, globals: stateDictGlobals(), persistentLoad: legacyPersistentLoad(table), offset: sysInfo.end, refusalHint });
+  const main = unpickle(bytes, {
+    file,
+    globals: stateDictGlobals(),
+    persistentLoad: legacyPersistentLoad(table),
+    offset: sysInfo.end,
+    refusalHint,
+  });
   const tensors = findStateDict(main.value, file, notes);
   const keysPickle = unpickle(bytes, { file, globals: plain, offset: main.end });
   const keys = keysPickle.value;
-  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw new InputError(file, 'legacy checkpoint: storage key list is not a list of strings');
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
+    throw new InputError(file, 'legacy checkpoint: storage key list is not a list of strings');
   // Storages follow in the order of the key list: int64 element count, then the bytes.
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const raw = new Map<string, Uint8Array>();
@@ -431,38 +576,57 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<Ch
   for (const key of keys as string[]) {
     const ref = table.byKey.get(key);
     if (!ref) throw new InputError(file, `legacy checkpoint lists storage '${key}', which no tensor uses`);
-    if (pos + 8 > bytes.length) throw new InputError(file, `truncated: storage '${key}' header is missing (file ends at byte ${bytes.length})`);
+    if (pos + 8 > bytes.length)
+      throw new InputError(file, `truncated: storage '${key}' header is missing (file ends at byte ${bytes.length})`);
     const count = dv.getBigInt64(pos, true);
     pos += 8;
-    if (count !== BigInt(ref.numel)) throw new InputError(file, `storage '${key}' holds ${count} elements on disk but ${ref.numel} in its description`);
+    if (count !== BigInt(ref.numel))
+      throw new InputError(
+        file,
+        `storage '${key}' holds ${count} elements on disk but ${ref.numel} in its description`,
+      );
     const nbytes = ref.numel * ELEMENT_BYTES[ref.dtype];
     if (pos + nbytes > bytes.length) {
-      throw new InputError(file, `truncated: storage '${key}' needs ${nbytes} bytes at byte ${pos}, only ${bytes.length - pos} left`);
+      throw new InputError(
+        file,
+        `truncated: storage '${key}' needs ${nbytes} bytes at byte ${pos}, only ${bytes.length - pos} left`,
+      );
     }
     raw.set(key, bytes.subarray(pos, pos + nbytes));
     pos += nbytes;
   }
   if (pos !== bytes.length) notes.push(`${bytes.length - pos} trailing bytes after the last storage ignored`);
-  const sd = await materialize(file, tensors, table, {
-    check(ref) {
-      if (!raw.has(ref.key)) throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
+  const sd = await materialize(
+    file,
+    tensors,
+    table,
+    {
+      check(ref) {
+        if (!raw.has(ref.key))
+          throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
+      },
+      fetch: async (ref) => raw.get(ref.key) as Uint8Array,
     },
-    fetch: async (ref) => raw.get(ref.key) as Uint8Array,
-  }, notes);
+    notes,
+  );
   return { stateDict: sd, format: 'legacy', notes };
 }
 
 /** Reads a checkpoint with notes on what was converted or skipped. */
 export async function readCheckpointContents(source: Uint8Array | Blob, file: string): Promise<CheckpointContents> {
-  const head = source instanceof Uint8Array ? source.subarray(0, 4) : new Uint8Array(await source.slice(0, 4).arrayBuffer());
+  const head =
+    source instanceof Uint8Array ? source.subarray(0, 4) : new Uint8Array(await source.slice(0, 4).arrayBuffer());
   if (looksLikeZip(head)) return readZipCheckpoint(source, file);
   if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(await source.arrayBuffer());
     return readLegacyCheckpoint(bytes, file);
   }
   if (head.length < 4) throw new InputError(file, `file is ${head.length} bytes long: not a PyTorch checkpoint`);
-  throw new InputError(file, 'not a PyTorch checkpoint: neither a zip archive (torch >= 1.6) nor a legacy pickle (wrong magic bytes ' +
-    `${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  throw new InputError(
+    file,
+    'not a PyTorch checkpoint: neither a zip archive (torch >= 1.6) nor a legacy pickle (wrong magic bytes ' +
+      `${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`,
+  );
 }
 
 /** Reads a `.pth` state_dict (zip or legacy format). Errors are InputErrors naming `file`. */

@@ -8,13 +8,20 @@
  *   list, then each storage as int64 element count + bytes.
  * Every tensor gets its own contiguous storage (offset 0, C-order strides).
  */
-import { type HostTensor, type NumericDType, type StateDict, numel } from './host_tensor';
+import { type HostTensor, type NumericDType, numel, type StateDict } from './host_tensor';
 import { PickleWriter } from './pickle_writer';
 import { writeStoredZip } from './zip_store_writer';
 
 const STORAGE_CLASS: Partial<Record<NumericDType, string>> = {
-  float32: 'FloatStorage', float64: 'DoubleStorage', float16: 'HalfStorage', int64: 'LongStorage',
-  int32: 'IntStorage', int16: 'ShortStorage', int8: 'CharStorage', uint8: 'ByteStorage', bool: 'BoolStorage',
+  float32: 'FloatStorage',
+  float64: 'DoubleStorage',
+  float16: 'HalfStorage',
+  int64: 'LongStorage',
+  int32: 'IntStorage',
+  int16: 'ShortStorage',
+  int8: 'CharStorage',
+  uint8: 'ByteStorage',
+  bool: 'BoolStorage',
 };
 
 export interface SaveOptions {
@@ -29,7 +36,8 @@ const LEGACY_PROTOCOL_VERSION = 1001;
 function checkTensor(key: string, t: HostTensor): string {
   const cls = STORAGE_CLASS[t.dtype];
   if (!cls) throw new Error(`saveCheckpoint: tensor '${key}' has dtype ${t.dtype}, which torch storages cannot hold`);
-  if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`saveCheckpoint: tensor '${key}' has a bad shape (${t.shape.join(', ')})`);
+  if (t.shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`saveCheckpoint: tensor '${key}' has a bad shape (${t.shape.join(', ')})`);
   if (numel(t.shape) !== t.data.length) {
     throw new Error(`saveCheckpoint: tensor '${key}' has shape (${t.shape.join(', ')}) but ${t.data.length} values`);
   }
@@ -38,7 +46,10 @@ function checkTensor(key: string, t: HostTensor): string {
 
 function contiguousStride(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) { s[i] = acc; acc *= Math.max(shape[i], 1); }
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= Math.max(shape[i], 1);
+  }
   return s;
 }
 
@@ -91,11 +102,27 @@ function saveLegacy(sd: StateDict): Uint8Array {
   const keys = [...sd.keys()].map((_, i) => String(i));
   const magic = new PickleWriter().proto(2).int(LEGACY_MAGIC).stop().finish();
   const version = new PickleWriter().proto(2).int(LEGACY_PROTOCOL_VERSION).stop().finish();
-  const sys = new PickleWriter().proto(2).emptyDict().mark()
-    .str('protocol_version').int(LEGACY_PROTOCOL_VERSION)
-    .str('little_endian').bool(true)
-    .str('type_sizes').emptyDict().mark().str('short').int(2).str('int').int(4).str('long').int(4).setitems()
-    .setitems().stop().finish();
+  const sys = new PickleWriter()
+    .proto(2)
+    .emptyDict()
+    .mark()
+    .str('protocol_version')
+    .int(LEGACY_PROTOCOL_VERSION)
+    .str('little_endian')
+    .bool(true)
+    .str('type_sizes')
+    .emptyDict()
+    .mark()
+    .str('short')
+    .int(2)
+    .str('int')
+    .int(4)
+    .str('long')
+    .int(4)
+    .setitems()
+    .setitems()
+    .stop()
+    .finish();
   const main = pickleStateDict(sd, keys, true);
   const list = new PickleWriter().proto(2).emptyList().mark();
   for (const k of keys) list.str(k);
@@ -108,7 +135,10 @@ function saveLegacy(sd: StateDict): Uint8Array {
   }
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let pos = 0;
-  for (const p of parts) { out.set(p, pos); pos += p.length; }
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
   return out;
 }
 

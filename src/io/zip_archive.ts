@@ -3,7 +3,15 @@
  * front; each entry is inflated on demand, so a Sensorium zip of hundreds of MB is never held whole.
  * Works on a Blob (browser File, Node `fs.openAsBlob`) or an in-memory Uint8Array.
  */
-import { BlobReader, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure, type Entry } from '@zip.js/zip.js';
+import {
+  BlobReader,
+  configure,
+  type Entry,
+  Uint8ArrayReader,
+  Uint8ArrayWriter,
+  ZipReader,
+  ZipWriter,
+} from '@zip.js/zip.js';
 import { InputError } from './host_tensor';
 
 // Inflate on the calling thread: workers are ours to manage (training runs in one already), and zip.js
@@ -13,7 +21,11 @@ configure({ useWebWorkers: false });
 /** Largest single entry we inflate (bytes): guards against zip bombs and absurd claims. */
 export const MAX_ENTRY_BYTES = 1 << 30;
 
-export interface ZipEntryInfo { name: string; size: number; compressedSize: number }
+export interface ZipEntryInfo {
+  name: string;
+  size: number;
+  compressedSize: number;
+}
 
 export class ZipArchive {
   private constructor(
@@ -36,9 +48,13 @@ export class ZipArchive {
     return new ZipArchive(file, reader as ZipReader<unknown>, map);
   }
 
-  names(): string[] { return [...this.entries.keys()]; }
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
 
-  has(name: string): boolean { return this.entries.has(name); }
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
 
   info(name: string): ZipEntryInfo | undefined {
     const e = this.entries.get(name);
@@ -49,27 +65,43 @@ export class ZipArchive {
   async read(name: string, maxBytes = MAX_ENTRY_BYTES): Promise<Uint8Array> {
     const e = this.entries.get(name);
     if (!e || e.directory) throw new InputError(this.file, `missing entry '${name}'`);
-    if (e.uncompressedSize > maxBytes) throw new InputError(this.file, `entry '${name}' claims ${e.uncompressedSize} bytes (limit ${maxBytes})`);
+    if (e.uncompressedSize > maxBytes)
+      throw new InputError(this.file, `entry '${name}' claims ${e.uncompressedSize} bytes (limit ${maxBytes})`);
     let bytes: Uint8Array;
     try {
-      bytes = await (e as Entry & { getData(w: Uint8ArrayWriter): Promise<Uint8Array> }).getData(new Uint8ArrayWriter());
+      bytes = await (e as Entry & { getData(w: Uint8ArrayWriter): Promise<Uint8Array> }).getData(
+        new Uint8ArrayWriter(),
+      );
     } catch (err) {
       throw new InputError(this.file, `entry '${name}' is corrupt (${(err as Error).message})`);
     }
-    if (bytes.length !== e.uncompressedSize) throw new InputError(this.file, `entry '${name}' inflated to ${bytes.length} bytes, header says ${e.uncompressedSize}`);
+    if (bytes.length !== e.uncompressedSize)
+      throw new InputError(
+        this.file,
+        `entry '${name}' inflated to ${bytes.length} bytes, header says ${e.uncompressedSize}`,
+      );
     return bytes;
   }
 
-  async close(): Promise<void> { await this.reader.close(); }
+  async close(): Promise<void> {
+    await this.reader.close();
+  }
 }
 
 /** True when the bytes start like a zip local file header (PK\x03\x04) or an empty archive (PK\x05\x06). */
 export function looksLikeZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b &&
-    ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6))
+  );
 }
 
-export interface ZipInput { name: string; data: Uint8Array }
+export interface ZipInput {
+  name: string;
+  data: Uint8Array;
+}
 
 /**
  * Writes a zip. `store` keeps entries uncompressed and 64-byte aligned as PyTorch expects for its

@@ -5,7 +5,10 @@
  * limited to 4 GiB and 65535 entries, far beyond a state_dict here.
  */
 
-export interface StoredEntry { name: string; data: Uint8Array }
+export interface StoredEntry {
+  name: string;
+  data: Uint8Array;
+}
 
 export const ZIP_ALIGNMENT = 64;
 
@@ -77,7 +80,8 @@ export function writeStoredZip(entries: StoredEntry[], alignment = ZIP_ALIGNMENT
     out.set(names[i], p);
     p += names[i].length;
     if (extra) {
-      out[p] = 0x46; out[p + 1] = 0x42; // 'FB'
+      out[p] = 0x46;
+      out[p + 1] = 0x42; // 'FB'
       dv.setUint16(p + 2, extra - 4, true);
       out.fill(0x5a, p + 4, p + extra); // 'Z'
       p += extra;

@@ -127,7 +127,14 @@ interface Buffers {
 }
 
 interface Dims {
-  N: number; C: number; HW: number; Np: number; Cp: number; HWp: number; k: number; tile: Tile;
+  N: number;
+  C: number;
+  HW: number;
+  Np: number;
+  Cp: number;
+  HWp: number;
+  k: number;
+  tile: Tile;
 }
 
 function bufferSizes(d: Dims): number[] {
@@ -136,9 +143,21 @@ function bufferSizes(d: Dims): number[] {
 }
 
 /** Plain-loop GEMM, same semantics as the generated one (float32 storage, float32 accumulation per product). */
-function gemmJs(A: Float32Array, B: Float32Array, Cm: Float32Array, M: number, K: number, Nc: number, lda: number, ldb: number, ldc: number, accumulate: boolean): void {
+function gemmJs(
+  A: Float32Array,
+  B: Float32Array,
+  Cm: Float32Array,
+  M: number,
+  K: number,
+  Nc: number,
+  lda: number,
+  ldb: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
   for (let i = 0; i < M; i++) {
-    const co = i * ldc, ao = i * lda;
+    const co = i * ldc,
+      ao = i * lda;
     if (!accumulate) Cm.fill(0, co, co + Nc);
     for (let kk = 0; kk < K; kk++) {
       const a = A[ao + kk];
@@ -153,8 +172,14 @@ function jsBuffers(d: Dims): Buffers {
   const { Np, Cp, HWp, k } = d;
   const [sM, sDM, sX, sXT, sZ, sG, sGT, sDXT] = bufferSizes(d);
   const b: Buffers = {
-    mask: new Float32Array(sM), gradMask: new Float32Array(sDM), x: new Float32Array(sX), xt: new Float32Array(sXT),
-    z: new Float32Array(sZ), g: new Float32Array(sG), gt: new Float32Array(sGT), dxt: new Float32Array(sDXT),
+    mask: new Float32Array(sM),
+    gradMask: new Float32Array(sDM),
+    x: new Float32Array(sX),
+    xt: new Float32Array(sXT),
+    z: new Float32Array(sZ),
+    g: new Float32Array(sG),
+    gt: new Float32Array(sGT),
+    dxt: new Float32Array(sDXT),
     gemmForward: (images) => gemmJs(b.mask, b.x, b.z, Np, HWp, images * Cp, HWp, k * Cp, k * Cp, false),
     gemmBackward: (images) => gemmJs(b.g, b.xt, b.gradMask, Np, images * Cp, HWp, k * Cp, HWp, HWp, true),
     gemmMapGrad: () => gemmJs(b.gt, b.mask, b.dxt, Cp, Np, HWp, Np, HWp, HWp, false),
@@ -170,13 +195,25 @@ function wasmBuffers(d: Dims, madd: boolean): Buffers {
   const sizes = bufferSizes(d);
   const offsets: number[] = [];
   let total = 0;
-  for (const z of sizes) { offsets.push(total); total += roundUp(z * 4, 64); }
+  for (const z of sizes) {
+    offsets.push(total);
+    total += roundUp(z * 4, 64);
+  }
   if (total > 2 ** 31 - 2 ** 20) {
-    throw new RangeError(`the factorized readout kernel needs ${(total / 2 ** 30).toFixed(2)} GiB of WebAssembly memory (${d.N} neurons x ${d.HW} mask pixels); at most 2 GiB`);
+    throw new RangeError(
+      `the factorized readout kernel needs ${(total / 2 ** 30).toFixed(2)} GiB of WebAssembly memory (${d.N} neurons x ${d.HW} mask pixels); at most 2 GiB`,
+    );
   }
   const pages = Math.ceil(total / 65536) + 1;
-  const gemm = (K: number, Nc: number, lda: number, ldb: number, ldc: number, accumulate: boolean, mr = MR): GemmSpec =>
-    ({ K, Nc, lda, ldb, ldc, mr, nv: NV, accumulate, madd, unroll: UNROLL });
+  const gemm = (
+    K: number,
+    Nc: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    accumulate: boolean,
+    mr = MR,
+  ): GemmSpec => ({ K, Nc, lda, ldb, ldc, mr, nv: NV, accumulate, madd, unroll: UNROLL });
   // GEMM 3 (map gradient) has Cp rows: a row tile that divides it (Cp is a multiple of 4 NV, so 4 does)
   const mr3 = Cp % MR === 0 ? MR : 4;
   // one module per pass width (the last pass of a batch may hold fewer images)
@@ -196,12 +233,24 @@ function wasmBuffers(d: Dims, madd: boolean): Buffers {
       if (modules.size > 32) modules.clear();
       modules.set(key, mod);
     }
-    instances.push(new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, n: number) => void>);
+    instances.push(
+      new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<
+        string,
+        (a: number, b: number, c: number, n: number) => void
+      >,
+    );
   }
   const buf = memory.buffer;
   const view = (i: number): Float32Array => new Float32Array(buf, offsets[i], sizes[i]);
   return {
-    mask: view(0), gradMask: view(1), x: view(2), xt: view(3), z: view(4), g: view(5), gt: view(6), dxt: view(7),
+    mask: view(0),
+    gradMask: view(1),
+    x: view(2),
+    xt: view(3),
+    z: view(4),
+    g: view(5),
+    gt: view(6),
+    dxt: view(7),
     gemmForward: (images) => instances[images - 1].fwd(oM, oX, oZ, Np / MR),
     gemmBackward: (images) => instances[images - 1].bwd(oG, oXT, oDM, Np / MR),
     gemmMapGrad: () => instances[0].mapgrad(oGT, oM, oDXT, Cp / mr3),
@@ -219,10 +268,21 @@ export class FusedFactorizedReadout {
   /** Per neuron: |spatial_n|_2 (normalize) for the backward pass. */
   private readonly norms: Float64Array;
 
-  constructor(readonly geometry: MapGeometry, readonly neurons: number, kernel: KernelChoice = 'auto', opts: FactorizedKernelOptions = {}) {
+  constructor(
+    readonly geometry: MapGeometry,
+    readonly neurons: number,
+    kernel: KernelChoice = 'auto',
+    opts: FactorizedKernelOptions = {},
+  ) {
     const { height: H, width: W, channels: C } = geometry;
-    for (const [what, v] of [['height', H], ['width', W], ['channels', C], ['neurons', neurons]] as const) {
-      if (!(Number.isInteger(v) && v > 0)) throw new Error(`factorized readout kernel: ${what} must be a positive integer, got ${v}`);
+    for (const [what, v] of [
+      ['height', H],
+      ['width', W],
+      ['channels', C],
+      ['neurons', neurons],
+    ] as const) {
+      if (!(Number.isInteger(v) && v > 0))
+        throw new Error(`factorized readout kernel: ${what} must be a positive integer, got ${v}`);
     }
     const k = Math.max(1, Math.floor(opts.imagesPerPass ?? 1));
     const simd = kernel !== 'js' && gemmSimdAvailable();
@@ -254,7 +314,8 @@ export class FusedFactorizedReadout {
     const { N, C, HW, Cp, k } = this.d;
     const B = a.maps.length;
     this.check(a, B);
-    if (a.targets.length !== B * N) throw new Error(`targets: expected ${B * N} values (${B} x ${N}), got ${a.targets.length}`);
+    if (a.targets.length !== B * N)
+      throw new Error(`targets: expected ${B * N} values (${B} x ${N}), got ${a.targets.length}`);
     if (a.gradSpatial.length !== N * HW) throw new Error(`gradSpatial: expected ${N * HW} values`);
     if (a.gradFeatures.length !== N * C) throw new Error(`gradFeatures: expected ${N * C} values`);
     if (!a.bias !== !a.gradBias) throw new Error('gradBias must be given exactly when bias is');
@@ -276,7 +337,8 @@ export class FusedFactorizedReadout {
       for (let j = 0; j < n; j++) {
         const b = b0 + j;
         for (let i = 0; i < N; i++) {
-          const zo = i * kC + j * Cp, fo = i * C;
+          const zo = i * kC + j * Cp,
+            fo = i * C;
           let v = 0;
           for (let c = 0; c < C; c++) v += z[zo + c] * features[fo + c];
           v += (bias ? bias[i] : 0) + off;
@@ -312,14 +374,16 @@ export class FusedFactorizedReadout {
     const off = a.eluOffset ?? 0;
     this.constrainInPlace(a);
     this.prepareMask(a.spatial, a.mask);
-    const kC = k * Cp, z = this.b.z;
+    const kC = k * Cp,
+      z = this.b.z;
     for (let b0 = 0; b0 < B; b0 += k) {
       const n = Math.min(k, B - b0);
       for (let j = 0; j < n; j++) this.packMap(a.maps[b0 + j], j, false);
       this.b.gemmForward(n);
       for (let j = 0; j < n; j++) {
         for (let i = 0; i < N; i++) {
-          const zo = i * kC + j * Cp, fo = i * C;
+          const zo = i * kC + j * Cp,
+            fo = i * C;
           let v = 0;
           for (let c = 0; c < C; c++) v += z[zo + c] * features[fo + c];
           v += (bias ? bias[i] : 0) + off;
@@ -333,13 +397,18 @@ export class FusedFactorizedReadout {
     const { height: H, width: W, channels: C } = this.geometry;
     const N = this.neurons;
     if (a.height !== H || a.width !== W || a.channels !== C || a.neurons !== N) {
-      throw new Error(`factorized readout kernel made for ${H}x${W}x${C} maps and ${N} neurons, called with ${a.height}x${a.width}x${a.channels} and ${a.neurons}`);
+      throw new Error(
+        `factorized readout kernel made for ${H}x${W}x${C} maps and ${N} neurons, called with ${a.height}x${a.width}x${a.channels} and ${a.neurons}`,
+      );
     }
     for (let b = 0; b < B; b++) {
-      if (a.maps[b].length < H * W * C) throw new Error(`feature map ${b}: expected ${H * W * C} values (${H}x${W}x${C}), got ${a.maps[b].length}`);
+      if (a.maps[b].length < H * W * C)
+        throw new Error(`feature map ${b}: expected ${H * W * C} values (${H}x${W}x${C}), got ${a.maps[b].length}`);
     }
-    if (a.spatial.length !== N * H * W) throw new Error(`spatial: expected ${N * H * W} values (${N} x ${H} x ${W}), got ${a.spatial.length}`);
-    if (a.features.length !== N * C) throw new Error(`features: expected ${N * C} values (${N} x ${C}), got ${a.features.length}`);
+    if (a.spatial.length !== N * H * W)
+      throw new Error(`spatial: expected ${N * H * W} values (${N} x ${H} x ${W}), got ${a.spatial.length}`);
+    if (a.features.length !== N * C)
+      throw new Error(`features: expected ${N * C} values (${N} x ${C}), got ${a.features.length}`);
     if (a.bias && a.bias.length !== N) throw new Error(`bias: expected ${N} values, got ${a.bias.length}`);
   }
 
@@ -388,8 +457,19 @@ export class FusedFactorizedReadout {
   /** The regularizer's value; its gradient goes into gradMask (w.r.t. M) and gradFeatures. */
   private regularizerInto(a: FactorizedTrainArgs): number {
     const { N, C, HW, HWp } = this.d;
-    return regularizerAndGrads(this.b.mask, a.features, N, C, HW, HWp, a.regWeight ?? 0, a.regReduction ?? 'sum',
-      a.regForm ?? FACTORIZED_DEFAULT_L1_FORM, this.b.gradMask, a.gradFeatures);
+    return regularizerAndGrads(
+      this.b.mask,
+      a.features,
+      N,
+      C,
+      HW,
+      HWp,
+      a.regWeight ?? 0,
+      a.regReduction ?? 'sum',
+      a.regForm ?? FACTORIZED_DEFAULT_L1_FORM,
+      this.b.gradMask,
+      a.gradFeatures,
+    );
   }
 
   private maskBackward(spatial: Float32Array, o: MaskOptions, out: Float32Array): void {
@@ -402,9 +482,18 @@ export class FusedFactorizedReadout {
  * M = transform(spatial): rows of `out` with stride HWp (padding untouched); |spatial_n| into `norms` (normalize).
  * float32 like torch: sqrt of the float32 sum, + 1e-6, then the division.
  */
-export function transformMask(spatial: Float32Array, o: MaskOptions, N: number, HW: number, HWp: number, out: Float32Array, norms: Float64Array): void {
+export function transformMask(
+  spatial: Float32Array,
+  o: MaskOptions,
+  N: number,
+  HW: number,
+  HWp: number,
+  out: Float32Array,
+  norms: Float64Array,
+): void {
   for (let n = 0; n < N; n++) {
-    const so = n * HW, mo = n * HWp;
+    const so = n * HW,
+      mo = n * HWp;
     let scale = 1;
     if (o.normalize) {
       let ss = 0;
@@ -415,7 +504,9 @@ export function transformMask(spatial: Float32Array, o: MaskOptions, N: number, 
     }
     for (let p = 0; p < HW; p++) {
       let w = o.normalize ? spatial[so + p] / scale : spatial[so + p];
-      if (o.constrainPos) { if (w < 0) w = 0; } else if (o.positiveSpatial) w = Math.abs(w);
+      if (o.constrainPos) {
+        if (w < 0) w = 0;
+      } else if (o.positiveSpatial) w = Math.abs(w);
       out[mo + p] = w;
     }
   }
@@ -426,13 +517,24 @@ export function transformMask(spatial: Float32Array, o: MaskOptions, N: number, 
  * ('per_neuron') or (sum |M|) (sum |f|) ('neuralpredictors'). Returns the value and adds its gradient w.r.t. M into
  * gradMask and w.r.t. f into gradFeatures (sign(0) = 0, as torch's abs).
  */
-function regularizerAndGrads(mask: Float32Array, f: Float32Array, N: number, C: number, HW: number, HWp: number,
-  weight: number, reduction: 'sum' | 'mean', form: FactorizedL1Form, gradMask: Float32Array, gradFeatures: Float32Array,
+function regularizerAndGrads(
+  mask: Float32Array,
+  f: Float32Array,
+  N: number,
+  C: number,
+  HW: number,
+  HWp: number,
+  weight: number,
+  reduction: 'sum' | 'mean',
+  form: FactorizedL1Form,
+  gradMask: Float32Array,
+  gradFeatures: Float32Array,
 ): number {
   if (weight === 0) return 0;
   const w = reduction === 'mean' ? weight / (N * C * HW) : weight;
   // per neuron |M_n|_1 and |f_n|_1
-  const m1 = new Float64Array(N), f1 = new Float64Array(N);
+  const m1 = new Float64Array(N),
+    f1 = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     let s = 0;
     for (let p = 0; p < HW; p++) s += Math.abs(mask[n * HWp + p]);
@@ -441,17 +543,29 @@ function regularizerAndGrads(mask: Float32Array, f: Float32Array, N: number, C: 
     for (let c = 0; c < C; c++) t += Math.abs(f[n * C + c]);
     f1[n] = t;
   }
-  let value = 0, mAll = 0, fAll = 0;
-  for (let n = 0; n < N; n++) { mAll += m1[n]; fAll += f1[n]; value += m1[n] * f1[n]; }
+  let value = 0,
+    mAll = 0,
+    fAll = 0;
+  for (let n = 0; n < N; n++) {
+    mAll += m1[n];
+    fAll += f1[n];
+    value += m1[n] * f1[n];
+  }
   if (form === 'neuralpredictors') value = mAll * fAll;
   for (let n = 0; n < N; n++) {
     // d/dM_n = w |f|_1 sign(M_n) (per neuron: this neuron's |f_n|_1), d/df_n = w |M|_1 sign(f_n)
     const gm = w * (form === 'neuralpredictors' ? fAll : f1[n]);
     const gfv = w * (form === 'neuralpredictors' ? mAll : m1[n]);
     const mo = n * HWp;
-    for (let p = 0; p < HW; p++) { const v = mask[mo + p]; if (v !== 0) gradMask[mo + p] += v > 0 ? gm : -gm; }
+    for (let p = 0; p < HW; p++) {
+      const v = mask[mo + p];
+      if (v !== 0) gradMask[mo + p] += v > 0 ? gm : -gm;
+    }
     const fo = n * C;
-    for (let c = 0; c < C; c++) { const v = f[fo + c]; if (v !== 0) gradFeatures[fo + c] += v > 0 ? gfv : -gfv; }
+    for (let c = 0; c < C; c++) {
+      const v = f[fo + c];
+      if (v !== 0) gradFeatures[fo + c] += v > 0 ? gfv : -gfv;
+    }
   }
   return w * value;
 }
@@ -462,19 +576,33 @@ function regularizerAndGrads(mask: Float32Array, f: Float32Array, N: number, C: 
  * normalize: ds = dw / (r + eps) - s (dw . s) / ((r + eps)^2 r), r = |s| (the r = 0 term is dropped where torch
  * would give NaN).
  */
-function maskBackward(spatial: Float32Array, o: MaskOptions, N: number, HW: number, HWp: number, norms: Float64Array, gradMask: Float32Array, out: Float32Array): void {
+function maskBackward(
+  spatial: Float32Array,
+  o: MaskOptions,
+  N: number,
+  HW: number,
+  HWp: number,
+  norms: Float64Array,
+  gradMask: Float32Array,
+  out: Float32Array,
+): void {
   const dm = gradMask;
   for (let n = 0; n < N; n++) {
-    const so = n * HW, mo = n * HWp;
+    const so = n * HW,
+      mo = n * HWp;
     if (!o.constrainPos && o.positiveSpatial) {
       // m = |w| and sign(w) = sign(spatial) (the normalization is a positive scale)
-      for (let p = 0; p < HW; p++) { const s = spatial[so + p]; dm[mo + p] = s > 0 ? dm[mo + p] : s < 0 ? -dm[mo + p] : 0; }
+      for (let p = 0; p < HW; p++) {
+        const s = spatial[so + p];
+        dm[mo + p] = s > 0 ? dm[mo + p] : s < 0 ? -dm[mo + p] : 0;
+      }
     }
     if (!o.normalize) {
       for (let p = 0; p < HW; p++) out[so + p] += dm[mo + p];
       continue;
     }
-    const r = norms[n], d = r + NORM_EPS;
+    const r = norms[n],
+      d = r + NORM_EPS;
     let dot = 0;
     for (let p = 0; p < HW; p++) dot += dm[mo + p] * spatial[so + p];
     const c2 = r > 0 ? dot / (d * d * r) : 0;
@@ -488,15 +616,39 @@ function maskBackward(spatial: Float32Array, o: MaskOptions, N: number, HW: numb
  * transformed mask. Gradients accumulated into gradSpatial (through the normalization) and gradFeatures when given.
  */
 export function factorizedRegularizer(a: {
-  spatial: Float32Array; features: Float32Array; neurons: number; channels: number; height: number; width: number;
-  mask: MaskOptions; weight: number; reduction?: 'sum' | 'mean'; form?: FactorizedL1Form;
-  gradSpatial?: Float32Array; gradFeatures?: Float32Array;
+  spatial: Float32Array;
+  features: Float32Array;
+  neurons: number;
+  channels: number;
+  height: number;
+  width: number;
+  mask: MaskOptions;
+  weight: number;
+  reduction?: 'sum' | 'mean';
+  form?: FactorizedL1Form;
+  gradSpatial?: Float32Array;
+  gradFeatures?: Float32Array;
 }): number {
-  const N = a.neurons, C = a.channels, HW = a.height * a.width;
-  const mask = new Float32Array(N * HW), norms = new Float64Array(N), gradMask = new Float32Array(N * HW);
+  const N = a.neurons,
+    C = a.channels,
+    HW = a.height * a.width;
+  const mask = new Float32Array(N * HW),
+    norms = new Float64Array(N),
+    gradMask = new Float32Array(N * HW);
   transformMask(a.spatial, a.mask, N, HW, HW, mask, norms);
-  const v = regularizerAndGrads(mask, a.features, N, C, HW, HW, a.weight, a.reduction ?? 'sum',
-    a.form ?? FACTORIZED_DEFAULT_L1_FORM, gradMask, a.gradFeatures ?? new Float32Array(N * C));
+  const v = regularizerAndGrads(
+    mask,
+    a.features,
+    N,
+    C,
+    HW,
+    HW,
+    a.weight,
+    a.reduction ?? 'sum',
+    a.form ?? FACTORIZED_DEFAULT_L1_FORM,
+    gradMask,
+    a.gradFeatures ?? new Float32Array(N * C),
+  );
   if (a.gradSpatial) maskBackward(a.spatial, a.mask, N, HW, HW, norms, gradMask, a.gradSpatial);
   return v;
 }
@@ -520,7 +672,10 @@ export function factorizedTrainStep(a: FactorizedTrainArgs, kernel: KernelChoice
 }
 
 /** One-off eval-mode readout (a FusedFactorizedReadout per shape is kept and reused). */
-export function factorizedPredict(a: FactorizedForwardArgs & { out: Float32Array }, kernel: KernelChoice = 'auto'): void {
+export function factorizedPredict(
+  a: FactorizedForwardArgs & { out: Float32Array },
+  kernel: KernelChoice = 'auto',
+): void {
   cached(a, kernel).predict(a);
 }
 

@@ -11,11 +11,11 @@
  * Folding changes float32 rounding only (checked against the model's forward and the fixture in tests).
  */
 import * as tf from '@tensorflow/tfjs';
-import { nchwToNhwc } from '../model/encoder';
 import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
+import { nchwToNhwc } from '../model/encoder';
 import type { CoreRunner } from './core_runner';
 import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
-import { type WasmHeapBackend, backendMemory, withPaddedCopy } from './wasm/heap';
+import { backendMemory, type WasmHeapBackend, withPaddedCopy } from './wasm/heap';
 
 const KERNEL = 'V1xDepthwiseSame';
 
@@ -41,7 +41,10 @@ export interface FastCore {
 
 // compiled kernels per shape, instantiated per wasm memory (a re-initialized backend has a new heap)
 const compiled = new Map<string, WebAssembly.Module>();
-const instances = new WeakMap<WebAssembly.Memory, Map<string, (pad: number, w: number, out: number, b: number) => void>>();
+const instances = new WeakMap<
+  WebAssembly.Memory,
+  Map<string, (pad: number, w: number, out: number, b: number) => void>
+>();
 
 function shapeKey(s: DepthwiseShape): string {
   return `${s.height}x${s.width}x${s.channels}k${s.kernel}`;
@@ -58,16 +61,27 @@ async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
     compiled.set(key, mod);
   }
   let perMem = instances.get(mem);
-  if (!perMem) { perMem = new Map(); instances.set(mem, perMem); }
+  if (!perMem) {
+    perMem = new Map();
+    instances.set(mem, perMem);
+  }
   if (!perMem.has(key)) {
     const inst = await WebAssembly.instantiate(mod, { env: { memory: mem } });
     perMem.set(key, inst.exports.dw as (pad: number, w: number, out: number, b: number) => void);
   }
-  if (!tf.getKernel(KERNEL, 'wasm')) tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: depthwiseKernel as unknown as tf.KernelFunc });
+  if (!tf.getKernel(KERNEL, 'wasm'))
+    tf.registerKernel({
+      kernelName: KERNEL,
+      backendName: 'wasm',
+      kernelFunc: depthwiseKernel as unknown as tf.KernelFunc,
+    });
   return true;
 }
 
-function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorInfo }; backend: WasmHeapBackend }): tf.TensorInfo {
+function depthwiseKernel(args: {
+  inputs: { x: tf.TensorInfo; filter: tf.TensorInfo };
+  backend: WasmHeapBackend;
+}): tf.TensorInfo {
   const { x, filter } = args.inputs;
   const b = args.backend;
   const [B, H, W, C] = x.shape;
@@ -77,7 +91,9 @@ function depthwiseKernel(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorIn
   const dw = mem ? instances.get(mem)?.get(shapeKey(s)) : undefined;
   if (!dw) throw new Error(`no depthwise SIMD kernel prepared for ${shapeKey(s)}`);
   const out = b.makeOutput([B, H, W, C], 'float32');
-  withPaddedCopy(b, x, (K - 1) / 2, (pad) => dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B));
+  withPaddedCopy(b, x, (K - 1) / 2, (pad) =>
+    dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B),
+  );
   return out;
 }
 
@@ -97,7 +113,10 @@ function foldLayer(layer: CoreLayerParams): { scale: tf.Tensor1D; shift: tf.Tens
       shift = t;
     }
     if (layer.bias) shift = shift.add(layer.bias);
-    if (layer.scale) { scale = scale.mul(layer.scale); shift = shift.mul(layer.scale); }
+    if (layer.scale) {
+      scale = scale.mul(layer.scale);
+      shift = shift.mul(layer.scale);
+    }
     return { scale, shift };
   });
 }
@@ -119,7 +138,9 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
         let bias: tf.Tensor1D | null = null;
         if (last) {
           const { scale, shift } = foldLayer(layer);
-          weight = tf.tidy(() => (depthwise ? c.weight.mul(scale.reshape([1, 1, -1, 1])) : c.weight.mul(scale)) as tf.Tensor4D);
+          weight = tf.tidy(
+            () => (depthwise ? c.weight.mul(scale.reshape([1, 1, -1, 1])) : c.weight.mul(scale)) as tf.Tensor4D,
+          );
           scale.dispose();
           bias = shift;
           owned.push(weight, bias);
@@ -127,17 +148,33 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
           bias = c.bias; // newer neuralpredictors give the inner convs of a depth-separable layer biases
         }
         const [kh, kw] = [c.weight.shape[0], c.weight.shape[1]];
-        const simdShape = depthwise && !last && onWasm && c.spec.stride === 1 && c.spec.dilation === 1 && kh === kw && kh % 2 === 1 &&
-          c.spec.padding[0] === (kh - 1) / 2 && c.spec.padding[1] === (kw - 1) / 2 && c.weight.shape[2] % 4 === 0;
+        const simdShape =
+          depthwise &&
+          !last &&
+          onWasm &&
+          c.spec.stride === 1 &&
+          c.spec.dilation === 1 &&
+          kh === kw &&
+          kh % 2 === 1 &&
+          c.spec.padding[0] === (kh - 1) / 2 &&
+          c.spec.padding[1] === (kw - 1) / 2 &&
+          c.weight.shape[2] % 4 === 0;
         convs.push({
-          weight, depthwise, padding: c.spec.padding, stride: c.spec.stride, dilation: c.spec.dilation, bias,
-          activation: last && layer.spec.elu ? 'elu' : 'linear', simd: simdShape,
+          weight,
+          depthwise,
+          padding: c.spec.padding,
+          stride: c.spec.stride,
+          dilation: c.spec.dilation,
+          bias,
+          activation: last && layer.spec.elu ? 'elu' : 'linear',
+          simd: simdShape,
         });
       }
       layers.push(convs);
     }
     // prepare the SIMD kernels for the shapes they will see
-    let h = core.arch.inputShape[1], w = core.arch.inputShape[2];
+    let h = core.arch.inputShape[1],
+      w = core.arch.inputShape[2];
     for (let li = 0; li < layers.length; li++) {
       for (const c of layers[li]) {
         const [kh, kw] = [c.weight.shape[0], c.weight.shape[1]];
@@ -148,7 +185,8 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
           if (!ok) c.simd = false;
           else simdCount++;
         }
-        h = oh; w = ow;
+        h = oh;
+        w = ow;
       }
     }
   } catch (e) {
@@ -156,37 +194,64 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
     throw e;
   }
 
-  const pad = (p: [number, number]): 'valid' | [[number, number], [number, number], [number, number], [number, number]] =>
-    p[0] || p[1] ? [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]] : 'valid';
-  const run: CoreRunner = (imagesNCHW) => tf.tidy(() => {
-    let h = nchwToNhwc(imagesNCHW);
-    const outs: tf.Tensor4D[] = [];
-    for (const convs of layers) {
-      for (const c of convs) {
-        if (c.simd) {
-          h = tf.engine().runKernel(KERNEL, { x: h, filter: c.weight }, {}) as tf.Tensor4D;
-          if (c.bias) h = h.add(c.bias);
+  const pad = (
+    p: [number, number],
+  ): 'valid' | [[number, number], [number, number], [number, number], [number, number]] =>
+    p[0] || p[1]
+      ? [
+          [0, 0],
+          [p[0], p[0]],
+          [p[1], p[1]],
+          [0, 0],
+        ]
+      : 'valid';
+  const run: CoreRunner = (imagesNCHW) =>
+    tf.tidy(() => {
+      let h = nchwToNhwc(imagesNCHW);
+      const outs: tf.Tensor4D[] = [];
+      for (const convs of layers) {
+        for (const c of convs) {
+          if (c.simd) {
+            h = tf.engine().runKernel(KERNEL, { x: h, filter: c.weight }, {}) as tf.Tensor4D;
+            if (c.bias) h = h.add(c.bias);
+          } else if (c.depthwise) {
+            // fused depthwise takes no explicit padding: pad first
+            const p = pad(c.padding);
+            h = c.bias
+              ? tf.fused.depthwiseConv2d({
+                  x: p === 'valid' ? h : tf.pad(h, p),
+                  filter: c.weight,
+                  strides: c.stride,
+                  pad: 'valid',
+                  dilations: c.dilation,
+                  bias: c.bias,
+                  activation: c.activation,
+                })
+              : tf.depthwiseConv2d(h, c.weight, c.stride, p, 'NHWC', c.dilation);
+          } else {
+            h = c.bias
+              ? tf.fused.conv2d({
+                  x: h,
+                  filter: c.weight,
+                  strides: c.stride,
+                  pad: pad(c.padding),
+                  dilations: c.dilation,
+                  bias: c.bias,
+                  activation: c.activation,
+                })
+              : tf.conv2d(h, c.weight, c.stride, pad(c.padding), 'NHWC', c.dilation);
+          }
         }
-        else if (c.depthwise) {
-          // fused depthwise takes no explicit padding: pad first
-          const p = pad(c.padding);
-          h = c.bias
-            ? tf.fused.depthwiseConv2d({ x: p === 'valid' ? h : tf.pad(h, p), filter: c.weight, strides: c.stride, pad: 'valid', dilations: c.dilation, bias: c.bias, activation: c.activation })
-            : tf.depthwiseConv2d(h, c.weight, c.stride, p, 'NHWC', c.dilation);
-        } else {
-          h = c.bias
-            ? tf.fused.conv2d({ x: h, filter: c.weight, strides: c.stride, pad: pad(c.padding), dilations: c.dilation, bias: c.bias, activation: c.activation })
-            : tf.conv2d(h, c.weight, c.stride, pad(c.padding), 'NHWC', c.dilation);
-        }
+        outs.push(h);
       }
-      outs.push(h);
-    }
-    const picked = core.arch.stack.map((i) => outs[i]);
-    return picked.length === 1 ? picked[0] : tf.concat(picked, 3);
-  });
+      const picked = core.arch.stack.map((i) => outs[i]);
+      return picked.length === 1 ? picked[0] : tf.concat(picked, 3);
+    });
   return {
     run,
     description: `BatchNorm folded into fused conv + ELU${simdCount ? `; ${simdCount} depthwise convs in WebAssembly SIMD` : ''}`,
-    dispose: () => { for (const t of owned) t.dispose(); },
+    dispose: () => {
+      for (const t of owned) t.dispose();
+    },
   };
 }

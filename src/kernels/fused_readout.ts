@@ -19,7 +19,7 @@
  * Feature maps are one image each, laid out (H, W, C) so each pixel's channel vector is contiguous.
  * Readout features are neuron-major (N, C) (PyTorch keeps them as (1, C, 1, N); export transposes).
  */
-import { type ReadoutKernel, createReadoutKernel, wasmSimdAvailable } from './wasm/readout_kernel';
+import { createReadoutKernel, type ReadoutKernel, wasmSimdAvailable } from './wasm/readout_kernel';
 
 export interface MapGeometry {
   height: number;
@@ -88,30 +88,44 @@ function jsKernels(s: MapGeometry & { neurons: number }): CornerKernels {
     simd: false,
     runDots(map) {
       const { features, offsets, dots } = k;
-      const o01 = C, o10 = W * C, o11 = W * C + C;
+      const o01 = C,
+        o10 = W * C,
+        o11 = W * C + C;
       for (let n = 0; n < N; n++) {
         const o = offsets[n];
         if (o < 0) continue;
         const fo = n * C;
-        let d00 = 0, d01 = 0, d10 = 0, d11 = 0;
+        let d00 = 0,
+          d01 = 0,
+          d10 = 0,
+          d11 = 0;
         for (let c = 0; c < C; c++) {
-          const f = features[fo + c], p = o + c;
+          const f = features[fo + c],
+            p = o + c;
           d00 += f * map[p];
           d01 += f * map[p + o01];
           d10 += f * map[p + o10];
           d11 += f * map[p + o11];
         }
-        dots[4 * n] = d00; dots[4 * n + 1] = d01; dots[4 * n + 2] = d10; dots[4 * n + 3] = d11;
+        dots[4 * n] = d00;
+        dots[4 * n + 1] = d01;
+        dots[4 * n + 2] = d10;
+        dots[4 * n + 3] = d11;
       }
     },
     runAccum(map) {
       const { grad, offsets, weights } = k;
-      const o01 = C, o10 = W * C, o11 = W * C + C;
+      const o01 = C,
+        o10 = W * C,
+        o11 = W * C + C;
       for (let n = 0; n < N; n++) {
         const o = offsets[n];
         if (o < 0) continue;
         const go = n * C;
-        const w00 = weights[4 * n], w01 = weights[4 * n + 1], w10 = weights[4 * n + 2], w11 = weights[4 * n + 3];
+        const w00 = weights[4 * n],
+          w01 = weights[4 * n + 1],
+          w10 = weights[4 * n + 2],
+          w11 = weights[4 * n + 3];
         for (let c = 0; c < C; c++) {
           const p = o + c;
           grad[go + c] += w00 * map[p] + w01 * map[p + o01] + w10 * map[p + o10] + w11 * map[p + o11];
@@ -125,10 +139,21 @@ function jsKernels(s: MapGeometry & { neurons: number }): CornerKernels {
 function simdKernels(s: MapGeometry & { neurons: number }): CornerKernels {
   const r: ReadoutKernel = createReadoutKernel(s);
   return {
-    map: r.map, features: r.features, grad: r.grad, offsets: r.offsets, weights: r.weights, dots: r.dots, simd: true,
-    runDots(map) { if (map !== r.map) r.map.set(map); r.runDots(s.neurons); },
+    map: r.map,
+    features: r.features,
+    grad: r.grad,
+    offsets: r.offsets,
+    weights: r.weights,
+    dots: r.dots,
+    simd: true,
+    runDots(map) {
+      if (map !== r.map) r.map.set(map);
+      r.runDots(s.neurons);
+    },
     // accum always follows dots on the same image: the map is already in place
-    runAccum() { r.runAccum(s.neurons); },
+    runAccum() {
+      r.runAccum(s.neurons);
+    },
   };
 }
 
@@ -141,7 +166,11 @@ let simdOk: boolean | null = null;
 export class FusedReadout {
   private readonly k: CornerKernels;
 
-  constructor(readonly geometry: MapGeometry, readonly neurons: number, kernel: KernelChoice = 'auto') {
+  constructor(
+    readonly geometry: MapGeometry,
+    readonly neurons: number,
+    kernel: KernelChoice = 'auto',
+  ) {
     const s = { ...geometry, neurons };
     if (simdOk === null) simdOk = wasmSimdAvailable();
     const useSimd = kernel === 'wasm' || (kernel === 'auto' && simdOk && geometry.channels % 4 === 0);
@@ -167,28 +196,45 @@ export class FusedReadout {
   trainStep(a: ReadoutTrainArgs): number {
     const { height: H, width: W, channels: C } = this.geometry;
     const N = this.neurons;
-    const { maps, features, bias, positions, targets, gradFeatures, gradBias, gradPositions, predictions, lossScale, logEps } = a;
+    const {
+      maps,
+      features,
+      bias,
+      positions,
+      targets,
+      gradFeatures,
+      gradBias,
+      gradPositions,
+      predictions,
+      lossScale,
+      logEps,
+    } = a;
     const B = maps.length;
     checkSizes(a, this.geometry, N, B);
-    if (positions.length !== B * N * 2) throw new Error(`positions: expected ${B * N * 2} values, got ${positions.length}`);
+    if (positions.length !== B * N * 2)
+      throw new Error(`positions: expected ${B * N * 2} values, got ${positions.length}`);
     if (targets.length !== B * N) throw new Error(`targets: expected ${B * N} values, got ${targets.length}`);
     if (gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
     const k = this.k;
     const { offsets, dots, weights } = k;
     k.features.set(features);
     k.grad.fill(0);
-    const sx = (W - 1) / 2, sy = (H - 1) / 2;
+    const sx = (W - 1) / 2,
+      sy = (H - 1) / 2;
     const rowStride = W * C;
     const off = a.eluOffset ?? 0;
     let loss = 0;
-    const fx = new Float64Array(N), fy = new Float64Array(N);
+    const fx = new Float64Array(N),
+      fy = new Float64Array(N);
     for (let b = 0; b < B; b++) {
       const map = maps[b];
       // corners: interior neurons go to the kernels, the others are done here with zero padding
       for (let n = 0; n < N; n++) {
         const q = 2 * (b * N + n);
-        const ix = (positions[q] + 1) * sx, iy = (positions[q + 1] + 1) * sy;
-        const x0 = Math.floor(ix), y0 = Math.floor(iy);
+        const ix = (positions[q] + 1) * sx,
+          iy = (positions[q + 1] + 1) * sy;
+        const x0 = Math.floor(ix),
+          y0 = Math.floor(iy);
         fx[n] = ix - x0;
         fy[n] = iy - y0;
         offsets[n] = x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1 ? y0 * rowStride + x0 * C : -1;
@@ -198,15 +244,22 @@ export class FusedReadout {
         const kk = b * N + n;
         let d00: number, d01: number, d10: number, d11: number;
         const o = offsets[n];
-        let x0 = 0, y0 = 0;
+        let x0 = 0,
+          y0 = 0;
         if (o >= 0) {
-          d00 = dots[4 * n]; d01 = dots[4 * n + 1]; d10 = dots[4 * n + 2]; d11 = dots[4 * n + 3];
+          d00 = dots[4 * n];
+          d01 = dots[4 * n + 1];
+          d10 = dots[4 * n + 2];
+          d11 = dots[4 * n + 3];
         } else {
           x0 = Math.floor((positions[2 * kk] + 1) * sx);
           y0 = Math.floor((positions[2 * kk + 1] + 1) * sy);
           [d00, d01, d10, d11] = borderDots(map, features, n * C, C, H, W, x0, y0);
         }
-        const gx1 = fx[n], gy1 = fy[n], gx0 = 1 - gx1, gy0 = 1 - gy1;
+        const gx1 = fx[n],
+          gy1 = fy[n],
+          gx0 = 1 - gx1,
+          gy0 = 1 - gy1;
         const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
         const r = v > 0 ? v + 1 : Math.exp(v);
         const t = targets[kk];
@@ -217,16 +270,23 @@ export class FusedReadout {
         gradBias[n] += g;
         gradPositions[2 * kk] = g * (gy0 * (d01 - d00) + gy1 * (d11 - d10)) * sx;
         gradPositions[2 * kk + 1] = g * (gx0 * (d10 - d00) + gx1 * (d11 - d01)) * sy;
-        const w00 = g * gx0 * gy0, w01 = g * gx1 * gy0, w10 = g * gx0 * gy1, w11 = g * gx1 * gy1;
+        const w00 = g * gx0 * gy0,
+          w01 = g * gx1 * gy0,
+          w10 = g * gx0 * gy1,
+          w11 = g * gx1 * gy1;
         if (o >= 0) {
-          weights[4 * n] = w00; weights[4 * n + 1] = w01; weights[4 * n + 2] = w10; weights[4 * n + 3] = w11;
+          weights[4 * n] = w00;
+          weights[4 * n + 1] = w01;
+          weights[4 * n + 2] = w10;
+          weights[4 * n + 3] = w11;
         } else {
           borderAccum(map, gradFeatures, n * C, C, H, W, x0, y0, w00, w01, w10, w11);
         }
         if (a.gradMaps) {
           // dL/dF at the 4 corners = bilinear weight * dL/dv * features_n (corners outside the map get nothing)
           const gm = a.gradMaps[b];
-          const cx0 = Math.floor((positions[2 * kk] + 1) * sx), cy0 = Math.floor((positions[2 * kk + 1] + 1) * sy);
+          const cx0 = Math.floor((positions[2 * kk] + 1) * sx),
+            cy0 = Math.floor((positions[2 * kk + 1] + 1) * sy);
           borderAccum(features, gm, 0, C, H, W, cx0, cy0, w00, w01, w10, w11, n * C);
         }
       }
@@ -252,13 +312,22 @@ export class FusedReadout {
     const k = this.k;
     const { offsets, dots } = k;
     k.features.set(features);
-    const sx = (W - 1) / 2, sy = (H - 1) / 2;
+    const sx = (W - 1) / 2,
+      sy = (H - 1) / 2;
     const off = a.eluOffset ?? 0;
-    const fx = new Float64Array(N), fy = new Float64Array(N), x0s = new Int32Array(N), y0s = new Int32Array(N);
+    const fx = new Float64Array(N),
+      fy = new Float64Array(N),
+      x0s = new Int32Array(N),
+      y0s = new Int32Array(N);
     for (let n = 0; n < N; n++) {
-      const ix = (positions[2 * n] + 1) * sx, iy = (positions[2 * n + 1] + 1) * sy;
-      const x0 = Math.floor(ix), y0 = Math.floor(iy);
-      fx[n] = ix - x0; fy[n] = iy - y0; x0s[n] = x0; y0s[n] = y0;
+      const ix = (positions[2 * n] + 1) * sx,
+        iy = (positions[2 * n + 1] + 1) * sy;
+      const x0 = Math.floor(ix),
+        y0 = Math.floor(iy);
+      fx[n] = ix - x0;
+      fy[n] = iy - y0;
+      x0s[n] = x0;
+      y0s[n] = y0;
       offsets[n] = x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1 ? y0 * W * C + x0 * C : -1;
     }
     for (let b = 0; b < B; b++) {
@@ -267,11 +336,17 @@ export class FusedReadout {
       for (let n = 0; n < N; n++) {
         let d00: number, d01: number, d10: number, d11: number;
         if (offsets[n] >= 0) {
-          d00 = dots[4 * n]; d01 = dots[4 * n + 1]; d10 = dots[4 * n + 2]; d11 = dots[4 * n + 3];
+          d00 = dots[4 * n];
+          d01 = dots[4 * n + 1];
+          d10 = dots[4 * n + 2];
+          d11 = dots[4 * n + 3];
         } else {
           [d00, d01, d10, d11] = borderDots(map, features, n * C, C, H, W, x0s[n], y0s[n]);
         }
-        const gx1 = fx[n], gy1 = fy[n], gx0 = 1 - gx1, gy0 = 1 - gy1;
+        const gx1 = fx[n],
+          gy1 = fy[n],
+          gx0 = 1 - gx1,
+          gy0 = 1 - gy1;
         const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
         out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
       }
@@ -280,9 +355,19 @@ export class FusedReadout {
 }
 
 /** Dot products with the 4 corners of a neuron whose window leaves the map (or whose position is NaN). */
-function borderDots(map: Float32Array, features: Float32Array, fo: number, C: number, H: number, W: number, x0: number, y0: number): [number, number, number, number] {
+function borderDots(
+  map: Float32Array,
+  features: Float32Array,
+  fo: number,
+  C: number,
+  H: number,
+  W: number,
+  x0: number,
+  y0: number,
+): [number, number, number, number] {
   const d: [number, number, number, number] = [0, 0, 0, 0];
-  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1];
+  const xs = [x0, x0 + 1, x0, x0 + 1],
+    ys = [y0, y0, y0 + 1, y0 + 1];
   for (let j = 0; j < 4; j++) {
     if (!(xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H)) continue;
     const o = (ys[j] * W + xs[j]) * C;
@@ -297,9 +382,24 @@ function borderDots(map: Float32Array, features: Float32Array, fo: number, C: nu
  * For each of the 4 corners inside the map: grad[go + c] += w_j * map[o_j + c] (feature gradient), or with
  * `vecOffset` given, grad[o_j + c] += w_j * map[vecOffset + c] (map gradient from the feature vector in `map`).
  */
-function borderAccum(map: Float32Array, grad: Float32Array, go: number, C: number, H: number, W: number, x0: number, y0: number,
-  w00: number, w01: number, w10: number, w11: number, vecOffset = -1): void {
-  const xs = [x0, x0 + 1, x0, x0 + 1], ys = [y0, y0, y0 + 1, y0 + 1], w = [w00, w01, w10, w11];
+function borderAccum(
+  map: Float32Array,
+  grad: Float32Array,
+  go: number,
+  C: number,
+  H: number,
+  W: number,
+  x0: number,
+  y0: number,
+  w00: number,
+  w01: number,
+  w10: number,
+  w11: number,
+  vecOffset = -1,
+): void {
+  const xs = [x0, x0 + 1, x0, x0 + 1],
+    ys = [y0, y0, y0 + 1, y0 + 1],
+    w = [w00, w01, w10, w11];
   for (let j = 0; j < 4; j++) {
     if (!(xs[j] >= 0 && xs[j] < W && ys[j] >= 0 && ys[j] < H)) continue;
     const o = (ys[j] * W + xs[j]) * C;
@@ -311,12 +411,16 @@ function borderAccum(map: Float32Array, grad: Float32Array, go: number, C: numbe
 function checkSizes(a: ReadoutForwardArgs, g: MapGeometry, N: number, B: number): void {
   const { height: H, width: W, channels: C } = g;
   if (a.height !== H || a.width !== W || a.channels !== C || a.neurons !== N) {
-    throw new Error(`readout kernel made for ${H}x${W}x${C} maps and ${N} neurons, called with ${a.height}x${a.width}x${a.channels} and ${a.neurons}`);
+    throw new Error(
+      `readout kernel made for ${H}x${W}x${C} maps and ${N} neurons, called with ${a.height}x${a.width}x${a.channels} and ${a.neurons}`,
+    );
   }
   for (let b = 0; b < B; b++) {
-    if (a.maps[b].length < H * W * C) throw new Error(`feature map ${b}: expected ${H * W * C} values (${H}x${W}x${C}), got ${a.maps[b].length}`);
+    if (a.maps[b].length < H * W * C)
+      throw new Error(`feature map ${b}: expected ${H * W * C} values (${H}x${W}x${C}), got ${a.maps[b].length}`);
   }
-  if (a.features.length !== N * C) throw new Error(`features: expected ${N * C} values (${N} neurons x ${C} channels), got ${a.features.length}`);
+  if (a.features.length !== N * C)
+    throw new Error(`features: expected ${N * C} values (${N} neurons x ${C} channels), got ${a.features.length}`);
   if (a.bias.length !== N) throw new Error(`bias: expected ${N} values, got ${a.bias.length}`);
 }
 
@@ -339,6 +443,9 @@ export function readoutTrainStep(a: ReadoutTrainArgs, kernel: KernelChoice = 'au
 }
 
 /** One-off eval-mode readout (a FusedReadout per shape is kept and reused). */
-export function readoutPredict(a: ReadoutForwardArgs & { positions: Float32Array; out: Float32Array }, kernel: KernelChoice = 'auto'): void {
+export function readoutPredict(
+  a: ReadoutForwardArgs & { positions: Float32Array; out: Float32Array },
+  kernel: KernelChoice = 'auto',
+): void {
   cached(a, kernel).predict(a);
 }

@@ -12,8 +12,10 @@ export const CORR_EPS = 1e-8;
 
 /** Number of trials in a row-major (trials, neurons) array, checking that the length fits. */
 export function trialCount(values: Values, neurons: number, what = 'array'): number {
-  if (!Number.isInteger(neurons) || neurons <= 0) throw new Error(`neuron count must be a positive integer, got ${neurons}`);
-  if (values.length % neurons !== 0) throw new Error(`${what} has ${values.length} values, not a multiple of ${neurons} neurons`);
+  if (!Number.isInteger(neurons) || neurons <= 0)
+    throw new Error(`neuron count must be a positive integer, got ${neurons}`);
+  if (values.length % neurons !== 0)
+    throw new Error(`${what} has ${values.length} values, not a multiple of ${neurons} neurons`);
   return values.length / neurons;
 }
 
@@ -65,7 +67,10 @@ export function correlationPerNeuron(a: Values, b: Values, neurons: number, eps 
 export function nanToZero(x: Float64Array): number {
   let count = 0;
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) { x[i] = 0; count++; }
+    if (!Number.isFinite(x[i])) {
+      x[i] = 0;
+      count++;
+    }
   }
   return count;
 }

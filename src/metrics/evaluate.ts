@@ -3,7 +3,7 @@
  * responses of the same trials. This is what `v1x evaluate`, the fine-tuning report and the app's correlation
  * view show; the definitions follow neuralpredictors / Sensorium 2022 / Lurz et al. 2020 (see each module).
  */
-import { type Values, correlationPerNeuron, mean, nanToZero, trialCount } from './correlation';
+import { correlationPerNeuron, mean, nanToZero, trialCount, type Values } from './correlation';
 import { FEV_THRESHOLD, fevPerNeuron, meanFeveAboveThreshold } from './feve';
 import { fractionOracle } from './fraction_oracle';
 import { oracleJackknife } from './oracle';
@@ -64,7 +64,9 @@ export function evaluate(input: EvaluateInput): Evaluation {
   const fevThreshold = input.fevThreshold ?? FEV_THRESHOLD;
   const trials = trialCount(responses, neurons, 'responses');
   if (predictions.length !== responses.length) {
-    throw new Error(`predictions have ${predictions.length / neurons} trials x ${neurons} neurons' worth of values, responses ${trials}`);
+    throw new Error(
+      `predictions have ${predictions.length / neurons} trials x ${neurons} neurons' worth of values, responses ${trials}`,
+    );
   }
   if (imageIds.length !== trials) throw new Error(`${imageIds.length} image ids for ${trials} trials`);
 
@@ -73,7 +75,11 @@ export function evaluate(input: EvaluateInput): Evaluation {
 
   const testCorrelation = correlationPerNeuron(predictions, responses, neurons);
   const nanCorrelations = nanToZero(testCorrelation);
-  const correlationToAverage = correlationPerNeuron(groupMeans(predictions, neurons, groups), groupMeans(responses, neurons, groups), neurons);
+  const correlationToAverage = correlationPerNeuron(
+    groupMeans(predictions, neurons, groups),
+    groupMeans(responses, neurons, groups),
+    neurons,
+  );
   nanToZero(correlationToAverage);
 
   let oracle: Float64Array | null = null;

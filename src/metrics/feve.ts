@@ -23,8 +23,14 @@ export interface FevResult {
   feve: Float64Array;
 }
 
-export function fevPerNeuron(responses: Values, predictions: Values, neurons: number, groups: RepeatGroup[]): FevResult {
-  if (responses.length !== predictions.length) throw new Error(`FEV of ${responses.length} responses and ${predictions.length} predictions`);
+export function fevPerNeuron(
+  responses: Values,
+  predictions: Values,
+  neurons: number,
+  groups: RepeatGroup[],
+): FevResult {
+  if (responses.length !== predictions.length)
+    throw new Error(`FEV of ${responses.length} responses and ${predictions.length} predictions`);
   const reps = repeatedGroups(groups);
   const fev = new Float64Array(neurons);
   const feve = new Float64Array(neurons);
@@ -32,7 +38,8 @@ export function fevPerNeuron(responses: Values, predictions: Values, neurons: nu
   if (count < 2) return { fev: fev.fill(NaN), feve: feve.fill(NaN) };
 
   const grand = new Float64Array(neurons);
-  for (const g of reps) for (const t of g.trials) for (let n = 0; n < neurons; n++) grand[n] += responses[t * neurons + n];
+  for (const g of reps)
+    for (const t of g.trials) for (let n = 0; n < neurons; n++) grand[n] += responses[t * neurons + n];
   for (let n = 0; n < neurons; n++) grand[n] /= count;
 
   const total = new Float64Array(neurons);
@@ -68,10 +75,17 @@ export function fevPerNeuron(responses: Values, predictions: Values, neurons: nu
 }
 
 /** Mean FEVE over neurons whose FEV reaches the threshold (Sensorium `get_fev`); NaN when none does. */
-export function meanFeveAboveThreshold(result: FevResult, threshold = FEV_THRESHOLD): { mean: number; neurons: number } {
-  let s = 0, k = 0;
+export function meanFeveAboveThreshold(
+  result: FevResult,
+  threshold = FEV_THRESHOLD,
+): { mean: number; neurons: number } {
+  let s = 0,
+    k = 0;
   for (let n = 0; n < result.fev.length; n++) {
-    if (result.fev[n] >= threshold) { s += result.feve[n]; k++; }
+    if (result.fev[n] >= threshold) {
+      s += result.feve[n];
+      k++;
+    }
   }
   return { mean: k > 0 ? s / k : NaN, neurons: k };
 }

@@ -7,7 +7,8 @@ export function fractionOracle(testCorrelation: ArrayLike<number>, oracle: Array
   if (testCorrelation.length !== oracle.length) {
     throw new Error(`fraction oracle of ${testCorrelation.length} correlations and ${oracle.length} oracles`);
   }
-  let soc = 0, soo = 0;
+  let soc = 0,
+    soo = 0;
   for (let i = 0; i < oracle.length; i++) {
     const o = Number.isFinite(oracle[i]) ? oracle[i] : 0;
     const c = Number.isFinite(testCorrelation[i]) ? testCorrelation[i] : 0;

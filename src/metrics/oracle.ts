@@ -7,7 +7,7 @@
  * Images shown only once have no "other repeats"; neuralpredictors would turn their 0/0 into a 0 oracle
  * prediction, which only biases the number, so they are left out here (on a test tier every image is repeated).
  */
-import { type Values, correlationPerNeuron } from './correlation';
+import { correlationPerNeuron, type Values } from './correlation';
 import { type RepeatGroup, repeatedGroups } from './repeats';
 
 export function oracleJackknife(responses: Values, neurons: number, groups: RepeatGroup[]): Float64Array {

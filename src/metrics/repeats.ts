@@ -14,7 +14,10 @@ export function groupByImage(imageIds: ArrayLike<number | bigint>): RepeatGroup[
   for (let i = 0; i < imageIds.length; i++) {
     const id = Number(imageIds[i]);
     let g = byId.get(id);
-    if (!g) { g = []; byId.set(id, g); }
+    if (!g) {
+      g = [];
+      byId.set(id, g);
+    }
     g.push(i);
   }
   return [...byId.entries()].sort((x, y) => x[0] - y[0]).map(([imageId, trials]) => ({ imageId, trials }));

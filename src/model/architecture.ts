@@ -7,10 +7,15 @@
  * unexpected or mis-shaped key) is reported in words with the layer it belongs to; all problems found are listed
  * in one InputError.
  */
-import { InputError, shapeString, type HostTensor, type StateDict } from '../io/host_tensor';
-import { type ModelConfig, factorizedOptionsFromConfig } from './config';
+import { type HostTensor, InputError, type StateDict, shapeString } from '../io/host_tensor';
+import { factorizedOptionsFromConfig, type ModelConfig } from './config';
 import {
-  type FactorizedOptions, type GaussType, type ReadoutKind, gaussTypeOfSigmaShape, readoutClassName, sigmaSize,
+  type FactorizedOptions,
+  type GaussType,
+  gaussTypeOfSigmaShape,
+  type ReadoutKind,
+  readoutClassName,
+  sigmaSize,
 } from './readout_types';
 
 /** One torch.nn.Conv2d inside a core layer. Weight in PyTorch layout (out, in/groups, kh, kw). */
@@ -122,11 +127,14 @@ export interface ModelArchitecture {
 /** Keys written by training-only modules; they never enter the forward pass. */
 const IGNORED_PREFIXES = ['core._input_weights_regularizer.'];
 
-const READOUT_PARAM = /^readout\.(.+?)\.(_features|features|bias|sigma|_mu|mu|source_grid|mu_transform\.(\d+)\.(weight|bias)|spatial|scales|feature_sharing_index|grid_sharing_index)$/;
+const READOUT_PARAM =
+  /^readout\.(.+?)\.(_features|features|bias|sigma|_mu|mu|source_grid|mu_transform\.(\d+)\.(weight|bias)|spatial|scales|feature_sharing_index|grid_sharing_index)$/;
 
 class Problems {
   readonly list: string[] = [];
-  add(msg: string): void { this.list.push(msg); }
+  add(msg: string): void {
+    this.list.push(msg);
+  }
   throwIfAny(file: string): void {
     if (this.list.length === 0) return;
     const shown = this.list.slice(0, 12);
@@ -154,7 +162,10 @@ export function convOutSize(size: number, kernel: number, stride: number, paddin
  *   noted (the weights win). Defaults that do not fit the checkpoint are replaced silently.
  */
 export function inferArchitecture(
-  sd: StateDict, config: ModelConfig, file: string, configGiven: readonly string[] = [],
+  sd: StateDict,
+  config: ModelConfig,
+  file: string,
+  configGiven: readonly string[] = [],
 ): ModelArchitecture {
   const problems = new Problems();
   const notes: string[] = [];
@@ -177,7 +188,9 @@ export function inferArchitecture(
   problems.throwIfAny(file);
   const defaultReadout = readouts.length > 0 ? readouts[0].key : null;
   if (readouts.length > 1) {
-    notes.push(`${readouts.length} readouts (${readouts.map((r) => r.key).join(', ')}); the default is the first, '${defaultReadout}'`);
+    notes.push(
+      `${readouts.length} readouts (${readouts.map((r) => r.key).join(', ')}); the default is the first, '${defaultReadout}'`,
+    );
   }
   return { core: core!, readouts, defaultReadout, eluOffset: config.elu_offset, notes };
 }
@@ -186,14 +199,20 @@ function describeUnexpected(key: string): string {
   if (key.startsWith('shifter.')) return '(a shifter network: eye-position shifts are not supported)';
   if (key.startsWith('modulator.')) return '(a behavior modulator is not supported)';
   if (/attention_conv|hermite/.test(key)) return '(attention / rotation-equivariant cores are not supported)';
-  if (/\.(scales|feature_sharing_index|grid_sharing_index)$/.test(key)) return '(shared features or grids across readouts are not supported)';
+  if (/\.(scales|feature_sharing_index|grid_sharing_index)$/.test(key))
+    return '(shared features or grids across readouts are not supported)';
   return '(not part of a Stacked2dCore + FullGaussian2d / FullFactorized2d model)';
 }
 
 type Getter = (key: string) => HostTensor | undefined;
 
 function inferCore(
-  sd: StateDict, config: ModelConfig, get: Getter, problems: Problems, notes: string[], given: Set<string>,
+  sd: StateDict,
+  config: ModelConfig,
+  get: Getter,
+  problems: Problems,
+  notes: string[],
+  given: Set<string>,
 ): CoreArchitecture | null {
   const layerIdx = new Set<number>();
   for (const key of sd.keys()) {
@@ -206,7 +225,10 @@ function inferCore(
     return null;
   }
   for (let i = 0; i < nLayers; i++) {
-    if (!layerIdx.has(i)) problems.add(`core layer ${i}: missing (layers 0..${nLayers - 1} must all be present, found keys for ${[...layerIdx].sort((a, b) => a - b).join(', ')})`);
+    if (!layerIdx.has(i))
+      problems.add(
+        `core layer ${i}: missing (layers 0..${nLayers - 1} must all be present, found keys for ${[...layerIdx].sort((a, b) => a - b).join(', ')})`,
+      );
   }
   if (given.has('layers') && config.layers !== nLayers) {
     notes.push(`config says layers=${config.layers}, the checkpoint has ${nLayers}; using ${nLayers}`);
@@ -232,18 +254,33 @@ function inferCore(
     }
     const stride = i === 0 ? (config.input_stride ?? 1) : (config.stride ?? 1);
     const dilation = i === 0 ? 1 : (config.hidden_dilation ?? 1);
-    const padFor = (k: number): number => (i === 0
-      ? (config.pad_input ? Math.floor(k / 2) : 0)
-      : (config.hidden_padding ?? Math.floor(((k - 1) * dilation + 1) / 2)));
+    const padFor = (k: number): number =>
+      i === 0
+        ? config.pad_input
+          ? Math.floor(k / 2)
+          : 0
+        : (config.hidden_padding ?? Math.floor(((k - 1) * dilation + 1) / 2));
 
-    const readConv = (name: string, expectIn: number | null, groups: 'one' | 'depthwise', kernel1x1: boolean,
-      convStride: number, convDilation: number, padded: boolean): ConvSpec | null => {
+    const readConv = (
+      name: string,
+      expectIn: number | null,
+      groups: 'one' | 'depthwise',
+      kernel1x1: boolean,
+      convStride: number,
+      convDilation: number,
+      padded: boolean,
+    ): ConvSpec | null => {
       const wk = `${prefix}${name}.weight`;
       const t = get(wk);
-      if (!t) { problems.add(`${where}: missing '${wk}'`); return null; }
+      if (!t) {
+        problems.add(`${where}: missing '${wk}'`);
+        return null;
+      }
       const s = t.shape;
       if (s.length !== 4) {
-        problems.add(`${where}: '${wk}' has shape ${shapeString(s)}, expected a conv weight (out_channels, in_channels, kh, kw)`);
+        problems.add(
+          `${where}: '${wk}' has shape ${shapeString(s)}, expected a conv weight (out_channels, in_channels, kh, kw)`,
+        );
         return null;
       }
       const [o, ci, kh, kw] = s;
@@ -252,26 +289,39 @@ function inferCore(
         return null;
       }
       if (groups === 'one' && expectIn !== null && ci !== expectIn) {
-        problems.add(`${where}: '${wk}' has shape ${shapeString(s)}, expected (${o}, ${expectIn}, ${kh}, ${kw}) (${expectIn} input channels from ${i === 0 ? 'the image' : `layer ${i - 1}`})`);
+        problems.add(
+          `${where}: '${wk}' has shape ${shapeString(s)}, expected (${o}, ${expectIn}, ${kh}, ${kw}) (${expectIn} input channels from ${i === 0 ? 'the image' : `layer ${i - 1}`})`,
+        );
       }
       if (groups === 'depthwise' && expectIn !== null && o !== expectIn) {
-        problems.add(`${where}: '${wk}' has shape ${shapeString(s)}, expected (${expectIn}, 1, ${kh}, ${kw}) (one filter per channel)`);
+        problems.add(
+          `${where}: '${wk}' has shape ${shapeString(s)}, expected (${expectIn}, 1, ${kh}, ${kw}) (one filter per channel)`,
+        );
       }
       if (kernel1x1 && (kh !== 1 || kw !== 1)) {
         problems.add(`${where}: '${wk}' has shape ${shapeString(s)}, expected a 1x1 conv (${o}, ${ci}, 1, 1)`);
       }
       const bk = `${prefix}${name}.bias`;
       const b = get(bk);
-      if (b && !sameShape(b.shape, [o])) problems.add(`${where}: '${bk}' has shape ${shapeString(b.shape)}, expected (${o},)`);
+      if (b && !sameShape(b.shape, [o]))
+        problems.add(`${where}: '${bk}' has shape ${shapeString(b.shape)}, expected (${o},)`);
       const pad: [number, number] = padded ? [padFor(kh), padFor(kw)] : [0, 0];
       return {
-        weightKey: wk, biasKey: b ? bk : null, inChannels: groups === 'depthwise' ? o : ci, outChannels: o,
-        kernel: [kh, kw], groups: groups === 'depthwise' ? o : 1, stride: convStride, dilation: convDilation, padding: pad,
+        weightKey: wk,
+        biasKey: b ? bk : null,
+        inChannels: groups === 'depthwise' ? o : ci,
+        outChannels: o,
+        kernel: [kh, kw],
+        groups: groups === 'depthwise' ? o : 1,
+        stride: convStride,
+        dilation: convDilation,
+        padding: pad,
       };
     };
 
     if (hasDs && !hasPlain) {
-      if (i === 0) problems.add(`${where}: the first layer must be a plain conv ('${convKey}'), found a depth-separable one`);
+      if (i === 0)
+        problems.add(`${where}: the first layer must be a plain conv ('${convKey}'), found a depth-separable one`);
       kind = 'depth_separable';
       const a = readConv('ds_conv.in_depth_conv', i === 0 ? null : inC, 'one', true, 1, 1, false);
       const b = readConv('ds_conv.spatial_conv', a ? a.outChannels : null, 'depthwise', false, stride, dilation, true);
@@ -302,11 +352,16 @@ function inferCore(
         if (!sd.has(np + k)) problems.add(`${where}: BatchNorm is missing '${np}${k}'`);
       }
       const affineKeys = ['weight', 'bias'].filter((k) => sd.has(np + k));
-      if (affineKeys.length === 1) problems.add(`${where}: BatchNorm has '${np}${affineKeys[0]}' but not its ${affineKeys[0] === 'weight' ? 'bias' : 'weight'}`);
+      if (affineKeys.length === 1)
+        problems.add(
+          `${where}: BatchNorm has '${np}${affineKeys[0]}' but not its ${affineKeys[0] === 'weight' ? 'bias' : 'weight'}`,
+        );
       for (const k of ['running_mean', 'running_var', 'weight', 'bias']) {
         const t = get(np + k);
         if (t && outC > 0 && !sameShape(t.shape, [outC])) {
-          problems.add(`${where}: '${np}${k}' has shape ${shapeString(t.shape)}, expected (${outC},) (the layer's ${outC} output channels)`);
+          problems.add(
+            `${where}: '${np}${k}' has shape ${shapeString(t.shape)}, expected (${outC},) (the layer's ${outC} output channels)`,
+          );
         }
       }
       const nbt = get(`${np}num_batches_tracked`);
@@ -317,7 +372,9 @@ function inferCore(
     }
     const bnConfigured = at(config.batch_norm, i, true);
     if (given.has('batch_norm') && bnConfigured !== (batchNorm !== null)) {
-      notes.push(`config says batch_norm=${bnConfigured} for layer ${i}, the checkpoint ${batchNorm ? 'has' : 'has no'} BatchNorm there; following the checkpoint`);
+      notes.push(
+        `config says batch_norm=${bnConfigured} for layer ${i}, the checkpoint ${batchNorm ? 'has' : 'has no'} BatchNorm there; following the checkpoint`,
+      );
     }
     const extra = (name: string): string | null => {
       const key = `${prefix}${name}.${name}`;
@@ -338,24 +395,40 @@ function inferCore(
       w = convOutSize(w, cv.kernel[1], cv.stride, cv.padding[1], cv.dilation);
     }
     if (convs.length > 0 && (h < 1 || w < 1)) {
-      problems.add(`${where}: an input of ${config.input_shape[1]}x${config.input_shape[2]} pixels (config input_shape) shrinks to nothing here (kernel ${convs.map((c) => c.kernel.join('x')).join('/')}, padding ${convs.map((c) => c.padding.join(',')).join('/')})`);
+      problems.add(
+        `${where}: an input of ${config.input_shape[1]}x${config.input_shape[2]} pixels (config input_shape) shrinks to nothing here (kernel ${convs.map((c) => c.kernel.join('x')).join('/')}, padding ${convs.map((c) => c.padding.join(',')).join('/')})`,
+      );
     }
     layers.push({
-      index: i, kind, convs, inChannels: i === 0 ? inputChannels : inC, outChannels: outC, batchNorm, biasKey, scaleKey, elu,
-      outHeight: h, outWidth: w,
+      index: i,
+      kind,
+      convs,
+      inChannels: i === 0 ? inputChannels : inC,
+      outChannels: outC,
+      batchNorm,
+      biasKey,
+      scaleKey,
+      elu,
+      outHeight: h,
+      outWidth: w,
     });
     inC = outC;
   }
 
   if (inputChannels > 0 && inputChannels !== config.input_shape[0]) {
     if (given.has('input_shape')) {
-      notes.push(`config input_shape has ${config.input_shape[0]} channel(s), the first conv takes ${inputChannels}; using ${inputChannels}`);
+      notes.push(
+        `config input_shape has ${config.input_shape[0]} channel(s), the first conv takes ${inputChannels}; using ${inputChannels}`,
+      );
     }
   }
   const kinds = new Set(layers.slice(1).map((l) => l.kind));
   if (given.has('depth_separable') && kinds.size === 1) {
     const ds = kinds.has('depth_separable');
-    if (ds !== config.depth_separable) notes.push(`config says depth_separable=${config.depth_separable}, the checkpoint's hidden layers are ${ds ? 'depth-separable' : 'plain convs'}; following the checkpoint`);
+    if (ds !== config.depth_separable)
+      notes.push(
+        `config says depth_separable=${config.depth_separable}, the checkpoint's hidden layers are ${ds ? 'depth-separable' : 'plain convs'}; following the checkpoint`,
+      );
   }
 
   let stack: number[];
@@ -372,7 +445,10 @@ function inferCore(
     stack = [nLayers - 1];
   }
   const sizes = new Set(stack.map((s) => `${layers[s].outHeight}x${layers[s].outWidth}`));
-  if (sizes.size > 1) problems.add(`config stack=${JSON.stringify(config.stack)} concatenates layers of different sizes (${[...sizes].join(', ')})`);
+  if (sizes.size > 1)
+    problems.add(
+      `config stack=${JSON.stringify(config.stack)} concatenates layers of different sizes (${[...sizes].join(', ')})`,
+    );
   const outputChannels = stack.reduce((a, s) => a + Math.max(0, layers[s].outChannels), 0);
   const lastStacked = layers[stack[stack.length - 1]];
   return {
@@ -381,13 +457,22 @@ function inferCore(
     stack,
     outputChannels,
     momentum: config.momentum === undefined ? 0.1 : config.momentum,
-    inputShape: [inputChannels > 0 ? inputChannels : config.input_shape[0], config.input_shape[1], config.input_shape[2]],
+    inputShape: [
+      inputChannels > 0 ? inputChannels : config.input_shape[0],
+      config.input_shape[1],
+      config.input_shape[2],
+    ],
     outputShape: [outputChannels, lastStacked.outHeight, lastStacked.outWidth],
   };
 }
 
 function inferReadouts(
-  sd: StateDict, config: ModelConfig, core: CoreArchitecture | null, get: Getter, problems: Problems, notes: string[],
+  sd: StateDict,
+  config: ModelConfig,
+  core: CoreArchitecture | null,
+  get: Getter,
+  problems: Problems,
+  notes: string[],
   given: Set<string>,
 ): ReadoutArchitecture[] {
   const order: string[] = [];
@@ -400,7 +485,10 @@ function inferReadouts(
       }
       continue;
     }
-    if (!params.has(m[1])) { params.set(m[1], new Set()); order.push(m[1]); }
+    if (!params.has(m[1])) {
+      params.set(m[1], new Set());
+      order.push(m[1]);
+    }
     params.get(m[1])!.add(m[2]);
   }
   const out: ReadoutArchitecture[] = [];
@@ -419,8 +507,10 @@ function inferReadouts(
     const f2 = names.has('_features') ? '_features' : 'features';
     const feat2d = sd.get(prefix + f2);
     if (feat2d && feat2d.shape.length === 2 && !names.has('sigma')) {
-      problems.add(`${where}: '${prefix}${f2}' has shape ${shapeString(feat2d.shape)}, a FullFactorized2d's (neurons, channels), `
-        + `but there is no mask '${prefix}spatial' (neurons, height, width)`);
+      problems.add(
+        `${where}: '${prefix}${f2}' has shape ${shapeString(feat2d.shape)}, a FullFactorized2d's (neurons, channels), ` +
+          `but there is no mask '${prefix}spatial' (neurons, height, width)`,
+      );
       for (const p of names) get(prefix + p);
       continue;
     }
@@ -432,12 +522,16 @@ function inferReadouts(
     let c = -1;
     if (!feat) problems.add(`${where}: missing '${prefix}_features' (1, channels, 1, neurons)`);
     else if (feat.shape.length !== 4 || feat.shape[0] !== 1 || feat.shape[2] !== 1) {
-      problems.add(`${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (1, channels, 1, neurons)`);
+      problems.add(
+        `${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (1, channels, 1, neurons)`,
+      );
     } else {
       c = feat.shape[1];
       n = feat.shape[3];
       if (core && core.outputChannels > 0 && c !== core.outputChannels) {
-        problems.add(`${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} (layers ${core.stack.join(', ')} stacked; check the config's 'stack')`);
+        problems.add(
+          `${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} (layers ${core.stack.join(', ')} stacked; check the config's 'stack')`,
+        );
       }
     }
     const bias = get(prefix + 'bias');
@@ -452,16 +546,24 @@ function inferReadouts(
       const ok = s.length === 4 && s[0] === 1 && (n < 0 || s[1] === n);
       const found = ok ? gaussTypeOfSigmaShape(s) : null;
       if (!found) {
-        problems.add(`${where}: '${prefix}sigma' has shape ${shapeString(s)}, expected (1, ${n > 0 ? n : 'neurons'}, 2, 2) (full), (1, ${n > 0 ? n : 'neurons'}, 1, 2) (uncorrelated) or (1, ${n > 0 ? n : 'neurons'}, 1, 1) (isotropic)`);
+        problems.add(
+          `${where}: '${prefix}sigma' has shape ${shapeString(s)}, expected (1, ${n > 0 ? n : 'neurons'}, 2, 2) (full), (1, ${n > 0 ? n : 'neurons'}, 1, 2) (uncorrelated) or (1, ${n > 0 ? n : 'neurons'}, 1, 1) (isotropic)`,
+        );
       } else {
         if (given.has('gauss_type') && found !== config.gauss_type) {
-          notes.push(`config says gauss_type='${config.gauss_type}', readout '${key}' stores a '${found}' sigma ${shapeString(s)}; using '${found}'`);
+          notes.push(
+            `config says gauss_type='${config.gauss_type}', readout '${key}' stores a '${found}' sigma ${shapeString(s)}; using '${found}'`,
+          );
         }
         gaussType = found;
       }
     }
     let positionNetwork: PositionNetworkSpec | null = null;
-    const linearIdx = [...names].map((p) => /^mu_transform\.(\d+)\.weight$/.exec(p)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    const linearIdx = [...names]
+      .map((p) => /^mu_transform\.(\d+)\.weight$/.exec(p))
+      .filter((m) => m !== null)
+      .map((m) => Number(m![1]))
+      .sort((a, b) => a - b);
     const hasMlp = linearIdx.length > 0 || names.has('source_grid');
     if (hasMlp) {
       if (names.has(muName)) {
@@ -472,7 +574,9 @@ function inferReadouts(
       let d = -1;
       if (!src) problems.add(`${where}: has a position network but no '${prefix}source_grid' (neurons, dims)`);
       else if (src.shape.length !== 2 || (n > 0 && src.shape[0] !== n)) {
-        problems.add(`${where}: '${prefix}source_grid' has shape ${shapeString(src.shape)}, expected (${n > 0 ? n : 'neurons'}, dims)`);
+        problems.add(
+          `${where}: '${prefix}source_grid' has shape ${shapeString(src.shape)}, expected (${n > 0 ? n : 'neurons'}, dims)`,
+        );
       } else d = src.shape[1];
       if (linearIdx.length === 0) problems.add(`${where}: has '${prefix}source_grid' but no 'mu_transform.0.weight'`);
       const linears: PositionNetworkSpec['linears'] = [];
@@ -482,15 +586,24 @@ function inferReadouts(
         const bk = `${prefix}mu_transform.${idx}.bias`;
         const lw = get(wk);
         const lb = get(bk);
-        if (idx !== 2 * j) problems.add(`${where}: position network layer '${wk}' is at index ${idx}, expected ${2 * j} (Linear layers at 0, 2, 4, ... with ELU between)`);
-        if (!lw || lw.shape.length !== 2) {
-          problems.add(`${where}: '${wk}' has shape ${lw ? shapeString(lw.shape) : '?'}, expected (out_features, in_features)`);
+        if (idx !== 2 * j)
+          problems.add(
+            `${where}: position network layer '${wk}' is at index ${idx}, expected ${2 * j} (Linear layers at 0, 2, 4, ... with ELU between)`,
+          );
+        if (lw?.shape.length !== 2) {
+          problems.add(
+            `${where}: '${wk}' has shape ${lw ? shapeString(lw.shape) : '?'}, expected (out_features, in_features)`,
+          );
           return;
         }
         const [o, iF] = lw.shape;
-        if (inF > 0 && iF !== inF) problems.add(`${where}: '${wk}' has shape ${shapeString(lw.shape)}, expected (${o}, ${inF}) (${inF} inputs from ${j === 0 ? 'source_grid' : `mu_transform.${linearIdx[j - 1]}`})`);
+        if (inF > 0 && iF !== inF)
+          problems.add(
+            `${where}: '${wk}' has shape ${shapeString(lw.shape)}, expected (${o}, ${inF}) (${inF} inputs from ${j === 0 ? 'source_grid' : `mu_transform.${linearIdx[j - 1]}`})`,
+          );
         if (!lb) problems.add(`${where}: missing '${bk}' (${o},)`);
-        else if (!sameShape(lb.shape, [o])) problems.add(`${where}: '${bk}' has shape ${shapeString(lb.shape)}, expected (${o},)`);
+        else if (!sameShape(lb.shape, [o]))
+          problems.add(`${where}: '${bk}' has shape ${shapeString(lb.shape)}, expected (${o},)`);
         linears.push({ index: idx, inFeatures: iF, outFeatures: o });
         inF = o;
       });
@@ -499,19 +612,31 @@ function inferReadouts(
         if (m && !linearIdx.includes(Number(m[1]))) problems.add(`${where}: '${prefix}${p}' has no matching weight`);
       }
       if (linears.length > 0 && linears[linears.length - 1].outFeatures !== 2) {
-        problems.add(`${where}: the position network's last layer outputs ${linears[linears.length - 1].outFeatures} features, expected 2 (x, y)`);
+        problems.add(
+          `${where}: the position network's last layer outputs ${linears[linears.length - 1].outFeatures} features, expected 2 (x, y)`,
+        );
       }
       const gmp = config.grid_mean_predictor;
-      if (!gmp) notes.push(`readout '${key}' has a position network but the config has no grid_mean_predictor; assuming final_tanh=true`);
+      if (!gmp)
+        notes.push(
+          `readout '${key}' has a position network but the config has no grid_mean_predictor; assuming final_tanh=true`,
+        );
       else if (given.has('grid_mean_predictor') && gmp.hidden_layers !== linears.length - 1) {
-        notes.push(`config grid_mean_predictor.hidden_layers=${gmp.hidden_layers}, readout '${key}' has ${linears.length - 1}; following the checkpoint`);
+        notes.push(
+          `config grid_mean_predictor.hidden_layers=${gmp.hidden_layers}, readout '${key}' has ${linears.length - 1}; following the checkpoint`,
+        );
       }
       positionNetwork = { inputDimensions: d, linears, finalTanh: gmp ? gmp.final_tanh : true };
     } else {
       const mu = get(prefix + muName);
-      if (!mu) problems.add(`${where}: missing '${prefix}_mu' (1, neurons, 1, 2) or a position network ('mu_transform.*' and 'source_grid')`);
+      if (!mu)
+        problems.add(
+          `${where}: missing '${prefix}_mu' (1, neurons, 1, 2) or a position network ('mu_transform.*' and 'source_grid')`,
+        );
       else if (!sameShape(mu.shape, [1, n > 0 ? n : mu.shape[1], 1, 2])) {
-        problems.add(`${where}: '${prefix}${muName}' has shape ${shapeString(mu.shape)}, expected (1, ${n > 0 ? n : 'neurons'}, 1, 2)`);
+        problems.add(
+          `${where}: '${prefix}${muName}' has shape ${shapeString(mu.shape)}, expected (1, ${n > 0 ? n : 'neurons'}, 1, 2)`,
+        );
       }
       if (given.has('grid_mean_predictor') && config.grid_mean_predictor) {
         notes.push(`config has a grid_mean_predictor, readout '${key}' stores free means; following the checkpoint`);
@@ -519,14 +644,28 @@ function inferReadouts(
     }
     const parameters = gaussianParameters(n, c, gaussType, !!bias, positionNetwork, names.has(muName) && !hasMlp);
     out.push({
-      key, prefix, kind: 'gaussian', neurons: n, channels: c, gaussType, bias: !!bias, positionNetwork, factorized: null, parameters,
+      key,
+      prefix,
+      kind: 'gaussian',
+      neurons: n,
+      channels: c,
+      gaussType,
+      bias: !!bias,
+      positionNetwork,
+      factorized: null,
+      parameters,
     });
   }
   return out;
 }
 
 function gaussianParameters(
-  n: number, c: number, gaussType: GaussType, bias: boolean, net: PositionNetworkSpec | null, freeMu: boolean,
+  n: number,
+  c: number,
+  gaussType: GaussType,
+  bias: boolean,
+  net: PositionNetworkSpec | null,
+  freeMu: boolean,
 ): number {
   if (n < 0 || c < 0) return 0;
   const netParams = net ? net.linears.reduce((a, l) => a + l.outFeatures * (l.inFeatures + 1), 0) : 0;
@@ -539,41 +678,61 @@ function gaussianParameters(
  * them are a mix of both readouts and refused.
  */
 function inferFactorized(
-  key: string, names: Set<string>, config: ModelConfig, core: CoreArchitecture | null, get: Getter, problems: Problems,
+  key: string,
+  names: Set<string>,
+  config: ModelConfig,
+  core: CoreArchitecture | null,
+  get: Getter,
+  problems: Problems,
 ): FactorizedReadoutArchitecture {
   const prefix = `readout.${key}.`;
   const where = `readout '${key}'`;
-  const gaussian = [...names].filter((p) => ['sigma', '_mu', 'mu', 'source_grid'].includes(p) || p.startsWith('mu_transform.'));
+  const gaussian = [...names].filter(
+    (p) => ['sigma', '_mu', 'mu', 'source_grid'].includes(p) || p.startsWith('mu_transform.'),
+  );
   if (gaussian.length > 0) {
     const keys = gaussian.map((p) => `'${prefix}${p}'`).join(', ');
-    problems.add(`${where}: has a FullFactorized2d mask '${prefix}spatial' and FullGaussian2d keys (${keys}): one readout cannot be both`);
+    problems.add(
+      `${where}: has a FullFactorized2d mask '${prefix}spatial' and FullGaussian2d keys (${keys}): one readout cannot be both`,
+    );
     for (const p of gaussian) get(prefix + p);
   }
-  let n = -1, c = -1, h = -1, w = -1;
+  let n = -1,
+    c = -1,
+    h = -1,
+    w = -1;
   const [, coreH, coreW] = core ? core.outputShape : [0, -1, -1];
   const spatial = get(prefix + 'spatial')!;
   if (spatial.shape.length !== 3) {
-    problems.add(`${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, expected (neurons, height, width) `
-      + "(FullFactorized2d's mask)");
+    problems.add(
+      `${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, expected (neurons, height, width) ` +
+        "(FullFactorized2d's mask)",
+    );
   } else {
     [n, h, w] = spatial.shape;
     if (core && (h !== coreH || w !== coreW)) {
-      problems.add(`${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, a ${h}x${w} mask, but the core outputs `
-        + `${coreH}x${coreW} maps (for the config's input_shape ${config.input_shape.join('x')}; check 'input_shape' and 'pad_input')`);
+      problems.add(
+        `${where}: '${prefix}spatial' has shape ${shapeString(spatial.shape)}, a ${h}x${w} mask, but the core outputs ` +
+          `${coreH}x${coreW} maps (for the config's input_shape ${config.input_shape.join('x')}; check 'input_shape' and 'pad_input')`,
+      );
     }
   }
   const featName = names.has('_features') ? '_features' : names.has('features') ? 'features' : '_features';
   const feat = get(prefix + featName);
   if (!feat) problems.add(`${where}: missing '${prefix}_features' (neurons, channels)`);
   else if (feat.shape.length !== 2 || (n > 0 && feat.shape[0] !== n)) {
-    problems.add(`${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (${n > 0 ? n : 'neurons'}, channels) `
-      + "(FullFactorized2d's features)");
+    problems.add(
+      `${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (${n > 0 ? n : 'neurons'}, channels) ` +
+        "(FullFactorized2d's features)",
+    );
   } else {
     c = feat.shape[1];
     if (n < 0) n = feat.shape[0];
     if (core && core.outputChannels > 0 && c !== core.outputChannels) {
-      problems.add(`${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} `
-        + `(layers ${core.stack.join(', ')} stacked; check the config's 'stack')`);
+      problems.add(
+        `${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} ` +
+          `(layers ${core.stack.join(', ')} stacked; check the config's 'stack')`,
+      );
     }
   }
   const bias = get(prefix + 'bias');
@@ -582,8 +741,15 @@ function inferFactorized(
   }
   const parameters = n > 0 && c > 0 && h > 0 && w > 0 ? n * (h * w + c) + (bias ? n : 0) : 0;
   return {
-    key, prefix, kind: 'factorized', neurons: n, channels: c, bias: !!bias, parameters,
-    gaussType: null, positionNetwork: null,
+    key,
+    prefix,
+    kind: 'factorized',
+    neurons: n,
+    channels: c,
+    bias: !!bias,
+    parameters,
+    gaussType: null,
+    positionNetwork: null,
     factorized: { height: h, width: w, options: factorizedOptionsFromConfig(config) },
   };
 }
@@ -592,28 +758,39 @@ function inferFactorized(
 export function describeArchitecture(arch: ModelArchitecture): string[] {
   const c = arch.core;
   const lines: string[] = [];
-  lines.push(`core: Stacked2dCore, ${c.layers.length} layers, input ${c.inputShape.join('x')} (C x H x W), output ${c.outputShape.join('x')}`);
+  lines.push(
+    `core: Stacked2dCore, ${c.layers.length} layers, input ${c.inputShape.join('x')} (C x H x W), output ${c.outputShape.join('x')}`,
+  );
   for (const l of c.layers) {
-    const conv = l.kind === 'conv'
-      ? `conv ${l.convs[0].kernel.join('x')} ${l.inChannels}->${l.outChannels}${l.convs[0].biasKey ? ' +bias' : ''}`
-      : `depth-separable 1x1 ${l.inChannels}->${l.outChannels}, ${l.convs[1].kernel.join('x')} depthwise, 1x1 ${l.outChannels}->${l.outChannels}${l.convs.some((v) => v.biasKey) ? ' +bias' : ''}`;
+    const conv =
+      l.kind === 'conv'
+        ? `conv ${l.convs[0].kernel.join('x')} ${l.inChannels}->${l.outChannels}${l.convs[0].biasKey ? ' +bias' : ''}`
+        : `depth-separable 1x1 ${l.inChannels}->${l.outChannels}, ${l.convs[1].kernel.join('x')} depthwise, 1x1 ${l.outChannels}->${l.outChannels}${l.convs.some((v) => v.biasKey) ? ' +bias' : ''}`;
     const pad = l.convs.map((v) => v.padding).find((p) => p[0] || p[1]);
     const norm = l.batchNorm ? `BatchNorm${l.batchNorm.affine ? '' : ' (not affine)'}` : 'no norm';
     const extras = [l.scaleKey ? 'scale' : '', l.biasKey ? 'bias' : ''].filter(Boolean).join(', ');
-    lines.push(`  layer${l.index}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`);
+    lines.push(
+      `  layer${l.index}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`,
+    );
   }
   lines.push(`  stack: layer${c.stack.length > 1 ? 's' : ''} ${c.stack.join(', ')}`);
   if (arch.readouts.length === 0) lines.push('readouts: none (core only)');
   for (const r of arch.readouts) {
-    const head = `readout '${r.key}'${r.key === arch.defaultReadout ? ' (default)' : ''}: ${readoutClassName(r.kind)}, `
-      + `${r.neurons} neurons, ${r.channels} features`;
+    const head =
+      `readout '${r.key}'${r.key === arch.defaultReadout ? ' (default)' : ''}: ${readoutClassName(r.kind)}, ` +
+      `${r.neurons} neurons, ${r.channels} features`;
     const params = `; ${r.parameters.toLocaleString('en-US')} parameters`;
     if (r.kind === 'factorized') {
-      const f = r.factorized, o = f.options;
+      const f = r.factorized,
+        o = f.options;
       const opts = [
-        o.normalize ? 'normalized' : 'not normalized', o.constrainPos ? 'constrain_pos' : '',
-        o.positiveSpatial ? 'positive_spatial' : '', o.positiveWeights ? 'positive_weights' : '',
-      ].filter(Boolean).join(', ');
+        o.normalize ? 'normalized' : 'not normalized',
+        o.constrainPos ? 'constrain_pos' : '',
+        o.positiveSpatial ? 'positive_spatial' : '',
+        o.positiveWeights ? 'positive_weights' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       lines.push(`${head}, mask ${f.height}x${f.width} (${opts})${r.bias ? ', bias' : ''}${params}`);
       continue;
     }

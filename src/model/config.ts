@@ -7,7 +7,11 @@
  */
 import { InputError } from '../io/host_tensor';
 import {
-  DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_L1_FORMS, GAUSS_TYPES, type FactorizedL1Form, type FactorizedOptions,
+  DEFAULT_FACTORIZED_OPTIONS,
+  FACTORIZED_L1_FORMS,
+  type FactorizedL1Form,
+  type FactorizedOptions,
+  GAUSS_TYPES,
   type GaussType,
 } from './readout_types';
 
@@ -101,11 +105,37 @@ export interface ParsedModelConfig {
 }
 
 const KNOWN_KEYS = new Set([
-  'layers', 'input_kern', 'hidden_kern', 'hidden_channels', 'pad_input', 'depth_separable', 'stack', 'linear',
-  'final_nonlinearity', 'batch_norm', 'elu_offset', 'gauss_type', 'grid_mean_predictor', 'input_shape', 'momentum',
-  'stride', 'input_stride', 'hidden_dilation', 'hidden_padding', 'init_mu_range', 'init_sigma', 'gamma_readout',
-  'gamma_input', 'gamma_hidden', 'normalize', 'constrain_pos', 'positive_weights', 'positive_spatial',
-  'spatial_and_feature_reg_weight', 'factorized_l1', 'init_noise',
+  'layers',
+  'input_kern',
+  'hidden_kern',
+  'hidden_channels',
+  'pad_input',
+  'depth_separable',
+  'stack',
+  'linear',
+  'final_nonlinearity',
+  'batch_norm',
+  'elu_offset',
+  'gauss_type',
+  'grid_mean_predictor',
+  'input_shape',
+  'momentum',
+  'stride',
+  'input_stride',
+  'hidden_dilation',
+  'hidden_padding',
+  'init_mu_range',
+  'init_sigma',
+  'gamma_readout',
+  'gamma_input',
+  'gamma_hidden',
+  'normalize',
+  'constrain_pos',
+  'positive_weights',
+  'positive_spatial',
+  'spatial_and_feature_reg_weight',
+  'factorized_l1',
+  'init_noise',
 ]);
 
 /** Options whose non-default values change the computation in ways this implementation does not have. */
@@ -158,30 +188,54 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
 
   for (const [key, v] of Object.entries(src)) {
     if (key in UNSUPPORTED) {
-      if (UNSUPPORTED[key](v)) throw new InputError(file, `config key '${key}' = ${JSON.stringify(v)} is not supported`);
+      if (UNSUPPORTED[key](v))
+        throw new InputError(file, `config key '${key}' = ${JSON.stringify(v)} is not supported`);
       ignored.push(key);
       continue;
     }
-    if (!KNOWN_KEYS.has(key)) { ignored.push(key); continue; }
+    if (!KNOWN_KEYS.has(key)) {
+      ignored.push(key);
+      continue;
+    }
     given.push(key);
     switch (key) {
-      case 'layers': cfg.layers = posInt(key, v); break;
-      case 'input_kern': cfg.input_kern = posInt(key, v); break;
-      case 'hidden_kern': cfg.hidden_kern = intOrList(key, v); break;
-      case 'hidden_channels': cfg.hidden_channels = intOrList(key, v); break;
-      case 'pad_input': cfg.pad_input = bool(key, v); break;
-      case 'depth_separable': cfg.depth_separable = bool(key, v); break;
-      case 'linear': cfg.linear = bool(key, v); break;
-      case 'final_nonlinearity': cfg.final_nonlinearity = bool(key, v); break;
+      case 'layers':
+        cfg.layers = posInt(key, v);
+        break;
+      case 'input_kern':
+        cfg.input_kern = posInt(key, v);
+        break;
+      case 'hidden_kern':
+        cfg.hidden_kern = intOrList(key, v);
+        break;
+      case 'hidden_channels':
+        cfg.hidden_channels = intOrList(key, v);
+        break;
+      case 'pad_input':
+        cfg.pad_input = bool(key, v);
+        break;
+      case 'depth_separable':
+        cfg.depth_separable = bool(key, v);
+        break;
+      case 'linear':
+        cfg.linear = bool(key, v);
+        break;
+      case 'final_nonlinearity':
+        cfg.final_nonlinearity = bool(key, v);
+        break;
       case 'batch_norm':
         cfg.batch_norm = Array.isArray(v) ? v.map((x) => bool(key, x)) : bool(key, v);
         break;
-      case 'elu_offset': cfg.elu_offset = num(key, v); break;
+      case 'elu_offset':
+        cfg.elu_offset = num(key, v);
+        break;
       case 'stack':
         if (v === null) cfg.stack = null;
         else if (Array.isArray(v)) {
           if (v.length === 0) fail(key, 'null, an integer or a non-empty list of integers');
-          cfg.stack = v.map((x) => (typeof x === 'number' && Number.isInteger(x) ? x : fail(key, 'a list of integers')));
+          cfg.stack = v.map((x) =>
+            typeof x === 'number' && Number.isInteger(x) ? x : fail(key, 'a list of integers'),
+          );
         } else if (typeof v === 'number' && Number.isInteger(v)) cfg.stack = v;
         else fail(key, 'null, an integer or a list of integers');
         break;
@@ -189,7 +243,9 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
         if (!GAUSS_TYPES.includes(v as GaussType)) fail(key, "'full', 'uncorrelated' or 'isotropic'");
         cfg.gauss_type = v as GaussType;
         break;
-      case 'grid_mean_predictor': cfg.grid_mean_predictor = parseGridMeanPredictor(v, file); break;
+      case 'grid_mean_predictor':
+        cfg.grid_mean_predictor = parseGridMeanPredictor(v, file);
+        break;
       case 'input_shape': {
         if (!Array.isArray(v) || v.length !== 3) fail(key, 'a list [channels, height, width]');
         const s = (v as unknown[]).map((x) => posInt(key, x));
@@ -204,10 +260,18 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
           cfg.momentum = m;
         }
         break;
-      case 'stride': cfg.stride = posInt(key, v); break;
-      case 'input_stride': cfg.input_stride = posInt(key, v); break;
-      case 'hidden_dilation': cfg.hidden_dilation = posInt(key, v); break;
-      case 'hidden_padding': cfg.hidden_padding = v === null ? null : posInt(key, v, 0); break;
+      case 'stride':
+        cfg.stride = posInt(key, v);
+        break;
+      case 'input_stride':
+        cfg.input_stride = posInt(key, v);
+        break;
+      case 'hidden_dilation':
+        cfg.hidden_dilation = posInt(key, v);
+        break;
+      case 'hidden_padding':
+        cfg.hidden_padding = v === null ? null : posInt(key, v, 0);
+        break;
       case 'init_mu_range': {
         const r = num(key, v);
         if (r <= 0 || r > 1) fail(key, 'a number in (0, 1]');
@@ -220,13 +284,19 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
         cfg.init_sigma = s;
         break;
       }
-      case 'gamma_readout': case 'gamma_input': case 'gamma_hidden': case 'spatial_and_feature_reg_weight': {
+      case 'gamma_readout':
+      case 'gamma_input':
+      case 'gamma_hidden':
+      case 'spatial_and_feature_reg_weight': {
         const g = num(key, v);
         if (g < 0) fail(key, 'a non-negative number');
         cfg[key] = g;
         break;
       }
-      case 'normalize': case 'constrain_pos': case 'positive_weights': case 'positive_spatial':
+      case 'normalize':
+      case 'constrain_pos':
+      case 'positive_weights':
+      case 'positive_spatial':
         cfg[key] = bool(key, v);
         break;
       case 'factorized_l1':
@@ -264,7 +334,10 @@ function parseGridMeanPredictor(v: unknown, file: string): GridMeanPredictorConf
   };
   const finalTanh = g.final_tanh ?? d.final_tanh;
   if (typeof finalTanh !== 'boolean') {
-    throw new InputError(file, `grid_mean_predictor.final_tanh must be true or false, got ${JSON.stringify(finalTanh)}`);
+    throw new InputError(
+      file,
+      `grid_mean_predictor.final_tanh must be true or false, got ${JSON.stringify(finalTanh)}`,
+    );
   }
   return {
     type: 'cortex',
@@ -291,9 +364,12 @@ export function factorizedOptionsFromConfig(config: ModelConfig): FactorizedOpti
 /** FactorizedOptions under their config keys (neuralpredictors' names), for JSON output and metadata. */
 export function factorizedConfigKeys(o: FactorizedOptions): Record<string, unknown> {
   return {
-    normalize: o.normalize, constrain_pos: o.constrainPos, positive_weights: o.positiveWeights,
+    normalize: o.normalize,
+    constrain_pos: o.constrainPos,
+    positive_weights: o.positiveWeights,
     positive_spatial: o.positiveSpatial,
-    spatial_and_feature_reg_weight: o.regWeight, factorized_l1: o.l1Form,
+    spatial_and_feature_reg_weight: o.regWeight,
+    factorized_l1: o.l1Form,
   };
 }
 

@@ -15,7 +15,14 @@ export interface ConvGeometry {
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 function tfPadding(p: [number, number]): Padding {
-  return p[0] || p[1] ? [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]] : 'valid';
+  return p[0] || p[1]
+    ? [
+        [0, 0],
+        [p[0], p[0]],
+        [p[1], p[1]],
+        [0, 0],
+      ]
+    : 'valid';
 }
 
 /** x (B, H, W, Cin), w (kh, kw, Cin, Cout) -> (B, H', W', Cout). */

@@ -68,7 +68,9 @@ export class Stacked2dCore {
     this.layers = arch.layers.map((spec) => {
       const convs = spec.convs.map((c): ConvParams => {
         const w = tensor(c.weightKey);
-        const weight = tf.tidy(() => torchConvToTf(tf.tensor4d(toFloat32(w), w.shape as [number, number, number, number]), c.groups > 1));
+        const weight = tf.tidy(() =>
+          torchConvToTf(tf.tensor4d(toFloat32(w), w.shape as [number, number, number, number]), c.groups > 1),
+        );
         return { spec: c, weight: variableFrom(weight, trainable), bias: c.biasKey ? vec(c.biasKey) : null };
       });
       let norm: BatchNormParams | null = null;
@@ -78,7 +80,9 @@ export class Stacked2dCore {
         try {
           const t = tensor(`${p}num_batches_tracked`);
           nbt = Number(toFloat32(t)[0] ?? 0);
-        } catch { /* absent in some checkpoints; only matters for momentum=null */ }
+        } catch {
+          /* absent in some checkpoints; only matters for momentum=null */
+        }
         norm = {
           runningMean: stat(`${p}running_mean`),
           runningVar: stat(`${p}running_var`),
@@ -145,7 +149,10 @@ export class Stacked2dCore {
   trainableVariables(): tf.Variable[] {
     const v: tf.Variable[] = [];
     for (const l of this.layers) {
-      for (const c of l.convs) { v.push(c.weight); if (c.bias) v.push(c.bias); }
+      for (const c of l.convs) {
+        v.push(c.weight);
+        if (c.bias) v.push(c.bias);
+      }
       if (l.norm?.weight) v.push(l.norm.weight);
       if (l.norm?.bias) v.push(l.norm.bias);
       if (l.bias) v.push(l.bias);
@@ -155,14 +162,21 @@ export class Stacked2dCore {
   }
 
   /** The first layer's filters (kh, kw, C_in, C_out), e.g. for the Laplace regularizer or for display. */
-  get firstLayerWeight(): tf.Variable<tf.Rank.R4> { return this.layers[0].convs[0].weight; }
+  get firstLayerWeight(): tf.Variable<tf.Rank.R4> {
+    return this.layers[0].convs[0].weight;
+  }
 
   dispose(): void {
     for (const l of this.layers) {
-      for (const c of l.convs) { c.weight.dispose(); c.bias?.dispose(); }
+      for (const c of l.convs) {
+        c.weight.dispose();
+        c.bias?.dispose();
+      }
       if (l.norm) {
-        l.norm.runningMean.dispose(); l.norm.runningVar.dispose();
-        l.norm.weight?.dispose(); l.norm.bias?.dispose();
+        l.norm.runningMean.dispose();
+        l.norm.runningVar.dispose();
+        l.norm.weight?.dispose();
+        l.norm.bias?.dispose();
       }
       l.bias?.dispose();
       l.scale?.dispose();

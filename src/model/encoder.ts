@@ -5,7 +5,7 @@
  * normalized, and return PyTorch-order arrays; the differentiable methods take and return tensors.
  */
 import * as tf from '@tensorflow/tfjs';
-import { numel, shapeString, type HostTensor, type StateDict } from '../io/host_tensor';
+import { type HostTensor, numel, type StateDict, shapeString } from '../io/host_tensor';
 import type { ModelArchitecture } from './architecture';
 import type { CoreForwardOptions, Stacked2dCore } from './core';
 import type { FullFactorized2d } from './factorized_readout';
@@ -42,7 +42,10 @@ export class Encoder {
   readonly passthrough: StateDict;
 
   constructor(
-    architecture: ModelArchitecture, core: Stacked2dCore, readouts: Map<string, Readout>, passthrough: StateDict = new Map(),
+    architecture: ModelArchitecture,
+    core: Stacked2dCore,
+    readouts: Map<string, Readout>,
+    passthrough: StateDict = new Map(),
   ) {
     this.architecture = architecture;
     this.core = core;
@@ -52,7 +55,9 @@ export class Encoder {
   }
 
   get defaultReadout(): string | null {
-    return this.readouts.has(this.architecture.defaultReadout ?? '') ? this.architecture.defaultReadout : (this.readouts.keys().next().value ?? null);
+    return this.readouts.has(this.architecture.defaultReadout ?? '')
+      ? this.architecture.defaultReadout
+      : (this.readouts.keys().next().value ?? null);
   }
 
   /** The readout `key` (default: the default readout), of either kind. */
@@ -71,8 +76,10 @@ export class Encoder {
   readout(key?: string): FullGaussian2d {
     const r = this.anyReadout(key);
     if (r.kind !== 'gaussian') {
-      throw new Error(`readout '${key ?? this.defaultReadout}' is a ${readoutClassName(r.kind)} (${r.kind}), not a FullGaussian2d: `
-        + 'it has masks, not Gaussian positions');
+      throw new Error(
+        `readout '${key ?? this.defaultReadout}' is a ${readoutClassName(r.kind)} (${r.kind}), not a FullGaussian2d: ` +
+          'it has masks, not Gaussian positions',
+      );
     }
     return r;
   }
@@ -110,9 +117,12 @@ export class Encoder {
   /** Throws a readable error if images of this shape cannot go through the model. */
   checkImageShape(shape: readonly number[], what = 'images'): void {
     const [c, h, w] = this.architecture.core.inputShape;
-    if (shape.length !== 4) throw new Error(`${what} must be 4-D (batch, channels, height, width), got ${shapeString(shape)}`);
+    if (shape.length !== 4)
+      throw new Error(`${what} must be 4-D (batch, channels, height, width), got ${shapeString(shape)}`);
     if (shape[1] !== c || shape[2] !== h || shape[3] !== w) {
-      throw new Error(`${what} have shape ${shapeString(shape)}, the model takes (batch, ${c}, ${h}, ${w}) (channels from the checkpoint, height and width from the config's input_shape)`);
+      throw new Error(
+        `${what} have shape ${shapeString(shape)}, the model takes (batch, ${c}, ${h}, ${w}) (channels from the checkpoint, height and width from the config's input_shape)`,
+      );
     }
   }
 
@@ -128,15 +138,22 @@ export class Encoder {
     return this.batched(images, opts.batchSize, [c, h, w], (x) => this.coreForward(x).transpose([0, 3, 1, 2]));
   }
 
-  private async batched(images: ImagesNCHW, batchSize: number | undefined, itemShape: number[],
-    f: (x: tf.Tensor4D) => tf.Tensor): Promise<HostTensor<'float32'>> {
+  private async batched(
+    images: ImagesNCHW,
+    batchSize: number | undefined,
+    itemShape: number[],
+    f: (x: tf.Tensor4D) => tf.Tensor,
+  ): Promise<HostTensor<'float32'>> {
     const [c, h, w] = this.architecture.core.inputShape;
     let data: Float32Array | null = null;
     let tensor: tf.Tensor4D | null = null;
     let shape: number[];
-    if (images instanceof tf.Tensor) { tensor = images; shape = images.shape; }
-    else if (images instanceof Float32Array) {
-      if (images.length % (c * h * w) !== 0) throw new Error(`${images.length} values are not a whole number of ${c}x${h}x${w} images`);
+    if (images instanceof tf.Tensor) {
+      tensor = images;
+      shape = images.shape;
+    } else if (images instanceof Float32Array) {
+      if (images.length % (c * h * w) !== 0)
+        throw new Error(`${images.length} values are not a whole number of ${c}x${h}x${w} images`);
       data = images;
       shape = [images.length / (c * h * w), c, h, w];
     } else {
@@ -153,11 +170,13 @@ export class Encoder {
     for (let start = 0; start < B; start += bs) {
       const n = Math.min(bs, B - start);
       const y = tf.tidy(() => {
-        const x = tensor ? tensor.slice([start, 0, 0, 0], [n, c, h, w]) : tf.tensor4d(data!.subarray(start * img, (start + n) * img), [n, c, h, w]);
+        const x = tensor
+          ? tensor.slice([start, 0, 0, 0], [n, c, h, w])
+          : tf.tensor4d(data!.subarray(start * img, (start + n) * img), [n, c, h, w]);
         return f(x);
       });
       try {
-        out.set(await y.data() as Float32Array, start * per);
+        out.set((await y.data()) as Float32Array, start * per);
       } finally {
         y.dispose();
       }

@@ -7,7 +7,7 @@
  * centres of the first and last pixels, as grid_sample with align_corners=True), so positions of either readout
  * compare directly; sizes are in feature-map pixels.
  */
-import { type FactorizedOptions } from './readout_types';
+import type { FactorizedOptions } from './readout_types';
 
 /** neuralpredictors' epsilon in the mask normalization, added after the square root (= FACTORIZED_NORM_EPS). */
 const NORM_EPS = 1e-6;

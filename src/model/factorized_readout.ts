@@ -67,9 +67,16 @@ function assignFrom(v: tf.Variable, t: tf.Tensor): void {
 }
 
 /** tf.customGrad for a function of one tensor (tfjs' typing passes the save function among the inputs). */
-function unaryCustomGrad(f: (x: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor }): (x: tf.Tensor) => tf.Tensor {
+function unaryCustomGrad(
+  f: (
+    x: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor },
+): (x: tf.Tensor) => tf.Tensor {
   type CustomFn = Parameters<typeof tf.customGrad>[0];
-  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => f(x, save)) as unknown as CustomFn) as unknown as (x: tf.Tensor) => tf.Tensor;
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => f(x, save)) as unknown as CustomFn) as unknown as (
+    x: tf.Tensor,
+  ) => tf.Tensor;
 }
 
 /** |x| with torch's gradient sign(x) (0 at 0). */
@@ -85,9 +92,17 @@ export const clampMinStraightThrough = unaryCustomGrad((x) => ({ value: tf.relu(
  * A new readout's arrays as neuralpredictors' `initialize` makes them: spatial and features N(0, init_noise)
  * (default 1e-3), bias = the mean response (`mean_activity`) or 0 without it. Draw order: spatial, features.
  */
-export function initFactorizedReadout(shape: { neurons: number; channels: number; height: number; width: number }, opts: {
-  initNoise?: number; meanActivity?: ArrayLike<number> | null; bias?: boolean; seed?: number; rng?: Rng; options?: Partial<FactorizedOptions>;
-} = {}): FactorizedReadoutInit {
+export function initFactorizedReadout(
+  shape: { neurons: number; channels: number; height: number; width: number },
+  opts: {
+    initNoise?: number;
+    meanActivity?: ArrayLike<number> | null;
+    bias?: boolean;
+    seed?: number;
+    rng?: Rng;
+    options?: Partial<FactorizedOptions>;
+  } = {},
+): FactorizedReadoutInit {
   const { neurons: N, channels: C, height: H, width: W } = shape;
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const s = opts.initNoise ?? FACTORIZED_DEFAULT_INIT_NOISE;
@@ -99,7 +114,8 @@ export function initFactorizedReadout(shape: { neurons: number; channels: number
   if (opts.bias ?? true) {
     bias = new Float32Array(N);
     if (opts.meanActivity) {
-      if (opts.meanActivity.length !== N) throw new Error(`mean activity has ${opts.meanActivity.length} values for ${N} neurons`);
+      if (opts.meanActivity.length !== N)
+        throw new Error(`mean activity has ${opts.meanActivity.length} values for ${N} neurons`);
       bias.set(opts.meanActivity);
     }
   }
@@ -121,11 +137,18 @@ export class FullFactorized2d {
 
   constructor(init: FactorizedReadoutInit, trainable = true) {
     const { neurons: N, channels: C, height: H, width: W } = init;
-    for (const [what, v] of [['neurons', N], ['channels', C], ['height', H], ['width', W]] as const) {
-      if (!(Number.isInteger(v) && v > 0)) throw new Error(`FullFactorized2d: ${what} must be a positive integer, got ${v}`);
+    for (const [what, v] of [
+      ['neurons', N],
+      ['channels', C],
+      ['height', H],
+      ['width', W],
+    ] as const) {
+      if (!(Number.isInteger(v) && v > 0))
+        throw new Error(`FullFactorized2d: ${what} must be a positive integer, got ${v}`);
     }
     const check = (what: string, arr: Float32Array | null, n: number, shape: string): void => {
-      if (arr && arr.length !== n) throw new Error(`FullFactorized2d: ${what} has ${arr.length} values, expected ${n} ${shape}`);
+      if (arr && arr.length !== n)
+        throw new Error(`FullFactorized2d: ${what} has ${arr.length} values, expected ${n} ${shape}`);
     };
     check('spatial', init.spatial, N * H * W, `(${N}, ${H}, ${W})`);
     check('features', init.features, N * C, `(${N}, ${C})`);
@@ -145,7 +168,10 @@ export class FullFactorized2d {
     const o = this.options;
     if (o.constrainPos && !o.normalize) {
       // `weight` is the parameter itself: clamp_min_(0) on it acts in place
-      assignFrom(this.spatial, tf.tidy(() => tf.relu(this.spatial)));
+      assignFrom(
+        this.spatial,
+        tf.tidy(() => tf.relu(this.spatial)),
+      );
     }
     return tf.tidy(() => {
       let m: tf.Tensor3D = this.spatial;
@@ -166,12 +192,20 @@ export class FullFactorized2d {
 
   /** In-place clamp of the features at 0 before a forward pass, as neuralpredictors' forward does with constrain_pos. */
   private clampFeaturesIfConstrained(): void {
-    if (this.options.constrainPos) assignFrom(this.features, tf.tidy(() => tf.relu(this.features)));
+    if (this.options.constrainPos)
+      assignFrom(
+        this.features,
+        tf.tidy(() => tf.relu(this.features)),
+      );
   }
 
   /** What reading neuralpredictors' `weight` property does with positive_weights: clamp the features in place. */
   clampPositiveWeights(): void {
-    if (this.options.positiveWeights) assignFrom(this.features, tf.tidy(() => tf.relu(this.features)));
+    if (this.options.positiveWeights)
+      assignFrom(
+        this.features,
+        tf.tidy(() => tf.relu(this.features)),
+      );
   }
 
   /**
@@ -182,17 +216,26 @@ export class FullFactorized2d {
   forward(featureMap: tf.Tensor4D, _opts?: { sample?: boolean }): tf.Tensor2D {
     const [B, H, W, C] = featureMap.shape;
     if (C !== this.channels || H !== this.height || W !== this.width) {
-      throw new Error(`FullFactorized2d expects a ${this.height}x${this.width}x${this.channels} (h x w x channels) feature map, the core gives ${H}x${W}x${C}`);
+      throw new Error(
+        `FullFactorized2d expects a ${this.height}x${this.width}x${this.channels} (h x w x channels) feature map, the core gives ${H}x${W}x${C}`,
+      );
     }
     this.clampFeaturesIfConstrained();
-    const N = this.neurons, HW = H * W;
+    const N = this.neurons,
+      HW = H * W;
     const mask = this.normalizedSpatial();
     try {
       return tf.tidy(() => {
         // Z[n, b, c] = sum_p m[n, p] x[b, p, c]: one (N, HW) x (HW, B*C) product
-        const xt = featureMap.reshape([B, HW, C]).transpose([1, 0, 2]).reshape([HW, B * C]);
+        const xt = featureMap
+          .reshape([B, HW, C])
+          .transpose([1, 0, 2])
+          .reshape([HW, B * C]);
         const z = tf.matMul(mask.reshape([N, HW]), xt).reshape([N, B, C]);
-        let y = z.mul(this.features.reshape([N, 1, C])).sum(2).transpose() as tf.Tensor2D; // (B, N)
+        let y = z
+          .mul(this.features.reshape([N, 1, C]))
+          .sum(2)
+          .transpose() as tf.Tensor2D; // (B, N)
         if (this.bias) y = y.add(this.bias);
         return y;
       });
@@ -218,7 +261,8 @@ export class FullFactorized2d {
         if (this.options.l1Form === 'neuralpredictors') {
           v = torchAbs(mask).sum().mul(torchAbs(this.features).sum()) as tf.Scalar;
         } else {
-          const m1 = torchAbs(mask).sum([1, 2]), f1 = torchAbs(this.features).sum(1);
+          const m1 = torchAbs(mask).sum([1, 2]),
+            f1 = torchAbs(this.features).sum(1);
           v = m1.mul(f1).sum() as tf.Scalar;
         }
         if (reduction === 'mean') v = v.div(this.neurons * this.channels * this.height * this.width);

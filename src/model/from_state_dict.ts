@@ -2,15 +2,19 @@
  * state_dict (neuralpredictors key names, PyTorch layouts) -> model objects. The architecture is inferred first,
  * so every key the constructors read is known to exist with the right shape.
  */
-import { InputError, toFloat32, type HostTensor, type StateDict } from '../io/host_tensor';
+import { type HostTensor, InputError, type StateDict, toFloat32 } from '../io/host_tensor';
 import {
-  inferArchitecture, type CoreArchitecture, type FactorizedReadoutArchitecture, type GaussianReadoutArchitecture,
-  type ModelArchitecture, type ReadoutArchitecture,
+  type CoreArchitecture,
+  type FactorizedReadoutArchitecture,
+  type GaussianReadoutArchitecture,
+  inferArchitecture,
+  type ModelArchitecture,
+  type ReadoutArchitecture,
 } from './architecture';
 import type { ModelConfig } from './config';
 import { Stacked2dCore } from './core';
 import { Encoder, type Readout } from './encoder';
-import { FullFactorized2d, type FactorizedReadoutInit } from './factorized_readout';
+import { type FactorizedReadoutInit, FullFactorized2d } from './factorized_readout';
 import { FullGaussian2d } from './gaussian_readout';
 import type { GaussianReadoutInit } from './readout_types';
 
@@ -22,13 +26,20 @@ function getter(sd: StateDict, file: string): (key: string) => HostTensor {
   };
 }
 
-export function coreFromStateDict(sd: StateDict, arch: CoreArchitecture, file = 'state_dict', trainable = true): Stacked2dCore {
+export function coreFromStateDict(
+  sd: StateDict,
+  arch: CoreArchitecture,
+  file = 'state_dict',
+  trainable = true,
+): Stacked2dCore {
   return new Stacked2dCore(arch, getter(sd, file), trainable);
 }
 
 /** The Gaussian readout's parameters as host arrays (PyTorch layouts, leading singleton axes dropped). */
 export function readoutInitFromStateDict(
-  sd: StateDict, arch: GaussianReadoutArchitecture, file = 'state_dict',
+  sd: StateDict,
+  arch: GaussianReadoutArchitecture,
+  file = 'state_dict',
 ): GaussianReadoutInit {
   const get = getter(sd, file);
   const p = arch.prefix;
@@ -63,7 +74,9 @@ export function readoutInitFromStateDict(
 
 /** The factorized readout's parameters as host arrays (neuralpredictors' layouts: no transposes), options from the config. */
 export function factorizedInitFromStateDict(
-  sd: StateDict, arch: FactorizedReadoutArchitecture, file = 'state_dict',
+  sd: StateDict,
+  arch: FactorizedReadoutArchitecture,
+  file = 'state_dict',
 ): FactorizedReadoutInit {
   const get = getter(sd, file);
   const p = arch.prefix;
@@ -82,7 +95,10 @@ export function factorizedInitFromStateDict(
 
 /** The readout of `arch`'s kind: a FullGaussian2d or a FullFactorized2d. */
 export function readoutFromStateDict(
-  sd: StateDict, arch: ReadoutArchitecture, file = 'state_dict', trainable = true,
+  sd: StateDict,
+  arch: ReadoutArchitecture,
+  file = 'state_dict',
+  trainable = true,
 ): Readout {
   if (arch.kind === 'factorized') return new FullFactorized2d(factorizedInitFromStateDict(sd, arch, file), trainable);
   return new FullGaussian2d(readoutInitFromStateDict(sd, arch, file), trainable);
@@ -97,12 +113,20 @@ export interface EncoderLoadOptions {
 }
 
 /** Infers the architecture and builds core and readouts. Throws InputError naming `file` for any problem. */
-export function encoderFromStateDict(sd: StateDict, config: ModelConfig, file: string, opts: EncoderLoadOptions = {}): Encoder {
+export function encoderFromStateDict(
+  sd: StateDict,
+  config: ModelConfig,
+  file: string,
+  opts: EncoderLoadOptions = {},
+): Encoder {
   const arch: ModelArchitecture = inferArchitecture(sd, config, file, opts.configGiven ?? []);
   const wanted = opts.readouts ?? arch.readouts.map((r) => r.key);
   for (const k of wanted) {
     if (!arch.readouts.some((r) => r.key === k)) {
-      throw new InputError(file, `no readout '${k}' (readouts: ${arch.readouts.map((r) => r.key).join(', ') || 'none'})`);
+      throw new InputError(
+        file,
+        `no readout '${k}' (readouts: ${arch.readouts.map((r) => r.key).join(', ') || 'none'})`,
+      );
     }
   }
   const core = coreFromStateDict(sd, arch.core, file, opts.trainable ?? true);

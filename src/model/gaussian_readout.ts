@@ -8,10 +8,10 @@
  * full (N, 2, 2), uncorrelated (N, 2) (= torch (1, N, 1, 2)), isotropic (N, 1); mu (N, 2); positions (x, y).
  */
 import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng';
 import { gridSample } from './grid_sample';
 import { PositionNetwork } from './position_network';
-import { type GaussType, type GaussianReadoutInit, sigmaSize } from './readout_types';
-import { Rng } from '../util/rng';
+import { type GaussianReadoutInit, type GaussType, sigmaSize } from './readout_types';
 import { variableFrom } from './variables';
 
 export interface ReadoutForwardOptions {
@@ -46,7 +46,8 @@ export class FullGaussian2d {
     check('sigma', init.sigma, N * sigmaSize(init.gaussType));
     check('mu', init.mu, N * 2);
     if (!init.mu === !init.positionNetwork) throw new Error('FullGaussian2d: give either mu or a position network');
-    if (init.positionNetwork) check('source_grid', init.positionNetwork.sourceGrid, N * init.positionNetwork.sourceDims);
+    if (init.positionNetwork)
+      check('source_grid', init.positionNetwork.sourceGrid, N * init.positionNetwork.sourceDims);
     this.neurons = N;
     this.channels = C;
     this.gaussType = init.gaussType;
@@ -100,7 +101,10 @@ export class FullGaussian2d {
       let offset: tf.Tensor;
       if (this.gaussType === 'full') {
         // sum_d sigma[n, c, d] * z[b, n, d]
-        offset = this.sigma.reshape([1, N, 2, 2]).mul(z.reshape([batch, N, 1, 2])).sum(3);
+        offset = this.sigma
+          .reshape([1, N, 2, 2])
+          .mul(z.reshape([batch, N, 1, 2]))
+          .sum(3);
       } else {
         offset = z.mul(this.sigma.reshape([1, N, sigmaSize(this.gaussType)])); // isotropic broadcasts over (x, y)
       }
@@ -113,7 +117,9 @@ export class FullGaussian2d {
     if (noise === undefined) return tf.tensor3d((rng ?? this.rng).normalArray(n), [batch, this.neurons, 2]);
     const size = noise instanceof Float32Array ? noise.length : noise.size;
     if (size !== n) throw new Error(`noise has ${size} values, expected ${batch} x ${this.neurons} x 2`);
-    return noise instanceof Float32Array ? tf.tensor3d(noise, [batch, this.neurons, 2]) : noise.reshape([batch, this.neurons, 2]);
+    return noise instanceof Float32Array
+      ? tf.tensor3d(noise, [batch, this.neurons, 2])
+      : noise.reshape([batch, this.neurons, 2]);
   }
 
   /** featureMap (B, H, W, C) -> (B, N): the readout before the output nonlinearity. */

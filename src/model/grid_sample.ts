@@ -27,8 +27,14 @@ function corners(grid: tf.Tensor, H: number, W: number, B: number): Corners {
   const gx = perImage ? grid.slice([0, 0, 0], [-1, -1, 1]).squeeze([2]) : grid.slice([0, 0], [-1, 1]).squeeze([1]);
   const gy = perImage ? grid.slice([0, 0, 1], [-1, -1, 1]).squeeze([2]) : grid.slice([0, 1], [-1, 1]).squeeze([1]);
   // Same arithmetic order as PyTorch's grid_sampler_unnormalize (align_corners): ((g + 1) / 2) * (size - 1).
-  const ix = gx.add(1).div(2).mul(W - 1);
-  const iy = gy.add(1).div(2).mul(H - 1);
+  const ix = gx
+    .add(1)
+    .div(2)
+    .mul(W - 1);
+  const iy = gy
+    .add(1)
+    .div(2)
+    .mul(H - 1);
   const x0 = ix.floor();
   const y0 = iy.floor();
   const fx = ix.sub(x0);
@@ -43,20 +49,34 @@ function corners(grid: tf.Tensor, H: number, W: number, B: number): Corners {
   let offset: tf.Tensor | null = null;
   if (perImage) {
     const N = grid.shape[1]!;
-    offset = tf.range(0, B, 1, 'float32').mul(H * W).reshape([B, 1]).tile([1, N]);
+    offset = tf
+      .range(0, B, 1, 'float32')
+      .mul(H * W)
+      .reshape([B, 1])
+      .tile([1, N]);
   }
   const index: tf.Tensor[] = [];
   const valid: tf.Tensor[] = [];
   const weight: tf.Tensor[] = [];
-  for (const [j, i] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+  for (const [j, i] of [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ]) {
     const x = xs[j];
     const y = ys[i];
-    const inside = tf.logicalAnd(
-      tf.logicalAnd(x.greaterEqual(0), x.lessEqual(W - 1)),
-      tf.logicalAnd(y.greaterEqual(0), y.lessEqual(H - 1)),
-    ).cast('float32');
+    const inside = tf
+      .logicalAnd(
+        tf.logicalAnd(x.greaterEqual(0), x.lessEqual(W - 1)),
+        tf.logicalAnd(y.greaterEqual(0), y.lessEqual(H - 1)),
+      )
+      .cast('float32');
     // Float arithmetic is exact here (indices < 2^24); cast once at the end.
-    let idx = y.clipByValue(0, H - 1).mul(W).add(x.clipByValue(0, W - 1));
+    let idx = y
+      .clipByValue(0, H - 1)
+      .mul(W)
+      .add(x.clipByValue(0, W - 1));
     if (offset) idx = idx.add(offset);
     index.push(idx.cast('int32'));
     valid.push(inside);
@@ -99,9 +119,10 @@ export function gridSampleOps(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Te
   if (grid.shape[grid.rank - 1] !== 2 || (perImage && grid.shape[0] !== B)) {
     throw new Error(`gridSample: grid shape [${grid.shape}] does not fit a feature map [${featureMap.shape}]`);
   }
-  const gather = (flat: tf.Tensor, idx: tf.Tensor): tf.Tensor => (perImage
-    ? tf.gather(flat, idx.reshape([B * N])).reshape([B, N, C]) // flat: (B*H*W, C)
-    : tf.gather(flat, idx, 1)); // flat: (B, H*W, C) -> (B, N, C)
+  const gather = (flat: tf.Tensor, idx: tf.Tensor): tf.Tensor =>
+    perImage
+      ? tf.gather(flat, idx.reshape([B * N])).reshape([B, N, C]) // flat: (B*H*W, C)
+      : tf.gather(flat, idx, 1); // flat: (B, H*W, C) -> (B, N, C)
   const expandW = (w: tf.Tensor): tf.Tensor => (perImage ? w.expandDims(2) : w.reshape([1, N, 1]));
 
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -122,9 +143,23 @@ export function gridSampleOps(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Te
         const [fx, fy] = saved.slice(13, 15);
         return tf.tidy(() => {
           // dL/dfeatureMap: scatter dy * weight into the four corner pixels (duplicates sum).
-          const rows = index.map((idx) => (perImage ? idx.reshape([B * N]) : idx.reshape([1, N]).add(tf.range(0, B, 1, 'int32').mul(tf.scalar(H * W, 'int32')).reshape([B, 1])).reshape([B * N])));
+          const rows = index.map((idx) =>
+            perImage
+              ? idx.reshape([B * N])
+              : idx
+                  .reshape([1, N])
+                  .add(
+                    tf
+                      .range(0, B, 1, 'int32')
+                      .mul(tf.scalar(H * W, 'int32'))
+                      .reshape([B, 1]),
+                  )
+                  .reshape([B * N]),
+          );
           const updates = weight.map((w) => dy.mul(expandW(w)).reshape([B * N, C]));
-          const dFm = tf.scatterND(tf.concat(rows).reshape([4 * B * N, 1]), tf.concat(updates), [B * H * W, C]).reshape([B, H, W, C]);
+          const dFm = tf
+            .scatterND(tf.concat(rows).reshape([4 * B * N, 1]), tf.concat(updates), [B * H * W, C])
+            .reshape([B, H, W, C]);
           // dL/dgrid: d_k = valid_k * <dy, corner value_k>; the interpolated value is
           // (1-fy)((1-fx) v00 + fx v10) + fy((1-fx) v01 + fx v11) in (x, y) corner notation.
           const flatFm = perImage ? fm.reshape([B * H * W, C]) : fm.reshape([B, H * W, C]);
@@ -149,7 +184,14 @@ export function gridSampleOps(featureMap: tf.Tensor4D, grid: tf.Tensor2D | tf.Te
 }
 
 /** Bilinear corner offsets and weights of one position (float64 arithmetic on the float32 inputs). */
-function hostCorners(gx: number, gy: number, H: number, W: number, idx: Int32Array, w: Float64Array): { fx: number; fy: number } {
+function hostCorners(
+  gx: number,
+  gy: number,
+  H: number,
+  W: number,
+  idx: Int32Array,
+  w: Float64Array,
+): { fx: number; fy: number } {
   const ix = ((gx + 1) / 2) * (W - 1);
   const iy = ((gy + 1) / 2) * (H - 1);
   const x0 = Math.floor(ix);
@@ -161,7 +203,7 @@ function hostCorners(gx: number, gy: number, H: number, W: number, idx: Int32Arr
     const y = y0 + (k >> 1);
     const inside = x >= 0 && x < W && y >= 0 && y < H;
     idx[k] = inside ? y * W + x : -1;
-    w[k] = inside ? ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy) : 0;
+    w[k] = inside ? (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy) : 0;
   }
   return { fx, fy };
 }

@@ -19,7 +19,9 @@ export class PositionNetwork {
     this.finalTanh = finalTanh;
   }
 
-  get inputDimensions(): number { return this.weights[0].shape[1]!; }
+  get inputDimensions(): number {
+    return this.weights[0].shape[1]!;
+  }
 
   /** sourceGrid (N, D) -> mu (N, 2), unclamped. */
   apply(sourceGrid: tf.Tensor2D): tf.Tensor2D {

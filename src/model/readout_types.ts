@@ -98,7 +98,11 @@ export function sigmaSize(gaussType: GaussType): number {
 }
 
 /** Sigma of neuron n as a 2x2 matrix [a, b, c, d] (row = output coordinate x / y, column = noise component). */
-export function sigmaMatrix(sigma: ArrayLike<number>, gaussType: GaussType, n: number): [number, number, number, number] {
+export function sigmaMatrix(
+  sigma: ArrayLike<number>,
+  gaussType: GaussType,
+  n: number,
+): [number, number, number, number] {
   if (gaussType === 'full') return [sigma[4 * n], sigma[4 * n + 1], sigma[4 * n + 2], sigma[4 * n + 3]];
   if (gaussType === 'uncorrelated') return [sigma[2 * n], 0, 0, sigma[2 * n + 1]];
   return [sigma[n], 0, 0, sigma[n]];
@@ -106,7 +110,11 @@ export function sigmaMatrix(sigma: ArrayLike<number>, gaussType: GaussType, n: n
 
 /** The PyTorch shape of `sigma` for N neurons: full (1, N, 2, 2), uncorrelated (1, N, 1, 2), isotropic (1, N, 1, 1). */
 export function sigmaShape(gaussType: GaussType, neurons: number): number[] {
-  return gaussType === 'full' ? [1, neurons, 2, 2] : gaussType === 'uncorrelated' ? [1, neurons, 1, 2] : [1, neurons, 1, 1];
+  return gaussType === 'full'
+    ? [1, neurons, 2, 2]
+    : gaussType === 'uncorrelated'
+      ? [1, neurons, 1, 2]
+      : [1, neurons, 1, 1];
 }
 
 /** The gauss type whose PyTorch `sigma` shape (sigmaShape) this is, or null for any other shape. */
@@ -148,11 +156,13 @@ export interface GaussianReadoutInit {
   sigma: Float32Array;
   /** Free means (N, 2); exactly one of mu and positionNetwork is given. */
   mu?: Float32Array | null;
-  positionNetwork?: (PositionNetParams & {
-    /** (N, D) row-major, used as stored (neuralpredictors normalizes it once, at construction). */
-    sourceGrid: Float32Array;
-    sourceDims: number;
-  }) | null;
+  positionNetwork?:
+    | (PositionNetParams & {
+        /** (N, D) row-major, used as stored (neuralpredictors normalizes it once, at construction). */
+        sourceGrid: Float32Array;
+        sourceDims: number;
+      })
+    | null;
   /** Seed of the readout's own RNG, used when sampling without caller-given noise. */
   seed?: number;
 }

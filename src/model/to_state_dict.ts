@@ -4,14 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor, StateDict } from '../io/host_tensor';
-import { tfConvToTorch, type Stacked2dCore } from './core';
+import { type Stacked2dCore, tfConvToTorch } from './core';
 import type { Encoder, Readout } from './encoder';
 import type { FullFactorized2d } from './factorized_readout';
 import type { FullGaussian2d } from './gaussian_readout';
 import { sigmaShape } from './readout_types';
 
 async function host(t: tf.Tensor, shape: number[]): Promise<HostTensor<'float32'>> {
-  return { dtype: 'float32', shape, data: Float32Array.from(await t.data() as Float32Array) };
+  return { dtype: 'float32', shape, data: Float32Array.from((await t.data()) as Float32Array) };
 }
 
 function int64Scalar(v: number): HostTensor<'int64'> {
@@ -26,7 +26,9 @@ export async function coreToStateDict(core: Stacked2dCore): Promise<StateDict> {
       const w = tf.tidy(() => tfConvToTorch(c.weight, c.spec.groups > 1));
       try {
         sd.set(c.spec.weightKey, await host(w, w.shape));
-      } finally { w.dispose(); }
+      } finally {
+        w.dispose();
+      }
       if (c.bias && c.spec.biasKey) sd.set(c.spec.biasKey, await host(c.bias, c.bias.shape));
     }
     if (l.norm && l.spec.batchNorm) {

@@ -86,22 +86,34 @@ export interface CoreCellTypes {
 export function probeImages(count: number, imageShape: [number, number, number], seed: number): Float32Array {
   const [C, H, W] = imageShape;
   const out = new Float32Array(count * C * H * W);
-  let s = 0, ss = 0;
+  let s = 0,
+    ss = 0;
   const gray: Uint8Array[] = [];
   for (let u = 0; u < count; u++) {
     const g = generateImage(seed, u, H, W);
     gray.push(g);
-    for (let p = 0; p < g.length; p++) { s += g[p]; ss += g[p] * g[p]; }
+    for (let p = 0; p < g.length; p++) {
+      s += g[p];
+      ss += g[p] * g[p];
+    }
   }
-  const n = count * H * W, mean = s / n, sd = Math.sqrt(Math.max(ss / n - mean * mean, 1e-12));
+  const n = count * H * W,
+    mean = s / n,
+    sd = Math.sqrt(Math.max(ss / n - mean * mean, 1e-12));
   gray.forEach((g, u) => {
-    for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[((u * C) + c) * H * W + p] = (g[p] - mean) / sd;
+    for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[(u * C + c) * H * W + p] = (g[p] - mean) / sd;
   });
   return out;
 }
 
-async function coreInBatches(core: CoreFunction, images: Float32Array, count: number, perImage: number, perOut: number,
-  batchSize: number): Promise<Float32Array> {
+async function coreInBatches(
+  core: CoreFunction,
+  images: Float32Array,
+  count: number,
+  perImage: number,
+  perOut: number,
+  batchSize: number,
+): Promise<Float32Array> {
   const out = new Float32Array(count * perOut);
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
@@ -120,7 +132,9 @@ async function coreInBatches(core: CoreFunction, images: Float32Array, count: nu
  * |correlation| between two of the channels returned.
  */
 export function chooseTypeChannels(
-  maps: Float32Array, shape: [number, number, number, number], K: number,
+  maps: Float32Array,
+  shape: [number, number, number, number],
+  K: number,
   opts: { maxCorrelation?: number; given?: number[] } = {},
 ): { channels: number[]; score: Float64Array; maxCorrelation: number } {
   const [P, C, H, W] = shape;
@@ -155,7 +169,8 @@ export function chooseTypeChannels(
   const norm = centred.map((v) => Math.sqrt(v.reduce((a, x) => a + x * x, 0)));
   const corr = (a: number, b: number) => {
     if (!(norm[a] > 0) || !(norm[b] > 0)) return 0;
-    const va = centred[a], vb = centred[b];
+    const va = centred[a],
+      vb = centred[b];
     let d = 0;
     for (let i = 0; i < va.length; i++) d += va[i] * vb[i];
     return d / (norm[a] * norm[b]);
@@ -176,36 +191,51 @@ export function chooseTypeChannels(
 
 /** Draws the population: channels (unless given), types, positions, gains and biases. Deterministic in `seed`. */
 export async function makeCoreCellTypes(core: CoreFunction, o: CoreCellTypeOptions): Promise<CoreCellTypes> {
-  const N = o.neurons, K = o.types ?? 4;
+  const N = o.neurons,
+    K = o.types ?? 4;
   if (!Number.isInteger(N) || N < 1) throw new Error(`neurons must be a positive integer, got ${N}`);
   if (!Number.isInteger(K) || K < 1) throw new Error(`the number of cell types must be a positive integer, got ${K}`);
   const [C, H, W] = o.imageShape;
   const [Cc, Hf, Wf] = o.coreShape;
   const range = o.positionRange ?? 0.9;
   if (!(range >= 0 && range <= 1)) throw new Error(`positionRange must be in [0, 1] (grid units), got ${range}`);
-  const gainLogSd = o.gainLogSd ?? 0.2, driveSd = o.driveSd ?? 1, eluOffset = o.eluOffset ?? 0;
+  const gainLogSd = o.gainLogSd ?? 0.2,
+    driveSd = o.driveSd ?? 1,
+    eluOffset = o.eluOffset ?? 0;
   if (!(gainLogSd >= 0) || !(driveSd > 0)) throw new Error('gainLogSd must be >= 0 and driveSd > 0');
   if (K > Cc) throw new Error(`${K} cell types need ${K} distinct channels; the core has ${Cc}`);
   const outside = (c: number) => !Number.isInteger(c) || c < 0 || c >= Cc;
   if (o.channels && (o.channels.length !== K || new Set(o.channels).size !== K || o.channels.some(outside))) {
-    throw new Error(`the channels of ${K} cell types must be ${K} distinct integers in 0..${Cc - 1}, got ${o.channels}`);
+    throw new Error(
+      `the channels of ${K} cell types must be ${K} distinct integers in 0..${Cc - 1}, got ${o.channels}`,
+    );
   }
   const rng = new Rng(o.seed ^ 0x3c6ef372);
-  const probeSeed = rng.uint32(), typeRng = rng.fork(), positionRng = rng.fork(), gainRng = rng.fork();
+  const probeSeed = rng.uint32(),
+    typeRng = rng.fork(),
+    positionRng = rng.fork(),
+    gainRng = rng.fork();
 
   const P = Math.max(2, Math.floor(o.probeImages ?? 128));
   const probe = probeImages(P, o.imageShape, probeSeed);
   const maps = await coreInBatches(core, probe, P, C * H * W, Cc * Hf * Wf, o.batchSize ?? 32);
   const pick = chooseTypeChannels(maps, [P, Cc, Hf, Wf], K, {
-    maxCorrelation: o.maxChannelCorrelation, given: o.channels,
+    maxCorrelation: o.maxChannelCorrelation,
+    given: o.channels,
   });
   const channels = pick.channels;
   const S = Hf * Wf;
-  const channelMean: number[] = [], channelSd: number[] = [];
+  const channelMean: number[] = [],
+    channelSd: number[] = [];
   for (const c of channels) {
-    let s = 0, ss = 0;
+    let s = 0,
+      ss = 0;
     for (let p = 0; p < P; p++) {
-      for (let q = 0; q < S; q++) { const v = maps[(p * Cc + c) * S + q]; s += v; ss += v * v; }
+      for (let q = 0; q < S; q++) {
+        const v = maps[(p * Cc + c) * S + q];
+        s += v;
+        ss += v * v;
+      }
     }
     const m = s / (P * S);
     const sd = Math.sqrt(Math.max(0, ss / (P * S) - m * m));
@@ -222,23 +252,38 @@ export async function makeCoreCellTypes(core: CoreFunction, o: CoreCellTypeOptio
   }
   const grid = new Float32Array(2 * N);
   for (let k = 0; k < 2 * N; k++) grid[k] = positionRng.range(-range, range);
-  const gain = new Float32Array(N), bias = new Float32Array(N);
+  const gain = new Float32Array(N),
+    bias = new Float32Array(N);
   for (let n = 0; n < N; n++) {
     const k = cellTypes[n];
     gain[n] = (driveSd / channelSd[k]) * Math.exp(gainLogSd * gainRng.normal());
     bias[n] = -gain[n] * channelMean[k] - eluOffset;
   }
   return {
-    neurons: N, types: K, channels, cellTypes, grid, gain, bias, eluOffset, coreShape: [Cc, Hf, Wf],
-    channelMean, channelSd, channelScore: pick.score, maxCorrelation: pick.maxCorrelation, positionRange: range,
-    gainLogSd, driveSd,
+    neurons: N,
+    types: K,
+    channels,
+    cellTypes,
+    grid,
+    gain,
+    bias,
+    eluOffset,
+    coreShape: [Cc, Hf, Wf],
+    channelMean,
+    channelSd,
+    channelScore: pick.score,
+    maxCorrelation: pick.maxCorrelation,
+    positionRange: range,
+    gainLogSd,
+    driveSd,
   };
 }
 
 /** Rates (B, N) from core output (B, C', H', W'), as the file comment defines them. */
 export function coreCellTypeRates(pop: CoreCellTypes, maps: Float32Array, batch: number): Float32Array {
   const [C, Hf, Wf] = pop.coreShape;
-  const S = Hf * Wf, N = pop.neurons;
+  const S = Hf * Wf,
+    N = pop.neurons;
   if (maps.length !== batch * C * S) {
     throw new Error(`core output has ${maps.length} values, expected ${batch} x ${C} x ${Hf} x ${Wf}`);
   }
@@ -246,12 +291,18 @@ export function coreCellTypeRates(pop: CoreCellTypes, maps: Float32Array, batch:
   for (let n = 0; n < N; n++) {
     const c = pop.channels[pop.cellTypes[n]];
     // grid_sample, align_corners=True: -1 and 1 are the centres of the first and last pixels; zeros outside
-    const ix = ((pop.grid[2 * n] + 1) / 2) * (Wf - 1), iy = ((pop.grid[2 * n + 1] + 1) / 2) * (Hf - 1);
-    const x0 = Math.floor(ix), y0 = Math.floor(iy), fx = ix - x0, fy = iy - y0;
+    const ix = ((pop.grid[2 * n] + 1) / 2) * (Wf - 1),
+      iy = ((pop.grid[2 * n + 1] + 1) / 2) * (Hf - 1);
+    const x0 = Math.floor(ix),
+      y0 = Math.floor(iy),
+      fx = ix - x0,
+      fy = iy - y0;
     const taps: [number, number][] = [];
     const corners = [
-      [x0, y0, (1 - fx) * (1 - fy)], [x0 + 1, y0, fx * (1 - fy)],
-      [x0, y0 + 1, (1 - fx) * fy], [x0 + 1, y0 + 1, fx * fy],
+      [x0, y0, (1 - fx) * (1 - fy)],
+      [x0 + 1, y0, fx * (1 - fy)],
+      [x0, y0 + 1, (1 - fx) * fy],
+      [x0 + 1, y0 + 1, fx * fy],
     ];
     for (const [x, y, w] of corners) {
       if (x >= 0 && x < Wf && y >= 0 && y < Hf && w !== 0) taps.push([y * Wf + x, w]);
@@ -285,7 +336,8 @@ export function coreCellTypeFeatures(pop: CoreCellTypes): Float32Array {
  * sigma full and zero: eval mode reads at mu), which with the core's entries makes the ground-truth model.
  */
 export function coreCellTypeReadoutStateDict(pop: CoreCellTypes, key: string): StateDict {
-  const N = pop.neurons, C = pop.coreShape[0];
+  const N = pop.neurons,
+    C = pop.coreShape[0];
   const f32 = (shape: number[], data: Float32Array): HostTensor<'float32'> => ({ dtype: 'float32', shape, data });
   const features = new Float32Array(C * N); // (1, C, 1, N)
   for (let n = 0; n < N; n++) features[pop.channels[pop.cellTypes[n]] * N + n] = pop.gain[n];

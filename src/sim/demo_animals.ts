@@ -7,7 +7,7 @@
  * machine, and the held-out scan must load in about a second in the browser; the held-out training tier is
  * large enough to subsample at several training-set sizes (the paper's Fig. 5 in miniature).
  */
-import { type V1Scan, type V1ScanOptions, simulateV1Scan } from './v1_scan';
+import { simulateV1Scan, type V1Scan, type V1ScanOptions } from './v1_scan';
 
 export type DemoRole = 'train' | 'heldout';
 
@@ -19,11 +19,56 @@ export interface DemoAnimal extends V1ScanOptions {
 const common = { imageShape: [1, 36, 64] as [1, number, number], testRepeats: 10, targetMedianOracle: 0.6 };
 
 export const DEMO_ANIMALS: readonly DemoAnimal[] = [
-  { ...common, name: 'static-v1demo-a', role: 'train', animalSeed: 101, nNeurons: 500, nTrain: 2500, nValidation: 300, nTest: 50 },
-  { ...common, name: 'static-v1demo-b', role: 'train', animalSeed: 102, nNeurons: 500, nTrain: 2500, nValidation: 300, nTest: 50 },
-  { ...common, name: 'static-v1demo-c', role: 'train', animalSeed: 103, nNeurons: 500, nTrain: 2500, nValidation: 300, nTest: 50 },
-  { ...common, name: 'static-v1demo-d', role: 'train', animalSeed: 104, nNeurons: 500, nTrain: 2500, nValidation: 300, nTest: 50 },
-  { ...common, name: 'static-v1demo-heldout', role: 'heldout', animalSeed: 201, nNeurons: 300, nTrain: 1600, nValidation: 200, nTest: 40 },
+  {
+    ...common,
+    name: 'static-v1demo-a',
+    role: 'train',
+    animalSeed: 101,
+    nNeurons: 500,
+    nTrain: 2500,
+    nValidation: 300,
+    nTest: 50,
+  },
+  {
+    ...common,
+    name: 'static-v1demo-b',
+    role: 'train',
+    animalSeed: 102,
+    nNeurons: 500,
+    nTrain: 2500,
+    nValidation: 300,
+    nTest: 50,
+  },
+  {
+    ...common,
+    name: 'static-v1demo-c',
+    role: 'train',
+    animalSeed: 103,
+    nNeurons: 500,
+    nTrain: 2500,
+    nValidation: 300,
+    nTest: 50,
+  },
+  {
+    ...common,
+    name: 'static-v1demo-d',
+    role: 'train',
+    animalSeed: 104,
+    nNeurons: 500,
+    nTrain: 2500,
+    nValidation: 300,
+    nTest: 50,
+  },
+  {
+    ...common,
+    name: 'static-v1demo-heldout',
+    role: 'heldout',
+    animalSeed: 201,
+    nNeurons: 300,
+    nTrain: 1600,
+    nValidation: 200,
+    nTest: 40,
+  },
 ];
 
 /** Training-set sizes of the held-out animal in the transfer experiment (nested subsets of its train tier). */

@@ -35,9 +35,14 @@ export function fft1d(re: Float64Array, im: Float64Array, n: number, offset = 0,
   for (let i = 0; i < n; i++) {
     const j = rev[i];
     if (j > i) {
-      const a = offset + i * stride, b = offset + j * stride;
-      let t = re[a]; re[a] = re[b]; re[b] = t;
-      t = im[a]; im[a] = im[b]; im[b] = t;
+      const a = offset + i * stride,
+        b = offset + j * stride;
+      let t = re[a];
+      re[a] = re[b];
+      re[b] = t;
+      t = im[a];
+      im[a] = im[b];
+      im[b] = t;
     }
   }
   const sign = inverse ? 1 : -1;
@@ -52,8 +57,10 @@ export function fft1d(re: Float64Array, im: Float64Array, n: number, offset = 0,
         const b = a + half * stride;
         const xr = re[b] * wr - im[b] * wi;
         const xi = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - xr; im[b] = im[a] - xi;
-        re[a] += xr; im[a] += xi;
+        re[b] = re[a] - xr;
+        im[b] = im[a] - xi;
+        re[a] += xr;
+        im[a] += xi;
       }
     }
   }

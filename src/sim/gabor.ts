@@ -109,7 +109,9 @@ export function gaborKernel(p: GaborParams, height: number, width: number, trunc
     optimal += full[t] * carrier[t];
   }
   if (!(optimal > 1e-9)) {
-    throw new Error(`Gabor has no response to its own grating (sf ${p.sf}, sigma ${p.sigma}): too few cycles or sub-pixel size`);
+    throw new Error(
+      `Gabor has no response to its own grating (sf ${p.sf}, sigma ${p.sigma}): too few cycles or sub-pixel size`,
+    );
   }
   // cut to the image
   const row0 = Math.max(0, r0);
@@ -168,5 +170,6 @@ function validate(p: GaborParams): void {
   }
   if (!(p.sigma > 0)) throw new Error(`Gabor sigma must be > 0, got ${p.sigma}`);
   if (!(p.aspect > 0)) throw new Error(`Gabor aspect must be > 0, got ${p.aspect}`);
-  if (!(p.sf > 0 && p.sf < 0.5)) throw new Error(`Gabor sf must be in (0, 0.5) cycles/pixel (below Nyquist), got ${p.sf}`);
+  if (!(p.sf > 0 && p.sf < 0.5))
+    throw new Error(`Gabor sf must be in (0, 0.5) cycles/pixel (below Nyquist), got ${p.sf}`);
 }

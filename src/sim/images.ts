@@ -12,8 +12,9 @@
  *
  * Image `i` of seed `s` depends only on (s, i, height, width), so any subset can be regenerated on its own.
  */
-import { fft2d, nextPow2 } from './fft';
+
 import { Rng } from '../util/rng';
+import { fft2d, nextPow2 } from './fft';
 
 export interface ImageOptions {
   /** Range of the amplitude-spectrum exponent (natural images: about 0.8 - 1.5). */
@@ -33,14 +34,27 @@ export function imageSeed(seed: number, index: number): number {
 }
 
 /** `count` images of (height, width) as one uint8 array (count, height, width): image i = generateImage(seed, first + i). */
-export function generateImages(count: number, height: number, width: number, seed: number, first = 0, opts: ImageOptions = {}): Uint8Array {
+export function generateImages(
+  count: number,
+  height: number,
+  width: number,
+  seed: number,
+  first = 0,
+  opts: ImageOptions = {},
+): Uint8Array {
   const out = new Uint8Array(count * height * width);
   for (let i = 0; i < count; i++) out.set(generateImage(seed, first + i, height, width, opts), i * height * width);
   return out;
 }
 
 /** One natural-like image, uint8, row-major (height, width). */
-export function generateImage(seed: number, index: number, height: number, width: number, opts: ImageOptions = {}): Uint8Array {
+export function generateImage(
+  seed: number,
+  index: number,
+  height: number,
+  width: number,
+  opts: ImageOptions = {},
+): Uint8Array {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
     throw new Error(`image size must be positive integers, got ${height} x ${width}`);
   }
@@ -71,7 +85,12 @@ const MAX_SYNTH = 128;
  * 1/down resolution: with alpha >= 1 little power is lost, and sharp detail comes from the shapes, which are
  * drawn at full resolution.
  */
-interface Torus { data: Float64Array; H: number; W: number; down: number }
+interface Torus {
+  data: Float64Array;
+  H: number;
+  W: number;
+  down: number;
+}
 
 function pinkTorus(rng: Rng, height: number, width: number, alpha: number): Torus {
   const down = Math.max(1, Math.max(height, width) / MAX_SYNTH);
@@ -106,13 +125,19 @@ function readTorus(t: Torus, height: number, width: number, oy: number, ox: numb
   const { data, H, W, down } = t;
   for (let y = 0; y < height; y++) {
     const sy = oy + (y + 0.5) / down;
-    const yf = Math.floor(sy), wy = sy - yf;
-    const r0 = (yf % H) * W, r1 = ((yf + 1) % H) * W;
+    const yf = Math.floor(sy),
+      wy = sy - yf;
+    const r0 = (yf % H) * W,
+      r1 = ((yf + 1) % H) * W;
     for (let x = 0; x < width; x++) {
       const sx = ox + (x + 0.5) / down;
-      const xf = Math.floor(sx), wx = sx - xf;
-      const c0 = xf % W, c1 = (xf + 1) % W;
-      out[y * width + x] = (1 - wy) * ((1 - wx) * data[r0 + c0] + wx * data[r0 + c1]) + wy * ((1 - wx) * data[r1 + c0] + wx * data[r1 + c1]);
+      const xf = Math.floor(sx),
+        wx = sx - xf;
+      const c0 = xf % W,
+        c1 = (xf + 1) % W;
+      out[y * width + x] =
+        (1 - wy) * ((1 - wx) * data[r0 + c0] + wx * data[r0 + c1]) +
+        wy * ((1 - wx) * data[r1 + c0] + wx * data[r1 + c1]);
     }
   }
   return out;
@@ -137,37 +162,49 @@ function drawShape(rng: Rng, img: Float64Array, texture: Torus, height: number, 
   const cx = rng.range(-0.1, 1.1) * width;
   const cy = rng.range(-0.1, 1.1) * height;
   // dead-leaves size law: many small, few large (radius density ~ r^-2 between 2 px and the image size)
-  const rMin = Math.max(1, scale / 30), rMax = scale * 0.8;
+  const rMin = Math.max(1, scale / 30),
+    rMax = scale * 0.8;
   const r = 1 / (1 / rMin - rng.uniform() * (1 / rMin - 1 / rMax));
   const angle = rng.range(0, Math.PI);
-  const ca = Math.cos(angle), sa = Math.sin(angle);
+  const ca = Math.cos(angle),
+    sa = Math.sin(angle);
   const aspect = rng.logUniform(0.3, 1);
   const soft = rng.uniform() < 0.25 ? rng.range(1, 3) : 0.5; // some surfaces out of focus
   const level = 1.2 * rng.normal();
-  const gx = rng.normal() * 0.6 / scale, gy = rng.normal() * 0.6 / scale;
+  const gx = (rng.normal() * 0.6) / scale,
+    gy = (rng.normal() * 0.6) / scale;
   const tex = rng.range(0.05, 0.3);
   // each surface's faint texture: the background's field read at a place of its own (seamless: it is periodic)
-  const ty = rng.int(texture.H), tx = rng.int(texture.W);
+  const ty = rng.int(texture.H),
+    tx = rng.int(texture.W);
 
   let sdf: (x: number, y: number) => number;
   // pixels the shape can touch: a box around it for ellipses and rectangles, everything for half-planes
-  let x0 = 0, x1 = width, y0 = 0, y1 = height;
+  let x0 = 0,
+    x1 = width,
+    y0 = 0,
+    y1 = height;
   if (kind < 0.85) {
     const reach = r * Math.SQRT2 + soft + 1;
-    x0 = Math.max(0, Math.floor(cx - reach)); x1 = Math.min(width, Math.ceil(cx + reach));
-    y0 = Math.max(0, Math.floor(cy - reach)); y1 = Math.min(height, Math.ceil(cy + reach));
+    x0 = Math.max(0, Math.floor(cx - reach));
+    x1 = Math.min(width, Math.ceil(cx + reach));
+    y0 = Math.max(0, Math.floor(cy - reach));
+    y1 = Math.min(height, Math.ceil(cy + reach));
   }
   if (kind < 0.45) {
     // ellipse, approximate signed distance (exact for circles)
-    const a = r, b = r * aspect;
+    const a = r,
+      b = r * aspect;
     sdf = (x, y) => {
-      const u = (x - cx) * ca + (y - cy) * sa, v = -(x - cx) * sa + (y - cy) * ca;
+      const u = (x - cx) * ca + (y - cy) * sa,
+        v = -(x - cx) * sa + (y - cy) * ca;
       const k = Math.hypot(u / a, v / b);
       return (k - 1) * Math.min(a, b);
     };
   } else if (kind < 0.85) {
     // rotated rectangle, exact signed distance
-    const a = r, b = r * aspect;
+    const a = r,
+      b = r * aspect;
     sdf = (x, y) => {
       const u = Math.abs((x - cx) * ca + (y - cy) * sa) - a;
       const v = Math.abs(-(x - cx) * sa + (y - cy) * ca) - b;
@@ -183,7 +220,10 @@ function drawShape(rng: Rng, img: Float64Array, texture: Torus, height: number, 
       if (d > soft) continue;
       const cov = d <= -soft ? 1 : 0.5 - d / (2 * soft);
       const i = y * width + x;
-      const t = texture.data[(Math.floor(ty + y / texture.down) % texture.H) * texture.W + (Math.floor(tx + x / texture.down) % texture.W)];
+      const t =
+        texture.data[
+          (Math.floor(ty + y / texture.down) % texture.H) * texture.W + (Math.floor(tx + x / texture.down) % texture.W)
+        ];
       const value = level + gx * (x - cx) + gy * (y - cy) + tex * t;
       img[i] = img[i] * (1 - cov) + value * cov;
     }
@@ -199,16 +239,20 @@ function blur(img: Float64Array, height: number, width: number, sigma: number): 
   for (let i = -radius; i <= radius; i++) s += k[i + radius] = Math.exp(-(i * i) / (2 * sigma * sigma));
   for (let i = 0; i < k.length; i++) k[i] /= s;
   const tmp = new Float64Array(img.length);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    let v = 0;
-    for (let j = -radius; j <= radius; j++) v += k[j + radius] * img[y * width + Math.min(width - 1, Math.max(0, x + j))];
-    tmp[y * width + x] = v;
-  }
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    let v = 0;
-    for (let j = -radius; j <= radius; j++) v += k[j + radius] * tmp[Math.min(height - 1, Math.max(0, y + j)) * width + x];
-    img[y * width + x] = v;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      let v = 0;
+      for (let j = -radius; j <= radius; j++)
+        v += k[j + radius] * img[y * width + Math.min(width - 1, Math.max(0, x + j))];
+      tmp[y * width + x] = v;
+    }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      let v = 0;
+      for (let j = -radius; j <= radius; j++)
+        v += k[j + radius] * tmp[Math.min(height - 1, Math.max(0, y + j)) * width + x];
+      img[y * width + x] = v;
+    }
 }
 
 /**
@@ -219,8 +263,12 @@ function blur(img: Float64Array, height: number, width: number, sigma: number): 
 function histogramSpecify(img: Float64Array, a: number, b: number): Uint8Array {
   const n = img.length;
   const BINS = 65536;
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) { if (img[i] < lo) lo = img[i]; if (img[i] > hi) hi = img[i]; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (img[i] < lo) lo = img[i];
+    if (img[i] > hi) hi = img[i];
+  }
   const out = new Uint8Array(n);
   if (!(hi > lo)) return out.fill(128);
   const binOf = (v: number) => Math.min(BINS - 1, Math.floor(((v - lo) / (hi - lo)) * BINS));

@@ -14,7 +14,7 @@
  * singular: the map is a diffeomorphism whose Jacobian determinant has one sign everywhere (negative for a
  * flipped map), and it can be inverted by a contracting fixed-point iteration (toCortex).
  */
-import { Rng } from '../util/rng';
+import type { Rng } from '../util/rng';
 
 export interface RetinotopyParams {
   /** Cortical point (µm) that the linear part maps to `visualCenterDeg`. */
@@ -162,7 +162,10 @@ export function makeRetinotopy(rng: Rng, options: RetinotopyOptions): Retinotopi
   }
   // scale amplitudes so that sum_k |a_k| |omega_k| (a bound on the warp Jacobian's norm) = strength * sigma_min(L)
   const scale = lipschitz > 0 ? (strength * smallestSingularValue(linear)) / lipschitz : 0;
-  const warp = raw.map((w) => ({ ...w, amplitudeDeg: [w.amplitudeDeg[0] * scale, w.amplitudeDeg[1] * scale] as [number, number] }));
+  const warp = raw.map((w) => ({
+    ...w,
+    amplitudeDeg: [w.amplitudeDeg[0] * scale, w.amplitudeDeg[1] * scale] as [number, number],
+  }));
   return new RetinotopicMap({ corticalCenterUm: [...options.corticalCenterUm], visualCenterDeg, linear, warp });
 }
 
@@ -174,11 +177,23 @@ export function smallestSingularValue([a, b, c, d]: [number, number, number, num
 }
 
 /** Converts (azimuth, elevation) degrees relative to the image centre to pixel (x = column, y = row). */
-export function degreesToPixel(azDeg: number, elDeg: number, height: number, width: number, degPerPixel: number): [number, number] {
+export function degreesToPixel(
+  azDeg: number,
+  elDeg: number,
+  height: number,
+  width: number,
+  degPerPixel: number,
+): [number, number] {
   return [(width - 1) / 2 + azDeg / degPerPixel, (height - 1) / 2 - elDeg / degPerPixel];
 }
 
 /** Inverse of degreesToPixel. */
-export function pixelToDegrees(x: number, y: number, height: number, width: number, degPerPixel: number): [number, number] {
+export function pixelToDegrees(
+  x: number,
+  y: number,
+  height: number,
+  width: number,
+  degPerPixel: number,
+): [number, number] {
   return [(x - (width - 1) / 2) * degPerPixel, ((height - 1) / 2 - y) * degPerPixel];
 }

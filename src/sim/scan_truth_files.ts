@@ -29,19 +29,31 @@ export interface ReadoutTruth {
 }
 
 /** Files under `<dir>/` (default `<scan name>-truth/`), directory entry first. */
-export function scanTruthFiles(sim: SimulatedScan, readout: ReadoutTruth = {}, dir = `${sim.scan.name}-truth`): ZipInput[] {
+export function scanTruthFiles(
+  sim: SimulatedScan,
+  readout: ReadoutTruth = {},
+  dir = `${sim.scan.name}-truth`,
+): ZipInput[] {
   const { scan, truth } = sim;
   const N = scan.neurons;
   const T = scan.tiers.length;
   const root = `${dir}/`;
-  const f32 = (shape: number[], data: ArrayLike<number>): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
+  const f32 = (shape: number[], data: ArrayLike<number>): HostArray => ({
+    dtype: 'float32',
+    shape,
+    data: Float32Array.from(data),
+  });
   const files: ZipInput[] = [{ name: root, data: new Uint8Array(0) }];
   const add = (name: string, a: HostArray) => files.push({ name: root + name, data: writeNpy(a) });
   add('true_rates.npy', f32([T, N], truth.trueRates));
   add('response_scale.npy', f32([N], truth.responseScale));
   add('oracle_jackknife.npy', f32([N], truth.oracle));
   if (readout.selectedNeurons) {
-    add('selected_neurons.npy', { dtype: 'int64', shape: [N], data: BigInt64Array.from(Array.from(readout.selectedNeurons, (v) => BigInt(v))) });
+    add('selected_neurons.npy', {
+      dtype: 'int64',
+      shape: [N],
+      data: BigInt64Array.from(Array.from(readout.selectedNeurons, (v) => BigInt(v))),
+    });
   }
   if (readout.grid) add('true_grid.npy', f32([N, 2], readout.grid));
   if (readout.features && readout.channels) add('true_features.npy', f32([N, readout.channels], readout.features));
@@ -52,7 +64,9 @@ export function scanTruthFiles(sim: SimulatedScan, readout: ReadoutTruth = {}, d
   if (readout.rfPx) add('true_rf_px.npy', f32([N, 2], readout.rfPx));
   if (readout.bias) add('true_bias.npy', f32([N], readout.bias));
 
-  const sorted = Array.from(truth.oracle).filter(Number.isFinite).sort((a, b) => a - b);
+  const sorted = Array.from(truth.oracle)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.round(p * (sorted.length - 1))];
   const count = (t: string) => scan.tiers.filter((x) => x === t).length;
   const json = {
@@ -62,13 +76,25 @@ export function scanTruthFiles(sim: SimulatedScan, readout: ReadoutTruth = {}, d
     trials: { train: count('train'), validation: count('validation'), test: count('test') },
     unique_images: { train: truth.trials.train, validation: truth.trials.validation, test: truth.trials.testImages },
     test_repeats: truth.trials.testRepeats,
-    noise: truth.noise === 'poisson' ? 'Poisson(gain * rate) / response_scale' : 'Gamma(shape = gain * rate, scale 1) / response_scale',
+    noise:
+      truth.noise === 'poisson'
+        ? 'Poisson(gain * rate) / response_scale'
+        : 'Gamma(shape = gain * rate, scale 1) / response_scale',
     gain: truth.gain,
     calibration_median_oracle: truth.medianOracle,
     image_stats_train: { mean: truth.imageMean, std: truth.imageStd },
     cell_motor_coordinates: { xy: '300 * grid + offset', offset_um: truth.offsetUm, depth_um: [200, 300] },
     oracle_jackknife_test: sorted.length
-      ? { mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, p5: q(0.05), p25: q(0.25), median: q(0.5), p75: q(0.75), p95: q(0.95), min: sorted[0], max: sorted[sorted.length - 1] }
+      ? {
+          mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+          p5: q(0.05),
+          p25: q(0.25),
+          median: q(0.5),
+          p75: q(0.75),
+          p95: q(0.95),
+          min: sorted[0],
+          max: sorted[sorted.length - 1],
+        }
       : null,
     ...readout.about,
   };

@@ -7,7 +7,7 @@
  */
 import { type HostArray, numel } from '../io/host_tensor';
 import { writeNpy } from '../io/npy';
-import { type ZipInput, writeZip } from '../io/zip_archive';
+import { writeZip, type ZipInput } from '../io/zip_archive';
 
 /** Integer-valued sequences (ids, indices): any array or typed array. */
 export type Ints = ArrayLike<number> & Iterable<number>;
@@ -62,19 +62,27 @@ export interface Stats {
 export function checkScanData(s: ScanData): number {
   const trials = s.tiers.length;
   const per = numel(s.imageShape);
-  const fail = (what: string) => { throw new Error(`scan '${s.name}': ${what}`); };
+  const fail = (what: string) => {
+    throw new Error(`scan '${s.name}': ${what}`);
+  };
   if (!/^[A-Za-z0-9._-]+$/.test(s.name)) fail('the name must be a plain folder name (letters, digits, . _ -)');
-  if (s.images.length !== trials * per) fail(`images hold ${s.images.length} values, expected ${trials} trials x ${s.imageShape.join('x')}`);
-  if (s.responses.length !== trials * s.neurons) fail(`responses hold ${s.responses.length} values, expected ${trials} trials x ${s.neurons} neurons`);
+  if (s.images.length !== trials * per)
+    fail(`images hold ${s.images.length} values, expected ${trials} trials x ${s.imageShape.join('x')}`);
+  if (s.responses.length !== trials * s.neurons)
+    fail(`responses hold ${s.responses.length} values, expected ${trials} trials x ${s.neurons} neurons`);
   if (s.frameImageId.length !== trials) fail(`${s.frameImageId.length} frame_image_id values for ${trials} trials`);
   if (s.trialIdx && s.trialIdx.length !== trials) fail(`${s.trialIdx.length} trial_idx values for ${trials} trials`);
-  if (s.frameImageClass && s.frameImageClass.length !== trials) fail(`${s.frameImageClass.length} frame_image_class values for ${trials} trials`);
+  if (s.frameImageClass && s.frameImageClass.length !== trials)
+    fail(`${s.frameImageClass.length} frame_image_class values for ${trials} trials`);
   if (s.unitIds.length !== s.neurons) fail(`${s.unitIds.length} unit ids for ${s.neurons} neurons`);
-  if (s.cellMotorCoordinates.length !== 3 * s.neurons) fail(`cell_motor_coordinates hold ${s.cellMotorCoordinates.length} values, expected ${s.neurons} x 3`);
-  for (const a of [s.area, s.layer]) if (Array.isArray(a) && a.length !== s.neurons) fail(`${a.length} area/layer labels for ${s.neurons} neurons`);
+  if (s.cellMotorCoordinates.length !== 3 * s.neurons)
+    fail(`cell_motor_coordinates hold ${s.cellMotorCoordinates.length} values, expected ${s.neurons} x 3`);
+  for (const a of [s.area, s.layer])
+    if (Array.isArray(a) && a.length !== s.neurons) fail(`${a.length} area/layer labels for ${s.neurons} neurons`);
   if (s.cellTypes) {
     if (s.cellTypes.length !== s.neurons) fail(`${s.cellTypes.length} cell types for ${s.neurons} neurons`);
-    for (const t of s.cellTypes) if (!Number.isInteger(t) || t < 0) fail(`cell types must be integers >= 0, found ${t}`);
+    for (const t of s.cellTypes)
+      if (!Number.isInteger(t) || t < 0) fail(`cell types must be integers >= 0, found ${t}`);
   }
   return trials;
 }
@@ -96,12 +104,26 @@ export function imageStatistics(images: Uint8Array, pixelsPerImage: number, tria
     for (let p = 0; p < pixelsPerImage; p++) hist[images[o + p]]++;
   }
   const n = trials.length * pixelsPerImage;
-  let s = 0, lo = 255, hi = 0;
-  for (let v = 0; v < 256; v++) if (hist[v]) { s += v * hist[v]; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let s = 0,
+    lo = 255,
+    hi = 0;
+  for (let v = 0; v < 256; v++)
+    if (hist[v]) {
+      s += v * hist[v];
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   const mean = s / n;
   let ss = 0;
   for (let v = 0; v < 256; v++) ss += hist[v] * (v - mean) ** 2;
-  const nth = (k: number) => { let c = 0; for (let v = 0; v < 256; v++) { c += hist[v]; if (c > k) return v; } return 255; };
+  const nth = (k: number) => {
+    let c = 0;
+    for (let v = 0; v < 256; v++) {
+      c += hist[v];
+      if (c > k) return v;
+    }
+    return 255;
+  };
   const median = n % 2 ? nth((n - 1) / 2) : (nth(n / 2 - 1) + nth(n / 2)) / 2;
   const f = (x: number) => Float32Array.of(x);
   return { mean: f(mean), std: f(Math.sqrt(ss / n)), min: f(lo), max: f(hi), median: f(median) };
@@ -111,13 +133,19 @@ export function imageStatistics(images: Uint8Array, pixelsPerImage: number, tria
 export function responseStatistics(responses: Float32Array, neurons: number, trials: ArrayLike<number>): Stats {
   const T = trials.length;
   const st: Stats = {
-    mean: new Float32Array(neurons), std: new Float32Array(neurons), min: new Float32Array(neurons),
-    max: new Float32Array(neurons), median: new Float32Array(neurons),
+    mean: new Float32Array(neurons),
+    std: new Float32Array(neurons),
+    min: new Float32Array(neurons),
+    max: new Float32Array(neurons),
+    median: new Float32Array(neurons),
   };
   const col = new Float64Array(T);
   for (let n = 0; n < neurons; n++) {
     let s = 0;
-    for (let k = 0; k < T; k++) { col[k] = responses[trials[k] * neurons + n]; s += col[k]; }
+    for (let k = 0; k < T; k++) {
+      col[k] = responses[trials[k] * neurons + n];
+      s += col[k];
+    }
     const mean = s / T;
     let ss = 0;
     for (let k = 0; k < T; k++) ss += (col[k] - mean) ** 2;
@@ -144,9 +172,18 @@ export function scanFiles(s: ScanData): ZipInput[] {
   const out: ZipInput[] = [];
   const dir = (p: string) => out.push({ name: root + p, data: new Uint8Array(0) });
   const file = (p: string, a: HostArray) => out.push({ name: root + p, data: writeNpy(a) });
-  const labels = (v: string | string[] | undefined, fallback: string) => (Array.isArray(v) ? v : new Array<string>(s.neurons).fill(v ?? fallback));
-  const int64 = (v: ArrayLike<number>): HostArray => ({ dtype: 'int64', shape: [v.length], data: BigInt64Array.from(Array.from(v, (x) => BigInt(Math.round(x)))) });
-  const perNeuron = (v: number): HostArray => ({ dtype: 'int64', shape: [s.neurons], data: new BigInt64Array(s.neurons).fill(BigInt(v)) });
+  const labels = (v: string | string[] | undefined, fallback: string) =>
+    Array.isArray(v) ? v : new Array<string>(s.neurons).fill(v ?? fallback);
+  const int64 = (v: ArrayLike<number>): HostArray => ({
+    dtype: 'int64',
+    shape: [v.length],
+    data: BigInt64Array.from(Array.from(v, (x) => BigInt(Math.round(x)))),
+  });
+  const perNeuron = (v: number): HostArray => ({
+    dtype: 'int64',
+    shape: [s.neurons],
+    data: new BigInt64Array(s.neurons).fill(BigInt(v)),
+  });
 
   out.push({ name: root, data: new Uint8Array(0) });
   dir('data/');
@@ -156,10 +193,18 @@ export function scanFiles(s: ScanData): ZipInput[] {
   dir('data/images/');
   dir('data/responses/');
   for (let i = 0; i < trials; i++) {
-    file(`data/images/${i}.npy`, { dtype: 'uint8', shape: [...s.imageShape], data: s.images.slice(i * per, (i + 1) * per) });
+    file(`data/images/${i}.npy`, {
+      dtype: 'uint8',
+      shape: [...s.imageShape],
+      data: s.images.slice(i * per, (i + 1) * per),
+    });
   }
   for (let i = 0; i < trials; i++) {
-    file(`data/responses/${i}.npy`, { dtype: 'float32', shape: [s.neurons], data: s.responses.slice(i * s.neurons, (i + 1) * s.neurons) });
+    file(`data/responses/${i}.npy`, {
+      dtype: 'float32',
+      shape: [s.neurons],
+      data: s.responses.slice(i * s.neurons, (i + 1) * s.neurons),
+    });
   }
 
   dir('meta/trials/');
@@ -168,7 +213,11 @@ export function scanFiles(s: ScanData): ZipInput[] {
   file('meta/trials/tiers.npy', { dtype: 'string', shape: [trials], data: s.tiers });
   file('meta/trials/trial_idx.npy', int64(s.trialIdx ?? Array.from({ length: trials }, (_, i) => i)));
   file('meta/trials/frame_image_id.npy', int64(s.frameImageId));
-  file('meta/trials/frame_image_class.npy', { dtype: 'string', shape: [trials], data: s.frameImageClass ?? new Array<string>(trials).fill('natural') });
+  file('meta/trials/frame_image_class.npy', {
+    dtype: 'string',
+    shape: [trials],
+    data: s.frameImageClass ?? new Array<string>(trials).fill('natural'),
+  });
 
   file('meta/neurons/area.npy', { dtype: 'string', shape: [s.neurons], data: labels(s.area, 'V1') });
   file('meta/neurons/layer.npy', { dtype: 'string', shape: [s.neurons], data: labels(s.layer, 'L2/3') });
@@ -176,11 +225,18 @@ export function scanFiles(s: ScanData): ZipInput[] {
   file('meta/neurons/sessions.npy', perNeuron(s.session));
   file('meta/neurons/unit_ids.npy', int64(s.unitIds));
   file('meta/neurons/animal_ids.npy', perNeuron(s.animalId));
-  file('meta/neurons/cell_motor_coordinates.npy', { dtype: 'float64', shape: [s.neurons, 3], data: s.cellMotorCoordinates });
+  file('meta/neurons/cell_motor_coordinates.npy', {
+    dtype: 'float64',
+    shape: [s.neurons, 3],
+    data: s.cellMotorCoordinates,
+  });
   if (s.cellTypes) file('meta/neurons/cell_types.npy', int64(s.cellTypes));
 
   const statTrials = statisticsTrials(s.tiers);
-  const stats = { images: imageStatistics(s.images, per, statTrials), responses: responseStatistics(s.responses, s.neurons, statTrials) };
+  const stats = {
+    images: imageStatistics(s.images, per, statTrials),
+    responses: responseStatistics(s.responses, s.neurons, statTrials),
+  };
   dir('meta/statistics/images/');
   dir('meta/statistics/responses/');
   for (const group of ['images', 'responses'] as const) {
@@ -189,7 +245,11 @@ export function scanFiles(s: ScanData): ZipInput[] {
     for (const source of ['all', 'stimulus_frame']) {
       for (const k of STAT_NAMES) {
         const v = stats[group][k];
-        file(`meta/statistics/${group}/${source}/${k}.npy`, { dtype: 'float32', shape: group === 'images' ? [] : [s.neurons], data: v });
+        file(`meta/statistics/${group}/${source}/${k}.npy`, {
+          dtype: 'float32',
+          shape: group === 'images' ? [] : [s.neurons],
+          data: v,
+        });
       }
     }
   }

@@ -14,10 +14,10 @@
  *
  * The model is reached only through `predict`, so the simulator does not depend on the model's internals.
  */
-import { type RepeatGroup, oracleJackknife } from '../metrics';
-import { generateImage } from './images';
+import { oracleJackknife, type RepeatGroup } from '../metrics';
 import { Rng } from '../util/rng';
-import { type ScanData, imageStatistics } from './scan_writer';
+import { generateImage } from './images';
+import { imageStatistics, type ScanData } from './scan_writer';
 
 /** Rates (count, neurons), >= 0, for `count` images (count, C, H, W) z-scored as the loaders do. */
 export type Predict = (images: Float32Array, count: number) => Promise<Float32Array>;
@@ -33,7 +33,12 @@ export interface TrialCounts {
   testRepeats: number;
 }
 
-export const DEFAULT_TRIALS: Readonly<TrialCounts> = Object.freeze({ train: 4000, validation: 500, testImages: 100, testRepeats: 10 });
+export const DEFAULT_TRIALS: Readonly<TrialCounts> = Object.freeze({
+  train: 4000,
+  validation: 500,
+  testImages: 100,
+  testRepeats: 10,
+});
 
 export interface SimulateScanOptions {
   /** Root folder name of the scan. */
@@ -96,7 +101,8 @@ export interface SimulatedScan {
 
 /** `count` distinct neurons out of `total`, sorted, reproducible by seed. */
 export function chooseNeurons(total: number, count: number, seed: number): Int32Array {
-  if (!Number.isInteger(count) || count < 1 || count > total) throw new Error(`cannot choose ${count} neurons out of ${total}`);
+  if (!Number.isInteger(count) || count < 1 || count > total)
+    throw new Error(`cannot choose ${count} neurons out of ${total}`);
   return new Rng(seed ^ 0x2c1b3c6d).sample(total, count).sort();
 }
 
@@ -104,16 +110,23 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   const N = opts.neurons;
   if (!Number.isInteger(N) || N < 1) throw new Error(`neurons must be a positive integer, got ${N}`);
   const counts: TrialCounts = { ...DEFAULT_TRIALS, ...opts.trials };
-  for (const [k, v] of Object.entries(counts)) if (!Number.isInteger(v) || v < 0) throw new Error(`trial count ${k} must be a non-negative integer, got ${v}`);
-  if (counts.testImages > 0 && counts.testRepeats < 2) throw new Error('test images need at least 2 repeats (the oracle is computed from repeats)');
+  for (const [k, v] of Object.entries(counts))
+    if (!Number.isInteger(v) || v < 0) throw new Error(`trial count ${k} must be a non-negative integer, got ${v}`);
+  if (counts.testImages > 0 && counts.testRepeats < 2)
+    throw new Error('test images need at least 2 repeats (the oracle is computed from repeats)');
   const noise = opts.noise ?? 'poisson';
   const targetOracle = opts.targetOracle ?? 0.55;
-  if (opts.gain === undefined && !(targetOracle > 0 && targetOracle < 1)) throw new Error(`target oracle must be in (0, 1), got ${targetOracle}`);
-  if (opts.gain === undefined && counts.testImages === 0) throw new Error('calibrating the gain needs repeated test images (or give a fixed gain)');
+  if (opts.gain === undefined && !(targetOracle > 0 && targetOracle < 1))
+    throw new Error(`target oracle must be in (0, 1), got ${targetOracle}`);
+  if (opts.gain === undefined && counts.testImages === 0)
+    throw new Error('calibrating the gain needs repeated test images (or give a fixed gain)');
   const [C, H, W] = opts.imageShape ?? [1, 36, 64];
   const per = C * H * W;
   const rng = new Rng(opts.seed);
-  const rngLayout = rng.fork(), rngNeurons = rng.fork(), rngTrainNoise = rng.fork(), calibrationSeed = rng.uint32();
+  const rngLayout = rng.fork(),
+    rngNeurons = rng.fork(),
+    rngTrainNoise = rng.fork(),
+    calibrationSeed = rng.uint32();
   const progress = opts.onProgress ?? (() => {});
 
   // ---- unique images and their tiers --------------------------------------------------------------------
@@ -131,7 +144,8 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   const canonical: { u: number; tier: string }[] = [];
   for (let u = 0; u < counts.train; u++) canonical.push({ u, tier: 'train' });
   for (let u = counts.train; u < counts.train + counts.validation; u++) canonical.push({ u, tier: 'validation' });
-  for (let u = counts.train + counts.validation; u < U; u++) for (let r = 0; r < counts.testRepeats; r++) canonical.push({ u, tier: 'test' });
+  for (let u = counts.train + counts.validation; u < U; u++)
+    for (let r = 0; r < counts.testRepeats; r++) canonical.push({ u, tier: 'test' });
   const T = canonical.length;
   const storedOrder = rngLayout.permutation(T); // stored trial i = canonical[storedOrder[i]]
   const trialIdx = rngLayout.permutation(T);
@@ -143,7 +157,8 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   const images = new Uint8Array(T * per);
   for (let i = 0; i < T; i++) images.set(unique.subarray(imageOfTrial[i] * per, (imageOfTrial[i] + 1) * per), i * per);
   const stats = imageStatistics(images, per, trainTrials.length ? trainTrials : tiers.map((_, i) => i));
-  const imageMean = stats.mean[0], imageStd = stats.std[0];
+  const imageMean = stats.mean[0],
+    imageStd = stats.std[0];
   const rates = new Float32Array(U * N);
   const batch = Math.max(1, Math.floor(opts.batchSize ?? 128));
   for (let start = 0; start < U; start += batch) {
@@ -153,7 +168,10 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
     const y = await opts.predict(x, n);
     if (y.length !== n * N) throw new Error(`predict returned ${y.length} values for ${n} images x ${N} neurons`);
     for (let k = 0; k < y.length; k++) {
-      if (!(y[k] >= 0) || !Number.isFinite(y[k])) throw new Error(`predict returned ${y[k]} for image ${start + Math.floor(k / N)}, neuron ${k % N}: rates must be finite and >= 0`);
+      if (!(y[k] >= 0) || !Number.isFinite(y[k]))
+        throw new Error(
+          `predict returned ${y[k]} for image ${start + Math.floor(k / N)}, neuron ${k % N}: rates must be finite and >= 0`,
+        );
     }
     rates.set(y, start * N);
     progress('predict', start + n, U);
@@ -163,7 +181,10 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   const testFirst = counts.train + counts.validation;
   const testGroups: RepeatGroup[] = [];
   for (let k = 0; k < counts.testImages; k++) {
-    testGroups.push({ imageId: k, trials: Array.from({ length: counts.testRepeats }, (_, r) => k * counts.testRepeats + r) });
+    testGroups.push({
+      imageId: k,
+      trials: Array.from({ length: counts.testRepeats }, (_, r) => k * counts.testRepeats + r),
+    });
   }
   // Every test response has its own random stream (seeded by its index), so that a change of gain changes each
   // draw continuously (Poisson by inversion) or almost (Gamma by rejection), never shifts the others' streams.
@@ -216,10 +237,14 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   // ---- neurons: ids, cortical coordinates -----------------------------------------------------------------
   const unitIds: number[] = [];
   let id = 1 + rngNeurons.int(30);
-  for (let n = 0; n < N; n++) { unitIds.push(id); id += 1 + rngNeurons.int(4); }
+  for (let n = 0; n < N; n++) {
+    unitIds.push(id);
+    id += 1 + rngNeurons.int(4);
+  }
   const grid = new Float32Array(2 * N);
   if (opts.corticalGrid) {
-    if (opts.corticalGrid.length !== 2 * N) throw new Error(`cortical grid has ${opts.corticalGrid.length} values, expected ${N} x 2`);
+    if (opts.corticalGrid.length !== 2 * N)
+      throw new Error(`cortical grid has ${opts.corticalGrid.length} values, expected ${N} x 2`);
     grid.set(Array.from(opts.corticalGrid));
   } else {
     for (let k = 0; k < 2 * N; k++) grid[k] = rngNeurons.range(-1, 1);
@@ -236,7 +261,11 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   const storedGroups: RepeatGroup[] = [];
   {
     const byImage = new Map<number, number[]>();
-    testTrials.forEach((t, row) => { const g = byImage.get(imageOfTrial[t]) ?? []; g.push(row); byImage.set(imageOfTrial[t], g); });
+    testTrials.forEach((t, row) => {
+      const g = byImage.get(imageOfTrial[t]) ?? [];
+      g.push(row);
+      byImage.set(imageOfTrial[t], g);
+    });
     for (const [u, rows] of byImage) storedGroups.push({ imageId: u, trials: rows });
   }
   const testResponses = new Float32Array(testTrials.length * N);
@@ -263,8 +292,20 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
     scan.cellTypes = Array.from(opts.cellTypes);
   }
   const truth: ScanTruth = {
-    trueRates, rates, imageOfTrial, gain, responseScale, oracle, medianOracle: median(oracle), noise,
-    imageMean, imageStd, offsetUm, corticalGrid: grid, seed: opts.seed, trials: counts,
+    trueRates,
+    rates,
+    imageOfTrial,
+    gain,
+    responseScale,
+    oracle,
+    medianOracle: median(oracle),
+    noise,
+    imageMean,
+    imageStd,
+    offsetUm,
+    corticalGrid: grid,
+    seed: opts.seed,
+    trials: counts,
   };
   return { scan, truth };
 }
@@ -281,7 +322,11 @@ function draw(r: Rng, noise: NoiseModel, mean: number): number {
  * Poisson noise (drawn by inversion); Gamma draws use rejection, which can flip a draw now and then, so the
  * gain returned is the evaluated one closest to the target (the stored draw is exactly that evaluation).
  */
-function calibrateGain(medianOracleAt: (g: number) => number, target: number, progress: (i: number, n: number) => void): number {
+function calibrateGain(
+  medianOracleAt: (g: number) => number,
+  target: number,
+  progress: (i: number, n: number) => void,
+): number {
   const MAX_STEPS = 40;
   let best = { gain: 1, miss: Infinity };
   const at = (g: number) => {
@@ -289,7 +334,8 @@ function calibrateGain(medianOracleAt: (g: number) => number, target: number, pr
     if (Math.abs(m - target) < best.miss) best = { gain: g, miss: Math.abs(m - target) };
     return m;
   };
-  let lo = 1, hi = 1;
+  let lo = 1,
+    hi = 1;
   let mLo = at(lo);
   let step = 0;
   if (mLo < target) {
@@ -298,7 +344,10 @@ function calibrateGain(medianOracleAt: (g: number) => number, target: number, pr
       lo = hi;
       hi *= 4;
       mHi = at(hi);
-      if (++step > 20) throw new Error(`cannot reach a median oracle of ${target} (at gain ${hi} it is ${mHi.toFixed(3)}): the model's rates barely vary across images`);
+      if (++step > 20)
+        throw new Error(
+          `cannot reach a median oracle of ${target} (at gain ${hi} it is ${mHi.toFixed(3)}): the model's rates barely vary across images`,
+        );
     }
   } else {
     while (mLo >= target) {
@@ -310,14 +359,17 @@ function calibrateGain(medianOracleAt: (g: number) => number, target: number, pr
   }
   for (let i = 0; i < MAX_STEPS && best.miss >= 5e-4 && hi / lo > 1 + 1e-6; i++) {
     const mid = Math.sqrt(lo * hi);
-    if (at(mid) < target) lo = mid; else hi = mid;
+    if (at(mid) < target) lo = mid;
+    else hi = mid;
     progress(i + 1, MAX_STEPS);
   }
   return best.gain;
 }
 
 function median(x: ArrayLike<number>): number {
-  const s = Float64Array.from(x).filter((v) => Number.isFinite(v)).sort();
+  const s = Float64Array.from(x)
+    .filter((v) => Number.isFinite(v))
+    .sort();
   if (s.length === 0) return NaN;
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

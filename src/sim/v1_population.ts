@@ -36,8 +36,8 @@
  * blocks of K (neuron n's type does not depend on nNeurons; counts differ by at most one).
  */
 import { Rng } from '../util/rng';
-import { type AxisWindow, type BoxKernel, type GaborParams, applyKernel, gaborKernel, gaussianWindow } from './gabor';
-import { RetinotopicMap, type RetinotopyOptions, degreesToPixel, makeRetinotopy } from './retinotopy';
+import { type AxisWindow, applyKernel, type BoxKernel, type GaborParams, gaborKernel, gaussianWindow } from './gabor';
+import { degreesToPixel, makeRetinotopy, type RetinotopicMap, type RetinotopyOptions } from './retinotopy';
 
 export type CellType = 'simple' | 'complex';
 
@@ -136,17 +136,21 @@ const MIN_CYCLES = 0.25;
 /** Draws an animal: its retinotopic map and `nNeurons` neurons. Deterministic in `animalSeed`. */
 export function makePopulation(options: PopulationOptions): Population {
   const [channels, height, width] = options.imageShape;
-  if (channels !== 1 || !(height > 0) || !(width > 0)) throw new Error(`imageShape must be [1, H, W], got [${options.imageShape}]`);
-  if (!Number.isInteger(options.nNeurons) || options.nNeurons < 1) throw new Error(`nNeurons must be a positive integer, got ${options.nNeurons}`);
+  if (channels !== 1 || !(height > 0) || !(width > 0))
+    throw new Error(`imageShape must be [1, H, W], got [${options.imageShape}]`);
+  if (!Number.isInteger(options.nNeurons) || options.nNeurons < 1)
+    throw new Error(`nNeurons must be a positive integer, got ${options.nNeurons}`);
   const degPerPixel = options.degPerPixel ?? 1.875;
   const [sfLo, sfHi] = options.sfRangeCpd ?? [0.015, 0.15];
-  if (sfHi * degPerPixel >= 0.5) throw new Error(`highest spatial frequency ${sfHi} cpd is above the pixel Nyquist at ${degPerPixel} deg/pixel`);
+  if (sfHi * degPerPixel >= 0.5)
+    throw new Error(`highest spatial frequency ${sfHi} cpd is above the pixel Nyquist at ${degPerPixel} deg/pixel`);
   const [sigLo, sigHi] = options.sigmaRangeDeg ?? [2.5, 12];
   const [extX, extY] = options.corticalExtentUm ?? [1200, 800];
   const margin = options.marginPx ?? 4;
   const scatter = options.rfScatterDeg ?? 2;
   const K = options.cellTypes;
-  if (K !== undefined && !(Number.isInteger(K) && K >= 1)) throw new Error(`cellTypes must be an integer >= 1, not ${K}`);
+  if (K !== undefined && !(Number.isInteger(K) && K >= 1))
+    throw new Error(`cellTypes must be an integer >= 1, not ${K}`);
   const draw: TuningDraw = { sfLo, sfHi, sigLo, sigHi, degPerPixel, options };
 
   const root = new Rng(options.animalSeed);
@@ -185,11 +189,19 @@ export function makePopulation(options: PopulationOptions): Population {
       const [az, el] = retinotopy.toVisual(x, y);
       mappedPx = degreesToPixel(az, el, height, width, degPerPixel);
       center = degreesToPixel(az + scatter * rng.normal(), el + scatter * rng.normal(), height, width, degPerPixel);
-      if (center[0] >= margin && center[0] <= width - 1 - margin && center[1] >= margin && center[1] <= height - 1 - margin) {
+      if (
+        center[0] >= margin &&
+        center[0] <= width - 1 - margin &&
+        center[1] >= margin &&
+        center[1] <= height - 1 - margin
+      ) {
         cortexUm = [x, y, z];
       }
     }
-    if (cortexUm === null) throw new Error('makePopulation: the retinotopic map puts almost no cortical point on the image; enlarge the image or degPerPixel');
+    if (cortexUm === null)
+      throw new Error(
+        'makePopulation: the retinotopic map puts almost no cortical point on the image; enlarge the image or degPerPixel',
+      );
 
     const rf = (t: CellTypeTuning): GaborParams => ({ x0: center[0], y0: center[1], ...t.rf });
     if (types === undefined) {
@@ -272,19 +284,26 @@ export function populationFromNeurons(
   neurons: V1Neuron[],
   imageShape: [1, number, number],
   extra: {
-    animalSeed?: number; degPerPixel?: number; retinotopy?: RetinotopicMap; cellTypes?: readonly CellTypeTuning[];
+    animalSeed?: number;
+    degPerPixel?: number;
+    retinotopy?: RetinotopicMap;
+    cellTypes?: readonly CellTypeTuning[];
   } = {},
 ): Population {
   const [, height, width] = imageShape;
   const compiled: CompiledNeuron[] = neurons.map((nr) => {
     const even = gaborKernel(nr.rf, height, width);
-    const odd = nr.type === 'complex' ? gaborKernel({ ...nr.rf, phase: nr.rf.phase + Math.PI / 2 }, height, width) : null;
+    const odd =
+      nr.type === 'complex' ? gaborKernel({ ...nr.rf, phase: nr.rf.phase + Math.PI / 2 }, height, width) : null;
     // the surround only needs ~3 sd: it pools a smooth statistic, not a signed filter
     const surroundX = gaussianWindow(nr.rf.x0, nr.surroundSigma, width, 3);
     const surroundY = gaussianWindow(nr.rf.y0, nr.surroundSigma, height, 3);
     const mass = sum(surroundX.weights) * sum(surroundY.weights);
     return {
-      even, odd, surroundX, surroundY,
+      even,
+      odd,
+      surroundX,
+      surroundY,
       surroundMass: mass,
       denominatorConst: nr.c50 * nr.c50,
       surroundStrength: nr.surroundStrength,
@@ -304,9 +323,15 @@ export function populationFromNeurons(
   };
 }
 
-function computeRates(compiled: CompiledNeuron[], images: Float32Array | Uint8Array, height: number, width: number): Float32Array {
+function computeRates(
+  compiled: CompiledNeuron[],
+  images: Float32Array | Uint8Array,
+  height: number,
+  width: number,
+): Float32Array {
   const pixels = height * width;
-  if (images.length % pixels !== 0) throw new Error(`images: length ${images.length} is not a multiple of 1 x ${height} x ${width}`);
+  if (images.length % pixels !== 0)
+    throw new Error(`images: length ${images.length} is not a multiple of 1 x ${height} x ${width}`);
   const batch = images.length / pixels;
   const n = compiled.length;
   const out = new Float32Array(batch * n);
@@ -339,7 +364,13 @@ function computeRates(compiled: CompiledNeuron[], images: Float32Array | Uint8Ar
 }
 
 /** Separable Gaussian-weighted sums of s and s^2 over the window. */
-function windowMoments(wx: AxisWindow, wy: AxisWindow, s: Float32Array, s2: Float32Array, width: number): [number, number] {
+function windowMoments(
+  wx: AxisWindow,
+  wy: AxisWindow,
+  s: Float32Array,
+  s2: Float32Array,
+  width: number,
+): [number, number] {
   let m1 = 0;
   let m2 = 0;
   const gx = wx.weights;

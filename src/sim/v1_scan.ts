@@ -17,7 +17,7 @@
 import { Rng } from '../util/rng';
 import { generateImages } from './images';
 import type { ScanData } from './scan_writer';
-import { type Population, type PopulationOptions, makePopulation } from './v1_population';
+import { makePopulation, type Population, type PopulationOptions } from './v1_population';
 
 export interface V1ScanOptions {
   /** Seeds the animal (map and neurons), as makePopulation. */
@@ -144,7 +144,8 @@ export function simulateV1Scan(o: V1ScanOptions): V1Scan {
   const medianOracle = (gain: number): number => median(oracleAt(gain));
   let lo = 1e-6;
   let hi = 1e6;
-  if (medianOracle(hi) < target) throw new Error(`no gain reaches a median oracle of ${target}: the test images barely drive the neurons`);
+  if (medianOracle(hi) < target)
+    throw new Error(`no gain reaches a median oracle of ${target}: the test images barely drive the neurons`);
   for (let it = 0; it < 200 && hi / lo > 1 + 1e-10; it++) {
     const mid = Math.sqrt(lo * hi);
     if (medianOracle(mid) < target) lo = mid;
@@ -193,14 +194,30 @@ export function simulateV1Scan(o: V1ScanOptions): V1Scan {
   return {
     scan: {
       name: o.name ?? `static-v1sim-${o.animalSeed}`,
-      imageShape, images, responses, neurons: N, tiers, frameImageId, trialIdx, unitIds,
+      imageShape,
+      images,
+      responses,
+      neurons: N,
+      tiers,
+      frameImageId,
+      trialIdx,
+      unitIds,
       animalId: o.animalId ?? 92000 + o.animalSeed,
       session: o.session ?? 1,
       scanIdx: o.scanIdx ?? 1,
       cellMotorCoordinates,
       ...(population.cellTypes && { cellTypes: population.neurons.map((nr) => nr.cellType!) }),
     },
-    truth: { population, expectedResponses, rates, gain, rateFactor, responseScale, expectedOracle: oracleAt(gain), scanSeed },
+    truth: {
+      population,
+      expectedResponses,
+      rates,
+      gain,
+      rateFactor,
+      responseScale,
+      expectedOracle: oracleAt(gain),
+      scanSeed,
+    },
   };
 }
 

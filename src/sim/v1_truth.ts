@@ -33,7 +33,12 @@ export interface FeatureGeometry {
  * valid (unpadded) and later ones same-padded covers the image minus a border of (H - Hf) / 2 on each
  * side; grid = -1 + 2 * (pixel - border) / (Hf - 1) as grid_sample with align_corners=True reads it.
  */
-export function pixelToGrid(x: number, y: number, imageShape: [number, number, number], featureShape: [number, number]): [number, number] {
+export function pixelToGrid(
+  x: number,
+  y: number,
+  imageShape: [number, number, number],
+  featureShape: [number, number],
+): [number, number] {
   const [, H, W] = imageShape;
   const [hf, wf] = featureShape;
   const bx = (W - wf) / 2;
@@ -43,7 +48,10 @@ export function pixelToGrid(x: number, y: number, imageShape: [number, number, n
 
 /** Inverse of pixelToGrid: a readout grid position (x, y) as image pixels (x = column, y = row). */
 export function gridToPixel(
-  gx: number, gy: number, imageShape: [number, number, number], featureShape: [number, number],
+  gx: number,
+  gy: number,
+  imageShape: [number, number, number],
+  featureShape: [number, number],
 ): [number, number] {
   const [, H, W] = imageShape;
   const [hf, wf] = featureShape;
@@ -65,13 +73,19 @@ export function scanOracle(v: V1Scan): Float64Array {
  * valid first layer on 36 x 64).
  */
 export function v1TruthFiles(
-  v: V1Scan, geometry: FeatureGeometry = { featureShape: [28, 56] }, dir = `${v.scan.name}-truth`,
+  v: V1Scan,
+  geometry: FeatureGeometry = { featureShape: [28, 56] },
+  dir = `${v.scan.name}-truth`,
 ): ZipInput[] {
   const { scan, truth } = v;
   const N = scan.neurons;
   const T = scan.tiers.length;
   const root = `${dir}/`;
-  const f32 = (shape: number[], data: ArrayLike<number>): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
+  const f32 = (shape: number[], data: ArrayLike<number>): HostArray => ({
+    dtype: 'float32',
+    shape,
+    data: Float32Array.from(data),
+  });
   const neurons = truth.population.neurons;
   const rfPx = new Float32Array(N * 2);
   const grid = new Float32Array(N * 2);
@@ -83,7 +97,9 @@ export function v1TruthFiles(
     grid[2 * n + 1] = gy;
   });
   const oracle = scanOracle(v);
-  const sorted = Array.from(oracle).filter(Number.isFinite).sort((a, b) => a - b);
+  const sorted = Array.from(oracle)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.round(p * (sorted.length - 1))];
   const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o, null, 1));
   const pop = truth.population;
@@ -96,14 +112,23 @@ export function v1TruthFiles(
     { name: `${root}oracle_jackknife.npy`, data: writeNpy(f32([N], oracle)) },
     { name: `${root}true_rf_px.npy`, data: writeNpy(f32([N, 2], rfPx)) },
     { name: `${root}true_grid.npy`, data: writeNpy(f32([N, 2], grid)) },
-    ...(pop.cellTypes ? [{
-      name: `${root}cell_types.npy`,
-      data: writeNpy({ dtype: 'int64', shape: [N], data: BigInt64Array.from(neurons, (nr) => BigInt(nr.cellType!)) }),
-    }] : []),
+    ...(pop.cellTypes
+      ? [
+          {
+            name: `${root}cell_types.npy`,
+            data: writeNpy({
+              dtype: 'int64',
+              shape: [N],
+              data: BigInt64Array.from(neurons, (nr) => BigInt(nr.cellType!)),
+            }),
+          },
+        ]
+      : []),
     {
       name: `${root}neurons.json`,
       data: json({
-        about: 'simulated V1 population (src/sim/v1_population.ts); rf in image pixels, see src/sim/gabor.ts for the frame',
+        about:
+          'simulated V1 population (src/sim/v1_population.ts); rf in image pixels, see src/sim/gabor.ts for the frame',
         degPerPixel: pop.degPerPixel,
         imageShape: pop.imageShape,
         retinotopy: pop.retinotopy?.params,
@@ -133,7 +158,14 @@ export function v1TruthFiles(
             kind: pop.cellTypes.map((t) => t.type),
           },
         }),
-        oracleJackknife: { mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, median: q(0.5), p05: q(0.05), p25: q(0.25), p75: q(0.75), p95: q(0.95) },
+        oracleJackknife: {
+          mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+          median: q(0.5),
+          p05: q(0.05),
+          p25: q(0.25),
+          p75: q(0.75),
+          p95: q(0.95),
+        },
       }),
     },
   ];

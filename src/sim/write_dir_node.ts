@@ -7,8 +7,12 @@ export function writeFilesToDir(dir: string, files: ZipInput[]): void {
   const base = resolve(dir);
   for (const f of files) {
     const target = resolve(join(base, f.name));
-    if (target !== base && !target.startsWith(base + sep)) throw new Error(`refusing to write '${f.name}' outside ${dir}`);
-    if (f.name.endsWith('/')) { mkdirSync(target, { recursive: true }); continue; }
+    if (target !== base && !target.startsWith(base + sep))
+      throw new Error(`refusing to write '${f.name}' outside ${dir}`);
+    if (f.name.endsWith('/')) {
+      mkdirSync(target, { recursive: true });
+      continue;
+    }
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, f.data);
   }

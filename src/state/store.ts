@@ -4,7 +4,7 @@
  * by reference and never serialized; what must survive a reload goes to IndexedDB through session_slice.ts.
  */
 import { create } from 'zustand';
-import { createBackendSlice, type BackendSlice } from './slices/backend_slice';
+import { type BackendSlice, createBackendSlice } from './slices/backend_slice';
 import { createLayoutSlice, type LayoutSlice } from './slices/layout_slice';
 import { createModelSlice, type ModelSlice } from './slices/model_slice';
 import { createResultsSlice, type ResultsSlice } from './slices/results_slice';
@@ -15,8 +15,16 @@ import { createTrainingSlice, type TrainingSlice } from './slices/training_slice
 import { createTransferSlice, type TransferSlice } from './slices/transfer_slice';
 import { createViewSlice, type ViewSlice } from './slices/view_slice';
 
-export type AppState = BackendSlice & ModelSlice & ScanSlice & TrainingSlice & SelectionSlice & ViewSlice & SessionSlice
-  & ResultsSlice & LayoutSlice & TransferSlice;
+export type AppState = BackendSlice &
+  ModelSlice &
+  ScanSlice &
+  TrainingSlice &
+  SelectionSlice &
+  ViewSlice &
+  SessionSlice &
+  ResultsSlice &
+  LayoutSlice &
+  TransferSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createBackendSlice(...a),

@@ -12,12 +12,19 @@ import pkg from '../../package.json';
 import { type HostTensor, type StateDict, toFloat32 } from '../io/host_tensor';
 import { saveCheckpoint } from '../io/torch_save';
 import type { Evaluation, MetricsSummary } from '../metrics/evaluate';
-import { coreToStateDict } from '../model/to_state_dict';
 import type { Encoder } from '../model/encoder';
 import {
-  DEFAULT_FACTORIZED_OPTIONS, type FactorizedOptions, type TrainableFactorizedReadout, type TrainableGaussianReadout,
-  type TrainableReadout, channelMajorFeatures, gaussTypeOfSigmaShape, neuronMajorFeatures, sigmaShape,
+  channelMajorFeatures,
+  DEFAULT_FACTORIZED_OPTIONS,
+  type FactorizedOptions,
+  gaussTypeOfSigmaShape,
+  neuronMajorFeatures,
+  sigmaShape,
+  type TrainableFactorizedReadout,
+  type TrainableGaussianReadout,
+  type TrainableReadout,
 } from '../model/readout_types';
+import { coreToStateDict } from '../model/to_state_dict';
 import { evalPositions, factorizedGeometry } from './readout/readout_step';
 
 export const APP_VERSION: string = pkg.version;
@@ -40,7 +47,8 @@ export function readoutStateDict(r: TrainableReadout, dataKey: string): StateDic
     return sd;
   }
   const p = `readout.${dataKey}.`;
-  const N = r.neurons, C = r.channels;
+  const N = r.neurons,
+    C = r.channels;
   const sd: StateDict = new Map();
   if (r.mu) sd.set(`${p}_mu`, f32([1, N, 1, 2], r.mu));
   sd.set(`${p}sigma`, f32(sigmaShape(r.gaussType, N), r.sigma));
@@ -75,7 +83,8 @@ export async function exportFullModelPth(encoder: Encoder, r: TrainableReadout, 
 }
 
 type NeuronMetricsRow = Pick<
-  MetricsSummary, 'test_correlation' | 'correlation_to_average' | 'oracle' | 'fraction_oracle' | 'feve'
+  MetricsSummary,
+  'test_correlation' | 'correlation_to_average' | 'oracle' | 'fraction_oracle' | 'feve'
 >;
 
 /**
@@ -122,7 +131,8 @@ export function perNeuronResults(r: TrainableReadout, unitIds: Ids, evaluation: 
   const e = evaluation?.perNeuron;
   const num = (a: Float64Array | null | undefined, n: number): number | null => (a ? a[n] : null);
   const metrics = (n: number): NeuronMetricsRow => {
-    const tc = num(e?.testCorrelation, n), or = num(e?.oracle, n);
+    const tc = num(e?.testCorrelation, n),
+      or = num(e?.oracle, n);
     return {
       test_correlation: tc,
       correlation_to_average: num(e?.correlationToAverage, n),
@@ -133,11 +143,19 @@ export function perNeuronResults(r: TrainableReadout, unitIds: Ids, evaluation: 
   };
   if (r.kind === 'factorized') {
     const g = factorizedGeometry(r);
-    return Array.from({ length: N }, (_, n): FactorizedNeuronRow => ({
-      unit_id: Number(unitIds[n]), x: g.peak[2 * n], y: g.peak[2 * n + 1],
-      centre_x: g.centre[2 * n], centre_y: g.centre[2 * n + 1],
-      spread: g.spread[n], half_max_pixels: g.halfMaxPixels[n], ...metrics(n),
-    }));
+    return Array.from(
+      { length: N },
+      (_, n): FactorizedNeuronRow => ({
+        unit_id: Number(unitIds[n]),
+        x: g.peak[2 * n],
+        y: g.peak[2 * n + 1],
+        centre_x: g.centre[2 * n],
+        centre_y: g.centre[2 * n + 1],
+        spread: g.spread[n],
+        half_max_pixels: g.halfMaxPixels[n],
+        ...metrics(n),
+      }),
+    );
   }
   const pos = evalPositions(r);
   const k = r.sigma.length / N;
@@ -155,14 +173,19 @@ export function perNeuronResults(r: TrainableReadout, unitIds: Ids, evaluation: 
 }
 
 export function sigmaColumns(r: Pick<TrainableGaussianReadout, 'gaussType'>): string[] {
-  return r.gaussType === 'full' ? ['sigma_xx', 'sigma_xy', 'sigma_yx', 'sigma_yy'] : r.gaussType === 'uncorrelated' ? ['sigma_x', 'sigma_y'] : ['sigma'];
+  return r.gaussType === 'full'
+    ? ['sigma_xx', 'sigma_xy', 'sigma_yx', 'sigma_yy']
+    : r.gaussType === 'uncorrelated'
+      ? ['sigma_x', 'sigma_y']
+      : ['sigma'];
 }
 
 const METRIC_COLUMNS = ['test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve'] as const;
 
 /** CSV with a header row; empty cells where a metric is undefined. Columns by the readout's kind. */
 export function perNeuronCsv(
-  rows: NeuronRow[], r: Pick<TrainableGaussianReadout, 'gaussType'> | Pick<TrainableFactorizedReadout, 'kind'>,
+  rows: NeuronRow[],
+  r: Pick<TrainableGaussianReadout, 'gaussType'> | Pick<TrainableFactorizedReadout, 'kind'>,
 ): string {
   const cell = (v: number | null): string => (v === null || Number.isNaN(v) ? '' : String(v));
   const metrics = (row: NeuronRow): (number | null)[] => METRIC_COLUMNS.map((c) => row[c]);
@@ -203,7 +226,9 @@ export interface ExportMetadata {
   metrics?: unknown;
 }
 
-export function exportMetadata(m: Omit<ExportMetadata, 'app' | 'app_version' | 'date'> & { date?: Date }): ExportMetadata {
+export function exportMetadata(
+  m: Omit<ExportMetadata, 'app' | 'app_version' | 'date'> & { date?: Date },
+): ExportMetadata {
   const { date, ...rest } = m;
   return { app: 'v1-explorer', app_version: APP_VERSION, date: (date ?? new Date()).toISOString(), ...rest };
 }
@@ -220,7 +245,9 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * comes from `opts` (the position network's final tanh; the factorized options).
  */
 export function trainableReadoutFromStateDict(
-  sd: StateDict, dataKey: string, opts: { finalTanh?: boolean; factorized?: Partial<FactorizedOptions> } = {},
+  sd: StateDict,
+  dataKey: string,
+  opts: { finalTanh?: boolean; factorized?: Partial<FactorizedOptions> } = {},
 ): TrainableReadout {
   return sd.has(`readout.${dataKey}.spatial`)
     ? factorizedReadoutFromStateDict(sd, dataKey, opts.factorized)
@@ -232,7 +259,9 @@ export function trainableReadoutFromStateDict(
  * zeros) as a TrainableFactorizedReadout; the options (which the weights cannot tell) as given, else the defaults.
  */
 export function factorizedReadoutFromStateDict(
-  sd: StateDict, dataKey: string, options: Partial<FactorizedOptions> = {},
+  sd: StateDict,
+  dataKey: string,
+  options: Partial<FactorizedOptions> = {},
 ): TrainableFactorizedReadout {
   const p = `readout.${dataKey}.`;
   const get = (k: string): HostTensor => {
@@ -240,15 +269,21 @@ export function factorizedReadoutFromStateDict(
     if (!t) throw new Error(`the state_dict has no '${p + k}'`);
     return t;
   };
-  const s = get('spatial'), f = get('_features');
+  const s = get('spatial'),
+    f = get('_features');
   if (s.shape.length !== 3) throw new Error(`${p}spatial has shape (${s.shape}), expected (N, h, w)`);
   const [N, H, W] = s.shape;
   if (f.shape.length !== 2 || f.shape[0] !== N) {
     throw new Error(`${p}_features has shape (${f.shape}), expected (${N}, C)`);
   }
   return {
-    kind: 'factorized', neurons: N, channels: f.shape[1], height: H, width: W,
-    spatial: Float32Array.from(toFloat32(s)), features: Float32Array.from(toFloat32(f)),
+    kind: 'factorized',
+    neurons: N,
+    channels: f.shape[1],
+    height: H,
+    width: W,
+    spatial: Float32Array.from(toFloat32(s)),
+    features: Float32Array.from(toFloat32(f)),
     bias: sd.has(p + 'bias') ? Float32Array.from(toFloat32(get('bias'))) : new Float32Array(N),
     options: { ...DEFAULT_FACTORIZED_OPTIONS, ...options },
   };
@@ -268,20 +303,37 @@ export function readoutFromStateDict(sd: StateDict, dataKey: string, finalTanh =
   };
   const val = (k: string): Float32Array => Float32Array.from(toFloat32(get(k)));
   const f = get('_features');
-  if (f.shape.length !== 4 || f.shape[0] !== 1 || f.shape[2] !== 1) throw new Error(`${p}_features has shape (${f.shape}), expected (1, C, 1, N)`);
+  if (f.shape.length !== 4 || f.shape[0] !== 1 || f.shape[2] !== 1)
+    throw new Error(`${p}_features has shape (${f.shape}), expected (1, C, 1, N)`);
   const [, C, , N] = f.shape;
   const features = neuronMajorFeatures(toFloat32(f), C, N);
   const s = get('sigma');
   const gaussType = gaussTypeOfSigmaShape(s.shape);
-  if (!gaussType) throw new Error(`${p}sigma has shape (${s.shape}), expected (1, N, 2, 2), (1, N, 1, 2) or (1, N, 1, 1)`);
-  const idx = [...new Set([...sd.keys()].filter((k) => k.startsWith(p + 'mu_transform.')).map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])))].sort((a, b) => a - b);
+  if (!gaussType)
+    throw new Error(`${p}sigma has shape (${s.shape}), expected (1, N, 2, 2), (1, N, 1, 2) or (1, N, 1, 1)`);
+  const idx = [
+    ...new Set(
+      [...sd.keys()]
+        .filter((k) => k.startsWith(p + 'mu_transform.'))
+        .map((k) => Number(k.slice((p + 'mu_transform.').length).split('.')[0])),
+    ),
+  ].sort((a, b) => a - b);
   const layers = idx.map((i) => {
     const w = get(`mu_transform.${i}.weight`);
-    return { weight: val(`mu_transform.${i}.weight`), bias: val(`mu_transform.${i}.bias`), outFeatures: w.shape[0], inFeatures: w.shape[1] };
+    return {
+      weight: val(`mu_transform.${i}.weight`),
+      bias: val(`mu_transform.${i}.bias`),
+      outFeatures: w.shape[0],
+      inFeatures: w.shape[1],
+    };
   });
   const hasNet = layers.length > 0;
   return {
-    kind: 'gaussian', gaussType, neurons: N, channels: C, features,
+    kind: 'gaussian',
+    gaussType,
+    neurons: N,
+    channels: C,
+    features,
     bias: sd.has(p + 'bias') ? val('bias') : new Float32Array(N),
     sigma: val('sigma'),
     mu: hasNet ? null : val('_mu'),

@@ -34,12 +34,21 @@ export async function frozenCore(encoder: Encoder): Promise<FrozenCore> {
   return {
     encoder,
     run: fast ? fast.run : (x) => encoder.coreForward(x),
-    description: fast ? fast.description : 'the model\'s own forward',
-    dispose: () => { fast?.dispose(); encoder.dispose(); },
+    description: fast ? fast.description : "the model's own forward",
+    dispose: () => {
+      fast?.dispose();
+      encoder.dispose();
+    },
   };
 }
 
 /** A checkpoint's core (its readouts are not built), frozen; `config.given` only shapes the architecture's notes. */
-export async function openFrozenCore(stateDict: StateDict, config: ParsedModelConfig, file: string): Promise<FrozenCore> {
-  return frozenCore(encoderFromStateDict(stateDict, config.config, file, { readouts: [], trainable: false, configGiven: config.given }));
+export async function openFrozenCore(
+  stateDict: StateDict,
+  config: ParsedModelConfig,
+  file: string,
+): Promise<FrozenCore> {
+  return frozenCore(
+    encoderFromStateDict(stateDict, config.config, file, { readouts: [], trainable: false, configGiven: config.given }),
+  );
 }

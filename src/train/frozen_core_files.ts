@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { StateDict } from '../io/host_tensor';
 import { readCheckpoint } from '../io/torch_checkpoint';
-import { type ModelConfig, defaultParsedConfig, parseModelConfigText } from '../model/config';
-import type { Encoder } from '../model/encoder';
 import type { CoreRunner } from '../kernels/core_runner';
+import { defaultParsedConfig, type ModelConfig, parseModelConfigText } from '../model/config';
+import type { Encoder } from '../model/encoder';
 import { openFrozenCore } from './frozen_core';
 
 export interface LoadedCore {
@@ -30,12 +30,17 @@ export async function loadCoreFromFiles(checkpointPath: string, configPath?: str
   const bytes = new Uint8Array(await readFile(checkpointPath));
   const file = basename(checkpointPath);
   const stateDict = await readCheckpoint(bytes, file);
-  const config = configPath ? parseModelConfigText(await readFile(configPath, 'utf8'), basename(configPath)) : defaultParsedConfig();
+  const config = configPath
+    ? parseModelConfigText(await readFile(configPath, 'utf8'), basename(configPath))
+    : defaultParsedConfig();
   const frozen = await openFrozenCore(stateDict, config, file);
   const { encoder } = frozen;
   const [c, h, w] = encoder.architecture.core.outputShape;
   return {
-    encoder, stateDict, config: config.config, bytes,
+    encoder,
+    stateDict,
+    config: config.config,
+    bytes,
     core: frozen.run,
     coreDescription: frozen.description,
     dispose: frozen.dispose,

@@ -4,13 +4,19 @@
  * core + readout as one .pth, the per-neuron rows (and their CSV), and the metadata JSON with one `training` block.
  */
 import type { Scan } from '../io/scan/types';
-import { type ModelConfig, factorizedConfigKeys } from '../model/config';
+import { factorizedConfigKeys, type ModelConfig } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import type { TrainableReadout } from '../model/readout_types';
-import type { CoreRegularizerOptions } from './end_to_end/regularizers';
 import type { CoreFineTuneOutcome } from './end_to_end/finetune_core';
+import type { CoreRegularizerOptions } from './end_to_end/regularizers';
 import {
-  type NeuronRow, exportFullModelPth, exportMetadata, exportReadoutPth, perNeuronCsv, perNeuronResults, sha256Hex,
+  exportFullModelPth,
+  exportMetadata,
+  exportReadoutPth,
+  type NeuronRow,
+  perNeuronCsv,
+  perNeuronResults,
+  sha256Hex,
 } from './export';
 import type { DrivenRun } from './optim/epoch_driver';
 import type { CachePrecision } from './readout/feature_cache';
@@ -34,7 +40,9 @@ export interface FineTuneRun {
   readout: TrainableReadout;
   /** The model whose core goes into the full model (frozen: the checkpoint's; trainCore: the fine-tuned one). */
   encoder: Encoder;
-  result: Pick<DrivenRun<object>, 'history' | 'stopReason' | 'message' | 'epochs' | 'bestValCorrelation'> & { options: RunOptions };
+  result: Pick<DrivenRun<object>, 'history' | 'stopReason' | 'message' | 'epochs' | 'bestValCorrelation'> & {
+    options: RunOptions;
+  };
   /** null when the scan has no test trials. */
   test: TestResult | null;
   seed: number;
@@ -45,21 +53,46 @@ export interface FineTuneRun {
 
 /** The frozen-core path's outcome (finetune.ts) with the model whose core it ran. */
 export function frozenCoreRun(o: FineTuneOutcome, encoder: Encoder): FineTuneRun {
-  return { trainCore: false, readout: o.readout, encoder, result: o.result, test: o.test, seed: o.seed, timings: o.timings, cachePrecision: o.cache.precision };
+  return {
+    trainCore: false,
+    readout: o.readout,
+    encoder,
+    result: o.result,
+    test: o.test,
+    seed: o.seed,
+    timings: o.timings,
+    cachePrecision: o.cache.precision,
+  };
 }
 
 /** The core-too path's outcome (finetune_core.ts); its encoder holds the fine-tuned core. */
 export function coreFineTuneRun(o: CoreFineTuneOutcome): FineTuneRun {
-  return { trainCore: true, readout: o.readout, encoder: o.encoder, result: o.result, test: o.test, seed: o.seed, timings: o.timings, cachePrecision: null };
+  return {
+    trainCore: true,
+    readout: o.readout,
+    encoder: o.encoder,
+    result: o.result,
+    test: o.test,
+    seed: o.seed,
+    timings: o.timings,
+    cachePrecision: null,
+  };
 }
 
 /** The metadata's `training` block: the options, then how the run ended and its epoch history. */
 export function trainingMetadata(run: FineTuneRun): Record<string, unknown> {
-  const r = run.result, o = r.options;
+  const r = run.result,
+    o = r.options;
   return {
-    train_core: run.trainCore, lr: o.lr, batch_size: o.batchSize, max_epochs: o.schedule.maxEpochs, gamma_readout: o.gammaReadout,
+    train_core: run.trainCore,
+    lr: o.lr,
+    batch_size: o.batchSize,
+    max_epochs: o.schedule.maxEpochs,
+    gamma_readout: o.gammaReadout,
     ...(run.trainCore ? { core_regularizer: o.coreRegularizer } : {}),
-    epochs: r.epochs, stop_reason: r.stopReason, history: r.history,
+    epochs: r.epochs,
+    stop_reason: r.stopReason,
+    history: r.history,
   };
 }
 
@@ -89,12 +122,19 @@ export interface ResultFiles {
 export function readoutMetadata(r: TrainableReadout): Record<string, unknown> {
   if (r.kind === 'factorized') {
     return {
-      readout_type: r.kind, neurons: r.neurons, channels: r.channels, height: r.height, width: r.width,
+      readout_type: r.kind,
+      neurons: r.neurons,
+      channels: r.channels,
+      height: r.height,
+      width: r.width,
       ...factorizedConfigKeys(r.options),
     };
   }
   return {
-    readout_type: r.kind, gauss_type: r.gaussType, neurons: r.neurons, channels: r.channels,
+    readout_type: r.kind,
+    gauss_type: r.gaussType,
+    neurons: r.neurons,
+    channels: r.channels,
     position_network: r.positionNet !== null,
   };
 }
@@ -105,13 +145,22 @@ export async function packageResult(run: FineTuneRun, c: ResultContext): Promise
   const perNeuron = perNeuronResults(r, c.scan.unitIds, evaluation);
   const readoutPth = await exportReadoutPth(r, c.dataKey);
   const fullModelPth = c.fullModel ? await exportFullModelPth(run.encoder, r, c.dataKey) : null;
-  const metadataJson = JSON.stringify(exportMetadata({
-    core_sha256: await sha256Hex(c.checkpoint.bytes), core_file: c.checkpoint.file, data_key: c.dataKey, scan: c.scan.name,
-    config: c.config,
-    readout: readoutMetadata(r),
-    training: trainingMetadata(run),
-    seed: run.seed, backend: c.backend, ...(run.cachePrecision !== null ? { cache_precision: run.cachePrecision } : {}),
-    metrics: evaluation?.summary ?? null,
-  }), null, 1);
+  const metadataJson = JSON.stringify(
+    exportMetadata({
+      core_sha256: await sha256Hex(c.checkpoint.bytes),
+      core_file: c.checkpoint.file,
+      data_key: c.dataKey,
+      scan: c.scan.name,
+      config: c.config,
+      readout: readoutMetadata(r),
+      training: trainingMetadata(run),
+      seed: run.seed,
+      backend: c.backend,
+      ...(run.cachePrecision !== null ? { cache_precision: run.cachePrecision } : {}),
+      metrics: evaluation?.summary ?? null,
+    }),
+    null,
+    1,
+  );
   return { readoutPth, fullModelPth, perNeuron, perNeuronCsv: perNeuronCsv(perNeuron, r), metadataJson };
 }

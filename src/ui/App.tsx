@@ -38,7 +38,12 @@ export function App() {
             <h2 id="load-title">Model</h2>
             <FileDrop
               label="Load checkpoint…"
-              hint={<>or drop a <code>.pth</code> / <code>.pth.tar</code> here, with its config <code>.json</code> if you have one</>}
+              hint={
+                <>
+                  or drop a <code>.pth</code> / <code>.pth.tar</code> here, with its config <code>.json</code> if you
+                  have one
+                </>
+              }
               accept=".pth,.pt,.tar,.json"
               multiple
               disabled={!backendReady || status === 'loading'}
@@ -53,14 +58,20 @@ export function App() {
                     ? `Loaded ${model.source.checkpointName}${sessionStatus === 'restored' ? ' (restored from the last session)' : ''}`
                     : 'No model loaded yet.'}
               </p>
-              <button type="button" className="button-quiet" data-testid="clear-session" onClick={() => void clearSession()}
-                title="Forget the files and settings kept in this browser; what is on the page stays until you reload">
+              <button
+                type="button"
+                className="button-quiet"
+                data-testid="clear-session"
+                onClick={() => void clearSession()}
+                title="Forget the files and settings kept in this browser; what is on the page stays until you reload"
+              >
                 Clear saved session
               </button>
             </div>
             {model && (
               <p className="small model-summary" data-testid="model-summary">
-                {model.neurons.toLocaleString('en-US')} neurons (readout {model.readoutKey}) · input {model.inputShape.join('×')} · {model.backend}
+                {model.neurons.toLocaleString('en-US')} neurons (readout {model.readoutKey}) · input{' '}
+                {model.inputShape.join('×')} · {model.backend}
               </p>
             )}
             {sessionNote && <p className="muted small">{sessionNote}</p>}

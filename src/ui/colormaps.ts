@@ -10,5 +10,8 @@ export const COLOR_MAPS: Record<ColorMapName, { label: string; interpolate: (t: 
 /** CSS linear-gradient of a color map, for legends. */
 export function gradientCss(name: ColorMapName, steps = 12): string {
   const f = COLOR_MAPS[name].interpolate;
-  return `linear-gradient(to right, ${d3.range(steps + 1).map((i) => f(i / steps)).join(', ')})`;
+  return `linear-gradient(to right, ${d3
+    .range(steps + 1)
+    .map((i) => f(i / steps))
+    .join(', ')})`;
 }

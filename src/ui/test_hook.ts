@@ -17,14 +17,19 @@ export interface TestHook {
    * factorized readout also its masks' peaks and centroids (grid units) and half-maximum sizes (pixels).
    */
   geometry(): {
-    kind: string; position: string; grid: number[]; pixels: number[];
+    kind: string;
+    position: string;
+    grid: number[];
+    pixels: number[];
     masks: { peak: number[]; centre: number[]; halfMaxPixels: number[]; height: number; width: number } | null;
   } | null;
   state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
 }
 
 declare global {
-  interface Window { __v1x?: TestHook }
+  interface Window {
+    __v1x?: TestHook;
+  }
 }
 
 function waitFor(check: () => boolean): Promise<void> {
@@ -44,7 +49,11 @@ export function installTestHook(): void {
     async backendReady() {
       await waitFor(() => ['ready', 'error'].includes(useStore.getState().backendStatus));
       const b = useStore.getState().backend;
-      return { backend: b?.backend ?? null, reason: b?.reason ?? useStore.getState().backendError, tried: b?.tried ?? [] };
+      return {
+        backend: b?.backend ?? null,
+        reason: b?.reason ?? useStore.getState().backendError,
+        tried: b?.tried ?? [],
+      };
     },
     async idle() {
       await waitFor(() => {
@@ -61,16 +70,29 @@ export function installTestHook(): void {
       if (!g) return null;
       const f = g.factorized;
       return {
-        kind: g.kind, position: g.position, grid: Array.from(g.grid), pixels: Array.from(g.pixels),
-        masks: f ? {
-          peak: Array.from(f.geometry.peak), centre: Array.from(f.geometry.centre),
-          halfMaxPixels: Array.from(f.geometry.halfMaxPixels), height: f.height, width: f.width,
-        } : null,
+        kind: g.kind,
+        position: g.position,
+        grid: Array.from(g.grid),
+        pixels: Array.from(g.pixels),
+        masks: f
+          ? {
+              peak: Array.from(f.geometry.peak),
+              centre: Array.from(f.geometry.centre),
+              halfMaxPixels: Array.from(f.geometry.halfMaxPixels),
+              height: f.height,
+              width: f.width,
+            }
+          : null,
       };
     },
     state() {
       const s = useStore.getState();
-      return { modelStatus: s.modelStatus, modelError: s.modelError, neurons: s.model?.neurons ?? null, backend: s.backend?.backend ?? null };
+      return {
+        modelStatus: s.modelStatus,
+        modelError: s.modelError,
+        neurons: s.model?.neurons ?? null,
+        backend: s.backend?.backend ?? null,
+      };
     },
   };
 }

@@ -17,7 +17,8 @@ const kn = new Uint32Array(LAYERS);
 const wn = new Float64Array(LAYERS);
 const fn = new Float64Array(LAYERS);
 (() => {
-  let dn = R, tn = dn;
+  let dn = R,
+    tn = dn;
   const q = V / Math.exp(-0.5 * dn * dn);
   kn[0] = Math.floor((dn / q) * M1);
   kn[1] = 0;
@@ -43,7 +44,10 @@ export class NormalSampler {
   private poolLeft = 0;
 
   constructor(rng: Rng) {
-    this.s0 = rng.uint32() | 0; this.s1 = rng.uint32() | 0; this.s2 = rng.uint32() | 0; this.s3 = rng.uint32() | 0;
+    this.s0 = rng.uint32() | 0;
+    this.s1 = rng.uint32() | 0;
+    this.s2 = rng.uint32() | 0;
+    this.s3 = rng.uint32() | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
@@ -51,7 +55,10 @@ export class NormalSampler {
   private next32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
     const t = this.s1 << 9;
-    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
     return result;
@@ -64,7 +71,10 @@ export class NormalSampler {
   /** One N(0, 1) draw. */
   next(): number {
     for (;;) {
-      if (this.poolLeft === 0) { this.pool = this.next32() >>> 0; this.poolLeft = 4; }
+      if (this.poolLeft === 0) {
+        this.pool = this.next32() >>> 0;
+        this.poolLeft = 4;
+      }
       const iz = this.pool & (LAYERS - 1);
       this.pool >>>= 8;
       this.poolLeft--;
@@ -93,15 +103,24 @@ export class NormalSampler {
 
   /** Fills `out` with N(0, 1) draws (the generator inlined for speed; same stream as calling next()). */
   fill(out: Float32Array): void {
-    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
-    let pool = this.pool, left = this.poolLeft;
+    let s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
+    let pool = this.pool,
+      left = this.poolLeft;
     for (let i = 0; i < out.length; i++) {
       let r = NaN;
       while (Number.isNaN(r)) {
         if (left === 0) {
           pool = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
           const t = s1 << 9;
-          s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+          s2 ^= s0;
+          s3 ^= s1;
+          s1 ^= s2;
+          s0 ^= s3;
+          s2 ^= t;
+          s3 = (s3 << 11) | (s3 >>> 21);
           left = 4;
         }
         const iz = pool & (LAYERS - 1);
@@ -109,17 +128,35 @@ export class NormalSampler {
         left--;
         const hz = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
         const t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
         const ahz = hz < 0 ? -hz : hz;
-        if (ahz < kn[iz]) { r = hz * wn[iz]; break; }
-        this.s0 = s0; this.s1 = s1; this.s2 = s2; this.s3 = s3;
+        if (ahz < kn[iz]) {
+          r = hz * wn[iz];
+          break;
+        }
+        this.s0 = s0;
+        this.s1 = s1;
+        this.s2 = s2;
+        this.s3 = s3;
         r = this.slow(hz, iz);
-        s0 = this.s0; s1 = this.s1; s2 = this.s2; s3 = this.s3;
+        s0 = this.s0;
+        s1 = this.s1;
+        s2 = this.s2;
+        s3 = this.s3;
       }
       out[i] = r;
     }
-    this.s0 = s0; this.s1 = s1; this.s2 = s2; this.s3 = s3;
-    this.pool = pool; this.poolLeft = left;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+    this.pool = pool;
+    this.poolLeft = left;
   }
 }
 

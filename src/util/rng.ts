@@ -24,7 +24,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
@@ -60,7 +63,8 @@ export class Rng {
 
   /** Uniform integer in [0, n). Unbiased (rejection), n up to 2^32. */
   int(n: number): number {
-    if (!(n >= 1) || n > 0x100000000 || !Number.isInteger(n)) throw new Error(`Rng.int needs an integer 1..2^32, got ${n}`);
+    if (!(n >= 1) || n > 0x100000000 || !Number.isInteger(n))
+      throw new Error(`Rng.int needs an integer 1..2^32, got ${n}`);
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const r = this.uint32();
@@ -133,7 +137,8 @@ export class Rng {
    * Hörmann's PTRS transformed rejection (1993), exact and O(1).
    */
   poisson(lambda: number): number {
-    if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`Rng.poisson needs a finite mean >= 0, got ${lambda}`);
+    if (!(lambda >= 0) || !Number.isFinite(lambda))
+      throw new Error(`Rng.poisson needs a finite mean >= 0, got ${lambda}`);
     if (lambda === 0) return 0;
     if (lambda < 30) {
       // sequential inversion: walk the CDF
@@ -162,7 +167,8 @@ export class Rng {
       const k = Math.floor(((2 * a) / us + b) * u + lambda + 0.43);
       if (us >= 0.07 && v <= vr) return k;
       if (k < 0 || (us < 0.013 && v > us)) continue;
-      if (Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <= -lambda + k * logLam - logFactorial(k)) return k;
+      if (Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <= -lambda + k * logLam - logFactorial(k))
+        return k;
     }
   }
 

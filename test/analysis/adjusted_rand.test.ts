@@ -7,7 +7,12 @@ describe('adjusted Rand index', () => {
   it('is 1 for identical labelings and for any renaming of the labels', () => {
     const a = [0, 0, 1, 1, 2, 2, 2, 3];
     expect(adjustedRandIndex(a, a)).toBe(1);
-    expect(adjustedRandIndex(a, a.map((l) => [7, -1, 3, 0][l]))).toBeCloseTo(1, 15);
+    expect(
+      adjustedRandIndex(
+        a,
+        a.map((l) => [7, -1, 3, 0][l]),
+      ),
+    ).toBeCloseTo(1, 15);
     expect(adjustedRandIndex([5, 5, 5], [1, 1, 1])).toBe(1); // one cluster each: identical partitions
     expect(adjustedRandIndex([0, 1, 2], [2, 0, 1])).toBe(1); // all singletons each
   });

@@ -1,13 +1,19 @@
 /** Test data: well-separated Gaussian blobs with known labels, reproducible by seed. */
-import { Rng } from '../../src/util/rng';
+
 import type { Matrix } from '../../src/analysis/matrix';
+import { Rng } from '../../src/util/rng';
 
 /**
  * `k` blobs of `perBlob` rows in `dims` dimensions: centres drawn uniformly in a box of half-width
  * `spread` and kept at least `minGap` apart, rows N(centre, noise^2 I). Rows are shuffled.
  */
-export function blobs(k: number, perBlob: number, dims: number, seed: number,
-  { spread = 10, minGap = 6, noise = 0.5 } = {}): { m: Matrix; labels: Int32Array; centres: Float64Array } {
+export function blobs(
+  k: number,
+  perBlob: number,
+  dims: number,
+  seed: number,
+  { spread = 10, minGap = 6, noise = 0.5 } = {},
+): { m: Matrix; labels: Int32Array; centres: Float64Array } {
   const rng = new Rng(seed);
   const centres = new Float64Array(k * dims);
   for (let j = 0; j < k; j++) {

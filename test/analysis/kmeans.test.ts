@@ -7,7 +7,11 @@ import { blobs } from './blobs';
 
 describe('k-means', () => {
   it('recovers well-separated blobs exactly', () => {
-    for (const [k, dims, seed] of [[3, 2, 1], [5, 16, 2], [8, 32, 3]]) {
+    for (const [k, dims, seed] of [
+      [3, 2, 1],
+      [5, 16, 2],
+      [8, 32, 3],
+    ]) {
       const { m, labels } = blobs(k, 60, dims, seed);
       const r = kmeans(m, k, { seed: 0 });
       expect(adjustedRandIndex(r.labels, labels), `k=${k}`).toBe(1);
@@ -18,7 +22,14 @@ describe('k-means', () => {
   });
 
   it('numbers clusters by size, largest first, and its centroids are the cluster means', () => {
-    const m = fromRows([[0, 0], [0, 1], [10, 0], [10, 1], [10, 2], [20, 5]]);
+    const m = fromRows([
+      [0, 0],
+      [0, 1],
+      [10, 0],
+      [10, 1],
+      [10, 2],
+      [20, 5],
+    ]);
     const r = kmeans(m, 3, { seed: 4 });
     expect(Array.from(r.labels)).toEqual([1, 1, 0, 0, 0, 2]);
     expect(Array.from(r.centroids)).toEqual([10, 1, 0, 0.5, 20, 5]);
@@ -43,7 +54,12 @@ describe('k-means', () => {
   });
 
   it('copes with fewer distinct rows than k (empty clusters are reseeded)', () => {
-    const m = fromRows([[1, 1], [1, 1], [1, 1], [2, 2]]);
+    const m = fromRows([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [2, 2],
+    ]);
     const r = kmeans(m, 3, { seed: 0 });
     expect(r.labels.length).toBe(4);
     expect(r.inertia).toBe(0);

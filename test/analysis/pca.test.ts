@@ -41,7 +41,10 @@ describe('symmetric eigensolver', () => {
       }
       let trace = 0;
       let sum = 0;
-      for (let i = 0; i < d; i++) { trace += a[i * d + i]; sum += values[i]; }
+      for (let i = 0; i < d; i++) {
+        trace += a[i * d + i];
+        sum += values[i];
+      }
       expect(sum).toBeCloseTo(trace, 10);
     }
   });
@@ -75,14 +78,24 @@ describe('PCA', () => {
     // The coordinates are the centred rows projected: mean 0, variance = the axis variance.
     let s = 0;
     let ss = 0;
-    for (let i = 0; i < m.rows; i++) { s += p.coords[2 * i]; ss += p.coords[2 * i] ** 2; }
+    for (let i = 0; i < m.rows; i++) {
+      s += p.coords[2 * i];
+      ss += p.coords[2 * i] ** 2;
+    }
     expect(Math.abs(s / m.rows)).toBeLessThan(1e-9);
     expect(ss / (m.rows - 1)).toBeCloseTo(p.variance[0], 9);
   });
 
   it('matches a hand computation on four points', () => {
     // (±2, 0) and (0, ±1): covariance diag(8/3, 2/3); axes x then y; coords are the points themselves.
-    const p = pca(fromRows([[2, 0], [-2, 0], [0, 1], [0, -1]]));
+    const p = pca(
+      fromRows([
+        [2, 0],
+        [-2, 0],
+        [0, 1],
+        [0, -1],
+      ]),
+    );
     expect(Array.from(p.variance)).toEqual([expect.closeTo(8 / 3, 14), expect.closeTo(2 / 3, 14)]);
     expect(Array.from(p.explainedRatio)).toEqual([expect.closeTo(0.8, 14), expect.closeTo(0.2, 14)]);
     expect(Array.from(p.coords)).toEqual([2, 0, -2, 0, 0, 1, 0, -1].map((v) => expect.closeTo(v, 14)));
@@ -105,7 +118,11 @@ describe('PCA', () => {
 
   it('agrees with NumPy (SVD of the centred data)', (ctx) => {
     const py = findNumpyPython();
-    if ('reason' in py) { console.log(`skipping the NumPy PCA check: ${py.reason}`); ctx.skip(); return; }
+    if ('reason' in py) {
+      console.log(`skipping the NumPy PCA check: ${py.reason}`);
+      ctx.skip();
+      return;
+    }
     const rng = new Rng(7);
     const n = 300;
     const d = 24;
@@ -134,7 +151,12 @@ print(json.dumps({"axes": vt.ravel().tolist(), "coords": (xc @ vt.T).ravel().tol
 });
 
 describe('feature scaling', () => {
-  const m = fromRows([[3, 4, 0], [0, 0, 0], [1, 0, 5], [-2, 2, 5]]);
+  const m = fromRows([
+    [3, 4, 0],
+    [0, 0, 0],
+    [1, 0, 5],
+    [-2, 2, 5],
+  ]);
   it('unit: every non-zero row has length 1 and keeps its direction; a zero row stays zero', () => {
     const u = scaleFeatures(m, 'unit');
     expect(Array.from(u.data.subarray(0, 3))).toEqual([0.6, 0.8, 0].map((v) => expect.closeTo(v, 15)));
@@ -146,7 +168,15 @@ describe('feature scaling', () => {
     }
   });
   it('standardize: columns of mean 0 and population std 1; a constant column is only centred', () => {
-    const z = scaleFeatures(fromRows([[1, 7], [2, 7], [3, 7], [6, 7]]), 'standardize');
+    const z = scaleFeatures(
+      fromRows([
+        [1, 7],
+        [2, 7],
+        [3, 7],
+        [6, 7],
+      ]),
+      'standardize',
+    );
     const { mean, std } = columnMoments(z);
     expect(mean[0]).toBeCloseTo(0, 14);
     expect(std[0]).toBeCloseTo(1, 14);

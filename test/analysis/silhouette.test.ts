@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { bestK, sweepK } from '../../src/analysis/choose_k';
 import { fromRows } from '../../src/analysis/matrix';
 import {
-  distanceMatrix, silhouetteFromDistances, silhouetteSamples, silhouetteScore,
+  distanceMatrix,
+  silhouetteFromDistances,
+  silhouetteSamples,
+  silhouetteScore,
 } from '../../src/analysis/silhouette';
 import { blobs } from './blobs';
 
@@ -46,7 +49,13 @@ describe('silhouette', () => {
 
 describe('suggested k', () => {
   it('picks the true number of well-separated blobs', () => {
-    for (const [k, dims, seed] of [[2, 4, 1], [3, 2, 2], [4, 16, 3], [6, 16, 4], [9, 32, 5]]) {
+    for (const [k, dims, seed] of [
+      [2, 4, 1],
+      [3, 2, 2],
+      [4, 16, 3],
+      [6, 16, 4],
+      [9, 32, 5],
+    ]) {
       const { m, labels } = blobs(k, 50, dims, seed);
       const sweep = sweepK(m, { seed: 0 });
       expect(sweep.ks).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);

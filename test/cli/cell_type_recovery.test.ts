@@ -54,10 +54,24 @@ const IMAGE: [number, number, number] = [1, 36, 64];
 const CORE_MAP: [number, number] = [28, 56]; // the demo core's output (9x9 input conv, no padding)
 
 describe('cell types recovered from the learned barcodes (Klindt et al. 2017)', () => {
-  it('both readouts: ARI >= 0.9 and positions within a pixel; the Gaussian at least as precise', { timeout: 600_000 }, async () => {
+  it('both readouts: ARI >= 0.9 and positions within a pixel; the Gaussian at least as precise', {
+    timeout: 600_000,
+  }, async () => {
     const scan = join(dir, 'celltypes.zip');
-    v1x('simulate', ...DEMO, '--cell-types', '4', '--neurons', '200', '--seed', '1', '--trials', '1500,200,20x5',
-      '--out', scan);
+    v1x(
+      'simulate',
+      ...DEMO,
+      '--cell-types',
+      '4',
+      '--neurons',
+      '200',
+      '--seed',
+      '1',
+      '--trials',
+      '1500,200,20x5',
+      '--out',
+      scan,
+    );
     const truthDir = join(dir, 'celltypes-truth');
     const types = Array.from(npy(join(truthDir, 'cell_types.npy')).data as ArrayLike<number | bigint>, Number);
     const truePx = toFloat32(npy(join(truthDir, 'true_rf_px.npy'))); // (N, 2): x = column, y = row
@@ -66,8 +80,22 @@ describe('cell types recovered from the learned barcodes (Klindt et al. 2017)', 
     for (const kind of ['gaussian', 'factorized'] as const) {
       const out = join(dir, `${kind}.pth`);
       const csv = join(dir, `${kind}.csv`);
-      const metrics = JSON.parse(v1x('finetune', ...DEMO, '--scan', scan, '--readout-type', kind, '--out', out,
-        '--per-neuron', csv, '--seed', '1'));
+      const metrics = JSON.parse(
+        v1x(
+          'finetune',
+          ...DEMO,
+          '--scan',
+          scan,
+          '--readout-type',
+          kind,
+          '--out',
+          out,
+          '--per-neuron',
+          csv,
+          '--seed',
+          '1',
+        ),
+      );
       const sd = await readCheckpoint(new Uint8Array(readFileSync(out)), out);
       const key = metrics.readout as string;
       // barcodes as (N, C): both store `_features`, the Gaussian as (1, C, 1, N), the factorized readout as (N, C)
@@ -82,7 +110,11 @@ describe('cell types recovered from the learned barcodes (Klindt et al. 2017)', 
         const spatial = sd.get(`readout.${key}.spatial`)!;
         const [, h, w] = spatial.shape;
         channels = t.shape[1];
-        const masks = effectiveMasks(toFloat32(spatial), n, h, w, { normalize: true, constrainPos: false, positiveSpatial: false });
+        const masks = effectiveMasks(toFloat32(spatial), n, h, w, {
+          normalize: true,
+          constrainPos: false,
+          positiveSpatial: false,
+        });
         features = signedBarcodes(toFloat32(t), masks, n, channels);
       }
       const unit = scaleFeatures({ data: Float64Array.from(features), rows: n, cols: channels }, 'unit');

@@ -58,7 +58,19 @@ describe('v1x evaluate', () => {
 describe('v1x simulate', () => {
   const out = join(tmp, 'sim-b.zip');
   it('simulates a scan from the model whose truth is the model itself, and loads back', async () => {
-    const r = v1x('simulate', '--checkpoint', MODEL, '--neurons', '20', '--seed', '7', '--trials', '60,10,10x5', '--out', out);
+    const r = v1x(
+      'simulate',
+      '--checkpoint',
+      MODEL,
+      '--neurons',
+      '20',
+      '--seed',
+      '7',
+      '--trials',
+      '60,10,10x5',
+      '--out',
+      out,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim());
     expect(s.neurons).toBe(20);
@@ -92,12 +104,19 @@ describe('v1x simulate', () => {
     const [ox, oy] = info.cell_motor_coordinates.offset_um;
     sel.forEach((s, n) => {
       expect(scan.cellMotorCoordinates![3 * n]).toBeCloseTo(300 * (source.data as Float32Array)[s * dims] + ox, 2);
-      expect(scan.cellMotorCoordinates![3 * n + 1]).toBeCloseTo(300 * (source.data as Float32Array)[s * dims + 1] + oy, 2);
+      expect(scan.cellMotorCoordinates![3 * n + 1]).toBeCloseTo(
+        300 * (source.data as Float32Array)[s * dims + 1] + oy,
+        2,
+      );
     });
     // stored responses scatter around the true rates
     const rates = npy(join(truth, 'true_rates.npy')).data as Float32Array;
-    let sr = 0, st = 0;
-    for (let i = 0; i < rates.length; i++) { sr += scan.responses[i]; st += rates[i]; }
+    let sr = 0,
+      st = 0;
+    for (let i = 0; i < rates.length; i++) {
+      sr += scan.responses[i];
+      st += rates[i];
+    }
     expect(Math.abs(sr / st - 1)).toBeLessThan(0.15);
   });
 
@@ -117,7 +136,8 @@ describe('v1x simulate', () => {
 
   it('writes the same scan as a folder as in a zip', async () => {
     const common = ['--checkpoint', MODEL, '--neurons', '5', '--seed', '11', '--trials', '12,3,4x2'];
-    const zipOut = join(tmp, 'twin.zip'), dirOut = join(tmp, 'twin');
+    const zipOut = join(tmp, 'twin.zip'),
+      dirOut = join(tmp, 'twin');
     expect(v1x('simulate', ...common, '--out', zipOut).code).toBe(0);
     expect(v1x('simulate', ...common, '--out', dirOut, '--truth', join(tmp, 'twin-truth-2')).code).toBe(0);
     const a = await loadScan(await openZipScan(new Uint8Array(readFileSync(zipOut)), zipOut));
@@ -127,6 +147,8 @@ describe('v1x simulate', () => {
     expect(b.responses).toEqual(a.responses);
     expect(b.tiers).toEqual(a.tiers);
     expect(Array.from(b.frameImageId)).toEqual(Array.from(a.frameImageId));
-    expect(readFileSync(join(tmp, 'twin-truth-2', 'true_rates.npy'))).toEqual(readFileSync(join(tmp, 'twin-truth', 'true_rates.npy')));
+    expect(readFileSync(join(tmp, 'twin-truth-2', 'true_rates.npy'))).toEqual(
+      readFileSync(join(tmp, 'twin-truth', 'true_rates.npy')),
+    );
   });
 });

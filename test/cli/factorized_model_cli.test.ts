@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNumericNpy } from '../../src/io/npy';
-import { expectClose } from '../model/fixture';
 import { FACTORIZED_FIXTURES, fixtureNpy } from '../model/factorized_fixture';
+import { expectClose } from '../model/fixture';
 
 const BIN = join(__dirname, '../../bin/v1x.mjs');
 const DIR = FACTORIZED_FIXTURES + 'model/';
@@ -113,9 +113,24 @@ describe('v1x finetune --readout-type factorized', () => {
 
   it('trains, exports (readout, full model, per-neuron CSV, metadata); evaluate on the full model agrees', () => {
     const o = (f: string): string => join(dir, f);
-    const r = v1x(...base, '--readout-type', 'factorized', '--max-epochs', '2', '--out', o('r.pth'),
-      '--full-model', o('full.pth'),
-      '--per-neuron', o('rows.csv'), '--metadata', o('meta.json'), '--gauss-type', 'isotropic', '--quiet');
+    const r = v1x(
+      ...base,
+      '--readout-type',
+      'factorized',
+      '--max-epochs',
+      '2',
+      '--out',
+      o('r.pth'),
+      '--full-model',
+      o('full.pth'),
+      '--per-neuron',
+      o('rows.csv'),
+      '--metadata',
+      o('meta.json'),
+      '--gauss-type',
+      'isotropic',
+      '--quiet',
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ readout_type: 'factorized', epochs: 2, stop_reason: 'max-epochs', neurons: 300 });

@@ -6,30 +6,35 @@
  * The exported files are read back by our checkpoint reader and model (same predictions as the trained readout)
  * and by PyTorch when the reference venv exists. This run takes several minutes (core caching + ~50 epochs).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { parseNumericNpy, writeNpy } from '../../src/io/npy';
+import { loadScanFromPath } from '../../src/io/scan/node_dir_source';
+import { normalizedImages } from '../../src/io/scan/normalize';
+import { tierIndices } from '../../src/io/scan/tiers';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { DEFAULT_MODEL_CONFIG } from '../../src/model/config';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
-import { normalizedImages } from '../../src/io/scan/normalize';
-import { tierIndices } from '../../src/io/scan/tiers';
 import { readoutFromStateDict } from '../../src/train/export';
-import { loadScanFromPath } from '../../src/io/scan/node_dir_source';
 import { evalPositions, predictBatch } from '../../src/train/readout/readout_step';
-import { SIM, SIM_ZIP as SCAN, SOTA, noTorchReason, TORCH_PYTHON as PY } from '../fixtures/paths';
+import { noTorchReason, TORCH_PYTHON as PY, SIM_ZIP as SCAN, SIM, SOTA } from '../fixtures/paths';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const hasTorch = existsSync(PY);
 if (!hasTorch) console.log(noTorchReason('the PyTorch read-back of the exported full model'));
 
 function v1x(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], { encoding: 'utf8', cwd: ROOT, timeout: 1_500_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 1_500_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -45,7 +50,15 @@ describe('v1x finetune: errors', () => {
     r = v1x(...base, '--out', join(tmp, 'x.pth'), '--lr', '-1');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('v1x: --lr must be positive, got -1');
-    r = v1x('finetune', '--checkpoint', join(SOTA, 'model.pth'), '--scan', join(tmp, 'nope.zip'), '--out', join(tmp, 'x.pth'));
+    r = v1x(
+      'finetune',
+      '--checkpoint',
+      join(SOTA, 'model.pth'),
+      '--scan',
+      join(tmp, 'nope.zip'),
+      '--out',
+      join(tmp, 'x.pth'),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').length).toBe(1);
     expect(r.stderr).toMatch(/nope\.zip/);
@@ -53,20 +66,48 @@ describe('v1x finetune: errors', () => {
 });
 
 describe('v1x finetune: acceptance on static-sim-a', () => {
-  const out = join(tmp, 'readout.pth'), full = join(tmp, 'full.pth'), csv = join(tmp, 'per_neuron.csv'), meta = join(tmp, 'meta.json');
+  const out = join(tmp, 'readout.pth'),
+    full = join(tmp, 'full.pth'),
+    csv = join(tmp, 'per_neuron.csv'),
+    meta = join(tmp, 'meta.json');
   let m: Record<string, number | string | null>;
 
-  it('trains a readout as good as neuralpredictors\' reference', () => {
-    const r = v1x('finetune', '--checkpoint', join(SOTA, 'model.pth'), '--config', join(SOTA, 'config.json'), '--scan', SCAN,
-      '--out', out, '--full-model', full, '--per-neuron', csv, '--metadata', meta,
-      '--truth-grid', join(SIM, 'static-sim-a-truth/true_grid.npy')); // defaults: lr 0.005, seed 42, float16 cache
+  it("trains a readout as good as neuralpredictors' reference", () => {
+    const r = v1x(
+      'finetune',
+      '--checkpoint',
+      join(SOTA, 'model.pth'),
+      '--config',
+      join(SOTA, 'config.json'),
+      '--scan',
+      SCAN,
+      '--out',
+      out,
+      '--full-model',
+      full,
+      '--per-neuron',
+      csv,
+      '--metadata',
+      meta,
+      '--truth-grid',
+      join(SIM, 'static-sim-a-truth/true_grid.npy'),
+    ); // defaults: lr 0.005, seed 42, float16 cache
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBe(1);
     m = JSON.parse(lines[0]);
     console.log(`finetune: ${lines[0]}`);
     const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')).reference;
-    for (const k of ['test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve', 'neurons', 'trials']) expect(m[k], k).not.toBeUndefined();
+    for (const k of [
+      'test_correlation',
+      'correlation_to_average',
+      'oracle',
+      'fraction_oracle',
+      'feve',
+      'neurons',
+      'trials',
+    ])
+      expect(m[k], k).not.toBeUndefined();
     expect(m.test_correlation as number).toBeGreaterThanOrEqual(ref.test_correlation - 0.005);
     expect(m.correlation_to_average as number).toBeGreaterThanOrEqual(ref.correlation_to_average - 0.005);
     expect(m.neurons).toBe(1000);
@@ -82,17 +123,36 @@ describe('v1x finetune: acceptance on static-sim-a', () => {
   it('places the neurons within the seed-to-seed spread around the reference (median distance to the true positions)', async () => {
     expect(m, 'the training run above must have passed').toBeDefined();
     const ref = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')).reference;
-    const truth = parseNumericNpy(new Uint8Array(readFileSync(join(SIM, 'static-sim-a-truth/true_grid.npy'))), 'true_grid.npy').data as Float32Array;
+    const truth = parseNumericNpy(
+      new Uint8Array(readFileSync(join(SIM, 'static-sim-a-truth/true_grid.npy'))),
+      'true_grid.npy',
+    ).data as Float32Array;
     const r = readoutFromStateDict(await readCheckpoint(readFileSync(out), 'readout.pth'), String(m.readout));
     const p = evalPositions(r);
     const N = r.neurons;
-    const median = (d: number[]): number => { d.sort((a, b) => a - b); return (d[N / 2 - 1] + d[N / 2]) / 2; };
-    let mx = 0, my = 0;
-    for (let n = 0; n < N; n++) { mx += p[2 * n] - truth[2 * n]; my += p[2 * n + 1] - truth[2 * n + 1]; }
-    mx /= N; my /= N;
-    const raw = median(Array.from({ length: N }, (_, n) => Math.hypot(p[2 * n] - truth[2 * n], p[2 * n + 1] - truth[2 * n + 1])));
-    const centred = median(Array.from({ length: N }, (_, n) => Math.hypot(p[2 * n] - truth[2 * n] - mx, p[2 * n + 1] - truth[2 * n + 1] - my)));
-    console.log(`grid error: median ${raw.toFixed(5)}, common offset (${mx.toExponential(2)}, ${my.toExponential(2)}), median without it ${centred.toFixed(5)}; reference ${ref.grid_error_median.toFixed(5)}`);
+    const median = (d: number[]): number => {
+      d.sort((a, b) => a - b);
+      return (d[N / 2 - 1] + d[N / 2]) / 2;
+    };
+    let mx = 0,
+      my = 0;
+    for (let n = 0; n < N; n++) {
+      mx += p[2 * n] - truth[2 * n];
+      my += p[2 * n + 1] - truth[2 * n + 1];
+    }
+    mx /= N;
+    my /= N;
+    const raw = median(
+      Array.from({ length: N }, (_, n) => Math.hypot(p[2 * n] - truth[2 * n], p[2 * n + 1] - truth[2 * n + 1])),
+    );
+    const centred = median(
+      Array.from({ length: N }, (_, n) =>
+        Math.hypot(p[2 * n] - truth[2 * n] - mx, p[2 * n + 1] - truth[2 * n + 1] - my),
+      ),
+    );
+    console.log(
+      `grid error: median ${raw.toFixed(5)}, common offset (${mx.toExponential(2)}, ${my.toExponential(2)}), median without it ${centred.toFixed(5)}; reference ${ref.grid_error_median.toFixed(5)}`,
+    );
     expect(raw).toBeCloseTo(m.grid_error_median as number, 6);
     // A single run's median error cannot be held to the reference's single run (0.00216): it varies with the seed
     // (initialization, shuffling, sampling noise) far more than ours differs from neuralpredictors. Measured on this
@@ -119,23 +179,34 @@ describe('v1x finetune: acceptance on static-sim-a', () => {
     try {
       // ours: float32 core output (not the cache) + the fused readout read back from readout.pth
       const y = tf.tidy(() => encoder.coreForward(tf.tensor4d(x, [trials.length, C, H, W])));
-      const maps = await y.data() as Float32Array;
+      const maps = (await y.data()) as Float32Array;
       y.dispose();
       const per = maps.length / trials.length;
       const [Co, Ho, Wo] = encoder.architecture.core.outputShape;
       const ours = new Float32Array(trials.length * readout.neurons);
-      predictBatch(readout, evalPositions(readout), { height: Ho, width: Wo, channels: Co }, Array.from({ length: trials.length }, (_, i) => maps.subarray(i * per, (i + 1) * per)), ours);
+      predictBatch(
+        readout,
+        evalPositions(readout),
+        { height: Ho, width: Wo, channels: Co },
+        Array.from({ length: trials.length }, (_, i) => maps.subarray(i * per, (i + 1) * per)),
+        ours,
+      );
       const close = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
         let worst = 0;
-        for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) - (1e-4 + 1e-4 * Math.abs(b[i])));
+        for (let i = 0; i < b.length; i++)
+          worst = Math.max(worst, Math.abs(a[i] - b[i]) - (1e-4 + 1e-4 * Math.abs(b[i])));
         return worst;
       };
       const viaModel = await encoder.predict(x, { readout: key });
       expect(close(viaModel.data, ours)).toBeLessThanOrEqual(0);
       if (hasTorch) {
-        const imgs = join(tmp, 'images.npy'), pred = join(tmp, 'torch_pred.npy');
+        const imgs = join(tmp, 'images.npy'),
+          pred = join(tmp, 'torch_pred.npy');
         writeFileSync(imgs, writeNpy({ dtype: 'float32', shape: [trials.length, C, H, W], data: x }));
-        execFileSync(PY, [join(ROOT, 'test/train/py/predict_torch.py'), full, join(SOTA, 'config.json'), imgs, pred], { encoding: 'utf8', timeout: 300_000 });
+        execFileSync(PY, [join(ROOT, 'test/train/py/predict_torch.py'), full, join(SOTA, 'config.json'), imgs, pred], {
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
         const t = parseNumericNpy(new Uint8Array(readFileSync(pred)), pred);
         expect(t.shape).toEqual([trials.length, readout.neurons]);
         expect(close(t.data as Float32Array, ours)).toBeLessThanOrEqual(0);

@@ -17,19 +17,33 @@ import { simulateV1Scan } from '../../src/sim/v1_scan';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEMO = join(ROOT, 'public/demo');
-const EVALUATE_KEYS = ['test_correlation', 'correlation_to_average', 'oracle', 'fraction_oracle', 'feve', 'neurons', 'trials'];
+const EVALUATE_KEYS = [
+  'test_correlation',
+  'correlation_to_average',
+  'oracle',
+  'fraction_oracle',
+  'feve',
+  'neurons',
+  'trials',
+];
 
 function v1x(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/v1x.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Largest difference between the `core.*` float entries of two state dicts (and whether they have the same keys). */
 function coreDiff(a: StateDict, b: StateDict): { sameKeys: boolean; max: number; batchesTracked: number } {
   const keys = [...a.keys()].filter((k) => k.startsWith('core.'));
-  let max = 0, batchesTracked = 0;
+  let max = 0,
+    batchesTracked = 0;
   for (const k of keys) {
-    const x = a.get(k)!.data as ArrayLike<number | bigint>, y = b.get(k)?.data as ArrayLike<number | bigint> | undefined;
+    const x = a.get(k)!.data as ArrayLike<number | bigint>,
+      y = b.get(k)?.data as ArrayLike<number | bigint> | undefined;
     if (!y) return { sameKeys: false, max: Infinity, batchesTracked };
     for (let i = 0; i < x.length; i++) {
       const d = Math.abs(Number(x[i]) - Number(y[i]));
@@ -45,16 +59,48 @@ describe('v1x finetune --train-core', () => {
   let scan: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'v1x-finetune-core-'));
-    const v = simulateV1Scan({ animalSeed: 31, nNeurons: 16, nTrain: 64, nValidation: 32, nTest: 5, testRepeats: 4, name: 'static-tiny-31' });
+    const v = simulateV1Scan({
+      animalSeed: 31,
+      nNeurons: 16,
+      nTrain: 64,
+      nValidation: 32,
+      nTest: 5,
+      testRepeats: 4,
+      name: 'static-tiny-31',
+    });
     scan = join(dir, 'tiny.zip');
     writeFileSync(scan, await writeScanZip(v.scan));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prints one JSON line with the frozen run\'s keys and exports the fine-tuned core', async () => {
-    const base = ['finetune', '--checkpoint', join(DEMO, 'model.pth'), '--config', join(DEMO, 'config.json'), '--scan', scan, '--max-epochs', '1', '--seed', '5', '--batch-size', '32'];
-    const tuned = v1x(...base, '--train-core', '--out', join(dir, 'r.pth'), '--full-model', join(dir, 'm.pth'),
-      '--per-neuron', join(dir, 'n.csv'), '--metadata', join(dir, 'meta.json'));
+  it("prints one JSON line with the frozen run's keys and exports the fine-tuned core", async () => {
+    const base = [
+      'finetune',
+      '--checkpoint',
+      join(DEMO, 'model.pth'),
+      '--config',
+      join(DEMO, 'config.json'),
+      '--scan',
+      scan,
+      '--max-epochs',
+      '1',
+      '--seed',
+      '5',
+      '--batch-size',
+      '32',
+    ];
+    const tuned = v1x(
+      ...base,
+      '--train-core',
+      '--out',
+      join(dir, 'r.pth'),
+      '--full-model',
+      join(dir, 'm.pth'),
+      '--per-neuron',
+      join(dir, 'n.csv'),
+      '--metadata',
+      join(dir, 'meta.json'),
+    );
     expect(tuned.code, tuned.stderr).toBe(0);
     const lines = tuned.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -88,10 +134,23 @@ describe('v1x finetune --train-core', () => {
     expect(kept).toEqual({ sameKeys: true, max: 0, batchesTracked: 0 });
   }, 120_000);
 
-  it('v1x train --init still fine-tunes a checkpoint\'s core (shares the core regularizer settings)', async () => {
+  it("v1x train --init still fine-tunes a checkpoint's core (shares the core regularizer settings)", async () => {
     const out = join(dir, 'init.pth');
-    const r = v1x('train', '--init', join(DEMO, 'model.pth'), '--config', join(DEMO, 'config.json'), '--scan', scan, '--out', out,
-      '--max-epochs', '1', '--batch-size', '32');
+    const r = v1x(
+      'train',
+      '--init',
+      join(DEMO, 'model.pth'),
+      '--config',
+      join(DEMO, 'config.json'),
+      '--scan',
+      scan,
+      '--out',
+      out,
+      '--max-epochs',
+      '1',
+      '--batch-size',
+      '32',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).scans['92031-1-1'].neurons).toBe(16);
     const checkpoint = await readCheckpoint(readFileSync(join(DEMO, 'model.pth')), 'model.pth');

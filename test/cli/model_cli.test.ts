@@ -29,7 +29,9 @@ describe('v1x info', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('4 layers');
     expect(r.stdout).toContain('layer1: depth-separable');
-    expect(r.stdout).toContain("readout '26872-17-20' (default): FullGaussian2d, 7776 neurons, 64 features, sigma full");
+    expect(r.stdout).toContain(
+      "readout '26872-17-20' (default): FullGaussian2d, 7776 neurons, 64 features, sigma full",
+    );
     const j = JSON.parse(v1x('info', '--checkpoint', M, '--config', FIXTURE + 'config.json', '--json').stdout);
     expect(j.readouts).toEqual([expect.objectContaining({ key: '26872-17-20', neurons: 7776, gauss_type: 'full' })]);
     expect(j.core.outputShape).toEqual([64, 28, 56]);
@@ -39,7 +41,17 @@ describe('v1x info', () => {
 describe('v1x predict and core', () => {
   it('predict (wasm, the default) matches responses.npy', () => {
     const out = join(dir, 'y.npy');
-    const r = v1x('predict', '--checkpoint', M, '--config', FIXTURE + 'config.json', '--images', FIXTURE + 'inputs.npy', '--out', out);
+    const r = v1x(
+      'predict',
+      '--checkpoint',
+      M,
+      '--config',
+      FIXTURE + 'config.json',
+      '--images',
+      FIXTURE + 'inputs.npy',
+      '--out',
+      out,
+    );
     expect(r.code, r.stderr).toBe(0);
     const y = readF32(out);
     expect(y.shape).toEqual([8, 7776]);
@@ -48,9 +60,24 @@ describe('v1x predict and core', () => {
 
   it('predict --backend cpu --readout KEY on two images', () => {
     const x2 = join(dir, 'x2.npy');
-    writeFileSync(x2, writeNpy({ dtype: 'float32', shape: [2, 1, 36, 64], data: npy('inputs.npy').data.slice(0, 2 * 36 * 64) }));
+    writeFileSync(
+      x2,
+      writeNpy({ dtype: 'float32', shape: [2, 1, 36, 64], data: npy('inputs.npy').data.slice(0, 2 * 36 * 64) }),
+    );
     const out = join(dir, 'y2.npy');
-    const r = v1x('predict', '--checkpoint', M, '--readout', '26872-17-20', '--images', x2, '--out', out, '--backend', 'cpu');
+    const r = v1x(
+      'predict',
+      '--checkpoint',
+      M,
+      '--readout',
+      '26872-17-20',
+      '--images',
+      x2,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+    );
     expect(r.code, r.stderr).toBe(0);
     expectClose('responses[0:2]', readF32(out).data, npy('responses.npy').data.subarray(0, 2 * 7776), 1e-4, 1e-4);
   });
@@ -77,23 +104,37 @@ describe('bad input: exit code 1 and one line on stderr', () => {
   it('missing checkpoint, config or images', () => {
     expectOneLineError(v1x('info', '--checkpoint', join(dir, 'nope.pth')), 'nope.pth: no such file');
     expectOneLineError(v1x('info', '--checkpoint', M, '--config', join(dir, 'nope.json')), 'nope.json: no such file');
-    expectOneLineError(v1x('predict', '--checkpoint', M, '--images', join(dir, 'nope.npy'), '--out', join(dir, 'o.npy')), 'nope.npy: no such file');
+    expectOneLineError(
+      v1x('predict', '--checkpoint', M, '--images', join(dir, 'nope.npy'), '--out', join(dir, 'o.npy')),
+      'nope.npy: no such file',
+    );
   });
 
   it('images of the wrong shape or dtype', () => {
     const wrong = join(dir, 'wrong.npy');
     writeFileSync(wrong, writeNpy({ dtype: 'float32', shape: [3, 1, 36, 63], data: new Float32Array(3 * 36 * 63) }));
-    expectOneLineError(v1x('predict', '--checkpoint', M, '--images', wrong, '--out', join(dir, 'o.npy')),
-      'images have shape (3, 1, 36, 63), the model takes (batch, 1, 36, 64)');
+    expectOneLineError(
+      v1x('predict', '--checkpoint', M, '--images', wrong, '--out', join(dir, 'o.npy')),
+      'images have shape (3, 1, 36, 63), the model takes (batch, 1, 36, 64)',
+    );
     const ints = join(dir, 'ints.npy');
     writeFileSync(ints, writeNpy({ dtype: 'uint8', shape: [1, 1, 36, 64], data: new Uint8Array(36 * 64) }));
-    expectOneLineError(v1x('core', '--checkpoint', M, '--images', ints, '--out', join(dir, 'o.npy')), 'images must be float32 (already normalized), got uint8');
+    expectOneLineError(
+      v1x('core', '--checkpoint', M, '--images', ints, '--out', join(dir, 'o.npy')),
+      'images must be float32 (already normalized), got uint8',
+    );
   });
 
   it('unknown readout, bad backend, not a checkpoint, bad config, unknown option', () => {
     const X = FIXTURE + 'inputs.npy';
-    expectOneLineError(v1x('predict', '--checkpoint', M, '--readout', 'other', '--images', X, '--out', join(dir, 'o.npy')), "no readout 'other' (readouts: 26872-17-20)");
-    expectOneLineError(v1x('predict', '--checkpoint', M, '--images', X, '--out', join(dir, 'o.npy'), '--backend', 'gpu'), '--backend must be cpu or wasm');
+    expectOneLineError(
+      v1x('predict', '--checkpoint', M, '--readout', 'other', '--images', X, '--out', join(dir, 'o.npy')),
+      "no readout 'other' (readouts: 26872-17-20)",
+    );
+    expectOneLineError(
+      v1x('predict', '--checkpoint', M, '--images', X, '--out', join(dir, 'o.npy'), '--backend', 'gpu'),
+      '--backend must be cpu or wasm',
+    );
     expectOneLineError(v1x('info', '--checkpoint', FIXTURE + 'config.json'), 'config.json');
     const cfg = join(dir, 'bad.json');
     writeFileSync(cfg, '{"gauss_type": "round"}');

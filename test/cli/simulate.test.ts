@@ -4,12 +4,12 @@
  * the usage errors. Small workloads: the demo core, 120-160 neurons, 120 trials.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
-import { type HostTensor } from '../../src/io/host_tensor';
+import type { HostTensor } from '../../src/io/host_tensor';
 import { parseNumericNpy } from '../../src/io/npy';
 import { normalizedImages } from '../../src/io/scan';
 import { loadScanFromPath } from '../../src/io/scan/node_dir_source';
@@ -50,11 +50,23 @@ describe('v1x simulate --cell-types K (a checkpoint core)', () => {
 
   it('writes the types into the scan and the truth folder, which agree', async () => {
     expect(summary).toMatchObject({
-      neurons: 160, trials: 120, cell_types: 4, type_counts: [40, 40, 40, 40], truth_readout: '90002-1-1',
+      neurons: 160,
+      trials: 120,
+      cell_types: 4,
+      type_counts: [40, 40, 40, 40],
+      truth_readout: '90002-1-1',
     });
     expect(readdirSync(truthDir).sort()).toEqual([
-      'cell_types.npy', 'oracle_jackknife.npy', 'response_scale.npy', 'true_bias.npy', 'true_features.npy',
-      'true_grid.npy', 'true_rates.npy', 'true_rf_px.npy', 'truth.json', 'truth_model.pth',
+      'cell_types.npy',
+      'oracle_jackknife.npy',
+      'response_scale.npy',
+      'true_bias.npy',
+      'true_features.npy',
+      'true_grid.npy',
+      'true_rates.npy',
+      'true_rf_px.npy',
+      'truth.json',
+      'truth_model.pth',
     ]);
     const scan = await loadScanFromPath(scanDir);
     const types = npy(join(truthDir, 'cell_types.npy'));
@@ -62,7 +74,8 @@ describe('v1x simulate --cell-types K (a checkpoint core)', () => {
     expect(scan.neurons.cellTypes).toEqual(asNumbers(types));
     expect(existsSync(join(scanDir, 'meta/neurons/cell_types.npy'))).toBe(true);
 
-    const grid = npy(join(truthDir, 'true_grid.npy')), px = npy(join(truthDir, 'true_rf_px.npy'));
+    const grid = npy(join(truthDir, 'true_grid.npy')),
+      px = npy(join(truthDir, 'true_rf_px.npy'));
     const features = npy(join(truthDir, 'true_features.npy'));
     expect(grid.shape).toEqual([160, 2]);
     expect(features.shape).toEqual([160, 16]);
@@ -105,7 +118,8 @@ describe('v1x simulate --cell-types K (a checkpoint core)', () => {
   });
 
   it('is reproducible by seed: the same command writes the same bytes', () => {
-    const again = join(dir, 'again', 'static-ct'), againTruth = join(dir, 'again', 'static-ct-truth');
+    const again = join(dir, 'again', 'static-ct'),
+      againTruth = join(dir, 'again', 'static-ct-truth');
     const r = v1x(...cellTypes, '--out', again, '--truth', againTruth);
     expect(r.code, r.stderr).toBe(0);
     for (const f of readdirSync(truthDir)) {
@@ -120,8 +134,19 @@ describe('v1x simulate --cell-types K (a checkpoint core)', () => {
 describe('v1x simulate --population gabor', () => {
   it('makes a cell-type scan of the Gabor cells (zip), types in the scan and the truth', async () => {
     const out = join(dir, 'static-gabor.zip');
-    const r = v1x('--population', 'gabor', '--cell-types', '3', '--neurons', '120', '--seed', '4', ...small,
-      '--out', out);
+    const r = v1x(
+      '--population',
+      'gabor',
+      '--cell-types',
+      '3',
+      '--neurons',
+      '120',
+      '--seed',
+      '4',
+      ...small,
+      '--out',
+      out,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ population: 'gabor', cell_types: 3, type_counts: [40, 40, 40] });
     const scan = await loadScanFromPath(out);

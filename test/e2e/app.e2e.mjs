@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 export async function pageShowsWebGPUBackend({ page, shot }) {
   const backend = await page.evaluate(() => window.__v1x.backendReady());
   await page.getByTestId('backend-name').filter({ hasText: 'WebGPU' }).waitFor();
-  assert.equal(backend.backend, 'webgpu', `expected WebGPU with the SwiftShader flags; got ${backend.backend}: ${backend.reason}`);
+  assert.equal(
+    backend.backend,
+    'webgpu',
+    `expected WebGPU with the SwiftShader flags; got ${backend.backend}: ${backend.reason}`,
+  );
   const reason = await page.getByTestId('backend-reason').textContent();
   assert.match(reason, /WebGPU adapter/);
   await shot('start');

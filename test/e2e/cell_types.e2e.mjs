@@ -11,11 +11,16 @@ import { join } from 'node:path';
 
 /** Neuron index and cluster of every dot, in drawing (= neuron) order, and their screen positions. */
 async function dots(page, testId) {
-  return page.getByTestId(testId).locator('circle').evaluateAll((cs) => cs.map((c) => {
-    const b = c.getBoundingClientRect();
-    const category = Number(c.getAttribute('data-category'));
-    return { category, fill: c.getAttribute('fill'), x: b.x + b.width / 2, y: b.y + b.height / 2 };
-  }));
+  return page
+    .getByTestId(testId)
+    .locator('circle')
+    .evaluateAll((cs) =>
+      cs.map((c) => {
+        const b = c.getBoundingClientRect();
+        const category = Number(c.getAttribute('data-category'));
+        return { category, fill: c.getAttribute('fill'), x: b.x + b.width / 2, y: b.y + b.height / 2 };
+      }),
+    );
 }
 
 async function openCellTypes(page) {
@@ -50,19 +55,32 @@ export async function cellTypesOnTheDemo({ page, shot, log }) {
   assert.equal(new Set(pts.map((p) => p.fill)).size, suggested, 'one color per cluster');
   const sizes = await page.getByTestId('cell-types-legend').locator('.count').allTextContents();
   assert.equal(sizes.length, suggested);
-  assert.equal(sizes.reduce((s, t) => s + parseInt(t, 10), 0), neurons, 'the legend counts every neuron once');
+  assert.equal(
+    sizes.reduce((s, t) => s + parseInt(t, 10), 0),
+    neurons,
+    'the legend counts every neuron once',
+  );
   const explainer = await page.getByTestId('cell-types-explainer').textContent();
   assert.match(explainer, /barcode.*16 feature\s+channels.*PCA: the axes/s);
   // The demo's scan (a held-out animal, not this readout's neurons) has no ground-truth types.
-  await page.getByTestId('cell-types-no-truth')
-    .filter({ hasText: /static-v1demo-heldout has no ground-truth cell types/ }).waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId('cell-types-no-truth')
+    .filter({ hasText: /static-v1demo-heldout has no ground-truth cell types/ })
+    .waitFor({ timeout: 60_000 });
   log(`suggested k = ${suggested}; cluster sizes ${sizes.join(', ')}`);
 
   // Another k recolors the dots.
   const otherK = suggested === 2 ? 3 : 2;
   await page.getByTestId('cell-types-k').selectOption(String(otherK));
-  await page.waitForFunction((k) => new Set([...document.querySelectorAll('[data-testid="cell-types-points"] circle')]
-    .map((c) => c.getAttribute('data-category'))).size === k, otherK);
+  await page.waitForFunction(
+    (k) =>
+      new Set(
+        [...document.querySelectorAll('[data-testid="cell-types-points"] circle')].map((c) =>
+          c.getAttribute('data-category'),
+        ),
+      ).size === k,
+    otherK,
+  );
   await page.getByTestId('cell-types-k').selectOption(String(suggested));
 
   // Hover a dot: the focus line names that neuron; click: it is the selected neuron in the inspector.
@@ -95,7 +113,7 @@ export async function cellTypesOnTheDemo({ page, shot, log }) {
   await page.getByTestId('cell-types-show-rf').click();
   await page.getByTestId('rf-view').waitFor();
   const emphasized = page.getByTestId('rf-emphasized').locator('circle');
-  assert.equal(await emphasized.count(), members, 'the RF map emphasizes the cluster\'s neurons');
+  assert.equal(await emphasized.count(), members, "the RF map emphasizes the cluster's neurons");
   const rfFaded = await page.getByTestId('rf-marks').locator('circle[opacity="0.15"]').count();
   assert.equal(rfFaded, neurons - members, 'and fades the others');
   const note = await page.getByTestId('rf-emphasis').textContent();
@@ -110,12 +128,20 @@ export async function cellTypesOnTheDemo({ page, shot, log }) {
   await page.getByRole('radio', { name: 'UMAP' }).check();
   await page.waitForFunction(
     () => document.querySelector('[data-testid="cell-types-view"] figcaption')?.textContent?.includes('epochs'),
-    null, { timeout: 120_000 },
+    null,
+    { timeout: 120_000 },
   );
   const u = await dots(page, 'cell-types-points');
   assert.equal(u.length, neurons);
-  assert.deepEqual(u.map((p) => p.category), pts.map((p) => p.category), 'the clusters do not depend on the embedding');
-  assert.ok(u.some((p, i) => Math.abs(p.x - pts[i].x) > 5), 'UMAP places the dots differently from PCA');
+  assert.deepEqual(
+    u.map((p) => p.category),
+    pts.map((p) => p.category),
+    'the clusters do not depend on the embedding',
+  );
+  assert.ok(
+    u.some((p, i) => Math.abs(p.x - pts[i].x) > 5),
+    'UMAP places the dots differently from PCA',
+  );
   log(await page.getByTestId('cell-types-view').locator('figcaption').first().textContent());
   await shot('cell-types-umap', page);
 }
@@ -137,16 +163,36 @@ export async function cellTypesAgainstGroundTruth({ page, shot, log }) {
   const dir = join(process.cwd(), 'test-results', 'tmp');
   mkdirSync(dir, { recursive: true });
   const plain = join(dir, 'cell-types-scan.zip');
-  const sim = spawnSync(process.execPath, [
-    'bin/v1x.mjs', 'simulate', '--checkpoint', 'public/demo/model.pth', '--config', 'public/demo/config.json',
-    '--neurons', '500', '--seed', '5', '--trials', '96,32,6x3', '--out', plain, '--force', '--backend', 'wasm',
-  ], { encoding: 'utf8' });
+  const sim = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      'public/demo/model.pth',
+      '--config',
+      'public/demo/config.json',
+      '--neurons',
+      '500',
+      '--seed',
+      '5',
+      '--trials',
+      '96,32,6x3',
+      '--out',
+      plain,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(sim.status, 0, `v1x simulate failed: ${sim.stderr}`);
   const labels = join(dir, 'cell-types-labels.json');
   writeFileSync(labels, JSON.stringify(pts.map((p) => (p.category + 1) % k)));
   const typed = join(dir, 'cell-types-scan-typed.zip');
-  const add = spawnSync(process.execPath, ['--import', 'tsx', 'test/e2e/with_cell_types.ts', plain, labels, typed],
-    { encoding: 'utf8' });
+  const add = spawnSync(process.execPath, ['--import', 'tsx', 'test/e2e/with_cell_types.ts', plain, labels, typed], {
+    encoding: 'utf8',
+  });
   assert.equal(add.status, 0, `adding cell_types.npy failed: ${add.stderr}`);
 
   await page.getByTestId('scan-input').setInputFiles(typed);
@@ -157,10 +203,18 @@ export async function cellTypesAgainstGroundTruth({ page, shot, log }) {
   assert.match(await ari.textContent(), new RegExp(`${k} true types: adjusted Rand index 1\\.000`));
   const truth = await dots(page, 'cell-types-truth-points');
   assert.equal(truth.length, 500);
-  assert.deepEqual(truth.map((p) => p.fill), pts.map((p) => p.fill), 'each true type has the color of its cluster');
+  assert.deepEqual(
+    truth.map((p) => p.fill),
+    pts.map((p) => p.fill),
+    'each true type has the color of its cluster',
+  );
   // Confusion table: k rows, each with one non-empty cell.
-  const rows = await page.getByTestId('cell-types-confusion').locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
-    [...tr.querySelectorAll('td')].filter((td) => td.textContent.trim() !== '').length));
+  const rows = await page
+    .getByTestId('cell-types-confusion')
+    .locator('tbody tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].filter((td) => td.textContent.trim() !== '').length),
+    );
   assert.deepEqual(rows, Array(k).fill(1));
   log(`k = ${k}, ARI ${await ari.getAttribute('data-value')}`);
   await shot('cell-types-truth', page);
@@ -179,11 +233,31 @@ export async function cellTypesOfASimulatedPopulation({ openPage, shot, log }) {
   const dir = join(process.cwd(), 'test-results', 'tmp');
   mkdirSync(dir, { recursive: true });
   const scan = join(dir, 'cell-types-k4.zip');
-  const sim = spawnSync(process.execPath, [
-    'bin/v1x.mjs', 'simulate', '--checkpoint', 'public/demo/model.pth', '--config', 'public/demo/config.json',
-    '--cell-types', '4', '--neurons', '400', '--seed', '3', '--trials', '96,32,6x3', '--out', scan, '--force',
-    '--backend', 'wasm',
-  ], { encoding: 'utf8' });
+  const sim = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      'public/demo/model.pth',
+      '--config',
+      'public/demo/config.json',
+      '--cell-types',
+      '4',
+      '--neurons',
+      '400',
+      '--seed',
+      '3',
+      '--trials',
+      '96,32,6x3',
+      '--out',
+      scan,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(sim.status, 0, `v1x simulate --cell-types failed: ${sim.stderr}`);
 
   const page = await openPage({ query: 'backend=wasm&view=cell-types' });
@@ -231,7 +305,9 @@ export async function cellTypesOfALargeReadout({ openPage, fixtures, shot, log }
   log(`k sweep after ${((Date.now() - t0) / 1000).toFixed(1)} s; ${suggestedText}`);
   assert.equal(Number(await page.getByTestId('cell-types-points').getAttribute('data-points')), 7776);
   const k = Number(await page.getByTestId('cell-types-suggested-k').getAttribute('data-value'));
-  const categories = await page.getByTestId('cell-types-points').locator('circle')
+  const categories = await page
+    .getByTestId('cell-types-points')
+    .locator('circle')
     .evaluateAll((cs) => new Set(cs.map((c) => c.getAttribute('data-category'))).size);
   assert.equal(categories, k);
   await shot('cell-types-sota', page);

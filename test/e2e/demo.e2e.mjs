@@ -18,7 +18,11 @@ export async function demoOpensWithoutParameters({ page, shot, log }) {
   assert.equal(state.modelStatus, 'ready');
   assert.ok(state.neurons > 0);
   assert.equal(await marks.count(), state.neurons, 'one mark per demo neuron');
-  assert.match(await page.getByTestId('model-status').textContent(), /model\.pth/, 'the demo checkpoint is the one loaded');
+  assert.match(
+    await page.getByTestId('model-status').textContent(),
+    /model\.pth/,
+    'the demo checkpoint is the one loaded',
+  );
   await shot('demo-default');
   // Off-machine requests fail the test in the runner (they are also aborted); nothing here needs the network.
 }

@@ -29,13 +29,35 @@ function tinyScan() {
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const sota = SOTA;
-  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config', join(sota, 'config.json'),
-    '--neurons', '200', '--seed', '5', '--trials', '96,32,6x3', '--out', out, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      join(sota, 'model.pth'),
+      '--config',
+      join(sota, 'config.json'),
+      '--neurons',
+      '200',
+      '--seed',
+      '5',
+      '--trials',
+      '96,32,6x3',
+      '--out',
+      out,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
   return out;
 }
 
-const box = (locator) => locator.boundingBox().then((b) => b && [b.x, b.y, b.width, b.height].map((v) => Math.round(v)).join(','));
+const box = (locator) =>
+  locator.boundingBox().then((b) => b && [b.x, b.y, b.width, b.height].map((v) => Math.round(v)).join(','));
 
 export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) {
   const page = await openPage({ query: 'backend=wasm' });
@@ -44,9 +66,15 @@ export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) 
   // Sidebar on the left, views on the right, side by side; nothing wider than the window.
   const side = await page.locator('aside.sidebar').boundingBox();
   const main = await page.locator('main.main').boundingBox();
-  assert.ok(side.x < main.x && side.x + side.width <= main.x + 1, `sidebar ${JSON.stringify(side)} left of main ${JSON.stringify(main)}`);
+  assert.ok(
+    side.x < main.x && side.x + side.width <= main.x + 1,
+    `sidebar ${JSON.stringify(side)} left of main ${JSON.stringify(main)}`,
+  );
   assert.ok(Math.abs(side.y - main.y) < 1 && side.height >= 600, 'both columns fill the height below the header');
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling');
+  assert.ok(
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'no horizontal scrolling',
+  );
 
   const tabs = page.getByRole('tab');
   const names = await tabs.allTextContents();
@@ -58,12 +86,20 @@ export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) 
   assert.equal(rows.size, 1, `the tabs fit in one row at 1280 px (${rows.size} rows)`);
   for (const [i, name] of names.entries()) {
     const b = await tabs.nth(i).boundingBox();
-    assert.ok(b.x >= bar.x - 0.5 && b.x + b.width <= Math.min(bar.x + bar.width, main.x + main.width) + 0.5,
-      `tab '${name}' ${JSON.stringify(b)} within the tab bar ${JSON.stringify(bar)}`);
+    assert.ok(
+      b.x >= bar.x - 0.5 && b.x + b.width <= Math.min(bar.x + bar.width, main.x + main.width) + 0.5,
+      `tab '${name}' ${JSON.stringify(b)} within the tab bar ${JSON.stringify(bar)}`,
+    );
     assert.ok(b.y >= bar.y - 0.5 && b.y + b.height <= bar.y + bar.height + 0.5, `tab '${name}' not clipped vertically`);
-    assert.ok(await tabs.nth(i).evaluate((el) => el.scrollWidth <= el.clientWidth), `tab '${name}' shows its whole title`);
+    assert.ok(
+      await tabs.nth(i).evaluate((el) => el.scrollWidth <= el.clientWidth),
+      `tab '${name}' shows its whole title`,
+    );
   }
-  assert.ok(await page.getByRole('tablist').evaluate((el) => el.scrollWidth <= el.clientWidth), 'the tab bar does not scroll');
+  assert.ok(
+    await page.getByRole('tablist').evaluate((el) => el.scrollWidth <= el.clientWidth),
+    'the tab bar does not scroll',
+  );
   for (const [i, name] of names.entries()) {
     const tab = tabs.nth(i);
     const panelId = await tab.getAttribute('aria-controls');
@@ -78,7 +114,10 @@ export async function tabsByKeyboardAndNoOverflow({ openPage, fixtures, shot }) 
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), names[1]);
   await page.locator(`#${await tabs.nth(1).getAttribute('aria-controls')}`).waitFor({ state: 'visible' });
-  assert.ok(!(await page.locator(`#${await tabs.first().getAttribute('aria-controls')}`).isVisible()), 'the other panels are hidden');
+  assert.ok(
+    !(await page.locator(`#${await tabs.first().getAttribute('aria-controls')}`).isVisible()),
+    'the other panels are hidden',
+  );
   await page.keyboard.press('End');
   assert.equal(await tabs.last().getAttribute('aria-selected'), 'true');
   await page.keyboard.press('ArrowRight'); // wraps around
@@ -108,7 +147,10 @@ export async function narrowWindowStacks({ openPage, fixtures, shot }) {
   const side = await page.locator('aside.sidebar').boundingBox();
   const main = await page.locator('main.main').boundingBox();
   assert.ok(main.y >= side.y + side.height - 1, 'on a narrow window the views come below the sidebar');
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling');
+  assert.ok(
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'no horizontal scrolling',
+  );
   await page.getByTestId('gaussians-view').scrollIntoViewIfNeeded();
   await shot('narrow', page);
 }
@@ -158,7 +200,7 @@ export async function nothingJumpsWhileTraining({ openPage, fixtures, shot, log 
   // While training, the view shows the new readout's 200 neurons (not the loaded model's 7776).
   assert.equal(await page.getByTestId('gaussian-ellipses').locator('ellipse').count(), 200);
   const ellipse = page.getByTestId('gaussian-ellipses').locator('ellipse').nth(17);
-  const first = await ellipse.getAttribute('cx') + ',' + await ellipse.getAttribute('rx');
+  const first = (await ellipse.getAttribute('cx')) + ',' + (await ellipse.getAttribute('rx'));
   const firstLive = await page.getByTestId('gaussians-live').textContent();
   await page.waitForFunction((t) => {
     const el = document.querySelector('[data-testid=gaussians-live]');
@@ -171,12 +213,15 @@ export async function nothingJumpsWhileTraining({ openPage, fixtures, shot, log 
     await page.waitForTimeout(700);
     const phase = await page.getByTestId('train-phase').textContent();
     if (!/^training/.test(phase)) break;
-    for (const [name, l] of Object.entries(watched)) assert.equal(await box(l), before[name], `${name} moved while training (${phase})`);
-    later = await ellipse.getAttribute('cx') + ',' + await ellipse.getAttribute('rx');
+    for (const [name, l] of Object.entries(watched))
+      assert.equal(await box(l), before[name], `${name} moved while training (${phase})`);
+    later = (await ellipse.getAttribute('cx')) + ',' + (await ellipse.getAttribute('rx'));
     checks++;
   }
   assert.ok(checks >= 1, 'training lasted long enough to compare the layout at least once');
-  log(`neuron 17 (cx, rx): ${first} -> ${later}; ${firstLive.trim()} -> ${(await page.getByTestId('gaussians-live').textContent()).trim()}`);
+  log(
+    `neuron 17 (cx, rx): ${first} -> ${later}; ${firstLive.trim()} -> ${(await page.getByTestId('gaussians-live').textContent()).trim()}`,
+  );
   assert.notEqual(later, first, 'the Gaussians move while the readout trains');
   await shot('training-gaussians', page);
   if (await page.getByTestId('train-stop').isEnabled()) await page.getByTestId('train-stop').click();

@@ -6,9 +6,9 @@
  * Sigma: one ellipse per neuron whose size follows the chosen confidence as sqrt(-2 ln(1 - p)).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 async function loadTruthModelAndScan(page, fixtures) {
   await page.evaluate(() => window.__v1x.backendReady());
@@ -38,8 +38,16 @@ export async function correlationsOfTheGroundTruthModel({ openPage, shot, fixtur
     fraction_oracle: await value('corr-fraction-oracle'),
   };
   log(`page: ${JSON.stringify(got)}`);
-  for (const [k, tol] of [['test_correlation', 0.002], ['correlation_to_average', 0.002], ['oracle', 0.002], ['fraction_oracle', 0.01]]) {
-    assert.ok(Math.abs(got[k] - ref[k]) <= tol, `${k}: page ${got[k]} vs neuralpredictors ceiling ${ref[k]} (tolerance ${tol})`);
+  for (const [k, tol] of [
+    ['test_correlation', 0.002],
+    ['correlation_to_average', 0.002],
+    ['oracle', 0.002],
+    ['fraction_oracle', 0.01],
+  ]) {
+    assert.ok(
+      Math.abs(got[k] - ref[k]) <= tol,
+      `${k}: page ${got[k]} vs neuralpredictors ceiling ${ref[k]} (tolerance ${tol})`,
+    );
   }
   assert.match(await page.getByTestId('corr-source').textContent(), /truth_model\.pth.*static-sim-a/);
 
@@ -48,10 +56,14 @@ export async function correlationsOfTheGroundTruthModel({ openPage, shot, fixtur
   await page.getByTestId('fraction-line').waitFor();
   // Histogram counts add up to the neurons.
   const counts = await page.getByTestId('corr-histogram').locator('.hist-bars title').allTextContents();
-  assert.equal(counts.reduce((a, t) => a + Number(t.match(/: (\d+) neurons/)[1]), 0), 1000);
+  assert.equal(
+    counts.reduce((a, t) => a + Number(t.match(/: (\d+) neurons/)[1]), 0),
+    1000,
+  );
 
   // The table: sorted by test correlation, descending; its first row is the best neuron.
-  const firstRow = async () => page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().locator('td').allTextContents();
+  const firstRow = async () =>
+    page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().locator('td').allTextContents();
   const best = await firstRow();
   assert.ok(Number(best[2]) > 0.8, `best neuron's test correlation: ${best.join(' | ')}`);
   const visibleRows = await page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').count();
@@ -59,21 +71,35 @@ export async function correlationsOfTheGroundTruthModel({ openPage, shot, fixtur
   await page.getByTestId('sort-oracle').click();
   await page.getByTestId('sort-oracle').click(); // ascending
   const lowestOracle = await firstRow();
-  assert.ok(Number(lowestOracle[4]) < 0.1, `ascending oracle starts low (fixture minimum 0.043): ${lowestOracle.join(' | ')}`);
+  assert.ok(
+    Number(lowestOracle[4]) < 0.1,
+    `ascending oracle starts low (fixture minimum 0.043): ${lowestOracle.join(' | ')}`,
+  );
 
   // Selecting a row selects that neuron everywhere; the table follows a selection made elsewhere.
   await page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().click();
   const n = Number(lowestOracle[0]);
-  await page.getByTestId('corr-focus').filter({ hasText: `neuron ${n} ` }).waitFor();
+  await page
+    .getByTestId('corr-focus')
+    .filter({ hasText: `neuron ${n} ` })
+    .waitFor();
   await page.getByTestId('oracle-scatter').locator('circle.mark-selected').waitFor();
   await page.getByTestId('neuron-table').press('ArrowDown');
-  await page.getByTestId('neuron-table').locator('tr.row-selected').filter({ hasText: lowestOracle[1] }).waitFor({ state: 'detached' });
+  await page
+    .getByTestId('neuron-table')
+    .locator('tr.row-selected')
+    .filter({ hasText: lowestOracle[1] })
+    .waitFor({ state: 'detached' });
   await page.mouse.move(0, 0);
   await shot('correlations', page);
 
   await page.getByRole('tab', { name: 'Receptive fields' }).click();
   await page.getByTestId('rf-view').waitFor();
-  assert.match(await page.getByTestId('rf-focus').textContent(), /neuron \d+/, 'the selection shows in the receptive-field view');
+  assert.match(
+    await page.getByTestId('rf-focus').textContent(),
+    /neuron \d+/,
+    'the selection shows in the receptive-field view',
+  );
 }
 
 export async function gaussianEllipsesOfTheModel({ openPage, shot, fixtures, log }) {
@@ -84,7 +110,10 @@ export async function gaussianEllipsesOfTheModel({ openPage, shot, fixtures, log
   await ellipses.first().waitFor();
   assert.equal(await ellipses.count(), 1000, 'one ellipse per neuron');
   // The cloud: 8 draws per neuron in a few colored paths.
-  const cloudPoints = await page.getByTestId('gaussian-cloud').locator('path').evaluateAll((ps) => ps.reduce((a, p) => a + (p.getAttribute('d').match(/M/g) ?? []).length, 0));
+  const cloudPoints = await page
+    .getByTestId('gaussian-cloud')
+    .locator('path')
+    .evaluateAll((ps) => ps.reduce((a, p) => a + (p.getAttribute('d').match(/M/g) ?? []).length, 0));
   assert.equal(cloudPoints, 8000);
 
   // Ellipse sizes scale with the confidence radius sqrt(-2 ln(1 - p)) (90 % -> 50 %: ratio 1.823).
@@ -99,7 +128,8 @@ export async function gaussianEllipsesOfTheModel({ openPage, shot, fixtures, log
   const ratios = at90.map((r, i) => r / at50[i]);
   const k = Math.sqrt(Math.log(1 - 0.9) / Math.log(1 - 0.5));
   const scaleChange = ratios[0] / k;
-  for (const r of ratios) assert.ok(Math.abs(r / k / scaleChange - 1) < 1e-3, `ellipse sizes scale by the confidence radius: ${r} vs ${k}`);
+  for (const r of ratios)
+    assert.ok(Math.abs(r / k / scaleChange - 1) < 1e-3, `ellipse sizes scale by the confidence radius: ${r} vs ${k}`);
   log(`median major semi-axis: ${await page.getByTestId('gaussians-focus').textContent()}`);
   await page.getByLabel('Ellipse confidence').selectOption('0.9');
 
@@ -140,10 +170,34 @@ export async function correlationsWithoutRepeats({ openPage, shot, fixtures }) {
   const truth = join(fixtures, 'sim-scan', 'static-sim-a-truth', 'truth_model.pth');
   const config = join(fixtures, 'sensorium-sota', 'config.json');
   // The simulator insists on repeats (it calibrates its noise on them); the ids are made unique afterwards.
-  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', truth, '--config', config,
-    '--neurons', '1000', '--seed', '3', '--trials', '16,8,12x2', '--out', dir, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      truth,
+      '--config',
+      config,
+      '--neurons',
+      '1000',
+      '--seed',
+      '3',
+      '--trials',
+      '16,8,12x2',
+      '--out',
+      dir,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
-  writeFileSync(join(dir, 'meta', 'trials', 'frame_image_id.npy'), int64Npy(Array.from({ length: 48 }, (_, i) => 1000 + i)));
+  writeFileSync(
+    join(dir, 'meta', 'trials', 'frame_image_id.npy'),
+    int64Npy(Array.from({ length: 48 }, (_, i) => 1000 + i)),
+  );
 
   const page = await openPage({ query: 'backend=wasm&view=correlations' });
   await page.evaluate(() => window.__v1x.backendReady());
@@ -158,7 +212,10 @@ export async function correlationsWithoutRepeats({ openPage, shot, fixtures }) {
   assert.equal(await page.getByTestId('corr-feve').textContent(), '—');
   const mean = Number(await page.getByTestId('corr-mean-test').getAttribute('data-value'));
   assert.ok(Number.isFinite(mean) && mean > 0.2, `the test correlation is still computed: ${mean}`);
-  assert.equal(await page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().locator('td').nth(4).textContent(), '—');
+  assert.equal(
+    await page.getByTestId('neuron-table').locator('tbody tr:not(.spacer)').first().locator('td').nth(4).textContent(),
+    '—',
+  );
   await shot('no-repeats', page);
 }
 
@@ -171,8 +228,29 @@ export async function correlationsOfAFineTunedReadout({ openPage, shot, fixtures
   const dir = join(process.cwd(), 'test-results', 'tmp');
   const scan = join(dir, 'finetune-corr.zip');
   const sota = join(fixtures, 'sensorium-sota');
-  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config', join(sota, 'config.json'),
-    '--neurons', '200', '--seed', '8', '--trials', '128,32,8x4', '--out', scan, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      join(sota, 'model.pth'),
+      '--config',
+      join(sota, 'config.json'),
+      '--neurons',
+      '200',
+      '--seed',
+      '8',
+      '--trials',
+      '128,32,8x4',
+      '--out',
+      scan,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
 
   const page = await openPage({ query: 'backend=wasm&view=correlations' });

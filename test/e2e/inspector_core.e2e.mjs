@@ -15,7 +15,10 @@ import { readFloat32Npy } from './npy.mjs';
 function storedZipEntries(buf) {
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new Error('no zip end-of-central-directory record');
   const count = buf.readUInt16LE(eocd + 10);
@@ -85,11 +88,14 @@ export async function inspectorAndCoreShowTheModel({ openPage, shot, fixtures, l
   await page.getByTestId('inspector-neuron').fill(String(n));
   const barcode = page.getByTestId('barcode');
   await barcode.and(page.locator(`[data-neuron="${n}"]`)).waitFor();
-  const bars = await barcode.locator('rect.bar').evaluateAll((rs) => rs.map((r) => [Number(r.dataset.channel), Number(r.dataset.value)]));
+  const bars = await barcode
+    .locator('rect.bar')
+    .evaluateAll((rs) => rs.map((r) => [Number(r.dataset.channel), Number(r.dataset.value)]));
   assert.equal(bars.length, 64, 'one bar per core channel');
   const features = checkpointTensor(join(dir, 'model.pth'), 'readout.26872-17-20._features'); // (1, 64, 1, 7776)
   assert.equal(features.length, 64 * 7776);
-  for (const [c, v] of bars) assert.equal(v, features[c * 7776 + n], `channel ${c}: bar ${v}, checkpoint ${features[c * 7776 + n]}`);
+  for (const [c, v] of bars)
+    assert.equal(v, features[c * 7776 + n], `channel ${c}: bar ${v}, checkpoint ${features[c * 7776 + n]}`);
   log(`barcode of neuron ${n}: 64 bars equal readout._features[0, :, 0, ${n}]`);
 
   // Arrow keys step through neurons: up in the number field, → in the panel.
@@ -107,10 +113,19 @@ export async function inspectorAndCoreShowTheModel({ openPage, shot, fixtures, l
   await position.waitFor();
   let strongest = 0;
   for (const [c, v] of bars) if (Math.abs(v) > Math.abs(bars[strongest][1])) strongest = c;
-  assert.equal(Number(await position.getAttribute('data-channel')), strongest, 'the strongest |weight| channel is shown');
+  assert.equal(
+    Number(await position.getAttribute('data-channel')),
+    strongest,
+    'the strongest |weight| channel is shown',
+  );
   const responses = readFloat32Npy(join(dir, 'responses.npy'));
-  const expectedOrder = Array.from({ length: 8 }, (_v, i) => i).sort((a, b) => responses.data[b * 7776 + n] - responses.data[a * 7776 + n]);
-  const shownOrder = await page.getByTestId('top-images').locator('figure').evaluateAll((fs) => fs.map((f) => Number(f.dataset.image)));
+  const expectedOrder = Array.from({ length: 8 }, (_v, i) => i).sort(
+    (a, b) => responses.data[b * 7776 + n] - responses.data[a * 7776 + n],
+  );
+  const shownOrder = await page
+    .getByTestId('top-images')
+    .locator('figure')
+    .evaluateAll((fs) => fs.map((f) => Number(f.dataset.image)));
   assert.deepEqual(shownOrder, expectedOrder, 'top images in order of the fixture responses');
   assert.match(await page.getByTestId('pred-obs-note').textContent(), /Load the scan/);
   await shot('inspector', page);
@@ -129,11 +144,17 @@ export async function inspectorAndCoreShowTheModel({ openPage, shot, fixtures, l
   const per = 64 * 28 * 56;
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < per; i++) { lo = Math.min(lo, core.data[i]); hi = Math.max(hi, core.data[i]); }
+  for (let i = 0; i < per; i++) {
+    lo = Math.min(lo, core.data[i]);
+    hi = Math.max(hi, core.data[i]);
+  }
   const shownMin = Number(await range.getAttribute('data-min'));
   const shownMax = Number(await range.getAttribute('data-max'));
   log(`feature maps of input 0: [${shownMin}, ${shownMax}], core_output.npy [${lo}, ${hi}]`);
-  assert.ok(Math.abs(shownMin - lo) < 1e-3 && Math.abs(shownMax - hi) < 1e-3, 'feature map range equals the core output\'s');
+  assert.ok(
+    Math.abs(shownMin - lo) < 1e-3 && Math.abs(shownMax - hi) < 1e-3,
+    "feature map range equals the core output's",
+  );
   assert.match(await range.textContent(), new RegExp(`${lo.toFixed(3).replace('-', '−')} … ${hi.toFixed(3)}`));
   // The selected neuron is ringed on each map.
   assert.equal(await page.getByTestId('core-maps').locator('.map-ring').count(), 64);
@@ -149,7 +170,10 @@ export async function inspectorAndCoreShowTheModel({ openPage, shot, fixtures, l
   await range.and(page.locator('[data-image="1"]')).waitFor();
   let lo1 = Infinity;
   let hi1 = -Infinity;
-  for (let i = per; i < 2 * per; i++) { lo1 = Math.min(lo1, core.data[i]); hi1 = Math.max(hi1, core.data[i]); }
+  for (let i = per; i < 2 * per; i++) {
+    lo1 = Math.min(lo1, core.data[i]);
+    hi1 = Math.max(hi1, core.data[i]);
+  }
   assert.ok(Math.abs(Number(await range.getAttribute('data-min')) - lo1) < 1e-3);
   assert.ok(Math.abs(Number(await range.getAttribute('data-max')) - hi1) < 1e-3);
 }
@@ -158,7 +182,12 @@ export async function inspectorComparesWithRecordedResponses({ openPage, shot, f
   const page = await openPage({ query: 'backend=wasm' });
   const sim = join(fixtures, 'sim-scan');
   await page.evaluate(() => window.__v1x.backendReady());
-  await page.getByTestId('model-input').setInputFiles([join(sim, 'static-sim-a-truth', 'truth_model.pth'), join(fixtures, 'sensorium-sota', 'config.json')]);
+  await page
+    .getByTestId('model-input')
+    .setInputFiles([
+      join(sim, 'static-sim-a-truth', 'truth_model.pth'),
+      join(fixtures, 'sensorium-sota', 'config.json'),
+    ]);
   await page.getByTestId('model-summary').filter({ hasText: '1,000 neurons' }).waitFor();
   await page.getByTestId('scan-input').setInputFiles(join(sim, 'static-sim-a.zip'));
   await page.getByTestId('scan-neurons').filter({ hasText: '1,000' }).waitFor();
@@ -170,7 +199,9 @@ export async function inspectorComparesWithRecordedResponses({ openPage, shot, f
   const ref = JSON.parse(readFileSync(join(sim, 'reference_results.json'), 'utf8')).ceiling;
   const meanAvg = Number(await panel.getAttribute('data-mean-corr-avg'));
   const meanTest = Number(await panel.getAttribute('data-mean-test-corr'));
-  log(`ground truth on static-sim-a: correlation to average ${meanAvg.toFixed(4)} (neuralpredictors ${ref.correlation_to_average.toFixed(4)}), single trial ${meanTest.toFixed(4)} (${ref.test_correlation.toFixed(4)})`);
+  log(
+    `ground truth on static-sim-a: correlation to average ${meanAvg.toFixed(4)} (neuralpredictors ${ref.correlation_to_average.toFixed(4)}), single trial ${meanTest.toFixed(4)} (${ref.test_correlation.toFixed(4)})`,
+  );
   assert.ok(Math.abs(meanAvg - ref.correlation_to_average) < 0.002);
   assert.ok(Math.abs(meanTest - ref.test_correlation) < 0.002);
   assert.equal(Number(await panel.getAttribute('data-images')), 100);
@@ -183,7 +214,10 @@ export async function inspectorComparesWithRecordedResponses({ openPage, shot, f
   if (await clickable.count()) {
     const label = (await clickable.first().locator('figcaption').textContent()).match(/test image \d+/)[0];
     await clickable.first().locator('button').click();
-    await page.getByTestId('inspector-summary').filter({ hasText: `predicted response to ${label}:` }).waitFor();
+    await page
+      .getByTestId('inspector-summary')
+      .filter({ hasText: `predicted response to ${label}:` })
+      .waitFor();
     log(`selected ${label} from the top images`);
   }
   await shot('inspector-scan', page);
@@ -205,7 +239,10 @@ export async function coreViewOnWebGpu({ openPage, fixtures, log }) {
   const core = readFloat32Npy(join(dir, 'core_output.npy'));
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < 64 * 28 * 56; i++) { lo = Math.min(lo, core.data[i]); hi = Math.max(hi, core.data[i]); }
+  for (let i = 0; i < 64 * 28 * 56; i++) {
+    lo = Math.min(lo, core.data[i]);
+    hi = Math.max(hi, core.data[i]);
+  }
   const shown = [Number(await range.getAttribute('data-min')), Number(await range.getAttribute('data-max'))];
   log(`WebGPU feature maps of input 0: [${shown.join(', ')}], core_output.npy [${lo}, ${hi}]`);
   assert.ok(Math.abs(shown[0] - lo) < 1e-3 && Math.abs(shown[1] - hi) < 1e-3);

@@ -30,12 +30,19 @@ function checkResponses(prediction, fixtures, log) {
   assert.deepEqual(prediction.shape, expected.shape);
   const cmp = compareClose(prediction.data, expected.data, ATOL, RTOL);
   log(`${prediction.backend}: max |a - b| = ${cmp.maxAbs.toExponential(2)} over ${expected.data.length} responses`);
-  assert.ok(cmp.ok, `responses differ at flat index ${cmp.index}: ${cmp.actual} vs ${cmp.expected} (max abs diff ${cmp.maxAbs})`);
+  assert.ok(
+    cmp.ok,
+    `responses differ at flat index ${cmp.index}: ${cmp.actual} vs ${cmp.expected} (max abs diff ${cmp.maxAbs})`,
+  );
 }
 
 async function checkArchitectureTable(page) {
-  const rows = await page.getByTestId('core-layers').locator('tbody tr').evaluateAll(
-    (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent.trim()).join(' | ')));
+  const rows = await page
+    .getByTestId('core-layers')
+    .locator('tbody tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent.trim()).join(' | ')),
+    );
   const layers = rows.filter((r) => /^layer\d/.test(r));
   assert.equal(layers.length, 4, `expected 4 core layers, got: ${rows.join(' / ')}`);
   assert.match(layers[0], /^layer0 \| conv \| 1 → 64 \| 9×9 \| 0 \|/);

@@ -40,13 +40,24 @@ mkdirSync(shotsDir, { recursive: true });
 const { chromium } = await import('playwright-core');
 
 const COMMON_FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
-  '--disable-domain-reliability', '--no-pings', '--metrics-recording-only',
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--disable-domain-reliability',
+  '--no-pings',
+  '--metrics-recording-only',
 ];
 // WebGPU in headless Chromium without a GPU: SwiftShader's Vulkan implementation as the adapter.
 const WEBGPU_FLAGS = [
-  '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--use-webgpu-adapter=swiftshader',
   '--enable-features=Vulkan',
 ];
 // Without the WebGPU flags navigator.gpu exists but requestAdapter() gives null, as on a browser whose GPU is
@@ -57,11 +68,14 @@ const browsers = new Map();
 async function browser(webgpu) {
   const key = webgpu ? 'webgpu' : 'no-webgpu';
   if (!browsers.has(key)) {
-    browsers.set(key, chromium.launch({
-      executablePath: CHROMIUM,
-      headless: !process.env.E2E_HEADED,
-      args: [...COMMON_FLAGS, ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS)],
-    }));
+    browsers.set(
+      key,
+      chromium.launch({
+        executablePath: CHROMIUM,
+        headless: !process.env.E2E_HEADED,
+        args: [...COMMON_FLAGS, ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS)],
+      }),
+    );
   }
   return browsers.get(key);
 }
@@ -82,7 +96,12 @@ function makeProblems() {
  * (`demo: true`, or `test.demo = true` for the runner's own page): otherwise the demo, loading in the background,
  * would race the files a test loads.
  */
-async function openPageWith(problems, contexts, { webgpu = true, query = '', demo = false, viewport = { width: 1280, height: 720 } } = {}, baseUrl) {
+async function openPageWith(
+  problems,
+  contexts,
+  { webgpu = true, query = '', demo = false, viewport = { width: 1280, height: 720 } } = {},
+  baseUrl,
+) {
   const b = await browser(webgpu);
   const context = await b.newContext({ viewport, acceptDownloads: true });
   contexts.push(context);
@@ -120,14 +139,18 @@ function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms);
+    }),
   ]);
 }
 
 const server = await startStaticServer(dist);
 const baseUrl = server.url;
 
-const files = readdirSync(here).filter((f) => f.endsWith('.e2e.mjs')).sort();
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.e2e.mjs'))
+  .sort();
 let passed = 0;
 const failed = [];
 const started = Date.now();
@@ -154,7 +177,19 @@ for (const file of files) {
     try {
       page = await openPage({ webgpu: true, query: test.query ?? '', demo: test.demo === true });
       const allowConsoleError = (re) => problems.allowed.push(re);
-      await withTimeout(test({ page, baseUrl, shot, fixtures, openPage, allowConsoleError, log: (...a) => console.log('      ', ...a) }), timeoutMs, id);
+      await withTimeout(
+        test({
+          page,
+          baseUrl,
+          shot,
+          fixtures,
+          openPage,
+          allowConsoleError,
+          log: (...a) => console.log('      ', ...a),
+        }),
+        timeoutMs,
+        id,
+      );
     } catch (err) {
       error = err;
     }
@@ -168,7 +203,8 @@ for (const file of files) {
     }
     const extra = [];
     if (problems.consoleErrors.length) extra.push(...problems.consoleErrors.slice(0, 5));
-    if (problems.offMachine.length) extra.push(`requests off this machine: ${[...new Set(problems.offMachine)].slice(0, 5).join(', ')}`);
+    if (problems.offMachine.length)
+      extra.push(`requests off this machine: ${[...new Set(problems.offMachine)].slice(0, 5).join(', ')}`);
     for (const c of contexts) await c.close().catch(() => {});
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (!error && extra.length === 0) {
@@ -187,7 +223,9 @@ for (const b of browsers.values()) await (await b).close().catch(() => {});
 await server.close();
 
 const total = passed + failed.length;
-console.log(`\n${passed}/${total} browser tests passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in test-results/screenshots/`);
+console.log(
+  `\n${passed}/${total} browser tests passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in test-results/screenshots/`,
+);
 if (total === 0) {
   console.log(filter ? `no test matches '${filter}'` : 'no tests found');
   process.exit(1);

@@ -41,7 +41,9 @@ export async function urlParametersLoadModelAndScan({ openPage, baseUrl, fixture
     const dir = name.endsWith('.zip') ? 'sim-scan' : 'sensorium-sota';
     return route.fulfill({ path: join(fixtures, dir, name) });
   });
-  await page.goto(`${baseUrl}/index.html?backend=wasm&model=fx/model.pth&config=fx/config.json&scan=fx/static-sim-a.zip`);
+  await page.goto(
+    `${baseUrl}/index.html?backend=wasm&model=fx/model.pth&config=fx/config.json&scan=fx/static-sim-a.zip`,
+  );
   await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' }); // on the Architecture tab, maybe hidden
   await page.getByTestId('scan-neurons').filter({ hasText: '1,000' }).waitFor();
   assert.match(await page.getByTestId('architecture').textContent(), /config\.json/);

@@ -14,8 +14,29 @@ function tinyScan(fixtures, name = 'tiny-scan', trials = '192,64,8x4') {
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const sota = join(fixtures, 'sensorium-sota');
-  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config', join(sota, 'config.json'),
-    '--neurons', '200', '--seed', '1', '--trials', trials, '--out', out, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      join(sota, 'model.pth'),
+      '--config',
+      join(sota, 'config.json'),
+      '--neurons',
+      '200',
+      '--seed',
+      '1',
+      '--trials',
+      trials,
+      '--out',
+      out,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
   return out;
 }
@@ -53,17 +74,26 @@ export async function shortFineTuneWithPause({ openPage, shot, fixtures, log }) 
   await page.getByTestId('train-start').click();
   await page.getByTestId('training-curves').locator('circle.corr-dot').nth(1).waitFor();
   await page.getByTestId('train-pause').click();
-  await page.getByTestId('train-phase').filter({ hasText: /^paused/ }).waitFor();
+  await page
+    .getByTestId('train-phase')
+    .filter({ hasText: /^paused/ })
+    .waitFor();
   await page.waitForTimeout(300);
   const before = await page.getByTestId('train-progress').textContent();
   await page.waitForTimeout(1500);
   assert.equal(await page.getByTestId('train-progress').textContent(), before, 'nothing moves while paused');
   const dots = await page.getByTestId('training-curves').locator('circle.corr-dot').count();
   await page.getByTestId('train-resume').click();
-  await page.getByTestId('training-curves').locator('circle.corr-dot').nth(dots + 1).waitFor();
+  await page
+    .getByTestId('training-curves')
+    .locator('circle.corr-dot')
+    .nth(dots + 1)
+    .waitFor();
   await page.getByTestId('train-stop').click();
   await page.getByTestId('train-results').waitFor();
-  log(`${await page.getByTestId('training-curves').locator('circle.corr-dot').count() - 1} epochs, stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `${(await page.getByTestId('training-curves').locator('circle.corr-dot').count()) - 1} epochs, stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   assert.match(await page.getByTestId('train-results').textContent(), /stop/i);
   const r = Number(await page.getByTestId('result-test-correlation').textContent());
   assert.ok(r > 0.05 && r <= 1, `test correlation should be a real, positive number: ${r}`);
@@ -75,7 +105,7 @@ export async function shortFineTuneWithPause({ openPage, shot, fixtures, log }) 
   await page.evaluate(() => window.__v1x.idle());
   assert.equal(await page.getByTestId('rf-marks').locator('circle').count(), 200);
   const p = await page.evaluate(() => window.__v1x.prediction());
-  assert.deepEqual(p.shape, [8, 200], 'predictions of the new readout for the scan\'s 8 test images');
+  assert.deepEqual(p.shape, [8, 200], "predictions of the new readout for the scan's 8 test images");
   await shot('explore', page);
 }
 

@@ -15,8 +15,29 @@ function demoMicroScan() {
   const out = join(dir, 'demo-micro-scan.zip');
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
-  const r = spawnSync(process.execPath, ['bin/v1x.mjs', 'simulate', '--checkpoint', join(DEMO, 'model.pth'), '--config', join(DEMO, 'config.json'),
-    '--neurons', '40', '--seed', '3', '--trials', '64,16,4x2', '--out', out, '--force', '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      join(DEMO, 'model.pth'),
+      '--config',
+      join(DEMO, 'config.json'),
+      '--neurons',
+      '40',
+      '--seed',
+      '3',
+      '--trials',
+      '64,16,4x2',
+      '--out',
+      out,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
   return out;
 }
@@ -32,7 +53,10 @@ export async function fineTuneTheCoreToo({ openPage, shot, log }) {
 
   const box = page.getByTestId('train-core');
   assert.equal(await box.isChecked(), false, 'off by default');
-  assert.match(await page.getByTestId('training-panel').textContent(), /much slower: every epoch runs the core forward and backward \(no cache\)/);
+  assert.match(
+    await page.getByTestId('training-panel').textContent(),
+    /much slower: every epoch runs the core forward and backward \(no cache\)/,
+  );
   await box.check();
   await page.getByLabel('max epochs').fill('1');
   await page.getByLabel('batch size').fill('16');
@@ -43,7 +67,9 @@ export async function fineTuneTheCoreToo({ openPage, shot, log }) {
     phases.add(((await page.getByTestId('train-phase').textContent()) ?? '').split(':')[0]);
     await page.waitForTimeout(100);
   }
-  log(`1 epoch with the core trainable in ${((Date.now() - t0) / 1000).toFixed(1)} s; phases seen: ${[...phases].filter(Boolean).join(', ')}`);
+  log(
+    `1 epoch with the core trainable in ${((Date.now() - t0) / 1000).toFixed(1)} s; phases seen: ${[...phases].filter(Boolean).join(', ')}`,
+  );
   assert.ok(!phases.has('caching'), 'no core-feature cache when the core trains');
   const results = await page.getByTestId('train-results').textContent();
   assert.match(results, /core fine-tuned too \(no cache\)/);
@@ -56,5 +82,5 @@ export async function fineTuneTheCoreToo({ openPage, shot, log }) {
   await page.getByTestId('arch-neurons').filter({ hasText: /^40$/ }).waitFor({ state: 'attached' });
   await page.evaluate(() => window.__v1x.idle());
   const p = await page.evaluate(() => window.__v1x.prediction());
-  assert.deepEqual(p.shape, [4, 40], 'predictions of the fine-tuned model for the scan\'s 4 test images');
+  assert.deepEqual(p.shape, [4, 40], "predictions of the fine-tuned model for the scan's 4 test images");
 }

@@ -19,8 +19,8 @@ export async function receptiveFieldPositionsFromModel({ openPage, shot, fixture
   assert.ok(cmp.ok, `grid differs at ${cmp.index}: ${cmp.actual} vs ${cmp.expected}`);
   // Pixels: valid 9x9 first conv, so feature column 0 sits over image column 4 and column 55 over 59.
   for (const n of [0, 1234, 7775]) {
-    assert.ok(Math.abs(geometry.pixels[2 * n] - ((grid.data[2 * n] + 1) / 2 * 55 + 4)) < 1e-4);
-    assert.ok(Math.abs(geometry.pixels[2 * n + 1] - ((grid.data[2 * n + 1] + 1) / 2 * 27 + 4)) < 1e-4);
+    assert.ok(Math.abs(geometry.pixels[2 * n] - (((grid.data[2 * n] + 1) / 2) * 55 + 4)) < 1e-4);
+    assert.ok(Math.abs(geometry.pixels[2 * n + 1] - (((grid.data[2 * n + 1] + 1) / 2) * 27 + 4)) < 1e-4);
   }
 
   const marks = page.getByTestId('rf-marks').locator('circle');
@@ -36,7 +36,10 @@ export async function receptiveFieldPositionsFromModel({ openPage, shot, fixture
   const n = Number(focus.match(/neuron (\d+)/)?.[1]);
   assert.ok(Number.isInteger(n), `hover should name a neuron: ${focus}`);
   const px = geometry.pixels;
-  assert.ok(Math.hypot(px[2 * n] - px[2 * 1234], px[2 * n + 1] - px[2 * 1234 + 1]) < 0.5, 'the hovered neuron is the one under the mouse');
+  assert.ok(
+    Math.hypot(px[2 * n] - px[2 * 1234], px[2 * n + 1] - px[2 * 1234 + 1]) < 0.5,
+    'the hovered neuron is the one under the mouse',
+  );
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await shot('rf-hover', page);
   // The selection shows in the prediction's responses plot too (another tab: hidden views catch up when shown).

@@ -6,16 +6,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
-import { loadScan, openZipScan, tierIndices, type Scan } from '../../src/io/scan';
+import { cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../../src/experiments/transfer';
+import { loadScan, openZipScan, type Scan, tierIndices } from '../../src/io/scan';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
 import { writeScanZip } from '../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../src/sim/v1_scan';
 import { newEncoder } from '../../src/train/end_to_end/new_model';
-import { cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../../src/experiments/transfer';
 
 const CONFIG: ModelConfig = {
-  ...structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig,
-  layers: 2, hidden_channels: 4, input_kern: 5, hidden_kern: 3, input_shape: [1, 18, 32],
+  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+  layers: 2,
+  hidden_channels: 4,
+  input_kern: 5,
+  hidden_kern: 3,
+  input_shape: [1, 18, 32],
   grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
 };
 
@@ -23,7 +27,16 @@ describe('transfer experiment cells', () => {
   let scan: Scan;
   beforeAll(async () => {
     await initNodeBackend('wasm');
-    const v = simulateV1Scan({ animalSeed: 21, nNeurons: 10, imageShape: [1, 18, 32], nTrain: 80, nValidation: 24, nTest: 6, testRepeats: 4, name: 'static-tiny-21' });
+    const v = simulateV1Scan({
+      animalSeed: 21,
+      nNeurons: 10,
+      imageShape: [1, 18, 32],
+      nTrain: 80,
+      nValidation: 24,
+      nTest: 6,
+      testRepeats: 4,
+      name: 'static-tiny-21',
+    });
     scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-21.zip'));
   });
 
@@ -45,8 +58,16 @@ describe('transfer experiment cells', () => {
     const core = newEncoder(CONFIG, [], 5);
     const cache = await cacheForTransfer((x) => core.coreForward(x), scan);
     core.dispose();
-    const frozen = await frozenCoreCell(cache, scan, trials, { condition: 'random', config: CONFIG, train: { seed: 3, batchSize: 16, schedule: { maxEpochs: 3 } } });
-    const direct = await directCell(scan, trials, { config: CONFIG, seed: 4, train: { batchSize: 16, schedule: { maxEpochs: 2 } } });
+    const frozen = await frozenCoreCell(cache, scan, trials, {
+      condition: 'random',
+      config: CONFIG,
+      train: { seed: 3, batchSize: 16, schedule: { maxEpochs: 3 } },
+    });
+    const direct = await directCell(scan, trials, {
+      config: CONFIG,
+      seed: 4,
+      train: { batchSize: 16, schedule: { maxEpochs: 2 } },
+    });
     for (const c of [frozen, direct]) {
       expect(c.images).toBe(48);
       expect(c.test.neurons).toBe(10);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type HostArray, InputError, halfToFloat } from '../../src/io/host_tensor';
+import { type HostArray, halfToFloat, InputError } from '../../src/io/host_tensor';
 import { parseNpy, parseNumericNpy, writeNpy } from '../../src/io/npy';
 import { noTorchReason, TORCH_PYTHON as PYTHON } from '../fixtures/paths';
 
@@ -21,7 +21,8 @@ function npyBytes(header: string, body: Uint8Array = new Uint8Array(0), version 
   const out = new Uint8Array(pre + text.length + body.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const dv = new DataView(out.buffer);
-  if (version === 1) dv.setUint16(8, text.length, true); else dv.setUint32(8, text.length, true);
+  if (version === 1) dv.setUint16(8, text.length, true);
+  else dv.setUint32(8, text.length, true);
   out.set(text, pre);
   out.set(body, pre + text.length);
   return out;
@@ -45,7 +46,7 @@ describe.skipIf(!havePython)('files written by NumPy', () => {
     float16: "np.array([[0.5, -2.25, 65504], [6e-08, 1e-4, -0.0]], dtype='<f2')",
     float32: "np.array([[1.5, -2.25, 3e38], [1e-38, np.pi, -0.0]], dtype='<f4')",
     float64: "np.array([[1.5, -2.25, 1e300], [5e-324, np.pi, -0.0]], dtype='<f8')",
-    bool: "np.array([[True, False, True], [False, False, True]])",
+    bool: 'np.array([[True, False, True], [False, False, True]])',
     big_f4: "np.array([[1.5, -2.25, 3.0], [4.0, np.pi, 6.0]], dtype='>f4')",
     big_i8: "np.array([[1, -2, 3], [4, 2**40, 6]], dtype='>i8')",
     fortran_f8: "np.asfortranarray(np.arange(6, dtype='f8').reshape(2, 3))",
@@ -54,7 +55,7 @@ describe.skipIf(!havePython)('files written by NumPy', () => {
     unicode: "np.array([['train', 'validation', 'test'], ['final_test', 'é✓', '']])",
     bytes: "np.array([[b'ab', b'c', b''], [b'def', b'g', b'hi']], dtype='S3')",
     fortran_str: "np.asfortranarray(np.array([['a', 'bb', 'ccc'], ['d', 'ee', 'f']]))",
-    scalar: "np.float32(108.5272)",
+    scalar: 'np.float32(108.5272)',
     empty: "np.zeros((0, 3), dtype='<f4')",
   };
 
@@ -183,7 +184,11 @@ describe('hostile and broken files', () => {
   const body = (n: number) => new Uint8Array(n);
   const expectError = (bytes: Uint8Array, msg: RegExp) => {
     let err: unknown;
-    try { parseNpy(bytes, 'x.npy'); } catch (e) { err = e; }
+    try {
+      parseNpy(bytes, 'x.npy');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).file).toBe('x.npy');
     expect((err as Error).message).toMatch(msg);
@@ -194,33 +199,71 @@ describe('hostile and broken files', () => {
   });
 
   it('refuses truncated data and truncated headers', () => {
-    expectError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", body(15)), /truncated: header says 16 data bytes, file has 15/);
-    expectError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", body(16)).subarray(0, 30), /truncated or oversized .npy header/);
+    expectError(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", body(15)),
+      /truncated: header says 16 data bytes, file has 15/,
+    );
+    expectError(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", body(16)).subarray(0, 30),
+      /truncated or oversized .npy header/,
+    );
     expectError(new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 1, 0]), /truncated .npy header/);
   });
 
   it('refuses bad magic, unknown versions, unknown dtypes and malformed headers', () => {
     expectError(new TextEncoder().encode('PK\x03\x04 not an npy at all'), /bad magic/);
-    expectError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", body(4), 4), /unsupported .npy format version 4/);
-    expectError(npyBytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n", body(8)), /unsupported .npy dtype '<c8'/);
-    expectError(npyBytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", body(4)), /malformed .npy header/);
-    expectError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n", body(4)), /malformed .npy shape/);
-    expectError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (__import__('os'),), }\n", body(4)), /malformed .npy shape/);
+    expectError(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", body(4), 4),
+      /unsupported .npy format version 4/,
+    );
+    expectError(
+      npyBytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n", body(8)),
+      /unsupported .npy dtype '<c8'/,
+    );
+    expectError(
+      npyBytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", body(4)),
+      /malformed .npy header/,
+    );
+    expectError(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n", body(4)),
+      /malformed .npy shape/,
+    );
+    expectError(
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (__import__('os'),), }\n", body(4)),
+      /malformed .npy shape/,
+    );
   });
 
   it('refuses absurd size claims without allocating them', () => {
-    expectError(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000, 100000), }\n", body(8)), /too large/);
-    expectError(npyBytes("{'descr': '<U99999999', 'fortran_order': False, 'shape': (1000,), }\n", body(8)), /too large/);
+    expectError(
+      npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000, 100000), }\n", body(8)),
+      /too large/,
+    );
+    expectError(
+      npyBytes("{'descr': '<U99999999', 'fortran_order': False, 'shape': (1000,), }\n", body(8)),
+      /too large/,
+    );
   });
 
   it('handles a large (version 2) header without blowing the stack', () => {
     const pad = ' '.repeat(900_000);
-    const a = parseNpy(npyBytes(`{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }${pad}\n`, Uint8Array.from([1, 0, 255, 255]), 2));
+    const a = parseNpy(
+      npyBytes(
+        `{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }${pad}\n`,
+        Uint8Array.from([1, 0, 255, 255]),
+        2,
+      ),
+    );
     expect(plain(a)).toEqual([1, -1]);
-    expectError(npyBytes(`{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }${' '.repeat(1 << 21)}\n`, body(4), 2), /oversized/);
+    expectError(
+      npyBytes(`{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }${' '.repeat(1 << 21)}\n`, body(4), 2),
+      /oversized/,
+    );
   });
 
   it('parseNumericNpy refuses strings', () => {
-    expect(() => parseNumericNpy(writeNpy({ dtype: 'string', shape: [1], data: ['a'] }), 't.npy')).toThrow(/t.npy: expected a numeric array/);
+    expect(() => parseNumericNpy(writeNpy({ dtype: 'string', shape: [1], data: ['a'] }), 't.npy')).toThrow(
+      /t.npy: expected a numeric array/,
+    );
   });
 });

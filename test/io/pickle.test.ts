@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/io/host_tensor';
-import { type GlobalHandler, PyDict, PyTuple, unpickle } from '../../src/io/pickle';
+import { type GlobalHandler, PyDict, type PyTuple, unpickle } from '../../src/io/pickle';
 import { PickleWriter } from '../../src/io/pickle_writer';
 
 const enc = new TextEncoder();
@@ -20,12 +20,60 @@ const run = (b: Uint8Array, globals = none) => unpickle(b, { file: 'x.pkl', glob
 describe('restricted unpickler: values', () => {
   it('reads the scalar, string and container opcodes a state_dict uses', () => {
     // {'a': (1, 300, -2, 2**40, 1.5, None, True, False, 'é', b'xy', [7, 7]), 'b': {}}
-    const v = run(bytes(0x80, 2, 0x7d, 0x71, 0, 0x28,
-      0x58, [1, 0, 0, 0], 'a',
-      0x28, 0x4b, 1, 0x4d, [44, 1], 0x4a, [0xfe, 0xff, 0xff, 0xff], 0x8a, 6, [0, 0, 0, 0, 0, 1],
-      0x47, [0x3f, 0xf8, 0, 0, 0, 0, 0, 0], 0x4e, 0x88, 0x89, 0x8c, 2, [0xc3, 0xa9], 0x43, 2, 'xy',
-      0x5d, 0x71, 1, 0x4b, 7, 0x61, 0x30, 0x68, 1, 0x28, 0x4b, 7, 0x65, 0x74,
-      0x55, 1, 'b', 0x7d, 0x75, 0x2e));
+    const v = run(
+      bytes(
+        0x80,
+        2,
+        0x7d,
+        0x71,
+        0,
+        0x28,
+        0x58,
+        [1, 0, 0, 0],
+        'a',
+        0x28,
+        0x4b,
+        1,
+        0x4d,
+        [44, 1],
+        0x4a,
+        [0xfe, 0xff, 0xff, 0xff],
+        0x8a,
+        6,
+        [0, 0, 0, 0, 0, 1],
+        0x47,
+        [0x3f, 0xf8, 0, 0, 0, 0, 0, 0],
+        0x4e,
+        0x88,
+        0x89,
+        0x8c,
+        2,
+        [0xc3, 0xa9],
+        0x43,
+        2,
+        'xy',
+        0x5d,
+        0x71,
+        1,
+        0x4b,
+        7,
+        0x61,
+        0x30,
+        0x68,
+        1,
+        0x28,
+        0x4b,
+        7,
+        0x65,
+        0x74,
+        0x55,
+        1,
+        'b',
+        0x7d,
+        0x75,
+        0x2e,
+      ),
+    );
     expect(v).toBeInstanceOf(PyDict);
     const d = v as PyDict;
     const t = d.map.get('a') as PyTuple;
@@ -38,9 +86,32 @@ describe('restricted unpickler: values', () => {
   });
 
   it('protocol 4 framing, MEMOIZE and STACK_GLOBAL', () => {
-    const globals = new Map<string, GlobalHandler>([['collections.OrderedDict', { call: () => new PyDict('OrderedDict') }]]);
-    const v = run(bytes(0x80, 4, 0x95, [30, 0, 0, 0, 0, 0, 0, 0], 0x8c, 11, 'collections', 0x94, 0x8c, 11, 'OrderedDict', 0x94,
-      0x93, 0x94, 0x29, 0x52, 0x94, 0x2e), globals);
+    const globals = new Map<string, GlobalHandler>([
+      ['collections.OrderedDict', { call: () => new PyDict('OrderedDict') }],
+    ]);
+    const v = run(
+      bytes(
+        0x80,
+        4,
+        0x95,
+        [30, 0, 0, 0, 0, 0, 0, 0],
+        0x8c,
+        11,
+        'collections',
+        0x94,
+        0x8c,
+        11,
+        'OrderedDict',
+        0x94,
+        0x93,
+        0x94,
+        0x29,
+        0x52,
+        0x94,
+        0x2e,
+      ),
+      globals,
+    );
     expect((v as PyDict).className).toBe('OrderedDict');
   });
 
@@ -62,9 +133,21 @@ describe('restricted unpickler: values', () => {
 
 describe('restricted unpickler: refusals', () => {
   const cases: [string, Uint8Array, RegExp][] = [
-    ['os.system via GLOBAL', bytes(0x80, 2, 0x63, 'os\nsystem\n', 0x58, [4, 0, 0, 0], 'echo', 0x85, 0x52, 0x2e), /'os\.system'.*not allowed/],
-    ['posix.system (how pickle names os.system on Linux)', bytes(0x80, 2, 0x63, 'posix\nsystem\n', 0x2e), /'posix\.system'/],
-    ['builtins.eval via STACK_GLOBAL', bytes(0x80, 4, 0x8c, 8, 'builtins', 0x8c, 4, 'eval', 0x93, 0x2e), /'builtins\.eval'/],
+    [
+      'os.system via GLOBAL',
+      bytes(0x80, 2, 0x63, 'os\nsystem\n', 0x58, [4, 0, 0, 0], 'echo', 0x85, 0x52, 0x2e),
+      /'os\.system'.*not allowed/,
+    ],
+    [
+      'posix.system (how pickle names os.system on Linux)',
+      bytes(0x80, 2, 0x63, 'posix\nsystem\n', 0x2e),
+      /'posix\.system'/,
+    ],
+    [
+      'builtins.eval via STACK_GLOBAL',
+      bytes(0x80, 4, 0x8c, 8, 'builtins', 0x8c, 4, 'eval', 0x93, 0x2e),
+      /'builtins\.eval'/,
+    ],
     ['subprocess.Popen', bytes(0x80, 2, 0x63, 'subprocess\nPopen\n', 0x2e), /'subprocess\.Popen'/],
     ['truncated string', bytes(0x80, 2, 0x58, [100, 0, 0, 0], 'abc'), /truncated/],
     ['huge BINUNICODE8 claim', bytes(0x80, 4, 0x8d, [0, 0, 0, 0, 0, 0, 0, 0x80], 'x'), /truncated/],
@@ -82,7 +165,11 @@ describe('restricted unpickler: refusals', () => {
   for (const [name, b, re] of cases) {
     it(name, () => {
       let err: unknown;
-      try { run(b); } catch (e) { err = e; }
+      try {
+        run(b);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).file).toBe('x.pkl');
       expect((err as Error).message).toMatch(re);
@@ -91,10 +178,25 @@ describe('restricted unpickler: refusals', () => {
 
   it('an allowlisted global is never called when it is not a callable of the allowlist', () => {
     let called = 0;
-    const globals = new Map<string, GlobalHandler>([['torch.FloatStorage', {}], ['collections.OrderedDict', { call: () => { called++; return new PyDict(); } }]]);
-    expect(() => run(bytes(0x80, 2, 0x63, 'torch\nFloatStorage\n', 0x29, 0x52, 0x2e), globals)).toThrow(/may not be called/);
+    const globals = new Map<string, GlobalHandler>([
+      ['torch.FloatStorage', {}],
+      [
+        'collections.OrderedDict',
+        {
+          call: () => {
+            called++;
+            return new PyDict();
+          },
+        },
+      ],
+    ]);
+    expect(() => run(bytes(0x80, 2, 0x63, 'torch\nFloatStorage\n', 0x29, 0x52, 0x2e), globals)).toThrow(
+      /may not be called/,
+    );
     // A forbidden global after an allowed one: the refusal comes at the GLOBAL opcode, before the REDUCE.
-    expect(() => run(bytes(0x80, 2, 0x63, 'collections\nOrderedDict\n', 0x29, 0x63, 'os\nsystem\n', 0x52, 0x2e), globals)).toThrow(/os\.system/);
+    expect(() =>
+      run(bytes(0x80, 2, 0x63, 'collections\nOrderedDict\n', 0x29, 0x63, 'os\nsystem\n', 0x52, 0x2e), globals),
+    ).toThrow(/os\.system/);
     expect(called).toBe(0);
   });
 

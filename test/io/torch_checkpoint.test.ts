@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint, readCheckpointContents } from '../../src/io/torch_checkpoint';
-import { SOTA as SOTA_DIR, SIM_TRUTH } from '../fixtures/paths';
+import { SIM_TRUTH, SOTA as SOTA_DIR } from '../fixtures/paths';
 import { diffTensors, hasTorch, runPy, tempDir, torchLoad } from './torch_reference';
 
 const SOTA = join(SOTA_DIR, 'model.pth');
@@ -15,7 +15,8 @@ function sotaExpected(readout: string, n: number): [string, string, number[]][] 
     ['core.features.layer0.conv.weight', 'float32', [64, 1, 9, 9]],
   ];
   const norm = (l: number) => {
-    for (const p of ['weight', 'bias', 'running_mean', 'running_var']) e.push([`core.features.layer${l}.norm.${p}`, 'float32', [64]]);
+    for (const p of ['weight', 'bias', 'running_mean', 'running_var'])
+      e.push([`core.features.layer${l}.norm.${p}`, 'float32', [64]]);
     e.push([`core.features.layer${l}.norm.num_batches_tracked`, 'int64', []]);
   };
   norm(0);
@@ -26,14 +27,24 @@ function sotaExpected(readout: string, n: number): [string, string, number[]][] 
     norm(l);
   }
   const r = `readout.${readout}`;
-  e.push([`${r}.sigma`, 'float32', [1, n, 2, 2]], [`${r}._features`, 'float32', [1, 64, 1, n]], [`${r}.bias`, 'float32', [n]],
-    [`${r}.source_grid`, 'float32', [n, 2]], [`${r}.mu_transform.0.weight`, 'float32', [30, 2]], [`${r}.mu_transform.0.bias`, 'float32', [30]],
-    [`${r}.mu_transform.2.weight`, 'float32', [2, 30]], [`${r}.mu_transform.2.bias`, 'float32', [2]]);
+  e.push(
+    [`${r}.sigma`, 'float32', [1, n, 2, 2]],
+    [`${r}._features`, 'float32', [1, 64, 1, n]],
+    [`${r}.bias`, 'float32', [n]],
+    [`${r}.source_grid`, 'float32', [n, 2]],
+    [`${r}.mu_transform.0.weight`, 'float32', [30, 2]],
+    [`${r}.mu_transform.0.bias`, 'float32', [30]],
+    [`${r}.mu_transform.2.weight`, 'float32', [2, 30]],
+    [`${r}.mu_transform.2.bias`, 'float32', [2]],
+  );
   return e;
 }
 
 describe('readCheckpoint on the fixtures (zip format)', () => {
-  for (const [file, readout, n] of [[SOTA, '26872-17-20', 7776], [TRUTH, 'static-sim-a', 1000]] as const) {
+  for (const [file, readout, n] of [
+    [SOTA, '26872-17-20', 7776],
+    [TRUTH, 'static-sim-a', 1000],
+  ] as const) {
     it(`${file.split('/').slice(-2).join('/')}: every key with the README's shape and dtype`, async () => {
       const c = await readCheckpointContents(readFileSync(file), file);
       expect(c.format).toBe('zip');
@@ -69,7 +80,8 @@ function expectSameAsTorch(sd: Map<string, import('../../src/io/host_tensor').Ho
   expect([...sd.keys()]).toEqual([...ref.keys()]);
   for (const [k, t] of sd) {
     let r = ref.get(k)!.tensor;
-    if (r.dtype === 'float64') r = { dtype: 'float32', shape: r.shape, data: Float32Array.from(r.data as Float64Array) };
+    if (r.dtype === 'float64')
+      r = { dtype: 'float32', shape: r.shape, data: Float32Array.from(r.data as Float64Array) };
     expect(diffTensors(t, r), `${path}: ${k}`).toBeUndefined();
   }
 }

@@ -27,16 +27,24 @@ export function tempDir(): { dir: string; dispose(): void } {
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface TorchTensor { tensor: HostTensor; torchDtype: string }
+export interface TorchTensor {
+  tensor: HostTensor;
+  torchDtype: string;
+}
 
 /** What `torch.load(path, weights_only=True)` gives, tensor by tensor, in state_dict order. */
 export function torchLoad(path: string): Map<string, TorchTensor> {
   const t = tempDir();
   try {
     runPy('dump_state_dict.py', [path, t.dir]);
-    const index = JSON.parse(readFileSync(join(t.dir, 'index.json'), 'utf8')) as { key: string; file: string; dtype: string }[];
+    const index = JSON.parse(readFileSync(join(t.dir, 'index.json'), 'utf8')) as {
+      key: string;
+      file: string;
+      dtype: string;
+    }[];
     const out = new Map<string, TorchTensor>();
-    for (const e of index) out.set(e.key, { tensor: parseNumericNpy(readFileSync(join(t.dir, e.file)), e.file), torchDtype: e.dtype });
+    for (const e of index)
+      out.set(e.key, { tensor: parseNumericNpy(readFileSync(join(t.dir, e.file)), e.file), torchDtype: e.dtype });
     return out;
   } finally {
     t.dispose();
@@ -46,7 +54,8 @@ export function torchLoad(path: string): Map<string, TorchTensor> {
 /** Exact comparison: same keys in the same order, shapes, dtypes and bit-identical values (NaN == NaN). */
 export function diffStateDicts(a: StateDict, b: StateDict): string[] {
   const problems: string[] = [];
-  const ka = [...a.keys()], kb = [...b.keys()];
+  const ka = [...a.keys()],
+    kb = [...b.keys()];
   if (ka.join('\n') !== kb.join('\n')) problems.push(`keys differ: ${ka.length} vs ${kb.length}`);
   for (const [k, x] of a) {
     const y = b.get(k);
@@ -62,7 +71,8 @@ export function diffTensors(x: HostTensor, y: HostTensor): string | undefined {
   if (x.shape.join(',') !== y.shape.join(',')) return `shape (${x.shape}) vs (${y.shape})`;
   if (x.data.length !== y.data.length) return `length ${x.data.length} vs ${y.data.length}`;
   for (let i = 0; i < x.data.length; i++) {
-    const u = x.data[i], v = y.data[i];
+    const u = x.data[i],
+      v = y.data[i];
     if (u !== v && !(Number.isNaN(u) && Number.isNaN(v))) return `element ${i}: ${u} vs ${v}`;
   }
   return undefined;

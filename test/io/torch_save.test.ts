@@ -45,7 +45,10 @@ describe('saveCheckpoint round trips through our reader', () => {
       const back = await readCheckpoint(await saveCheckpoint(sd, { format }), `${format}.pth`);
       expect([...back.keys()]).toEqual([...sd.keys()]);
       for (const [k, t] of sd) {
-        const want: HostTensor = t.dtype === 'float64' ? { dtype: 'float32', shape: t.shape, data: Float32Array.from(t.data as Float64Array) } : t;
+        const want: HostTensor =
+          t.dtype === 'float64'
+            ? { dtype: 'float32', shape: t.shape, data: Float32Array.from(t.data as Float64Array) }
+            : t;
         expect(diffTensors(back.get(k)!, want), `${format} ${k}`).toBeUndefined();
       }
     }
@@ -78,7 +81,8 @@ describe('saveCheckpoint round trips through our reader', () => {
     expect(new TextDecoder().decode(await zip.read('my_model/version')).trim()).toBe('3');
     const dv = new DataView(bytes.buffer, bytes.byteOffset);
     // Walk the local headers: method 0 and data offset % 64 == 0 for every entry.
-    let pos = 0, count = 0;
+    let pos = 0,
+      count = 0;
     while (dv.getUint32(pos, true) === 0x04034b50) {
       expect(dv.getUint16(pos + 8, true)).toBe(0);
       const size = dv.getUint32(pos + 18, true);
@@ -92,8 +96,12 @@ describe('saveCheckpoint round trips through our reader', () => {
   });
 
   it('refuses what torch cannot hold, and bad prefixes', async () => {
-    await expect(saveCheckpoint(new Map([['x', { dtype: 'uint32', shape: [1], data: Uint32Array.from([1]) }]]))).rejects.toThrow(/uint32/);
-    await expect(saveCheckpoint(new Map([['x', { dtype: 'float32', shape: [2], data: new Float32Array(3) }]]))).rejects.toThrow(/shape/);
+    await expect(
+      saveCheckpoint(new Map([['x', { dtype: 'uint32', shape: [1], data: Uint32Array.from([1]) }]])),
+    ).rejects.toThrow(/uint32/);
+    await expect(
+      saveCheckpoint(new Map([['x', { dtype: 'float32', shape: [2], data: new Float32Array(3) }]])),
+    ).rejects.toThrow(/shape/);
     await expect(saveCheckpoint(mixedStateDict(), { prefix: 'a/b' })).rejects.toThrow(/prefix/);
   });
 });

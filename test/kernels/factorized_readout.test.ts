@@ -13,54 +13,132 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
+import {
+  type FactorizedTrainArgs,
+  FusedFactorizedReadout,
+  factorizedRegularizer,
+  type MaskOptions,
+} from '../../src/kernels/factorized_readout';
 import type { KernelChoice } from '../../src/kernels/fused_readout';
-import { type FactorizedTrainArgs, FusedFactorizedReadout, factorizedRegularizer, type MaskOptions } from '../../src/kernels/factorized_readout';
 import { relaxedSimdAvailable } from '../../src/kernels/wasm/factorized_kernel';
 import { FullFactorized2d } from '../../src/model/factorized_readout';
 import { FACTORIZED_DEFAULT_L1_FORM, type FactorizedL1Form } from '../../src/model/readout_types';
 import { variableFrom } from '../../src/model/variables';
 import { FeatureCache } from '../../src/train/readout/feature_cache';
 import { Rng } from '../../src/util/rng';
-import { expectClose } from '../model/fixture';
 import { FACTORIZED_CASES, loadFactorizedCase, nchwToNhwcArray } from '../model/factorized_fixture';
+import { expectClose } from '../model/fixture';
 
-const ATOL = 1e-4, RTOL = 1e-4;
+const ATOL = 1e-4,
+  RTOL = 1e-4;
 
 interface Problem {
-  H: number; W: number; C: number; N: number; B: number;
-  maps: Float32Array[]; spatial: Float32Array; features: Float32Array; bias: Float32Array | null; targets: Float32Array;
-  mask: MaskOptions; eluOffset: number;
+  H: number;
+  W: number;
+  C: number;
+  N: number;
+  B: number;
+  maps: Float32Array[];
+  spatial: Float32Array;
+  features: Float32Array;
+  bias: Float32Array | null;
+  targets: Float32Array;
+  mask: MaskOptions;
+  eluOffset: number;
 }
 
-function randomProblem(seed: number, H: number, W: number, C: number, N: number, B: number, mask: MaskOptions, withBias = true): Problem {
+function randomProblem(
+  seed: number,
+  H: number,
+  W: number,
+  C: number,
+  N: number,
+  B: number,
+  mask: MaskOptions,
+  withBias = true,
+): Problem {
   const rng = new Rng(seed);
-  const maps = Array.from({ length: B }, () => Float32Array.from({ length: H * W * C }, () => { const v = rng.normal(); return v > 0 ? v : Math.expm1(v); }));
-  const spatial = Float32Array.from({ length: N * H * W }, () => rng.normal() * (mask.normalize ? 1 : 1 / Math.sqrt(H * W)));
+  const maps = Array.from({ length: B }, () =>
+    Float32Array.from({ length: H * W * C }, () => {
+      const v = rng.normal();
+      return v > 0 ? v : Math.expm1(v);
+    }),
+  );
+  const spatial = Float32Array.from(
+    { length: N * H * W },
+    () => rng.normal() * (mask.normalize ? 1 : 1 / Math.sqrt(H * W)),
+  );
   const features = Float32Array.from({ length: N * C }, () => rng.normal() * 0.4);
   const bias = withBias ? Float32Array.from({ length: N }, () => rng.normal() * 0.5) : null;
   const targets = Float32Array.from({ length: B * N }, () => rng.poisson(1.2));
   return { H, W, C, N, B, maps, spatial, features, bias, targets, mask, eluOffset: withBias ? 0 : -0.3 };
 }
 
-interface KernelResult { poisson: number; regularizer: number; predictions: Float32Array; gradSpatial: Float32Array; gradFeatures: Float32Array; gradBias: Float32Array | null; gradMaps: Float32Array[]; spatial: Float32Array; features: Float32Array }
+interface KernelResult {
+  poisson: number;
+  regularizer: number;
+  predictions: Float32Array;
+  gradSpatial: Float32Array;
+  gradFeatures: Float32Array;
+  gradBias: Float32Array | null;
+  gradMaps: Float32Array[];
+  spatial: Float32Array;
+  features: Float32Array;
+}
 
-function runKernel(p: Problem, kernel: KernelChoice, opts: {
-  lossScale?: number; regWeight?: number; regReduction?: 'sum' | 'mean'; regForm?: FactorizedL1Form; imagesPerPass?: number;
-  relaxed?: boolean; maps?: Float32Array[];
-} = {}): KernelResult & { path: string } {
+function runKernel(
+  p: Problem,
+  kernel: KernelChoice,
+  opts: {
+    lossScale?: number;
+    regWeight?: number;
+    regReduction?: 'sum' | 'mean';
+    regForm?: FactorizedL1Form;
+    imagesPerPass?: number;
+    relaxed?: boolean;
+    maps?: Float32Array[];
+  } = {},
+): KernelResult & { path: string } {
   const { H, W, C, N, B } = p;
-  const k = new FusedFactorizedReadout({ height: H, width: W, channels: C }, N, kernel, { imagesPerPass: opts.imagesPerPass, relaxed: opts.relaxed });
-  const spatial = p.spatial.slice(), features = p.features.slice(); // the step may clamp them in place
+  const k = new FusedFactorizedReadout({ height: H, width: W, channels: C }, N, kernel, {
+    imagesPerPass: opts.imagesPerPass,
+    relaxed: opts.relaxed,
+  });
+  const spatial = p.spatial.slice(),
+    features = p.features.slice(); // the step may clamp them in place
   const out: KernelResult = {
-    poisson: 0, regularizer: 0, predictions: new Float32Array(B * N), gradSpatial: new Float32Array(N * H * W),
-    gradFeatures: new Float32Array(N * C), gradBias: p.bias ? new Float32Array(N) : null,
-    gradMaps: Array.from({ length: B }, () => new Float32Array(H * W * C)), spatial, features,
+    poisson: 0,
+    regularizer: 0,
+    predictions: new Float32Array(B * N),
+    gradSpatial: new Float32Array(N * H * W),
+    gradFeatures: new Float32Array(N * C),
+    gradBias: p.bias ? new Float32Array(N) : null,
+    gradMaps: Array.from({ length: B }, () => new Float32Array(H * W * C)),
+    spatial,
+    features,
   };
   const args: FactorizedTrainArgs = {
-    height: H, width: W, channels: C, neurons: N, maps: opts.maps ?? p.maps, spatial, features, bias: p.bias, mask: p.mask,
-    eluOffset: p.eluOffset, targets: p.targets, lossScale: opts.lossScale ?? 1, logEps: 1e-8,
-    gradSpatial: out.gradSpatial, gradFeatures: out.gradFeatures, gradBias: out.gradBias, predictions: out.predictions,
-    gradMaps: out.gradMaps, regWeight: opts.regWeight, regReduction: opts.regReduction, regForm: opts.regForm,
+    height: H,
+    width: W,
+    channels: C,
+    neurons: N,
+    maps: opts.maps ?? p.maps,
+    spatial,
+    features,
+    bias: p.bias,
+    mask: p.mask,
+    eluOffset: p.eluOffset,
+    targets: p.targets,
+    lossScale: opts.lossScale ?? 1,
+    logEps: 1e-8,
+    gradSpatial: out.gradSpatial,
+    gradFeatures: out.gradFeatures,
+    gradBias: out.gradBias,
+    predictions: out.predictions,
+    gradMaps: out.gradMaps,
+    regWeight: opts.regWeight,
+    regReduction: opts.regReduction,
+    regForm: opts.regForm,
   };
   const r = k.trainStep(args);
   out.poisson = r.poisson;
@@ -73,19 +151,32 @@ function runKernel(p: Problem, kernel: KernelChoice, opts: {
 }
 
 /** Our tfjs model's loss (lossScale * Poisson + regWeight * regularizer) and autograd gradients. */
-async function tfjsReference(p: Problem, lossScale: number, regWeight: number, reduction: 'sum' | 'mean', maps = p.maps,
-  l1Form: FactorizedL1Form = FACTORIZED_DEFAULT_L1_FORM) {
+async function tfjsReference(
+  p: Problem,
+  lossScale: number,
+  regWeight: number,
+  reduction: 'sum' | 'mean',
+  maps = p.maps,
+  l1Form: FactorizedL1Form = FACTORIZED_DEFAULT_L1_FORM,
+) {
   const { H, W, C, N, B } = p;
   const before = tf.memory().numTensors;
   const r = new FullFactorized2d({
-    neurons: N, channels: C, height: H, width: W, spatial: p.spatial, features: p.features, bias: p.bias,
+    neurons: N,
+    channels: C,
+    height: H,
+    width: W,
+    spatial: p.spatial,
+    features: p.features,
+    bias: p.bias,
     options: { ...p.mask, positiveWeights: false, regWeight: 1, l1Form },
   });
   const flat = new Float32Array(B * H * W * C);
   maps.forEach((m, b) => flat.set(m, b * H * W * C));
   const x = variableFrom(tf.tensor4d(flat, [B, H, W, C]), true);
   const t = tf.tensor2d(p.targets, [B, N]);
-  let poisson = 0, reg = 0;
+  let poisson = 0,
+    reg = 0;
   const { value, grads } = tf.variableGrads(() => {
     const resp = tf.elu(r.forward(x).add(p.eluOffset)).add(1);
     const pl = resp.sub(t.mul(resp.add(1e-8).log())).sum() as tf.Scalar;
@@ -95,11 +186,12 @@ async function tfjsReference(p: Problem, lossScale: number, regWeight: number, r
     return pl.mul(lossScale).add(rg.mul(regWeight)) as tf.Scalar;
   }, [...r.variables(), x]);
   const res = {
-    poisson, reg,
-    gradSpatial: await grads[r.spatial.name].data() as Float32Array,
-    gradFeatures: await grads[r.features.name].data() as Float32Array,
-    gradBias: r.bias ? await grads[r.bias.name].data() as Float32Array : null,
-    gradMaps: await grads[x.name].data() as Float32Array,
+    poisson,
+    reg,
+    gradSpatial: (await grads[r.spatial.name].data()) as Float32Array,
+    gradFeatures: (await grads[r.features.name].data()) as Float32Array,
+    gradBias: r.bias ? ((await grads[r.bias.name].data()) as Float32Array) : null,
+    gradMaps: (await grads[x.name].data()) as Float32Array,
   };
   tf.dispose([value, ...Object.values(grads), x, t]);
   r.dispose();
@@ -110,17 +202,24 @@ async function tfjsReference(p: Problem, lossScale: number, regWeight: number, r
 function concat(a: Float32Array[]): Float32Array {
   const out = new Float32Array(a.reduce((s, x) => s + x.length, 0));
   let o = 0;
-  for (const x of a) { out.set(x, o); o += x.length; }
+  for (const x of a) {
+    out.set(x, o);
+    o += x.length;
+  }
   return out;
 }
 
 const KERNELS: Array<{ kernel: KernelChoice; relaxed: boolean; label: string }> = [
   { kernel: 'wasm', relaxed: false, label: 'wasm SIMD (mul + add)' },
-  ...(relaxedSimdAvailable() ? [{ kernel: 'wasm' as KernelChoice, relaxed: true, label: 'wasm relaxed SIMD (fused multiply-add)' }] : []),
+  ...(relaxedSimdAvailable()
+    ? [{ kernel: 'wasm' as KernelChoice, relaxed: true, label: 'wasm relaxed SIMD (fused multiply-add)' }]
+    : []),
   { kernel: 'js', relaxed: false, label: 'plain loops' },
 ];
 
-beforeAll(async () => { await initNodeBackend('cpu'); });
+beforeAll(async () => {
+  await initNodeBackend('cpu');
+});
 
 describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }) => {
   for (const name of FACTORIZED_CASES) {
@@ -129,9 +228,21 @@ describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }
       const { batch: B, channels: C, height: H, width: W, neurons: N } = fx.meta.shape;
       const input = fx.inputNHWC();
       const p: Problem = {
-        H, W, C, N, B, maps: Array.from({ length: B }, (_, b) => input.slice(b * H * W * C, (b + 1) * H * W * C)),
-        spatial: fx.init.spatial, features: fx.init.features, bias: fx.init.bias, targets: fx.npy('targets.npy').data,
-        mask: { normalize: fx.options.normalize, constrainPos: fx.options.constrainPos, positiveSpatial: fx.options.positiveSpatial },
+        H,
+        W,
+        C,
+        N,
+        B,
+        maps: Array.from({ length: B }, (_, b) => input.slice(b * H * W * C, (b + 1) * H * W * C)),
+        spatial: fx.init.spatial,
+        features: fx.init.features,
+        bias: fx.init.bias,
+        targets: fx.npy('targets.npy').data,
+        mask: {
+          normalize: fx.options.normalize,
+          constrainPos: fx.options.constrainPos,
+          positiveSpatial: fx.options.positiveSpatial,
+        },
         eluOffset: fx.meta.elu_offset,
       };
       const errs: string[] = [];
@@ -151,47 +262,104 @@ describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }
         close('features after', k.features, fx.npy('features_after.npy').data);
       }
       // the regularizer on the state after the forward pass, as the fixture computed it
-      const gs = new Float32Array(N * H * W), gf = new Float32Array(N * C);
+      const gs = new Float32Array(N * H * W),
+        gf = new Float32Array(N * C);
       const regArgs = {
-        spatial: k.spatial, features: k.features, neurons: N, channels: C, height: H, width: W, mask: p.mask,
-        weight: fx.meta.spatial_and_feature_reg_weight, form: 'neuralpredictors' as const,
+        spatial: k.spatial,
+        features: k.features,
+        neurons: N,
+        channels: C,
+        height: H,
+        width: W,
+        mask: p.mask,
+        weight: fx.meta.spatial_and_feature_reg_weight,
+        form: 'neuralpredictors' as const,
       };
       const reg = factorizedRegularizer({ ...regArgs, gradSpatial: gs, gradFeatures: gf });
       close('regularizer', [reg], [fx.meta.regularizer]);
       close('regularizer mean', [factorizedRegularizer({ ...regArgs, reduction: 'mean' })], [fx.meta.regularizer_mean]);
       // the per-neuron form, which the fixture's generator computed (weighted) for contrast
-      close('regularizer, per-neuron form', [factorizedRegularizer({ ...regArgs, form: 'per_neuron' })],
-        [fx.meta.regularizer_per_neuron_form]);
+      close(
+        'regularizer, per-neuron form',
+        [factorizedRegularizer({ ...regArgs, form: 'per_neuron' })],
+        [fx.meta.regularizer_per_neuron_form],
+      );
       close('reg grad spatial', gs, fx.npy('reg_grad_spatial.npy').data);
       close('reg grad features', gf, fx.npy('reg_grad_features.npy').data);
       // and inside the step: gradients = Poisson's + the regularizer's
       const kr = runKernel({ ...p, spatial: k.spatial, features: k.features }, kernel, {
-        relaxed, regWeight: fx.meta.spatial_and_feature_reg_weight, regForm: 'neuralpredictors',
+        relaxed,
+        regWeight: fx.meta.spatial_and_feature_reg_weight,
+        regForm: 'neuralpredictors',
       });
       close('step regularizer', [kr.regularizer], [fx.meta.regularizer]);
       const sum = (a: Float32Array, b: Float32Array): Float32Array => a.map((v, i) => v + b[i]);
-      close('step grad spatial + reg', kr.gradSpatial, sum(fx.npy('grad_spatial.npy').data, fx.npy('reg_grad_spatial.npy').data));
-      close('step grad features + reg', kr.gradFeatures, sum(fx.npy('grad_features.npy').data, fx.npy('reg_grad_features.npy').data));
+      close(
+        'step grad spatial + reg',
+        kr.gradSpatial,
+        sum(fx.npy('grad_spatial.npy').data, fx.npy('reg_grad_spatial.npy').data),
+      );
+      close(
+        'step grad features + reg',
+        kr.gradFeatures,
+        sum(fx.npy('grad_features.npy').data, fx.npy('reg_grad_features.npy').data),
+      );
       console.log(`[${kernel}${relaxed ? ' relaxed' : ''}] ${name} max abs errors: ${errs.join(', ')}`);
     });
   }
 
   const shapes: Array<[string, number, number, number, number, number, MaskOptions, number]> = [
     // label, H, W, C, N, B, mask options, images per pass
-    ['padding everywhere, normalize', 5, 7, 6, 13, 7, { normalize: true, constrainPos: false, positiveSpatial: false }, 3],
-    ['padding, no normalize, positive spatial', 3, 5, 10, 9, 4, { normalize: false, constrainPos: false, positiveSpatial: true }, 1],
-    ['constrain_pos, normalize, 2 per pass', 6, 6, 8, 12, 5, { normalize: true, constrainPos: true, positiveSpatial: false }, 2],
+    [
+      'padding everywhere, normalize',
+      5,
+      7,
+      6,
+      13,
+      7,
+      { normalize: true, constrainPos: false, positiveSpatial: false },
+      3,
+    ],
+    [
+      'padding, no normalize, positive spatial',
+      3,
+      5,
+      10,
+      9,
+      4,
+      { normalize: false, constrainPos: false, positiveSpatial: true },
+      1,
+    ],
+    [
+      'constrain_pos, normalize, 2 per pass',
+      6,
+      6,
+      8,
+      12,
+      5,
+      { normalize: true, constrainPos: true, positiveSpatial: false },
+      2,
+    ],
     ['no bias, elu offset', 4, 8, 16, 8, 3, { normalize: true, constrainPos: false, positiveSpatial: false }, 4],
   ];
   for (const [label, H, W, C, N, B, mask, k] of shapes) {
     it(`vs tfjs autograd: ${label} (${H}x${W}x${C}, N=${N}, B=${B}, ${k} image(s) per pass, loss scale 2.5, regularizer 0.01)`, async () => {
       const p = randomProblem(H * 1000 + N, H, W, C, N, B, mask, !label.startsWith('no bias'));
       const before = tf.memory().numTensors;
-      const combos = [['sum', 'per_neuron'], ['mean', 'per_neuron'], ['sum', 'neuralpredictors'], ['mean', 'neuralpredictors']] as const;
+      const combos = [
+        ['sum', 'per_neuron'],
+        ['mean', 'per_neuron'],
+        ['sum', 'neuralpredictors'],
+        ['mean', 'neuralpredictors'],
+      ] as const;
       for (const [reduction, regForm] of combos) {
         const ref = await tfjsReference(p, 2.5, reduction === 'sum' ? 0.01 : 3, reduction, p.maps, regForm);
         const got = runKernel(p, kernel, {
-          lossScale: 2.5, regWeight: reduction === 'sum' ? 0.01 : 3, regReduction: reduction, regForm, imagesPerPass: k,
+          lossScale: 2.5,
+          regWeight: reduction === 'sum' ? 0.01 : 3,
+          regReduction: reduction,
+          regForm,
+          imagesPerPass: k,
           relaxed,
         });
         expectClose('poisson', [got.poisson], [ref.poisson], ATOL, RTOL);
@@ -206,9 +374,19 @@ describe.each(KERNELS)('factorized readout kernel, $label', ({ kernel, relaxed }
   }
 
   it('float16 feature cache: maps decoded per image give what the tfjs model gives on the same values', async () => {
-    const H = 7, W = 9, C = 12, N = 10, B = 6;
+    const H = 7,
+      W = 9,
+      C = 12,
+      N = 10,
+      B = 6;
     const p = randomProblem(77, H, W, C, N, B, { normalize: true, constrainPos: false, positiveSpatial: false });
-    const cache = new FeatureCache({ height: H, width: W, channels: C }, 'float16', Int32Array.from({ length: B }, (_, i) => i), B, 4);
+    const cache = new FeatureCache(
+      { height: H, width: W, channels: C },
+      'float16',
+      Int32Array.from({ length: B }, (_, i) => i),
+      B,
+      4,
+    );
     p.maps.forEach((m, i) => cache.store(i, m));
     const scratch = Array.from({ length: B }, () => new Float32Array(cache.mapSize));
     const maps16 = Array.from({ length: B }, (_, i) => cache.map(i, scratch[i]));
@@ -231,9 +409,21 @@ describe('factorized readout kernel: shapes and errors', () => {
     expect(['wasm', 'js']).toContain(k.path);
     expect(k.bytes).toBeGreaterThan(0);
     const base = {
-      height: 2, width: 3, channels: 4, neurons: 5, maps: [new Float32Array(24)], spatial: new Float32Array(30), features: new Float32Array(20),
-      bias: new Float32Array(5), mask: { normalize: true, constrainPos: false, positiveSpatial: false }, targets: new Float32Array(5),
-      lossScale: 1, logEps: 1e-8, gradSpatial: new Float32Array(30), gradFeatures: new Float32Array(20), gradBias: new Float32Array(5),
+      height: 2,
+      width: 3,
+      channels: 4,
+      neurons: 5,
+      maps: [new Float32Array(24)],
+      spatial: new Float32Array(30),
+      features: new Float32Array(20),
+      bias: new Float32Array(5),
+      mask: { normalize: true, constrainPos: false, positiveSpatial: false },
+      targets: new Float32Array(5),
+      lossScale: 1,
+      logEps: 1e-8,
+      gradSpatial: new Float32Array(30),
+      gradFeatures: new Float32Array(20),
+      gradBias: new Float32Array(5),
     };
     expect(() => k.trainStep({ ...base, spatial: new Float32Array(29) })).toThrow(/spatial: expected 30 values/);
     expect(() => k.trainStep({ ...base, channels: 3 })).toThrow(/made for 2x3x4 maps/);

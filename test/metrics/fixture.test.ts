@@ -31,7 +31,9 @@ describe('metrics on static-sim-a', () => {
     }
     await zip.close();
     const imageRates = npy(join(SIM_TRUTH, 'true_rates_test.npy')).data as Float32Array; // (100 images, neurons)
-    const rowOf = new Map(Array.from(npy(join(SIM_TRUTH, 'true_rates_test_image_ids.npy')).data as BigInt64Array, (id, row) => [id, row]));
+    const rowOf = new Map(
+      Array.from(npy(join(SIM_TRUTH, 'true_rates_test_image_ids.npy')).data as BigInt64Array, (id, row) => [id, row]),
+    );
     const predictions = new Float32Array(test.length * neurons);
     test.forEach((i, k) => {
       const row = rowOf.get(ids[i]);
@@ -39,7 +41,10 @@ describe('metrics on static-sim-a', () => {
       predictions.set(imageRates.subarray(row * neurons, (row + 1) * neurons), k * neurons);
     });
     const oracleRef = npy(join(SIM_TRUTH, 'oracle_jackknife.npy')).data as Float32Array;
-    const ceiling = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')).ceiling as Record<string, number>;
+    const ceiling = JSON.parse(readFileSync(join(SIM, 'reference_results.json'), 'utf8')).ceiling as Record<
+      string,
+      number
+    >;
 
     const r = evaluate({ predictions, responses, neurons, imageIds: test.map((i) => ids[i]) });
     let worst = 0;

@@ -38,7 +38,10 @@ describe.skipIf(!py.python)('metrics vs NumPy', () => {
     try {
       writeFileSync(join(dir, 'pred.npy'), writeNpy({ dtype: 'float64', shape: [trials, neurons], data: pred }));
       writeFileSync(join(dir, 'resp.npy'), writeNpy({ dtype: 'float64', shape: [trials, neurons], data: resp }));
-      writeFileSync(join(dir, 'ids.npy'), writeNpy({ dtype: 'int64', shape: [trials], data: BigInt64Array.from(ids.map(BigInt)) }));
+      writeFileSync(
+        join(dir, 'ids.npy'),
+        writeNpy({ dtype: 'int64', shape: [trials], data: BigInt64Array.from(ids.map(BigInt)) }),
+      );
       const r = spawnSync(py.python!, [join(__dirname, 'numpy_metrics.py'), dir], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const ref = JSON.parse(r.stdout) as Record<string, number[] | number>;

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FEV_THRESHOLD, evaluate, fevPerNeuron, fractionOracle, groupByImage, meanFeveAboveThreshold, oracleJackknife } from '../../src/metrics';
+import {
+  evaluate,
+  FEV_THRESHOLD,
+  fevPerNeuron,
+  fractionOracle,
+  groupByImage,
+  meanFeveAboveThreshold,
+  oracleJackknife,
+} from '../../src/metrics';
 
 describe('groupByImage', () => {
   it('groups trial rows by image id, ordered by id', () => {
@@ -19,20 +27,35 @@ describe('oracleJackknife', () => {
     const ids = [0, 1, 0, 1, 0];
     const x = [1, 2, 3, 4, 6];
     const y = [2.5, 2, 1.5, 6, 4];
-    const mx = x.reduce((s, v) => s + v) / 5, my = y.reduce((s, v) => s + v) / 5;
+    const mx = x.reduce((s, v) => s + v) / 5,
+      my = y.reduce((s, v) => s + v) / 5;
     const cov = x.reduce((s, v, i) => s + (v - mx) * (y[i] - my), 0);
     const r = cov / Math.sqrt(x.reduce((s, v) => s + (v - mx) ** 2, 0) * y.reduce((s, v) => s + (v - my) ** 2, 0));
     expect(oracleJackknife(resp, 1, groupByImage(ids))[0]).toBeCloseTo(r, 7);
   });
 
   it('is 1 when repeats are identical and the images differ', () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: 3, maxLength: 12 }), fc.integer({ min: 2, max: 6 }), (means, repeats) => {
-      const sd = Math.sqrt(means.reduce((s, v) => s + v * v, 0) / means.length - (means.reduce((s, v) => s + v, 0) / means.length) ** 2);
-      fc.pre(sd > 0.01); // the 1e-8 eps in the correlation's denominators is then negligible
-      const resp: number[] = [], ids: number[] = [];
-      for (let r = 0; r < repeats; r++) means.forEach((m, i) => { resp.push(m); ids.push(i); });
-      expect(oracleJackknife(Float64Array.from(resp), 1, groupByImage(ids))[0]).toBeCloseTo(1, 5);
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: 3, maxLength: 12 }),
+        fc.integer({ min: 2, max: 6 }),
+        (means, repeats) => {
+          const sd = Math.sqrt(
+            means.reduce((s, v) => s + v * v, 0) / means.length -
+              (means.reduce((s, v) => s + v, 0) / means.length) ** 2,
+          );
+          fc.pre(sd > 0.01); // the 1e-8 eps in the correlation's denominators is then negligible
+          const resp: number[] = [],
+            ids: number[] = [];
+          for (let r = 0; r < repeats; r++)
+            means.forEach((m, i) => {
+              resp.push(m);
+              ids.push(i);
+            });
+          expect(oracleJackknife(Float64Array.from(resp), 1, groupByImage(ids))[0]).toBeCloseTo(1, 5);
+        },
+      ),
+    );
   });
 
   it('ignores images shown once and is NaN without any repeat', () => {
@@ -73,7 +96,10 @@ describe('FEV and FEVE', () => {
   });
 
   it('averages FEVE only over neurons at or above the FEV threshold', () => {
-    const m = meanFeveAboveThreshold({ fev: Float64Array.from([0.1, FEV_THRESHOLD, 0.9]), feve: Float64Array.from([5, 0.4, 0.6]) });
+    const m = meanFeveAboveThreshold({
+      fev: Float64Array.from([0.1, FEV_THRESHOLD, 0.9]),
+      feve: Float64Array.from([5, 0.4, 0.6]),
+    });
     expect(m.neurons).toBe(2);
     expect(m.mean).toBeCloseTo(0.5, 12);
   });
@@ -81,7 +107,12 @@ describe('FEV and FEVE', () => {
 
 describe('evaluate', () => {
   it('says plainly that oracle metrics need repeats', () => {
-    const r = evaluate({ predictions: Float32Array.from([1, 2, 3]), responses: Float32Array.from([1, 3, 2]), neurons: 1, imageIds: [0, 1, 2] });
+    const r = evaluate({
+      predictions: Float32Array.from([1, 2, 3]),
+      responses: Float32Array.from([1, 3, 2]),
+      neurons: 1,
+      imageIds: [0, 1, 2],
+    });
     expect(r.summary.oracle).toBeNull();
     expect(r.summary.fraction_oracle).toBeNull();
     expect(r.summary.feve).toBeNull();
@@ -92,8 +123,14 @@ describe('evaluate', () => {
   });
 
   it('rejects arrays that do not fit together', () => {
-    expect(() => evaluate({ predictions: new Float32Array(6), responses: new Float32Array(4), neurons: 2, imageIds: [0, 1] })).toThrow(/predictions/);
-    expect(() => evaluate({ predictions: new Float32Array(4), responses: new Float32Array(4), neurons: 2, imageIds: [0, 1, 2] })).toThrow(/image ids/);
-    expect(() => evaluate({ predictions: new Float32Array(5), responses: new Float32Array(5), neurons: 2, imageIds: [0, 1] })).toThrow(/multiple/);
+    expect(() =>
+      evaluate({ predictions: new Float32Array(6), responses: new Float32Array(4), neurons: 2, imageIds: [0, 1] }),
+    ).toThrow(/predictions/);
+    expect(() =>
+      evaluate({ predictions: new Float32Array(4), responses: new Float32Array(4), neurons: 2, imageIds: [0, 1, 2] }),
+    ).toThrow(/image ids/);
+    expect(() =>
+      evaluate({ predictions: new Float32Array(5), responses: new Float32Array(5), neurons: 2, imageIds: [0, 1] }),
+    ).toThrow(/multiple/);
   });
 });

@@ -13,5 +13,8 @@ export function findNumpyPython(): { python: string } | { python: null; reason: 
     const r = spawnSync(p, ['-c', 'import numpy'], { encoding: 'utf8' });
     if (r.status === 0) return { python: p };
   }
-  return { python: null, reason: `no Python with NumPy (tried ${candidates.join(', ')}; make it with: bash scripts/setup_torch.sh, or set V1X_PYTHON)` };
+  return {
+    python: null,
+    reason: `no Python with NumPy (tried ${candidates.join(', ')}; make it with: bash scripts/setup_torch.sh, or set V1X_PYTHON)`,
+  };
 }

@@ -1,18 +1,31 @@
 /** Architecture inference from state_dict keys and shapes, and config parsing: errors must name layer and shapes. */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError, type HostTensor, type StateDict } from '../../src/io/host_tensor';
+import { type HostTensor, InputError, type StateDict } from '../../src/io/host_tensor';
 import { describeArchitecture, inferArchitecture } from '../../src/model/architecture';
-import { DEFAULT_MODEL_CONFIG, parseModelConfig, parseModelConfigText, type ModelConfig } from '../../src/model/config';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig, parseModelConfigText } from '../../src/model/config';
 import { FIXTURE, fixtureStateDict } from './fixture';
 
 let base: StateDict;
-beforeAll(async () => { base = await fixtureStateDict(); });
+beforeAll(async () => {
+  base = await fixtureStateDict();
+});
 
 const R = 'readout.26872-17-20.';
-const zeros = (shape: number[]): HostTensor => ({ dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-const edit = (f: (sd: StateDict) => void): StateDict => { const sd = new Map(base); f(sd); return sd; };
-const cfg = (over: Partial<ModelConfig> = {}): ModelConfig => ({ ...structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig, ...over });
+const zeros = (shape: number[]): HostTensor => ({
+  dtype: 'float32',
+  shape,
+  data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+});
+const edit = (f: (sd: StateDict) => void): StateDict => {
+  const sd = new Map(base);
+  f(sd);
+  return sd;
+};
+const cfg = (over: Partial<ModelConfig> = {}): ModelConfig => ({
+  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+  ...over,
+});
 
 function errorOf(sd: StateDict, config = cfg()): string {
   try {
@@ -35,17 +48,31 @@ describe('architecture of the sensorium-sota checkpoint', () => {
     expect(a.core.stack).toEqual([3]);
     expect(a.core.outputShape).toEqual([64, 28, 56]);
     expect(a.readouts).toHaveLength(1);
-    expect(a.readouts[0]).toMatchObject({ key: '26872-17-20', neurons: 7776, channels: 64, gaussType: 'full', bias: true });
+    expect(a.readouts[0]).toMatchObject({
+      key: '26872-17-20',
+      neurons: 7776,
+      channels: 64,
+      gaussType: 'full',
+      bias: true,
+    });
     expect(a.readouts[0].positionNetwork).toEqual({
-      inputDimensions: 2, finalTanh: true,
-      linears: [{ index: 0, inFeatures: 2, outFeatures: 30 }, { index: 2, inFeatures: 30, outFeatures: 2 }],
+      inputDimensions: 2,
+      finalTanh: true,
+      linears: [
+        { index: 0, inFeatures: 2, outFeatures: 30 },
+        { index: 2, inFeatures: 30, outFeatures: 2 },
+      ],
     });
     expect(a.defaultReadout).toBe('26872-17-20');
     expect(describeArchitecture(a).join('\n')).toContain('7776 neurons');
   });
 
   it('follows the config for what weights cannot tell (pad_input, final_nonlinearity, linear, stack)', () => {
-    const a = inferArchitecture(base, cfg({ pad_input: true, final_nonlinearity: false, input_shape: [1, 36, 64] }), 'm');
+    const a = inferArchitecture(
+      base,
+      cfg({ pad_input: true, final_nonlinearity: false, input_shape: [1, 36, 64] }),
+      'm',
+    );
     expect(a.core.layers[0].convs[0].padding).toEqual([4, 4]);
     expect(a.core.outputShape).toEqual([64, 36, 64]);
     expect(a.core.layers.map((l) => l.elu)).toEqual([true, true, true, false]);
@@ -74,8 +101,12 @@ describe('architecture errors name the layer and the shapes', () => {
   });
 
   it('a conv whose input channels do not match the previous layer', () => {
-    const msg = errorOf(edit((sd) => sd.set('core.features.layer3.ds_conv.in_depth_conv.weight', zeros([64, 48, 1, 1]))));
-    expect(msg).toContain("core layer 3: 'core.features.layer3.ds_conv.in_depth_conv.weight' has shape (64, 48, 1, 1), expected (64, 64, 1, 1)");
+    const msg = errorOf(
+      edit((sd) => sd.set('core.features.layer3.ds_conv.in_depth_conv.weight', zeros([64, 48, 1, 1]))),
+    );
+    expect(msg).toContain(
+      "core layer 3: 'core.features.layer3.ds_conv.in_depth_conv.weight' has shape (64, 48, 1, 1), expected (64, 64, 1, 1)",
+    );
   });
 
   it('a BatchNorm vector of the wrong length', () => {
@@ -84,25 +115,42 @@ describe('architecture errors name the layer and the shapes', () => {
   });
 
   it('readout shapes that disagree', () => {
-    expect(errorOf(edit((sd) => sd.set(`${R}bias`, zeros([7775]))))).toContain(`readout '26872-17-20': '${R}bias' has shape (7775,), expected (7776,)`);
-    expect(errorOf(edit((sd) => sd.set(`${R}sigma`, zeros([1, 7776, 2, 3]))))).toContain('(1, 7776, 2, 3), expected (1, 7776, 2, 2) (full)');
-    expect(errorOf(edit((sd) => sd.set(`${R}mu_transform.2.weight`, zeros([2, 20]))))).toContain("'readout.26872-17-20.mu_transform.2.weight' has shape (2, 20), expected (2, 30)");
-    expect(errorOf(edit((sd) => sd.set(`${R}_features`, zeros([1, 32, 1, 7776]))))).toContain('has 32 channels, but the core outputs 64');
+    expect(errorOf(edit((sd) => sd.set(`${R}bias`, zeros([7775]))))).toContain(
+      `readout '26872-17-20': '${R}bias' has shape (7775,), expected (7776,)`,
+    );
+    expect(errorOf(edit((sd) => sd.set(`${R}sigma`, zeros([1, 7776, 2, 3]))))).toContain(
+      '(1, 7776, 2, 3), expected (1, 7776, 2, 2) (full)',
+    );
+    expect(errorOf(edit((sd) => sd.set(`${R}mu_transform.2.weight`, zeros([2, 20]))))).toContain(
+      "'readout.26872-17-20.mu_transform.2.weight' has shape (2, 20), expected (2, 30)",
+    );
+    expect(errorOf(edit((sd) => sd.set(`${R}_features`, zeros([1, 32, 1, 7776]))))).toContain(
+      'has 32 channels, but the core outputs 64',
+    );
     expect(errorOf(edit((sd) => sd.delete(`${R}source_grid`)))).toContain("no 'readout.26872-17-20.source_grid'");
   });
 
   it('a stack the readout does not fit', () => {
-    expect(errorOf(base, cfg({ stack: null }))).toContain('has 64 channels, but the core outputs 256 (layers 0, 1, 2, 3 stacked');
+    expect(errorOf(base, cfg({ stack: null }))).toContain(
+      'has 64 channels, but the core outputs 256 (layers 0, 1, 2, 3 stacked',
+    );
   });
 
   it('unexpected keys, with what they probably are', () => {
-    const msg = errorOf(edit((sd) => { sd.set('shifter.26872-17-20.mlp.0.weight', zeros([5, 2])); sd.set('core.features.layer0.extra', zeros([1])); }));
+    const msg = errorOf(
+      edit((sd) => {
+        sd.set('shifter.26872-17-20.mlp.0.weight', zeros([5, 2]));
+        sd.set('core.features.layer0.extra', zeros([1]));
+      }),
+    );
     expect(msg).toContain("unexpected key 'shifter.26872-17-20.mlp.0.weight' (a shifter network");
     expect(msg).toContain("unexpected key 'core.features.layer0.extra'");
   });
 
   it('an image too small for the kernels', () => {
-    expect(errorOf(base, cfg({ input_shape: [1, 8, 8] }))).toContain('core layer 0: an input of 8x8 pixels (config input_shape) shrinks to nothing');
+    expect(errorOf(base, cfg({ input_shape: [1, 8, 8] }))).toContain(
+      'core layer 0: an input of 8x8 pixels (config input_shape) shrinks to nothing',
+    );
   });
 
   it('no core at all', () => {
@@ -113,7 +161,9 @@ describe('architecture errors name the layer and the shapes', () => {
 
 describe('readout variants', () => {
   it('several readouts: all listed, the first is the default, with a note', () => {
-    const sd = edit((s) => { for (const [k, v] of base) if (k.startsWith(R)) s.set(k.replace(R, 'readout.second-scan.'), v); });
+    const sd = edit((s) => {
+      for (const [k, v] of base) if (k.startsWith(R)) s.set(k.replace(R, 'readout.second-scan.'), v);
+    });
     const a = inferArchitecture(sd, cfg(), 'm');
     expect(a.readouts.map((r) => r.key)).toEqual(['26872-17-20', 'second-scan']);
     expect(a.defaultReadout).toBe('26872-17-20');
@@ -130,7 +180,9 @@ describe('readout variants', () => {
     expect(a.readouts[0]).toMatchObject({ gaussType: 'uncorrelated', positionNetwork: null });
     sd.set(`${R}sigma`, zeros([1, 7776, 1, 1]));
     expect(inferArchitecture(sd, cfg(), 'm', ['gauss_type']).readouts[0].gaussType).toBe('isotropic');
-    expect(inferArchitecture(sd, cfg(), 'm', ['gauss_type']).notes.join(' ')).toContain("config says gauss_type='full'");
+    expect(inferArchitecture(sd, cfg(), 'm', ['gauss_type']).notes.join(' ')).toContain(
+      "config says gauss_type='full'",
+    );
   });
 
   it('plain hidden convs with biases, non-affine BatchNorm with Bias2D', () => {
@@ -145,8 +197,20 @@ describe('readout variants', () => {
     sd.set('readout.a._mu', zeros([1, 10, 1, 2]));
     sd.set('readout.a.sigma', zeros([1, 10, 2, 2]));
     const a = inferArchitecture(sd, cfg({ input_shape: [1, 20, 30] }), 'm');
-    expect(a.core.layers[0]).toMatchObject({ kind: 'conv', batchNorm: { affine: false }, biasKey: 'core.features.layer0.bias.bias', outHeight: 16, outWidth: 26 });
-    expect(a.core.layers[1]).toMatchObject({ kind: 'conv', batchNorm: null, outChannels: 6, outHeight: 16, outWidth: 26 });
+    expect(a.core.layers[0]).toMatchObject({
+      kind: 'conv',
+      batchNorm: { affine: false },
+      biasKey: 'core.features.layer0.bias.bias',
+      outHeight: 16,
+      outWidth: 26,
+    });
+    expect(a.core.layers[1]).toMatchObject({
+      kind: 'conv',
+      batchNorm: null,
+      outChannels: 6,
+      outHeight: 16,
+      outWidth: 26,
+    });
     expect(a.core.layers[1].convs[0]).toMatchObject({ biasKey: 'core.features.layer1.conv.bias', padding: [1, 1] });
     expect(a.readouts[0]).toMatchObject({ neurons: 10, bias: false, positionNetwork: null });
   });
@@ -160,7 +224,10 @@ describe('model config', () => {
   });
 
   it('fills missing keys with the defaults and lists keys it does not use', () => {
-    const p = parseModelConfigText('{"elu_offset": -1, "gamma_readout": 0.0076, "seed": 42, "readout_bias": true}', 'c.json');
+    const p = parseModelConfigText(
+      '{"elu_offset": -1, "gamma_readout": 0.0076, "seed": 42, "readout_bias": true}',
+      'c.json',
+    );
     expect(p.config.elu_offset).toBe(-1);
     expect(p.config.layers).toBe(4);
     expect(p.given.sort()).toEqual(['elu_offset', 'gamma_readout']);
@@ -172,7 +239,7 @@ describe('model config', () => {
       [{ layers: 'four' }, "config key 'layers' must be an integer >= 1"],
       [{ gauss_type: 'diagonal' }, "config key 'gauss_type' must be 'full', 'uncorrelated' or 'isotropic'"],
       [{ input_shape: [1, 36] }, "config key 'input_shape' must be a list [channels, height, width]"],
-      [{ grid_mean_predictor: { type: 'shared' } }, "grid_mean_predictor.type \"shared\" is not supported"],
+      [{ grid_mean_predictor: { type: 'shared' } }, 'grid_mean_predictor.type "shared" is not supported'],
       [{ skip: 2 }, "config key 'skip' = 2 is not supported"],
       [{ elu_offset: null }, "config key 'elu_offset' must be a finite number"],
       [[1, 2], 'a model config must be a JSON object'],

@@ -8,8 +8,8 @@ import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { FullGaussian2d } from '../../src/model/gaussian_readout';
 import { readoutHostParams } from '../../src/model/host_params';
-import { Rng } from '../../src/util/rng';
 import { encoderToStateDict } from '../../src/model/to_state_dict';
+import { Rng } from '../../src/util/rng';
 import { expectClose, fixtureStateDict, npy } from './fixture';
 
 /** Bitwise equality of two typed arrays (fast on 500k elements, unlike a deep equal). */
@@ -36,7 +36,10 @@ describe('tensor bookkeeping', () => {
       await enc.coreOutput(images.data.subarray(0, 36 * 64));
       r.grid().dispose();
       r.sampleGrid(2).dispose();
-      const { value, grads } = tf.variableGrads(() => enc.forward(x, { sample: true }).sum() as tf.Scalar, r.variables());
+      const { value, grads } = tf.variableGrads(
+        () => enc.forward(x, { sample: true }).sum() as tf.Scalar,
+        r.variables(),
+      );
       value.dispose();
       tf.dispose(Object.values(grads));
     };
@@ -76,7 +79,10 @@ describe('state_dict mapping', () => {
     expect(sameBits(p.bias, sd.get(`${R}bias`)!.data)).toBe(true);
     expect(sameBits(p.sigma, sd.get(`${R}sigma`)!.data)).toBe(true);
     expect(sameBits(p.sourceGrid!, sd.get(`${R}source_grid`)!.data)).toBe(true);
-    expect(p.positionNetwork!.layers.map((l) => [l.outFeatures, l.inFeatures])).toEqual([[30, 2], [2, 30]]);
+    expect(p.positionNetwork!.layers.map((l) => [l.outFeatures, l.inFeatures])).toEqual([
+      [30, 2],
+      [2, 30],
+    ]);
     expect(sameBits(p.positionNetwork!.layers[1].weight, sd.get(`${R}mu_transform.2.weight`)!.data)).toBe(true);
     expectClose('grid', p.grid, npy('grid.npy').data, 1e-6, 0);
   });
@@ -87,9 +93,16 @@ describe('FullGaussian2d variants (neuralpredictors sample_grid formulas)', () =
   const rng = new Rng(5);
   const mu = Float32Array.from([0.1, -0.2, 0.95, 0.3, -0.5, 0.5, 1.4, -1.2, 0, 0]); // neuron 3 outside [-1, 1]
   const noise = rng.normalArray(2 * N * 2);
-  const make = (gaussType: 'full' | 'uncorrelated' | 'isotropic', sigma: Float32Array): FullGaussian2d => new FullGaussian2d({
-    neurons: N, channels: 2, gaussType, features: rng.normalArray(2 * N), bias: null, sigma, mu: Float32Array.from(mu),
-  });
+  const make = (gaussType: 'full' | 'uncorrelated' | 'isotropic', sigma: Float32Array): FullGaussian2d =>
+    new FullGaussian2d({
+      neurons: N,
+      channels: 2,
+      gaussType,
+      features: rng.normalArray(2 * N),
+      bias: null,
+      sigma,
+      mu: Float32Array.from(mu),
+    });
   const clamp = (v: number): number => Math.max(-1, Math.min(1, v));
 
   it('uncorrelated: clamp(noise * sigma + mu), free mu clamped in place first', async () => {
@@ -97,9 +110,11 @@ describe('FullGaussian2d variants (neuralpredictors sample_grid formulas)', () =
     const r = make('uncorrelated', sigma);
     const g = await r.sampleGrid(2, noise).data();
     const want: number[] = [];
-    for (let b = 0; b < 2; b++) for (let n = 0; n < N; n++) for (let c = 0; c < 2; c++) {
-      want.push(clamp(noise[(b * N + n) * 2 + c] * sigma[n * 2 + c] + clamp(mu[n * 2 + c])));
-    }
+    for (let b = 0; b < 2; b++)
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < 2; c++) {
+          want.push(clamp(noise[(b * N + n) * 2 + c] * sigma[n * 2 + c] + clamp(mu[n * 2 + c])));
+        }
     expectClose('uncorrelated', g, want, 1e-6, 0);
     expect(Array.from(await r.mu!.data())).toEqual(Array.from(mu, clamp)); // neuralpredictors' self.mu.clamp_
     r.dispose();
@@ -110,9 +125,11 @@ describe('FullGaussian2d variants (neuralpredictors sample_grid formulas)', () =
     const r = make('isotropic', sigma);
     const g = await r.sampleGrid(2, noise).data();
     const want: number[] = [];
-    for (let b = 0; b < 2; b++) for (let n = 0; n < N; n++) for (let c = 0; c < 2; c++) {
-      want.push(clamp(noise[(b * N + n) * 2 + c] * sigma[n] + clamp(mu[n * 2 + c])));
-    }
+    for (let b = 0; b < 2; b++)
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < 2; c++) {
+          want.push(clamp(noise[(b * N + n) * 2 + c] * sigma[n] + clamp(mu[n * 2 + c])));
+        }
     expectClose('isotropic', g, want, 1e-6, 0);
     r.dispose();
   });
@@ -122,10 +139,12 @@ describe('FullGaussian2d variants (neuralpredictors sample_grid formulas)', () =
     const r = make('full', sigma);
     const g = await r.sampleGrid(2, noise).data();
     const want: number[] = [];
-    for (let b = 0; b < 2; b++) for (let n = 0; n < N; n++) for (let c = 0; c < 2; c++) {
-      const z = noise.subarray((b * N + n) * 2, (b * N + n) * 2 + 2);
-      want.push(clamp(sigma[n * 4 + c * 2] * z[0] + sigma[n * 4 + c * 2 + 1] * z[1] + clamp(mu[n * 2 + c])));
-    }
+    for (let b = 0; b < 2; b++)
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < 2; c++) {
+          const z = noise.subarray((b * N + n) * 2, (b * N + n) * 2 + 2);
+          want.push(clamp(sigma[n * 4 + c * 2] * z[0] + sigma[n * 4 + c * 2 + 1] * z[1] + clamp(mu[n * 2 + c])));
+        }
     expectClose('full', g, want, 1e-6, 0);
     expect(Array.from(await r.grid().data())).toEqual(Array.from(mu, clamp));
     // Noise drawn inside is reproducible from the readout's seed.

@@ -10,8 +10,15 @@ import type { FactorizedOptions, FactorizedReadoutInit } from '../../src/model/f
 export const FACTORIZED_FIXTURES = fileURLToPath(new URL('../fixtures/factorized/', import.meta.url));
 
 export const FACTORIZED_CASES = [
-  'normalize', 'no_normalize', 'normalize_constrain_pos', 'no_normalize_constrain_pos', 'normalize_positive_spatial',
-  'no_normalize_positive_spatial', 'normalize_positive_weights', 'no_bias_reg_offset', 'sota_core_output',
+  'normalize',
+  'no_normalize',
+  'normalize_constrain_pos',
+  'no_normalize_constrain_pos',
+  'normalize_positive_spatial',
+  'no_normalize_positive_spatial',
+  'normalize_positive_weights',
+  'no_bias_reg_offset',
+  'sota_core_output',
 ] as const;
 
 export interface FactorizedCaseMeta {
@@ -48,14 +55,18 @@ export function fixtureNpy(path: string): HostTensor<'float32'> {
 /** NCHW -> NHWC. */
 export function nchwToNhwcArray(x: Float32Array, B: number, C: number, H: number, W: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[(b * H * W + p) * C + c] = x[(b * C + c) * H * W + p];
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let p = 0; p < H * W; p++) out[(b * H * W + p) * C + c] = x[(b * C + c) * H * W + p];
   return out;
 }
 
 /** NHWC -> NCHW. */
 export function nhwcToNchwArray(x: ArrayLike<number>, B: number, H: number, W: number, C: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[(b * C + c) * H * W + p] = x[(b * H * W + p) * C + c];
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let p = 0; p < H * W; p++) out[(b * C + c) * H * W + p] = x[(b * H * W + p) * C + c];
   return out;
 }
 
@@ -70,8 +81,10 @@ export async function loadFactorizedCase(name: string): Promise<FactorizedCase> 
     return t;
   };
   const { batch: B, channels: C, height: H, width: W, neurons: N } = meta.shape;
-  const spatial = get('spatial'), features = get('_features');
-  if (spatial.shape.join() !== [N, H, W].join()) throw new Error(`spatial (${spatial.shape}) is not (${N}, ${H}, ${W})`);
+  const spatial = get('spatial'),
+    features = get('_features');
+  if (spatial.shape.join() !== [N, H, W].join())
+    throw new Error(`spatial (${spatial.shape}) is not (${N}, ${H}, ${W})`);
   if (features.shape.join() !== [N, C].join()) throw new Error(`_features (${features.shape}) is not (${N}, ${C})`);
   const options: FactorizedOptions = {
     normalize: meta.options.normalize,
@@ -82,14 +95,20 @@ export async function loadFactorizedCase(name: string): Promise<FactorizedCase> 
     l1Form: 'neuralpredictors', // the fixtures are neuralpredictors' own values
   };
   const init: FactorizedReadoutInit = {
-    neurons: N, channels: C, height: H, width: W,
+    neurons: N,
+    channels: C,
+    height: H,
+    width: W,
     spatial: Float32Array.from(toFloat32(spatial)),
     features: Float32Array.from(toFloat32(features)),
     bias: meta.bias ? Float32Array.from(toFloat32(get('bias'))) : null,
     options,
   };
   return {
-    name, meta, init, options,
+    name,
+    meta,
+    init,
+    options,
     has: (f) => existsSync(dir + f),
     npy: (f) => fixtureNpy(dir + f),
     inputNHWC: () => nchwToNhwcArray(fixtureNpy(dir + 'input.npy').data, B, C, H, W),

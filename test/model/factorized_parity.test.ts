@@ -10,25 +10,36 @@
  * Stacked2dCore + FullFactorized2d model neuralpredictors saved (zip and legacy .pth) predicts its responses
  * through our core + this readout.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, type NodeBackend } from '../../src/backend/node';
-import { toFloat32, type StateDict } from '../../src/io/host_tensor';
+import { type StateDict, toFloat32 } from '../../src/io/host_tensor';
 import { readCheckpoint } from '../../src/io/torch_checkpoint';
 import { inferArchitecture } from '../../src/model/architecture';
 import { parseModelConfig } from '../../src/model/config';
 import { FullFactorized2d } from '../../src/model/factorized_readout';
 import { coreFromStateDict } from '../../src/model/from_state_dict';
 import { variableFrom } from '../../src/model/variables';
+import {
+  FACTORIZED_CASES,
+  FACTORIZED_FIXTURES,
+  fixtureNpy,
+  loadFactorizedCase,
+  nchwToNhwcArray,
+  nhwcToNchwArray,
+} from './factorized_fixture';
 import { expectClose } from './fixture';
-import { FACTORIZED_CASES, FACTORIZED_FIXTURES, fixtureNpy, loadFactorizedCase, nchwToNhwcArray, nhwcToNchwArray } from './factorized_fixture';
 
-const ATOL = 1e-4, RTOL = 1e-4;
+const ATOL = 1e-4,
+  RTOL = 1e-4;
 
 for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
   describe(`FullFactorized2d parity with neuralpredictors on ${backend}`, () => {
-    beforeAll(async () => { await initNodeBackend(backend); });
+    beforeAll(async () => {
+      await initNodeBackend(backend);
+    });
 
     for (const name of FACTORIZED_CASES) {
       it(`${name}: forward, regularizer, loss and gradients within 1e-4 + 1e-4|ref|`, async () => {
@@ -59,7 +70,8 @@ for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
             close('normalized_spatial', await m.data(), 'normalized_spatial.npy');
             m.dispose();
           }
-          const reg = r.regularizer(), regMean = r.regularizer('mean');
+          const reg = r.regularizer(),
+            regMean = r.regularizer('mean');
           expectClose(`${name} regularizer`, await reg.data(), [fx.meta.regularizer], ATOL, RTOL);
           expectClose(`${name} regularizer mean`, await regMean.data(), [fx.meta.regularizer_mean], ATOL, RTOL);
           const rg = tf.variableGrads(() => r.regularizer(), [r.spatial, r.features]);
@@ -112,8 +124,12 @@ for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
 
       for (const file of ['model.pth', 'model_legacy.pth']) {
         let sd: StateDict;
-        beforeAll(async () => { sd = await readCheckpoint(new Uint8Array(readFileSync(dir + file)), file); });
-        afterAll(() => { /* nothing held */ });
+        beforeAll(async () => {
+          sd = await readCheckpoint(new Uint8Array(readFileSync(dir + file)), file);
+        });
+        afterAll(() => {
+          /* nothing held */
+        });
 
         it(`${file}: core output and responses within 1e-4 + 1e-4|ref|`, async () => {
           const coreSd: StateDict = new Map([...sd].filter(([k]) => !k.startsWith('readout.')));
@@ -125,12 +141,40 @@ for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
           const N = sd.get('readout.fx.bias')!.shape[0];
           expect(sd.get('readout.fx.spatial')!.shape).toEqual([N, H, W]);
           expect(sd.get('readout.fx._features')!.shape).toEqual([N, C]);
-          const ro = new FullFactorized2d({ neurons: N, channels: C, height: H, width: W, spatial: g('spatial'), features: g('_features'), bias: g('bias') }, false);
-          const x = tf.tensor4d(nchwToNhwcArray(images.data, B, images.shape[1], images.shape[2], images.shape[3]), [B, images.shape[2], images.shape[3], images.shape[1]]);
+          const ro = new FullFactorized2d(
+            {
+              neurons: N,
+              channels: C,
+              height: H,
+              width: W,
+              spatial: g('spatial'),
+              features: g('_features'),
+              bias: g('bias'),
+            },
+            false,
+          );
+          const x = tf.tensor4d(nchwToNhwcArray(images.data, B, images.shape[1], images.shape[2], images.shape[3]), [
+            B,
+            images.shape[2],
+            images.shape[3],
+            images.shape[1],
+          ]);
           const feat = core.forward(x);
-          expectClose(`${file} core output`, nhwcToNchwArray(await feat.data(), B, H, W, C), fixtureNpy(dir + 'core_output.npy').data, ATOL, RTOL);
+          expectClose(
+            `${file} core output`,
+            nhwcToNchwArray(await feat.data(), B, H, W, C),
+            fixtureNpy(dir + 'core_output.npy').data,
+            ATOL,
+            RTOL,
+          );
           const resp = tf.tidy(() => tf.elu(ro.forward(feat)).add(1));
-          const err = expectClose(`${file} responses`, await resp.data(), fixtureNpy(dir + 'responses.npy').data, ATOL, RTOL);
+          const err = expectClose(
+            `${file} responses`,
+            await resp.data(),
+            fixtureNpy(dir + 'responses.npy').data,
+            ATOL,
+            RTOL,
+          );
           console.log(`[${backend}] ${file}: responses max abs error ${err.toExponential(2)}`);
           tf.dispose([x, feat, resp]);
           ro.dispose();

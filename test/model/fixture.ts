@@ -26,7 +26,13 @@ export function fixtureLoss(): { loss: number; loss_float64: number } {
  * Asserts |a - b| <= atol + rtol * |b| elementwise (the fixture README's tolerances) and returns the largest
  * absolute error, so tests can print it.
  */
-export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): number {
+export function expectClose(
+  name: string,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+): number {
   expect(a.length, `${name}: length`).toBe(b.length);
   let worst = 0;
   let worstAt = -1;
@@ -35,9 +41,15 @@ export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<num
     const d = Math.abs(a[i] - b[i]);
     if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
     const r = Number.isNaN(d) ? Infinity : d / (atol + rtol * Math.abs(b[i]));
-    if (r > worst) { worst = r; worstAt = i; }
+    if (r > worst) {
+      worst = r;
+      worstAt = i;
+    }
   }
-  expect(worst, `${name}: worst element ${worstAt}: got ${a[worstAt]}, expected ${b[worstAt]} (atol ${atol}, rtol ${rtol})`).toBeLessThanOrEqual(1);
+  expect(
+    worst,
+    `${name}: worst element ${worstAt}: got ${a[worstAt]}, expected ${b[worstAt]} (atol ${atol}, rtol ${rtol})`,
+  ).toBeLessThanOrEqual(1);
   return maxAbs;
 }
 

@@ -8,7 +8,7 @@ import { initNodeBackend, type NodeBackend } from '../../src/backend/node';
 import { DEFAULT_MODEL_CONFIG } from '../../src/model/config';
 import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
-import { setGridSampleMode, type GridSampleMode } from '../../src/model/grid_sample';
+import { type GridSampleMode, setGridSampleMode } from '../../src/model/grid_sample';
 import { expectClose, expectGradClose, fixtureLoss, fixtureStateDict, npy } from './fixture';
 
 export function defineParitySuite(backend: NodeBackend, gridSample: GridSampleMode, gradientNote: string): void {
@@ -25,7 +25,11 @@ export function defineParitySuite(backend: NodeBackend, gridSample: GridSampleMo
     afterAll(() => enc?.dispose());
 
     it('core_output (2, 64, 28, 56) within 1e-4 + 1e-4|ref|', async () => {
-      const y = await enc.coreOutput({ dtype: 'float32', shape: [2, 1, 36, 64], data: inputs.data.subarray(0, 2 * 36 * 64) });
+      const y = await enc.coreOutput({
+        dtype: 'float32',
+        shape: [2, 1, 36, 64],
+        data: inputs.data.subarray(0, 2 * 36 * 64),
+      });
       expect(y.shape).toEqual([2, 64, 28, 56]);
       const err = expectClose('core_output', y.data, npy('core_output.npy').data, 1e-4, 1e-4);
       console.log(`[${backend}] core_output max abs error ${err.toExponential(2)}`);
@@ -64,15 +68,24 @@ export function defineParitySuite(backend: NodeBackend, gridSample: GridSampleMo
       const x = tf.variable(tf.tensor4d(inputs.data, [8, 1, 36, 64]));
       const targets = tf.tensor2d(npy('targets.npy').data, [8, 7776]);
       const vars = [r.features, r.bias!, pn.weights[0], pn.biases[0], pn.weights[1], pn.biases[1], x];
-      const names = ['grad_features', 'grad_bias', 'grad_mu_transform_0_weight', 'grad_mu_transform_0_bias',
-        'grad_mu_transform_2_weight', 'grad_mu_transform_2_bias', 'grad_inputs'];
+      const names = [
+        'grad_features',
+        'grad_bias',
+        'grad_mu_transform_0_weight',
+        'grad_mu_transform_0_bias',
+        'grad_mu_transform_2_weight',
+        'grad_mu_transform_2_bias',
+        'grad_inputs',
+      ];
       const { value, grads } = tf.variableGrads(() => {
         const pred = enc.forward(x);
         return pred.sub(targets.mul(pred.add(1e-12).log())).sum() as tf.Scalar;
       }, vars);
       const loss = (await value.data())[0];
       const ref = fixtureLoss().loss_float64;
-      console.log(`[${backend}] loss ${loss} (reference ${ref}, rel. error ${(Math.abs(loss - ref) / ref).toExponential(2)})`);
+      console.log(
+        `[${backend}] loss ${loss} (reference ${ref}, rel. error ${(Math.abs(loss - ref) / ref).toExponential(2)})`,
+      );
       expect(Math.abs(loss - ref) / ref).toBeLessThanOrEqual(1e-5);
       for (let i = 0; i < vars.length; i++) {
         const g = grads[vars[i].name];

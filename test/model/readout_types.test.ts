@@ -1,10 +1,18 @@
 /** The readout vocabulary's layout helpers. */
 import { describe, expect, it } from 'vitest';
-import { GAUSS_TYPES, channelMajorFeatures, gaussTypeOfSigmaShape, neuronMajorFeatures, sigmaShape, sigmaSize } from '../../src/model/readout_types';
+import {
+  channelMajorFeatures,
+  GAUSS_TYPES,
+  gaussTypeOfSigmaShape,
+  neuronMajorFeatures,
+  sigmaShape,
+  sigmaSize,
+} from '../../src/model/readout_types';
 
 describe('readout_types', () => {
   it('features: (C, N) <-> (N, C), each the inverse of the other', () => {
-    const C = 3, N = 4;
+    const C = 3,
+      N = 4;
     const cn = Float32Array.from({ length: C * N }, (_, i) => i); // cn[c * N + n] = c * N + n
     const nc = neuronMajorFeatures(cn, C, N);
     for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) expect(nc[n * C + c]).toBe(c * N + n);

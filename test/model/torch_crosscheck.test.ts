@@ -7,12 +7,13 @@
  * several readouts; then one training-mode step (batch statistics, running-average updates, sampled positions)
  * with the gradient of every parameter and of the images.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import type { HostTensor, StateDict } from '../../src/io/host_tensor';
@@ -42,18 +43,30 @@ interface Variant {
 function makeVariants(): Variant[] {
   const rng = new Rng(21);
   const t = (shape: number[], scale = 0.3, offset = 0): HostTensor => ({
-    dtype: 'float32', shape, data: rng.normalArray(shape.reduce((a, b) => a * b, 1)).map((v) => offset + scale * v),
+    dtype: 'float32',
+    shape,
+    data: rng.normalArray(shape.reduce((a, b) => a * b, 1)).map((v) => offset + scale * v),
   });
-  const pos = (shape: number[]): HostTensor => ({ dtype: 'float32', shape, data: rng.uniformArray(shape[0], 0.5, 1.5) });
+  const pos = (shape: number[]): HostTensor => ({
+    dtype: 'float32',
+    shape,
+    data: rng.uniformArray(shape[0], 0.5, 1.5),
+  });
   const nbt = (v: number): HostTensor => ({ dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v)) });
   const bn = (sd: StateDict, layer: number, c: number, affine: boolean): void => {
     const p = `core.features.layer${layer}.norm.`;
-    if (affine) { sd.set(p + 'weight', t([c], 0.2, 1)); sd.set(p + 'bias', t([c], 0.1)); }
+    if (affine) {
+      sd.set(p + 'weight', t([c], 0.2, 1));
+      sd.set(p + 'bias', t([c], 0.1));
+    }
     sd.set(p + 'running_mean', t([c], 0.2));
     sd.set(p + 'running_var', pos([c]));
     sd.set(p + 'num_batches_tracked', nbt(7));
   };
-  const cfg = (over: Partial<ModelConfig>): ModelConfig => ({ ...structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig, ...over });
+  const cfg = (over: Partial<ModelConfig>): ModelConfig => ({
+    ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+    ...over,
+  });
 
   // A: plain and depth-separable convs with biases, non-affine BatchNorm + Bias2D / Scale2D, pad_input, stack [0, 2],
   // no final ELU, elu_offset, uncorrelated Gaussian with free means (two of them outside [-1, 1]).
@@ -64,7 +77,11 @@ function makeVariants(): Variant[] {
   a.set('core.features.layer1.conv.weight', t([4, 4, 3, 3]));
   a.set('core.features.layer1.conv.bias', t([4], 0.1));
   bn(a, 1, 4, true);
-  for (const [n, s] of [['in_depth_conv', [4, 4, 1, 1]], ['spatial_conv', [4, 1, 5, 5]], ['out_depth_conv', [4, 4, 1, 1]]] as const) {
+  for (const [n, s] of [
+    ['in_depth_conv', [4, 4, 1, 1]],
+    ['spatial_conv', [4, 1, 5, 5]],
+    ['out_depth_conv', [4, 4, 1, 1]],
+  ] as const) {
     a.set(`core.features.layer2.ds_conv.${n}.weight`, t([...s], 0.4));
     a.set(`core.features.layer2.ds_conv.${n}.bias`, t([4], 0.1));
   }
@@ -106,14 +123,39 @@ function makeVariants(): Variant[] {
   return [
     {
       name: 'A: plain + depth-separable convs with biases, Bias2D/Scale2D, pad_input, stack [0, 2], uncorrelated, free mu',
-      config: cfg({ pad_input: true, final_nonlinearity: false, stack: [0, 2], elu_offset: -0.5, input_shape: [2, 10, 12], gauss_type: 'uncorrelated', grid_mean_predictor: null }),
-      stateDict: a, batch: 3, readouts: { a: { type: 'uncorrelated', final_tanh: false } }, trainReadout: 'a',
+      config: cfg({
+        pad_input: true,
+        final_nonlinearity: false,
+        stack: [0, 2],
+        elu_offset: -0.5,
+        input_shape: [2, 10, 12],
+        gauss_type: 'uncorrelated',
+        grid_mean_predictor: null,
+      }),
+      stateDict: a,
+      batch: 3,
+      readouts: { a: { type: 'uncorrelated', final_tanh: false } },
+      trainReadout: 'a',
     },
     {
       name: 'B: valid conv, stack null, momentum null, isotropic + full readouts with position networks, no tanh',
-      config: cfg({ pad_input: false, stack: null, momentum: null, input_shape: [1, 12, 14],
-        grid_mean_predictor: { type: 'cortex', input_dimensions: 3, hidden_layers: 2, hidden_features: 4, final_tanh: false } }),
-      stateDict: b, batch: 4, readouts: { iso: { type: 'isotropic', final_tanh: false }, full0: { type: 'full', final_tanh: false } }, trainReadout: 'iso',
+      config: cfg({
+        pad_input: false,
+        stack: null,
+        momentum: null,
+        input_shape: [1, 12, 14],
+        grid_mean_predictor: {
+          type: 'cortex',
+          input_dimensions: 3,
+          hidden_layers: 2,
+          hidden_features: 4,
+          final_tanh: false,
+        },
+      }),
+      stateDict: b,
+      batch: 4,
+      readouts: { iso: { type: 'isotropic', final_tanh: false }, full0: { type: 'full', final_tanh: false } },
+      trainReadout: 'iso',
     },
   ];
 }
@@ -139,12 +181,26 @@ describe.skipIf(!!skipReason).each(makeVariants())('PyTorch cross-check, $name',
     const n = enc0.readout(v.trainReadout).neurons;
     enc0.dispose();
     writeFileSync(join(dir, 'images.npy'), writeNpy({ dtype: 'float32', shape: [v.batch, C, H, W], data: images }));
-    writeFileSync(join(dir, 'noise.npy'), writeNpy({ dtype: 'float32', shape: [v.batch, n, 2], data: rng.normalArray(v.batch * n * 2) }));
-    writeFileSync(join(dir, 'loss_weights.npy'), writeNpy({ dtype: 'float32', shape: [v.batch, n], data: rng.normalArray(v.batch * n) }));
-    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ config: v.config, files, readouts: v.readouts, train_readout: v.trainReadout }));
+    writeFileSync(
+      join(dir, 'noise.npy'),
+      writeNpy({ dtype: 'float32', shape: [v.batch, n, 2], data: rng.normalArray(v.batch * n * 2) }),
+    );
+    writeFileSync(
+      join(dir, 'loss_weights.npy'),
+      writeNpy({ dtype: 'float32', shape: [v.batch, n], data: rng.normalArray(v.batch * n) }),
+    );
+    writeFileSync(
+      join(dir, 'spec.json'),
+      JSON.stringify({ config: v.config, files, readouts: v.readouts, train_readout: v.trainReadout }),
+    );
     execFileSync(PYTHON, [SCRIPT, dir], { encoding: 'utf8', timeout: 120_000 });
     const index = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<string, string>;
-    ref = new Map(Object.entries(index).map(([k, f]) => [k, parseNumericNpy(new Uint8Array(readFileSync(join(dir, f))), f) as HostTensor<'float32'>]));
+    ref = new Map(
+      Object.entries(index).map(([k, f]) => [
+        k,
+        parseNumericNpy(new Uint8Array(readFileSync(join(dir, f))), f) as HostTensor<'float32'>,
+      ]),
+    );
     enc = encoderFromStateDict(v.stateDict, v.config, 'variant.pth');
   });
   afterAll(() => {
@@ -173,7 +229,10 @@ describe.skipIf(!!skipReason).each(makeVariants())('PyTorch cross-check, $name',
     const readout = enc.readout(v.trainReadout);
     const n = readout.neurons;
     const noise = parseNumericNpy(new Uint8Array(readFileSync(join(dir, 'noise.npy')))).data as Float32Array;
-    const weights = tf.tensor2d(parseNumericNpy(new Uint8Array(readFileSync(join(dir, 'loss_weights.npy')))).data as Float32Array, [v.batch, n]);
+    const weights = tf.tensor2d(
+      parseNumericNpy(new Uint8Array(readFileSync(join(dir, 'loss_weights.npy')))).data as Float32Array,
+      [v.batch, n],
+    );
     const sampled = readout.sampleGrid(v.batch, noise);
     expectClose('sampled grid', await sampled.data(), r('sampled_grid'), 1e-6, 1e-6);
     sampled.dispose();
@@ -209,17 +268,32 @@ describe.skipIf(!!skipReason).each(makeVariants())('PyTorch cross-check, $name',
         checked += c.bias ? 2 : 1;
       }
       const np = layer.spec.batchNorm?.prefix;
-      if (layer.norm?.weight) { await check(`${np}weight`, grads[layer.norm.weight.name]); checked++; }
-      if (layer.norm?.bias) { await check(`${np}bias`, grads[layer.norm.bias.name]); checked++; }
-      if (layer.bias) { await check(layer.spec.biasKey!, grads[layer.bias.name]); checked++; }
-      if (layer.scale) { await check(layer.spec.scaleKey!, grads[layer.scale.name]); checked++; }
+      if (layer.norm?.weight) {
+        await check(`${np}weight`, grads[layer.norm.weight.name]);
+        checked++;
+      }
+      if (layer.norm?.bias) {
+        await check(`${np}bias`, grads[layer.norm.bias.name]);
+        checked++;
+      }
+      if (layer.bias) {
+        await check(layer.spec.biasKey!, grads[layer.bias.name]);
+        checked++;
+      }
+      if (layer.scale) {
+        await check(layer.spec.scaleKey!, grads[layer.scale.name]);
+        checked++;
+      }
     }
     const p = `readout.${v.trainReadout}.`;
     await check(`${p}_features`, grads[readout.features.name]);
     await check(`${p}bias`, grads[readout.bias!.name]);
     await check(`${p}sigma`, grads[readout.sigma.name]);
     checked += 3;
-    if (readout.mu) { await check(`${p}_mu`, grads[readout.mu.name]); checked++; }
+    if (readout.mu) {
+      await check(`${p}_mu`, grads[readout.mu.name]);
+      checked++;
+    }
     for (const [i, w] of (readout.positionNetwork?.weights ?? []).entries()) {
       await check(`${p}mu_transform.${2 * i}.weight`, grads[w.name]);
       await check(`${p}mu_transform.${2 * i}.bias`, grads[readout.positionNetwork!.biases[i].name]);

@@ -15,13 +15,20 @@ import { defaultParsedConfig } from '../../src/model/config';
 import type { Encoder } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import {
-  type CoreCellTypes, type CoreFunction, chooseTypeChannels, coreCellTypeFeatures, coreCellTypePredict,
-  coreCellTypeRates, coreCellTypeReadoutStateDict, makeCoreCellTypes,
+  type CoreCellTypes,
+  type CoreFunction,
+  chooseTypeChannels,
+  coreCellTypeFeatures,
+  coreCellTypePredict,
+  coreCellTypeRates,
+  coreCellTypeReadoutStateDict,
+  makeCoreCellTypes,
 } from '../../src/sim/core_cell_types';
 import { simulateScan } from '../../src/sim/simulate_scan';
 
 const DEMO = join(__dirname, '../../public/demo/model.pth');
-const N = 200, K = 4;
+const N = 200,
+  K = 4;
 let sd: StateDict;
 let encoder: Encoder;
 let core: CoreFunction;
@@ -36,9 +43,16 @@ beforeAll(async () => {
   core = async (images) => (await encoder.coreOutput(images, { batchSize: 32 })).data;
 });
 
-const make = (seed: number, extra: object = {}) => makeCoreCellTypes(core, {
-  neurons: N, seed, types: K, imageShape, coreShape, probeImages: 48, ...extra,
-});
+const make = (seed: number, extra: object = {}) =>
+  makeCoreCellTypes(core, {
+    neurons: N,
+    seed,
+    types: K,
+    imageShape,
+    coreShape,
+    probeImages: 48,
+    ...extra,
+  });
 
 describe('core cell types', () => {
   it('deals K types evenly over distinct, responsive channels at positions in range; reproducible', async () => {
@@ -85,11 +99,22 @@ describe('core cell types', () => {
     // one image, one channel, 2 x 3 map; five neurons at known points
     const maps = Float32Array.of(1, 2, 3, 10, 20, 30);
     const pop: CoreCellTypes = {
-      neurons: 5, types: 1, channels: [0], cellTypes: new Int32Array(5),
+      neurons: 5,
+      types: 1,
+      channels: [0],
+      cellTypes: new Int32Array(5),
       grid: Float32Array.of(-1, -1, 1, 1, 0, -1, -0.5, 0, 1, 0),
-      gain: new Float32Array(5).fill(1), bias: new Float32Array(5), eluOffset: 0, coreShape: [1, 2, 3],
-      channelMean: [0], channelSd: [1], channelScore: Float64Array.of(1), maxCorrelation: 0, positionRange: 1,
-      gainLogSd: 0, driveSd: 1,
+      gain: new Float32Array(5).fill(1),
+      bias: new Float32Array(5),
+      eluOffset: 0,
+      coreShape: [1, 2, 3],
+      channelMean: [0],
+      channelSd: [1],
+      channelScore: Float64Array.of(1),
+      maxCorrelation: 0,
+      positionRange: 1,
+      gainLogSd: 0,
+      driveSd: 1,
     };
     const r = coreCellTypeRates(pop, maps, 1);
     // elu(v) + 1 = v + 1 for v > 0
@@ -101,8 +126,15 @@ describe('core cell types', () => {
     const pop = await make(3);
     const trials = { train: 40, validation: 10, testImages: 10, testRepeats: 4 };
     const sim = await simulateScan({
-      name: 'static-ct', seed: 3, neurons: N, predict: coreCellTypePredict(core, pop), imageShape, trials,
-      corticalGrid: pop.grid, cellTypes: pop.cellTypes, targetOracle: 0.5,
+      name: 'static-ct',
+      seed: 3,
+      neurons: N,
+      predict: coreCellTypePredict(core, pop),
+      imageShape,
+      trials,
+      corticalGrid: pop.grid,
+      cellTypes: pop.cellTypes,
+      targetOracle: 0.5,
     });
     expect(sim.scan.cellTypes).toEqual(Array.from(pop.cellTypes));
 

@@ -8,15 +8,29 @@ import { describe, expect, it } from 'vitest';
 import { toFloat32 } from '../../src/io/host_tensor';
 import { parseNpy, parseNumericNpy } from '../../src/io/npy';
 import { ZipArchive } from '../../src/io/zip_archive';
-import { type ScanData, checkScanData, imageStatistics, responseStatistics, scanFiles, writeScanZip } from '../../src/sim/scan_writer';
+import {
+  checkScanData,
+  imageStatistics,
+  responseStatistics,
+  type ScanData,
+  scanFiles,
+  writeScanZip,
+} from '../../src/sim/scan_writer';
 import { SIM_ZIP as ZIP } from '../fixtures/paths';
-
 
 function tiny(): ScanData {
   return {
-    name: 'tiny', imageShape: [1, 2, 3], images: Uint8Array.from({ length: 4 * 6 }, (_, i) => i * 7),
-    responses: Float32Array.from({ length: 4 * 2 }, (_, i) => i / 2), neurons: 2,
-    tiers: ['train', 'train', 'test', 'test'], frameImageId: [0, 1, 2, 2], unitIds: [3, 9], animalId: 5, session: 1, scanIdx: 2,
+    name: 'tiny',
+    imageShape: [1, 2, 3],
+    images: Uint8Array.from({ length: 4 * 6 }, (_, i) => i * 7),
+    responses: Float32Array.from({ length: 4 * 2 }, (_, i) => i / 2),
+    neurons: 2,
+    tiers: ['train', 'train', 'test', 'test'],
+    frameImageId: [0, 1, 2, 2],
+    unitIds: [3, 9],
+    animalId: 5,
+    session: 1,
+    scanIdx: 2,
     cellMotorCoordinates: Float64Array.from([0, 1, 2, 3, 4, 5]),
   };
 }
@@ -34,7 +48,10 @@ describe('scan writer', () => {
     expect(img.median[0]).toBe(6.5);
     expect(img.min[0]).toBe(1);
     expect(img.max[0]).toBe(200);
-    expect(img.std[0]).toBeCloseTo(Math.sqrt([1, 2, 3, 10, 200, 200].reduce((s, v) => s + (v - 416 / 6) ** 2, 0) / 6), 4);
+    expect(img.std[0]).toBeCloseTo(
+      Math.sqrt([1, 2, 3, 10, 200, 200].reduce((s, v) => s + (v - 416 / 6) ** 2, 0) / 6),
+      4,
+    );
     const r = responseStatistics(Float32Array.from([1, 10, 3, 20, 2, 30]), 2, [0, 1, 2]);
     expect(Array.from(r.median)).toEqual([2, 20]);
     expect(Array.from(r.mean)).toEqual([2, 20]);
@@ -50,7 +67,8 @@ describe('scan writer', () => {
     expect(tiers.data).toEqual(['train', 'train', 'test', 'test']);
     await zip.close();
     const all = scanFiles(tiny()).map((f) => f.name);
-    for (const d of ['tiny/', 'tiny/data/', 'tiny/data/images/', 'tiny/meta/statistics/images/all/']) expect(all).toContain(d);
+    for (const d of ['tiny/', 'tiny/data/', 'tiny/data/images/', 'tiny/meta/statistics/images/all/'])
+      expect(all).toContain(d);
   });
 
   it('rebuilds static-sim-a byte for byte from its arrays (all meta files, every 16th trial file)', async () => {
@@ -59,15 +77,25 @@ describe('scan writer', () => {
     const read = async (p: string) => parseNpy(await zip.read(root + p), p);
     const num = async (p: string) => Array.from(toFloat32((await read(p)) as never));
     const tiers = (await read('meta/trials/tiers.npy')).data as string[];
-    const trials = tiers.length, neurons = 1000, per = 36 * 64;
+    const trials = tiers.length,
+      neurons = 1000,
+      per = 36 * 64;
     const images = new Uint8Array(trials * per);
     const responses = new Float32Array(trials * neurons);
     for (let i = 0; i < trials; i++) {
       images.set(parseNumericNpy(await zip.read(`${root}data/images/${i}.npy`)).data as Uint8Array, i * per);
-      responses.set(parseNumericNpy(await zip.read(`${root}data/responses/${i}.npy`)).data as Float32Array, i * neurons);
+      responses.set(
+        parseNumericNpy(await zip.read(`${root}data/responses/${i}.npy`)).data as Float32Array,
+        i * neurons,
+      );
     }
     const ours = scanFiles({
-      name: 'static-sim-a', imageShape: [1, 36, 64], images, responses, neurons, tiers,
+      name: 'static-sim-a',
+      imageShape: [1, 36, 64],
+      images,
+      responses,
+      neurons,
+      tiers,
       frameImageId: await num('meta/trials/frame_image_id.npy'),
       frameImageClass: (await read('meta/trials/frame_image_class.npy')).data as string[],
       trialIdx: await num('meta/trials/trial_idx.npy'),

@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseNpy } from '../../src/io/npy';
 import { loadScan, openZipScan } from '../../src/io/scan';
+import { generateImages } from '../../src/sim/images';
 import { writeScanZip } from '../../src/sim/scan_writer';
-import { type V1Neuron, makePopulation, populationFromNeurons } from '../../src/sim/v1_population';
+import { makePopulation, populationFromNeurons, type V1Neuron } from '../../src/sim/v1_population';
 import { simulateV1Scan } from '../../src/sim/v1_scan';
 import { v1TruthFiles } from '../../src/sim/v1_truth';
-import { generateImages } from '../../src/sim/images';
 
 const imageShape: [1, number, number] = [1, 36, 64];
 
@@ -71,7 +71,13 @@ describe('Gabor cell-type population', () => {
 
   it('simulateV1Scan writes the types into meta/neurons/cell_types.npy and the truth folder', async () => {
     const opts = {
-      animalSeed: 21, nNeurons: 30, nTrain: 40, nValidation: 10, nTest: 5, testRepeats: 3, name: 'static-gt',
+      animalSeed: 21,
+      nNeurons: 30,
+      nTrain: 40,
+      nValidation: 10,
+      nTest: 5,
+      testRepeats: 3,
+      name: 'static-gt',
     };
     const v = simulateV1Scan({ ...opts, population: { cellTypes: 3 } });
     const types = v.truth.population.neurons.map((n) => n.cellType);

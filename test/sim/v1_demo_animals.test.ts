@@ -13,7 +13,10 @@ describe('demo animals', () => {
   });
 
   it('have different retinotopic maps, and the held-out training tier holds every experiment size', () => {
-    const maps = DEMO_ANIMALS.map((a) => makePopulation({ animalSeed: a.animalSeed, nNeurons: 1, imageShape: [1, 36, 64] }).retinotopy!.params.linear);
+    const maps = DEMO_ANIMALS.map(
+      (a) =>
+        makePopulation({ animalSeed: a.animalSeed, nNeurons: 1, imageShape: [1, 36, 64] }).retinotopy!.params.linear,
+    );
     expect(new Set(maps.map((m) => m.join(','))).size).toBe(DEMO_ANIMALS.length);
     const held = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
     expect(Math.max(...DEMO_TRAINING_SIZES)).toBeLessThanOrEqual(held.nTrain!);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gaborValue } from '../../src/sim/gabor';
-import { Rng } from '../../src/util/rng';
 import { degreesToPixel } from '../../src/sim/retinotopy';
-import { type V1Neuron, makePopulation, populationFromNeurons } from '../../src/sim/v1_population';
+import { makePopulation, populationFromNeurons, type V1Neuron } from '../../src/sim/v1_population';
 import { grating, stackImages } from '../../src/sim/v1_stimuli';
+import { Rng } from '../../src/util/rng';
 
 const H = 36;
 const W = 64;
@@ -89,7 +89,10 @@ function bruteForceRate(nr: V1Neuron, image: Float32Array): number {
   return nr.amplitude * (nr.baseline + drive / (nr.c50 ** 2 + nr.surroundStrength * variance));
 }
 
-function optimalGrating(nr: V1Neuron, extra: { phase?: number; orientation?: number; radius?: number; sf?: number } = {}): Float32Array {
+function optimalGrating(
+  nr: V1Neuron,
+  extra: { phase?: number; orientation?: number; radius?: number; sf?: number } = {},
+): Float32Array {
   return grating(H, W, {
     orientation: extra.orientation ?? nr.rf.orientation,
     sf: extra.sf ?? nr.rf.sf,
@@ -188,7 +191,9 @@ describe('tuning of the simulated neurons', () => {
   it('responds far more to the preferred orientation than to the orthogonal one', () => {
     for (const nr of pop.neurons) {
       const one = populationFromNeurons([nr], [1, H, W]);
-      const [pref, orth] = one.rates(stackImages([optimalGrating(nr), optimalGrating(nr, { orientation: nr.rf.orientation + Math.PI / 2 })]));
+      const [pref, orth] = one.rates(
+        stackImages([optimalGrating(nr), optimalGrating(nr, { orientation: nr.rf.orientation + Math.PI / 2 })]),
+      );
       expect(pref).toBeGreaterThan(5 * orth);
     }
   });
@@ -196,11 +201,13 @@ describe('tuning of the simulated neurons', () => {
   it('prefers its own spatial frequency to a third or three times of it', () => {
     for (const nr of pop.neurons) {
       const one = populationFromNeurons([nr], [1, H, W]);
-      const [pref, low, high] = one.rates(stackImages([
-        optimalGrating(nr),
-        optimalGrating(nr, { sf: nr.rf.sf / 3 }),
-        optimalGrating(nr, { sf: Math.min(0.49, nr.rf.sf * 3) }),
-      ]));
+      const [pref, low, high] = one.rates(
+        stackImages([
+          optimalGrating(nr),
+          optimalGrating(nr, { sf: nr.rf.sf / 3 }),
+          optimalGrating(nr, { sf: Math.min(0.49, nr.rf.sf * 3) }),
+        ]),
+      );
       expect(pref).toBeGreaterThan(low);
       expect(pref).toBeGreaterThan(high);
     }
@@ -209,7 +216,13 @@ describe('tuning of the simulated neurons', () => {
   /** Coefficient of variation of the response over 8 grating phases. */
   const phaseCv = (nr: V1Neuron): number => {
     const one = populationFromNeurons([nr], [1, H, W]);
-    const r = Array.from(one.rates(stackImages(Array.from({ length: 8 }, (_, k) => optimalGrating(nr, { phase: nr.rf.phase + (k * Math.PI) / 4 })))));
+    const r = Array.from(
+      one.rates(
+        stackImages(
+          Array.from({ length: 8 }, (_, k) => optimalGrating(nr, { phase: nr.rf.phase + (k * Math.PI) / 4 })),
+        ),
+      ),
+    );
     const mean = r.reduce((a, b) => a + b, 0) / r.length;
     return Math.sqrt(r.reduce((a, b) => a + (b - mean) ** 2, 0) / r.length) / mean;
   };
@@ -226,7 +239,9 @@ describe('tuning of the simulated neurons', () => {
     expect(complexCv.sort((a, b) => a - b)[complexCv.length >> 1]).toBeLessThan(0.05);
     for (const nr of simple) {
       const one = populationFromNeurons([nr], [1, H, W]);
-      const [pref, anti] = one.rates(stackImages([optimalGrating(nr), optimalGrating(nr, { phase: nr.rf.phase + Math.PI })]));
+      const [pref, anti] = one.rates(
+        stackImages([optimalGrating(nr), optimalGrating(nr, { phase: nr.rf.phase + Math.PI })]),
+      );
       expect(pref).toBeGreaterThan(10 * anti);
     }
   });

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/util/rng';
 import { degreesToPixel, makeRetinotopy, pixelToDegrees, smallestSingularValue } from '../../src/sim/retinotopy';
+import { Rng } from '../../src/util/rng';
 
 const center: [number, number] = [300, -200];
-const maps = Array.from({ length: 12 }, (_, seed) => makeRetinotopy(new Rng(1000 + seed), { corticalCenterUm: center }));
+const maps = Array.from({ length: 12 }, (_, seed) =>
+  makeRetinotopy(new Rng(1000 + seed), { corticalCenterUm: center }),
+);
 /** Points over a 2 x 1.5 mm cortical field around the centre. */
 const grid: [number, number][] = [];
-for (let i = 0; i <= 20; i++) for (let j = 0; j <= 15; j++) grid.push([center[0] - 1000 + 100 * i, center[1] - 750 + 100 * j]);
+for (let i = 0; i <= 20; i++)
+  for (let j = 0; j <= 15; j++) grid.push([center[0] - 1000 + 100 * i, center[1] - 750 + 100 * j]);
 
 const det = ([a, b, c, d]: number[]): number => a * d - b * c;
-const opNorm = ([a, b, c, d]: [number, number, number, number]): number => (Math.hypot(a + d, c - b) + Math.hypot(a - d, c + b)) / 2;
+const opNorm = ([a, b, c, d]: [number, number, number, number]): number =>
+  (Math.hypot(a + d, c - b) + Math.hypot(a - d, c + b)) / 2;
 
 describe('retinotopic map', () => {
   it('is reproducible by seed and differs between animals', () => {

@@ -32,7 +32,8 @@ describe('simulateV1Scan', () => {
     ids.forEach((id, t) => {
       const f = firstOf.get(id);
       if (f === undefined) firstOf.set(id, t);
-      else if (scan.images.subarray(t * 2304, (t + 1) * 2304).some((v, p) => v !== scan.images[f * 2304 + p])) mismatched++;
+      else if (scan.images.subarray(t * 2304, (t + 1) * 2304).some((v, p) => v !== scan.images[f * 2304 + p]))
+        mismatched++;
     });
     expect(firstOf.size).toBe(380);
     expect(mismatched).toBe(0);
@@ -65,7 +66,11 @@ describe('simulateV1Scan', () => {
 
   it('sets the gain so that the median oracle is near the target', () => {
     const test = tierIndices(scan, 'test');
-    const oracle = oracleJackknife(selectTrials(scan.responses, N, test), N, groupByImage(Array.from(test, (t) => scan.frameImageId[t])));
+    const oracle = oracleJackknife(
+      selectTrials(scan.responses, N, test),
+      N,
+      groupByImage(Array.from(test, (t) => scan.frameImageId[t])),
+    );
     const sorted = Array.from(oracle).sort((a, b) => a - b);
     const med = sorted[N >> 1];
     expect(Math.abs(med - 0.6)).toBeLessThan(0.06);

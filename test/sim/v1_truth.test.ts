@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseNumericNpy } from '../../src/io/npy';
 import { toFloat32 } from '../../src/io/host_tensor';
+import { parseNumericNpy } from '../../src/io/npy';
 import { simulateV1Scan } from '../../src/sim/v1_scan';
 import { pixelToGrid, v1TruthFiles } from '../../src/sim/v1_truth';
 

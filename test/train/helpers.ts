@@ -1,10 +1,10 @@
 /** Shared pieces of the fine-tuning tests: fixture files, the fixture readout as a TrainableReadout. */
 import { readFileSync } from 'node:fs';
-import { readCheckpoint } from '../../src/io/torch_checkpoint';
-import { parseNumericNpy } from '../../src/io/npy';
 import { type HostTensor, type StateDict, toFloat32 } from '../../src/io/host_tensor';
-import type { TrainableReadout } from '../../src/model/readout_types';
+import { parseNumericNpy } from '../../src/io/npy';
 import type { Scan } from '../../src/io/scan/types';
+import { readCheckpoint } from '../../src/io/torch_checkpoint';
+import type { TrainableReadout } from '../../src/model/readout_types';
 import { readoutFromStateDict as importReadout } from '../../src/train/export';
 import { SOTA } from '../fixtures/paths';
 
@@ -26,7 +26,8 @@ export function nchwToMaps(t: HostTensor): Float32Array[] {
   const maps: Float32Array[] = [];
   for (let b = 0; b < B; b++) {
     const m = new Float32Array(H * W * C);
-    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) m[(y * W + x) * C + c] = d[((b * C + c) * H + y) * W + x];
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) m[(y * W + x) * C + c] = d[((b * C + c) * H + y) * W + x];
     maps.push(m);
   }
   return maps;
@@ -61,7 +62,11 @@ export function subsetScan(scan: Scan, trials: ArrayLike<number>): Scan {
     images.set(scan.images.subarray(t * per, (t + 1) * per), k * per);
     responses.set(scan.responses.subarray(t * N, (t + 1) * N), k * N);
   }
-  const pick = <A extends { [i: number]: number }>(a: A, make: (n: number) => A): A => { const o = make(T); for (let k = 0; k < T; k++) o[k] = a[trials[k]]; return o; };
+  const pick = <A extends { [i: number]: number }>(a: A, make: (n: number) => A): A => {
+    const o = make(T);
+    for (let k = 0; k < T; k++) o[k] = a[trials[k]];
+    return o;
+  };
   return {
     ...scan,
     nTrials: T,
@@ -72,7 +77,8 @@ export function subsetScan(scan: Scan, trials: ArrayLike<number>): Scan {
     fileIndex: pick(scan.fileIndex, (n) => new Int32Array(n)),
     trialIdx: scan.trialIdx ? pick(scan.trialIdx, (n) => new Float64Array(n)) : undefined,
     frameImageClass: scan.frameImageClass ? Array.from(trials, (t) => scan.frameImageClass![t]) : undefined,
-    behavior: undefined, pupilCenter: undefined,
+    behavior: undefined,
+    pupilCenter: undefined,
   };
 }
 
@@ -82,11 +88,18 @@ export function pickTrials(scan: Scan, counts: { train: number; validation: numb
   const seen = { train: 0, validation: 0 };
   const testIds = new Set<number>();
   scan.tiers.forEach((tier, t) => {
-    if (tier === 'train' && seen.train < counts.train) { seen.train++; out.push(t); }
-    else if (tier === 'validation' && seen.validation < counts.validation) { seen.validation++; out.push(t); }
-    else if (tier === 'test') {
+    if (tier === 'train' && seen.train < counts.train) {
+      seen.train++;
+      out.push(t);
+    } else if (tier === 'validation' && seen.validation < counts.validation) {
+      seen.validation++;
+      out.push(t);
+    } else if (tier === 'test') {
       const id = scan.frameImageId[t];
-      if (testIds.has(id) || testIds.size < counts.testImages) { testIds.add(id); out.push(t); }
+      if (testIds.has(id) || testIds.size < counts.testImages) {
+        testIds.add(id);
+        out.push(t);
+      }
     }
   });
   return Int32Array.from(out);

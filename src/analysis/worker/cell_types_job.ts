@@ -7,7 +7,7 @@
  */
 import { sweepK } from '../choose_k';
 import { pca } from '../pca';
-import { scaleFeatures, type FeatureScaling } from '../scaling';
+import { type FeatureScaling, scaleFeatures } from '../scaling';
 import { startUmap } from '../umap';
 
 export interface CellTypesRequest {
@@ -26,9 +26,14 @@ export interface CellTypesRequest {
 export type CellTypesReply =
   | { type: 'progress'; done: number; total: number; what: string }
   | {
-    type: 'clusters'; ks: number[]; silhouette: number[]; inertia: number[]; labels: Int32Array[]; suggested: number;
-    milliseconds: number;
-  }
+      type: 'clusters';
+      ks: number[];
+      silhouette: number[];
+      inertia: number[];
+      labels: Int32Array[];
+      suggested: number;
+      milliseconds: number;
+    }
   | { type: 'umap'; coords: Float64Array; epochs: number; milliseconds: number }
   | { type: 'pca'; coords: Float64Array; explainedRatio: Float64Array; milliseconds: number }
   | { type: 'error'; message: string };
@@ -37,7 +42,8 @@ export type CellTypesReply =
 const UMAP_CHUNK = 10;
 
 export function runCellTypesJob(
-  req: CellTypesRequest, post: (m: CellTypesReply, transfer?: Transferable[]) => void,
+  req: CellTypesRequest,
+  post: (m: CellTypesReply, transfer?: Transferable[]) => void,
 ): void {
   const t0 = performance.now();
   try {

@@ -3,7 +3,7 @@
  * Web Worker entry for one Cell types job (cell_types_job.ts): started per job by state/services/workers.ts and
  * terminated when it reports or when the view no longer needs it.
  */
-import { runCellTypesJob, type CellTypesRequest } from './cell_types_job';
+import { type CellTypesRequest, runCellTypesJob } from './cell_types_job';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 

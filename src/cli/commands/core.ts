@@ -1,7 +1,8 @@
 /** v1x core: the core's output (B, C', H', W') for already-normalized images (B, C, H, W), eval mode. */
 import { runOnImages } from '../images_command';
 
-export const summary = 'core output (B, C, H, W) for images (B, C, H, W): --checkpoint M.pth [--config C.json] --images X.npy --out Y.npy [--backend cpu|wasm]';
+export const summary =
+  'core output (B, C, H, W) for images (B, C, H, W): --checkpoint M.pth [--config C.json] --images X.npy --out Y.npy [--backend cpu|wasm]';
 
 export async function run(argv: string[]): Promise<void> {
   // --readout is accepted (same arguments as predict) but the core does not depend on it.

@@ -8,40 +8,62 @@
  * without --train-core, and `readout_type`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InputError } from '../../io/host_tensor';
-import { tierIndices } from '../../io/scan/tiers';
-import { GAUSS_TYPES, READOUT_KINDS, type GaussType, type ReadoutKind } from '../../model/readout_types';
-import { factorizedOptionsFromConfig } from '../../model/config';
 import { parseNumericNpy } from '../../io/npy';
 import type { Scan } from '../../io/scan';
-import { type FineTuneRun, coreFineTuneRun, frozenCoreRun, packageResult } from '../../train/result';
-import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
-import { openFrozenCore } from '../../train/frozen_core';
-import { NodeCorePool } from '../../train/worker/core_pool_node';
-import { availableParallelism } from 'node:os';
-import { fineTuneReadout, planCache } from '../../train/readout/finetune';
-import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
-import {
-  type FactorizedInitOptions, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
-} from '../../train/readout/readout_init';
-import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
-import { medianGridError } from '../../metrics/grid_error';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
+import { tierIndices } from '../../io/scan/tiers';
+import { medianGridError } from '../../metrics/grid_error';
+import { factorizedOptionsFromConfig } from '../../model/config';
+import { GAUSS_TYPES, type GaussType, READOUT_KINDS, type ReadoutKind } from '../../model/readout_types';
+import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
+import { openFrozenCore } from '../../train/frozen_core';
+import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { REFERENCE_SCHEDULE } from '../../train/optim/schedule';
-import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/readout/trainer';
+import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
+import { fineTuneReadout, planCache } from '../../train/readout/finetune';
+import {
+  type FactorizedInitOptions,
+  REFERENCE_FACTORIZED,
+  REFERENCE_READOUT,
+  type ReadoutInitOptions,
+} from '../../train/readout/readout_init';
 import { evalPositions } from '../../train/readout/readout_step';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/readout/trainer';
+import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../../train/result';
+import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { parseArgs, UsageError } from '../args';
 import { type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
-export const summary = 'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): '
-  + '--checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] '
-  + '[--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] '
-  + '[--metadata M.json] [--truth-grid G.npy]';
+export const summary =
+  'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): ' +
+  '--checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] ' +
+  '[--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] ' +
+  '[--metadata M.json] [--truth-grid G.npy]';
 
 const OPTIONS = [
-  'checkpoint', 'config', 'scan', 'out', 'seed', 'max-epochs', 'lr', 'per-neuron', 'full-model', 'metadata', 'truth-grid',
-  'backend', 'batch-size', 'gauss-type', 'cache-precision', 'data-key', 'scale', 'gamma-readout', 'max-cache-gb', 'threads',
+  'checkpoint',
+  'config',
+  'scan',
+  'out',
+  'seed',
+  'max-epochs',
+  'lr',
+  'per-neuron',
+  'full-model',
+  'metadata',
+  'truth-grid',
+  'backend',
+  'batch-size',
+  'gauss-type',
+  'cache-precision',
+  'data-key',
+  'scale',
+  'gamma-readout',
+  'max-cache-gb',
+  'threads',
   'readout-type',
 ];
 
@@ -63,18 +85,25 @@ export async function run(argv: string[]): Promise<void> {
   const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
   const maxCacheBytes = args.number('max-cache-gb', 8) * 2 ** 30;
   const threads = args.number('threads', Math.min(4, availableParallelism()));
-  if (!(threads >= 1) || !Number.isInteger(threads)) throw new UsageError(`--threads must be a positive integer, got ${threads}`);
+  if (!(threads >= 1) || !Number.isInteger(threads))
+    throw new UsageError(`--threads must be a positive integer, got ${threads}`);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
-  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs))
+    throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
-  if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
+  if (!(batchSize >= 1) || !Number.isInteger(batchSize))
+    throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
   const gaussType = (args.get('gauss-type') ?? 'full') as GaussType;
-  if (!GAUSS_TYPES.includes(gaussType)) throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
+  if (!GAUSS_TYPES.includes(gaussType))
+    throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
   const precision = (args.get('cache-precision') ?? DEFAULT_CACHE_PRECISION) as CachePrecision;
-  if (!['float32', 'float16', 'bfloat16'].includes(precision)) throw new UsageError(`--cache-precision must be float32, float16 or bfloat16, got '${precision}'`);
+  if (!['float32', 'float16', 'bfloat16'].includes(precision))
+    throw new UsageError(`--cache-precision must be float32, float16 or bfloat16, got '${precision}'`);
   const backend = parseBackend(args);
   const quiet = args.has('quiet');
-  const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
+  const log = (s: string): void => {
+    if (!quiet) process.stderr.write(`v1x: ${s}\n`);
+  };
 
   const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
   const arch = files.architecture;
@@ -83,7 +112,10 @@ export async function run(argv: string[]): Promise<void> {
   const [c, h, w] = arch.core.inputShape;
   const [sc, sh, sw] = scan.imageShape;
   if (sc !== c || sh !== h || sw !== w) {
-    throw new InputError(scanPath, `images are ${sc}x${sh}x${sw} (after --scale ${scale}), the core takes ${c}x${h}x${w}`);
+    throw new InputError(
+      scanPath,
+      `images are ${sc}x${sh}x${sw} (after --scale ${scale}), the core takes ${c}x${h}x${w}`,
+    );
   }
   const freeMu = args.has('free-mu');
   if (factorized) {
@@ -91,17 +123,25 @@ export async function run(argv: string[]): Promise<void> {
       if (args.has(o)) log(`--${o} does nothing with --readout-type factorized (no Gaussians)`);
     }
   } else if (!freeMu && !scan.cellMotorCoordinates) {
-    throw new InputError(scanPath, 'no meta/neurons/cell_motor_coordinates.npy for the position network (use --free-mu to learn one position per neuron)');
+    throw new InputError(
+      scanPath,
+      'no meta/neurons/cell_motor_coordinates.npy for the position network (use --free-mu to learn one position per neuron)',
+    );
   }
   const truthGrid = args.get('truth-grid');
   let truth: Float32Array | null = null;
   if (truthGrid) {
     const t = parseNumericNpy(new Uint8Array(readFileSync(truthGrid)), truthGrid);
-    if (t.shape.length !== 2 || t.shape[0] !== scan.nNeurons || t.shape[1] !== 2) throw new InputError(truthGrid, `expected shape (${scan.nNeurons}, 2), got (${t.shape.join(', ')})`);
+    if (t.shape.length !== 2 || t.shape[0] !== scan.nNeurons || t.shape[1] !== 2)
+      throw new InputError(truthGrid, `expected shape (${scan.nNeurons}, 2), got (${t.shape.join(', ')})`);
     truth = Float32Array.from(t.data as Float32Array);
   }
   const dataKey = args.get('data-key') ?? scan.dataKey;
-  const readoutOptions = { ...REFERENCE_READOUT, gaussType, positionNet: freeMu ? null : REFERENCE_READOUT.positionNet };
+  const readoutOptions = {
+    ...REFERENCE_READOUT,
+    gaussType,
+    positionNet: freeMu ? null : REFERENCE_READOUT.positionNet,
+  };
   // the factorized readout's options from the config (neuralpredictors' keys), its weight from --gamma-readout if given
   const cfg = files.config.config;
   const factorizedOptions: FactorizedInitOptions = {
@@ -110,21 +150,39 @@ export async function run(argv: string[]): Promise<void> {
   };
   const train = { seed, lr, batchSize, gammaReadout: gamma, schedule: { ...REFERENCE_SCHEDULE, maxEpochs } };
   if (trainCore) {
-    for (const o of ['cache-precision', 'max-cache-gb', 'threads']) if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
+    for (const o of ['cache-precision', 'max-cache-gb', 'threads'])
+      if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
   }
 
   await startBackend(backend);
   const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
   const trained = trainCore
-    ? await trainCoreToo(files, scan, dataKey, { readoutType, readout: readoutOptions, factorized: factorizedOptions }, train,
-      log)
-    : await trainReadoutOnly(files, checkpointBytes, scan,
-      { readoutType, readout: readoutOptions, factorized: factorizedOptions }, train, { precision, maxCacheBytes, threads, backend }, log);
+    ? await trainCoreToo(
+        files,
+        scan,
+        dataKey,
+        { readoutType, readout: readoutOptions, factorized: factorizedOptions },
+        train,
+        log,
+      )
+    : await trainReadoutOnly(
+        files,
+        checkpointBytes,
+        scan,
+        { readoutType, readout: readoutOptions, factorized: factorizedOptions },
+        train,
+        { precision, maxCacheBytes, threads, backend },
+        log,
+      );
   try {
     const { readout, test } = trained;
     const fullModel = args.get('full-model');
     const exported = await packageResult(trained, {
-      checkpoint: { bytes: checkpointBytes, file: files.checkpointPath }, config: files.config.config, scan, dataKey, backend,
+      checkpoint: { bytes: checkpointBytes, file: files.checkpointPath },
+      config: files.config.config,
+      scan,
+      dataKey,
+      backend,
       fullModel: fullModel !== undefined,
     });
     log(trained.result.message);
@@ -132,11 +190,16 @@ export async function run(argv: string[]): Promise<void> {
     log(`wrote readout '${dataKey}' to ${out}`);
     if (fullModel) {
       writeFileSync(fullModel, exported.fullModelPth!);
-      log(`wrote ${trainCore ? 'the fine-tuned core (BatchNorm running statistics included)' : 'core'} + readout to ${fullModel}`);
+      log(
+        `wrote ${trainCore ? 'the fine-tuned core (BatchNorm running statistics included)' : 'core'} + readout to ${fullModel}`,
+      );
     }
     const perNeuron = args.get('per-neuron');
     if (perNeuron) {
-      writeFileSync(perNeuron, perNeuron.endsWith('.json') ? JSON.stringify(exported.perNeuron) : exported.perNeuronCsv);
+      writeFileSync(
+        perNeuron,
+        perNeuron.endsWith('.json') ? JSON.stringify(exported.perNeuron) : exported.perNeuronCsv,
+      );
       log(`wrote per-neuron results to ${perNeuron}`);
     }
     let gridError: number | null = null;
@@ -175,30 +238,54 @@ export async function run(argv: string[]): Promise<void> {
 /** A run of either path, with what frees its model (and the frozen core's fast path). */
 type Trained = FineTuneRun & { dispose(): void };
 
-interface CacheSettings { precision: CachePrecision; maxCacheBytes: number; threads: number; backend: string }
+interface CacheSettings {
+  precision: CachePrecision;
+  maxCacheBytes: number;
+  threads: number;
+  backend: string;
+}
 
 /** Which readout to train and its settings. */
-interface ReadoutChoice { readoutType: ReadoutKind; readout: ReadoutInitOptions; factorized: FactorizedInitOptions }
+interface ReadoutChoice {
+  readoutType: ReadoutKind;
+  readout: ReadoutInitOptions;
+  factorized: FactorizedInitOptions;
+}
 
 /** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */
 async function trainReadoutOnly(
-  files: ModelFiles, checkpointBytes: Uint8Array, scan: Scan, choice: ReadoutChoice, train: TrainOptionsInput,
-  c: CacheSettings, log: (s: string) => void,
+  files: ModelFiles,
+  checkpointBytes: Uint8Array,
+  scan: Scan,
+  choice: ReadoutChoice,
+  train: TrainOptionsInput,
+  c: CacheSettings,
+  log: (s: string) => void,
 ): Promise<Trained> {
   const arch = files.architecture;
   const coreOutputShape = arch.core.outputShape;
   const plan = planCache(scan, coreOutputShape, c.precision);
-  log(`${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
-    `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${c.precision})`);
+  log(
+    `${scan.name}: ${scan.nNeurons} neurons; ${plan.train.length} train, ${plan.validation.length} validation, ${plan.test.length} test trials; ` +
+      `core-output cache for ${plan.images} images: ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${c.precision})`,
+  );
   const frozen = await openFrozenCore(files.stateDict, files.config, files.checkpointPath);
   let pool: NodeCorePool | null = null;
   try {
     // the core runs once per image (the cache): on every core of the machine when threads > 1
     if (c.threads > 1 && c.backend === 'wasm') {
       try {
-        pool = await NodeCorePool.create(checkpointBytes, files.checkpointPath, files.config.config, arch.core.inputShape, c.threads);
+        pool = await NodeCorePool.create(
+          checkpointBytes,
+          files.checkpointPath,
+          files.config.config,
+          arch.core.inputShape,
+          c.threads,
+        );
       } catch (e) {
-        log(`could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`);
+        log(
+          `could not start core worker threads (${e instanceof Error ? e.message : String(e)}); running the core in one thread`,
+        );
       }
     }
     log(`frozen core: ${pool ? pool.description : frozen.description}`);
@@ -215,7 +302,9 @@ async function trainReadoutOnly(
       onCacheProgress: (p) => {
         if (p.done === p.total || p.elapsedS - lastCacheLog > 10) {
           lastCacheLog = p.elapsedS;
-          log(`core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`);
+          log(
+            `core outputs ${p.done}/${p.total} (${(p.done / Math.max(p.elapsedS, 1e-9)).toFixed(1)} images/s, ${p.remainingS.toFixed(0)} s left)`,
+          );
         }
       },
       onEvent: trainingProgressLogger(log),
@@ -231,13 +320,24 @@ async function trainReadoutOnly(
 
 /** --train-core: the checkpoint's core and a new readout trained together (finetune_core.ts); no cache. */
 async function trainCoreToo(
-  files: ModelFiles, scan: Scan, dataKey: string, choice: ReadoutChoice, train: TrainOptionsInput,
+  files: ModelFiles,
+  scan: Scan,
+  dataKey: string,
+  choice: ReadoutChoice,
+  train: TrainOptionsInput,
   log: (s: string) => void,
 ): Promise<Trained> {
   const tiers = ['train', 'validation', 'test'].map((t) => `${tierIndices(scan, t).length} ${t}`).join(', ');
-  log(`${scan.name}: ${scan.nNeurons} neurons; ${tiers} trials; fine-tuning the core too: no cache, the core runs forward and backward on every batch`);
+  log(
+    `${scan.name}: ${scan.nNeurons} neurons; ${tiers} trials; fine-tuning the core too: no cache, the core runs forward and backward on every batch`,
+  );
   const outcome = await fineTuneCoreAndReadout({
-    stateDict: files.stateDict, config: files.config.config, file: files.checkpointPath, scan, dataKey, ...choice,
+    stateDict: files.stateDict,
+    config: files.config.config,
+    file: files.checkpointPath,
+    scan,
+    dataKey,
+    ...choice,
     train,
     onEvent: trainingProgressLogger(log),
   });

@@ -17,34 +17,51 @@ import { basename, dirname, join } from 'node:path';
 import type { StateDict } from '../../io/host_tensor';
 import { sensoriumDataKey } from '../../io/scan/load_scan';
 import { saveCheckpoint } from '../../io/torch_save';
+import type { ZipInput } from '../../io/zip_archive';
+import { neuronMajorFeatures } from '../../model/readout_types';
 import {
-  coreCellTypeFeatures, coreCellTypePredict, coreCellTypeReadoutStateDict, makeCoreCellTypes,
+  coreCellTypeFeatures,
+  coreCellTypePredict,
+  coreCellTypeReadoutStateDict,
+  makeCoreCellTypes,
 } from '../../sim/core_cell_types';
-import { type ScanData, scanFiles, writeScanZip } from '../../sim/scan_writer';
 import { scanTruthFiles } from '../../sim/scan_truth_files';
+import { type ScanData, scanFiles, writeScanZip } from '../../sim/scan_writer';
 import {
-  DEFAULT_TRIALS, type NoiseModel, type SimulatedScan, type TrialCounts, chooseNeurons, simulateScan,
+  chooseNeurons,
+  DEFAULT_TRIALS,
+  type NoiseModel,
+  type SimulatedScan,
+  simulateScan,
+  type TrialCounts,
 } from '../../sim/simulate_scan';
 import { simulateV1Scan } from '../../sim/v1_scan';
 import { gridToPixel, v1TruthFiles } from '../../sim/v1_truth';
 import { writeFilesToDir } from '../../sim/write_dir_node';
-import type { ZipInput } from '../../io/zip_archive';
-import { parseArgs, UsageError, type ParsedArgs } from '../args';
+import { type ParsedArgs, parseArgs, UsageError } from '../args';
 import {
-  buildEncoder, chooseReadout, parseBackend, readModelFiles, startBackend, type ModelFiles,
+  buildEncoder,
+  chooseReadout,
+  type ModelFiles,
+  parseBackend,
+  readModelFiles,
+  startBackend,
 } from '../load_model';
-import { neuronMajorFeatures } from '../../model/readout_types';
 
-export const summary = 'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]'
-  + '; cell types on the checkpoint\'s core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; '
-  + 'the project\'s Gabor cells: --population gabor [--cell-types K] (no checkpoint)';
+export const summary =
+  'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]' +
+  "; cell types on the checkpoint's core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; " +
+  "the project's Gabor cells: --population gabor [--cell-types K] (no checkpoint)";
 
 /** `--trials train,validation,testImages x repeats`, e.g. 4000,500,100x10. */
 function parseTrials(args: ParsedArgs): TrialCounts {
   const t = args.get('trials');
   if (t === undefined) return { ...DEFAULT_TRIALS };
   const m = /^(\d+),(\d+),(\d+)x(\d+)$/.exec(t.replace(/\s+/g, ''));
-  if (!m) throw new UsageError(`--trials must look like 4000,500,100x10 (train, validation, test images x repeats), got '${t}'`);
+  if (!m)
+    throw new UsageError(
+      `--trials must look like 4000,500,100x10 (train, validation, test images x repeats), got '${t}'`,
+    );
   return { train: Number(m[1]), validation: Number(m[2]), testImages: Number(m[3]), testRepeats: Number(m[4]) };
 }
 
@@ -97,25 +114,51 @@ function progressNote(): (stage: string, done: number, total: number) => void {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, [
-    'checkpoint', 'config', 'readout', 'neurons', 'seed', 'out', 'trials', 'noise', 'oracle', 'gain', 'name', 'truth',
-    'backend', 'batch-size', 'cell-types', 'type-channels', 'position-range', 'population',
-  ], ['force']);
+  const args = parseArgs(
+    argv,
+    [
+      'checkpoint',
+      'config',
+      'readout',
+      'neurons',
+      'seed',
+      'out',
+      'trials',
+      'noise',
+      'oracle',
+      'gain',
+      'name',
+      'truth',
+      'backend',
+      'batch-size',
+      'cell-types',
+      'type-channels',
+      'position-range',
+      'population',
+    ],
+    ['force'],
+  );
   const out = args.require('out');
   const neurons = args.number('neurons', NaN);
-  if (!Number.isInteger(neurons) || neurons < 1) throw new UsageError(`--neurons must be a positive integer, got '${args.get('neurons') ?? ''}'`);
+  if (!Number.isInteger(neurons) || neurons < 1)
+    throw new UsageError(`--neurons must be a positive integer, got '${args.get('neurons') ?? ''}'`);
   const seed = args.number('seed', NaN);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${args.get('seed') ?? ''}'`);
   const trials = parseTrials(args);
   const noise = (args.get('noise') ?? 'poisson') as NoiseModel;
-  if (noise !== 'poisson' && noise !== 'gamma') throw new UsageError(`--noise must be poisson or gamma, got '${noise}'`);
+  if (noise !== 'poisson' && noise !== 'gamma')
+    throw new UsageError(`--noise must be poisson or gamma, got '${noise}'`);
   const gain = args.has('gain') ? args.number('gain', NaN) : undefined;
   const targetOracle = args.number('oracle', 0.55);
   const isZip = out.toLowerCase().endsWith('.zip');
   // A zip holds the scan under its top folder <name>/; a folder output is the scan folder itself.
   const name = args.get('name') ?? basename(out).replace(/\.zip$/i, '');
-  if (!isZip && name !== basename(out)) throw new UsageError(`--name applies to zip output; a folder output is named by its path (${basename(out)})`);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError(`the scan name '${name}' must be a plain folder name (letters, digits, . _ -); choose one with --name`);
+  if (!isZip && name !== basename(out))
+    throw new UsageError(`--name applies to zip output; a folder output is named by its path (${basename(out)})`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name))
+    throw new UsageError(
+      `the scan name '${name}' must be a plain folder name (letters, digits, . _ -); choose one with --name`,
+    );
   const truthDir = args.get('truth') ?? join(dirname(out), `${name}-truth`);
   const scanTarget = out;
   for (const p of [scanTarget, truthDir]) {
@@ -129,7 +172,15 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (population === 'gabor') {
     const modelOnly = [
-      'checkpoint', 'config', 'readout', 'noise', 'gain', 'type-channels', 'position-range', 'backend', 'batch-size',
+      'checkpoint',
+      'config',
+      'readout',
+      'noise',
+      'gain',
+      'type-channels',
+      'position-range',
+      'backend',
+      'batch-size',
     ];
     for (const o of modelOnly) {
       if (args.has(o)) throw new UsageError(`--${o} does not apply to --population gabor (the project's Gabor cells)`);
@@ -141,7 +192,7 @@ export async function run(argv: string[]): Promise<void> {
       if (args.has(o)) throw new UsageError(`--${o} needs --cell-types K`);
     }
   } else if (args.has('readout')) {
-    throw new UsageError('--readout does not apply with --cell-types (the cell types read the core\'s channels)');
+    throw new UsageError("--readout does not apply with --cell-types (the cell types read the core's channels)");
   }
   const backend = parseBackend(args);
   const batchSize = args.number('batch-size', 32);
@@ -154,14 +205,23 @@ export async function run(argv: string[]): Promise<void> {
     }
     await startBackend(backend);
     return simulateCoreCellTypes(output, files, {
-      neurons, seed, trials, noise, gain, targetOracle, batchSize, types: cellTypes, channels: parseChannels(args),
+      neurons,
+      seed,
+      trials,
+      noise,
+      gain,
+      targetOracle,
+      batchSize,
+      types: cellTypes,
+      channels: parseChannels(args),
       positionRange: range,
     });
   }
   const arch = files.architecture;
   const key = chooseReadout(arch, args.get('readout'), files.checkpointPath);
   const readoutArch = arch.readouts.find((r) => r.key === key)!;
-  if (neurons > readoutArch.neurons) throw new UsageError(`--neurons ${neurons}: readout '${key}' has only ${readoutArch.neurons} neurons`);
+  if (neurons > readoutArch.neurons)
+    throw new UsageError(`--neurons ${neurons}: readout '${key}' has only ${readoutArch.neurons} neurons`);
   const selected = chooseNeurons(readoutArch.neurons, neurons, seed);
 
   await startBackend(backend);
@@ -169,7 +229,8 @@ export async function run(argv: string[]): Promise<void> {
   try {
     // ground truth of the chosen neurons: eval positions, feature vectors, cortical grid
     const readout = encoder.readout(key);
-    const C = readout.channels, all = readout.neurons;
+    const C = readout.channels,
+      all = readout.neurons;
     const gridT = readout.grid();
     const gridAll = (await gridT.data()) as Float32Array;
     gridT.dispose();
@@ -194,39 +255,61 @@ export async function run(argv: string[]): Promise<void> {
 
     const note = progressNote();
     const sim = await simulateScan({
-      name, seed, neurons, noise, gain, targetOracle, trials, corticalGrid: cortical,
+      name,
+      seed,
+      neurons,
+      noise,
+      gain,
+      targetOracle,
+      trials,
+      corticalGrid: cortical,
       imageShape: arch.core.inputShape,
       batchSize: 128,
       predict: async (images, count) => {
         const y = await encoder.predict(images, { readout: key, batchSize });
         const out = new Float32Array(count * neurons);
-        for (let b = 0; b < count; b++) for (let n = 0; n < neurons; n++) out[b * neurons + n] = y.data[b * all + selected[n]];
+        for (let b = 0; b < count; b++)
+          for (let n = 0; n < neurons; n++) out[b * neurons + n] = y.data[b * all + selected[n]];
         return out;
       },
       onProgress: note,
     });
 
-    await writeOutputs(output, sim.scan, scanTruthFiles(sim, {
-      selectedNeurons: selected, grid, features, channels: C,
-      about: {
-        ground_truth_model: files.checkpointPath,
+    await writeOutputs(
+      output,
+      sim.scan,
+      scanTruthFiles(
+        sim,
+        {
+          selectedNeurons: selected,
+          grid,
+          features,
+          channels: C,
+          about: {
+            ground_truth_model: files.checkpointPath,
+            readout: key,
+            readout_neurons: all,
+            true_rates_note:
+              'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
+          },
+        },
+        basename(truthDir),
+      ),
+    );
+    process.stdout.write(
+      JSON.stringify({
+        scan: out,
+        truth: truthDir,
+        name,
+        neurons,
+        trials: sim.scan.tiers.length,
+        tiers: { train: trials.train, validation: trials.validation, test: trials.testImages * trials.testRepeats },
+        noise,
+        gain: sim.truth.gain,
+        median_oracle: sim.truth.medianOracle,
         readout: key,
-        readout_neurons: all,
-        true_rates_note: 'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
-      },
-    }, basename(truthDir)));
-    process.stdout.write(JSON.stringify({
-      scan: out,
-      truth: truthDir,
-      name,
-      neurons,
-      trials: sim.scan.tiers.length,
-      tiers: { train: trials.train, validation: trials.validation, test: trials.testImages * trials.testRepeats },
-      noise,
-      gain: sim.truth.gain,
-      median_oracle: sim.truth.medianOracle,
-      readout: key,
-    }) + '\n');
+      }) + '\n',
+    );
   } finally {
     encoder.dispose();
   }
@@ -241,7 +324,11 @@ interface CommonOptions {
 
 function summaryOf(o: Output, c: CommonOptions, scan: ScanData): Record<string, unknown> {
   return {
-    scan: o.out, truth: o.truthDir, name: o.name, neurons: c.neurons, trials: scan.tiers.length,
+    scan: o.out,
+    truth: o.truthDir,
+    name: o.name,
+    neurons: c.neurons,
+    trials: scan.tiers.length,
     tiers: { train: c.trials.train, validation: c.trials.validation, test: c.trials.testImages * c.trials.testRepeats },
   };
 }
@@ -253,7 +340,9 @@ function countTypes(types: ArrayLike<number>, K: number): number[] {
 }
 
 function median(x: ArrayLike<number>): number {
-  const s = Array.from(x).filter(Number.isFinite).sort((a, b) => a - b);
+  const s = Array.from(x)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
@@ -262,9 +351,13 @@ function median(x: ArrayLike<number>): number {
 async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number }): Promise<void> {
   const note = progressNote();
   const v = simulateV1Scan({
-    name: o.name, animalSeed: c.seed, nNeurons: c.neurons,
-    nTrain: c.trials.train, nValidation: c.trials.validation,
-    nTest: c.trials.testImages, testRepeats: c.trials.testRepeats,
+    name: o.name,
+    animalSeed: c.seed,
+    nNeurons: c.neurons,
+    nTrain: c.trials.train,
+    nValidation: c.trials.validation,
+    nTest: c.trials.testImages,
+    testRepeats: c.trials.testRepeats,
     targetMedianOracle: c.targetOracle,
     ...(c.cellTypes !== undefined && { population: { cellTypes: c.cellTypes } }),
     onProgress: (done, total) => note('rates', done, total),
@@ -272,33 +365,64 @@ async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number 
   await writeOutputs(o, v.scan, v1TruthFiles(v, undefined, basename(o.truthDir)));
   const K = v.truth.population.cellTypes?.length;
   const types = Array.from(v.scan.cellTypes ?? []);
-  process.stdout.write(JSON.stringify({
-    ...summaryOf(o, c, v.scan), noise: 'poisson', gain: v.truth.gain,
-    median_expected_oracle: median(v.truth.expectedOracle), population: 'gabor',
-    ...(K !== undefined && { cell_types: K, type_counts: countTypes(types, K) }),
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ...summaryOf(o, c, v.scan),
+      noise: 'poisson',
+      gain: v.truth.gain,
+      median_expected_oracle: median(v.truth.expectedOracle),
+      population: 'gabor',
+      ...(K !== undefined && { cell_types: K, type_counts: countTypes(types, K) }),
+    }) + '\n',
+  );
 }
 
 /** `--cell-types K` on a checkpoint's core (src/sim/core_cell_types.ts). */
-async function simulateCoreCellTypes(o: Output, files: ModelFiles, c: CommonOptions & {
-  noise: NoiseModel; gain?: number; batchSize: number; types: number; channels?: number[]; positionRange: number;
-}): Promise<void> {
+async function simulateCoreCellTypes(
+  o: Output,
+  files: ModelFiles,
+  c: CommonOptions & {
+    noise: NoiseModel;
+    gain?: number;
+    batchSize: number;
+    types: number;
+    channels?: number[];
+    positionRange: number;
+  },
+): Promise<void> {
   const arch = files.architecture;
   const encoder = buildEncoder(files, []);
   try {
     const core = async (images: Float32Array) => (await encoder.coreOutput(images, { batchSize: c.batchSize })).data;
     const pop = await makeCoreCellTypes(core, {
-      neurons: c.neurons, seed: c.seed, types: c.types, channels: c.channels, positionRange: c.positionRange,
-      imageShape: arch.core.inputShape, coreShape: arch.core.outputShape, eluOffset: arch.eluOffset,
+      neurons: c.neurons,
+      seed: c.seed,
+      types: c.types,
+      channels: c.channels,
+      positionRange: c.positionRange,
+      imageShape: arch.core.inputShape,
+      coreShape: arch.core.outputShape,
+      eluOffset: arch.eluOffset,
       batchSize: c.batchSize,
     });
-    process.stderr.write(`v1x: ${c.types} cell types on core channels ${pop.channels.join(', ')} `
-      + `(largest correlation between two: ${pop.maxCorrelation.toFixed(2)})\n`);
+    process.stderr.write(
+      `v1x: ${c.types} cell types on core channels ${pop.channels.join(', ')} ` +
+        `(largest correlation between two: ${pop.maxCorrelation.toFixed(2)})\n`,
+    );
     const sim: SimulatedScan = await simulateScan({
-      name: o.name, seed: c.seed, neurons: c.neurons, noise: c.noise, gain: c.gain, targetOracle: c.targetOracle,
-      trials: c.trials, corticalGrid: pop.grid, cellTypes: pop.cellTypes, imageShape: arch.core.inputShape,
+      name: o.name,
+      seed: c.seed,
+      neurons: c.neurons,
+      noise: c.noise,
+      gain: c.gain,
+      targetOracle: c.targetOracle,
+      trials: c.trials,
+      corticalGrid: pop.grid,
+      cellTypes: pop.cellTypes,
+      imageShape: arch.core.inputShape,
       batchSize: 128,
-      predict: coreCellTypePredict(core, pop), onProgress: progressNote(),
+      predict: coreCellTypePredict(core, pop),
+      onProgress: progressNote(),
     });
     const [, Hf, Wf] = pop.coreShape;
     const rfPx = new Float32Array(2 * c.neurons);
@@ -315,47 +439,72 @@ async function simulateCoreCellTypes(o: Output, files: ModelFiles, c: CommonOpti
     const truthName = basename(o.truthDir);
     const truthModel = await saveCheckpoint(sd, { prefix: 'truth_model' });
     const counts = countTypes(pop.cellTypes, c.types);
-    await writeOutputs(o, sim.scan, scanTruthFiles(sim, {
-      grid: pop.grid, features: coreCellTypeFeatures(pop), channels: pop.coreShape[0], cellTypes: pop.cellTypes, rfPx,
-      bias: pop.bias,
-      about: {
-        ground_truth_model: files.checkpointPath,
-        truth_model: {
-          file: 'truth_model.pth',
-          readout: key,
-          note: 'the checkpoint\'s core with the cell types\' FullGaussian2d readout (free mu, sigma 0, '
-            + 'one-hot features, bias): predicts the rates',
-        },
-        cell_types: {
-          K: c.types,
-          channels: pop.channels,
-          counts,
-          channel_mean: pop.channelMean,
-          channel_sd: pop.channelSd,
-          max_channel_correlation: pop.maxCorrelation,
-          position_range: pop.positionRange,
-          gain_log_sd: pop.gainLogSd,
-          drive_sd: pop.driveSd,
-          elu_offset: pop.eluOffset,
-          rate: 'elu(gain * core[channel of type](mu) + bias + elu_offset) + 1, core output sampled as '
-            + 'grid_sample(align_corners=True)',
-          files: {
-            'cell_types.npy': 'int64 (N,): type 0..K-1 of each neuron (= the scan\'s meta/neurons/cell_types.npy)',
-            'true_grid.npy': 'float32 (N, 2): mu, (x, y) grid units in [-1, 1] on the core output (align_corners=True)',
-            'true_rf_px.npy': 'float32 (N, 2): the same positions in image pixels (x = column, y = row)',
-            'true_features.npy': 'float32 (N, C): one-hot at the type\'s channel times the gain',
-            'true_bias.npy': 'float32 (N,): the readout bias',
+    await writeOutputs(
+      o,
+      sim.scan,
+      scanTruthFiles(
+        sim,
+        {
+          grid: pop.grid,
+          features: coreCellTypeFeatures(pop),
+          channels: pop.coreShape[0],
+          cellTypes: pop.cellTypes,
+          rfPx,
+          bias: pop.bias,
+          about: {
+            ground_truth_model: files.checkpointPath,
+            truth_model: {
+              file: 'truth_model.pth',
+              readout: key,
+              note:
+                "the checkpoint's core with the cell types' FullGaussian2d readout (free mu, sigma 0, " +
+                'one-hot features, bias): predicts the rates',
+            },
+            cell_types: {
+              K: c.types,
+              channels: pop.channels,
+              counts,
+              channel_mean: pop.channelMean,
+              channel_sd: pop.channelSd,
+              max_channel_correlation: pop.maxCorrelation,
+              position_range: pop.positionRange,
+              gain_log_sd: pop.gainLogSd,
+              drive_sd: pop.driveSd,
+              elu_offset: pop.eluOffset,
+              rate:
+                'elu(gain * core[channel of type](mu) + bias + elu_offset) + 1, core output sampled as ' +
+                'grid_sample(align_corners=True)',
+              files: {
+                'cell_types.npy': "int64 (N,): type 0..K-1 of each neuron (= the scan's meta/neurons/cell_types.npy)",
+                'true_grid.npy':
+                  'float32 (N, 2): mu, (x, y) grid units in [-1, 1] on the core output (align_corners=True)',
+                'true_rf_px.npy': 'float32 (N, 2): the same positions in image pixels (x = column, y = row)',
+                'true_features.npy': "float32 (N, C): one-hot at the type's channel times the gain",
+                'true_bias.npy': 'float32 (N,): the readout bias',
+              },
+              grid_geometry: { imageShape: arch.core.inputShape, featureShape: [Hf, Wf], alignCorners: true },
+            },
+            true_rates_note:
+              'expected value of each stored response: gain * rate / response_scale, rate = the cell ' +
+              "types' rate on images z-scored with image_stats_train",
           },
-          grid_geometry: { imageShape: arch.core.inputShape, featureShape: [Hf, Wf], alignCorners: true },
         },
-        true_rates_note: 'expected value of each stored response: gain * rate / response_scale, rate = the cell '
-          + 'types\' rate on images z-scored with image_stats_train',
-      },
-    }, truthName), [{ name: `${truthName}/truth_model.pth`, data: truthModel }]);
-    process.stdout.write(JSON.stringify({
-      ...summaryOf(o, c, sim.scan), noise: c.noise, gain: sim.truth.gain, median_oracle: sim.truth.medianOracle,
-      cell_types: c.types, type_channels: pop.channels, type_counts: counts, truth_readout: key,
-    }) + '\n');
+        truthName,
+      ),
+      [{ name: `${truthName}/truth_model.pth`, data: truthModel }],
+    );
+    process.stdout.write(
+      JSON.stringify({
+        ...summaryOf(o, c, sim.scan),
+        noise: c.noise,
+        gain: sim.truth.gain,
+        median_oracle: sim.truth.medianOracle,
+        cell_types: c.types,
+        type_channels: pop.channels,
+        type_counts: counts,
+        truth_readout: key,
+      }) + '\n',
+    );
   } finally {
     encoder.dispose();
   }

@@ -10,25 +10,37 @@
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
 import type { Scan } from '../../io/scan';
-import { saveCheckpoint } from '../../io/torch_save';
-import { encoderToStateDict } from '../../model/to_state_dict';
-import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end/trainer';
-import { endToEndScan } from '../../train/end_to_end/scan_data';
-import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end/new_model';
-import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
-import { coreRegularizerFromConfig } from '../../train/end_to_end/finetune_core';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
+import { saveCheckpoint } from '../../io/torch_save';
 import { READOUT_KINDS, type ReadoutKind } from '../../model/readout_types';
+import { encoderToStateDict } from '../../model/to_state_dict';
+import { coreRegularizerFromConfig } from '../../train/end_to_end/finetune_core';
+import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end/new_model';
+import { endToEndScan } from '../../train/end_to_end/scan_data';
+import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end/trainer';
+import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
 
-export const summary = 'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... '
-  + '[--config C.json] --out model.pth [--readout-type gaussian|factorized] [--seed N] [--max-epochs N] [--lr X] '
-  + '[--init CORE.pth] [--metrics M.json]';
+export const summary =
+  'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... ' +
+  '[--config C.json] --out model.pth [--readout-type gaussian|factorized] [--seed N] [--max-epochs N] [--lr X] ' +
+  '[--init CORE.pth] [--metrics M.json]';
 
 const OPTIONS = [
-  'scan', 'config', 'out', 'seed', 'max-epochs', 'lr', 'batch-size', 'backend', 'init', 'metrics', 'scale', 'patience',
+  'scan',
+  'config',
+  'out',
+  'seed',
+  'max-epochs',
+  'lr',
+  'batch-size',
+  'backend',
+  'init',
+  'metrics',
+  'scale',
+  'patience',
   'readout-type',
 ];
 
@@ -44,17 +56,22 @@ export async function run(argv: string[]): Promise<void> {
   const scale = args.number('scale', 1);
   const patience = args.number('patience', 5);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
-  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs))
+    throw new UsageError(`--max-epochs must be a positive integer, got ${maxEpochs}`);
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
-  if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
-  if (!(patience >= 1) || !Number.isInteger(patience)) throw new UsageError(`--patience must be a positive integer, got ${patience}`);
+  if (!(batchSize >= 1) || !Number.isInteger(batchSize))
+    throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
+  if (!(patience >= 1) || !Number.isInteger(patience))
+    throw new UsageError(`--patience must be a positive integer, got ${patience}`);
   const readoutType = (args.get('readout-type') ?? 'gaussian') as ReadoutKind;
   if (!READOUT_KINDS.includes(readoutType)) {
     throw new UsageError(`--readout-type must be gaussian or factorized, got '${readoutType}'`);
   }
   const backend = parseBackend(args);
   const quiet = args.has('quiet');
-  const log = (s: string): void => { if (!quiet) process.stderr.write(`v1x: ${s}\n`); };
+  const log = (s: string): void => {
+    if (!quiet) process.stderr.write(`v1x: ${s}\n`);
+  };
 
   const parsed = readConfigFile(args.get('config'));
   const config = parsed.config;
@@ -64,20 +81,30 @@ export async function run(argv: string[]): Promise<void> {
     scans.push(s);
     for (const w of s.warnings) log(`${path}: ${w}`);
     if (readoutType === 'gaussian' && !s.cellMotorCoordinates && config.grid_mean_predictor) {
-      throw new InputError(path, 'no meta/neurons/cell_motor_coordinates.npy for the position network (set grid_mean_predictor to null in the config to learn one position per neuron)');
+      throw new InputError(
+        path,
+        'no meta/neurons/cell_motor_coordinates.npy for the position network (set grid_mean_predictor to null in the config to learn one position per neuron)',
+      );
     }
   }
   // Without an input_shape in the config, the scans' images set it.
   if (!parsed.given.includes('input_shape')) config.input_shape = [...scans[0].imageShape];
   scans.forEach((s, i) => {
     if (s.imageShape.join('x') !== config.input_shape.join('x')) {
-      throw new InputError(scanPaths[i], `images are ${s.imageShape.join('x')}, the model takes ${config.input_shape.join('x')} (config input_shape or the first scan)`);
+      throw new InputError(
+        scanPaths[i],
+        `images are ${s.imageShape.join('x')}, the model takes ${config.input_shape.join('x')} (config input_shape or the first scan)`,
+      );
     }
   });
   const keys = new Map<string, string>();
   scans.forEach((s, i) => {
     const other = keys.get(s.dataKey);
-    if (other) throw new InputError(scanPaths[i], `has the same data key '${s.dataKey}' as ${other}; each scan needs its own readout`);
+    if (other)
+      throw new InputError(
+        scanPaths[i],
+        `has the same data key '${s.dataKey}' as ${other}; each scan needs its own readout`,
+      );
     keys.set(s.dataKey, scanPaths[i]);
   });
 
@@ -89,25 +116,51 @@ export async function run(argv: string[]): Promise<void> {
   const encoder = encoderWithNewReadouts(coreSd, config, readouts, seed, init ?? 'new model');
   try {
     const arch = encoder.architecture.core;
-    log(`core: ${arch.layers.length} layers, ${arch.outputShape[0]} channels out, ${init ? `initialized from ${init}` : `new (seed ${seed})`}; ` +
-      data.map((s) => `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} `
-        + 'validation trials').join('; ') + (readoutType === 'factorized' ? '; factorized readouts (FullFactorized2d)' : ''));
-    const result = await trainEndToEnd(encoder, data, {
-      seed, lr, batchSize,
-      gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
-      coreRegularizer: coreRegularizerFromConfig(config),
-      schedule: { maxEpochs, patience },
-    }, trainingProgressLogger(log));
+    log(
+      `core: ${arch.layers.length} layers, ${arch.outputShape[0]} channels out, ${init ? `initialized from ${init}` : `new (seed ${seed})`}; ` +
+        data
+          .map(
+            (s) =>
+              `${s.name}: ${s.neurons} neurons, ${s.train.trials.length} train / ${s.validation.trials.length} ` +
+              'validation trials',
+          )
+          .join('; ') +
+        (readoutType === 'factorized' ? '; factorized readouts (FullFactorized2d)' : ''),
+    );
+    const result = await trainEndToEnd(
+      encoder,
+      data,
+      {
+        seed,
+        lr,
+        batchSize,
+        gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
+        coreRegularizer: coreRegularizerFromConfig(config),
+        schedule: { maxEpochs, patience },
+      },
+      trainingProgressLogger(log),
+    );
     log(result.message);
     writeFileSync(out, await saveCheckpoint(await encoderToStateDict(encoder)));
     log(`wrote core + ${data.length} readout(s) to ${out}`);
     const perScan: Record<string, unknown> = {};
     for (const s of data) {
-      perScan[s.key] = s.test ? { scan: s.name, ...(await evaluateTierE2E(encoder, s, s.test)).summary } : { scan: s.name, note: 'no test trials' };
+      perScan[s.key] = s.test
+        ? { scan: s.name, ...(await evaluateTierE2E(encoder, s, s.test)).summary }
+        : { scan: s.name, note: 'no test trials' };
     }
     const summaryOut = {
-      tier: 'test', scans: perScan, best_validation_correlation: result.bestValCorrelation, epochs: result.epochs,
-      stop_reason: result.stopReason, seed, lr, batch_size: batchSize, backend, train_s: result.elapsedS, out,
+      tier: 'test',
+      scans: perScan,
+      best_validation_correlation: result.bestValCorrelation,
+      epochs: result.epochs,
+      stop_reason: result.stopReason,
+      seed,
+      lr,
+      batch_size: batchSize,
+      backend,
+      train_s: result.elapsedS,
+      out,
       readout_type: readoutType,
     };
     const metrics = args.get('metrics');

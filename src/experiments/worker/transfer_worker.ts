@@ -4,7 +4,7 @@
  * (worker.ts), started per cell and terminated when it reports. Messages are defined in transfer_job.ts.
  */
 import { selectBackend } from '../../backend/select';
-import { type TransferFromWorker, type TransferStartMessage, runTransferCell } from './transfer_job';
+import { runTransferCell, type TransferFromWorker, type TransferStartMessage } from './transfer_job';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let started = false;
@@ -15,7 +15,10 @@ function post(m: TransferFromWorker): void {
 
 scope.onmessage = (ev: MessageEvent<TransferStartMessage>) => {
   if (ev.data?.type !== 'transfer-start') return;
-  if (started) { post({ type: 'transfer-error', message: 'this worker already ran a cell; start a new worker for another' }); return; }
+  if (started) {
+    post({ type: 'transfer-error', message: 'this worker already ran a cell; start a new worker for another' });
+    return;
+  }
   started = true;
   runTransferCell(ev.data, post, async (preferred) => {
     const choice = await selectBackend(preferred);

@@ -5,10 +5,13 @@
  * also runs in a Web Worker; each file is read when the loader asks for it.
  */
 import { InputError } from '../host_tensor';
-import { type ScanSource, findScanRoot, scanNameFor } from './source';
+import { findScanRoot, type ScanSource, scanNameFor } from './source';
 
 /** A file with the path it had in the picked or dropped folder. */
-export interface PathedFile { file: Blob & { name?: string }; path: string }
+export interface PathedFile {
+  file: Blob & { name?: string };
+  path: string;
+}
 
 function pathOf(f: File | PathedFile): PathedFile {
   if ('path' in f && typeof f.path === 'string' && 'file' in f) return { file: f.file, path: f.path };
@@ -17,7 +20,10 @@ function pathOf(f: File | PathedFile): PathedFile {
   return { file, path: rel && rel.length > 0 ? rel : file.name };
 }
 
-export function fileListScanSource(files: ArrayLike<File> | Iterable<File | PathedFile>, opts: { name?: string; root?: string } = {}): ScanSource {
+export function fileListScanSource(
+  files: ArrayLike<File> | Iterable<File | PathedFile>,
+  opts: { name?: string; root?: string } = {},
+): ScanSource {
   const list = Array.from(files as ArrayLike<File | PathedFile>, pathOf);
   if (list.length === 0) throw new InputError(opts.name ?? 'dropped folder', 'no files');
   const byPath = new Map<string, Blob>();

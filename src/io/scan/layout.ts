@@ -23,9 +23,19 @@ export interface ScanLayout {
 }
 
 export function indexLayout(paths: string[]): ScanLayout {
-  const layout: ScanLayout = { dataFolders: new Map(), strayDataFiles: [], trials: new Map(), neurons: new Map(), all: new Set(paths), hasConfig: false };
+  const layout: ScanLayout = {
+    dataFolders: new Map(),
+    strayDataFiles: [],
+    trials: new Map(),
+    neurons: new Map(),
+    all: new Set(paths),
+    hasConfig: false,
+  };
   for (const p of paths) {
-    if (p === 'config.json') { layout.hasConfig = true; continue; }
+    if (p === 'config.json') {
+      layout.hasConfig = true;
+      continue;
+    }
     let m = /^data\/([^/]+)\/(\d+)\.npy$/.exec(p);
     if (m) {
       let folder = layout.dataFolders.get(m[1]);
@@ -34,10 +44,14 @@ export function indexLayout(paths: string[]): ScanLayout {
         layout.dataFolders.set(m[1], folder);
       }
       // '007.npy' is not what FileTreeDataset opens for trial 7 ('7.npy'): keep it out of the trial index.
-      if (String(Number(m[2])) === m[2]) folder.set(Number(m[2]), p); else layout.strayDataFiles.push(p);
+      if (String(Number(m[2])) === m[2]) folder.set(Number(m[2]), p);
+      else layout.strayDataFiles.push(p);
       continue;
     }
-    if (p.startsWith('data/')) { layout.strayDataFiles.push(p); continue; }
+    if (p.startsWith('data/')) {
+      layout.strayDataFiles.push(p);
+      continue;
+    }
     m = /^meta\/(trials|neurons)\/([^/]+)\.npy$/.exec(p);
     if (m) (m[1] === 'trials' ? layout.trials : layout.neurons).set(m[2], p);
   }
@@ -56,10 +70,12 @@ export function parseLinks(bytes: Uint8Array, file: string): Record<string, stri
   if (typeof cfg !== 'object' || cfg === null) throw new InputError(file, 'expected a JSON object like {"links": {}}');
   const links = (cfg as { links?: unknown }).links;
   if (links === undefined) return {};
-  if (typeof links !== 'object' || links === null || Array.isArray(links)) throw new InputError(file, '"links" must be an object of data key -> folder name');
+  if (typeof links !== 'object' || links === null || Array.isArray(links))
+    throw new InputError(file, '"links" must be an object of data key -> folder name');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(links)) {
-    if (typeof v !== 'string' || v.includes('/') || v.includes('..')) throw new InputError(file, `link "${k}" must name a folder under data/, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v.includes('/') || v.includes('..'))
+      throw new InputError(file, `link "${k}" must name a folder under data/, got ${JSON.stringify(v)}`);
     out[k] = v;
   }
   return out;
@@ -75,9 +91,20 @@ export function listSome(items: (number | string)[], max = 12): string {
  * Checks that data/<folder> holds exactly the files 0.npy .. (n-1).npy (trials in `dropped` may be missing).
  * `countSource` names where n came from, for the message.
  */
-export function checkTrialFiles(scanName: string, folder: string, files: Map<number, string> | undefined, n: number, dropped: Set<number>, countSource: string): void {
+export function checkTrialFiles(
+  scanName: string,
+  folder: string,
+  files: Map<number, string> | undefined,
+  n: number,
+  dropped: Set<number>,
+  countSource: string,
+): void {
   const where = `${scanName}/data/${folder}`;
-  if (!files || files.size === 0) throw new InputError(where, `missing: the folder holds no trial files (expected 0.npy ... ${n - 1}.npy, one per trial in ${countSource})`);
+  if (!files || files.size === 0)
+    throw new InputError(
+      where,
+      `missing: the folder holds no trial files (expected 0.npy ... ${n - 1}.npy, one per trial in ${countSource})`,
+    );
   const extra: number[] = [];
   for (const i of files.keys()) if (i >= n) extra.push(i);
   const missing: number[] = [];
@@ -85,7 +112,11 @@ export function checkTrialFiles(scanName: string, folder: string, files: Map<num
   extra.sort((a, b) => a - b);
   const names = (xs: number[]) => listSome(xs.map((i) => `${i}.npy`));
   if (!extra.length && !missing.length) return;
-  const parts = [files.size === n ? `file names do not match trials 0 .. ${n - 1}` : `trial counts disagree: data/${folder} holds ${files.size} trial files, ${countSource} has ${n} trials`];
+  const parts = [
+    files.size === n
+      ? `file names do not match trials 0 .. ${n - 1}`
+      : `trial counts disagree: data/${folder} holds ${files.size} trial files, ${countSource} has ${n} trials`,
+  ];
   if (missing.length) parts.push(`missing ${names(missing)}`);
   if (extra.length) parts.push(`unexpected ${names(extra)} (trials are numbered 0 .. ${n - 1})`);
   else parts.push(`to load the rest, leave those trials out with the option dropTrials: [${listSome(missing, 50)}]`);

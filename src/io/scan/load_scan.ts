@@ -20,14 +20,22 @@ const MAX_FILE_BYTES = 512 * 2 ** 20;
 
 /** Thrown when responses (or float images) hold NaN or Inf; lists where, so a caller can offer to drop them. */
 export class NonFiniteError extends InputError {
-  constructor(file: string, problem: string, readonly neurons: number[], readonly trials: number[]) {
+  constructor(
+    file: string,
+    problem: string,
+    readonly neurons: number[],
+    readonly trials: number[],
+  ) {
     super(file, problem);
     this.name = 'NonFiniteError';
   }
 }
 
 /** The data key neuralpredictors' Sensorium static_loader gives a scan (from its path, else its neuron table). */
-export function sensoriumDataKey(name: string, neurons: { animalIds?: number[]; sessions?: number[]; scanIdx?: number[] }): string {
+export function sensoriumDataKey(
+  name: string,
+  neurons: { animalIds?: number[]; sessions?: number[]; scanIdx?: number[] },
+): string {
   const tail = name.split('static').pop()!;
   if (name.includes('preproc')) return tail.split('.')[0].replaceAll('preproc', '').replaceAll('_nobehavior', '');
   if (name.includes('ColorImageNet')) return tail.split('-ColorImageNet')[0];
@@ -40,7 +48,8 @@ export function sensoriumDataKey(name: string, neurons: { animalIds?: number[]; 
 function checkedIndexSet(xs: number[] | undefined, n: number, what: string, origin: string): Set<number> {
   const set = new Set<number>();
   for (const x of xs ?? []) {
-    if (!Number.isInteger(x) || x < 0 || x >= n) throw new InputError(origin, `${what}: ${x} is not an index in 0 .. ${n - 1}`);
+    if (!Number.isInteger(x) || x < 0 || x >= n)
+      throw new InputError(origin, `${what}: ${x} is not an index in 0 .. ${n - 1}`);
     set.add(x);
   }
   if (set.size >= n && n > 0) throw new InputError(origin, `${what} leaves nothing to load`);
@@ -63,7 +72,11 @@ function gib(bytes: number): string {
 }
 
 /** Per-group expectations fixed by the first trial read. */
-interface GroupPlan { folder: string; files: Map<number, string>; first?: { dtype: string; shape: number[] } }
+interface GroupPlan {
+  folder: string;
+  files: Map<number, string>;
+  first?: { dtype: string; shape: number[] };
+}
 
 export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): Promise<Scan> {
   const scale = opts.scale ?? 1;
@@ -74,7 +87,8 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   const where = (rel: string) => `${source.name}/${rel}`;
   const checkSize = (rel: string) => {
     const size = source.size?.(rel);
-    if (size !== undefined && size > MAX_FILE_BYTES) throw new InputError(where(rel), `is ${size} bytes; refusing files over ${MAX_FILE_BYTES} bytes`);
+    if (size !== undefined && size > MAX_FILE_BYTES)
+      throw new InputError(where(rel), `is ${size} bytes; refusing files over ${MAX_FILE_BYTES} bytes`);
   };
   const reader: NpyReader = {
     where,
@@ -89,11 +103,17 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   // Folder names, through config.json links as FileTreeDataset.resolve_data_path does.
   const links = layout.hasConfig ? parseLinks(await source.read('config.json'), where('config.json')) : {};
   const folderOf = (key: string) => links[key] ?? key;
-  if (layout.strayDataFiles.length) warnings.push(`ignored ${layout.strayDataFiles.length} file(s) under data/ that are not <trial>.npy: ${listSome(layout.strayDataFiles, 5)}`);
+  if (layout.strayDataFiles.length)
+    warnings.push(
+      `ignored ${layout.strayDataFiles.length} file(s) under data/ that are not <trial>.npy: ${listSome(layout.strayDataFiles, 5)}`,
+    );
 
   const missingData = ['images', 'responses'].filter((k) => !layout.dataFolders.has(folderOf(k)));
   if (missingData.length) {
-    throw new InputError(where(`data/${folderOf(missingData[0])}`), `missing required folder${missingData.length > 1 ? 's' : ''}: ${missingData.map((k) => `data/${folderOf(k)}/`).join(', ')} (one .npy per trial)`);
+    throw new InputError(
+      where(`data/${folderOf(missingData[0])}`),
+      `missing required folder${missingData.length > 1 ? 's' : ''}: ${missingData.map((k) => `data/${folderOf(k)}/`).join(', ')} (one .npy per trial)`,
+    );
   }
 
   // ---- meta: trials, neurons, statistics -------------------------------------------------------------
@@ -110,7 +130,8 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   const dropNeurons = checkedIndexSet(opts.dropNeurons, nAll, 'dropNeurons', source.origin);
   const kept = keptIndices(n, dropTrials);
   const keepNeurons = keptIndices(nAll, dropNeurons);
-  const nKept = kept.length, N = keepNeurons.length;
+  const nKept = kept.length,
+    N = keepNeurons.length;
 
   const groups: GroupPlan[] = [];
   for (const key of ['images', 'responses', 'behavior', 'pupil_center']) {
@@ -137,31 +158,49 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
     g.first = { dtype: a.dtype, shape: a.shape };
   });
   const img0 = gImages.first!;
-  if (img0.dtype === 'bool') throw new InputError(where(gImages.files.get(kept[0])!), 'wrong dtype: images must be numeric pixel values, found bool');
+  if (img0.dtype === 'bool')
+    throw new InputError(
+      where(gImages.files.get(kept[0])!),
+      'wrong dtype: images must be numeric pixel values, found bool',
+    );
   if (img0.shape.length !== 2 && img0.shape.length !== 3) {
-    throw new InputError(where(gImages.files.get(kept[0])!), `wrong shape ${shapeString(img0.shape)}: an image must be (channels, height, width) or (height, width)`);
+    throw new InputError(
+      where(gImages.files.get(kept[0])!),
+      `wrong shape ${shapeString(img0.shape)}: an image must be (channels, height, width) or (height, width)`,
+    );
   }
   const storedShape = (img0.shape.length === 2 ? [1, ...img0.shape] : [...img0.shape]) as [number, number, number];
   const rescaler = scale === 1 ? undefined : new Rescaler(storedShape[0], storedShape[1], storedShape[2], scale);
   const imageShape: [number, number, number] = rescaler ? [storedShape[0], rescaler.outH, rescaler.outW] : storedShape;
   const resp0 = gResponses.first!;
   if (resp0.shape.length !== 1 || resp0.shape[0] !== nAll) {
-    throw new InputError(where(gResponses.files.get(kept[0])!), `wrong shape ${shapeString(resp0.shape)}: expected (${nAll},), one response per neuron in meta/neurons/unit_ids.npy`);
+    throw new InputError(
+      where(gResponses.files.get(kept[0])!),
+      `wrong shape ${shapeString(resp0.shape)}: expected (${nAll},), one response per neuron in meta/neurons/unit_ids.npy`,
+    );
   }
   const rowLength = (g: GroupPlan | undefined) => {
     if (!g) return 0;
     const s = g.first!.shape;
-    if (s.length > 1) throw new InputError(where(g.files.get(kept[0])!), `wrong shape ${shapeString(s)}: expected a 1-D vector per trial`);
+    if (s.length > 1)
+      throw new InputError(
+        where(g.files.get(kept[0])!),
+        `wrong shape ${shapeString(s)}: expected a 1-D vector per trial`,
+      );
     return s.length === 0 ? 1 : s[0];
   };
-  const behaviorDim = rowLength(gBehavior), pupilDim = rowLength(gPupil);
+  const behaviorDim = rowLength(gBehavior),
+    pupilDim = rowLength(gPupil);
 
   // ---- memory: refuse absurd scans before allocating ---------------------------------------------------
   const keepUint8 = img0.dtype === 'uint8' && !rescaler;
   const perImage = imageShape[0] * imageShape[1] * imageShape[2];
   const need = nKept * perImage * (keepUint8 ? 1 : 4) + 4 * nKept * (N + behaviorDim + pupilDim);
   if (need > maxBytes || perImage > 2 ** 26) {
-    throw new InputError(source.origin, `too large: ${nKept} trials of ${storedShape.join('x')} ${img0.dtype} images and ${N} neurons need ${gib(need)} in memory (limit ${gib(maxBytes)}); use a smaller scale or fewer trials (dropTrials)`);
+    throw new InputError(
+      source.origin,
+      `too large: ${nKept} trials of ${storedShape.join('x')} ${img0.dtype} images and ${N} neurons need ${gib(need)} in memory (limit ${gib(maxBytes)}); use a smaller scale or fewer trials (dropTrials)`,
+    );
   }
   let images: Uint8Array | Float32Array, responses: Float32Array;
   try {
@@ -174,20 +213,37 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   const pupilCenter = gPupil ? new Float32Array(nKept * pupilDim) : undefined;
 
   // ---- trials ----------------------------------------------------------------------------------------
-  const badNeurons = new Set<number>(), badTrials = new Set<number>(), badImageTrials = new Set<number>();
+  const badNeurons = new Set<number>(),
+    badTrials = new Set<number>(),
+    badImageTrials = new Set<number>();
   let badCount = 0;
   const storedPer = storedShape[0] * storedShape[1] * storedShape[2];
   const place = (g: GroupPlan, a: HostArray, t: number, fileIdx: number) => {
     const file = where(g.files.get(fileIdx)!);
     const f = g.first!;
-    if (a.dtype !== f.dtype) throw new InputError(file, `wrong dtype ${a.dtype}: data/${g.folder}/${kept[0]}.npy is ${f.dtype}, every trial must match`);
-    if (!sameShape(a.shape, f.shape)) throw new InputError(file, `wrong shape ${shapeString(a.shape)}: expected ${shapeString(f.shape)} as in data/${g.folder}/${kept[0]}.npy`);
+    if (a.dtype !== f.dtype)
+      throw new InputError(
+        file,
+        `wrong dtype ${a.dtype}: data/${g.folder}/${kept[0]}.npy is ${f.dtype}, every trial must match`,
+      );
+    if (!sameShape(a.shape, f.shape))
+      throw new InputError(
+        file,
+        `wrong shape ${shapeString(a.shape)}: expected ${shapeString(f.shape)} as in data/${g.folder}/${kept[0]}.npy`,
+      );
     const tensor = a as HostTensor;
     if (g === gImages) {
-      if (keepUint8) { (images as Uint8Array).set(tensor.data as Uint8Array, t * perImage); return; }
-      const src = tensor.dtype === 'uint8' ? tensor.data as Uint8Array : toFloat32(tensor);
+      if (keepUint8) {
+        (images as Uint8Array).set(tensor.data as Uint8Array, t * perImage);
+        return;
+      }
+      const src = tensor.dtype === 'uint8' ? (tensor.data as Uint8Array) : toFloat32(tensor);
       if (!(src instanceof Uint8Array)) {
-        for (let p = 0; p < storedPer; p++) if (!Number.isFinite(src[p])) { badImageTrials.add(fileIdx); break; }
+        for (let p = 0; p < storedPer; p++)
+          if (!Number.isFinite(src[p])) {
+            badImageTrials.add(fileIdx);
+            break;
+          }
       }
       if (rescaler) rescaler.apply(src, 0, images as Float32Array, t * perImage);
       else (images as Float32Array).set(src, t * perImage);
@@ -197,7 +253,11 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
       for (let j = 0; j < N; j++) {
         const v = src[keepNeurons[j]];
         responses[o + j] = v;
-        if (!Number.isFinite(v)) { badNeurons.add(keepNeurons[j]); badTrials.add(fileIdx); badCount++; }
+        if (!Number.isFinite(v)) {
+          badNeurons.add(keepNeurons[j]);
+          badTrials.add(fileIdx);
+          badCount++;
+        }
       }
     } else if (g === gBehavior) behavior!.set(toFloat32(tensor), t * behaviorDim);
     else if (g === gPupil) pupilCenter!.set(toFloat32(tensor), t * pupilDim);
@@ -212,8 +272,13 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
   for (let b = 1; b < nKept; b += batchTrials) {
     const end = Math.min(nKept, b + batchTrials);
     // Group by group, so that a zip source sees runs of neighbouring entries (data/images/0..63, ...).
-    const paths: string[] = [], slots: [GroupPlan, number][] = [];
-    for (const g of groups) for (let t = b; t < end; t++) { paths.push(g.files.get(kept[t])!); slots.push([g, t]); }
+    const paths: string[] = [],
+      slots: [GroupPlan, number][] = [];
+    for (const g of groups)
+      for (let t = b; t < end; t++) {
+        paths.push(g.files.get(kept[t])!);
+        slots.push([g, t]);
+      }
     paths.forEach(checkSize);
     const bytes = source.readMany ? await source.readMany(paths) : await Promise.all(paths.map((p) => source.read(p)));
     bytes.forEach((buf, k) => {
@@ -225,33 +290,56 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
 
   // ---- non-finite values: say where, and how to leave them out ---------------------------------------
   if (badCount > 0) {
-    const neurons = [...badNeurons].sort((a, b) => a - b), trials = [...badTrials].sort((a, b) => a - b);
-    throw new NonFiniteError(where(`data/${gResponses.folder}`),
+    const neurons = [...badNeurons].sort((a, b) => a - b),
+      trials = [...badTrials].sort((a, b) => a - b);
+    throw new NonFiniteError(
+      where(`data/${gResponses.folder}`),
       `${badCount} response value(s) are NaN or Inf, in neuron(s) ${listSome(neurons)} (rows of meta/neurons) and trial(s) ${listSome(trials)} (data/${gResponses.folder}/<trial>.npy); ` +
-      `load again with the option dropNeurons: [${listSome(neurons, 50)}] or dropTrials: [${listSome(trials, 50)}] to leave them out`,
-      neurons, trials);
+        `load again with the option dropNeurons: [${listSome(neurons, 50)}] or dropTrials: [${listSome(trials, 50)}] to leave them out`,
+      neurons,
+      trials,
+    );
   }
   if (badImageTrials.size > 0) {
     const trials = [...badImageTrials].sort((a, b) => a - b);
-    throw new NonFiniteError(where(`data/${gImages.folder}`),
-      `images of trial(s) ${listSome(trials)} hold NaN or Inf; load again with the option dropTrials: [${listSome(trials, 50)}] to leave them out`, [], trials);
+    throw new NonFiniteError(
+      where(`data/${gImages.folder}`),
+      `images of trial(s) ${listSome(trials)} hold NaN or Inf; load again with the option dropTrials: [${listSome(trials, 50)}] to leave them out`,
+      [],
+      trials,
+    );
   }
 
   // ---- statistics and normalizer (from every neuron in the files, then the kept ones) ----------------
-  const behaviorStats = gBehavior ? await readStatistics(reader, layout, 'behavior', statsSource, false, behaviorDim) : undefined;
-  const pupilStats = gPupil ? await readStatistics(reader, layout, 'pupil_center', statsSource, false, pupilDim) : undefined;
-  if (gBehavior && !behaviorStats) warnings.push(`no meta/statistics/behavior/${statsSource}/{mean,std}.npy: behavior is left unnormalized`);
-  if (gPupil && !pupilStats) warnings.push(`no meta/statistics/pupil_center/${statsSource}/{mean,std}.npy: pupil_center is left unnormalized`);
+  const behaviorStats = gBehavior
+    ? await readStatistics(reader, layout, 'behavior', statsSource, false, behaviorDim)
+    : undefined;
+  const pupilStats = gPupil
+    ? await readStatistics(reader, layout, 'pupil_center', statsSource, false, pupilDim)
+    : undefined;
+  if (gBehavior && !behaviorStats)
+    warnings.push(`no meta/statistics/behavior/${statsSource}/{mean,std}.npy: behavior is left unnormalized`);
+  if (gPupil && !pupilStats)
+    warnings.push(`no meta/statistics/pupil_center/${statsSource}/{mean,std}.npy: pupil_center is left unnormalized`);
   const normalizer = buildNormalizer({
-    images: imageStats, responses: responseStats, behavior: behaviorStats, pupilCenter: pupilStats, keepNeurons, exclude, statsSource,
+    images: imageStats,
+    responses: responseStats,
+    behavior: behaviorStats,
+    pupilCenter: pupilStats,
+    keepNeurons,
+    exclude,
+    statsSource,
     subtractBehaviorMean: opts.subtractBehaviorMean ?? false,
     statsPath: (group, stat) => where(`meta/statistics/${group}/${statsSource}/${stat}.npy`),
   });
   const pickNeurons = <T>(xs: T[] | undefined) => xs && Array.from(keepNeurons, (r) => xs[r]);
   const pickFloat = (a: Float32Array | undefined) => a && Float32Array.from(keepNeurons, (r) => a[r]);
   const responseStatsKept = {
-    mean: pickFloat(responseStats.mean)!, std: pickFloat(responseStats.std)!,
-    min: pickFloat(responseStats.min), max: pickFloat(responseStats.max), median: pickFloat(responseStats.median),
+    mean: pickFloat(responseStats.mean)!,
+    std: pickFloat(responseStats.std)!,
+    min: pickFloat(responseStats.min),
+    max: pickFloat(responseStats.max),
+    median: pickFloat(responseStats.median),
   };
   let cmc: Float32Array | undefined;
   if (neuronMeta.cellMotorCoordinates) {
@@ -265,25 +353,48 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
 
   const unitIds = pickNeurons(neuronMeta.unitIds)!;
   const scan: Scan = {
-    name: source.name, origin: source.origin,
+    name: source.name,
+    origin: source.origin,
     dataKey: sensoriumDataKey(source.name, neuronMeta),
-    nTrials: nKept, nNeurons: N, imageShape, storedImageShape: storedShape, scale,
-    images, responses, tiers, frameImageId, frameImageIdSource: trialMeta.frameImageIdSource,
+    nTrials: nKept,
+    nNeurons: N,
+    imageShape,
+    storedImageShape: storedShape,
+    scale,
+    images,
+    responses,
+    tiers,
+    frameImageId,
+    frameImageIdSource: trialMeta.frameImageIdSource,
     frameImageClass: trialMeta.frameImageClass && pickTrials(trialMeta.frameImageClass),
     trialIdx: trialMeta.trialIdx && Float64Array.from(kept, (i) => trialMeta.trialIdx![i]),
     fileIndex: kept,
     neurons: {
-      index: keepNeurons, unitIds,
-      animalIds: pickNeurons(neuronMeta.animalIds), sessions: pickNeurons(neuronMeta.sessions), scanIdx: pickNeurons(neuronMeta.scanIdx),
-      area: pickNeurons(neuronMeta.area), layer: pickNeurons(neuronMeta.layer),
+      index: keepNeurons,
+      unitIds,
+      animalIds: pickNeurons(neuronMeta.animalIds),
+      sessions: pickNeurons(neuronMeta.sessions),
+      scanIdx: pickNeurons(neuronMeta.scanIdx),
+      area: pickNeurons(neuronMeta.area),
+      layer: pickNeurons(neuronMeta.layer),
       cellTypes: pickNeurons(neuronMeta.cellTypes),
     },
-    unitIds, cellMotorCoordinates: cmc,
+    unitIds,
+    cellMotorCoordinates: cmc,
     statistics: { images: imageStats, responses: responseStatsKept, behavior: behaviorStats, pupilCenter: pupilStats },
-    behavior, behaviorDim, pupilCenter, pupilDim, normalizer, warnings,
+    behavior,
+    behaviorDim,
+    pupilCenter,
+    pupilDim,
+    normalizer,
+    warnings,
   };
-  if (!tiers.includes('test')) warnings.push("no trials in tier 'test': test metrics and oracle metrics are unavailable");
-  else if (!hasRepeats(scan, 'test')) warnings.push(`no image in tier 'test' is shown more than once (meta/trials/${trialMeta.frameImageIdSource}.npy): oracle metrics (oracle correlation, fraction oracle, FEVE) are unavailable`);
+  if (!tiers.includes('test'))
+    warnings.push("no trials in tier 'test': test metrics and oracle metrics are unavailable");
+  else if (!hasRepeats(scan, 'test'))
+    warnings.push(
+      `no image in tier 'test' is shown more than once (meta/trials/${trialMeta.frameImageIdSource}.npy): oracle metrics (oracle correlation, fraction oracle, FEVE) are unavailable`,
+    );
   opts.onProgress?.(total, total, 'done');
   return scan;
 }

@@ -3,11 +3,11 @@
  * access through `fs.openAsBlob`, and `loadScanFromPath` on top of them. Kept apart from source.ts so the browser
  * bundle never imports node:fs.
  */
-import { openAsBlob, promises as fsp, readdirSync, type Stats, statSync } from 'node:fs';
+import { promises as fsp, openAsBlob, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { InputError } from '../host_tensor';
 import { loadScan } from './load_scan';
-import { type ScanSource, findScanRoot, scanNameFor } from './source';
+import { findScanRoot, type ScanSource, scanNameFor } from './source';
 import type { LoadScanOptions, Scan } from './types';
 import { openZipScan } from './zip_batch_source';
 
@@ -35,7 +35,11 @@ function walk(dir: string): string[] {
 /** An unpacked FileTree scan: `dir` is the scan root, or a folder holding exactly one scan root. */
 export function nodeDirScanSource(dir: string, opts: { root?: string } = {}): ScanSource {
   let st: Stats;
-  try { st = statSync(dir); } catch { throw new InputError(dir, 'no such file or folder'); }
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new InputError(dir, 'no such file or folder');
+  }
   if (!st.isDirectory()) throw new InputError(dir, 'not a folder');
   const files = walk(dir);
   const root = findScanRoot(files, dir, opts.root);
@@ -57,14 +61,24 @@ export function nodeDirScanSource(dir: string, opts: { root?: string } = {}): Sc
         throw new InputError(f, `cannot read (${(e as Error).message})`);
       }
     },
-    size: (path) => { try { return statSync(full(path)).size; } catch { return undefined; } },
+    size: (path) => {
+      try {
+        return statSync(full(path)).size;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 
 /** A scan given as a path: a `.zip` (read with random access, never whole) or a folder. */
 export async function openScanPath(path: string, opts: { root?: string } = {}): Promise<ScanSource> {
   let st: Stats;
-  try { st = statSync(path); } catch { throw new InputError(path, 'no such file or folder'); }
+  try {
+    st = statSync(path);
+  } catch {
+    throw new InputError(path, 'no such file or folder');
+  }
   if (st.isDirectory()) return nodeDirScanSource(path, opts);
   return openZipScan(await openAsBlob(path), path, opts);
 }

@@ -15,7 +15,8 @@ export function numeric(a: HostArray, file: string, what: string): HostTensor {
 }
 
 export function strings(a: HostArray, file: string, what: string): string[] {
-  if (a.dtype !== 'string') throw new InputError(file, `wrong dtype: ${what} must be strings (NumPy '<U' or '|S'), found ${a.dtype}`);
+  if (a.dtype !== 'string')
+    throw new InputError(file, `wrong dtype: ${what} must be strings (NumPy '<U' or '|S'), found ${a.dtype}`);
   return a.data;
 }
 
@@ -53,8 +54,15 @@ export async function readTrialMeta(r: NpyReader, layout: ScanLayout): Promise<T
   const warnings: string[] = [];
   const tiersPath = layout.trials.get('tiers');
   const idKeys = IMAGE_ID_KEYS.find(([id]) => layout.trials.has(id));
-  const missing = [!tiersPath && 'meta/trials/tiers.npy', !idKeys && 'meta/trials/frame_image_id.npy (or image_id.npy)'].filter(Boolean);
-  if (missing.length) throw new InputError(r.where(missing[0] as string), `missing required file${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  const missing = [
+    !tiersPath && 'meta/trials/tiers.npy',
+    !idKeys && 'meta/trials/frame_image_id.npy (or image_id.npy)',
+  ].filter(Boolean);
+  if (missing.length)
+    throw new InputError(
+      r.where(missing[0] as string),
+      `missing required file${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+    );
 
   const tiersArr = await r.read(tiersPath!);
   const tiers = strings(tiersArr, r.where(tiersPath!), 'tiers');
@@ -76,7 +84,10 @@ export async function readTrialMeta(r: NpyReader, layout: ScanLayout): Promise<T
       continue;
     }
     if (a.shape.length === 0 || a.shape[0] !== n) {
-      throw new InputError(r.where(path), `trial counts disagree: ${path} has ${a.shape.length ? a.shape[0] : 'no'} entries (shape ${shapeString(a.shape)}), ${countSource} has ${n}`);
+      throw new InputError(
+        r.where(path),
+        `trial counts disagree: ${path} has ${a.shape.length ? a.shape[0] : 'no'} entries (shape ${shapeString(a.shape)}), ${countSource} has ${n}`,
+      );
     }
     arrays.set(name, a);
   }
@@ -87,7 +98,12 @@ export async function readTrialMeta(r: NpyReader, layout: ScanLayout): Promise<T
   const cls = arrays.get(idKeys![1]);
   const idx = arrays.get('trial_idx');
   return {
-    n, countSource, tiers, frameImageId, frameImageIdSource: idKeys![0], warnings,
+    n,
+    countSource,
+    tiers,
+    frameImageId,
+    frameImageIdSource: idKeys![0],
+    warnings,
     frameImageClass: cls && cls.dtype === 'string' ? cls.data : undefined,
     trialIdx: idx ? toFloat64(numeric(idx, r.where(layout.trials.get('trial_idx')!), 'trial_idx')) : undefined,
   };
@@ -102,7 +118,8 @@ export interface NeuronMeta extends NeuronLabels {
 
 export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<NeuronMeta> {
   const unitPath = layout.neurons.get('unit_ids');
-  if (!unitPath) throw new InputError(r.where('meta/neurons/unit_ids.npy'), 'missing required file (one id per neuron)');
+  if (!unitPath)
+    throw new InputError(r.where('meta/neurons/unit_ids.npy'), 'missing required file (one id per neuron)');
   const unitArr = await r.read(unitPath);
   oneD(unitArr, r.where(unitPath), 'unit_ids');
   const unitIds = Array.from(toFloat64(numeric(unitArr, r.where(unitPath), 'unit_ids')));
@@ -113,7 +130,10 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     if (!path) return undefined;
     const a = await r.read(path);
     if (a.shape.length === 0 || a.shape[0] !== n) {
-      throw new InputError(r.where(path), `neuron counts disagree: ${a.shape.length ? a.shape[0] : 'no'} entries (shape ${shapeString(a.shape)}), meta/neurons/unit_ids.npy has ${n}`);
+      throw new InputError(
+        r.where(path),
+        `neuron counts disagree: ${a.shape.length ? a.shape[0] : 'no'} entries (shape ${shapeString(a.shape)}), meta/neurons/unit_ids.npy has ${n}`,
+      );
     }
     return a;
   };
@@ -126,18 +146,26 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     return a && (a.dtype === 'string' ? a.data : Array.from(toFloat64(a), String));
   };
   const out: NeuronMeta = {
-    nAll: n, unitIds, warnings,
-    animalIds: await ints('animal_ids'), sessions: await ints('sessions'), scanIdx: await ints('scan_idx'),
-    area: await strs('area'), layer: await strs('layer'),
+    nAll: n,
+    unitIds,
+    warnings,
+    animalIds: await ints('animal_ids'),
+    sessions: await ints('sessions'),
+    scanIdx: await ints('scan_idx'),
+    area: await strs('area'),
+    layer: await strs('layer'),
     cellTypes: readCellTypes(r, layout, await optional('cell_types')),
   };
   const cmc = await optional('cell_motor_coordinates');
   if (cmc) {
     const file = r.where(layout.neurons.get('cell_motor_coordinates')!);
-    if (cmc.shape.length !== 2 || cmc.shape[1] !== 3) throw new InputError(file, `wrong shape ${shapeString(cmc.shape)}: expected (${n}, 3) (x, y, z per neuron)`);
+    if (cmc.shape.length !== 2 || cmc.shape[1] !== 3)
+      throw new InputError(file, `wrong shape ${shapeString(cmc.shape)}: expected (${n}, 3) (x, y, z per neuron)`);
     out.cellMotorCoordinates = toFloat32(numeric(cmc, file, 'cell_motor_coordinates'));
   } else {
-    warnings.push('no meta/neurons/cell_motor_coordinates.npy: a readout position network (which maps cortical coordinates to positions) cannot be used with this scan');
+    warnings.push(
+      'no meta/neurons/cell_motor_coordinates.npy: a readout position network (which maps cortical coordinates to positions) cannot be used with this scan',
+    );
   }
   return out;
 }
@@ -152,11 +180,15 @@ function readCellTypes(r: NpyReader, layout: ScanLayout, a: HostArray | undefine
   const file = r.where(layout.neurons.get('cell_types')!);
   oneD(a, file, 'cell_types');
   const t = numeric(a, file, 'cell_types (one integer label per neuron)');
-  if (t.dtype === 'bool') throw new InputError(file, 'wrong dtype: cell_types must be integer labels 0..K-1, found bool');
+  if (t.dtype === 'bool')
+    throw new InputError(file, 'wrong dtype: cell_types must be integer labels 0..K-1, found bool');
   const values = Array.from(toFloat64(t));
   const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0);
   if (bad >= 0) {
-    throw new InputError(file, `cell_types must be integer labels >= 0 (0..K-1), found ${values[bad]} for neuron ${bad}`);
+    throw new InputError(
+      file,
+      `cell_types must be integer labels >= 0 (0..K-1), found ${values[bad]} for neuron ${bad}`,
+    );
   }
   return values;
 }
@@ -167,12 +199,22 @@ const STATS = ['mean', 'std', 'min', 'max', 'median'] as const;
  * meta/statistics/<group>/<source>/{mean,std,min,max,median}.npy; mean and std are required when `required`.
  * `length` checks per-column statistics (neurons, behavior columns); undefined accepts any size.
  */
-export async function readStatistics(r: NpyReader, layout: ScanLayout, group: string, source: string, required: boolean, length?: number): Promise<Statistics | undefined> {
+export async function readStatistics(
+  r: NpyReader,
+  layout: ScanLayout,
+  group: string,
+  source: string,
+  required: boolean,
+  length?: number,
+): Promise<Statistics | undefined> {
   const path = (s: string) => `meta/statistics/${group}/${source}/${s}.npy`;
   const absent = (['mean', 'std'] as const).filter((s) => !layout.all.has(path(s)));
   if (absent.length) {
     if (!required) return undefined;
-    throw new InputError(r.where(path(absent[0])), `missing required file${absent.length > 1 ? 's' : ''}: ${absent.map(path).join(', ')} (NeuroNormalizer needs the ${group} ${absent.join(' and ')} of stats_source '${source}')`);
+    throw new InputError(
+      r.where(path(absent[0])),
+      `missing required file${absent.length > 1 ? 's' : ''}: ${absent.map(path).join(', ')} (NeuroNormalizer needs the ${group} ${absent.join(' and ')} of stats_source '${source}')`,
+    );
   }
   const out: Partial<Statistics> = {};
   for (const s of STATS) {
@@ -180,7 +222,10 @@ export async function readStatistics(r: NpyReader, layout: ScanLayout, group: st
     const file = r.where(path(s));
     const t = numeric(await r.read(path(s)), file, `${group} ${s}`);
     if (length !== undefined && t.data.length !== length) {
-      throw new InputError(file, `wrong shape ${shapeString(t.shape)}: expected ${length} values (${group === 'responses' ? 'one per neuron in meta/neurons/unit_ids.npy' : `one per column of data/${group}`})`);
+      throw new InputError(
+        file,
+        `wrong shape ${shapeString(t.shape)}: expected ${length} values (${group === 'responses' ? 'one per neuron in meta/neurons/unit_ids.npy' : `one per column of data/${group}`})`,
+      );
     }
     out[s] = toFloat32(t);
   }

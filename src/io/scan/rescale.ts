@@ -35,10 +35,16 @@ function mirror(i: number, n: number): number {
 }
 
 /** For each output index: the two input indices and the weight of the second. */
-interface AxisTaps { i0: Int32Array; i1: Int32Array; w1: Float64Array }
+interface AxisTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Float64Array;
+}
 
 function axisTaps(nIn: number, nOut: number): AxisTaps {
-  const i0 = new Int32Array(nOut), i1 = new Int32Array(nOut), w1 = new Float64Array(nOut);
+  const i0 = new Int32Array(nOut),
+    i1 = new Int32Array(nOut),
+    w1 = new Float64Array(nOut);
   const zoom = nIn / nOut;
   for (let o = 0; o < nOut; o++) {
     const x = (o + 0.5) * zoom - 0.5;
@@ -60,8 +66,14 @@ export class Rescaler {
   /** Input rows the height pass reads (downscaling skips the others). */
   private readonly usedRows: Int32Array;
 
-  constructor(readonly channels: number, readonly inH: number, readonly inW: number, readonly scale: number) {
-    if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`rescale factor must be a positive number, got ${scale}`);
+  constructor(
+    readonly channels: number,
+    readonly inH: number,
+    readonly inW: number,
+    readonly scale: number,
+  ) {
+    if (!(scale > 0) || !Number.isFinite(scale))
+      throw new RangeError(`rescale factor must be a positive number, got ${scale}`);
     this.outH = rescaledSize(inH, scale);
     this.outW = rescaledSize(inW, scale);
     this.rows = axisTaps(inH, this.outH);
@@ -75,9 +87,14 @@ export class Rescaler {
   apply(src: ArrayLike<number>, srcOffset: number, out: Float32Array, outOffset: number): void {
     const { channels: C, inH, inW, outH, outW, rows, cols, tmp, usedRows } = this;
     // clip=True clips to the whole input array's range; linear interpolation stays inside it up to rounding.
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     const n = C * inH * inW;
-    for (let k = 0; k < n; k++) { const v = src[srcOffset + k]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (let k = 0; k < n; k++) {
+      const v = src[srcOffset + k];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     for (let c = 0; c < C; c++) {
       const inBase = srcOffset + c * inH * inW;
       // Separable: along the width first (into tmp, float64), then along the height.
@@ -90,10 +107,13 @@ export class Rescaler {
       }
       const outBase = outOffset + c * outH * outW;
       for (let y = 0; y < outH; y++) {
-        const w = rows.w1[y], a = rows.i0[y] * outW, b = rows.i1[y] * outW;
+        const w = rows.w1[y],
+          a = rows.i0[y] * outW,
+          b = rows.i1[y] * outW;
         for (let x = 0; x < outW; x++) {
           let v = tmp[a + x] * (1 - w) + tmp[b + x] * w;
-          if (v < lo) v = lo; else if (v > hi) v = hi;
+          if (v < lo) v = lo;
+          else if (v > hi) v = hi;
           out[outBase + y * outW + x] = v;
         }
       }

@@ -4,7 +4,7 @@
  * browser folder pick all look the same to it. Node-only and DOM-only sources live in their own files.
  */
 import { InputError } from '../host_tensor';
-import { ZipArchive } from '../zip_archive';
+import type { ZipArchive } from '../zip_archive';
 
 export interface ScanSource {
   /** The scan's name: its root folder (e.g. 'static-sim-a'), else the zip or folder name. */
@@ -24,7 +24,12 @@ export interface ScanSource {
 
 /** Files that archivers and file managers add and that are never part of a scan. */
 function isJunk(path: string): boolean {
-  return path.startsWith('__MACOSX/') || path.includes('/__MACOSX/') || /(^|\/)\._/.test(path) || /(^|\/)\.DS_Store$/.test(path);
+  return (
+    path.startsWith('__MACOSX/') ||
+    path.includes('/__MACOSX/') ||
+    /(^|\/)\._/.test(path) ||
+    /(^|\/)\.DS_Store$/.test(path)
+  );
 }
 
 /**
@@ -43,7 +48,10 @@ export function findScanRoot(paths: string[], origin: string, root?: string): st
   const withMeta = new Set<string>();
   for (const p of paths) {
     if (isJunk(p)) continue;
-    for (const [marker, set] of [['data/', withData], ['meta/', withMeta]] as const) {
+    for (const [marker, set] of [
+      ['data/', withData],
+      ['meta/', withMeta],
+    ] as const) {
       // Every position where '<prefix>data/' starts a path segment.
       let at = p.indexOf(marker);
       while (at >= 0) {
@@ -54,7 +62,10 @@ export function findScanRoot(paths: string[], origin: string, root?: string): st
   }
   const roots = [...withData].filter((r) => withMeta.has(r));
   if (roots.length === 0) {
-    throw new InputError(origin, 'not a FileTree scan: found no folder holding both data/ and meta/ (as neuralpredictors FileTreeDataset expects)');
+    throw new InputError(
+      origin,
+      'not a FileTree scan: found no folder holding both data/ and meta/ (as neuralpredictors FileTreeDataset expects)',
+    );
   }
   const depth = (r: string) => r.split('/').length;
   const shallowest = Math.min(...roots.map(depth));
@@ -66,7 +77,10 @@ export function findScanRoot(paths: string[], origin: string, root?: string): st
 }
 
 function baseName(path: string): string {
-  const parts = path.replace(/\\/g, '/').split('/').filter((s) => s.length > 0);
+  const parts = path
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s.length > 0);
   return parts.length ? parts[parts.length - 1] : path;
 }
 
@@ -79,7 +93,10 @@ export function scanNameFor(root: string, containerName: string): string {
 /** Maps root-relative paths to container paths; shared by every source. */
 class RootedIndex<T> {
   readonly relative = new Map<string, T>();
-  constructor(entries: Iterable<[string, T]>, readonly root: string) {
+  constructor(
+    entries: Iterable<[string, T]>,
+    readonly root: string,
+  ) {
     for (const [p, v] of entries) {
       if (isJunk(p) || !p.startsWith(root)) continue;
       const rel = p.slice(root.length);
@@ -100,13 +117,19 @@ class RootedIndex<T> {
 export function zipScanSource(archive: ZipArchive, opts: { root?: string } = {}): ScanSource {
   const names = archive.names();
   const root = findScanRoot(names, archive.file, opts.root);
-  const index = new RootedIndex(names.map((n) => [n, n] as [string, string]), root);
+  const index = new RootedIndex(
+    names.map((n) => [n, n] as [string, string]),
+    root,
+  );
   return {
     name: scanNameFor(root, archive.file),
     origin: archive.file,
     list: () => [...index.relative.keys()],
     read: (path) => archive.read(index.get(path, archive.file)),
-    size: (path) => { const n = index.relative.get(path); return n === undefined ? undefined : archive.info(n)?.size; },
+    size: (path) => {
+      const n = index.relative.get(path);
+      return n === undefined ? undefined : archive.info(n)?.size;
+    },
     close: () => archive.close(),
   };
 }
@@ -115,7 +138,10 @@ export function zipScanSource(archive: ZipArchive, opts: { root?: string } = {})
  * A scan held in memory as path -> bytes (the simulator's output, tests). Paths may include a root folder;
  * it is found the same way as in a zip.
  */
-export function memoryScanSource(files: Map<string, Uint8Array> | Record<string, Uint8Array>, opts: { name?: string; root?: string } = {}): ScanSource {
+export function memoryScanSource(
+  files: Map<string, Uint8Array> | Record<string, Uint8Array>,
+  opts: { name?: string; root?: string } = {},
+): ScanSource {
   const map = files instanceof Map ? files : new Map(Object.entries(files));
   const origin = opts.name ?? 'in-memory scan';
   const root = findScanRoot([...map.keys()], origin, opts.root);

@@ -7,7 +7,9 @@ export function tierIndices(scan: Pick<Scan, 'tiers'>, tier: string): Int32Array
   for (const t of scan.tiers) if (t === tier) n++;
   const out = new Int32Array(n);
   let k = 0;
-  scan.tiers.forEach((t, i) => { if (t === tier) out[k++] = i; });
+  scan.tiers.forEach((t, i) => {
+    if (t === tier) out[k++] = i;
+  });
   return out;
 }
 
@@ -28,7 +30,8 @@ export function repeatGroups(scan: Pick<Scan, 'tiers' | 'frameImageId'>, tier = 
     if (t !== tier) return;
     const id = scan.frameImageId[i];
     const g = groups.get(id);
-    if (g) g.push(i); else groups.set(id, [i]);
+    if (g) g.push(i);
+    else groups.set(id, [i]);
   });
   return [...groups.keys()].sort((a, b) => a - b).map((id) => groups.get(id)!);
 }

@@ -6,10 +6,10 @@
  * ('deflate-raw'), ~10x faster. Nothing but the requested ranges is ever held in memory. Entries this path
  * cannot take (encrypted, other compression methods, no 'deflate-raw' in the platform) go through zip.js.
  */
-import { BlobReader, type Entry, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, configure } from '@zip.js/zip.js';
+import { BlobReader, configure, type Entry, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import { InputError } from '../host_tensor';
 import { MAX_ENTRY_BYTES } from '../zip_archive';
-import { type ScanSource, findScanRoot, scanNameFor } from './source';
+import { findScanRoot, type ScanSource, scanNameFor } from './source';
 
 configure({ useWebWorkers: false });
 
@@ -24,7 +24,12 @@ type FileEntry = Entry & { offset: number; getData(w: Uint8ArrayWriter): Promise
 
 /** What reading one entry needs; `zipJs` is kept only for entries the batched path cannot read. */
 interface ZipSlot {
-  filename: string; offset: number; compressedSize: number; uncompressedSize: number; compressionMethod: number; nameLength: number;
+  filename: string;
+  offset: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  compressionMethod: number;
+  nameLength: number;
   zipJs?: FileEntry;
 }
 
@@ -35,7 +40,12 @@ function fastPath(e: FileEntry): boolean {
 let rawInflateWorks: boolean | undefined;
 function hasRawInflate(): boolean {
   if (rawInflateWorks === undefined) {
-    try { new DecompressionStream('deflate-raw'); rawInflateWorks = true; } catch { rawInflateWorks = false; }
+    try {
+      new DecompressionStream('deflate-raw');
+      rawInflateWorks = true;
+    } catch {
+      rawInflateWorks = false;
+    }
   }
   return rawInflateWorks;
 }
@@ -69,7 +79,11 @@ async function inflateRaw(data: Uint8Array, expected: number, what: () => string
   return out;
 }
 
-export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts: { root?: string } = {}): Promise<ScanSource> {
+export async function openZipScan(
+  zip: Blob | Uint8Array,
+  fileName: string,
+  opts: { root?: string } = {},
+): Promise<ScanSource> {
   const blob = zip instanceof Uint8Array ? new Blob([zip as Uint8Array<ArrayBuffer>]) : zip;
   const reader = new ZipReader(zip instanceof Uint8Array ? new Uint8ArrayReader(zip) : new BlobReader(zip));
   let list: Entry[];
@@ -82,7 +96,11 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   list = [];
   let root: string;
   try {
-    root = findScanRoot(files.map((e) => e.filename), fileName, opts.root);
+    root = findScanRoot(
+      files.map((e) => e.filename),
+      fileName,
+      opts.root,
+    );
   } catch (e) {
     await reader.close();
     throw e;
@@ -93,8 +111,12 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   for (const e of files) {
     if (!e.filename.startsWith(root) || e.filename.length === root.length) continue;
     const slot: ZipSlot = {
-      filename: e.filename, offset: e.offset, compressedSize: e.compressedSize, uncompressedSize: e.uncompressedSize,
-      compressionMethod: e.compressionMethod, nameLength: e.filenameLength ?? 1024,
+      filename: e.filename,
+      offset: e.offset,
+      compressedSize: e.compressedSize,
+      uncompressedSize: e.uncompressedSize,
+      compressionMethod: e.compressionMethod,
+      nameLength: e.filenameLength ?? 1024,
     };
     if (!fastPath(e)) slot.zipJs = e;
     entries.set(e.filename.slice(root.length), slot);
@@ -104,7 +126,8 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   const entryOf = (path: string) => {
     const e = entries.get(path);
     if (!e) throw new InputError(`${fileName}: ${root}${path}`, 'file not found');
-    if (e.uncompressedSize > MAX_ENTRY_BYTES) throw new InputError(name(e), `claims ${e.uncompressedSize} bytes (limit ${MAX_ENTRY_BYTES})`);
+    if (e.uncompressedSize > MAX_ENTRY_BYTES)
+      throw new InputError(name(e), `claims ${e.uncompressedSize} bytes (limit ${MAX_ENTRY_BYTES})`);
     return e;
   };
 
@@ -115,7 +138,8 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
     } catch (err) {
       throw new InputError(name(e), `corrupt (${(err as Error).message})`);
     }
-    if (bytes.length !== e.uncompressedSize) throw new InputError(name(e), `inflated to ${bytes.length} bytes, header says ${e.uncompressedSize}`);
+    if (bytes.length !== e.uncompressedSize)
+      throw new InputError(name(e), `inflated to ${bytes.length} bytes, header says ${e.uncompressedSize}`);
     return bytes;
   };
 
@@ -124,15 +148,20 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
     let o = e.offset - base;
     let local = buf;
     const dv = () => new DataView(local.buffer, local.byteOffset, local.byteLength);
-    if (o + 30 > local.length) { local = new Uint8Array(await blob.slice(e.offset, e.offset + LOCAL_HEADER_SLACK).arrayBuffer()); o = 0; }
-    if (dv().getUint32(o, true) !== 0x04034b50) throw new InputError(name(e), 'no local file header where the zip directory points');
+    if (o + 30 > local.length) {
+      local = new Uint8Array(await blob.slice(e.offset, e.offset + LOCAL_HEADER_SLACK).arrayBuffer());
+      o = 0;
+    }
+    if (dv().getUint32(o, true) !== 0x04034b50)
+      throw new InputError(name(e), 'no local file header where the zip directory points');
     const start = o + 30 + dv().getUint16(o + 26, true) + dv().getUint16(o + 28, true);
     let data: Uint8Array;
     if (start + e.compressedSize <= local.length) data = local.subarray(start, start + e.compressedSize);
     else {
       const at = e.offset + (start - o);
       data = new Uint8Array(await blob.slice(at, at + e.compressedSize).arrayBuffer());
-      if (data.length !== e.compressedSize) throw new InputError(name(e), 'truncated: the archive ends inside this entry');
+      if (data.length !== e.compressedSize)
+        throw new InputError(name(e), 'truncated: the archive ends inside this entry');
     }
     if (e.compressionMethod === 0) {
       if (e.compressedSize !== e.uncompressedSize) throw new InputError(name(e), 'stored entry whose sizes disagree');
@@ -144,9 +173,18 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
   const readMany = async (paths: string[]): Promise<Uint8Array[]> => {
     const es = paths.map(entryOf);
     const out = new Array<Uint8Array>(paths.length);
-    const order = es.map((_, k) => k).filter((k) => !es[k].zipJs).sort((a, b) => es[a].offset - es[b].offset);
+    const order = es
+      .map((_, k) => k)
+      .filter((k) => !es[k].zipJs)
+      .sort((a, b) => es[a].offset - es[b].offset);
     const jobs: Promise<void>[] = [];
-    for (const k of es.keys()) if (es[k].zipJs) jobs.push(viaZipJs(es[k]).then((b) => { out[k] = b; }));
+    for (const k of es.keys())
+      if (es[k].zipJs)
+        jobs.push(
+          viaZipJs(es[k]).then((b) => {
+            out[k] = b;
+          }),
+        );
     // Runs of neighbouring entries, each read with one slice.
     let r = 0;
     while (r < order.length) {
@@ -162,10 +200,16 @@ export async function openZipScan(zip: Blob | Uint8Array, fileName: string, opts
       }
       const run = order.slice(r, s);
       const base = first.offset;
-      jobs.push((async () => {
-        const buf = new Uint8Array(await blob.slice(base, Math.min(end, blob.size)).arrayBuffer());
-        await Promise.all(run.map(async (k) => { out[k] = await fromBuffer(es[k], buf, base); }));
-      })());
+      jobs.push(
+        (async () => {
+          const buf = new Uint8Array(await blob.slice(base, Math.min(end, blob.size)).arrayBuffer());
+          await Promise.all(
+            run.map(async (k) => {
+              out[k] = await fromBuffer(es[k], buf, base);
+            }),
+          );
+        })(),
+      );
       r = s;
     }
     await Promise.all(jobs);

@@ -9,7 +9,7 @@
  *
  * Layout: x (B, H, W, C), filter (k, k, C, 1) as tfjs stores depthwise filters; out (B, H, W, C).
  */
-import { F32, FunctionBody, I32, V128, encodeModule } from './emitter';
+import { encodeModule, F32, FunctionBody, I32, V128 } from './emitter';
 
 export interface DepthwiseShape {
   height: number;
@@ -23,57 +23,104 @@ export function depthwiseModuleBytes(s: DepthwiseShape): Uint8Array {
   const { height: H, width: W, channels: C, kernel: K } = s;
   if (C % 4 !== 0) throw new Error(`depthwise SIMD kernel needs channels divisible by 4, got ${C}`);
   if (K % 2 !== 1) throw new Error(`depthwise SIMD kernel needs an odd kernel size, got ${K}`);
-  const Wp = W + K - 1, Hp = H + K - 1;
+  const Wp = W + K - 1,
+    Hp = H + K - 1;
   const px = C * 4; // bytes per pixel
   const f = new FunctionBody([I32, I32, I32, I32]);
   const [PAD, WT, OUT, BATCH] = [0, 1, 2, 3];
-  const b = f.local(I32), y = f.local(I32), x = f.local(I32), cv = f.local(I32);
-  const prow = f.local(I32), orow = f.local(I32), p = f.local(I32), wp = f.local(I32), po = f.local(I32);
+  const b = f.local(I32),
+    y = f.local(I32),
+    x = f.local(I32),
+    cv = f.local(I32);
+  const prow = f.local(I32),
+    orow = f.local(I32),
+    p = f.local(I32),
+    wp = f.local(I32),
+    po = f.local(I32);
   const acc = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const wv = f.local(V128);
-
 
   /** Output pixels [x, x + n) of the current row, every channel vector. */
   const block = (n: number): void => {
     // p = prow + x * px; po = orow + x * px; wp = w
-    f.forLoop(cv, () => f.i32(C / 4), 1, () => {
-      f.get(prow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(p);
-      f.get(orow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(po);
-      f.get(WT).get(cv).i32(16).mul().add().set(wp);
-      for (let i = 0; i < n; i++) f.v128Zero().set(acc[i]);
-      for (let ky = 0; ky < K; ky++) {
-        for (let kx = 0; kx < K; kx++) {
-          f.get(wp).v128Load((ky * K + kx) * px).set(wv);
-          for (let i = 0; i < n; i++) {
-            f.get(acc[i]).get(p).v128Load((ky * Wp + kx + i) * px).get(wv).f32x4Mul().f32x4Add().set(acc[i]);
+    f.forLoop(
+      cv,
+      () => f.i32(C / 4),
+      1,
+      () => {
+        f.get(prow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(p);
+        f.get(orow).get(x).i32(px).mul().add().get(cv).i32(16).mul().add().set(po);
+        f.get(WT).get(cv).i32(16).mul().add().set(wp);
+        for (let i = 0; i < n; i++) f.v128Zero().set(acc[i]);
+        for (let ky = 0; ky < K; ky++) {
+          for (let kx = 0; kx < K; kx++) {
+            f.get(wp)
+              .v128Load((ky * K + kx) * px)
+              .set(wv);
+            for (let i = 0; i < n; i++) {
+              f.get(acc[i])
+                .get(p)
+                .v128Load((ky * Wp + kx + i) * px)
+                .get(wv)
+                .f32x4Mul()
+                .f32x4Add()
+                .set(acc[i]);
+            }
           }
         }
-      }
-      for (let i = 0; i < n; i++) f.get(po).get(acc[i]).v128Store(i * px);
-    });
+        for (let i = 0; i < n; i++)
+          f.get(po)
+            .get(acc[i])
+            .v128Store(i * px);
+      },
+    );
   };
 
   f.get(PAD).set(prow);
   f.get(OUT).set(orow);
-  f.forLoop(b, () => f.get(BATCH), 1, () => {
-    f.forLoop(y, () => f.i32(H), 1, () => {
-      const W4 = W - (W % 4);
-      f.forLoop(x, () => f.i32(W4), 4, () => block(4));
-      if (W4 < W) {
-        // the last W % 4 pixels one at a time: x runs from W4 to W
-        f.i32(W4).set(x);
-        f.block().loop();
-        f.get(x).i32(W).geS().brIf(1);
-        block(1);
-        f.get(x).i32(1).add().set(x);
-        f.br(0).end().end();
-      }
-      f.get(prow).i32(Wp * px).add().set(prow);
-      f.get(orow).i32(W * px).add().set(orow);
-    });
-    // skip the padding rows below this image
-    f.get(prow).i32((Hp - H) * Wp * px).add().set(prow);
-  });
+  f.forLoop(
+    b,
+    () => f.get(BATCH),
+    1,
+    () => {
+      f.forLoop(
+        y,
+        () => f.i32(H),
+        1,
+        () => {
+          const W4 = W - (W % 4);
+          f.forLoop(
+            x,
+            () => f.i32(W4),
+            4,
+            () => block(4),
+          );
+          if (W4 < W) {
+            // the last W % 4 pixels one at a time: x runs from W4 to W
+            f.i32(W4).set(x);
+            f.block().loop();
+            f.get(x).i32(W).geS().brIf(1);
+            block(1);
+            f.get(x).i32(1).add().set(x);
+            f.br(0).end().end();
+          }
+          f.get(prow)
+            .i32(Wp * px)
+            .add()
+            .set(prow);
+          f.get(orow)
+            .i32(W * px)
+            .add()
+            .set(orow);
+        },
+      );
+      // skip the padding rows below this image
+      f.get(prow)
+        .i32((Hp - H) * Wp * px)
+        .add()
+        .set(prow);
+    },
+  );
   void F32;
   return encodeModule({ importMemory: true, minPages: 1, functions: [{ name: 'dw', body: f }] });
 }
@@ -83,14 +130,19 @@ export function depthwiseReference(x: Float32Array, w: Float32Array, B: number, 
   const { height: H, width: W, channels: C, kernel: K } = s;
   const P = (K - 1) / 2;
   const out = new Float32Array(B * H * W * C);
-  for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) for (let c = 0; c < C; c++) {
-    let acc = 0;
-    for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
-      const iy = yy + ky - P, ix = xx + kx - P;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-      acc += x[((b * H + iy) * W + ix) * C + c] * w[(ky * K + kx) * C + c];
-    }
-    out[((b * H + yy) * W + xx) * C + c] = acc;
-  }
+  for (let b = 0; b < B; b++)
+    for (let yy = 0; yy < H; yy++)
+      for (let xx = 0; xx < W; xx++)
+        for (let c = 0; c < C; c++) {
+          let acc = 0;
+          for (let ky = 0; ky < K; ky++)
+            for (let kx = 0; kx < K; kx++) {
+              const iy = yy + ky - P,
+                ix = xx + kx - P;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              acc += x[((b * H + iy) * W + ix) * C + c] * w[(ky * K + kx) * C + c];
+            }
+          out[((b * H + yy) * W + xx) * C + c] = acc;
+        }
   return out;
 }

@@ -24,7 +24,10 @@ function sleb(n: number, out: number[]): void {
   for (;;) {
     const b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return; }
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
     out.push(b | 0x80);
   }
 }
@@ -40,7 +43,10 @@ export class FunctionBody {
   readonly code: number[] = [];
   private readonly locals: ValType[] = [];
 
-  constructor(readonly params: ValType[], readonly results: ValType[] = []) {}
+  constructor(
+    readonly params: ValType[],
+    readonly results: ValType[] = [],
+  ) {}
 
   /** A new local; returns its index. */
   local(type: ValType): number {
@@ -48,49 +54,140 @@ export class FunctionBody {
     return this.params.length + this.locals.length - 1;
   }
 
-  get(i: number): this { this.code.push(0x20); uleb(i, this.code); return this; }
-  set(i: number): this { this.code.push(0x21); uleb(i, this.code); return this; }
-  tee(i: number): this { this.code.push(0x22); uleb(i, this.code); return this; }
-  i32(v: number): this { this.code.push(0x41); sleb(v | 0, this.code); return this; }
+  get(i: number): this {
+    this.code.push(0x20);
+    uleb(i, this.code);
+    return this;
+  }
+  set(i: number): this {
+    this.code.push(0x21);
+    uleb(i, this.code);
+    return this;
+  }
+  tee(i: number): this {
+    this.code.push(0x22);
+    uleb(i, this.code);
+    return this;
+  }
+  i32(v: number): this {
+    this.code.push(0x41);
+    sleb(v | 0, this.code);
+    return this;
+  }
   f32(v: number): this {
     this.code.push(0x43);
     const b = new Uint8Array(new Float32Array([v]).buffer);
     this.code.push(...b);
     return this;
   }
-  add(): this { this.code.push(0x6a); return this; }
-  sub(): this { this.code.push(0x6b); return this; }
-  mul(): this { this.code.push(0x6c); return this; }
-  ltS(): this { this.code.push(0x48); return this; }
-  geS(): this { this.code.push(0x4e); return this; }
-  eqz(): this { this.code.push(0x45); return this; }
-  f32Load(offset = 0): this { this.code.push(0x2a, 2); uleb(offset, this.code); return this; }
-  f32Store(offset = 0): this { this.code.push(0x38, 2); uleb(offset, this.code); return this; }
-  f32Add(): this { this.code.push(0x92); return this; }
-  f32Mul(): this { this.code.push(0x94); return this; }
-  block(): this { this.code.push(0x02, 0x40); return this; }
-  loop(): this { this.code.push(0x03, 0x40); return this; }
-  end(): this { this.code.push(0x0b); return this; }
-  br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
-  brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
+  add(): this {
+    this.code.push(0x6a);
+    return this;
+  }
+  sub(): this {
+    this.code.push(0x6b);
+    return this;
+  }
+  mul(): this {
+    this.code.push(0x6c);
+    return this;
+  }
+  ltS(): this {
+    this.code.push(0x48);
+    return this;
+  }
+  geS(): this {
+    this.code.push(0x4e);
+    return this;
+  }
+  eqz(): this {
+    this.code.push(0x45);
+    return this;
+  }
+  f32Load(offset = 0): this {
+    this.code.push(0x2a, 2);
+    uleb(offset, this.code);
+    return this;
+  }
+  f32Store(offset = 0): this {
+    this.code.push(0x38, 2);
+    uleb(offset, this.code);
+    return this;
+  }
+  f32Add(): this {
+    this.code.push(0x92);
+    return this;
+  }
+  f32Mul(): this {
+    this.code.push(0x94);
+    return this;
+  }
+  block(): this {
+    this.code.push(0x02, 0x40);
+    return this;
+  }
+  loop(): this {
+    this.code.push(0x03, 0x40);
+    return this;
+  }
+  end(): this {
+    this.code.push(0x0b);
+    return this;
+  }
+  br(depth: number): this {
+    this.code.push(0x0c);
+    uleb(depth, this.code);
+    return this;
+  }
+  brIf(depth: number): this {
+    this.code.push(0x0d);
+    uleb(depth, this.code);
+    return this;
+  }
   /** for (counter = 0; counter < limit; counter += step) body; `limit` pushes the bound (signed compare). */
   forLoop(counter: number, limit: () => void, step: number, body: () => void): this {
     this.i32(0).set(counter);
     this.block().loop();
-    this.get(counter); limit(); this.geS().brIf(1);
+    this.get(counter);
+    limit();
+    this.geS().brIf(1);
     body();
     this.get(counter).i32(step).add().set(counter);
     return this.br(0).end().end();
   }
   // SIMD (prefix 0xfd, opcode as u32 LEB128)
-  private simd(op: number): this { this.code.push(0xfd); uleb(op, this.code); return this; }
+  private simd(op: number): this {
+    this.code.push(0xfd);
+    uleb(op, this.code);
+    return this;
+  }
   /** v128.load with a constant byte offset; alignment hint 4 bytes (data are float32 arrays). */
-  v128Load(offset = 0): this { this.simd(0x00); this.code.push(2); uleb(offset, this.code); return this; }
-  v128Store(offset = 0): this { this.simd(0x0b); this.code.push(2); uleb(offset, this.code); return this; }
-  v128Zero(): this { this.simd(0x0c); for (let i = 0; i < 16; i++) this.code.push(0); return this; }
-  f32x4Splat(): this { return this.simd(0x13); }
-  f32x4Add(): this { return this.simd(0xe4); }
-  f32x4Mul(): this { return this.simd(0xe6); }
+  v128Load(offset = 0): this {
+    this.simd(0x00);
+    this.code.push(2);
+    uleb(offset, this.code);
+    return this;
+  }
+  v128Store(offset = 0): this {
+    this.simd(0x0b);
+    this.code.push(2);
+    uleb(offset, this.code);
+    return this;
+  }
+  v128Zero(): this {
+    this.simd(0x0c);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
 
   encode(): number[] {
     const out: number[] = [];
@@ -102,7 +199,10 @@ export class FunctionBody {
       else groups.push([1, t]);
     }
     uleb(groups.length, out);
-    for (const [n, t] of groups) { uleb(n, out); out.push(t); }
+    for (const [n, t] of groups) {
+      uleb(n, out);
+      out.push(t);
+    }
     out.push(...this.code, 0x0b);
     const body: number[] = [];
     uleb(out.length, body);
@@ -130,15 +230,19 @@ export function encodeModule(spec: ModuleSpec): Uint8Array {
   uleb(spec.functions.length, types);
   for (const f of spec.functions) {
     types.push(0x60);
-    uleb(f.body.params.length, types); types.push(...f.body.params);
-    uleb(f.body.results.length, types); types.push(...f.body.results);
+    uleb(f.body.params.length, types);
+    types.push(...f.body.params);
+    uleb(f.body.results.length, types);
+    types.push(...f.body.results);
   }
   section(1, types);
   if (spec.importMemory) {
     const imp: number[] = [];
     uleb(1, imp);
-    name('env', imp); name('memory', imp);
-    imp.push(0x02, 0x00); uleb(spec.minPages, imp);
+    name('env', imp);
+    name('memory', imp);
+    imp.push(0x02, 0x00);
+    uleb(spec.minPages, imp);
     section(2, imp);
   }
   const funcs: number[] = [];
@@ -147,13 +251,22 @@ export function encodeModule(spec: ModuleSpec): Uint8Array {
   section(3, funcs);
   if (!spec.importMemory) {
     const mem: number[] = [];
-    uleb(1, mem); mem.push(0x00); uleb(spec.minPages, mem);
+    uleb(1, mem);
+    mem.push(0x00);
+    uleb(spec.minPages, mem);
     section(5, mem);
   }
   const exp: number[] = [];
   uleb(spec.functions.length + (spec.importMemory ? 0 : 1), exp);
-  spec.functions.forEach((f, i) => { name(f.name, exp); exp.push(0x00); uleb(i, exp); });
-  if (!spec.importMemory) { name('memory', exp); exp.push(0x02, 0x00); }
+  spec.functions.forEach((f, i) => {
+    name(f.name, exp);
+    exp.push(0x00);
+    uleb(i, exp);
+  });
+  if (!spec.importMemory) {
+    name('memory', exp);
+    exp.push(0x02, 0x00);
+  }
   section(7, exp);
   const code: number[] = [];
   uleb(spec.functions.length, code);

@@ -12,7 +12,7 @@
  * ~2x the throughput of separate mul + add); engines without relaxed SIMD get mul + add (`relaxedSimdAvailable`).
  * Accumulation is in float32 lanes either way.
  */
-import { FunctionBody, I32, V128, encodeModule, uleb } from './emitter';
+import { encodeModule, FunctionBody, I32, uleb, V128 } from './emitter';
 
 export interface GemmSpec {
   /** Shared dimension. */
@@ -56,19 +56,33 @@ export function emitGemm(s: GemmSpec): FunctionBody {
   if (lda < K || ldb < Nc || ldc < Nc) throw new Error('gemm: a stride is smaller than its row');
   const f = new FunctionBody([I32, I32, I32, I32]);
   const [A, B, CM, BLOCKS] = [0, 1, 2, 3];
-  const blk = f.local(I32), j = f.local(I32), kk = f.local(I32);
-  const aRow = f.local(I32), cRow = f.local(I32), ap = f.local(I32), bp = f.local(I32), cp = f.local(I32);
+  const blk = f.local(I32),
+    j = f.local(I32),
+    kk = f.local(I32);
+  const aRow = f.local(I32),
+    cRow = f.local(I32),
+    ap = f.local(I32),
+    bp = f.local(I32),
+    cp = f.local(I32);
   const acc: number[][] = [];
-  for (let r = 0; r < MR; r++) { acc.push([]); for (let v = 0; v < NV; v++) acc[r].push(f.local(V128)); }
+  for (let r = 0; r < MR; r++) {
+    acc.push([]);
+    for (let v = 0; v < NV; v++) acc[r].push(f.local(V128));
+  }
   const bv: number[] = [];
   for (let v = 0; v < NV; v++) bv.push(f.local(V128));
   const av = f.local(V128);
 
   /** One k step at constant offsets from ap / bp. */
   const step = (u: number): void => {
-    for (let v = 0; v < NV; v++) f.get(bp).v128Load(u * ldb * 4 + v * 16).set(bv[v]);
+    for (let v = 0; v < NV; v++)
+      f.get(bp)
+        .v128Load(u * ldb * 4 + v * 16)
+        .set(bv[v]);
     for (let r = 0; r < MR; r++) {
-      f.get(ap); load32Splat(f, r * lda * 4 + u * 4); f.set(av);
+      f.get(ap);
+      load32Splat(f, r * lda * 4 + u * 4);
+      f.set(av);
       for (let v = 0; v < NV; v++) {
         if (madd) {
           f.get(av).get(bv[v]).get(acc[r][v]);
@@ -83,37 +97,73 @@ export function emitGemm(s: GemmSpec): FunctionBody {
 
   f.get(A).set(aRow);
   f.get(CM).set(cRow);
-  f.forLoop(blk, () => f.get(BLOCKS), 1, () => {
-    // j: byte offset of the column block
-    f.forLoop(j, () => f.i32(Nc * 4), NR * 4, () => {
-      f.get(cRow).get(j).add().set(cp);
-      for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) {
-        if (accumulate) f.get(cp).v128Load(r * ldc * 4 + v * 16);
-        else f.v128Zero();
-        f.set(acc[r][v]);
-      }
-      f.get(aRow).set(ap);
-      f.get(B).get(j).add().set(bp);
-      const full = Math.floor(K / U);
-      if (full > 0) {
-        f.forLoop(kk, () => f.i32(full), 1, () => {
-          for (let u = 0; u < U; u++) step(u);
-          f.get(ap).i32(U * 4).add().set(ap);
-          f.get(bp).i32(U * ldb * 4).add().set(bp);
-        });
-      }
-      for (let u = 0; u < K % U; u++) step(u);
-      for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.get(cp).get(acc[r][v]).v128Store(r * ldc * 4 + v * 16);
-    });
-    f.get(aRow).i32(MR * lda * 4).add().set(aRow);
-    f.get(cRow).i32(MR * ldc * 4).add().set(cRow);
-  });
+  f.forLoop(
+    blk,
+    () => f.get(BLOCKS),
+    1,
+    () => {
+      // j: byte offset of the column block
+      f.forLoop(
+        j,
+        () => f.i32(Nc * 4),
+        NR * 4,
+        () => {
+          f.get(cRow).get(j).add().set(cp);
+          for (let r = 0; r < MR; r++)
+            for (let v = 0; v < NV; v++) {
+              if (accumulate) f.get(cp).v128Load(r * ldc * 4 + v * 16);
+              else f.v128Zero();
+              f.set(acc[r][v]);
+            }
+          f.get(aRow).set(ap);
+          f.get(B).get(j).add().set(bp);
+          const full = Math.floor(K / U);
+          if (full > 0) {
+            f.forLoop(
+              kk,
+              () => f.i32(full),
+              1,
+              () => {
+                for (let u = 0; u < U; u++) step(u);
+                f.get(ap)
+                  .i32(U * 4)
+                  .add()
+                  .set(ap);
+                f.get(bp)
+                  .i32(U * ldb * 4)
+                  .add()
+                  .set(bp);
+              },
+            );
+          }
+          for (let u = 0; u < K % U; u++) step(u);
+          for (let r = 0; r < MR; r++)
+            for (let v = 0; v < NV; v++)
+              f.get(cp)
+                .get(acc[r][v])
+                .v128Store(r * ldc * 4 + v * 16);
+        },
+      );
+      f.get(aRow)
+        .i32(MR * lda * 4)
+        .add()
+        .set(aRow);
+      f.get(cRow)
+        .i32(MR * ldc * 4)
+        .add()
+        .set(cRow);
+    },
+  );
   return f;
 }
 
 /** A module exporting the given GEMMs by name, on an imported memory. */
 export function gemmModuleBytes(gemms: Array<{ name: string; spec: GemmSpec }>, minPages = 1): Uint8Array {
-  return encodeModule({ importMemory: true, minPages, functions: gemms.map((g) => ({ name: g.name, body: emitGemm(g.spec) })) });
+  return encodeModule({
+    importMemory: true,
+    minPages,
+    functions: gemms.map((g) => ({ name: g.name, body: emitGemm(g.spec) })),
+  });
 }
 
 let relaxed: boolean | null = null;
@@ -123,7 +173,9 @@ export function relaxedSimdAvailable(): boolean {
   if (relaxed === null) {
     try {
       const spec: GemmSpec = { K: 1, Nc: 4, lda: 1, ldb: 4, ldc: 4, mr: 1, nv: 1, accumulate: true, madd: true };
-      relaxed = typeof WebAssembly === 'object' && WebAssembly.validate(gemmModuleBytes([{ name: 'g', spec }]) as Uint8Array<ArrayBuffer>);
+      relaxed =
+        typeof WebAssembly === 'object' &&
+        WebAssembly.validate(gemmModuleBytes([{ name: 'g', spec }]) as Uint8Array<ArrayBuffer>);
     } catch {
       relaxed = false;
     }
@@ -138,7 +190,9 @@ export function gemmSimdAvailable(): boolean {
   if (simd === null) {
     try {
       const spec: GemmSpec = { K: 1, Nc: 4, lda: 1, ldb: 4, ldc: 4, mr: 1, nv: 1, accumulate: true, madd: false };
-      simd = typeof WebAssembly === 'object' && WebAssembly.validate(gemmModuleBytes([{ name: 'g', spec }]) as Uint8Array<ArrayBuffer>);
+      simd =
+        typeof WebAssembly === 'object' &&
+        WebAssembly.validate(gemmModuleBytes([{ name: 'g', spec }]) as Uint8Array<ArrayBuffer>);
     } catch {
       simd = false;
     }

@@ -48,7 +48,8 @@ function tensorInput(t: unknown, kernel: string, name: string): tf.Tensor {
 }
 
 function nhwcOnly(kernel: string, dataFormat: string | undefined): void {
-  if (dataFormat !== undefined && dataFormat !== 'NHWC') throw new Error(`${kernel}: only NHWC is implemented, got ${dataFormat}`);
+  if (dataFormat !== undefined && dataFormat !== 'NHWC')
+    throw new Error(`${kernel}: only NHWC is implemented, got ${dataFormat}`);
 }
 
 /** Explicit zero padding [top, bottom, left, right] and geometry, as tfjs computes it for the forward conv. */
@@ -56,17 +57,29 @@ function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs, depthwi
   const dil = a.dilations ?? 1;
   // tfjs' own gradients refuse dilated convolutions (and its cpu kernels ignore dilation), so there is nothing
   // to check a dilated version against
-  if ((Array.isArray(dil) ? Math.max(...dil) : dil) > 1) throw new Error('wasm gradient kernels: dilation > 1 is not supported (neither by tfjs gradients)');
+  if ((Array.isArray(dil) ? Math.max(...dil) : dil) > 1)
+    throw new Error('wasm gradient kernels: dilation > 1 is not supported (neither by tfjs gradients)');
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, dil,
-    a.pad, a.dimRoundingMode, depthwise, 'channelsLast',
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    dil,
+    a.pad,
+    a.dimRoundingMode,
+    depthwise,
+    'channelsLast',
   );
   return info;
 }
 
 function padTo(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   if (!top && !bottom && !left && !right) return x;
-  return tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  return tf.pad(x, [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ]);
 }
 
 /**
@@ -77,26 +90,53 @@ function window2d(t: tf.Tensor4D, fromH: number, lenH: number, fromW: number, le
   const [, h, w] = t.shape;
   const extH = Math.max(0, fromH + lenH - h);
   const extW = Math.max(0, fromW + lenW - w);
-  const e = extH || extW ? tf.pad(t, [[0, 0], [0, extH], [0, extW], [0, 0]]) : t;
+  const e =
+    extH || extW
+      ? tf.pad(t, [
+          [0, 0],
+          [0, extH],
+          [0, extW],
+          [0, 0],
+        ])
+      : t;
   return e.slice([0, fromH, fromW, 0], [-1, lenH, lenW, -1]);
 }
 
 /** Every `step`-th entry along axes 1 and 2, `count` of them. */
 function subsample2d(t: tf.Tensor4D, stepH: number, countH: number, stepW: number, countW: number): tf.Tensor4D {
   if (stepH === 1 && stepW === 1) return t.slice([0, 0, 0, 0], [-1, countH, countW, -1]);
-  return tf.stridedSlice(t, [0, 0, 0, 0], [t.shape[0], (countH - 1) * stepH + 1, (countW - 1) * stepW + 1, t.shape[3]], [1, stepH, stepW, 1]) as tf.Tensor4D;
+  return tf.stridedSlice(
+    t,
+    [0, 0, 0, 0],
+    [t.shape[0], (countH - 1) * stepH + 1, (countW - 1) * stepW + 1, t.shape[3]],
+    [1, stepH, stepW, 1],
+  ) as tf.Tensor4D;
 }
 
 /** Inserts (s - 1) zeros between neighbouring pixels: (B, H, W, C) -> (B, (H-1)*sh+1, (W-1)*sw+1, C). */
 function upsampleZeros(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return t;
   const [B, H, W, C] = t.shape;
-  const z = tf.pad(t.reshape([B, H, 1, W, 1, C]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return z.reshape([B, H * sh, W * sw, C]).slice([0, 0, 0, 0], [B, (H - 1) * sh + 1, (W - 1) * sw + 1, C]) as tf.Tensor4D;
+  const z = tf.pad(t.reshape([B, H, 1, W, 1, C]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  return z
+    .reshape([B, H * sh, W * sw, C])
+    .slice([0, 0, 0, 0], [B, (H - 1) * sh + 1, (W - 1) * sw + 1, C]) as tf.Tensor4D;
 }
 
 /** dL/dW of tf.conv2d (NHWC, dilation 1 as tfjs' Conv2D gradient requires). */
-export function conv2dBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], a: ConvAttrs): tf.Tensor4D {
+export function conv2dBackpropFilterOps(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  a: ConvAttrs,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(x.shape, filterShape, a, false);
     const { top, bottom, left, right } = info.padInfo;
@@ -120,7 +160,12 @@ export function conv2dBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filterS
 }
 
 /** dL/dW of tf.depthwiseConv2d (NHWC), filter (kh, kw, C, multiplier). */
-export function depthwiseBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], a: ConvAttrs): tf.Tensor4D {
+export function depthwiseBackpropFilterOps(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  a: ConvAttrs,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(x.shape, filterShape, a, true);
     const { top, bottom, left, right } = info.padInfo;
@@ -131,7 +176,10 @@ export function depthwiseBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filt
     if (m > 1) {
       // output channel c*m + q reads input channel c: repeat every input channel m times
       const [, Hp, Wp] = xPad.shape;
-      xPad = xPad.reshape([B, Hp, Wp, C, 1]).tile([1, 1, 1, 1, m]).reshape([B, Hp, Wp, C * m]);
+      xPad = xPad
+        .reshape([B, Hp, Wp, C, 1])
+        .tile([1, 1, 1, 1, m])
+        .reshape([B, Hp, Wp, C * m]);
     }
     const Cm = C * m;
     // Per group of g channels, a dense correlation of the transposed input (g, Hp, Wp, B) with the transposed dy
@@ -155,7 +203,12 @@ export function depthwiseBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, filt
 }
 
 /** dL/dx of tf.depthwiseConv2d (NHWC). */
-export function depthwiseBackpropInputOps(inputShape: [number, number, number, number], dy: tf.Tensor4D, filter: tf.Tensor4D, a: ConvAttrs): tf.Tensor4D {
+export function depthwiseBackpropInputOps(
+  inputShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  a: ConvAttrs,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, a, true);
     const { top, left } = info.padInfo;
@@ -166,7 +219,12 @@ export function depthwiseBackpropInputOps(inputShape: [number, number, number, n
     const keW = (kw - 1) * dw + 1;
     // dxPad[p] = sum_i dyUp[p - i*d] w[i]: correlate the zero-padded, stride-upsampled dy with the flipped filter
     const dyUp = upsampleZeros(dy, sh, sw);
-    const dyFull = tf.pad(dyUp, [[0, 0], [keH - 1, keH - 1], [keW - 1, keW - 1], [0, 0]]);
+    const dyFull = tf.pad(dyUp, [
+      [0, 0],
+      [keH - 1, keH - 1],
+      [keW - 1, keW - 1],
+      [0, 0],
+    ]);
     const wRot = tf.reverse(filter, [0, 1]).reshape([kh, kw, C * m, 1]) as tf.Tensor4D;
     let dxPad = tf.depthwiseConv2d(dyFull, wRot, 1, 'valid', 'NHWC', [dh, dw]); // (B, Hp', Wp', C*m)
     if (m > 1) dxPad = dxPad.reshape([B, dxPad.shape[1], dxPad.shape[2], C, m]).sum(4) as tf.Tensor4D;
@@ -186,7 +244,11 @@ export function unsortedSegmentSumOps(x: tf.Tensor, segmentIds: tf.Tensor, numSe
     if (keep.length === 0) return tf.zeros([numSegments, ...rest], x.dtype);
     let rows = x.reshape([lead, ...rest]);
     if (keep.length !== lead) rows = tf.gather(rows, tf.tensor1d(Int32Array.from(keep), 'int32'));
-    const idx = tf.tensor2d(Int32Array.from(keep, (i) => ids[i]), [keep.length, 1], 'int32');
+    const idx = tf.tensor2d(
+      Int32Array.from(keep, (i) => ids[i]),
+      [keep.length, 1],
+      'int32',
+    );
     return tf.scatterND(idx, rows, [numSegments, ...rest]);
   });
 }
@@ -195,7 +257,12 @@ export function unsortedSegmentSumOps(x: tf.Tensor, segmentIds: tf.Tensor, numSe
 const DEPTHWISE_FILTER_GROUP = 8;
 
 /** dL/dx of tf.conv2d (NHWC, dilation 1): the full correlation of dy (upsampled by the stride) with the rotated, transposed filter. */
-export function conv2dBackpropInputOps(inputShape: [number, number, number, number], dy: tf.Tensor4D, filter: tf.Tensor4D, a: ConvAttrs): tf.Tensor4D {
+export function conv2dBackpropInputOps(
+  inputShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  a: ConvAttrs,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, a, false);
     const { top, left, bottom, right } = info.padInfo;
@@ -203,9 +270,15 @@ export function conv2dBackpropInputOps(inputShape: [number, number, number, numb
     const { strideHeight: sh, strideWidth: sw } = info;
     const [, H, W] = inputShape;
     const wT = filter.transpose([0, 1, 3, 2]) as tf.Tensor4D; // (kh, kw, out, in)
-    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && !top && !bottom && !left && !right) return tf.conv2d(dy, wT, 1, 'valid');
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && !top && !bottom && !left && !right)
+      return tf.conv2d(dy, wT, 1, 'valid');
     const dyUp = upsampleZeros(dy, sh, sw);
-    const dyFull = tf.pad(dyUp, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
+    const dyFull = tf.pad(dyUp, [
+      [0, 0],
+      [kh - 1, kh - 1],
+      [kw - 1, kw - 1],
+      [0, 0],
+    ]);
     const dxPad = tf.conv2d(dyFull, tf.reverse(wT, [0, 1]) as tf.Tensor4D, 1, 'valid');
     return window2d(dxPad, top, H, left, W);
   });
@@ -219,10 +292,20 @@ export function setDepthwiseGradSimd(on: boolean): void {
 }
 
 function simdApplies(xShape: readonly number[], filterShape: readonly number[], a: ConvAttrs): boolean {
-  if ((a.dilations !== undefined && (Array.isArray(a.dilations) ? Math.max(...a.dilations) : a.dilations) > 1)) return false;
+  if (a.dilations !== undefined && (Array.isArray(a.dilations) ? Math.max(...a.dilations) : a.dilations) > 1)
+    return false;
   const info = convInfo(xShape as number[], filterShape as number[], a, true);
-  return info.outHeight === xShape[1] && info.outWidth === xShape[2] &&
-    simdDepthwiseGradApplies(xShape, filterShape, info.padInfo, [info.strideHeight, info.strideWidth], [info.dilationHeight, info.dilationWidth]);
+  return (
+    info.outHeight === xShape[1] &&
+    info.outWidth === xShape[2] &&
+    simdDepthwiseGradApplies(
+      xShape,
+      filterShape,
+      info.padInfo,
+      [info.strideHeight, info.strideWidth],
+      [info.dilationHeight, info.dilationWidth],
+    )
+  );
 }
 
 let registered = false;
@@ -234,7 +317,15 @@ let registered = false;
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, unknown>; attrs?: Record<string, unknown>; backend: unknown }) => tf.Tensor | tf.TensorInfo, replace = false): void => {
+  const reg = (
+    kernelName: string,
+    kernelFunc: (args: {
+      inputs: Record<string, unknown>;
+      attrs?: Record<string, unknown>;
+      backend: unknown;
+    }) => tf.Tensor | tf.TensorInfo,
+    replace = false,
+  ): void => {
     if (tf.getKernel(kernelName, 'wasm')) {
       if (!replace) return;
       tf.unregisterKernel(kernelName, 'wasm');
@@ -242,17 +333,29 @@ export function registerWasmGradKernels(): void {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
   // wasm has this one, but as plain loops: 10-15x slower than the same sum as a forward conv (XNNPACK)
-  reg('Conv2DBackpropInput', ({ inputs, attrs }) => {
-    const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    nhwcOnly('Conv2DBackpropInput', a.dataFormat);
-    return conv2dBackpropInputOps(a.inputShape, tensorInput(inputs.dy, 'Conv2DBackpropInput', 'dy') as tf.Tensor4D,
-      tensorInput(inputs.filter, 'Conv2DBackpropInput', 'filter') as tf.Tensor4D, a);
-  }, true);
+  reg(
+    'Conv2DBackpropInput',
+    ({ inputs, attrs }) => {
+      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+      nhwcOnly('Conv2DBackpropInput', a.dataFormat);
+      return conv2dBackpropInputOps(
+        a.inputShape,
+        tensorInput(inputs.dy, 'Conv2DBackpropInput', 'dy') as tf.Tensor4D,
+        tensorInput(inputs.filter, 'Conv2DBackpropInput', 'filter') as tf.Tensor4D,
+        a,
+      );
+    },
+    true,
+  );
   reg('Conv2DBackpropFilter', ({ inputs, attrs }) => {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     nhwcOnly('Conv2DBackpropFilter', a.dataFormat);
-    return conv2dBackpropFilterOps(tensorInput(inputs.x, 'Conv2DBackpropFilter', 'x') as tf.Tensor4D,
-      tensorInput(inputs.dy, 'Conv2DBackpropFilter', 'dy') as tf.Tensor4D, a.filterShape, a);
+    return conv2dBackpropFilterOps(
+      tensorInput(inputs.x, 'Conv2DBackpropFilter', 'x') as tf.Tensor4D,
+      tensorInput(inputs.dy, 'Conv2DBackpropFilter', 'dy') as tf.Tensor4D,
+      a.filterShape,
+      a,
+    );
   });
   reg('DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs, backend }) => {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
@@ -282,6 +385,10 @@ export function registerWasmGradKernels(): void {
   });
   reg('UnsortedSegmentSum', ({ inputs, attrs }) => {
     const numSegments = (attrs as { numSegments: number }).numSegments;
-    return unsortedSegmentSumOps(tensorInput(inputs.x, 'UnsortedSegmentSum', 'x'), tensorInput(inputs.segmentIds, 'UnsortedSegmentSum', 'segmentIds'), numSegments);
+    return unsortedSegmentSumOps(
+      tensorInput(inputs.x, 'UnsortedSegmentSum', 'x'),
+      tensorInput(inputs.segmentIds, 'UnsortedSegmentSum', 'segmentIds'),
+      numSegments,
+    );
   });
 }

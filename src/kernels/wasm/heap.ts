@@ -7,7 +7,13 @@ import type * as tf from '@tensorflow/tfjs';
 
 /** What the kernels use of tfjs-backend-wasm's backend object. */
 export type WasmHeapBackend = {
-  wasm: { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void; wasmMemory?: WebAssembly.Memory; asm?: Record<string, unknown> };
+  wasm: {
+    HEAPU8: Uint8Array;
+    _malloc(n: number): number;
+    _free(p: number): void;
+    wasmMemory?: WebAssembly.Memory;
+    asm?: Record<string, unknown>;
+  };
   dataIdMap: { get(id: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 };
@@ -21,8 +27,19 @@ export function backendMemory(b: WasmHeapBackend): WebAssembly.Memory | null {
 }
 
 /** Copies x (B, H, W, C) at `xOff` (floats) into a zero-padded (B, H + 2P, W + 2P, C) buffer at `padOff`. */
-export function padInto(heap: Float32Array, xOff: number, padOff: number, B: number, H: number, W: number, C: number, P: number): void {
-  const Hp = H + 2 * P, Wp = W + 2 * P, row = Wp * C;
+export function padInto(
+  heap: Float32Array,
+  xOff: number,
+  padOff: number,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  P: number,
+): void {
+  const Hp = H + 2 * P,
+    Wp = W + 2 * P,
+    row = Wp * C;
   for (let i = 0; i < B; i++) {
     const img = padOff + i * Hp * row;
     heap.fill(0, img, img + P * row);
@@ -41,7 +58,12 @@ export function padInto(heap: Float32Array, xOff: number, padOff: number, B: num
  * heap at byte offset `pad` (freed afterwards); `heap` is a view of the heap taken after the allocation (which
  * may grow it).
  */
-export function withPaddedCopy(b: WasmHeapBackend, x: tf.TensorInfo, P: number, use: (pad: number, heap: Float32Array) => void): void {
+export function withPaddedCopy(
+  b: WasmHeapBackend,
+  x: tf.TensorInfo,
+  P: number,
+  use: (pad: number, heap: Float32Array) => void,
+): void {
   const [B, H, W, C] = x.shape;
   const pad = b.wasm._malloc(B * (H + 2 * P) * (W + 2 * P) * C * 4);
   try {

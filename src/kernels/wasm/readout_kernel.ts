@@ -10,7 +10,7 @@
  * Memory layout (one module instance owns its memory, sized once for N neurons): map | features | grad |
  * offsets | weights | dots. The instance's typed-array views are handed out; the memory never grows.
  */
-import { FunctionBody, I32, V128, encodeModule } from './emitter';
+import { encodeModule, FunctionBody, I32, V128 } from './emitter';
 
 export interface ReadoutKernelShape {
   height: number;
@@ -23,32 +23,59 @@ export interface ReadoutKernelShape {
  * The loop both functions share: for n in [0, count), o = offsets[n]; a neuron with o < 0 (a corner outside the
  * map, handled in JavaScript) is skipped; otherwise p = address of map[o] and `body` runs.
  */
-function forEachInteriorNeuron(f: FunctionBody, at: { map: number; offsets: number; count: number }, l: { n: number; o: number; p: number }, body: () => void): void {
-  f.forLoop(l.n, () => f.get(at.count), 1, () => {
-    f.block();
-    f.get(at.offsets).get(l.n).i32(4).mul().add();
-    f.code.push(0x28, 2, 0); // i32.load align=4 offset=0
-    f.tee(l.o).i32(0).ltS().brIf(0);
-    f.get(at.map).get(l.o).i32(4).mul().add().set(l.p);
-    body();
-    f.end();
-  });
+function forEachInteriorNeuron(
+  f: FunctionBody,
+  at: { map: number; offsets: number; count: number },
+  l: { n: number; o: number; p: number },
+  body: () => void,
+): void {
+  f.forLoop(
+    l.n,
+    () => f.get(at.count),
+    1,
+    () => {
+      f.block();
+      f.get(at.offsets).get(l.n).i32(4).mul().add();
+      f.code.push(0x28, 2, 0); // i32.load align=4 offset=0
+      f.tee(l.o).i32(0).ltS().brIf(0);
+      f.get(at.map).get(l.o).i32(4).mul().add().set(l.p);
+      body();
+      f.end();
+    },
+  );
 }
 
 function emitDots(s: ReadoutKernelShape): FunctionBody {
   const { width: W, channels: C } = s;
   const f = new FunctionBody([I32, I32, I32, I32, I32]); // map, offsets, features, out, n
   const [MAP, OFFS, FEAT, OUT, NN] = [0, 1, 2, 3, 4];
-  const n = f.local(I32), o = f.local(I32), p = f.local(I32), fp = f.local(I32);
+  const n = f.local(I32),
+    o = f.local(I32),
+    p = f.local(I32),
+    fp = f.local(I32);
   const acc = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const fv = f.local(V128);
   const corner = [0, C * 4, W * C * 4, (W * C + C) * 4];
   forEachInteriorNeuron(f, { map: MAP, offsets: OFFS, count: NN }, { n, o, p }, () => {
-    f.get(FEAT).get(n).i32(C * 4).mul().add().set(fp);
+    f.get(FEAT)
+      .get(n)
+      .i32(C * 4)
+      .mul()
+      .add()
+      .set(fp);
     for (let i = 0; i < 4; i++) f.v128Zero().set(acc[i]);
     for (let j = 0; j < C / 4; j++) {
-      f.get(fp).v128Load(j * 16).set(fv);
-      for (let i = 0; i < 4; i++) f.get(acc[i]).get(p).v128Load(corner[i] + j * 16).get(fv).f32x4Mul().f32x4Add().set(acc[i]);
+      f.get(fp)
+        .v128Load(j * 16)
+        .set(fv);
+      for (let i = 0; i < 4; i++)
+        f.get(acc[i])
+          .get(p)
+          .v128Load(corner[i] + j * 16)
+          .get(fv)
+          .f32x4Mul()
+          .f32x4Add()
+          .set(acc[i]);
     }
     // horizontal sums -> out[4n + i]
     for (let i = 0; i < 4; i++) {
@@ -68,17 +95,35 @@ function emitAccum(s: ReadoutKernelShape): FunctionBody {
   const { width: W, channels: C } = s;
   const f = new FunctionBody([I32, I32, I32, I32, I32]); // map, offsets, weights, grad, n
   const [MAP, OFFS, WTS, GRAD, NN] = [0, 1, 2, 3, 4];
-  const n = f.local(I32), o = f.local(I32), p = f.local(I32), gp = f.local(I32), wp = f.local(I32);
+  const n = f.local(I32),
+    o = f.local(I32),
+    p = f.local(I32),
+    gp = f.local(I32),
+    wp = f.local(I32);
   const w = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const corner = [0, C * 4, W * C * 4, (W * C + C) * 4];
   forEachInteriorNeuron(f, { map: MAP, offsets: OFFS, count: NN }, { n, o, p }, () => {
-    f.get(GRAD).get(n).i32(C * 4).mul().add().set(gp);
+    f.get(GRAD)
+      .get(n)
+      .i32(C * 4)
+      .mul()
+      .add()
+      .set(gp);
     f.get(WTS).get(n).i32(16).mul().add().set(wp);
-    for (let i = 0; i < 4; i++) f.get(wp).f32Load(i * 4).f32x4Splat().set(w[i]);
+    for (let i = 0; i < 4; i++)
+      f.get(wp)
+        .f32Load(i * 4)
+        .f32x4Splat()
+        .set(w[i]);
     for (let j = 0; j < C / 4; j++) {
       f.get(gp); // address for the store
       f.get(gp).v128Load(j * 16);
-      for (let i = 0; i < 4; i++) f.get(p).v128Load(corner[i] + j * 16).get(w[i]).f32x4Mul().f32x4Add();
+      for (let i = 0; i < 4; i++)
+        f.get(p)
+          .v128Load(corner[i] + j * 16)
+          .get(w[i])
+          .f32x4Mul()
+          .f32x4Add();
       f.v128Store(j * 16);
     }
   });
@@ -87,7 +132,14 @@ function emitAccum(s: ReadoutKernelShape): FunctionBody {
 
 export function readoutKernelBytes(s: ReadoutKernelShape, pages: number): Uint8Array {
   if (s.channels % 4 !== 0) throw new Error(`the SIMD readout needs channels divisible by 4, got ${s.channels}`);
-  return encodeModule({ importMemory: true, minPages: pages, functions: [{ name: 'dots', body: emitDots(s) }, { name: 'accum', body: emitAccum(s) }] });
+  return encodeModule({
+    importMemory: true,
+    minPages: pages,
+    functions: [
+      { name: 'dots', body: emitDots(s) },
+      { name: 'accum', body: emitAccum(s) },
+    ],
+  });
 }
 
 /** An instantiated kernel with its memory and views. */
@@ -114,7 +166,12 @@ const modules = new Map<string, WebAssembly.Module>();
 /** True when this engine runs WebAssembly SIMD (every current browser and Node >= 16). */
 export function wasmSimdAvailable(): boolean {
   try {
-    return typeof WebAssembly === 'object' && WebAssembly.validate(readoutKernelBytes({ height: 2, width: 2, channels: 4, neurons: 1 }, 1) as Uint8Array<ArrayBuffer>);
+    return (
+      typeof WebAssembly === 'object' &&
+      WebAssembly.validate(
+        readoutKernelBytes({ height: 2, width: 2, channels: 4, neurons: 1 }, 1) as Uint8Array<ArrayBuffer>,
+      )
+    );
   } catch {
     return false;
   }
@@ -129,7 +186,10 @@ export function createReadoutKernel(s: ReadoutKernelShape): ReadoutKernel {
   const sizes = [H * W * C * 4, N * C * 4, N * C * 4, N * 4, N * 16, N * 16];
   const offsets: number[] = [];
   let total = 0;
-  for (const z of sizes) { offsets.push(total); total += Math.ceil(z / 16) * 16; }
+  for (const z of sizes) {
+    offsets.push(total);
+    total += Math.ceil(z / 16) * 16;
+  }
   const pages = Math.ceil(total / 65536) + 1;
   const key = `${H}x${W}x${C}`;
   let mod = modules.get(key);

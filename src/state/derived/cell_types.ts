@@ -12,12 +12,12 @@
  * else every cell type would split into two opposite barcodes.
  */
 import { adjustedRandIndex } from '../../analysis/adjusted_rand';
-import { contingency, type Contingency } from '../../analysis/contingency';
-import { pca, type Pca } from '../../analysis/pca';
-import { scaleFeatures, type FeatureScaling } from '../../analysis/scaling';
+import { type Contingency, contingency } from '../../analysis/contingency';
+import { type Pca, pca } from '../../analysis/pca';
+import { type FeatureScaling, scaleFeatures } from '../../analysis/scaling';
 import type { Scan } from '../../io/scan';
-import type { FullFactorized2d } from '../../model/factorized_readout';
 import { signedBarcodes } from '../../model/factorized_masks';
+import type { FullFactorized2d } from '../../model/factorized_readout';
 import { factorizedHostParams } from '../../model/host_params';
 import { neuronMajorFeatures } from '../../model/readout_types';
 import type { LoadedModel } from '../services/model_service';
@@ -81,8 +81,10 @@ export function readoutFeatureMatrix(model: LoadedModel): Promise<FeatureMatrix>
   let p = cache.get(model);
   if (!p) {
     const readout = model.encoder.anyReadout(model.readoutKey);
-    p = readout.kind === 'factorized'
-      ? signedFactorizedMatrix(readout) : featureMatrixOf(readout as unknown as FeatureReadout);
+    p =
+      readout.kind === 'factorized'
+        ? signedFactorizedMatrix(readout)
+        : featureMatrixOf(readout as unknown as FeatureReadout);
     cache.set(model, p);
     p.catch(() => cache.delete(model));
   }
@@ -110,14 +112,18 @@ export function trueCellTypes(model: Pick<LoadedModel, 'neurons' | 'readoutKey'>
   }
   const types = Int32Array.from(labels);
   const count = new Set(types).size;
-  const key = scan.dataKey === model.readoutKey
-    ? '' : ` (matched by neuron count: readout '${model.readoutKey}', scan '${scan.dataKey}')`;
+  const key =
+    scan.dataKey === model.readoutKey
+      ? ''
+      : ` (matched by neuron count: readout '${model.readoutKey}', scan '${scan.dataKey}')`;
   return { types, count, note: `ground truth from ${scan.name}${key}` };
 }
 
 /** Neurons per cluster and each cluster's mean feature vector ("the cluster's barcode"), (k, C) row-major. */
 export function clusterSummary(
-  fm: FeatureMatrix, labels: ArrayLike<number>, k: number,
+  fm: FeatureMatrix,
+  labels: ArrayLike<number>,
+  k: number,
 ): { sizes: Int32Array; means: Float32Array } {
   const { channels: C, features } = fm;
   const sizes = new Int32Array(k);
@@ -138,7 +144,9 @@ export function clusterSummary(
  * once; a type left over gets the next free slot at or above `clusters`. Returns slot per type label.
  */
 export function matchTypesToClusters(
-  types: ArrayLike<number>, clusters: ArrayLike<number>, k: number,
+  types: ArrayLike<number>,
+  clusters: ArrayLike<number>,
+  k: number,
 ): Map<number, number> {
   const counts = new Map<string, number>();
   const typeLabels = new Set<number>();
@@ -147,10 +155,12 @@ export function matchTypesToClusters(
     const key = `${types[n]},${clusters[n]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const pairs = [...counts].map(([key, count]) => {
-    const [t, c] = key.split(',').map(Number);
-    return { t, c, count };
-  }).sort((a, b) => b.count - a.count || a.t - b.t || a.c - b.c);
+  const pairs = [...counts]
+    .map(([key, count]) => {
+      const [t, c] = key.split(',').map(Number);
+      return { t, c, count };
+    })
+    .sort((a, b) => b.count - a.count || a.t - b.t || a.c - b.c);
   const slot = new Map<number, number>();
   const used = new Set<number>();
   for (const { t, c } of pairs) {

@@ -4,9 +4,10 @@
  * at probability p is the ellipse {mu + r Sigma u : |u| <= 1} with r = sqrt(-2 ln(1 - p)) (the chi-square
  * quantile with 2 degrees of freedom). Plain arrays; the pixel maps come from readout_geometry.ts.
  */
-import { Rng } from '../../util/rng';
+
 import { sigmaMatrix } from '../../model/readout_types';
 import { samplePositions } from '../../train/readout/gaussian_positions';
+import { Rng } from '../../util/rng';
 import { gridToPixel, type ReadoutGeometry } from './readout_geometry';
 
 /** Radius in units of eps that holds probability p of a 2-D standard normal: sqrt(chi2_2 quantile). */
@@ -80,7 +81,10 @@ export function sampledPixelsWith(g: ReadoutGeometry, eps: Float32Array): Float3
 }
 
 /** (…, 2) grid positions (x, y) -> input pixels with the geometry's maps. */
-export function gridPositionsToPixels(g: Pick<ReadoutGeometry, 'featureSize' | 'mapX' | 'mapY'>, grid: ArrayLike<number>): Float32Array {
+export function gridPositionsToPixels(
+  g: Pick<ReadoutGeometry, 'featureSize' | 'mapX' | 'mapY'>,
+  grid: ArrayLike<number>,
+): Float32Array {
   const [fh, fw] = g.featureSize;
   const out = new Float32Array(grid.length);
   for (let i = 0; i < grid.length; i += 2) {

@@ -28,7 +28,10 @@ function perNeuronFraction(test: Float64Array, oracle: Float64Array | null): Flo
   return test.map((c, n) => (oracle[n] !== 0 ? c / oracle[n] : NaN));
 }
 
-export function metricsFromEvaluation(e: Evaluation, opts: { label: string; tier: string; unitIds: number[] | null }): NeuronMetrics {
+export function metricsFromEvaluation(
+  e: Evaluation,
+  opts: { label: string; tier: string; unitIds: number[] | null },
+): NeuronMetrics {
   const p = e.perNeuron;
   return {
     origin: 'model',
@@ -70,13 +73,20 @@ export type SortKey = 'neuron' | 'unit' | 'test' | 'average' | 'oracle' | 'fract
 
 function column(m: NeuronMetrics, key: SortKey): ArrayLike<number> | null {
   switch (key) {
-    case 'neuron': return null;
-    case 'unit': return m.unitIds;
-    case 'test': return m.testCorrelation;
-    case 'average': return m.correlationToAverage;
-    case 'oracle': return m.oracle;
-    case 'fraction': return m.fraction;
-    case 'feve': return m.feve;
+    case 'neuron':
+      return null;
+    case 'unit':
+      return m.unitIds;
+    case 'test':
+      return m.testCorrelation;
+    case 'average':
+      return m.correlationToAverage;
+    case 'oracle':
+      return m.oracle;
+    case 'fraction':
+      return m.fraction;
+    case 'feve':
+      return m.feve;
   }
 }
 
@@ -91,8 +101,10 @@ export function sortedNeurons(m: NeuronMetrics, key: SortKey, descending: boolea
   if (!v) return order; // a metric these results do not have (no oracle without repeats)
   const sign = descending ? -1 : 1;
   return order.sort((a, b) => {
-    const x = v[a], y = v[b];
-    const nx = Number.isNaN(x), ny = Number.isNaN(y);
+    const x = v[a],
+      y = v[b];
+    const nx = Number.isNaN(x),
+      ny = Number.isNaN(y);
     if (nx || ny) return nx === ny ? a - b : nx ? 1 : -1;
     return x === y ? a - b : sign * (x - y);
   });

@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CoreArchitecture } from '../../model/architecture';
 import { pixelsPerGridUnit as gridUnitPixels, type MaskGeometry } from '../../model/factorized_masks';
-import { factorizedHostParams } from '../../model/host_params';
 import type { FullGaussian2d } from '../../model/gaussian_readout';
+import { factorizedHostParams } from '../../model/host_params';
 import type { FactorizedOptions, GaussType, ReadoutKind, ReadoutSnapshot } from '../../model/readout_types';
 import type { LoadedModel } from '../services/model_service';
 
@@ -106,7 +106,12 @@ const LATTICE_SAMPLES = 24;
 
 /** Grid positions (N, 2) -> input pixels (N, 2) through the maps. */
 function gridToPixels(
-  grid: ArrayLike<number>, N: number, fh: number, fw: number, mapX: AxisMap, mapY: AxisMap,
+  grid: ArrayLike<number>,
+  N: number,
+  fh: number,
+  fw: number,
+  mapX: AxisMap,
+  mapY: AxisMap,
 ): Float32Array {
   const pixels = new Float32Array(N * 2);
   for (let n = 0; n < N; n++) {
@@ -118,7 +123,8 @@ function gridToPixels(
 
 /** The spread of each mask (feature pixels) as an uncorrelated Sigma (s_x, s_y) in grid units. */
 export function spreadAsSigma(g: MaskGeometry): Float32Array {
-  const sx = 1 / gridUnitPixels(g.width), sy = 1 / gridUnitPixels(g.height);
+  const sx = 1 / gridUnitPixels(g.width),
+    sy = 1 / gridUnitPixels(g.height);
   const sigma = new Float32Array(2 * g.neurons);
   for (let n = 0; n < g.neurons; n++) {
     sigma[2 * n] = g.spread[n] * sx;
@@ -146,7 +152,8 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
   const maps = featureToInputMaps(core);
   if (any.kind === 'factorized') {
     const p = await factorizedHostParams(any);
-    const N = p.neurons, HW = p.height * p.width;
+    const N = p.neurons,
+      HW = p.height * p.width;
     const maxAbs = new Float32Array(N);
     const peakSign = new Int8Array(N);
     for (let n = 0; n < N; n++) {
@@ -157,13 +164,30 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
     }
     const grid = p.geometry.peak;
     const factorized = {
-      height: p.height, width: p.width, masks: p.masks, geometry: p.geometry, maxAbs, peakSign, options: p.options,
+      height: p.height,
+      width: p.width,
+      masks: p.masks,
+      geometry: p.geometry,
+      maxAbs,
+      peakSign,
+      options: p.options,
     };
     return {
-      neurons: N, kind: 'factorized', position: 'peak', factorized,
-      grid, pixels: gridToPixels(grid, N, fh, fw, maps.x, maps.y),
-      sigma: spreadAsSigma(p.geometry), gaussType: 'uncorrelated', cortex: null, cortexDims: 0, retinotopy: null,
-      featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
+      neurons: N,
+      kind: 'factorized',
+      position: 'peak',
+      factorized,
+      grid,
+      pixels: gridToPixels(grid, N, fh, fw, maps.x, maps.y),
+      sigma: spreadAsSigma(p.geometry),
+      gaussType: 'uncorrelated',
+      cortex: null,
+      cortexDims: 0,
+      retinotopy: null,
+      featureSize: [fh, fw],
+      imageSize: [ih, iw],
+      mapX: maps.x,
+      mapY: maps.y,
     };
   }
   const readout: FullGaussian2d = any;
@@ -186,26 +210,49 @@ export async function readoutGeometry(model: LoadedModel): Promise<ReadoutGeomet
 
   let retinotopy: ReadoutGeometry['retinotopy'] = null;
   if (readout.positionNetwork && cortex && cortexDims === 2) {
-    retinotopy = await warpedLattice(readout.positionNetwork.apply.bind(readout.positionNetwork), cortex, N, (gx, gy) => [
-      gridToPixel(gx, fw, maps.x), gridToPixel(gy, fh, maps.y),
-    ]);
+    retinotopy = await warpedLattice(
+      readout.positionNetwork.apply.bind(readout.positionNetwork),
+      cortex,
+      N,
+      (gx, gy) => [gridToPixel(gx, fw, maps.x), gridToPixel(gy, fh, maps.y)],
+    );
   }
 
   return {
-    neurons: N, kind: 'gaussian', position: 'mean', factorized: null,
-    grid, pixels, sigma, gaussType: readout.gaussType, cortex, cortexDims, retinotopy,
-    featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
+    neurons: N,
+    kind: 'gaussian',
+    position: 'mean',
+    factorized: null,
+    grid,
+    pixels,
+    sigma,
+    gaussType: readout.gaussType,
+    cortex,
+    cortexDims,
+    retinotopy,
+    featureSize: [fh, fw],
+    imageSize: [ih, iw],
+    mapX: maps.x,
+    mapY: maps.y,
   };
 }
 
 /** A LATTICE_LINES x LATTICE_LINES lattice over the neurons' cortical extent, mapped to the visual field. */
 async function warpedLattice(
-  apply: (t: tf.Tensor2D) => tf.Tensor2D, cortex: Float32Array, N: number, toPixel: (gx: number, gy: number) => [number, number],
+  apply: (t: tf.Tensor2D) => tf.Tensor2D,
+  cortex: Float32Array,
+  N: number,
+  toPixel: (gx: number, gy: number) => [number, number],
 ): Promise<Array<Array<[number, number]>>> {
-  let x0 = Infinity; let x1 = -Infinity; let y0 = Infinity; let y1 = -Infinity;
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
   for (let n = 0; n < N; n++) {
-    x0 = Math.min(x0, cortex[2 * n]); x1 = Math.max(x1, cortex[2 * n]);
-    y0 = Math.min(y0, cortex[2 * n + 1]); y1 = Math.max(y1, cortex[2 * n + 1]);
+    x0 = Math.min(x0, cortex[2 * n]);
+    x1 = Math.max(x1, cortex[2 * n]);
+    y0 = Math.min(y0, cortex[2 * n + 1]);
+    y1 = Math.max(y1, cortex[2 * n + 1]);
   }
   const points: number[] = [];
   const lines: number[][] = [];

@@ -14,10 +14,10 @@ export interface ImageSet {
 }
 
 const STIMULI: Array<{ label: string; value: (x: number, y: number) => number }> = [
-  { label: 'grating 0°', value: (x) => Math.sin(2 * Math.PI * x / 12) },
-  { label: 'grating 45°', value: (x, y) => Math.sin(2 * Math.PI * (x + y) / (12 * Math.SQRT2)) },
-  { label: 'grating 90°', value: (_x, y) => Math.sin(2 * Math.PI * y / 12) },
-  { label: 'grating 135°', value: (x, y) => Math.sin(2 * Math.PI * (x - y) / (12 * Math.SQRT2)) },
+  { label: 'grating 0°', value: (x) => Math.sin((2 * Math.PI * x) / 12) },
+  { label: 'grating 45°', value: (x, y) => Math.sin((2 * Math.PI * (x + y)) / (12 * Math.SQRT2)) },
+  { label: 'grating 90°', value: (_x, y) => Math.sin((2 * Math.PI * y) / 12) },
+  { label: 'grating 135°', value: (x, y) => Math.sin((2 * Math.PI * (x - y)) / (12 * Math.SQRT2)) },
 ];
 
 /** Four z-scored gratings of the model's input shape [channels, height, width]. */
@@ -39,5 +39,11 @@ export function testImagesFor(inputShape: readonly number[]): ImageSet {
   for (const v of data) sq += (v - mean) ** 2;
   const std = Math.sqrt(sq / data.length) || 1;
   for (let i = 0; i < data.length; i++) data[i] = (data[i] - mean) / std;
-  return { name: 'built-in gratings', source: 'generated', data, shape: [STIMULI.length, c, h, w], labels: STIMULI.map((s) => s.label) };
+  return {
+    name: 'built-in gratings',
+    source: 'generated',
+    data,
+    shape: [STIMULI.length, c, h, w],
+    labels: STIMULI.map((s) => s.label),
+  };
 }

@@ -41,12 +41,23 @@ export function parseTransferResults(json: unknown): ShippedTransfer | null {
     const cells = conditions[condition];
     if (!Array.isArray(cells)) continue;
     for (const c of cells as Record<string, unknown>[]) {
-      const images = num(c?.images), fo = num(c?.fraction_oracle);
+      const images = num(c?.images),
+        fo = num(c?.fraction_oracle);
       if (images === null || images < 1 || fo === null) continue;
-      points.push({ condition, images, fractionOracle: fo, testCorrelation: num(c.test_correlation), origin: 'shipped', epochs: num(c.epochs), seconds: num(c.seconds) });
+      points.push({
+        condition,
+        images,
+        fractionOracle: fo,
+        testCorrelation: num(c.test_correlation),
+        origin: 'shipped',
+        epochs: num(c.epochs),
+        seconds: num(c.seconds),
+      });
     }
   }
-  const sizes = Array.isArray(o.sizes) ? (o.sizes as unknown[]).map(num).filter((v): v is number => v !== null && v >= 1) : [];
+  const sizes = Array.isArray(o.sizes)
+    ? (o.sizes as unknown[]).map(num).filter((v): v is number => v !== null && v >= 1)
+    : [];
   return {
     animal: typeof o.animal === 'string' ? o.animal : 'the held-out animal',
     neurons: num(o.neurons),

@@ -4,8 +4,9 @@
  * or toggling back to an embedding already computed shows it at once. A job that is no longer wanted is
  * cancelled by terminating its worker.
  */
-import type { CellTypesReply } from '../../analysis/worker/cell_types_job';
+
 import type { FeatureScaling } from '../../analysis/scaling';
+import type { CellTypesReply } from '../../analysis/worker/cell_types_job';
 import type { FeatureMatrix } from '../derived/cell_types';
 import { startCellTypesWorker } from './workers';
 
@@ -23,8 +24,11 @@ export type UmapResult = Omit<Extract<CellTypesReply, { type: 'umap' }>, 'type'>
 export type PcaResult = Omit<Extract<CellTypesReply, { type: 'pca' }>, 'type'>;
 
 export type CellTypesJobKind = 'clusters' | 'umap' | 'pca';
-export type ResultOf<J extends CellTypesJobKind> = J extends 'clusters' ? ClusterSweepResult
-  : J extends 'umap' ? UmapResult : PcaResult;
+export type ResultOf<J extends CellTypesJobKind> = J extends 'clusters'
+  ? ClusterSweepResult
+  : J extends 'umap'
+    ? UmapResult
+    : PcaResult;
 
 /**
  * Largest PCA run on the page, in multiply-adds of its covariance (neurons x channels^2): ~20-50 ms here. The
@@ -38,7 +42,9 @@ const keyOf = (job: CellTypesJobKind, scaling: FeatureScaling): string => `${job
 
 /** A result already computed for these features, or undefined. */
 export function cachedCellTypesResult<J extends CellTypesJobKind>(
-  fm: FeatureMatrix, job: J, scaling: FeatureScaling,
+  fm: FeatureMatrix,
+  job: J,
+  scaling: FeatureScaling,
 ): ResultOf<J> | undefined {
   return results.get(fm)?.get(keyOf(job, scaling)) as ResultOf<J> | undefined;
 }
@@ -49,7 +55,10 @@ export interface RunningJob<T> {
 }
 
 export function runCellTypesJob<J extends CellTypesJobKind>(
-  fm: FeatureMatrix, job: J, scaling: FeatureScaling, onProgress: (p: CellTypesProgress) => void,
+  fm: FeatureMatrix,
+  job: J,
+  scaling: FeatureScaling,
+  onProgress: (p: CellTypesProgress) => void,
 ): RunningJob<ResultOf<J>> {
   const cached = cachedCellTypesResult(fm, job, scaling);
   if (cached) return { promise: Promise.resolve(cached), cancel: () => {} };
@@ -59,18 +68,32 @@ export function runCellTypesJob<J extends CellTypesJobKind>(
     const worker = startCellTypesWorker(
       // The worker gets a copy (structured clone): the view keeps drawing from its own.
       {
-        type: 'cell-types-start', job, features: fm.features, rows: fm.neurons, cols: fm.channels, scaling,
+        type: 'cell-types-start',
+        job,
+        features: fm.features,
+        rows: fm.neurons,
+        cols: fm.channels,
+        scaling,
         seed: CELL_TYPES_SEED,
       },
       (m) => {
         if (finished) return;
-        if (m.type === 'progress') { onProgress({ done: m.done, total: m.total, what: m.what }); return; }
+        if (m.type === 'progress') {
+          onProgress({ done: m.done, total: m.total, what: m.what });
+          return;
+        }
         finished = true;
         worker.terminate();
-        if (m.type === 'error') { reject(new Error(m.message)); return; }
+        if (m.type === 'error') {
+          reject(new Error(m.message));
+          return;
+        }
         const { type: _type, ...result } = m;
         let perMatrix = results.get(fm);
-        if (!perMatrix) { perMatrix = new Map(); results.set(fm, perMatrix); }
+        if (!perMatrix) {
+          perMatrix = new Map();
+          results.set(fm, perMatrix);
+        }
         perMatrix.set(keyOf(job, scaling), result);
         resolve(result as ResultOf<J>);
       },

@@ -7,11 +7,11 @@
  */
 import type { Scan } from '../../io/scan';
 import { normalizedResponses, repeatGroups } from '../../io/scan';
-import { evaluate, type PerNeuronMetrics, type MetricsSummary } from '../../metrics/evaluate';
+import { evaluate, type MetricsSummary, type PerNeuronMetrics } from '../../metrics/evaluate';
 import { channelMajorFeatures } from '../../model/readout_types';
+import type { ImageSet } from '../derived/test_images';
 import type { LoadedModel } from './model_service';
 import { scanTestImages } from './scan_service';
-import type { ImageSet } from '../derived/test_images';
 
 // ---- readout feature weights ----
 
@@ -34,9 +34,12 @@ export function readoutFeatures(model: LoadedModel): Promise<ReadoutFeatures> {
     const { channels: C, neurons: N } = readout;
     // Variable.data() copies to the host and allocates no tensor.
     p = readout.features.data().then((d) => ({
-      channels: C, neurons: N,
-      data: readout.kind === 'factorized'
-        ? channelMajorFeatures(d as Float32Array, N, C) : Float32Array.from(d as Float32Array),
+      channels: C,
+      neurons: N,
+      data:
+        readout.kind === 'factorized'
+          ? channelMajorFeatures(d as Float32Array, N, C)
+          : Float32Array.from(d as Float32Array),
     }));
     featuresCache.set(model, p);
     p.catch(() => featuresCache.delete(model));
@@ -46,7 +49,8 @@ export function readoutFeatures(model: LoadedModel): Promise<ReadoutFeatures> {
 
 /** Neuron n's weight for every channel: column n of the (C, N) features. */
 export function neuronFeatures(f: ReadoutFeatures, n: number): Float32Array {
-  if (!Number.isInteger(n) || n < 0 || n >= f.neurons) throw new RangeError(`neuron ${n} is not in 0..${f.neurons - 1}`);
+  if (!Number.isInteger(n) || n < 0 || n >= f.neurons)
+    throw new RangeError(`neuron ${n} is not in 0..${f.neurons - 1}`);
   const out = new Float32Array(f.channels);
   for (let c = 0; c < f.channels; c++) out[c] = f.data[c * f.neurons + n];
   return out;
@@ -84,7 +88,8 @@ export function firstLayerFilters(model: LoadedModel): Promise<FirstLayerFilters
       for (let y = 0; y < kh; y++) {
         for (let x = 0; x < kw; x++) {
           for (let i = 0; i < cin; i++) {
-            for (let o = 0; o < cout; o++) data[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o];
+            for (let o = 0; o < cout; o++)
+              data[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o];
           }
         }
       }
@@ -118,7 +123,10 @@ const MAX_CACHED_IMAGES = 24;
 const mapsCache = new WeakMap<LoadedModel, WeakMap<ImageSet, Map<number, Promise<FeatureMaps>>>>();
 
 /** Per-channel and overall min/max of (C, H, W) maps. */
-export function mapRanges(data: Float32Array, channels: number): { min: number; max: number; channelMin: Float32Array; channelMax: Float32Array } {
+export function mapRanges(
+  data: Float32Array,
+  channels: number,
+): { min: number; max: number; channelMin: Float32Array; channelMax: Float32Array } {
   const per = data.length / channels;
   const channelMin = new Float32Array(channels).fill(Infinity);
   const channelMax = new Float32Array(channels).fill(-Infinity);
@@ -145,11 +153,18 @@ export function mapRanges(data: Float32Array, channels: number): { min: number; 
 /** Eval-mode core output for image `index` of `images`, computed once per (model, image set, image). */
 export function coreFeatureMaps(model: LoadedModel, images: ImageSet, index: number): Promise<FeatureMaps> {
   const [count, c, h, w] = images.shape;
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`image ${index} is not in 0..${count - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new RangeError(`image ${index} is not in 0..${count - 1}`);
   let perModel = mapsCache.get(model);
-  if (!perModel) { perModel = new WeakMap(); mapsCache.set(model, perModel); }
+  if (!perModel) {
+    perModel = new WeakMap();
+    mapsCache.set(model, perModel);
+  }
   let perImages = perModel.get(images);
-  if (!perImages) { perImages = new Map(); perModel.set(images, perImages); }
+  if (!perImages) {
+    perImages = new Map();
+    perModel.set(images, perImages);
+  }
   const hit = perImages.get(index);
   if (hit) {
     // Most recently used last, so the oldest is evicted first.
@@ -159,11 +174,21 @@ export function coreFeatureMaps(model: LoadedModel, images: ImageSet, index: num
   }
   const per = c * h * w;
   const t0 = performance.now();
-  const p = model.encoder.coreOutput(images.data.subarray(index * per, (index + 1) * per), { batchSize: 1 }).then((out) => {
-    const [, oc, oh, ow] = out.shape;
-    const data = out.data as Float32Array;
-    return { channels: oc, height: oh, width: ow, data, ...mapRanges(data, oc), backend: model.backend, milliseconds: performance.now() - t0 };
-  });
+  const p = model.encoder
+    .coreOutput(images.data.subarray(index * per, (index + 1) * per), { batchSize: 1 })
+    .then((out) => {
+      const [, oc, oh, ow] = out.shape;
+      const data = out.data as Float32Array;
+      return {
+        channels: oc,
+        height: oh,
+        width: ow,
+        data,
+        ...mapRanges(data, oc),
+        backend: model.backend,
+        milliseconds: performance.now() - t0,
+      };
+    });
   perImages.set(index, p);
   p.catch(() => perImages.delete(index));
   while (perImages.size > MAX_CACHED_IMAGES) perImages.delete(perImages.keys().next().value!);
@@ -187,7 +212,10 @@ export function sampleMap(maps: FeatureMaps, channel: number, gx: number, gy: nu
   const fy = iy - y0;
   const at = (x: number, y: number): number =>
     x < 0 || y < 0 || x >= maps.width || y >= maps.height ? 0 : maps.data[(channel * maps.height + y) * maps.width + x];
-  return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+  return (
+    (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+    fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1))
+  );
 }
 
 /**
@@ -217,13 +245,22 @@ export function topImages(predictions: Float32Array, neurons: number, n: number,
 /** Whether the loaded scan's neurons are the readout's neurons, and why not when they are not. */
 export function scanMatchesReadout(model: LoadedModel, scan: Scan): { ok: boolean; reason: string } {
   if (scan.nNeurons !== model.neurons) {
-    return { ok: false, reason: `the loaded scan ${scan.name} has ${scan.nNeurons.toLocaleString('en-US')} neurons, this readout ${model.neurons.toLocaleString('en-US')}` };
+    return {
+      ok: false,
+      reason: `the loaded scan ${scan.name} has ${scan.nNeurons.toLocaleString('en-US')} neurons, this readout ${model.neurons.toLocaleString('en-US')}`,
+    };
   }
   if (!scan.imageShape.every((v, i) => v === model.inputShape[i])) {
-    return { ok: false, reason: `the scan's images are ${scan.imageShape.join('×')}, the model takes ${model.inputShape.join('×')}` };
+    return {
+      ok: false,
+      reason: `the scan's images are ${scan.imageShape.join('×')}, the model takes ${model.inputShape.join('×')}`,
+    };
   }
   if (repeatGroups(scan, 'test').length === 0) return { ok: false, reason: `the scan ${scan.name} has no test trials` };
-  const key = scan.dataKey === model.readoutKey ? '' : ` (matched by neuron count: readout '${model.readoutKey}', scan data key '${scan.dataKey}')`;
+  const key =
+    scan.dataKey === model.readoutKey
+      ? ''
+      : ` (matched by neuron count: readout '${model.readoutKey}', scan data key '${scan.dataKey}')`;
   return { ok: true, reason: `${scan.name}, test tier${key}` };
 }
 
@@ -248,7 +285,10 @@ const comparisonCache = new WeakMap<LoadedModel, WeakMap<Scan, Promise<ScanTestC
 
 export function scanTestComparison(model: LoadedModel, scan: Scan): Promise<ScanTestComparison> {
   let perModel = comparisonCache.get(model);
-  if (!perModel) { perModel = new WeakMap(); comparisonCache.set(model, perModel); }
+  if (!perModel) {
+    perModel = new WeakMap();
+    comparisonCache.set(model, perModel);
+  }
   let p = perModel.get(scan);
   if (!p) {
     p = computeComparison(model, scan);
@@ -282,7 +322,17 @@ async function computeComparison(model: LoadedModel, scan: Scan): Promise<ScanTe
     }
   });
   const { perNeuron, summary } = evaluate({ predictions: trialPredictions, responses, neurons: N, imageIds });
-  return { scanName: scan.name, neurons: N, images, groups, predictions, responses, perNeuron, summary, milliseconds: performance.now() - t0 };
+  return {
+    scanName: scan.name,
+    neurons: N,
+    images,
+    groups,
+    predictions,
+    responses,
+    perNeuron,
+    summary,
+    milliseconds: performance.now() - t0,
+  };
 }
 
 /** Neuron n on each test image: prediction, mean and standard deviation (ddof 0) of the recorded repeats. */

@@ -8,7 +8,7 @@ import { InputError, numel, type StateDict } from '../../io/host_tensor';
 import { parseNumericNpy } from '../../io/npy';
 import { readCheckpointContents } from '../../io/torch_checkpoint';
 import type { ModelArchitecture } from '../../model/architecture';
-import { DEFAULT_MODEL_CONFIG, parseModelConfigText, type ModelConfig } from '../../model/config';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfigText } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import { encoderFromStateDict } from '../../model/from_state_dict';
 import type { ImageSet } from '../derived/test_images';
@@ -46,24 +46,35 @@ export function pickModelFiles(files: readonly File[]): ModelFiles {
   const other = files.filter((f) => !checkpoints.includes(f) && !configs.includes(f));
   if (checkpoints.length === 0) {
     const names = files.map((f) => f.name).join(', ') || 'nothing';
-    throw new Error(`no checkpoint among the files (${names}): expected a .pth or .pth.tar file, optionally with a config .json`);
+    throw new Error(
+      `no checkpoint among the files (${names}): expected a .pth or .pth.tar file, optionally with a config .json`,
+    );
   }
-  if (checkpoints.length > 1) throw new Error(`several checkpoints given (${checkpoints.map((f) => f.name).join(', ')}): give one`);
-  if (configs.length > 1) throw new Error(`several config files given (${configs.map((f) => f.name).join(', ')}): give at most one`);
-  if (other.length) throw new Error(`unexpected files: ${other.map((f) => f.name).join(', ')} (give a .pth/.pth.tar and optionally a config .json)`);
+  if (checkpoints.length > 1)
+    throw new Error(`several checkpoints given (${checkpoints.map((f) => f.name).join(', ')}): give one`);
+  if (configs.length > 1)
+    throw new Error(`several config files given (${configs.map((f) => f.name).join(', ')}): give at most one`);
+  if (other.length)
+    throw new Error(
+      `unexpected files: ${other.map((f) => f.name).join(', ')} (give a .pth/.pth.tar and optionally a config .json)`,
+    );
   return { checkpoint: checkpoints[0], config: configs[0] ?? null };
 }
 
 export async function openCheckpoint(checkpoint: File, configFile: File | null): Promise<OpenedCheckpoint> {
   if (checkpoint.size > MAX_CHECKPOINT_BYTES) {
-    throw new InputError(checkpoint.name, `file is ${(checkpoint.size / 2 ** 20).toFixed(0)} MB; the page reads checkpoints up to ${MAX_CHECKPOINT_BYTES / 2 ** 20} MB`);
+    throw new InputError(
+      checkpoint.name,
+      `file is ${(checkpoint.size / 2 ** 20).toFixed(0)} MB; the page reads checkpoints up to ${MAX_CHECKPOINT_BYTES / 2 ** 20} MB`,
+    );
   }
   let config: ModelConfig = structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
   const notes: string[] = [];
   let configGiven: string[] = [];
   let configJson: unknown | null = null;
   if (configFile) {
-    if (configFile.size > MAX_CONFIG_BYTES) throw new InputError(configFile.name, `config is ${configFile.size} bytes; at most ${MAX_CONFIG_BYTES} expected`);
+    if (configFile.size > MAX_CONFIG_BYTES)
+      throw new InputError(configFile.name, `config is ${configFile.size} bytes; at most ${MAX_CONFIG_BYTES} expected`);
     const text = await configFile.text();
     const parsed = parseModelConfigText(text, configFile.name);
     configJson = JSON.parse(text) as unknown;
@@ -71,7 +82,9 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
     configGiven = parsed.given;
     if (parsed.ignored.length) notes.push(`${configFile.name}: not used by the model: ${parsed.ignored.join(', ')}`);
   } else {
-    notes.push('no config file given: options the weights cannot tell (pad_input, linear, elu_offset, input shape, ...) take the Sensorium SOTA values');
+    notes.push(
+      'no config file given: options the weights cannot tell (pad_input, linear, elu_offset, input shape, ...) take the Sensorium SOTA values',
+    );
   }
   const contents = await readCheckpointContents(checkpoint, checkpoint.name);
   return {
@@ -89,19 +102,38 @@ export async function openCheckpoint(checkpoint: File, configFile: File | null):
 
 /** Reads a (B, C, H, W) image stack; checks it against the model's input shape when one is loaded. */
 export async function readImagesNpy(file: File, inputShape: readonly number[] | null): Promise<ImageSet> {
-  if (file.size > MAX_IMAGES_BYTES) throw new InputError(file.name, `file is ${(file.size / 2 ** 20).toFixed(0)} MB; at most ${MAX_IMAGES_BYTES / 2 ** 20} MB of images`);
+  if (file.size > MAX_IMAGES_BYTES)
+    throw new InputError(
+      file.name,
+      `file is ${(file.size / 2 ** 20).toFixed(0)} MB; at most ${MAX_IMAGES_BYTES / 2 ** 20} MB of images`,
+    );
   const arr = parseNumericNpy(new Uint8Array(await file.arrayBuffer()), file.name);
-  if (arr.shape.length !== 4) throw new InputError(file.name, `images must be 4-D (batch, channels, height, width); got shape (${arr.shape.join(', ')})`);
+  if (arr.shape.length !== 4)
+    throw new InputError(
+      file.name,
+      `images must be 4-D (batch, channels, height, width); got shape (${arr.shape.join(', ')})`,
+    );
   if (arr.shape[0] === 0) throw new InputError(file.name, 'holds no images (batch size 0)');
   if (inputShape && !arr.shape.slice(1).every((v, i) => v === inputShape[i])) {
-    throw new InputError(file.name, `images are (${arr.shape.slice(1).join(', ')}) but the model takes (${inputShape.join(', ')}) (channels, height, width)`);
+    throw new InputError(
+      file.name,
+      `images are (${arr.shape.slice(1).join(', ')}) but the model takes (${inputShape.join(', ')}) (channels, height, width)`,
+    );
   }
-  const data = arr.dtype === 'float32' ? (arr.data as Float32Array) : Float32Array.from(arr.data as ArrayLike<number>, Number);
+  const data =
+    arr.dtype === 'float32' ? (arr.data as Float32Array) : Float32Array.from(arr.data as ArrayLike<number>, Number);
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new InputError(file.name, `value ${data[i]} at flat index ${i}: images must be finite`);
+    if (!Number.isFinite(data[i]))
+      throw new InputError(file.name, `value ${data[i]} at flat index ${i}: images must be finite`);
   }
   const shape = arr.shape as [number, number, number, number];
-  return { name: file.name, source: 'file', data, shape, labels: Array.from({ length: shape[0] }, (_, i) => `image ${i}`) };
+  return {
+    name: file.name,
+    source: 'file',
+    data,
+    shape,
+    labels: Array.from({ length: shape[0] }, (_, i) => `image ${i}`),
+  };
 }
 
 // ---- model building and prediction ----
@@ -153,9 +185,17 @@ export function buildModel(opened: OpenedCheckpoint, readoutKey?: string): Loade
   try {
     const architecture = encoder.architecture;
     const key = readoutKey ?? encoder.defaultReadout;
-    if (key === null) throw new InputError(opened.checkpointName, 'holds a core only (no readout.<data_key>.* keys): there are no neurons to show');
+    if (key === null)
+      throw new InputError(
+        opened.checkpointName,
+        'holds a core only (no readout.<data_key>.* keys): there are no neurons to show',
+      );
     const readout = architecture.readouts.find((r) => r.key === key);
-    if (!readout) throw new InputError(opened.checkpointName, `no readout '${key}' (readouts: ${architecture.readouts.map((r) => r.key).join(', ')})`);
+    if (!readout)
+      throw new InputError(
+        opened.checkpointName,
+        `no readout '${key}' (readouts: ${architecture.readouts.map((r) => r.key).join(', ')})`,
+      );
     return {
       source: opened,
       encoder,

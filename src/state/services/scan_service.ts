@@ -5,8 +5,16 @@
 import { InputError } from '../../io/host_tensor';
 import { parseNpy } from '../../io/npy';
 import {
-  fileListScanSource, hasRepeats, loadScan, normalizedImages, openZipScan, repeatGroups, tierCounts,
-  type PathedFile, type Scan, type ScanSource,
+  fileListScanSource,
+  hasRepeats,
+  loadScan,
+  normalizedImages,
+  openZipScan,
+  type PathedFile,
+  repeatGroups,
+  type Scan,
+  type ScanSource,
+  tierCounts,
 } from '../../io/scan';
 import type { ImageSet } from '../derived/test_images';
 
@@ -45,7 +53,10 @@ export async function openScanFiles(files: ReadonlyArray<File | PathedFile>): Pr
 
 /** Shape of the first stored image, read from its .npy header (one small file). */
 async function storedImageShape(source: ScanSource): Promise<number[] | null> {
-  const path = source.list().filter((p) => /^data\/images\/[^/]+\.npy$/.test(p)).sort()[0];
+  const path = source
+    .list()
+    .filter((p) => /^data\/images\/[^/]+\.npy$/.test(p))
+    .sort()[0];
   if (!path) return null;
   const arr = parseNpy(await source.read(path), `${source.name}/${path}`);
   return arr.shape;
@@ -64,7 +75,9 @@ export function fittingScale(stored: readonly number[] | null, modelInput: reado
 }
 
 export async function loadScanFrom(
-  source: ScanSource, modelInput: readonly number[] | null, onProgress: (p: ScanProgress) => void,
+  source: ScanSource,
+  modelInput: readonly number[] | null,
+  onProgress: (p: ScanProgress) => void,
 ): Promise<Scan> {
   try {
     const scale = fittingScale(await storedImageShape(source), modelInput);

@@ -40,7 +40,8 @@ export async function fetchAsFile(href: string, base: string): Promise<File> {
   } catch {
     throw new Error(`'${href}' is not a URL`);
   }
-  if (!['http:', 'https:', 'blob:', 'data:'].includes(url.protocol)) throw new Error(`${href}: only http(s) URLs can be loaded`);
+  if (!['http:', 'https:', 'blob:', 'data:'].includes(url.protocol))
+    throw new Error(`${href}: only http(s) URLs can be loaded`);
   let res: Response;
   try {
     res = await fetch(url);
@@ -49,7 +50,10 @@ export async function fetchAsFile(href: string, base: string): Promise<File> {
   }
   if (!res.ok) throw new Error(`could not download ${url.href}: HTTP ${res.status} ${res.statusText}`);
   const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > MAX_DOWNLOAD_BYTES) throw new Error(`${url.href} is ${(declared / 2 ** 30).toFixed(1)} GiB; the page downloads at most ${MAX_DOWNLOAD_BYTES / 2 ** 30} GiB`);
+  if (declared > MAX_DOWNLOAD_BYTES)
+    throw new Error(
+      `${url.href} is ${(declared / 2 ** 30).toFixed(1)} GiB; the page downloads at most ${MAX_DOWNLOAD_BYTES / 2 ** 30} GiB`,
+    );
   const blob = await res.blob();
   return new File([blob], nameOf(url), { type: blob.type });
 }

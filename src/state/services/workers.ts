@@ -21,8 +21,11 @@ export type TransferWorker = WorkerClient<never>;
 
 /** Wires a new worker's messages and failures (`label` names it in the failure messages) and sends it `start`. */
 function connect<From, To>(
-  w: Worker, label: string, start: { checkpoint: { bytes: Uint8Array } },
-  onMessage: (m: From) => void, onFailure: (message: string) => void,
+  w: Worker,
+  label: string,
+  start: { checkpoint: { bytes: Uint8Array } },
+  onMessage: (m: From) => void,
+  onFailure: (message: string) => void,
 ): WorkerClient<To> {
   w.onmessage = (ev: MessageEvent<From>) => onMessage(ev.data);
   w.onerror = (ev: ErrorEvent) => {
@@ -38,25 +41,40 @@ function connect<From, To>(
   };
 }
 
-export function startTrainingWorker(start: StartMessage, onMessage: (m: FromWorker) => void, onFailure: (message: string) => void): TrainingWorker {
-  const w = new Worker(new URL('../../train/worker/worker.ts', import.meta.url), { type: 'module', name: 'v1x-training' });
+export function startTrainingWorker(
+  start: StartMessage,
+  onMessage: (m: FromWorker) => void,
+  onFailure: (message: string) => void,
+): TrainingWorker {
+  const w = new Worker(new URL('../../train/worker/worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'v1x-training',
+  });
   return connect<FromWorker, ControlMessage>(w, 'training', start, onMessage, onFailure);
 }
 
 export function startTransferWorker(
-  start: TransferStartMessage, onMessage: (m: TransferFromWorker) => void, onFailure: (message: string) => void,
+  start: TransferStartMessage,
+  onMessage: (m: TransferFromWorker) => void,
+  onFailure: (message: string) => void,
 ): TransferWorker {
-  const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), { type: 'module', name: 'v1x-transfer' });
+  const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'v1x-transfer',
+  });
   return connect<TransferFromWorker, never>(w, 'transfer', start, onMessage, onFailure);
 }
 
 /** One Cell types job (a k sweep or a UMAP); the feature matrix is copied, the caller keeps its own. */
 export function startCellTypesWorker(
-  start: CellTypesRequest, onMessage: (m: CellTypesReply) => void, onFailure: (message: string) => void,
+  start: CellTypesRequest,
+  onMessage: (m: CellTypesReply) => void,
+  onFailure: (message: string) => void,
 ): WorkerClient<never> {
-  const w = new Worker(
-    new URL('../../analysis/worker/cell_types_worker.ts', import.meta.url), { type: 'module', name: 'v1x-cell-types' },
-  );
+  const w = new Worker(new URL('../../analysis/worker/cell_types_worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'v1x-cell-types',
+  });
   w.onmessage = (ev: MessageEvent<CellTypesReply>) => onMessage(ev.data);
   w.onerror = (ev: ErrorEvent) => {
     ev.preventDefault();

@@ -1,6 +1,6 @@
 /** Which tfjs backend runs the model, why, and switching it. */
 import type { StateCreator } from 'zustand';
-import { selectBackend, type BackendChoice, type BrowserBackend } from '../../backend/select';
+import { type BackendChoice, type BrowserBackend, selectBackend } from '../../backend/select';
 import type { AppState } from '../store';
 
 export interface BackendSlice {

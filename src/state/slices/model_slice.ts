@@ -3,12 +3,19 @@
  * and its predictions. A failed load leaves the previous model, images and prediction untouched.
  */
 import type { StateCreator } from 'zustand';
+import { type ReadoutGeometry, readoutGeometry } from '../derived/readout_geometry';
+import { type ImageSet, testImagesFor } from '../derived/test_images';
 import {
-  buildModel, disposeModel, openCheckpoint, pickModelFiles, predictResponses, readImagesNpy,
-  type LoadedModel, type OpenedCheckpoint, type Prediction,
+  buildModel,
+  disposeModel,
+  type LoadedModel,
+  type OpenedCheckpoint,
+  openCheckpoint,
+  type Prediction,
+  pickModelFiles,
+  predictResponses,
+  readImagesNpy,
 } from '../services/model_service';
-import { readoutGeometry, type ReadoutGeometry } from '../derived/readout_geometry';
-import { testImagesFor, type ImageSet } from '../derived/test_images';
 import { scanImagesFor } from '../services/scan_service';
 import type { AppState } from '../store';
 
@@ -45,7 +52,9 @@ let predictGeneration = 0;
  * while the demo was still loading, say) and drops its result, so the latest request always wins.
  */
 let loadGeneration = 0;
-export function modelLoadGeneration(): number { return loadGeneration; }
+export function modelLoadGeneration(): number {
+  return loadGeneration;
+}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -71,7 +80,10 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
       if (gen !== loadGeneration) return;
       set({ modelProgress: 'building the model' });
       const { model, geometry } = await buildWithGeometry(opened);
-      if (gen !== loadGeneration) { disposeModel(model); return; }
+      if (gen !== loadGeneration) {
+        disposeModel(model);
+        return;
+      }
       const previous = get().model;
       if (previous) disposeModel(previous);
       const images = get().images;
@@ -164,7 +176,10 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = (set
 });
 
 /** Builds the model and reads its readout geometry; nothing is left allocated if either fails. */
-async function buildWithGeometry(opened: OpenedCheckpoint, readoutKey?: string): Promise<{ model: LoadedModel; geometry: ReadoutGeometry }> {
+async function buildWithGeometry(
+  opened: OpenedCheckpoint,
+  readoutKey?: string,
+): Promise<{ model: LoadedModel; geometry: ReadoutGeometry }> {
   const model = buildModel(opened, readoutKey);
   try {
     return { model, geometry: await readoutGeometry(model) };

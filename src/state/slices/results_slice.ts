@@ -6,10 +6,10 @@
  * The result belongs to the (model, scan) pair it was computed for; loading another one makes it stale.
  */
 import type { StateCreator } from 'zustand';
-import { normalizedImages, normalizedResponses, repeatGroups, tierIndices, type Scan } from '../../io/scan';
+import { normalizedImages, normalizedResponses, repeatGroups, type Scan, tierIndices } from '../../io/scan';
 import { evaluate } from '../../metrics/evaluate';
-import type { LoadedModel } from '../services/model_service';
 import { metricsFromEvaluation, metricsFromRows, type NeuronMetrics } from '../derived/neuron_metrics';
+import type { LoadedModel } from '../services/model_service';
 import type { AppState } from '../store';
 
 const TIER = 'test';
@@ -38,8 +38,10 @@ export function evaluationBlocker(model: LoadedModel | null, scan: Scan | null):
   if (!model) return 'Load a checkpoint to evaluate its readout.';
   if (!scan) return 'Load a scan: the metrics compare the model\u2019s predictions with its recorded test responses.';
   if (model.neurons !== scan.nNeurons) {
-    return `The loaded readout '${model.readoutKey}' has ${model.neurons.toLocaleString('en-US')} neurons and the scan ` +
-      `${scan.nNeurons.toLocaleString('en-US')}: a readout predicts the neurons it was trained on.`;
+    return (
+      `The loaded readout '${model.readoutKey}' has ${model.neurons.toLocaleString('en-US')} neurons and the scan ` +
+      `${scan.nNeurons.toLocaleString('en-US')}: a readout predicts the neurons it was trained on.`
+    );
   }
   if (!scan.imageShape.every((v, i) => v === model.inputShape[i])) {
     return `The scan's images are ${scan.imageShape.join('×')}, the model takes ${model.inputShape.join('×')}.`;
@@ -58,7 +60,11 @@ export function currentEvaluation(s: Pick<AppState, 'modelEvaluation' | 'model' 
 export function fineTuningMetrics(s: Pick<AppState, 'trainingResult' | 'scan'>): NeuronMetrics | null {
   const r = s.trainingResult;
   if (!r?.metrics || r.perNeuron.length === 0) return null;
-  return metricsFromRows(r.perNeuron, r.metrics, `fine-tuned readout '${r.dataKey}' (${r.trainCore ? 'core fine-tuned too' : 'frozen core'}) on the ${TIER} tier`);
+  return metricsFromRows(
+    r.perNeuron,
+    r.metrics,
+    `fine-tuned readout '${r.dataKey}' (${r.trainCore ? 'core fine-tuned too' : 'frozen core'}) on the ${TIER} tier`,
+  );
 }
 
 export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = (set, get) => ({
@@ -73,7 +79,15 @@ export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = 
     const trials = tierIndices(scan, TIER);
     const groups = repeatGroups(scan, TIER);
     const N = scan.nNeurons;
-    const mine: ModelEvaluation = { model, scan, status: 'running', done: 0, total: groups.length, metrics: null, error: null };
+    const mine: ModelEvaluation = {
+      model,
+      scan,
+      status: 'running',
+      done: 0,
+      total: groups.length,
+      metrics: null,
+      error: null,
+    };
     const update = (patch: Partial<ModelEvaluation>) => {
       // Only while this run is still the current one (another model or scan may have been loaded meanwhile).
       if (get().modelEvaluation?.model !== model || get().modelEvaluation?.scan !== scan) return false;
@@ -85,19 +99,29 @@ export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = 
       const perImage = new Float32Array(groups.length * N);
       for (let start = 0; start < groups.length; start += IMAGES_PER_STEP) {
         const idx = Int32Array.from(groups.slice(start, start + IMAGES_PER_STEP), (g) => g[0]);
-        const y = await model.encoder.predict(normalizedImages(scan, idx), { readout: model.readoutKey, batchSize: IMAGES_PER_STEP });
+        const y = await model.encoder.predict(normalizedImages(scan, idx), {
+          readout: model.readoutKey,
+          batchSize: IMAGES_PER_STEP,
+        });
         perImage.set(y.data, start * N);
         if (!update({ done: start + idx.length })) return;
         await new Promise((r) => setTimeout(r, 0));
       }
       // Back to trial order: each trial gets its image's prediction.
       const slot = new Map<number, number>();
-      groups.forEach((g, gi) => { for (const t of g) slot.set(t, gi); });
+      groups.forEach((g, gi) => {
+        for (const t of g) slot.set(t, gi);
+      });
       const predictions = new Float32Array(trials.length * N);
       trials.forEach((t, k) => predictions.set(perImage.subarray(slot.get(t)! * N, (slot.get(t)! + 1) * N), k * N));
       // The model predicts in the loaders' normalized units; FEVE compares in those units (as v1x evaluate).
       const responses = normalizedResponses(scan, trials);
-      const evaluation = evaluate({ predictions, responses, neurons: N, imageIds: Array.from(trials, (t) => scan.frameImageId[t]) });
+      const evaluation = evaluate({
+        predictions,
+        responses,
+        neurons: N,
+        imageIds: Array.from(trials, (t) => scan.frameImageId[t]),
+      });
       const metrics = metricsFromEvaluation(evaluation, {
         label: `${model.source.checkpointName}, readout '${model.readoutKey}', on ${scan.name}, ${TIER} tier`,
         tier: TIER,

@@ -4,7 +4,13 @@
  */
 import type { StateCreator } from 'zustand';
 import type { PathedFile, Scan } from '../../io/scan';
-import { loadScanFrom, openScanFiles, summarizeScan, type ScanProgress, type ScanSummary } from '../services/scan_service';
+import {
+  loadScanFrom,
+  openScanFiles,
+  type ScanProgress,
+  type ScanSummary,
+  summarizeScan,
+} from '../services/scan_service';
 import type { AppState } from '../store';
 
 export type { ScanSummary };
@@ -25,7 +31,9 @@ function errorText(err: unknown): string {
 
 /** Bumped by every scan load; as for models, the latest request wins (see model_slice.ts). */
 let loadGeneration = 0;
-export function scanLoadGeneration(): number { return loadGeneration; }
+export function scanLoadGeneration(): number {
+  return loadGeneration;
+}
 
 export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, get) => ({
   scan: null,

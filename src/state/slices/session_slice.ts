@@ -5,10 +5,10 @@
 import type { StateCreator } from 'zustand';
 import type { PathedFile } from '../../io/scan';
 import { idbClear, idbGet, idbSet } from '../services/session_db';
+import { type DemoManifest, fetchAsFile, urlFilesFromQuery } from '../services/url_files';
+import type { AppState } from '../store';
 import { modelLoadGeneration } from './model_slice';
 import { scanLoadGeneration } from './scan_slice';
-import { fetchAsFile, urlFilesFromQuery, type DemoManifest } from '../services/url_files';
-import type { AppState } from '../store';
 import { defaultViewSettings, type ViewSettings } from './view_slice';
 
 interface SavedModel {
@@ -48,8 +48,11 @@ function revivePathed(f: PathedFile): File | PathedFile {
 
 /** Downloads and loads URL-named files; a failed download shows as the model's or the scan's error. */
 async function loadUrls(
-  get: () => AppState, set: (p: Partial<AppState>) => void,
-  urls: { model: string | null; config: string | null; scan: string | null }, base: string, save = true,
+  get: () => AppState,
+  set: (p: Partial<AppState>) => void,
+  urls: { model: string | null; config: string | null; scan: string | null },
+  base: string,
+  save = true,
 ): Promise<void> {
   // Files the user picks while these download win: a download whose slice has seen a newer load is dropped.
   const modelGen = modelLoadGeneration();
@@ -57,10 +60,16 @@ async function loadUrls(
   if (urls.model && modelLoadGeneration() === modelGen) {
     set({ modelStatus: 'loading', modelProgress: `downloading ${urls.model}` });
     try {
-      const files = await Promise.all([urls.model, urls.config].filter((u): u is string => !!u).map((u) => fetchAsFile(u, base)));
+      const files = await Promise.all(
+        [urls.model, urls.config].filter((u): u is string => !!u).map((u) => fetchAsFile(u, base)),
+      );
       if (modelLoadGeneration() === modelGen) await get().loadModelFiles(files, { save });
     } catch (err) {
-      set({ modelStatus: get().model ? 'ready' : 'error', modelProgress: null, modelError: err instanceof Error ? err.message : String(err) });
+      set({
+        modelStatus: get().model ? 'ready' : 'error',
+        modelProgress: null,
+        modelError: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   // The scan belongs with that model: once the user loads a model of their own, it is not loaded either.
@@ -71,9 +80,14 @@ async function loadUrls(
     try {
       const file = await fetchAsFile(urls.scan, base);
       if (stillOurs()) await get().loadScanFiles([file], { save });
-      else if (scanLoadGeneration() === scanGen) set({ scanStatus: get().scan ? 'ready' : 'empty', scanProgress: null });
+      else if (scanLoadGeneration() === scanGen)
+        set({ scanStatus: get().scan ? 'ready' : 'empty', scanProgress: null });
     } catch (err) {
-      set({ scanStatus: get().scan ? 'ready' : 'error', scanProgress: null, scanError: err instanceof Error ? err.message : String(err) });
+      set({
+        scanStatus: get().scan ? 'ready' : 'error',
+        scanProgress: null,
+        scanError: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }
@@ -105,19 +119,26 @@ export const createSessionSlice: StateCreator<AppState, [], [], SessionSlice> = 
     set({ sessionStatus: 'restoring' });
     try {
       const [model, images, view, scan] = await Promise.all([
-        idbGet<SavedModel>('model'), idbGet<File>('images'), idbGet<Partial<ViewSettings>>('view'),
+        idbGet<SavedModel>('model'),
+        idbGet<File>('images'),
+        idbGet<Partial<ViewSettings>>('view'),
         idbGet<SavedScan>('scan'),
       ]);
       if (view) set({ view: { ...defaultViewSettings, ...view } });
       if (model) {
-        await get().loadModelFiles(model.config ? [model.checkpoint, model.config] : [model.checkpoint], { save: false });
+        await get().loadModelFiles(model.config ? [model.checkpoint, model.config] : [model.checkpoint], {
+          save: false,
+        });
         if (model.readoutKey) await get().chooseReadout(model.readoutKey);
       }
       if (scan) await get().loadScanFiles(scan.files.map(revivePathed), { save: false });
       if (model && images && get().model) await get().loadImagesFile(images, { save: false });
       set({ sessionStatus: model || scan ? 'restored' : 'none' });
     } catch (err) {
-      set({ sessionStatus: 'none', sessionNote: `the saved session could not be restored (${err instanceof Error ? err.message : String(err)})` });
+      set({
+        sessionStatus: 'none',
+        sessionNote: `the saved session could not be restored (${err instanceof Error ? err.message : String(err)})`,
+      });
     }
   },
 
@@ -146,7 +167,9 @@ export const createSessionSlice: StateCreator<AppState, [], [], SessionSlice> = 
   },
 
   saveScanFiles(files) {
-    const saved: SavedScan = { files: files.map((f) => (f instanceof File ? { file: f, path: f.webkitRelativePath || f.name } : f)) };
+    const saved: SavedScan = {
+      files: files.map((f) => (f instanceof File ? { file: f, path: f.webkitRelativePath || f.name } : f)),
+    };
     idbSet('scan', saved).catch((err) => set({ sessionNote: note(err) }));
   },
 

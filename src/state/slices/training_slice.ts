@@ -6,10 +6,16 @@
 import type { StateCreator } from 'zustand';
 import type { BrowserBackend } from '../../backend/select';
 import { FACTORIZED_DEFAULT_REG_WEIGHT, type GaussType, type ReadoutKind } from '../../model/readout_types';
-import type { CacheProgressMessage, DoneMessage, FromWorker, Phase, ReadoutSnapshotMessage } from '../../train/worker/protocol';
 import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
-import type { AppState } from '../store';
+import type {
+  CacheProgressMessage,
+  DoneMessage,
+  FromWorker,
+  Phase,
+  ReadoutSnapshotMessage,
+} from '../../train/worker/protocol';
 import { startTrainingWorker, type TrainingWorker } from '../services/workers';
+import type { AppState } from '../store';
 
 /** The hyper-parameters the page offers, with the Lurz 2020 / Sensorium defaults. */
 export interface TrainingSettings {
@@ -96,31 +102,58 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
     }
     worker?.terminate();
     set({
-      trainingPhase: 'loading', trainingMessage: 'starting the training worker', trainingBackend: null, cacheProgress: null,
-      lastBatch: null, trainingHistory: [], restores: [], snapshot: null, trainingResult: null, trainingError: null,
+      trainingPhase: 'loading',
+      trainingMessage: 'starting the training worker',
+      trainingBackend: null,
+      cacheProgress: null,
+      lastBatch: null,
+      trainingHistory: [],
+      restores: [],
+      snapshot: null,
+      trainingResult: null,
+      trainingError: null,
     });
     const onMessage = (m: FromWorker) => handle(m, set, get);
     const onFailure = (message: string) => set({ trainingPhase: 'error', trainingError: message });
-    void model.source.checkpointFile.arrayBuffer().then((buf) => {
-      worker = startTrainingWorker({
-        type: 'start',
-        checkpoint: { bytes: new Uint8Array(buf), name: model.source.checkpointName },
-        config: model.source.configJson,
-        scan,
-        backend: (backend?.backend ?? null) as BrowserBackend | null,
-        readoutType: t.readoutType,
-        ...(t.readoutType === 'factorized'
-          ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
-          : { readout: { gaussType: t.gaussType } }),
-        train: { seed: t.seed, lr: t.lr, batchSize: t.batchSize, gammaReadout: t.gammaReadout, schedule: { maxEpochs: t.maxEpochs } },
-        trainCore: t.trainCore,
-      }, onMessage, onFailure);
-    }, (err: unknown) => onFailure(`could not read ${model.source.checkpointName}: ${String(err)}`));
+    void model.source.checkpointFile.arrayBuffer().then(
+      (buf) => {
+        worker = startTrainingWorker(
+          {
+            type: 'start',
+            checkpoint: { bytes: new Uint8Array(buf), name: model.source.checkpointName },
+            config: model.source.configJson,
+            scan,
+            backend: (backend?.backend ?? null) as BrowserBackend | null,
+            readoutType: t.readoutType,
+            ...(t.readoutType === 'factorized'
+              ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
+              : { readout: { gaussType: t.gaussType } }),
+            train: {
+              seed: t.seed,
+              lr: t.lr,
+              batchSize: t.batchSize,
+              gammaReadout: t.gammaReadout,
+              schedule: { maxEpochs: t.maxEpochs },
+            },
+            trainCore: t.trainCore,
+          },
+          onMessage,
+          onFailure,
+        );
+      },
+      (err: unknown) => onFailure(`could not read ${model.source.checkpointName}: ${String(err)}`),
+    );
   },
 
-  pauseTraining() { worker?.post({ type: 'pause' }); },
-  resumeTraining() { worker?.post({ type: 'resume' }); },
-  stopTraining() { worker?.post({ type: 'stop' }); },
+  pauseTraining() {
+    worker?.post({ type: 'pause' });
+  },
+  resumeTraining() {
+    worker?.post({ type: 'resume' });
+  },
+  stopTraining() {
+    worker?.post({ type: 'stop' });
+  },
 
   async exploreTrainedModel() {
     const result = get().trainingResult;
@@ -160,7 +193,9 @@ function handle(m: FromWorker, set: (p: Partial<AppState>) => void, get: () => A
         trainingResult: {
           ...rest,
           readoutPth: new Blob([readoutPth as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
-          fullModelPth: fullModelPth ? new Blob([fullModelPth as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) : null,
+          fullModelPth: fullModelPth
+            ? new Blob([fullModelPth as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })
+            : null,
         },
       });
       return;

@@ -14,24 +14,33 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError, type StateDict } from '../../io/host_tensor';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Scan } from '../../io/scan/types';
-import { inferArchitecture } from '../../model/architecture';
-import { type ModelConfig, factorizedOptionsFromConfig } from '../../model/config';
-import type { Encoder } from '../../model/encoder';
 import { evaluate } from '../../metrics/evaluate';
+import { inferArchitecture } from '../../model/architecture';
+import { factorizedOptionsFromConfig, type ModelConfig } from '../../model/config';
+import type { Encoder } from '../../model/encoder';
 import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import { readoutToStateDict } from '../../model/to_state_dict';
-import { Rng } from '../../util/rng';
-import { TrainingControl } from '../optim/control';
-import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER } from './regularizers';
-import { type EndToEndEvent, type EndToEndOptionsInput, type EndToEndResult, predictTierE2E, trainEndToEnd } from './trainer';
-import { endToEndScan } from './scan_data';
-import { encoderWithNewReadouts, newReadoutFor } from './new_model';
+import type { Rng } from '../../util/rng';
 import { trainableReadoutFromStateDict } from '../export';
+import { TrainingControl } from '../optim/control';
 import type { TestResult } from '../readout/finetune';
 import {
-  type FactorizedInitOptions, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
+  type FactorizedInitOptions,
+  REFERENCE_FACTORIZED,
+  REFERENCE_READOUT,
+  type ReadoutInitOptions,
 } from '../readout/readout_init';
 import { factorizedSnapshot } from '../readout/readout_step';
+import { encoderWithNewReadouts, newReadoutFor } from './new_model';
+import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER } from './regularizers';
+import { endToEndScan } from './scan_data';
+import {
+  type EndToEndEvent,
+  type EndToEndOptionsInput,
+  type EndToEndResult,
+  predictTierE2E,
+  trainEndToEnd,
+} from './trainer';
 
 /**
  * Default learning rate with the core trainable: 0.005, the same as the readout-only path and Sensorium's
@@ -103,7 +112,15 @@ function withReadout(config: ModelConfig, r: ReadoutInitOptions): ModelConfig {
     gauss_type: r.gaussType,
     init_mu_range: r.initMuRange,
     init_sigma: r.initSigma,
-    grid_mean_predictor: net ? { type: 'cortex', input_dimensions: net.inputDimensions, hidden_layers: net.hiddenLayers, hidden_features: net.hiddenFeatures, final_tanh: net.finalTanh } : null,
+    grid_mean_predictor: net
+      ? {
+          type: 'cortex',
+          input_dimensions: net.inputDimensions,
+          hidden_layers: net.hiddenLayers,
+          hidden_features: net.hiddenFeatures,
+          final_tanh: net.finalTanh,
+        }
+      : null,
   };
 }
 
@@ -111,8 +128,14 @@ function withReadout(config: ModelConfig, r: ReadoutInitOptions): ModelConfig {
 function withFactorized(config: ModelConfig, f: FactorizedInitOptions): ModelConfig {
   const o = f.options;
   return {
-    ...config, init_noise: f.initNoise, normalize: o.normalize, constrain_pos: o.constrainPos,
-    positive_weights: o.positiveWeights, positive_spatial: o.positiveSpatial, spatial_and_feature_reg_weight: o.regWeight, factorized_l1: o.l1Form,
+    ...config,
+    init_noise: f.initNoise,
+    normalize: o.normalize,
+    constrain_pos: o.constrainPos,
+    positive_weights: o.positiveWeights,
+    positive_spatial: o.positiveSpatial,
+    spatial_and_feature_reg_weight: o.regWeight,
+    factorized_l1: o.l1Form,
   };
 }
 
@@ -121,7 +144,9 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   const factorized = s.readoutType === 'factorized';
   // a factorized readout has no position network, so it needs no cortical coordinates
   const readoutOpts: ReadoutInitOptions = {
-    ...REFERENCE_READOUT, ...s.readout, ...(factorized ? { positionNet: null } : {}),
+    ...REFERENCE_READOUT,
+    ...s.readout,
+    ...(factorized ? { positionNet: null } : {}),
   };
   const fOpts: FactorizedInitOptions = {
     initNoise: s.factorized?.initNoise ?? s.config.init_noise ?? REFERENCE_FACTORIZED.initNoise,
@@ -130,13 +155,19 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   const config = factorized ? withFactorized(s.config, fOpts) : withReadout(s.config, readoutOpts);
   const [c, h, w] = inferArchitecture(s.stateDict, config, s.file).core.inputShape;
   const [sc, sh, sw] = scan.imageShape;
-  if (sc !== c || sh !== h || sw !== w) throw new InputError(scan.name, `images are ${sc}x${sh}x${sw}, the core of ${s.file} takes ${c}x${h}x${w}`);
+  if (sc !== c || sh !== h || sw !== w)
+    throw new InputError(scan.name, `images are ${sc}x${sh}x${sw}, the core of ${s.file} takes ${c}x${h}x${w}`);
   if (readoutOpts.positionNet && !scan.cellMotorCoordinates) {
-    throw new InputError(scan.name, 'no meta/neurons/cell_motor_coordinates.npy for the position network (use free per-neuron positions instead)');
+    throw new InputError(
+      scan.name,
+      'no meta/neurons/cell_motor_coordinates.npy for the position network (use free per-neuron positions instead)',
+    );
   }
   const tiers = s.tiers ?? { train: 'train', validation: 'validation', test: 'test' };
-  if (tierIndices(scan, tiers.train).length === 0) throw new InputError(scan.name, `no '${tiers.train}' trials to train on`);
-  if (tierIndices(scan, tiers.validation).length === 0) throw new InputError(scan.name, `no '${tiers.validation}' trials for early stopping`);
+  if (tierIndices(scan, tiers.train).length === 0)
+    throw new InputError(scan.name, `no '${tiers.train}' trials to train on`);
+  if (tierIndices(scan, tiers.validation).length === 0)
+    throw new InputError(scan.name, `no '${tiers.validation}' trials for early stopping`);
   const dataKey = s.dataKey ?? scan.dataKey;
   const data = endToEndScan(scan, { key: dataKey, tiers });
   const seed = s.train?.seed ?? 42;
@@ -146,13 +177,21 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   try {
     s.onEncoder?.(encoder, dataKey);
     const t1 = performance.now();
-    const result = await trainEndToEnd(encoder, [data], {
-      coreRegularizer: coreRegularizerFromConfig(config),
-      ...s.train,
-      // a factorized readout's regularizer has its own weight; the run's options report it
-      ...(factorized ? { gammaReadout: fOpts.options.regWeight } : {}),
-      seed, lr, trainCore: true,
-    }, s.onEvent, s.control ?? new TrainingControl());
+    const result = await trainEndToEnd(
+      encoder,
+      [data],
+      {
+        coreRegularizer: coreRegularizerFromConfig(config),
+        ...s.train,
+        // a factorized readout's regularizer has its own weight; the run's options report it
+        ...(factorized ? { gammaReadout: fOpts.options.regWeight } : {}),
+        seed,
+        lr,
+        trainCore: true,
+      },
+      s.onEvent,
+      s.control ?? new TrainingControl(),
+    );
     const trainS = (performance.now() - t1) / 1000;
 
     const t2 = performance.now();
@@ -164,7 +203,16 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
       test = { trials: t.trials, predictions, responses: t.responses, evaluation };
     }
     const readout = await hostReadout(encoder, dataKey);
-    return { encoder, dataKey, readout, result, test, seed, lr, timings: { cacheS: 0, trainS, testS: (performance.now() - t2) / 1000 } };
+    return {
+      encoder,
+      dataKey,
+      readout,
+      result,
+      test,
+      seed,
+      lr,
+      timings: { cacheS: 0, trainS, testS: (performance.now() - t2) / 1000 },
+    };
   } catch (e) {
     encoder.dispose();
     throw e;
@@ -174,9 +222,11 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
 /** The encoder's readout `key` (either kind) as host arrays, through the same state_dict mapping the exports use. */
 export async function hostReadout(encoder: Encoder, key: string): Promise<TrainableReadout> {
   const r = encoder.anyReadout(key);
-  const out = trainableReadoutFromStateDict(await readoutToStateDict(r, key), key, r.kind === 'factorized'
-    ? { factorized: r.options }
-    : { finalTanh: r.positionNetwork?.finalTanh ?? true });
+  const out = trainableReadoutFromStateDict(
+    await readoutToStateDict(r, key),
+    key,
+    r.kind === 'factorized' ? { factorized: r.options } : { finalTanh: r.positionNetwork?.finalTanh ?? true },
+  );
   out.eluOffset = encoder.eluOffset;
   return out;
 }
@@ -192,9 +242,15 @@ export function liveReadout(encoder: Encoder, key: string, rng: Rng, sampledImag
     // the masks' peaks and spreads, as the frozen-core path's snapshots (no sampling: rng is not used)
     const f = any;
     return factorizedSnapshot({
-      kind: 'factorized', neurons: f.neurons, channels: f.channels, height: f.height, width: f.width,
+      kind: 'factorized',
+      neurons: f.neurons,
+      channels: f.channels,
+      height: f.height,
+      width: f.width,
       options: { ...f.options },
-      spatial: f.spatial.dataSync() as Float32Array, features: new Float32Array(0), bias: new Float32Array(0),
+      spatial: f.spatial.dataSync() as Float32Array,
+      features: new Float32Array(0),
+      bias: new Float32Array(0),
     });
   }
   const r = any;

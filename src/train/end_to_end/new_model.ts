@@ -12,17 +12,22 @@
  */
 import type { HostTensor, StateDict } from '../../io/host_tensor';
 import { inferArchitecture } from '../../model/architecture';
-import { type ModelConfig, factorizedOptionsFromConfig } from '../../model/config';
-import type { ReadoutKind } from '../../model/readout_types';
+import { factorizedOptionsFromConfig, type ModelConfig } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import { encoderFromStateDict } from '../../model/from_state_dict';
+import type { ReadoutKind } from '../../model/readout_types';
 import { Rng } from '../../util/rng';
-import type { EndToEndScan } from './scan_data';
 import { readoutStateDict } from '../export';
 import {
-  type FactorizedInitOptions, type ReadoutInitData, type ReadoutInitOptions, REFERENCE_FACTORIZED, REFERENCE_READOUT,
-  initFactorizedTrainable, initReadout,
+  type FactorizedInitOptions,
+  initFactorizedTrainable,
+  initReadout,
+  REFERENCE_FACTORIZED,
+  REFERENCE_READOUT,
+  type ReadoutInitData,
+  type ReadoutInitOptions,
 } from '../readout/readout_init';
+import type { EndToEndScan } from './scan_data';
 
 /** neuralpredictors' `regularizers.laplace()`, stored by Stacked2dCore as `_input_weights_regularizer.laplace.filter`. */
 export const LAPLACE_3X3 = Float32Array.from([0, -1, 0, -1, 4, -1, 0, -1, 0]);
@@ -92,14 +97,22 @@ export function readoutOptionsFromConfig(config: ModelConfig): ReadoutInitOption
     gaussType: config.gauss_type,
     initMuRange: config.init_mu_range ?? REFERENCE_READOUT.initMuRange,
     initSigma: config.init_sigma ?? REFERENCE_READOUT.initSigma,
-    positionNet: g ? { inputDimensions: g.input_dimensions, hiddenLayers: g.hidden_layers, hiddenFeatures: g.hidden_features, finalTanh: g.final_tanh } : null,
+    positionNet: g
+      ? {
+          inputDimensions: g.input_dimensions,
+          hiddenLayers: g.hidden_layers,
+          hiddenFeatures: g.hidden_features,
+          finalTanh: g.final_tanh,
+        }
+      : null,
   };
 }
 
 /** A new FullFactorized2d's settings a config implies (init_noise, and the options as the model reads them). */
 export function factorizedOptionsOf(config: ModelConfig): FactorizedInitOptions {
   return {
-    initNoise: config.init_noise ?? REFERENCE_FACTORIZED.initNoise, options: factorizedOptionsFromConfig(config),
+    initNoise: config.init_noise ?? REFERENCE_FACTORIZED.initNoise,
+    options: factorizedOptionsFromConfig(config),
   };
 }
 
@@ -122,7 +135,13 @@ export function newEncoder(config: ModelConfig, readouts: readonly NewReadout[],
  * A given core (the `core.*` entries of `coreStateDict`, e.g. a pretrained checkpoint's; its readouts are ignored)
  * with new readouts, trainable: the starting point of fine-tuning the core too. Readout k is seeded `seed + 1 + k`.
  */
-export function encoderWithNewReadouts(coreStateDict: StateDict, config: ModelConfig, readouts: readonly NewReadout[], seed: number, file = 'new model'): Encoder {
+export function encoderWithNewReadouts(
+  coreStateDict: StateDict,
+  config: ModelConfig,
+  readouts: readonly NewReadout[],
+  seed: number,
+  file = 'new model',
+): Encoder {
   const sd: StateDict = new Map([...coreStateDict].filter(([k]) => k.startsWith('core.')));
   const keys = new Set<string>();
   for (const r of readouts) {
@@ -132,16 +151,27 @@ export function encoderWithNewReadouts(coreStateDict: StateDict, config: ModelCo
   const [channels, height, width] = inferArchitecture(sd, config, file).core.outputShape;
   const opts = readoutOptionsFromConfig(config);
   readouts.forEach((r, k) => {
-    const init = r.type === 'factorized'
-      ? initFactorizedTrainable({ neurons: r.neurons, meanActivity: r.meanActivity, channels, height, width },
-        factorizedOptionsOf(config), seed + 1 + k)
-      : initReadout({ ...r, channels }, opts, seed + 1 + k);
+    const init =
+      r.type === 'factorized'
+        ? initFactorizedTrainable(
+            { neurons: r.neurons, meanActivity: r.meanActivity, channels, height, width },
+            factorizedOptionsOf(config),
+            seed + 1 + k,
+          )
+        : initReadout({ ...r, channels }, opts, seed + 1 + k);
     for (const [key, v] of readoutStateDict(init, r.key)) sd.set(key, v);
   });
   return encoderFromStateDict(sd, config, file);
 }
 
 /** What a new (Gaussian) readout for a prepared scan needs (its key, neurons, mean response, cortical coordinates). */
-export function newReadoutFor(scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'>): NewReadout {
-  return { key: scan.key, neurons: scan.neurons, meanActivity: scan.meanActivity, cellMotorCoordinates: scan.cellMotorCoordinates };
+export function newReadoutFor(
+  scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'>,
+): NewReadout {
+  return {
+    key: scan.key,
+    neurons: scan.neurons,
+    meanActivity: scan.meanActivity,
+    cellMotorCoordinates: scan.cellMotorCoordinates,
+  };
 }

@@ -27,17 +27,31 @@ export interface CoreRegularizerOptions {
 }
 
 /** The Sensorium 2022 SOTA core's regularizer settings. */
-export const SENSORIUM_CORE_REGULARIZER: CoreRegularizerOptions = { gammaInput: 6.3831, gammaHidden: 0, laplacePadding: null, useAvgReg: false };
+export const SENSORIUM_CORE_REGULARIZER: CoreRegularizerOptions = {
+  gammaInput: 6.3831,
+  gammaHidden: 0,
+  laplacePadding: null,
+  useAvgReg: false,
+};
 
 /** The 3x3 Laplace filter applied to every 2-D filter of w (kh, kw, in, out), as a 5-point stencil. */
 export function laplaceFiltered(w: tf.Tensor4D, padding: number | null = null): tf.Tensor4D {
   return tf.tidy(() => {
     const p = padding ?? 1;
     const [kh, kw] = w.shape;
-    const wp = p > 0 ? tf.pad(w, [[p, p], [p, p], [0, 0], [0, 0]]) : w;
+    const wp =
+      p > 0
+        ? tf.pad(w, [
+            [p, p],
+            [p, p],
+            [0, 0],
+            [0, 0],
+          ])
+        : w;
     const oh = kh + 2 * p - 2;
     const ow = kw + 2 * p - 2;
-    if (oh < 1 || ow < 1) throw new Error(`Laplace regularizer: a ${kh}x${kw} filter with padding ${p} leaves nothing to filter`);
+    if (oh < 1 || ow < 1)
+      throw new Error(`Laplace regularizer: a ${kh}x${kw} filter with padding ${p} leaves nothing to filter`);
     const at = (dy: number, dx: number): tf.Tensor4D => wp.slice([1 + dy, 1 + dx, 0, 0], [oh, ow, -1, -1]);
     return at(0, 0).mul(4).sub(at(-1, 0)).sub(at(1, 0)).sub(at(0, -1)).sub(at(0, 1)) as tf.Tensor4D;
   });
@@ -68,7 +82,8 @@ export function groupSparsity(core: Stacked2dCore): tf.Scalar {
 export function coreRegularizer(core: Stacked2dCore, o: CoreRegularizerOptions): tf.Scalar {
   return tf.tidy(() => {
     let r: tf.Scalar = tf.scalar(0);
-    if (o.gammaInput !== 0) r = r.add(laplaceL2norm(core.firstLayerWeight, o.laplacePadding, o.useAvgReg).mul(o.gammaInput));
+    if (o.gammaInput !== 0)
+      r = r.add(laplaceL2norm(core.firstLayerWeight, o.laplacePadding, o.useAvgReg).mul(o.gammaInput));
     if (o.gammaHidden !== 0) r = r.add(groupSparsity(core).mul(o.gammaHidden));
     return r;
   });

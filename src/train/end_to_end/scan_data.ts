@@ -59,7 +59,8 @@ export function endToEndScan(scan: Scan, opts: EndToEndScanOptions = {}): EndToE
   const trainTrials = opts.trainTrials ?? tierIndices(scan, tiers.train);
   const valTrials = tierIndices(scan, tiers.validation);
   if (trainTrials.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.train}' trials to train on`);
-  if (valTrials.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);
+  if (valTrials.length === 0)
+    throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);
   const testTrials = tiers.test ? tierIndices(scan, tiers.test) : new Int32Array(0);
   const train = tier(scan, trainTrials);
   const N = scan.nNeurons;
@@ -73,7 +74,9 @@ export function endToEndScan(scan: Scan, opts: EndToEndScanOptions = {}): EndToE
     test: testTrials.length > 0 ? tier(scan, testTrials) : null,
     datasetTrials: scan.nTrials,
     meanActivity: columnMeans(train.responses, N),
-    cellMotorCoordinates: scan.cellMotorCoordinates ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
+    cellMotorCoordinates: scan.cellMotorCoordinates
+      ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
+      : undefined,
     unitIds: scan.unitIds,
   };
 }

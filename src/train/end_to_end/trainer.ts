@@ -18,20 +18,28 @@
  * Deterministic for a seed on the cpu and wasm backends.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedFactorizedReadout } from '../../kernels/factorized_readout';
 import { registerWasmGradKernels } from '../../kernels/wasm/grad_kernels';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
-import { nchwToNhwc, type Encoder } from '../../model/encoder';
+import { type Encoder, nchwToNhwc } from '../../model/encoder';
 import type { FullFactorized2d } from '../../model/factorized_readout';
-import { FusedFactorizedReadout } from '../../kernels/factorized_readout';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
-import { type DrivenRun, type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
-import { type CoreRegularizerOptions, SENSORIUM_CORE_REGULARIZER, coreRegularizer } from './regularizers';
-import type { EndToEndScan, TierArrays } from './scan_data';
+import {
+  type DrivenRun,
+  driveEpochs,
+  type EpochContext,
+  type EpochEvent,
+  type EpochOutcome,
+  type RestoreEvent,
+  type StopReason,
+} from '../optim/epoch_driver';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
-import type { Param } from '../readout/readout_params';
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
+import type { Param } from '../readout/readout_params';
+import { type CoreRegularizerOptions, coreRegularizer, SENSORIUM_CORE_REGULARIZER } from './regularizers';
+import type { EndToEndScan, TierArrays } from './scan_data';
 
 export interface EndToEndOptions {
   seed: number;
@@ -128,7 +136,9 @@ function snapshot(encoder: Encoder, params: readonly { v: tf.Variable; p: Param 
 function restore(encoder: Encoder, params: readonly { v: tf.Variable; p: Param }[], s: Snapshot): void {
   for (const { v, p } of params) p.value.set(s.values.get(v)!);
   for (const [v, data] of s.values) assignHost(v, data);
-  encoder.core.layers.forEach((l, i) => { if (l.norm) l.norm.numBatchesTracked = s.batchesTracked[i]; });
+  encoder.core.layers.forEach((l, i) => {
+    if (l.norm) l.norm.numBatchesTracked = s.batchesTracked[i];
+  });
 }
 
 function assignHost(v: tf.Variable, data: Float32Array): void {
@@ -144,7 +154,13 @@ function gatherRows(src: Float32Array, per: number, rows: ArrayLike<number>, out
 }
 
 /** Eval-mode predictions (trials x neurons) of one readout for a tier. */
-export async function predictTierE2E(encoder: Encoder, key: string, t: TierArrays, imageShape: [number, number, number], batchSize = 128): Promise<Float32Array> {
+export async function predictTierE2E(
+  encoder: Encoder,
+  key: string,
+  t: TierArrays,
+  imageShape: [number, number, number],
+  batchSize = 128,
+): Promise<Float32Array> {
   const N = encoder.anyReadout(key).neurons;
   const [C, H, W] = imageShape;
   const per = C * H * W;
@@ -152,9 +168,11 @@ export async function predictTierE2E(encoder: Encoder, key: string, t: TierArray
   const out = new Float32Array(n * N);
   for (let s = 0; s < n; s += batchSize) {
     const b = Math.min(batchSize, n - s);
-    const y = tf.tidy(() => encoder.forward(tf.tensor4d(t.images.subarray(s * per, (s + b) * per), [b, C, H, W]), { readout: key }));
+    const y = tf.tidy(() =>
+      encoder.forward(tf.tensor4d(t.images.subarray(s * per, (s + b) * per), [b, C, H, W]), { readout: key }),
+    );
     try {
-      out.set(await y.data() as Float32Array, s * N);
+      out.set((await y.data()) as Float32Array, s * N);
     } finally {
       y.dispose();
     }
@@ -163,7 +181,12 @@ export async function predictTierE2E(encoder: Encoder, key: string, t: TierArray
 }
 
 /** The field's metrics of one readout on a tier (test: with the oracle from repeated images). */
-export async function evaluateTierE2E(encoder: Encoder, scan: EndToEndScan, t: TierArrays, batchSize = 128): Promise<Evaluation> {
+export async function evaluateTierE2E(
+  encoder: Encoder,
+  scan: EndToEndScan,
+  t: TierArrays,
+  batchSize = 128,
+): Promise<Evaluation> {
   const predictions = await predictTierE2E(encoder, scan.key, t, scan.imageShape, batchSize);
   return evaluate({ predictions, responses: t.responses, neurons: scan.neurons, imageIds: t.imageIds });
 }
@@ -205,21 +228,35 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
   const geometry = { height: readout.height, width: readout.width, channels: readout.channels };
   const mapSize = geometry.height * geometry.width * geometry.channels;
   const param = (v: tf.Variable | null): Param | null => (v ? params.get(v)! : null);
-  const spatial = param(readout.spatial)!, features = param(readout.features)!, bias = param(readout.bias);
+  const spatial = param(readout.spatial)!,
+    features = param(readout.features)!,
+    bias = param(readout.bias);
   const ro = readout.options;
   const trainCore = f.coreRegularizer !== null;
   const gradMaps = new Float32Array(n * mapSize);
-  let readoutLoss = 0, coreReg = 0;
+  let readoutLoss = 0,
+    coreReg = 0;
   const runKernel = (coreOut: tf.Tensor4D): void => {
     const fd = coreOut.dataSync() as Float32Array;
     const step = kernel.trainStep({
-      ...geometry, neurons: N, maps: Array.from({ length: n }, (_, b) => fd.subarray(b * mapSize, (b + 1) * mapSize)),
-      spatial: spatial.value, features: features.value, bias: bias?.value ?? null,
+      ...geometry,
+      neurons: N,
+      maps: Array.from({ length: n }, (_, b) => fd.subarray(b * mapSize, (b + 1) * mapSize)),
+      spatial: spatial.value,
+      features: features.value,
+      bias: bias?.value ?? null,
       mask: { normalize: ro.normalize, constrainPos: ro.constrainPos, positiveSpatial: ro.positiveSpatial },
-      eluOffset: encoder.eluOffset, targets: t.subarray(0, n * N), lossScale: f.lossScale, logEps: f.logEps,
-      gradSpatial: spatial.grad, gradFeatures: features.grad, gradBias: bias?.grad ?? null,
-      regWeight: ro.regWeight, regForm: ro.l1Form,
-      gradMaps: trainCore ? Array.from({ length: n }, (_, b) => gradMaps.subarray(b * mapSize, (b + 1) * mapSize))
+      eluOffset: encoder.eluOffset,
+      targets: t.subarray(0, n * N),
+      lossScale: f.lossScale,
+      logEps: f.logEps,
+      gradSpatial: spatial.grad,
+      gradFeatures: features.grad,
+      gradBias: bias?.grad ?? null,
+      regWeight: ro.regWeight,
+      regForm: ro.l1Form,
+      gradMaps: trainCore
+        ? Array.from({ length: n }, (_, b) => gradMaps.subarray(b * mapSize, (b + 1) * mapSize))
         : undefined,
     });
     readoutLoss = f.lossScale * step.poisson + step.regularizer;
@@ -227,16 +264,22 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
   const images = (): tf.Tensor4D => nchwToNhwc(tf.tensor4d(f.images.subarray(0, n * C * H * W), [n, C, H, W]));
   if (!trainCore || coreVars.length === 0) {
     const coreOut = tf.tidy(() => encoder.core.forward(images(), { training: false }));
-    try { runKernel(coreOut); } finally { coreOut.dispose(); }
+    try {
+      runKernel(coreOut);
+    } finally {
+      coreOut.dispose();
+    }
     return readoutLoss;
   }
-  const { value, grads } = tf.tidy(() => tf.variableGrads(() => {
-    const coreOut = encoder.core.forward(images(), { training: true });
-    runKernel(coreOut);
-    const reg = coreRegularizer(encoder.core, f.coreRegularizer!);
-    coreReg = reg.dataSync()[0];
-    return coreOut.mul(tf.tensor4d(gradMaps, coreOut.shape)).sum().add(reg) as tf.Scalar;
-  }, [...coreVars]));
+  const { value, grads } = tf.tidy(() =>
+    tf.variableGrads(() => {
+      const coreOut = encoder.core.forward(images(), { training: true });
+      runKernel(coreOut);
+      const reg = coreRegularizer(encoder.core, f.coreRegularizer!);
+      coreReg = reg.dataSync()[0];
+      return coreOut.mul(tf.tensor4d(gradMaps, coreOut.shape)).sum().add(reg) as tf.Scalar;
+    }, [...coreVars]),
+  );
   try {
     for (const v of coreVars) {
       const g = grads[v.name];
@@ -257,11 +300,15 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
  * batch, epoch and restore events; `control` pauses, resumes or stops between batches.
  */
 export async function trainEndToEnd(
-  encoder: Encoder, scans: readonly EndToEndScan[], options: EndToEndOptionsInput = {},
-  onEvent?: (e: EndToEndEvent) => void, control = new TrainingControl(),
+  encoder: Encoder,
+  scans: readonly EndToEndScan[],
+  options: EndToEndOptionsInput = {},
+  onEvent?: (e: EndToEndEvent) => void,
+  control = new TrainingControl(),
 ): Promise<EndToEndResult> {
   const o: EndToEndOptions = {
-    ...DEFAULT_END_TO_END_OPTIONS, ...options,
+    ...DEFAULT_END_TO_END_OPTIONS,
+    ...options,
     schedule: { ...DEFAULT_END_TO_END_OPTIONS.schedule, ...options.schedule },
     coreRegularizer: { ...DEFAULT_END_TO_END_OPTIONS.coreRegularizer, ...options.coreRegularizer },
   };
@@ -271,10 +318,16 @@ export async function trainEndToEnd(
   const per = C * H * W;
   for (const s of scans) {
     const r = encoder.anyReadout(s.key);
-    if (r.neurons !== s.neurons) throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
-    if (s.imageShape.join('x') !== [C, H, W].join('x')) throw new Error(`scan ${s.name}: images ${s.imageShape.join('x')}, the core takes ${C}x${H}x${W}`);
-    for (const [name, t] of [['train', s.train], ['validation', s.validation]] as const) {
-      if (t.responses.length !== t.trials.length * s.neurons || t.images.length !== t.trials.length * per) throw new Error(`scan ${s.name}: ${name} arrays do not match ${t.trials.length} trials`);
+    if (r.neurons !== s.neurons)
+      throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
+    if (s.imageShape.join('x') !== [C, H, W].join('x'))
+      throw new Error(`scan ${s.name}: images ${s.imageShape.join('x')}, the core takes ${C}x${H}x${W}`);
+    for (const [name, t] of [
+      ['train', s.train],
+      ['validation', s.validation],
+    ] as const) {
+      if (t.responses.length !== t.trials.length * s.neurons || t.images.length !== t.trials.length * per)
+        throw new Error(`scan ${s.name}: ${name} arrays do not match ${t.trials.length} trials`);
     }
   }
   const t0 = performance.now();
@@ -292,11 +345,18 @@ export async function trainEndToEnd(
   const byVar = new Map<tf.Variable, Param>();
   for (const v of [...coreVars, ...readoutVars.flat()]) {
     if (byVar.has(v)) continue;
-    const p: Param = { name: v.name, value: Float32Array.from(v.dataSync() as Float32Array), grad: new Float32Array(v.size) };
+    const p: Param = {
+      name: v.name,
+      value: Float32Array.from(v.dataSync() as Float32Array),
+      grad: new Float32Array(v.size),
+    };
     byVar.set(v, p);
     entries.push({ v, p });
   }
-  const adam = new Adam(entries.map((e) => e.p), { lr: o.lr });
+  const adam = new Adam(
+    entries.map((e) => e.p),
+    { lr: o.lr },
+  );
 
   const batchesPer = scans.map((s) => Math.ceil(s.train.trials.length / B));
   const cycleLength = S * Math.max(...batchesPer);
@@ -304,8 +364,12 @@ export async function trainEndToEnd(
   const targetBuf = new Float32Array(B * Math.max(...scans.map((s) => s.neurons)));
   let steps = 0;
 
-  const validate = async (): Promise<{ objective: number; extra: { valCorrelationPerScan: Record<string, number> } }> => {
-    let sum = 0, neurons = 0;
+  const validate = async (): Promise<{
+    objective: number;
+    extra: { valCorrelationPerScan: Record<string, number> };
+  }> => {
+    let sum = 0,
+      neurons = 0;
     const perScan: Record<string, number> = {};
     for (const s of scans) {
       const pred = await predictTierE2E(encoder, s.key, s.validation, s.imageShape, o.evalBatchSize);
@@ -323,12 +387,21 @@ export async function trainEndToEnd(
     const s = scans[si];
     const geometry = { height: readout.height, width: readout.width, channels: readout.channels };
     let kernel = factorizedKernels.get(si);
-    if (!kernel) factorizedKernels.set(si, kernel = new FusedFactorizedReadout(geometry, s.neurons));
+    if (!kernel) {
+      kernel = new FusedFactorizedReadout(geometry, s.neurons);
+      factorizedKernels.set(si, kernel);
+    }
     return factorizedBatchGradients({
-      encoder, readout, kernel, params: byVar, coreVars, batch: rows.length,
+      encoder,
+      readout,
+      kernel,
+      params: byVar,
+      coreVars,
+      batch: rows.length,
       images: gatherRows(s.train.images, per, rows, imageBuf),
       targets: gatherRows(s.train.responses, s.neurons, rows, targetBuf),
-      lossScale: o.scaleLoss ? referenceLossScale(s.datasetTrials, rows.length) : 1, logEps: o.logEps,
+      lossScale: o.scaleLoss ? referenceLossScale(s.datasetTrials, rows.length) : 1,
+      logEps: o.logEps,
       coreRegularizer: o.trainCore ? o.coreRegularizer : null,
     });
   };
@@ -347,16 +420,18 @@ export async function trainEndToEnd(
     for (let i = 0; i < noise.length; i++) noise[i] = noiseRng.normal();
     const scale = o.scaleLoss ? referenceLossScale(s.datasetTrials, n) : 1;
     const vars = [...coreVars, ...readoutVars[si]];
-    const { value, grads } = tf.tidy(() => tf.variableGrads(() => {
-      const images = nchwToNhwc(tf.tensor4d(x, [n, C, H, W]));
-      const features = encoder.core.forward(images, { training: o.trainCore });
-      const r = encoder.outputNonlinearity(readout.forward(features, { sample: true, noise }));
-      const target = tf.tensor2d(t, [n, N]);
-      const poisson = r.sub(target.mul(r.add(o.logEps).log())).sum();
-      let loss = poisson.mul(scale).add(readout.featureL1().mul(o.gammaReadout));
-      if (o.trainCore) loss = loss.add(coreRegularizer(encoder.core, o.coreRegularizer));
-      return loss as tf.Scalar;
-    }, vars));
+    const { value, grads } = tf.tidy(() =>
+      tf.variableGrads(() => {
+        const images = nchwToNhwc(tf.tensor4d(x, [n, C, H, W]));
+        const features = encoder.core.forward(images, { training: o.trainCore });
+        const r = encoder.outputNonlinearity(readout.forward(features, { sample: true, noise }));
+        const target = tf.tensor2d(t, [n, N]);
+        const poisson = r.sub(target.mul(r.add(o.logEps).log())).sum();
+        let loss = poisson.mul(scale).add(readout.featureL1().mul(o.gammaReadout));
+        if (o.trainCore) loss = loss.add(coreRegularizer(encoder.core, o.coreRegularizer));
+        return loss as tf.Scalar;
+      }, vars),
+    );
     try {
       for (const v of vars) {
         const g = grads[v.name];
@@ -402,7 +477,16 @@ export async function trainEndToEnd(
         optimizerStep();
         pending = 0;
       }
-      onEvent?.({ kind: 'batch', epoch, batch: k + 1, batches: cycleLength, scan: scans[si].name, loss, lr, ...ctx.batchTiming(k + 1, cycleLength) });
+      onEvent?.({
+        kind: 'batch',
+        epoch,
+        batch: k + 1,
+        batches: cycleLength,
+        scan: scans[si].name,
+        loss,
+        lr,
+        ...ctx.batchTiming(k + 1, cycleLength),
+      });
       if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
     }
     // neuralpredictors steps only on full accumulations; leftover gradients are zeroed by the next epoch's
@@ -412,7 +496,13 @@ export async function trainEndToEnd(
   };
 
   const run = await driveEpochs({
-    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch, validate,
+    schedule: o.schedule,
+    lr: o.lr,
+    control,
+    startedAt: t0,
+    onEvent,
+    runEpoch,
+    validate,
     snapshot: () => snapshot(encoder, entries),
     restore: (best) => restore(encoder, entries, best),
   });

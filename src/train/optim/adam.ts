@@ -24,7 +24,10 @@ export class Adam {
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
 
-  constructor(readonly params: Param[], opts: AdamOptions) {
+  constructor(
+    readonly params: Param[],
+    opts: AdamOptions,
+  ) {
     this.lr = opts.lr;
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
@@ -41,7 +44,10 @@ export class Adam {
     const bc2sqrt = Math.sqrt(1 - Math.pow(b2, this.step));
     const stepSize = lr / bc1;
     this.params.forEach((p, i) => {
-      const m = this.m[i], v = this.v[i], g = p.grad, x = p.value;
+      const m = this.m[i],
+        v = this.v[i],
+        g = p.grad,
+        x = p.value;
       for (let j = 0; j < x.length; j++) {
         const gj = g[j];
         const mj = Math.fround(m[j] + (1 - b1) * (gj - m[j])); // torch: exp_avg.lerp_(grad, 1 - beta1)

@@ -11,7 +11,7 @@
  * and snapshot / restore of their own state. Nothing here draws random numbers or touches parameters, so the
  * trainers compute exactly what they computed when each had its own copy of this loop.
  */
-import { TrainingControl } from './control';
+import type { TrainingControl } from './control';
 import { EarlyStoppingSchedule, type ScheduleOptions } from './schedule';
 
 export interface EpochEvent {
@@ -92,7 +92,9 @@ export interface DrivenRun<X extends object> {
 }
 
 /** Runs the schedule to its end, leaving the trainer's state at the best snapshot when restoring. */
-export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOptions<X, Snapshot>): Promise<DrivenRun<X>> {
+export async function driveEpochs<X extends object, Snapshot>(
+  d: EpochDriverOptions<X, Snapshot>,
+): Promise<DrivenRun<X>> {
   const { control, onEvent } = d;
   const elapsed = (): number => (performance.now() - d.startedAt) / 1000;
   const schedule = new EarlyStoppingSchedule(d.schedule, d.lr);
@@ -102,7 +104,9 @@ export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOpti
 
   const minEpochsLeft = (): number => {
     const s = d.schedule;
-    const left = Math.max(0, s.patience - schedule.patienceCounter) + Math.max(0, s.lrDecaySteps - schedule.repeat - 1) * s.patience;
+    const left =
+      Math.max(0, s.patience - schedule.patienceCounter) +
+      Math.max(0, s.lrDecaySteps - schedule.repeat - 1) * s.patience;
     return Math.min(left, s.maxEpochs - schedule.epoch);
   };
 
@@ -110,8 +114,21 @@ export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOpti
   schedule.begin(v0.objective);
   let best = d.snapshot();
   const e0: EpochEvent & X = {
-    kind: 'epoch', epoch: 0, loss: NaN, valCorrelation: v0.objective, ...v0.extra, bestValCorrelation: v0.objective, improved: false,
-    lr: d.lr, nextLr: d.lr, lrDecayed: false, patienceCounter: 0, elapsedS: elapsed(), remainingS: NaN, epochS: 0, imagesPerS: NaN,
+    kind: 'epoch',
+    epoch: 0,
+    loss: NaN,
+    valCorrelation: v0.objective,
+    ...v0.extra,
+    bestValCorrelation: v0.objective,
+    improved: false,
+    lr: d.lr,
+    nextLr: d.lr,
+    lrDecayed: false,
+    patienceCounter: 0,
+    elapsedS: elapsed(),
+    remainingS: NaN,
+    epochS: 0,
+    imagesPerS: NaN,
   };
   history.push(e0);
   onEvent?.(e0);
@@ -127,18 +144,29 @@ export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOpti
     }
     if (action.kind === 'restore') {
       d.restore(best);
-      onEvent?.({ kind: 'restore', epoch: schedule.epoch, bestValCorrelation: schedule.best, reason: 'no improvement for patience epochs: back to the best state' });
+      onEvent?.({
+        kind: 'restore',
+        epoch: schedule.epoch,
+        bestValCorrelation: schedule.best,
+        reason: 'no improvement for patience epochs: back to the best state',
+      });
       continue;
     }
     const epoch = action.epoch;
     const lr = schedule.lr;
     const te = performance.now();
     const outcome = await d.runEpoch({
-      epoch, lr, objective: schedule.current, checkpoint: () => control.checkpoint(),
+      epoch,
+      lr,
+      objective: schedule.current,
+      checkpoint: () => control.checkpoint(),
       batchTiming: (done, batches) => {
         const perBatch = (performance.now() - te) / 1000 / done;
         const epochEstimate = Number.isFinite(epochSeconds) ? epochSeconds : perBatch * batches * 1.1;
-        return { elapsedS: elapsed(), remainingS: perBatch * (batches - done) + epochEstimate * Math.max(0, minEpochsLeft() - 1) };
+        return {
+          elapsedS: elapsed(),
+          remainingS: perBatch * (batches - done) + epochEstimate * Math.max(0, minEpochsLeft() - 1),
+        };
       },
     });
     // a NaN loss or a stop request ends training with the best state, whatever restoreBest says
@@ -157,9 +185,21 @@ export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOpti
     if (verdict.improved) best = d.snapshot();
     epochSeconds = (performance.now() - te) / 1000;
     const ep: EpochEvent & X = {
-      kind: 'epoch', epoch, loss: outcome.loss, valCorrelation: val.objective, ...val.extra, bestValCorrelation: verdict.best,
-      improved: verdict.improved, lr, nextLr: verdict.lr, lrDecayed: verdict.lrDecayed, patienceCounter: verdict.patienceCounter,
-      elapsedS: elapsed(), remainingS: epochSeconds * minEpochsLeft(), epochS: epochSeconds, imagesPerS: outcome.imagesPerS,
+      kind: 'epoch',
+      epoch,
+      loss: outcome.loss,
+      valCorrelation: val.objective,
+      ...val.extra,
+      bestValCorrelation: verdict.best,
+      improved: verdict.improved,
+      lr,
+      nextLr: verdict.lr,
+      lrDecayed: verdict.lrDecayed,
+      patienceCounter: verdict.patienceCounter,
+      elapsedS: elapsed(),
+      remainingS: epochSeconds * minEpochsLeft(),
+      epochS: epochSeconds,
+      imagesPerS: outcome.imagesPerS,
     };
     history.push(ep);
     onEvent?.(ep);
@@ -167,18 +207,27 @@ export async function driveEpochs<X extends object, Snapshot>(d: EpochDriverOpti
   if (restoreAtEnd) d.restore(best);
   const bestVal = Number.isFinite(schedule.best) ? schedule.best : NaN;
   return {
-    history, stopReason, message: stopMessage(stopReason, schedule.epoch, bestVal),
-    epochs: history.length - 1, bestValCorrelation: bestVal, elapsedS: elapsed(),
+    history,
+    stopReason,
+    message: stopMessage(stopReason, schedule.epoch, bestVal),
+    epochs: history.length - 1,
+    bestValCorrelation: bestVal,
+    elapsedS: elapsed(),
   };
 }
 
 function stopMessage(reason: StopReason, epoch: number, best: number): string {
   const b = `best validation correlation ${best.toFixed(4)}`;
   switch (reason) {
-    case 'patience': return `converged after ${epoch} epochs (no improvement after the last learning-rate decay); ${b}`;
-    case 'max-epochs': return `reached the maximum of ${epoch} epochs; ${b}`;
-    case 'non-finite-objective': return `stopped at epoch ${epoch}: the validation correlation is not finite; kept the best state (${b})`;
-    case 'non-finite-loss': return `stopped at epoch ${epoch}: the training loss became NaN or infinite; kept the best state (${b})`;
-    case 'stopped': return `stopped by request at epoch ${epoch}; kept the best state (${b})`;
+    case 'patience':
+      return `converged after ${epoch} epochs (no improvement after the last learning-rate decay); ${b}`;
+    case 'max-epochs':
+      return `reached the maximum of ${epoch} epochs; ${b}`;
+    case 'non-finite-objective':
+      return `stopped at epoch ${epoch}: the validation correlation is not finite; kept the best state (${b})`;
+    case 'non-finite-loss':
+      return `stopped at epoch ${epoch}: the training loss became NaN or infinite; kept the best state (${b})`;
+    case 'stopped':
+      return `stopped by request at epoch ${epoch}; kept the best state (${b})`;
   }
 }

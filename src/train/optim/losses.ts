@@ -23,7 +23,8 @@ export function referenceLossScale(datasetTrials: number, batchSize: number): nu
 
 /** sum (r - t log(r + eps)) over all entries, float64 accumulation. */
 export function poissonLossSum(predictions: ArrayLike<number>, targets: ArrayLike<number>, eps = poissonEps): number {
-  if (predictions.length !== targets.length) throw new Error(`Poisson loss of ${predictions.length} predictions and ${targets.length} targets`);
+  if (predictions.length !== targets.length)
+    throw new Error(`Poisson loss of ${predictions.length} predictions and ${targets.length} targets`);
   let s = 0;
   for (let i = 0; i < predictions.length; i++) s += predictions[i] - targets[i] * Math.log(predictions[i] + eps);
   return s;
@@ -33,7 +34,11 @@ export function poissonLossSum(predictions: ArrayLike<number>, targets: ArrayLik
  * The early-stopping objective: Sensorium `get_correlations(per_neuron=False)`: per-neuron correlation over all
  * trials of the tier (neuralpredictors' corr, eps 1e-8), NaN set to 0, mean over neurons.
  */
-export function meanCorrelation(predictions: Float32Array | Float64Array, responses: Float32Array | Float64Array, neurons: number): number {
+export function meanCorrelation(
+  predictions: Float32Array | Float64Array,
+  responses: Float32Array | Float64Array,
+  neurons: number,
+): number {
   const c = correlationPerNeuron(predictions, responses, neurons);
   nanToZero(c);
   let s = 0;

@@ -44,7 +44,13 @@ export const REFERENCE_SCHEDULE: ScheduleOptions = {
 export class ReduceLROnPlateau {
   best = -Infinity;
   numBadEpochs = 0;
-  constructor(public lr: number, readonly factor: number, readonly patience: number, readonly threshold: number, readonly minLr: number) {}
+  constructor(
+    public lr: number,
+    readonly factor: number,
+    readonly patience: number,
+    readonly threshold: number,
+    readonly minLr: number,
+  ) {}
 
   /** Returns true when this step reduced the learning rate. */
   step(metric: number): boolean {
@@ -96,7 +102,10 @@ export class EarlyStoppingSchedule {
   private started = false;
   private finished = false;
 
-  constructor(readonly opts: ScheduleOptions, initialLr: number) {
+  constructor(
+    readonly opts: ScheduleOptions,
+    initialLr: number,
+  ) {
     this.scheduler = new ReduceLROnPlateau(initialLr, opts.lrDecayFactor, opts.patience, opts.tolerance, opts.minLr);
   }
 

@@ -15,8 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { normalizedImages } from '../../io/scan/normalize';
 import type { Scan } from '../../io/scan/types';
-import type { MapGeometry } from '../../kernels/fused_readout';
 import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
+import type { MapGeometry } from '../../kernels/fused_readout';
 
 export type CachePrecision = 'float32' | 'float16' | 'bfloat16';
 
@@ -91,7 +91,8 @@ export class FeatureCache {
 
   /** Stores the (H', W', C) map of `slot` (from float32). */
   store(slot: number, values: Float32Array): void {
-    if (values.length !== this.mapSize) throw new Error(`feature map of ${values.length} values, expected ${this.mapSize}`);
+    if (values.length !== this.mapSize)
+      throw new Error(`feature map of ${values.length} values, expected ${this.mapSize}`);
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
     const off = (slot % this.blockSlots) * this.mapSize;
     if (block instanceof Float32Array) block.set(values, off);
@@ -110,7 +111,8 @@ export class FeatureCache {
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
     const off = (slot % this.blockSlots) * this.mapSize;
     if (block instanceof Float32Array) return block.subarray(off, off + this.mapSize);
-    if (!scratch || scratch.length < this.mapSize) throw new Error(`a ${this.precision} cache needs a scratch buffer of one map`);
+    if (!scratch || scratch.length < this.mapSize)
+      throw new Error(`a ${this.precision} cache needs a scratch buffer of one map`);
     if (this.precision === 'bfloat16') fromBfloat16(block.subarray(off, off + this.mapSize), scratch);
     else fromFloat16(block.subarray(off, off + this.mapSize), scratch);
     return scratch;
@@ -134,25 +136,32 @@ export function toFloat16(src: Float32Array, dst: Uint16Array): void {
     const sign = (x >>> 16) & 0x8000;
     const e = (x >>> 23) & 0xff;
     let m = x & 0x7fffff;
-    if (e === 0xff) { dst[i] = sign | 0x7c00 | (m ? 0x200 : 0); continue; } // Inf / NaN stay so
+    if (e === 0xff) {
+      dst[i] = sign | 0x7c00 | (m ? 0x200 : 0);
+      continue;
+    } // Inf / NaN stay so
     const he = e - 127 + 15;
     if (he >= 0x1f) throw new RangeError(`core output ${src[i]} is beyond the float16 range; cache in float32 instead`);
     if (he <= 0) {
       // subnormal half (or zero): shift the mantissa with its implicit 1 into place, round to nearest even
-      if (he < -10) { dst[i] = sign; continue; }
+      if (he < -10) {
+        dst[i] = sign;
+        continue;
+      }
       m |= 0x800000;
       const shift = 14 - he;
       const half = 1 << (shift - 1);
       const rest = m & ((1 << shift) - 1);
       let hm = m >>> shift;
-      if (rest > half || (rest === half && (hm & 1))) hm++;
+      if (rest > half || (rest === half && hm & 1)) hm++;
       dst[i] = sign | hm;
       continue;
     }
     let h = (he << 10) | (m >>> 13);
     const rest = m & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into the exponent: still correct
-    if ((h & 0x7c00) === 0x7c00) throw new RangeError(`core output ${src[i]} is beyond the float16 range; cache in float32 instead`);
+    if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into the exponent: still correct
+    if ((h & 0x7c00) === 0x7c00)
+      throw new RangeError(`core output ${src[i]} is beyond the float16 range; cache in float32 instead`);
     dst[i] = sign | h;
   }
 }
@@ -164,8 +173,11 @@ export function fromFloat16(src: Uint16Array, dst: Float32Array): void {
   if (!halfTable) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) {
-      const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-      halfTable[h] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+      const s = h & 0x8000 ? -1 : 1,
+        e = (h >> 10) & 0x1f,
+        f = h & 0x3ff;
+      halfTable[h] =
+        e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
     }
   }
   const t = halfTable;
@@ -182,13 +194,18 @@ export function fromBfloat16(src: Uint16Array, dst: Float32Array): void {
  * Slots for the given trials: trials showing byte-identical images with the same frame_image_id share a slot.
  * Returns the slot of every scan trial (-1 when not requested), the number of slots, and one trial per slot.
  */
-export function assignSlots(scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape' | 'frameImageId'>, trials: ArrayLike<number>): { slotOfTrial: Int32Array; slots: number; firstTrial: Int32Array } {
+export function assignSlots(
+  scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape' | 'frameImageId'>,
+  trials: ArrayLike<number>,
+): { slotOfTrial: Int32Array; slots: number; firstTrial: Int32Array } {
   const slotOfTrial = new Int32Array(scan.nTrials).fill(-1);
   const per = scan.imageShape[0] * scan.imageShape[1] * scan.imageShape[2];
   const byId = new Map<number, number[]>(); // image id -> slots already made for it
   const first: number[] = [];
   const same = (a: number, b: number): boolean => {
-    const x = scan.images, oa = a * per, ob = b * per;
+    const x = scan.images,
+      oa = a * per,
+      ob = b * per;
     for (let i = 0; i < per; i++) if (x[oa + i] !== x[ob + i]) return false;
     return true;
   };
@@ -199,7 +216,10 @@ export function assignSlots(scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape'
     const id = scan.frameImageId[t];
     const candidates = byId.get(id) ?? [];
     const hit = candidates.find((s) => same(first[s], t));
-    if (hit !== undefined) { slotOfTrial[t] = hit; continue; }
+    if (hit !== undefined) {
+      slotOfTrial[t] = hit;
+      continue;
+    }
     const s = first.length;
     first.push(t);
     candidates.push(s);
@@ -213,7 +233,12 @@ export function assignSlots(scan: Pick<Scan, 'nTrials' | 'images' | 'imageShape'
  * Runs the core over the images of `trials` (scan positions) in chunks and caches the outputs. The geometry
  * comes from the core's output. Progress is reported after each chunk.
  */
-export async function buildFeatureCache(core: CoreRunner | HostCoreRunner, scan: Scan, trials: ArrayLike<number>, opts: FeatureCacheOptions = {}): Promise<FeatureCache> {
+export async function buildFeatureCache(
+  core: CoreRunner | HostCoreRunner,
+  scan: Scan,
+  trials: ArrayLike<number>,
+  opts: FeatureCacheOptions = {},
+): Promise<FeatureCache> {
   const precision = opts.precision ?? DEFAULT_CACHE_PRECISION;
   const chunk = Math.max(1, Math.floor(opts.chunkSize ?? 32));
   const { slotOfTrial, slots, firstTrial } = assignSlots(scan, trials);
@@ -225,7 +250,9 @@ export async function buildFeatureCache(core: CoreRunner | HostCoreRunner, scan:
   const makeCache = (geometry: MapGeometry): FeatureCache => {
     const bytes = estimateCacheBytes(slots, geometry, precision);
     if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
-      throw new Error(`the feature cache would take ${formatBytes(bytes)} (${slots} images x ${geometry.height}x${geometry.width}x${geometry.channels} ${precision}), over the limit of ${formatBytes(opts.maxBytes)}`);
+      throw new Error(
+        `the feature cache would take ${formatBytes(bytes)} (${slots} images x ${geometry.height}x${geometry.width}x${geometry.channels} ${precision}), over the limit of ${formatBytes(opts.maxBytes)}`,
+      );
     }
     const per = geometry.height * geometry.width * geometry.channels * bytesPerValue(precision);
     const blockSlots = opts.blockSlots ?? Math.max(1, Math.floor((64 << 20) / per));
@@ -253,7 +280,10 @@ export async function buildFeatureCache(core: CoreRunner | HostCoreRunner, scan:
       const n = Math.min(chunk, slots - start);
       const x = normalizedImages(scan, firstTrial.subarray(start, start + n));
       const s0 = start;
-      const p: Promise<void> = core.runHost(x, n).then((v) => storeChunk(s0, n, v)).finally(() => inflight.delete(p));
+      const p: Promise<void> = core
+        .runHost(x, n)
+        .then((v) => storeChunk(s0, n, v))
+        .finally(() => inflight.delete(p));
       inflight.add(p);
       if (inflight.size >= Math.max(1, core.threads)) await Promise.race(inflight);
     }
@@ -268,7 +298,8 @@ export async function buildFeatureCache(core: CoreRunner | HostCoreRunner, scan:
     const y = tf.tidy(() => core(tf.tensor4d(x, [idx.length, C, H, W])));
     let values: Float32Array;
     try {
-      if (y.rank !== 4 || y.shape[0] !== idx.length) throw new Error(`core returned shape (${y.shape}) for ${idx.length} images`);
+      if (y.rank !== 4 || y.shape[0] !== idx.length)
+        throw new Error(`core returned shape (${y.shape}) for ${idx.length} images`);
       values = (await y.data()) as Float32Array;
     } finally {
       y.dispose();

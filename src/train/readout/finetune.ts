@@ -7,18 +7,29 @@
 import { normalizedResponses } from '../../io/scan/normalize';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Scan } from '../../io/scan/types';
+import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
 import { columnMeans } from '../../metrics/correlation';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
-import { TrainingControl } from '../optim/control';
-import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
 import type { ReadoutKind, TrainableReadout } from '../../model/readout_types';
-import { type CacheProgress, type CachePrecision, DEFAULT_CACHE_PRECISION, FeatureCache, buildFeatureCache, estimateCacheBytes } from './feature_cache';
+import { TrainingControl } from '../optim/control';
 import {
-  type FactorizedInitOptions, REFERENCE_READOUT, type ReadoutInitOptions, factorizedInitOptions,
-  initFactorizedTrainable, initReadout,
+  buildFeatureCache,
+  type CachePrecision,
+  type CacheProgress,
+  DEFAULT_CACHE_PRECISION,
+  estimateCacheBytes,
+  type FeatureCache,
+} from './feature_cache';
+import {
+  type FactorizedInitOptions,
+  factorizedInitOptions,
+  initFactorizedTrainable,
+  initReadout,
+  REFERENCE_READOUT,
+  type ReadoutInitOptions,
 } from './readout_init';
 import { StepWorkspace } from './readout_step';
-import { type TrainEvent, type TrainOptionsInput, type TrainResult, predictTier, trainReadout } from './trainer';
+import { predictTier, type TrainEvent, type TrainOptionsInput, type TrainResult, trainReadout } from './trainer';
 
 export interface FineTuneSetup {
   /** The frozen core (eval mode): a tfjs function, or a pool of worker threads. */
@@ -70,7 +81,12 @@ export interface FineTuneOutcome {
 }
 
 /** Trials the readout training needs, per tier, and the cache they take. */
-export function planCache(scan: Scan, coreOutputShape: [number, number, number], precision: CachePrecision, tiers = { train: 'train', validation: 'validation', test: 'test' as string | null }) {
+export function planCache(
+  scan: Scan,
+  coreOutputShape: [number, number, number],
+  precision: CachePrecision,
+  tiers = { train: 'train', validation: 'validation', test: 'test' as string | null },
+) {
   const train = tierIndices(scan, tiers.train);
   const validation = tierIndices(scan, tiers.validation);
   const test = tiers.test ? tierIndices(scan, tiers.test) : new Int32Array(0);
@@ -79,7 +95,13 @@ export function planCache(scan: Scan, coreOutputShape: [number, number, number],
   const testImages = new Set<number>();
   for (const t of test) testImages.add(scan.frameImageId[t]);
   const images = train.length + validation.length + testImages.size;
-  return { train, validation, test, images, bytes: estimateCacheBytes(images, { height: H, width: W, channels: C }, precision) };
+  return {
+    train,
+    validation,
+    test,
+    images,
+    bytes: estimateCacheBytes(images, { height: H, width: W, channels: C }, precision),
+  };
 }
 
 export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome> {
@@ -88,9 +110,12 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
   const precision = s.cachePrecision ?? DEFAULT_CACHE_PRECISION;
   const plan = planCache(scan, s.coreOutputShape, precision, tiers);
   if (plan.train.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.train}' trials to train on`);
-  if (plan.validation.length === 0) throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);
+  if (plan.validation.length === 0)
+    throw new Error(`scan ${scan.name} has no '${tiers.validation}' trials for early stopping`);
   if (s.maxCacheBytes !== undefined && plan.bytes > s.maxCacheBytes) {
-    throw new Error(`the core-output cache for ${plan.images} images would take ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision}), more than the ${(s.maxCacheBytes / 2 ** 30).toFixed(2)} GiB allowed`);
+    throw new Error(
+      `the core-output cache for ${plan.images} images would take ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision}), more than the ${(s.maxCacheBytes / 2 ** 30).toFixed(2)} GiB allowed`,
+    );
   }
   const control = s.control ?? new TrainingControl();
   const t0 = performance.now();
@@ -99,8 +124,14 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
   all.set(plan.validation, plan.train.length);
   all.set(plan.test, plan.train.length + plan.validation.length);
   const cache = await buildFeatureCache(s.core, scan, all, {
-    precision, chunkSize: s.cacheChunk, maxBytes: s.maxCacheBytes,
-    signal: { get aborted() { return control.stopRequested; } },
+    precision,
+    chunkSize: s.cacheChunk,
+    maxBytes: s.maxCacheBytes,
+    signal: {
+      get aborted() {
+        return control.stopRequested;
+      },
+    },
     onProgress: (p) => s.onCacheProgress?.({ ...p, bytes: plan.bytes }),
   });
   const cacheS = (performance.now() - t0) / 1000;
@@ -117,35 +148,60 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     readout = initFactorizedTrainable({ ...shape, meanActivity }, factorizedInitOptions(s.factorized), seed);
   } else {
     const readoutOpts: ReadoutInitOptions = { ...REFERENCE_READOUT, ...s.readout };
-    readout = initReadout({
-      neurons: N,
-      channels: C,
-      meanActivity: columnMeans(trainResponses, N),
-      cellMotorCoordinates: scan.cellMotorCoordinates
-        ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N } : undefined,
-    }, readoutOpts, seed);
+    readout = initReadout(
+      {
+        neurons: N,
+        channels: C,
+        meanActivity: columnMeans(trainResponses, N),
+        cellMotorCoordinates: scan.cellMotorCoordinates
+          ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
+          : undefined,
+      },
+      readoutOpts,
+      seed,
+    );
   }
   readout.eluOffset = s.eluOffset ?? 0;
   s.onReadout?.(readout);
 
   const t1 = performance.now();
   const ws = s.workspace ?? new StepWorkspace();
-  const result = await trainReadout({
-    cache, neurons: N, datasetTrials: scan.nTrials,
-    train: { trials: plan.train, responses: trainResponses },
-    validation: { trials: plan.validation, responses: valResponses },
-  }, readout, { ...s.train, seed }, s.onEvent, control, ws);
+  const result = await trainReadout(
+    {
+      cache,
+      neurons: N,
+      datasetTrials: scan.nTrials,
+      train: { trials: plan.train, responses: trainResponses },
+      validation: { trials: plan.validation, responses: valResponses },
+    },
+    readout,
+    { ...s.train, seed },
+    s.onEvent,
+    control,
+    ws,
+  );
   const trainS = (performance.now() - t1) / 1000;
 
   const t2 = performance.now();
   let test: TestResult | null = null;
   if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test, ws);
-  return { readout: result.readout, result, cache, test, seed, timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 } };
+  return {
+    readout: result.readout,
+    result,
+    cache,
+    test,
+    seed,
+    timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 },
+  };
 }
 
 /** Predictions and metrics of `readout` on cached trials of the scan (`workspace`: the run's, for its kernel). */
 export async function evaluateTier(
-  readout: TrainableReadout, cache: FeatureCache, scan: Scan, trials: Int32Array, workspace?: StepWorkspace,
+  readout: TrainableReadout,
+  cache: FeatureCache,
+  scan: Scan,
+  trials: Int32Array,
+  workspace?: StepWorkspace,
 ): Promise<TestResult> {
   const predictions = await predictTier(readout, cache, trials, 64, [], undefined, workspace);
   const responses = normalizedResponses(scan, trials);

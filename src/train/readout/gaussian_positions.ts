@@ -21,15 +21,21 @@ export function drawNoise(rng: Rng, eps: Float32Array): void {
  * value lay within [-1, 1], i.e. where the gradient passes the clamp).
  */
 export function samplePositions(
-  gaussType: GaussType, mu: ArrayLike<number>, sigma: Float32Array, eps: Float32Array, neurons: number,
-  positions: Float32Array, inside: Uint8Array,
+  gaussType: GaussType,
+  mu: ArrayLike<number>,
+  sigma: Float32Array,
+  eps: Float32Array,
+  neurons: number,
+  positions: Float32Array,
+  inside: Uint8Array,
 ): void {
   const N = neurons;
   const B = eps.length / (2 * N);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const k = 2 * (b * N + n);
-      const e0 = eps[k], e1 = eps[k + 1];
+      const e0 = eps[k],
+        e1 = eps[k + 1];
       let px: number, py: number;
       if (gaussType === 'full') {
         px = sigma[4 * n] * e0 + sigma[4 * n + 1] * e1 + mu[2 * n];
@@ -53,7 +59,11 @@ export function samplePositions(
 }
 
 /** Eval positions clamp(mu), (N, 2). */
-export function meanPositions(mu: ArrayLike<number>, neurons: number, out = new Float32Array(neurons * 2)): Float32Array {
+export function meanPositions(
+  mu: ArrayLike<number>,
+  neurons: number,
+  out = new Float32Array(neurons * 2),
+): Float32Array {
   for (let i = 0; i < neurons * 2; i++) {
     const v = mu[i];
     out[i] = v < -1 ? -1 : v > 1 ? 1 : v;
@@ -65,24 +75,39 @@ export function meanPositions(mu: ArrayLike<number>, neurons: number, out = new 
  * Backward of `samplePositions`: from dL/dp (B, N, 2) adds dL/dmu (N, 2) and dL/dsigma into the gradients.
  */
 export function samplePositionsBackward(
-  gaussType: GaussType, eps: Float32Array, inside: Uint8Array, gradPositions: Float32Array, neurons: number,
-  gradMu: Float64Array | Float32Array, gradSigma: Float32Array,
+  gaussType: GaussType,
+  eps: Float32Array,
+  inside: Uint8Array,
+  gradPositions: Float32Array,
+  neurons: number,
+  gradMu: Float64Array | Float32Array,
+  gradSigma: Float32Array,
 ): void {
   const N = neurons;
   const B = eps.length / (2 * N);
   for (let n = 0; n < N; n++) {
-    let gmx = 0, gmy = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let gmx = 0,
+      gmy = 0,
+      s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let b = 0; b < B; b++) {
       const k = 2 * (b * N + n);
       const gx = inside[k] ? gradPositions[k] : 0;
       const gy = inside[k + 1] ? gradPositions[k + 1] : 0;
-      const e0 = eps[k], e1 = eps[k + 1];
+      const e0 = eps[k],
+        e1 = eps[k + 1];
       gmx += gx;
       gmy += gy;
       if (gaussType === 'full') {
-        s0 += gx * e0; s1 += gx * e1; s2 += gy * e0; s3 += gy * e1;
+        s0 += gx * e0;
+        s1 += gx * e1;
+        s2 += gy * e0;
+        s3 += gy * e1;
       } else if (gaussType === 'uncorrelated') {
-        s0 += gx * e0; s1 += gy * e1;
+        s0 += gx * e0;
+        s1 += gy * e1;
       } else {
         s0 += gx * e0 + gy * e1;
       }
@@ -90,9 +115,13 @@ export function samplePositionsBackward(
     gradMu[2 * n] += gmx;
     gradMu[2 * n + 1] += gmy;
     if (gaussType === 'full') {
-      gradSigma[4 * n] += s0; gradSigma[4 * n + 1] += s1; gradSigma[4 * n + 2] += s2; gradSigma[4 * n + 3] += s3;
+      gradSigma[4 * n] += s0;
+      gradSigma[4 * n + 1] += s1;
+      gradSigma[4 * n + 2] += s2;
+      gradSigma[4 * n + 3] += s3;
     } else if (gaussType === 'uncorrelated') {
-      gradSigma[2 * n] += s0; gradSigma[2 * n + 1] += s1;
+      gradSigma[2 * n] += s0;
+      gradSigma[2 * n + 1] += s1;
     } else {
       gradSigma[n] += s0;
     }

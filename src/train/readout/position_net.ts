@@ -17,7 +17,12 @@ export interface PositionNetConfig {
 }
 
 /** The Sensorium 2022 SOTA readout's position network. */
-export const SENSORIUM_POSITION_NET: PositionNetConfig = { inputDimensions: 2, hiddenLayers: 1, hiddenFeatures: 30, finalTanh: true };
+export const SENSORIUM_POSITION_NET: PositionNetConfig = {
+  inputDimensions: 2,
+  hiddenLayers: 1,
+  hiddenFeatures: 30,
+  finalTanh: true,
+};
 
 /** Layer sizes of the nn.Sequential neuralpredictors builds for `config`. */
 export function positionNetShapes(config: PositionNetConfig): Array<[inFeatures: number, outFeatures: number]> {
@@ -62,7 +67,8 @@ export function positionNetForward(net: PositionNetParams, sourceGrid: Float32Ar
   const last = net.layers.length - 1;
   net.layers.forEach((layer, k) => {
     const { weight, bias, inFeatures: I, outFeatures: O } = layer;
-    if (h.length !== neurons * I) throw new Error(`position network layer ${k} expects ${I} inputs per neuron, got ${h.length / neurons}`);
+    if (h.length !== neurons * I)
+      throw new Error(`position network layer ${k} expects ${I} inputs per neuron, got ${h.length / neurons}`);
     inputs.push(h);
     const z = new Float64Array(neurons * O);
     for (let n = 0; n < neurons; n++) {
@@ -91,7 +97,12 @@ export interface LinearGrads {
 /**
  * Back-propagates dL/dmu (N, 2) through the network; adds into `grads` (one entry per layer).
  */
-export function positionNetBackward(net: PositionNetParams, tape: PositionNetTape, gradMu: ArrayLike<number>, grads: LinearGrads[]): void {
+export function positionNetBackward(
+  net: PositionNetParams,
+  tape: PositionNetTape,
+  gradMu: ArrayLike<number>,
+  grads: LinearGrads[],
+): void {
   const N = tape.neurons;
   const last = net.layers.length - 1;
   let g = new Float64Array(N * 2);
@@ -101,9 +112,14 @@ export function positionNetBackward(net: PositionNetParams, tape: PositionNetTap
     const z = tape.preacts[k];
     // through the nonlinearity that follows layer k
     if (k < last) for (let i = 0; i < g.length; i++) g[i] *= z[i] > 0 ? 1 : Math.exp(z[i]);
-    else if (net.finalTanh) for (let i = 0; i < g.length; i++) { const t = Math.tanh(z[i]); g[i] *= 1 - t * t; }
+    else if (net.finalTanh)
+      for (let i = 0; i < g.length; i++) {
+        const t = Math.tanh(z[i]);
+        g[i] *= 1 - t * t;
+      }
     const x = tape.inputs[k];
-    const gw = grads[k].weight, gb = grads[k].bias;
+    const gw = grads[k].weight,
+      gb = grads[k].bias;
     const gx = new Float64Array(N * I);
     for (let o = 0; o < O; o++) {
       let sb = 0;
@@ -132,8 +148,16 @@ export function positionNetBackward(net: PositionNetParams, tape: PositionNetTap
  * neuralpredictors' source grid: the first `inputDimensions` columns of cell_motor_coordinates, centred on
  * their mean and divided by the largest absolute value (one scale for all columns, so the aspect is kept).
  */
-export function normalizeSourceGrid(coordinates: ArrayLike<number>, neurons: number, columns: number, inputDimensions: number): Float32Array {
-  if (inputDimensions > columns) throw new Error(`position network wants ${inputDimensions} coordinates per neuron, cell_motor_coordinates has ${columns}`);
+export function normalizeSourceGrid(
+  coordinates: ArrayLike<number>,
+  neurons: number,
+  columns: number,
+  inputDimensions: number,
+): Float32Array {
+  if (inputDimensions > columns)
+    throw new Error(
+      `position network wants ${inputDimensions} coordinates per neuron, cell_motor_coordinates has ${columns}`,
+    );
   const out = new Float64Array(neurons * inputDimensions);
   for (let d = 0; d < inputDimensions; d++) {
     let m = 0;

@@ -14,13 +14,19 @@
  * - features 1 / channels; bias = mean response of each neuron over the training trials.
  * Deterministic for a seed (src/util/rng.ts), draw order: position network, means, sigma.
  */
-import { Rng } from '../../util/rng';
+
 import { initFactorizedReadout } from '../../model/factorized_readout';
 import {
-  DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_DEFAULT_INIT_NOISE, type FactorizedOptions, type GaussType,
-  type TrainableFactorizedReadout, type TrainableGaussianReadout, sigmaSize,
+  DEFAULT_FACTORIZED_OPTIONS,
+  FACTORIZED_DEFAULT_INIT_NOISE,
+  type FactorizedOptions,
+  type GaussType,
+  sigmaSize,
+  type TrainableFactorizedReadout,
+  type TrainableGaussianReadout,
 } from '../../model/readout_types';
-import { type PositionNetConfig, SENSORIUM_POSITION_NET, initPositionNet, normalizeSourceGrid } from './position_net';
+import { Rng } from '../../util/rng';
+import { initPositionNet, normalizeSourceGrid, type PositionNetConfig, SENSORIUM_POSITION_NET } from './position_net';
 
 export interface ReadoutInitOptions {
   gaussType: GaussType;
@@ -49,21 +55,27 @@ export interface ReadoutInitData {
 }
 
 export function initReadout(
-  data: ReadoutInitData, options: ReadoutInitOptions, seed: number,
+  data: ReadoutInitData,
+  options: ReadoutInitOptions,
+  seed: number,
 ): TrainableGaussianReadout {
   const { neurons: N, channels: C } = data;
   const o = options;
   if (!(o.initMuRange > 0 && o.initMuRange <= 1) || !(o.initSigma > 0)) {
     throw new Error(`init_mu_range must be in (0, 1] and init_sigma positive (got ${o.initMuRange}, ${o.initSigma})`);
   }
-  if (data.meanActivity.length !== N) throw new Error(`mean activity has ${data.meanActivity.length} values for ${N} neurons`);
+  if (data.meanActivity.length !== N)
+    throw new Error(`mean activity has ${data.meanActivity.length} values for ${N} neurons`);
   const rng = new Rng(seed);
 
-  let positionNet = null, sourceGrid = null, mu = null;
+  let positionNet = null,
+    sourceGrid = null,
+    mu = null;
   if (o.positionNet) {
     const coords = data.cellMotorCoordinates;
-    if (!coords) throw new Error('a position network needs the neurons\' cell_motor_coordinates');
-    if (coords.data.length !== N * coords.columns) throw new Error(`cell_motor_coordinates has ${coords.data.length} values, expected ${N} x ${coords.columns}`);
+    if (!coords) throw new Error("a position network needs the neurons' cell_motor_coordinates");
+    if (coords.data.length !== N * coords.columns)
+      throw new Error(`cell_motor_coordinates has ${coords.data.length} values, expected ${N} x ${coords.columns}`);
     positionNet = initPositionNet(o.positionNet, rng);
     sourceGrid = normalizeSourceGrid(coords.data, N, coords.columns, o.positionNet.inputDimensions);
   } else {
@@ -97,7 +109,8 @@ export interface FactorizedInitOptions {
 
 /** neuralpredictors' init_noise 1e-3 and this project's defaults (normalized masks, the per-neuron regularizer). */
 export const REFERENCE_FACTORIZED: FactorizedInitOptions = {
-  initNoise: FACTORIZED_DEFAULT_INIT_NOISE, options: DEFAULT_FACTORIZED_OPTIONS,
+  initNoise: FACTORIZED_DEFAULT_INIT_NOISE,
+  options: DEFAULT_FACTORIZED_OPTIONS,
 };
 
 /** `options` over REFERENCE_FACTORIZED (the readout options merged key by key). */
@@ -112,7 +125,8 @@ export function factorizedInitOptions(
 
 /** A new factorized readout for `data`'s neurons on an (h, w) core output map, seeded. */
 export function initFactorizedTrainable(
-  data: Omit<ReadoutInitData, 'cellMotorCoordinates'> & { height: number; width: number }, o: FactorizedInitOptions,
+  data: Omit<ReadoutInitData, 'cellMotorCoordinates'> & { height: number; width: number },
+  o: FactorizedInitOptions,
   seed: number,
 ): TrainableFactorizedReadout {
   const { neurons: N, channels: C, height, width } = data;
@@ -120,10 +134,18 @@ export function initFactorizedTrainable(
   if (data.meanActivity.length !== N) {
     throw new Error(`mean activity has ${data.meanActivity.length} values for ${N} neurons`);
   }
-  const init = initFactorizedReadout({ neurons: N, channels: C, height, width },
-    { initNoise: o.initNoise, meanActivity: data.meanActivity, seed });
+  const init = initFactorizedReadout(
+    { neurons: N, channels: C, height, width },
+    { initNoise: o.initNoise, meanActivity: data.meanActivity, seed },
+  );
   return {
-    kind: 'factorized', neurons: N, channels: C, height, width, spatial: init.spatial, features: init.features,
+    kind: 'factorized',
+    neurons: N,
+    channels: C,
+    height,
+    width,
+    spatial: init.spatial,
+    features: init.features,
     bias: init.bias!,
     options: { ...o.options },
   };

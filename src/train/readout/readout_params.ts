@@ -3,7 +3,10 @@
  * list, its Gaussian means, deep copies and in-place restores, and the size checks, for either kind.
  */
 import {
-  type TrainableFactorizedReadout, type TrainableGaussianReadout, type TrainableReadout, sigmaSize,
+  sigmaSize,
+  type TrainableFactorizedReadout,
+  type TrainableGaussianReadout,
+  type TrainableReadout,
 } from '../../model/readout_types';
 import { positionNetForward } from './position_net';
 
@@ -22,7 +25,9 @@ export interface Param {
  */
 export function readoutParams(r: TrainableReadout): Param[] {
   const p: Param[] = [];
-  const add = (name: string, value: Float32Array): void => { p.push({ name, value, grad: new Float32Array(value.length) }); };
+  const add = (name: string, value: Float32Array): void => {
+    p.push({ name, value, grad: new Float32Array(value.length) });
+  };
   if (r.kind === 'factorized') {
     add('_features', r.features);
     add('spatial', r.spatial);
@@ -52,7 +57,11 @@ export function cloneReadout<R extends TrainableReadout>(r: R): R {
   if (r.kind === 'factorized') {
     const f: TrainableFactorizedReadout = r;
     const copy = {
-      ...f, spatial: f.spatial.slice(), features: f.features.slice(), bias: f.bias.slice(), options: { ...f.options },
+      ...f,
+      spatial: f.spatial.slice(),
+      features: f.features.slice(),
+      bias: f.bias.slice(),
+      options: { ...f.options },
     };
     return copy as R;
   }
@@ -66,9 +75,9 @@ export function cloneReadout<R extends TrainableReadout>(r: R): R {
     sourceGrid: g.sourceGrid ? g.sourceGrid.slice() : null,
     positionNet: g.positionNet
       ? {
-        finalTanh: g.positionNet.finalTanh,
-        layers: g.positionNet.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })),
-      }
+          finalTanh: g.positionNet.finalTanh,
+          layers: g.positionNet.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })),
+        }
       : null,
   } as R;
 }
@@ -76,7 +85,8 @@ export function cloneReadout<R extends TrainableReadout>(r: R): R {
 /** Copies every value of `src` into `dst` in place (same structure), keeping `dst`'s arrays (the optimizer holds them). */
 export function copyReadoutInto(dst: TrainableReadout, src: TrainableReadout): void {
   if (dst.kind !== src.kind) throw new Error(`readouts differ in kind (${dst.kind}, ${src.kind})`);
-  const a = readoutParams(dst), b = readoutParams(src);
+  const a = readoutParams(dst),
+    b = readoutParams(src);
   if (a.length !== b.length) throw new Error('readouts differ in structure');
   a.forEach((p, i) => {
     if (p.value.length !== b[i].value.length) throw new Error(`readouts differ in ${p.name}`);
@@ -87,7 +97,8 @@ export function copyReadoutInto(dst: TrainableReadout, src: TrainableReadout): v
 export function checkReadout(r: TrainableReadout): void {
   const { neurons: N, channels: C } = r;
   const need = (what: string, arr: { length: number } | null, n: number): void => {
-    if (!arr || arr.length !== n) throw new Error(`readout ${what}: expected ${n} values, got ${arr ? arr.length : 'none'}`);
+    if (!arr || arr.length !== n)
+      throw new Error(`readout ${what}: expected ${n} values, got ${arr ? arr.length : 'none'}`);
   };
   need('features', r.features, N * C);
   need('bias', r.bias, N);

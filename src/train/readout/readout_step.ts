@@ -6,15 +6,19 @@
  * - factorized: the fused GEMM kernel (kernels/factorized_readout.ts: masks, features, bias, Poisson, the
  *   regularizer in the readout's form and weight, and their gradients); nothing is sampled.
  */
-import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from '../../kernels/fused_readout';
+
 import { FusedFactorizedReadout, factorizedPredict } from '../../kernels/factorized_readout';
-import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
-import { poissonEps } from '../optim/losses';
-import { positionNetBackward, positionNetForward } from './position_net';
-import { effectiveMasks, maskGeometry, pixelsPerGridUnit, type MaskGeometry } from '../../model/factorized_masks';
+import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from '../../kernels/fused_readout';
+import { effectiveMasks, type MaskGeometry, maskGeometry, pixelsPerGridUnit } from '../../model/factorized_masks';
 import type {
-  ReadoutSnapshot, TrainableFactorizedReadout, TrainableGaussianReadout, TrainableReadout,
+  ReadoutSnapshot,
+  TrainableFactorizedReadout,
+  TrainableGaussianReadout,
+  TrainableReadout,
 } from '../../model/readout_types';
+import { poissonEps } from '../optim/losses';
+import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
+import { positionNetBackward, positionNetForward } from './position_net';
 import type { Param } from './readout_params';
 
 /**
@@ -31,8 +35,12 @@ export class StepWorkspace {
   factorizedKernel(geometry: MapGeometry, neurons: number, kernel: KernelChoice = 'auto'): FusedFactorizedReadout {
     const f = this.factorized;
     const g = f?.geometry;
-    const same = f && f.neurons === neurons && g!.height === geometry.height && g!.width === geometry.width
-      && g!.channels === geometry.channels;
+    const same =
+      f &&
+      f.neurons === neurons &&
+      g!.height === geometry.height &&
+      g!.width === geometry.width &&
+      g!.channels === geometry.channels;
     if (!same) {
       this.factorized = new FusedFactorizedReadout({ ...geometry }, neurons, kernel);
     }
@@ -96,21 +104,34 @@ function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): St
   const o = r.options;
   const k = ws.factorizedKernel(geometry, r.neurons, s.kernel);
   const step = k.trainStep({
-    ...geometry, maps, neurons: r.neurons, spatial: r.spatial, features: r.features, bias: r.bias,
+    ...geometry,
+    maps,
+    neurons: r.neurons,
+    spatial: r.spatial,
+    features: r.features,
+    bias: r.bias,
     mask: { normalize: o.normalize, constrainPos: o.constrainPos, positiveSpatial: o.positiveSpatial },
-    eluOffset: r.eluOffset, targets, lossScale: s.lossScale, logEps: s.logEps ?? poissonEps,
-    gradSpatial: grad('spatial'), gradFeatures: grad('_features'), gradBias: grad('bias'),
-    regWeight: o.regWeight, regForm: o.l1Form,
+    eluOffset: r.eluOffset,
+    targets,
+    lossScale: s.lossScale,
+    logEps: s.logEps ?? poissonEps,
+    gradSpatial: grad('spatial'),
+    gradFeatures: grad('_features'),
+    gradBias: grad('bias'),
+    regWeight: o.regWeight,
+    regForm: o.l1Form,
   });
   return {
-    loss: s.lossScale * step.poisson + step.regularizer, poisson: step.poisson,
+    loss: s.lossScale * step.poisson + step.regularizer,
+    poisson: step.poisson,
     l1: o.regWeight !== 0 ? step.regularizer / o.regWeight : NaN,
   };
 }
 
 function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepResult {
   const { params, geometry, maps, targets, noise, workspace: ws } = s;
-  const N = r.neurons, B = maps.length;
+  const N = r.neurons,
+    B = maps.length;
   ws.ensure(B, N);
   for (const p of params) p.grad.fill(0);
   const grad = (name: string): Float32Array => {
@@ -135,10 +156,24 @@ function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepRe
   samplePositions(r.gaussType, means, r.sigma, eps, N, positions, inside);
 
   const gradPositions = ws.gradPositions.subarray(0, B * N * 2);
-  const poisson = readoutTrainStep({
-    ...geometry, maps, neurons: N, features: r.features, bias: r.bias, positions, targets,
-    lossScale: s.lossScale, logEps: s.logEps ?? poissonEps, eluOffset: r.eluOffset, gradFeatures: grad('_features'), gradBias: grad('bias'), gradPositions,
-  }, s.kernel);
+  const poisson = readoutTrainStep(
+    {
+      ...geometry,
+      maps,
+      neurons: N,
+      features: r.features,
+      bias: r.bias,
+      positions,
+      targets,
+      lossScale: s.lossScale,
+      logEps: s.logEps ?? poissonEps,
+      eluOffset: r.eluOffset,
+      gradFeatures: grad('_features'),
+      gradBias: grad('bias'),
+      gradPositions,
+    },
+    s.kernel,
+  );
 
   const gradMu = new Float64Array(N * 2);
   samplePositionsBackward(r.gaussType, eps, inside, gradPositions, N, gradMu, grad('sigma'));
@@ -146,13 +181,18 @@ function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepRe
     const g = grad('_mu');
     for (let i = 0; i < g.length; i++) g[i] += gradMu[i];
   } else {
-    const layerGrads = r.positionNet!.layers.map((_, k) => ({ weight: grad(`mu_transform.${2 * k}.weight`), bias: grad(`mu_transform.${2 * k}.bias`) }));
+    const layerGrads = r.positionNet!.layers.map((_, k) => ({
+      weight: grad(`mu_transform.${2 * k}.weight`),
+      bias: grad(`mu_transform.${2 * k}.bias`),
+    }));
     positionNetBackward(r.positionNet!, tape!, gradMu, layerGrads);
   }
 
   // L1 on the features, added unscaled (d|w|/dw = sign(w), 0 at 0 as in torch)
   let l1 = 0;
-  const f = r.features, gf = grad('_features'), gamma = s.gammaReadout;
+  const f = r.features,
+    gf = grad('_features'),
+    gamma = s.gammaReadout;
   if (gamma !== 0) {
     for (let i = 0; i < f.length; i++) {
       const w = f[i];
@@ -187,19 +227,31 @@ export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, i
   if (r.kind === 'factorized') return factorizedSnapshot(r);
   const S = Math.min(images, Math.floor(workspace.positions.length / (2 * N)));
   return {
-    kind: 'gaussian', positions: evalPositions(r), sigma: r.sigma.slice(), gaussType: r.gaussType,
-    sampledPositions: workspace.positions.slice(0, S * N * 2), sampledImages: S,
+    kind: 'gaussian',
+    positions: evalPositions(r),
+    sigma: r.sigma.slice(),
+    gaussType: r.gaussType,
+    sampledPositions: workspace.positions.slice(0, S * N * 2),
+    sampledImages: S,
   };
 }
 
 /** A factorized readout's snapshot: mask peaks, spreads as (s_x, s_y) in grid units ('uncorrelated'), no samples. */
 export function factorizedSnapshot(r: TrainableFactorizedReadout): ReadoutSnapshot {
   const g = factorizedGeometry(r);
-  const sx = 1 / pixelsPerGridUnit(r.width), sy = 1 / pixelsPerGridUnit(r.height);
+  const sx = 1 / pixelsPerGridUnit(r.width),
+    sy = 1 / pixelsPerGridUnit(r.height);
   const sigma = new Float32Array(2 * r.neurons);
-  for (let n = 0; n < r.neurons; n++) { sigma[2 * n] = g.spread[n] * sx; sigma[2 * n + 1] = g.spread[n] * sy; }
+  for (let n = 0; n < r.neurons; n++) {
+    sigma[2 * n] = g.spread[n] * sx;
+    sigma[2 * n + 1] = g.spread[n] * sy;
+  }
   return {
-    kind: 'factorized', positions: g.peak, sigma, gaussType: 'uncorrelated', sampledPositions: new Float32Array(0),
+    kind: 'factorized',
+    positions: g.peak,
+    sigma,
+    gaussType: 'uncorrelated',
+    sampledPositions: new Float32Array(0),
     sampledImages: 0,
   };
 }
@@ -209,13 +261,24 @@ export function factorizedSnapshot(r: TrainableFactorizedReadout): ReadoutSnapsh
  * eval positions (evalPositions); unused for a factorized one, which runs `workspace`'s kernel (or a shared one).
  */
 export function predictBatch(
-  r: TrainableReadout, positions: Float32Array | null, geometry: MapGeometry, maps: readonly Float32Array[],
-  out: Float32Array, kernel?: KernelChoice, workspace?: StepWorkspace,
+  r: TrainableReadout,
+  positions: Float32Array | null,
+  geometry: MapGeometry,
+  maps: readonly Float32Array[],
+  out: Float32Array,
+  kernel?: KernelChoice,
+  workspace?: StepWorkspace,
 ): void {
   if (r.kind === 'factorized') {
     const o = r.options;
     const args = {
-      ...geometry, maps, neurons: r.neurons, spatial: r.spatial, features: r.features, bias: r.bias, out,
+      ...geometry,
+      maps,
+      neurons: r.neurons,
+      spatial: r.spatial,
+      features: r.features,
+      bias: r.bias,
+      out,
       eluOffset: r.eluOffset,
       mask: { normalize: o.normalize, constrainPos: o.constrainPos, positiveSpatial: o.positiveSpatial },
     };
@@ -223,8 +286,17 @@ export function predictBatch(
     else factorizedPredict(args, kernel);
     return;
   }
-  readoutPredict({
-    ...geometry, maps, neurons: r.neurons, features: r.features, bias: r.bias, positions: positions!, out,
-    eluOffset: r.eluOffset,
-  }, kernel);
+  readoutPredict(
+    {
+      ...geometry,
+      maps,
+      neurons: r.neurons,
+      features: r.features,
+      bias: r.bias,
+      positions: positions!,
+      out,
+      eluOffset: r.eluOffset,
+    },
+    kernel,
+  );
 }

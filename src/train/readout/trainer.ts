@@ -11,17 +11,26 @@
  * readout's own weight and form; nothing is sampled (no random draws besides the shuffling). NaN/Inf loss stops
  * training with the best state so far. Progress per batch and per epoch; pause/resume/stop via TrainingControl.
  */
+
+import type { TrainableReadout } from '../../model/readout_types';
+import { NormalSampler } from '../../util/normal';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
-import { type DrivenRun, type EpochContext, type EpochEvent, type EpochOutcome, type RestoreEvent, type StopReason, driveEpochs } from '../optim/epoch_driver';
-import type { FeatureCache } from './feature_cache';
+import {
+  type DrivenRun,
+  driveEpochs,
+  type EpochContext,
+  type EpochEvent,
+  type EpochOutcome,
+  type RestoreEvent,
+  type StopReason,
+} from '../optim/epoch_driver';
 import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale } from '../optim/losses';
-import { NormalSampler } from '../../util/normal';
-import type { TrainableReadout } from '../../model/readout_types';
-import { cloneReadout, copyReadoutInto, readoutParams, checkReadout } from './readout_params';
-import { StepWorkspace, evalPositions, predictBatch, readoutLossAndGrads } from './readout_step';
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
+import type { FeatureCache } from './feature_cache';
+import { checkReadout, cloneReadout, copyReadoutInto, readoutParams } from './readout_params';
+import { evalPositions, predictBatch, readoutLossAndGrads, StepWorkspace } from './readout_step';
 
 /** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
 export interface TierData {
@@ -104,12 +113,19 @@ export interface TrainResult extends DrivenRun<object> {
  * `control` pauses, resumes or stops between batches.
  */
 export async function trainReadout(
-  data: TrainData, readout: TrainableReadout, options: TrainOptionsInput = {},
-  onEvent?: (e: TrainEvent) => void, control = new TrainingControl(),
+  data: TrainData,
+  readout: TrainableReadout,
+  options: TrainOptionsInput = {},
+  onEvent?: (e: TrainEvent) => void,
+  control = new TrainingControl(),
   /** Scratch of the steps; after a batch event its `positions` hold that batch's sampled positions (B, N, 2). */
   workspace = new StepWorkspace(),
 ): Promise<TrainResult> {
-  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options, schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule } };
+  const o: TrainOptions = {
+    ...DEFAULT_TRAIN_OPTIONS,
+    ...options,
+    schedule: { ...DEFAULT_TRAIN_OPTIONS.schedule, ...options.schedule },
+  };
   if (readout.kind === 'factorized') o.gammaReadout = readout.options.regWeight;
   checkReadout(readout);
   checkData(data, readout);
@@ -138,7 +154,8 @@ export async function trainReadout(
     let lossSum = 0;
     let stepS = 0;
     for (let bi = 0; bi < batches; bi++) {
-      const start = bi * B, n = Math.min(B, nTrain - start);
+      const start = bi * B,
+        n = Math.min(B, nTrain - start);
       const ts = performance.now();
       const maps: Float32Array[] = new Array(n);
       for (let i = 0; i < n; i++) {
@@ -149,21 +166,43 @@ export async function trainReadout(
       const batchEps = eps.subarray(0, n * N * 2);
       if (readout.kind === 'gaussian') noise.fill(batchEps);
       const step = readoutLossAndGrads({
-        readout, params, geometry, maps, targets: targets.subarray(0, n * N), noise: batchEps,
-        lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1, gammaReadout: o.gammaReadout, logEps: o.logEps, workspace: ws,
+        readout,
+        params,
+        geometry,
+        maps,
+        targets: targets.subarray(0, n * N),
+        noise: batchEps,
+        lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1,
+        gammaReadout: o.gammaReadout,
+        logEps: o.logEps,
+        workspace: ws,
       });
       if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
       adam.update();
       stepS += (performance.now() - ts) / 1000;
       lossSum += step.loss;
-      onEvent?.({ kind: 'batch', epoch, batch: bi + 1, batches, loss: step.loss, valCorrelation: ctx.objective, lr, ...ctx.batchTiming(bi + 1, batches) });
+      onEvent?.({
+        kind: 'batch',
+        epoch,
+        batch: bi + 1,
+        batches,
+        loss: step.loss,
+        valCorrelation: ctx.objective,
+        lr,
+        ...ctx.batchTiming(bi + 1, batches),
+      });
       if (!(await ctx.checkpoint())) return { kind: 'stop', reason: 'stopped' };
     }
     return { kind: 'trained', loss: lossSum / batches, imagesPerS: nTrain / stepS };
   };
 
   const run = await driveEpochs({
-    schedule: o.schedule, lr: o.lr, control, startedAt: t0, onEvent, runEpoch,
+    schedule: o.schedule,
+    lr: o.lr,
+    control,
+    startedAt: t0,
+    onEvent,
+    runEpoch,
     validate: async () => {
       const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control, ws);
       return { objective: meanCorrelation(pred, data.validation.responses, N), extra: {} };
@@ -179,14 +218,24 @@ export async function trainReadout(
  * readout uses its kernel; without one, a shared kernel per shape).
  */
 export async function predictTier(
-  readout: TrainableReadout, cache: FeatureCache, trials: ArrayLike<number>, batchSize = 64,
-  scratch: Float32Array[] = [], control?: TrainingControl, workspace?: StepWorkspace,
+  readout: TrainableReadout,
+  cache: FeatureCache,
+  trials: ArrayLike<number>,
+  batchSize = 64,
+  scratch: Float32Array[] = [],
+  control?: TrainingControl,
+  workspace?: StepWorkspace,
 ): Promise<Float32Array> {
   const N = readout.neurons;
   const out = new Float32Array(trials.length * N);
   const pos = readout.kind === 'gaussian' ? evalPositions(readout) : null;
   const B = Math.max(1, batchSize);
-  const bufs = cache.precision === 'float32' ? [] : scratch.length >= B ? scratch : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  const bufs =
+    cache.precision === 'float32'
+      ? []
+      : scratch.length >= B
+        ? scratch
+        : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
   for (let start = 0; start < trials.length; start += B) {
     const n = Math.min(B, trials.length - start);
     const maps: Float32Array[] = [];
@@ -199,14 +248,21 @@ export async function predictTier(
 
 function checkData(d: TrainData, r: TrainableReadout): void {
   if (d.neurons !== r.neurons) throw new Error(`the scan has ${d.neurons} neurons, the readout ${r.neurons}`);
-  if (d.cache.geometry.channels !== r.channels) throw new Error(`the core gives ${d.cache.geometry.channels} channels, the readout expects ${r.channels}`);
+  if (d.cache.geometry.channels !== r.channels)
+    throw new Error(`the core gives ${d.cache.geometry.channels} channels, the readout expects ${r.channels}`);
   const g = d.cache.geometry;
   if (r.kind === 'factorized' && (g.height !== r.height || g.width !== r.width)) {
     throw new Error(`the core gives ${g.height}x${g.width} maps, the readout's masks are ${r.height}x${r.width}`);
   }
-  for (const [name, t] of [['train', d.train], ['validation', d.validation]] as const) {
+  for (const [name, t] of [
+    ['train', d.train],
+    ['validation', d.validation],
+  ] as const) {
     if (t.trials.length === 0) throw new Error(`no ${name} trials`);
-    if (t.responses.length !== t.trials.length * d.neurons) throw new Error(`${name} responses: ${t.responses.length} values for ${t.trials.length} trials x ${d.neurons} neurons`);
+    if (t.responses.length !== t.trials.length * d.neurons)
+      throw new Error(
+        `${name} responses: ${t.responses.length} values for ${t.trials.length} trials x ${d.neurons} neurons`,
+      );
     for (const k of t.trials) if (!d.cache.has(k)) throw new Error(`${name} trial ${k} is not in the feature cache`);
   }
   if (!(d.datasetTrials > 0)) throw new Error(`datasetTrials must be positive, got ${d.datasetTrials}`);

@@ -8,14 +8,22 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HostCoreRunner } from '../../kernels/core_runner';
 
-interface Pending { resolve(out: Float32Array): void; reject(e: Error): void }
+interface Pending {
+  resolve(out: Float32Array): void;
+  reject(e: Error): void;
+}
 
 export class NodeCorePool implements HostCoreRunner {
   private readonly busy: number[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  private constructor(private readonly workers: Worker[], readonly outputShape: [number, number, number], readonly inputShape: [number, number, number], readonly description: string) {
+  private constructor(
+    private readonly workers: Worker[],
+    readonly outputShape: [number, number, number],
+    readonly inputShape: [number, number, number],
+    readonly description: string,
+  ) {
     this.busy = workers.map(() => 0);
     workers.forEach((w) => {
       w.on('message', (m: { type: string; id?: number; out?: Float32Array; message?: string }) => {
@@ -25,7 +33,10 @@ export class NodeCorePool implements HostCoreRunner {
         if (m.type === 'done') p.resolve(m.out!);
         else p.reject(new Error(`core worker: ${m.message}`));
       });
-      w.on('error', (e: unknown) => { for (const p of this.pending.values()) p.reject(e instanceof Error ? e : new Error(String(e))); this.pending.clear(); });
+      w.on('error', (e: unknown) => {
+        for (const p of this.pending.values()) p.reject(e instanceof Error ? e : new Error(String(e)));
+        this.pending.clear();
+      });
     });
   }
 
@@ -33,24 +44,40 @@ export class NodeCorePool implements HostCoreRunner {
    * Starts `threads` workers (default: the machine's cores, at most 4) with the checkpoint's core; `config` is a
    * config JSON value (a parsed ModelConfig is one) or null for the defaults.
    */
-  static async create(checkpoint: Uint8Array, name: string, config: unknown | null, inputShape: [number, number, number], threads = Math.min(4, availableParallelism())): Promise<NodeCorePool> {
+  static async create(
+    checkpoint: Uint8Array,
+    name: string,
+    config: unknown | null,
+    inputShape: [number, number, number],
+    threads = Math.min(4, availableParallelism()),
+  ): Promise<NodeCorePool> {
     const url = new URL('./core_pool_worker_boot.mjs', import.meta.url);
     const workers: Worker[] = [];
     try {
-      const ready = await Promise.all(Array.from({ length: Math.max(1, threads) }, () => {
-        // the boot file registers tsx's loader in the thread (vitest's own loader does not reach workers)
-        const w = new Worker(url);
-        workers.push(w);
-        return new Promise<{ outputShape: [number, number, number]; description: string }>((resolve, reject) => {
-          w.once('message', (m: { type: string; outputShape: [number, number, number]; description: string; message?: string }) => {
-            if (m.type === 'ready') resolve(m);
-            else reject(new Error(`core worker: ${m.message}`));
+      const ready = await Promise.all(
+        Array.from({ length: Math.max(1, threads) }, () => {
+          // the boot file registers tsx's loader in the thread (vitest's own loader does not reach workers)
+          const w = new Worker(url);
+          workers.push(w);
+          return new Promise<{ outputShape: [number, number, number]; description: string }>((resolve, reject) => {
+            w.once(
+              'message',
+              (m: { type: string; outputShape: [number, number, number]; description: string; message?: string }) => {
+                if (m.type === 'ready') resolve(m);
+                else reject(new Error(`core worker: ${m.message}`));
+              },
+            );
+            w.once('error', reject);
+            w.postMessage({ type: 'init', checkpoint, name, config });
           });
-          w.once('error', reject);
-          w.postMessage({ type: 'init', checkpoint, name, config });
-        });
-      }));
-      return new NodeCorePool(workers, ready[0].outputShape, inputShape, `${workers.length} worker threads: ${ready[0].description}`);
+        }),
+      );
+      return new NodeCorePool(
+        workers,
+        ready[0].outputShape,
+        inputShape,
+        `${workers.length} worker threads: ${ready[0].description}`,
+      );
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
@@ -70,7 +97,9 @@ export class NodeCorePool implements HostCoreRunner {
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.workers[k].postMessage({ type: 'run', id, images, n });
-    }).finally(() => { this.busy[k]--; });
+    }).finally(() => {
+      this.busy[k]--;
+    });
   }
 
   /** Splits a batch across all workers and joins the parts (for latency: one batch on every core). */
@@ -79,15 +108,20 @@ export class NodeCorePool implements HostCoreRunner {
     const parts = Math.min(this.workers.length, n);
     const sizes = Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
     let start = 0;
-    const outs = await Promise.all(sizes.map((s) => {
-      const p = this.runHost(images.slice(start * per, (start + s) * per), s);
-      start += s;
-      return p;
-    }));
+    const outs = await Promise.all(
+      sizes.map((s) => {
+        const p = this.runHost(images.slice(start * per, (start + s) * per), s);
+        start += s;
+        return p;
+      }),
+    );
     const total = outs.reduce((a, o) => a + o.length, 0);
     const out = new Float32Array(total);
     let o = 0;
-    for (const part of outs) { out.set(part, o); o += part.length; }
+    for (const part of outs) {
+      out.set(part, o);
+      o += part.length;
+    }
     return out;
   }
 

@@ -8,21 +8,21 @@
  */
 import { InputError, type StateDict } from '../../io/host_tensor';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { type ParsedModelConfig, factorizedOptionsFromConfig, parsedConfigOrDefault } from '../../model/config';
-import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/readout_init';
+import { factorizedOptionsFromConfig, type ParsedModelConfig, parsedConfigOrDefault } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import type { TrainableReadout } from '../../model/readout_types';
 import { Rng } from '../../util/rng';
-import { TrainingControl } from '../optim/control';
-import { openFrozenCore } from '../frozen_core';
-import { type FineTuneRun, coreFineTuneRun, frozenCoreRun, packageResult } from '../result';
-import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
-import type { EndToEndEvent } from '../end_to_end/trainer';
-import { fineTuneReadout } from '../readout/finetune';
 import { fineTuneCoreAndReadout, liveReadout } from '../end_to_end/finetune_core';
-import type { FromWorker, StartMessage } from './protocol';
-import { StepWorkspace, readoutSnapshot } from '../readout/readout_step';
+import type { EndToEndEvent } from '../end_to_end/trainer';
+import { openFrozenCore } from '../frozen_core';
+import type { TrainingControl } from '../optim/control';
+import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
+import { fineTuneReadout } from '../readout/finetune';
+import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/readout_init';
+import { readoutSnapshot, StepWorkspace } from '../readout/readout_step';
 import type { EpochProgress, TrainEvent } from '../readout/trainer';
+import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../result';
+import type { FromWorker, StartMessage } from './protocol';
 
 export type Post = (m: FromWorker, transfer?: Transferable[]) => void;
 export type BackendStarter = (preferred: StartMessage['backend']) => Promise<{ name: string; reason: string }>;
@@ -36,29 +36,51 @@ interface JobRun {
   dispose(): void;
 }
 
-export async function runFineTuneJob(m: StartMessage, post: Post, control: TrainingControl, startBackend: BackendStarter): Promise<void> {
+export async function runFineTuneJob(
+  m: StartMessage,
+  post: Post,
+  control: TrainingControl,
+  startBackend: BackendStarter,
+): Promise<void> {
   post({ type: 'status', phase: 'loading', message: 'starting the compute backend' });
   const backend = await startBackend(m.backend);
   post({ type: 'status', phase: 'loading', message: `reading ${m.checkpoint.name}`, backend });
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
   const config = parsedConfigOrDefault(m.config);
   const dataKey = m.dataKey ?? m.scan.dataKey;
-  const job = m.trainCore ? await runCoreFineTune(m, post, control, sd, config, dataKey) : await runFrozenCore(m, post, control, sd, config);
+  const job = m.trainCore
+    ? await runCoreFineTune(m, post, control, sd, config, dataKey)
+    : await runFrozenCore(m, post, control, sd, config);
   try {
     const { run } = job;
     const { result, test } = run;
     post({ type: 'status', phase: 'exporting', message: result.message });
     const files = await packageResult(run, {
-      checkpoint: { bytes: m.checkpoint.bytes, file: m.checkpoint.name }, config: config.config, scan: m.scan, dataKey, backend: backend.name,
+      checkpoint: { bytes: m.checkpoint.bytes, file: m.checkpoint.name },
+      config: config.config,
+      scan: m.scan,
+      dataKey,
+      backend: backend.name,
       // always with the core trained: the readout alone is only usable with the fine-tuned core, which lives only in this file
       fullModel: run.trainCore || m.exportFullModel !== false,
     });
     const done: FromWorker = {
-      type: 'done', stopReason: result.stopReason, message: result.message, history: job.history,
-      readout: run.readout, dataKey, metrics: test?.evaluation.summary ?? null, perNeuron: files.perNeuron,
-      testTrials: test?.trials ?? null, testPredictions: test?.predictions ?? null,
-      readoutPth: files.readoutPth, fullModelPth: files.fullModelPth, perNeuronCsv: files.perNeuronCsv, metadataJson: files.metadataJson,
-      timings: run.timings, trainCore: run.trainCore,
+      type: 'done',
+      stopReason: result.stopReason,
+      message: result.message,
+      history: job.history,
+      readout: run.readout,
+      dataKey,
+      metrics: test?.evaluation.summary ?? null,
+      perNeuron: files.perNeuron,
+      testTrials: test?.trials ?? null,
+      testPredictions: test?.predictions ?? null,
+      readoutPth: files.readoutPth,
+      fullModelPth: files.fullModelPth,
+      perNeuronCsv: files.perNeuronCsv,
+      metadataJson: files.metadataJson,
+      timings: run.timings,
+      trainCore: run.trainCore,
     };
     const transfer: Transferable[] = [files.readoutPth.buffer as ArrayBuffer];
     if (files.fullModelPth) transfer.push(files.fullModelPth.buffer as ArrayBuffer);
@@ -73,17 +95,31 @@ export async function runFineTuneJob(m: StartMessage, post: Post, control: Train
  * Training progress for the page: every epoch and restore event, batch events at most every 100 ms (and each
  * epoch's last), and a readout snapshot every `snapshotEveryMs` during an epoch (0: never) and at every epoch's end.
  */
-function progressPoster(post: Post, snapshotEveryMs: number, snapshot: (epoch: number, batch: number) => void): (e: TrainEvent) => void {
-  let lastBatchPost = 0, lastSnapshot = performance.now();
+function progressPoster(
+  post: Post,
+  snapshotEveryMs: number,
+  snapshot: (epoch: number, batch: number) => void,
+): (e: TrainEvent) => void {
+  let lastBatchPost = 0,
+    lastSnapshot = performance.now();
   return (e) => {
     const now = performance.now();
     if (e.kind === 'batch') {
-      if (now - lastBatchPost >= 100 || e.batch === e.batches) { lastBatchPost = now; post({ type: 'train-event', event: e }); }
-      if (snapshotEveryMs > 0 && now - lastSnapshot >= snapshotEveryMs) { lastSnapshot = now; snapshot(e.epoch, e.batch); }
+      if (now - lastBatchPost >= 100 || e.batch === e.batches) {
+        lastBatchPost = now;
+        post({ type: 'train-event', event: e });
+      }
+      if (snapshotEveryMs > 0 && now - lastSnapshot >= snapshotEveryMs) {
+        lastSnapshot = now;
+        snapshot(e.epoch, e.batch);
+      }
       return;
     }
     post({ type: 'train-event', event: e });
-    if (e.kind === 'epoch') { lastSnapshot = now; snapshot(e.epoch, 0); }
+    if (e.kind === 'epoch') {
+      lastSnapshot = now;
+      snapshot(e.epoch, 0);
+    }
   };
 }
 
@@ -97,20 +133,27 @@ function factorizedSettings(m: StartMessage, config: ParsedModelConfig): Factori
 }
 
 /** The frozen core: its outputs cached once, then a new readout trained on them; snapshots read the trainer's arrays. */
-async function runFrozenCore(m: StartMessage, post: Post, control: TrainingControl, sd: StateDict, config: ParsedModelConfig): Promise<JobRun> {
+async function runFrozenCore(
+  m: StartMessage,
+  post: Post,
+  control: TrainingControl,
+  sd: StateDict,
+  config: ParsedModelConfig,
+): Promise<JobRun> {
   const frozen = await openFrozenCore(sd, config, m.checkpoint.name);
   try {
     const arch = frozen.encoder.architecture;
     const [c, h, w] = arch.core.inputShape;
     const [sc, sh, sw] = m.scan.imageShape;
-    if (sc !== c || sh !== h || sw !== w) throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
+    if (sc !== c || sh !== h || sw !== w)
+      throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
     const precision = m.cachePrecision ?? DEFAULT_CACHE_PRECISION;
     const ws = new StepWorkspace();
     let readout: TrainableReadout | null = null;
     const progress = progressPoster(post, m.snapshotEveryMs ?? 1000, (epoch, batch) => {
       if (readout) post({ type: 'readout-snapshot', epoch, batch, ...readoutSnapshot(readout, ws) });
     });
-    post({ type: 'status', phase: 'caching', message: 'running the frozen core over the scan\'s images' });
+    post({ type: 'status', phase: 'caching', message: "running the frozen core over the scan's images" });
     let training = false;
     const outcome = await fineTuneReadout({
       core: frozen.run,
@@ -125,10 +168,15 @@ async function runFrozenCore(m: StartMessage, post: Post, control: TrainingContr
       maxCacheBytes: m.maxCacheBytes ?? DEFAULT_BROWSER_CACHE_BYTES,
       control,
       workspace: ws,
-      onReadout: (r) => { readout = r; },
+      onReadout: (r) => {
+        readout = r;
+      },
       onCacheProgress: (p) => post({ type: 'cache-progress', ...p, precision }),
       onEvent: (e) => {
-        if (!training) { training = true; post({ type: 'status', phase: 'training', message: 'training the readout' }); }
+        if (!training) {
+          training = true;
+          post({ type: 'status', phase: 'training', message: 'training the readout' });
+        }
         progress(e);
       },
     });
@@ -145,9 +193,18 @@ async function runFrozenCore(m: StartMessage, post: Post, control: TrainingContr
  * live views get the readout's state read from the model between batches.
  */
 async function runCoreFineTune(
-  m: StartMessage, post: Post, control: TrainingControl, sd: StateDict, config: ParsedModelConfig, dataKey: string,
+  m: StartMessage,
+  post: Post,
+  control: TrainingControl,
+  sd: StateDict,
+  config: ParsedModelConfig,
+  dataKey: string,
 ): Promise<JobRun> {
-  post({ type: 'status', phase: 'training', message: 'fine-tuning the core and a new readout (no cache: the core runs forward and backward on every batch)' });
+  post({
+    type: 'status',
+    phase: 'training',
+    message: 'fine-tuning the core and a new readout (no cache: the core runs forward and backward on every batch)',
+  });
   let live: { encoder: Encoder; key: string } | null = null;
   // the snapshots' own sampling noise, so that they never touch the training's random stream
   const snapshotRng = new Rng(0x5eed);
@@ -158,20 +215,41 @@ async function runCoreFineTune(
   const onEvent = (e: EndToEndEvent): void => {
     if (e.kind === 'batch') {
       progress({
-        kind: 'batch', epoch: e.epoch, batch: e.batch, batches: e.batches, loss: e.loss, valCorrelation: lastVal,
-        lr: e.lr, elapsedS: e.elapsedS, remainingS: e.remainingS,
+        kind: 'batch',
+        epoch: e.epoch,
+        batch: e.batch,
+        batches: e.batches,
+        loss: e.loss,
+        valCorrelation: lastVal,
+        lr: e.lr,
+        elapsedS: e.elapsedS,
+        remainingS: e.remainingS,
       });
       return;
     }
-    if (e.kind === 'restore') { progress(e); return; }
+    if (e.kind === 'restore') {
+      progress(e);
+      return;
+    }
     const { valCorrelationPerScan: _perScan, ...event } = e;
     lastVal = e.valCorrelation;
     progress(event);
   };
   const outcome = await fineTuneCoreAndReadout({
-    stateDict: sd, config: config.config, file: m.checkpoint.name, scan: m.scan, dataKey, readout: m.readout, train: m.train, control, onEvent,
-    readoutType: m.readoutType, factorized: factorizedSettings(m, config),
-    onEncoder: (encoder, key) => { live = { encoder, key }; },
+    stateDict: sd,
+    config: config.config,
+    file: m.checkpoint.name,
+    scan: m.scan,
+    dataKey,
+    readout: m.readout,
+    train: m.train,
+    control,
+    onEvent,
+    readoutType: m.readoutType,
+    factorized: factorizedSettings(m, config),
+    onEncoder: (encoder, key) => {
+      live = { encoder, key };
+    },
   });
   const history: EpochProgress[] = outcome.result.history.map(({ valCorrelationPerScan: _perScan, ...h }) => h);
   return { run: coreFineTuneRun(outcome), history, dispose: () => outcome.encoder.dispose() };

@@ -6,13 +6,14 @@
  * worker -> page: status changes, cache progress, training events, readout snapshots for the live views, and
  * finally done (with the trained readout, its exports and the metrics) or error.
  */
+
+import type { BrowserBackend } from '../../backend/select';
 import type { Scan } from '../../io/scan/types';
 import type { MetricsSummary } from '../../metrics/evaluate';
-import type { BrowserBackend } from '../../backend/select';
+import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import type { NeuronRow } from '../export';
 import type { CachePrecision } from '../readout/feature_cache';
 import type { FactorizedInitOptions, ReadoutInitOptions } from '../readout/readout_init';
-import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import type { EpochProgress, StopReason, TrainEvent, TrainOptionsInput } from '../readout/trainer';
 
 export interface StartMessage {
@@ -58,7 +59,16 @@ export type ControlMessage = { type: 'pause' } | { type: 'resume' } | { type: 's
 
 export type ToWorker = StartMessage | ControlMessage;
 
-export type Phase = 'loading' | 'caching' | 'training' | 'paused' | 'evaluating' | 'exporting' | 'done' | 'stopped' | 'error';
+export type Phase =
+  | 'loading'
+  | 'caching'
+  | 'training'
+  | 'paused'
+  | 'evaluating'
+  | 'exporting'
+  | 'done'
+  | 'stopped'
+  | 'error';
 
 export interface StatusMessage {
   type: 'status';
@@ -129,4 +139,10 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type FromWorker = StatusMessage | CacheProgressMessage | TrainEventMessage | ReadoutSnapshotMessage | DoneMessage | ErrorMessage;
+export type FromWorker =
+  | StatusMessage
+  | CacheProgressMessage
+  | TrainEventMessage
+  | ReadoutSnapshotMessage
+  | DoneMessage
+  | ErrorMessage;

@@ -21,7 +21,10 @@ scope.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   switch (m.type) {
     case 'start':
-      if (started) { post({ type: 'error', message: 'this worker already ran a job; start a new worker for another' }); return; }
+      if (started) {
+        post({ type: 'error', message: 'this worker already ran a job; start a new worker for another' });
+        return;
+      }
       started = true;
       runFineTuneJob(m, post, control, async (preferred) => {
         const choice = await selectBackend(preferred);

@@ -12,17 +12,26 @@ export function BackendIndicator() {
   const chooseBackend = useStore((s) => s.chooseBackend);
   const selectId = useId();
 
-  const name = status === 'selecting' ? 'choosing…' : backend ? LABEL[backend.backend] : status === 'error' ? 'none' : '…';
-  const reason = status === 'error' ? error : backend?.reason ?? 'looking for WebGPU, WebGL, WebAssembly';
+  const name =
+    status === 'selecting' ? 'choosing…' : backend ? LABEL[backend.backend] : status === 'error' ? 'none' : '…';
+  const reason = status === 'error' ? error : (backend?.reason ?? 'looking for WebGPU, WebGL, WebAssembly');
   const failed = backend?.tried.filter((t) => !t.ok) ?? [];
 
   return (
     <div className="backend" aria-live="polite">
-      <span className={`backend-badge backend-${backend?.backend ?? 'none'}`} data-testid="backend-name">{name}</span>
-      <span className="backend-reason" data-testid="backend-reason" title={failed.map((f) => `${f.name}: ${f.reason}`).join('\n')}>
+      <span className={`backend-badge backend-${backend?.backend ?? 'none'}`} data-testid="backend-name">
+        {name}
+      </span>
+      <span
+        className="backend-reason"
+        data-testid="backend-reason"
+        title={failed.map((f) => `${f.name}: ${f.reason}`).join('\n')}
+      >
         {reason}
       </span>
-      <label htmlFor={selectId} className="visually-hidden">Backend</label>
+      <label htmlFor={selectId} className="visually-hidden">
+        Backend
+      </label>
       <select
         id={selectId}
         data-testid="backend-switch"
@@ -42,7 +51,8 @@ export function BackendIndicator() {
           const attempt = backend?.tried.find((t) => t.name === b);
           return (
             <option key={b} value={b}>
-              {LABEL[b]}{attempt && !attempt.ok ? ' (unavailable)' : ''}
+              {LABEL[b]}
+              {attempt && !attempt.ok ? ' (unavailable)' : ''}
             </option>
           );
         })}

@@ -3,7 +3,15 @@ import type { ReactNode } from 'react';
 import type { ColorMapName, CorticalColorAxis } from '../../state/slices/view_slice';
 import { gradientCss } from '../colormaps';
 
-export function CorticalLegend({ colors, axis, colorMap, cortexDims, unitsNote = '', noColors, children }: {
+export function CorticalLegend({
+  colors,
+  axis,
+  colorMap,
+  cortexDims,
+  unitsNote = '',
+  noColors,
+  children,
+}: {
   /** The range the colors span (from corticalColorValues), or null for a readout without cortical coordinates. */
   colors: { lo: number; hi: number } | null;
   axis: CorticalColorAxis;
@@ -20,10 +28,15 @@ export function CorticalLegend({ colors, axis, colorMap, cortexDims, unitsNote =
     <div className="legend small">
       {colors ? (
         <>
-          <span>cortical {axis} {colors.lo.toFixed(2)}</span>
+          <span>
+            cortical {axis} {colors.lo.toFixed(2)}
+          </span>
           <span className="legend-bar" style={{ background: gradientCss(colorMap) }} />
           <span>{colors.hi.toFixed(2)}</span>
-          <span className="muted">({cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'}{unitsNote})</span>
+          <span className="muted">
+            ({cortexDims === 3 ? 'cell_motor_coordinates, µm' : 'source_grid units'}
+            {unitsNote})
+          </span>
         </>
       ) : (
         <span className="muted">{noColors}</span>

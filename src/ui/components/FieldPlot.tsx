@@ -4,10 +4,10 @@
  * with every other view through the store.
  */
 import * as d3 from 'd3';
-import { useId, useMemo, type ReactNode } from 'react';
+import { type ReactNode, useId, useMemo } from 'react';
 import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
-import { FIELD_PLOT_MARGIN as M, FIELD_PLOT_WIDTH as WIDTH, type FieldLayout } from './field_layout';
+import { type FieldLayout, FIELD_PLOT_MARGIN as M, FIELD_PLOT_WIDTH as WIDTH } from './field_layout';
 import { NeuronPickSvg } from './NeuronPickSvg';
 import { stimulusDataUrl } from './stimulus';
 
@@ -29,7 +29,17 @@ export interface FieldPlotProps {
   overlay?: ReactNode;
 }
 
-export function FieldPlot({ geometry, layout, className, stimulusClassName, showStimulus, label, pickRadius = 10, children, overlay }: FieldPlotProps) {
+export function FieldPlot({
+  geometry,
+  layout,
+  className,
+  stimulusClassName,
+  showStimulus,
+  label,
+  pickRadius = 10,
+  children,
+  overlay,
+}: FieldPlotProps) {
   const images = useStore((s) => s.images);
   const imageIndex = useStore((s) => s.selectedImage);
   // Unique per plot: two field views can be on the page at once.
@@ -37,7 +47,11 @@ export function FieldPlot({ geometry, layout, className, stimulusClassName, show
 
   const delaunay = useMemo(() => {
     const p = geometry.pixels;
-    return d3.Delaunay.from({ length: geometry.neurons }, (_v, n) => layout.x(p[2 * n]), (_v, n) => layout.y(p[2 * n + 1]));
+    return d3.Delaunay.from(
+      { length: geometry.neurons },
+      (_v, n) => layout.x(p[2 * n]),
+      (_v, n) => layout.y(p[2 * n + 1]),
+    );
   }, [geometry, layout]);
 
   const stimulusUrl = useMemo(
@@ -49,26 +63,52 @@ export function FieldPlot({ geometry, layout, className, stimulusClassName, show
   const [ih, iw] = geometry.imageSize;
   return (
     <NeuronPickSvg
-      width={WIDTH} height={layout.height} className={`plot ${className}`} label={label}
-      delaunay={delaunay} at={(n) => [x(geometry.pixels[2 * n]), y(geometry.pixels[2 * n + 1])]} radius={pickRadius}
+      width={WIDTH}
+      height={layout.height}
+      className={`plot ${className}`}
+      label={label}
+      delaunay={delaunay}
+      at={(n) => [x(geometry.pixels[2 * n]), y(geometry.pixels[2 * n + 1])]}
+      radius={pickRadius}
     >
       <defs>
-        <clipPath id={clipId}><rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} /></clipPath>
+        <clipPath id={clipId}>
+          <rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} />
+        </clipPath>
       </defs>
       <rect x={M.left} y={M.top} width={layout.plotW} height={layout.plotH} className="rf-frame" />
       <g clipPath={`url(#${clipId})`}>
         {stimulusUrl && (
           <image
-            href={stimulusUrl} x={x(-0.5)} y={y(-0.5)} width={x(iw - 0.5) - x(-0.5)} height={y(ih - 0.5) - y(-0.5)}
-            preserveAspectRatio="none" className={stimulusClassName}
+            href={stimulusUrl}
+            x={x(-0.5)}
+            y={y(-0.5)}
+            width={x(iw - 0.5) - x(-0.5)}
+            height={y(ih - 0.5) - y(-0.5)}
+            preserveAspectRatio="none"
+            className={stimulusClassName}
           />
         )}
         {children}
       </g>
       {overlay}
-      <g className="axis" transform={`translate(0,${M.top + layout.plotH})`} ref={(g) => { if (g) d3.select(g).call(d3.axisBottom(x).ticks(8)); }} />
-      <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(4)); }} />
-      <text className="axis-label" x={M.left + layout.plotW / 2} y={layout.height - 2} textAnchor="middle">stimulus x (pixels)</text>
+      <g
+        className="axis"
+        transform={`translate(0,${M.top + layout.plotH})`}
+        ref={(g) => {
+          if (g) d3.select(g).call(d3.axisBottom(x).ticks(8));
+        }}
+      />
+      <g
+        className="axis"
+        transform={`translate(${M.left},0)`}
+        ref={(g) => {
+          if (g) d3.select(g).call(d3.axisLeft(y).ticks(4));
+        }}
+      />
+      <text className="axis-label" x={M.left + layout.plotW / 2} y={layout.height - 2} textAnchor="middle">
+        stimulus x (pixels)
+      </text>
     </NeuronPickSvg>
   );
 }

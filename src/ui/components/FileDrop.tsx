@@ -2,7 +2,7 @@
  * A drop zone with file inputs inside: keyboard users press a button, others drop files (or, with `folders`,
  * a folder) on it.
  */
-import { useRef, useState, type ReactNode } from 'react';
+import { type ReactNode, useRef, useState } from 'react';
 import type { PathedFile } from '../../io/scan';
 import { filesFromDrop } from './dropped_files';
 
@@ -19,7 +19,17 @@ interface Props {
   onError?(message: string): void;
 }
 
-export function FileDrop({ label, hint, accept, multiple = false, disabled = false, testId, folders = false, onFiles, onError }: Props) {
+export function FileDrop({
+  label,
+  hint,
+  accept,
+  multiple = false,
+  disabled = false,
+  testId,
+  folders = false,
+  onFiles,
+  onError,
+}: Props) {
   const input = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
@@ -31,7 +41,10 @@ export function FileDrop({ label, hint, accept, multiple = false, disabled = fal
   return (
     <div
       className={`drop ${over ? 'drop-over' : ''}`}
-      onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
       onDragLeave={() => setOver(false)}
       onDrop={(e) => {
         e.preventDefault();
@@ -39,23 +52,44 @@ export function FileDrop({ label, hint, accept, multiple = false, disabled = fal
         if (disabled) return;
         const dt = e.dataTransfer;
         (folders ? filesFromDrop(dt) : Promise.resolve(Array.from(dt.files)))
-          .then((files) => { if (files.length) onFiles(files); })
+          .then((files) => {
+            if (files.length) onFiles(files);
+          })
           .catch((err: unknown) => onError?.(err instanceof Error ? err.message : String(err)));
       }}
     >
-      <button type="button" className="button" disabled={disabled} onClick={() => input.current?.click()}>{label}</button>
+      <button type="button" className="button" disabled={disabled} onClick={() => input.current?.click()}>
+        {label}
+      </button>
       {folders && (
-        <button type="button" className="button button-secondary" disabled={disabled} onClick={() => folderInput.current?.click()}>
+        <button
+          type="button"
+          className="button button-secondary"
+          disabled={disabled}
+          onClick={() => folderInput.current?.click()}
+        >
           Pick folder…
         </button>
       )}
       <span className="drop-hint">{hint}</span>
-      <input ref={input} type="file" hidden accept={accept} multiple={multiple} data-testid={testId}
-        onChange={(e) => take(e.target.files, e.target)} />
+      <input
+        ref={input}
+        type="file"
+        hidden
+        accept={accept}
+        multiple={multiple}
+        data-testid={testId}
+        onChange={(e) => take(e.target.files, e.target)}
+      />
       {folders && (
-        <input ref={folderInput} type="file" hidden data-testid={`${testId}-folder`}
+        <input
+          ref={folderInput}
+          type="file"
+          hidden
+          data-testid={`${testId}-folder`}
           {...{ webkitdirectory: '', directory: '' }}
-          onChange={(e) => take(e.target.files, e.target)} />
+          onChange={(e) => take(e.target.files, e.target)}
+        />
       )}
     </div>
   );

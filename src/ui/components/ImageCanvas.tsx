@@ -2,7 +2,17 @@
 import type { ImageSet } from '../../state/derived/test_images';
 import { useStimulusCanvas } from './stimulus';
 
-export function ImageCanvas({ images, index, width, label }: { images: ImageSet; index: number; width: number; label: string }) {
+export function ImageCanvas({
+  images,
+  index,
+  width,
+  label,
+}: {
+  images: ImageSet;
+  index: number;
+  width: number;
+  label: string;
+}) {
   const ref = useStimulusCanvas(images, index);
   const [, , h, w] = images.shape;
   return (

@@ -3,7 +3,12 @@ import type { ImageSet } from '../../state/derived/test_images';
 import { useStore } from '../../state/store';
 import { ImageCanvas } from './ImageCanvas';
 
-export function ImageStepper({ images, current, width, labelTestId }: {
+export function ImageStepper({
+  images,
+  current,
+  width,
+  labelTestId,
+}: {
   images: ImageSet;
   /** The image shown: the selection, clamped to the stack by the caller. */
   current: number;
@@ -18,9 +23,27 @@ export function ImageStepper({ images, current, width, labelTestId }: {
     <div className="stimulus-box">
       <ImageCanvas images={images} index={current} width={width} label={images.labels[current]} />
       <div className="row small">
-        <button type="button" className="button-quiet" aria-label="Previous image" disabled={current === 0} onClick={() => selectImage(current - 1)}>‹</button>
-        <span data-testid={labelTestId}>{images.labels[current]} ({current + 1}/{count})</span>
-        <button type="button" className="button-quiet" aria-label="Next image" disabled={current >= count - 1} onClick={() => selectImage(current + 1)}>›</button>
+        <button
+          type="button"
+          className="button-quiet"
+          aria-label="Previous image"
+          disabled={current === 0}
+          onClick={() => selectImage(current - 1)}
+        >
+          ‹
+        </button>
+        <span data-testid={labelTestId}>
+          {images.labels[current]} ({current + 1}/{count})
+        </span>
+        <button
+          type="button"
+          className="button-quiet"
+          aria-label="Next image"
+          disabled={current >= count - 1}
+          onClick={() => selectImage(current + 1)}
+        >
+          ›
+        </button>
       </div>
     </div>
   );

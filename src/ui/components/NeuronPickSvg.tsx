@@ -4,7 +4,7 @@
  * app-wide ones, linked across views; a plot of other neurons passes its own.
  */
 import type * as d3 from 'd3';
-import { useRef, type ReactNode, type RefObject } from 'react';
+import { type ReactNode, type RefObject, useRef } from 'react';
 import { useStore } from '../../state/store';
 
 /** Hovered neuron and what hovering and clicking change. */
@@ -15,12 +15,28 @@ export interface NeuronPick {
 }
 
 /** Pointer position in the viewBox units of an svg whose viewBox is `0 0 width height`, however large it is drawn. */
-function pointerInViewBox(e: { clientX: number; clientY: number }, svg: SVGSVGElement, width: number, height: number): [number, number] {
+function pointerInViewBox(
+  e: { clientX: number; clientY: number },
+  svg: SVGSVGElement,
+  width: number,
+  height: number,
+): [number, number] {
   const box = svg.getBoundingClientRect();
   return [((e.clientX - box.left) / box.width) * width, ((e.clientY - box.top) / box.height) * height];
 }
 
-export function NeuronPickSvg({ width, height, className, label, delaunay, at, radius, pick, svgRef, children }: {
+export function NeuronPickSvg({
+  width,
+  height,
+  className,
+  label,
+  delaunay,
+  at,
+  radius,
+  pick,
+  svgRef,
+  children,
+}: {
   /** viewBox size: marks are placed in these units. */
   width: number;
   height: number;

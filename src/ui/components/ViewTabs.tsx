@@ -4,7 +4,7 @@
  * keep their state (sort order, scroll, zoom) and do no work: their effects, store subscriptions included, are
  * off while hidden (a training run's snapshots do not redraw them), and they catch up with the store when shown.
  */
-import { Activity, useRef, type KeyboardEvent } from 'react';
+import { Activity, type KeyboardEvent, useRef } from 'react';
 import { useStore } from '../../state/store';
 import type { ViewTab } from '../views/registry';
 
@@ -30,7 +30,10 @@ export function ViewTabs({ tabs }: { tabs: ViewTab[] }) {
         {tabs.map((t) => (
           <button
             key={t.id}
-            ref={(b) => { if (b) buttons.current.set(t.id, b); else buttons.current.delete(t.id); }}
+            ref={(b) => {
+              if (b) buttons.current.set(t.id, b);
+              else buttons.current.delete(t.id);
+            }}
             type="button"
             role="tab"
             id={`tab-${t.id}`}

@@ -6,7 +6,10 @@ import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import type { CorticalColorAxis } from '../../state/slices/view_slice';
 
 /** Per-neuron value in [0, 1] along one cortical axis, and the range it came from; null without coordinates. */
-export function corticalColorValues(g: ReadoutGeometry, axis: CorticalColorAxis): { t: Float32Array; lo: number; hi: number } | null {
+export function corticalColorValues(
+  g: ReadoutGeometry,
+  axis: CorticalColorAxis,
+): { t: Float32Array; lo: number; hi: number } | null {
   const { cortex, cortexDims, neurons } = g;
   if (!cortex || cortexDims < 2) return null;
   const k = axis === 'x' ? 0 : 1;

@@ -11,11 +11,12 @@ function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> 
   // readEntries returns at most ~100 entries per call; keep calling until it returns none.
   return new Promise((resolve, reject) => {
     const out: FileSystemEntry[] = [];
-    const next = () => reader.readEntries((batch) => {
-      if (batch.length === 0) return resolve(out);
-      out.push(...batch);
-      next();
-    }, reject);
+    const next = () =>
+      reader.readEntries((batch) => {
+        if (batch.length === 0) return resolve(out);
+        out.push(...batch);
+        next();
+      }, reject);
     next();
   });
 }

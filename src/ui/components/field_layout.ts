@@ -24,11 +24,18 @@ export interface FieldLayout {
 }
 
 /** Bounding box [x0, x1, y0, y1] of interleaved (x, y) points, grown from `box` (default: empty). */
-export function boundingBox(xy: ArrayLike<number>, box: FieldExtent = [Infinity, -Infinity, Infinity, -Infinity]): FieldExtent {
+export function boundingBox(
+  xy: ArrayLike<number>,
+  box: FieldExtent = [Infinity, -Infinity, Infinity, -Infinity],
+): FieldExtent {
   let [x0, x1, y0, y1] = box;
   for (let i = 0; i + 1 < xy.length; i += 2) {
-    const px = xy[i], py = xy[i + 1];
-    x0 = Math.min(x0, px); x1 = Math.max(x1, px); y0 = Math.min(y0, py); y1 = Math.max(y1, py);
+    const px = xy[i],
+      py = xy[i + 1];
+    x0 = Math.min(x0, px);
+    x1 = Math.max(x1, px);
+    y0 = Math.min(y0, py);
+    y1 = Math.max(y1, py);
   }
   return [x0, x1, y0, y1];
 }
@@ -42,7 +49,8 @@ export function frameAround([x0, x1, y0, y1]: FieldExtent, aspect: number, pad: 
   const cy = (y0 + y1) / 2;
   let w = (Math.max(x1 - x0, 2) + 2 * pad) * grow;
   let h = (Math.max(y1 - y0, 2) + 2 * pad) * grow;
-  if (w / h > aspect) h = w / aspect; else w = h * aspect;
+  if (w / h > aspect) h = w / aspect;
+  else w = h * aspect;
   return [cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2];
 }
 
@@ -57,7 +65,13 @@ export function fieldLayout(imageSize: readonly [number, number], zoom?: (aspect
   const plotH = (plotW * ih) / iw;
   // Pixel centres at integers: the image spans [-0.5, size - 0.5].
   const [x0, x1, y0, y1] = zoom ? zoom(plotW / plotH) : [-0.5, iw - 0.5, -0.5, ih - 0.5];
-  const x = d3.scaleLinear().domain([x0, x1]).range([M.left, M.left + plotW]);
-  const y = d3.scaleLinear().domain([y0, y1]).range([M.top, M.top + plotH]);
+  const x = d3
+    .scaleLinear()
+    .domain([x0, x1])
+    .range([M.left, M.left + plotW]);
+  const y = d3
+    .scaleLinear()
+    .domain([y0, y1])
+    .range([M.top, M.top + plotH]);
   return { x, y, k: plotW / (x1 - x0), height: M.top + plotH + M.bottom, plotW, plotH };
 }

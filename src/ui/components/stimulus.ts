@@ -1,5 +1,5 @@
 /** Drawing one image of an NCHW stack in gray (first channel, scaled to its own min..max). */
-import { useEffect, useRef, type RefObject } from 'react';
+import { type RefObject, useEffect, useRef } from 'react';
 import type { ImageSet } from '../../state/derived/test_images';
 
 /** Paints image `index` into a context whose canvas is width x height of the images. */

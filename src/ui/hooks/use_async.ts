@@ -14,7 +14,11 @@ export interface AsyncState<T> {
  * `keepPrevious`: while a new result is computed, keep showing the last one (no layout jump when stepping
  * through images; the value should say what it is for). Otherwise the value is cleared as soon as deps change.
  */
-export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly unknown[], opts: { keepPrevious?: boolean } = {}): AsyncState<T> {
+export function useAsync<T>(
+  factory: (() => Promise<T>) | null,
+  deps: readonly unknown[],
+  opts: { keepPrevious?: boolean } = {},
+): AsyncState<T> {
   const [state, setState] = useState<AsyncState<T>>({ value: null, error: null, loading: false });
   useEffect(() => {
     if (!factory) {
@@ -31,11 +35,18 @@ export function useAsync<T>(factory: (() => Promise<T>) | null, deps: readonly u
       return;
     }
     promise.then(
-      (value) => { if (current) setState({ value, error: null, loading: false }); },
-      (err: unknown) => { if (current) setState({ value: null, error: err instanceof Error ? err.message : String(err), loading: false }); },
+      (value) => {
+        if (current) setState({ value, error: null, loading: false });
+      },
+      (err: unknown) => {
+        if (current) setState({ value: null, error: err instanceof Error ? err.message : String(err), loading: false });
+      },
     );
-    return () => { current = false; };
+    return () => {
+      current = false;
+    };
     // The caller lists what the factory depends on, as for useEffect.
+    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps list is the dependency list
   }, deps);
   return state;
 }

@@ -4,7 +4,7 @@
  * a factorized readout's neurons at their masks' peaks or centres of mass as the view settings say.
  */
 import { useMemo } from 'react';
-import { snapshotGeometry, withMaskPosition, type ReadoutGeometry } from '../../state/derived/readout_geometry';
+import { type ReadoutGeometry, snapshotGeometry, withMaskPosition } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
 import type { ReadoutSnapshotMessage } from '../../train/worker/protocol';
 

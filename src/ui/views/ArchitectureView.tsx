@@ -23,9 +23,12 @@ function ReadoutFacts({ readout }: { readout: ReadoutArchitecture }) {
   if (readout.kind === 'factorized') {
     const { height, width, options: o } = readout.factorized;
     const flags = [
-      o.constrainPos && 'constrain_pos', o.positiveSpatial && 'positive_spatial',
+      o.constrainPos && 'constrain_pos',
+      o.positiveSpatial && 'positive_spatial',
       o.positiveWeights && 'positive_weights',
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     return (
       <>
         <dt>mask</dt>
@@ -37,8 +40,9 @@ function ReadoutFacts({ readout }: { readout: ReadoutArchitecture }) {
         <dt>regularizer</dt>
         <dd>
           {o.l1Form === 'per_neuron'
-            ? 'Σₙ |maskₙ|₁ |featuresₙ|₁' : '(Σₙ |maskₙ|₁)(Σₙ |featuresₙ|₁), as neuralpredictors'}
-          {' '}× {o.regWeight}
+            ? 'Σₙ |maskₙ|₁ |featuresₙ|₁'
+            : '(Σₙ |maskₙ|₁)(Σₙ |featuresₙ|₁), as neuralpredictors'}{' '}
+          × {o.regWeight}
         </dd>
       </>
     );
@@ -46,12 +50,13 @@ function ReadoutFacts({ readout }: { readout: ReadoutArchitecture }) {
   const pos = readout.positionNetwork;
   return (
     <>
-      <dt>Σ</dt><dd>{readout.gaussType}</dd>
+      <dt>Σ</dt>
+      <dd>{readout.gaussType}</dd>
       <dt>positions</dt>
       <dd>
         {pos
-          ? `position network ${[pos.inputDimensions, ...pos.linears.map((l) => l.outFeatures)].join(' → ')}`
-            + `${pos.finalTanh ? ', tanh' : ''} from cortical coordinates`
+          ? `position network ${[pos.inputDimensions, ...pos.linears.map((l) => l.outFeatures)].join(' → ')}` +
+            `${pos.finalTanh ? ', tanh' : ''} from cortical coordinates`
           : 'free per-neuron means'}
       </dd>
     </>
@@ -72,80 +77,137 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
       <h2 id="arch-title">Architecture</h2>
       <p className="muted small">
         {source.checkpointName} ({source.format === 'zip' ? 'zip format' : 'legacy format'})
-        {source.configName ? ` with ${source.configName}` : ', default config'} · {model.parameters.toLocaleString('en-US')} parameters
+        {source.configName ? ` with ${source.configName}` : ', default config'} ·{' '}
+        {model.parameters.toLocaleString('en-US')} parameters
       </p>
       <h3>Core: Stacked2dCore</h3>
       <div className="table-scroll">
-      <table className="table" data-testid="core-layers">
-        <thead>
-          <tr><th>layer</th><th>kind</th><th>channels</th><th>kernel</th><th>padding</th><th>then</th><th>output</th></tr>
-        </thead>
-        <tbody>
-          <tr className="muted"><td>input</td><td colSpan={5}>channels × height × width</td><td>{c}×{h}×{w}</td></tr>
-          {core.layers.map((l) => (
-            <tr key={l.index}>
-              <td>layer{l.index}</td>
-              <td>{l.kind === 'conv' ? 'conv' : 'depth-separable'}</td>
-              <td>{l.inChannels} → {l.outChannels}</td>
-              <td>{kernelOf(l)}</td>
-              <td>{paddingOf(l)}</td>
-              <td>{l.batchNorm ? <abbr title="BatchNorm (eval: running statistics)">BN</abbr> : '—'}{l.elu ? ', ELU' : ''}</td>
-              <td>{l.outChannels}×{l.outHeight}×{l.outWidth}</td>
+        <table className="table" data-testid="core-layers">
+          <thead>
+            <tr>
+              <th>layer</th>
+              <th>kind</th>
+              <th>channels</th>
+              <th>kernel</th>
+              <th>padding</th>
+              <th>then</th>
+              <th>output</th>
             </tr>
-          ))}
-          <tr className="muted"><td>readout sees</td><td colSpan={5}>layer{core.stack.length > 1 ? 's' : ''} {core.stack.join(', ')}</td><td>{fc}×{fh}×{fw}</td></tr>
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            <tr className="muted">
+              <td>input</td>
+              <td colSpan={5}>channels × height × width</td>
+              <td>
+                {c}×{h}×{w}
+              </td>
+            </tr>
+            {core.layers.map((l) => (
+              <tr key={l.index}>
+                <td>layer{l.index}</td>
+                <td>{l.kind === 'conv' ? 'conv' : 'depth-separable'}</td>
+                <td>
+                  {l.inChannels} → {l.outChannels}
+                </td>
+                <td>{kernelOf(l)}</td>
+                <td>{paddingOf(l)}</td>
+                <td>
+                  {l.batchNorm ? <abbr title="BatchNorm (eval: running statistics)">BN</abbr> : '—'}
+                  {l.elu ? ', ELU' : ''}
+                </td>
+                <td>
+                  {l.outChannels}×{l.outHeight}×{l.outWidth}
+                </td>
+              </tr>
+            ))}
+            <tr className="muted">
+              <td>readout sees</td>
+              <td colSpan={5}>
+                layer{core.stack.length > 1 ? 's' : ''} {core.stack.join(', ')}
+              </td>
+              <td>
+                {fc}×{fh}×{fw}
+              </td>
+            </tr>
+          </tbody>
+        </table>
       </div>
-      <h3 data-testid="arch-readout-kind" data-kind={readout.kind}>Readout: {readoutClassName(readout.kind)}</h3>
+      <h3 data-testid="arch-readout-kind" data-kind={readout.kind}>
+        Readout: {readoutClassName(readout.kind)}
+      </h3>
       <dl className="facts">
-        <dt>neurons</dt><dd data-testid="arch-neurons">{model.neurons.toLocaleString('en-US')}</dd>
+        <dt>neurons</dt>
+        <dd data-testid="arch-neurons">{model.neurons.toLocaleString('en-US')}</dd>
         <dt>readout</dt>
         <dd>
           {arch.readouts.length > 1 ? (
             <select aria-label="Readout" value={model.readoutKey} onChange={(e) => void chooseReadout(e.target.value)}>
-              {arch.readouts.map((r) => <option key={r.key} value={r.key}>{r.key} ({r.neurons.toLocaleString('en-US')} neurons)</option>)}
+              {arch.readouts.map((r) => (
+                <option key={r.key} value={r.key}>
+                  {r.key} ({r.neurons.toLocaleString('en-US')} neurons)
+                </option>
+              ))}
             </select>
-          ) : readout.key}
+          ) : (
+            readout.key
+          )}
         </dd>
-        <dt>features</dt><dd>{readout.channels} per neuron{readout.bias ? ', with bias' : ''}</dd>
+        <dt>features</dt>
+        <dd>
+          {readout.channels} per neuron{readout.bias ? ', with bias' : ''}
+        </dd>
         <ReadoutFacts readout={readout} />
-        <dt>output</dt><dd>ELU(x{arch.eluOffset ? ` + ${arch.eluOffset}` : ''}) + 1</dd>
+        <dt>output</dt>
+        <dd>ELU(x{arch.eluOffset ? ` + ${arch.eluOffset}` : ''}) + 1</dd>
       </dl>
       <h3>Parameters</h3>
       <div className="table-scroll">
         <table className="table arch-params" data-testid="arch-params">
           <thead>
-            <tr><th>part</th><th>counted</th><th>here</th><th className="num">parameters</th></tr>
+            <tr>
+              <th>part</th>
+              <th>counted</th>
+              <th>here</th>
+              <th className="num">parameters</th>
+            </tr>
           </thead>
           <tbody>
             {params.map((r) => {
               const part = r.id === 'core' || r.id === 'total';
               return (
-              <tr key={r.id} data-testid={`arch-params-${part ? r.id : 'readout'}`}
-                data-readout={part ? undefined : r.id} className={r.id === 'total' ? 'total' : undefined}>
-                <td>
-                  {r.id === 'total' ? <strong>total</strong> : r.part}{r.id === model.readoutKey ? ' (shown)' : ''}
-                </td>
-                <td>{r.formula && <code>{r.formula}</code>}</td>
-                <td className="muted">{r.worked}</td>
-                <td className="num" data-value={r.parameters}>{r.parameters.toLocaleString('en-US')}</td>
-              </tr>
+                <tr
+                  key={r.id}
+                  data-testid={`arch-params-${part ? r.id : 'readout'}`}
+                  data-readout={part ? undefined : r.id}
+                  className={r.id === 'total' ? 'total' : undefined}
+                >
+                  <td>
+                    {r.id === 'total' ? <strong>total</strong> : r.part}
+                    {r.id === model.readoutKey ? ' (shown)' : ''}
+                  </td>
+                  <td>{r.formula && <code>{r.formula}</code>}</td>
+                  <td className="muted">{r.worked}</td>
+                  <td className="num" data-value={r.parameters}>
+                    {r.parameters.toLocaleString('en-US')}
+                  </td>
+                </tr>
               );
             })}
           </tbody>
         </table>
       </div>
       <p className="muted small">
-        n neurons, c core channels{readout.kind === 'factorized'
+        n neurons, c core channels
+        {readout.kind === 'factorized'
           ? ', h × w the core\u2019s output map (one mask weight per pixel); '
           : ', s the values of each neuron\u2019s Σ (full 4, uncorrelated 2, isotropic 1), 2 for a free mean; '}
-        + n: one bias per neuron.
-        The Transfer tab compares these readout designs for the loaded scan.
+        + n: one bias per neuron. The Transfer tab compares these readout designs for the loaded scan.
       </p>
       {notes.length > 0 && (
         <ul className="notes">
-          {notes.map((n) => <li key={n}>{n}</li>)}
+          {notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
         </ul>
       )}
     </section>

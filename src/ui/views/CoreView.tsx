@@ -4,17 +4,23 @@
  * the features every neuron's readout picks from at its position.
  */
 import { useMemo, useState } from 'react';
-import { coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, neuronFeatures, readoutFeatures } from '../../state/services/inspector_service';
+import {
+  coreFeatureMaps,
+  firstLayerFilters,
+  gridToFeaturePixel,
+  neuronFeatures,
+  readoutFeatures,
+} from '../../state/services/inspector_service';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
 import { ImageStepper } from '../components/ImageStepper';
 import './core/core.css';
-import { FeatureMapGrid, type MapScale, type NeuronMark } from './core/FeatureMapGrid';
-import { FilterGrid } from './core/FilterGrid';
-import { fmt, gradient, sequentialLut } from './core/heatmap';
-import { Heatmap, MapRing } from './core/Heatmap';
 import { useAsync } from '../hooks/use_async';
 import { useReadoutGeometry } from '../hooks/use_field_geometry';
+import { FeatureMapGrid, type MapScale, type NeuronMark } from './core/FeatureMapGrid';
+import { FilterGrid } from './core/FilterGrid';
+import { Heatmap, MapRing } from './core/Heatmap';
+import { fmt, gradient, sequentialLut } from './core/heatmap';
 
 /** How many of the selected neuron's channels are named as its strongest. */
 const STRONG_CHANNELS = 4;
@@ -51,7 +57,9 @@ export function CoreView() {
     let strong: number[] = [];
     if (features.value && selected < features.value.neurons) {
       const w = neuronFeatures(features.value, selected);
-      strong = Array.from(w, (_v, c) => c).sort((a, b) => Math.abs(w[b]) - Math.abs(w[a])).slice(0, STRONG_CHANNELS);
+      strong = Array.from(w, (_v, c) => c)
+        .sort((a, b) => Math.abs(w[b]) - Math.abs(w[a]))
+        .slice(0, STRONG_CHANNELS);
     }
     return { neuron: selected, x, y, strong };
   }, [selected, geometry, maps.value, features.value, model]);
@@ -67,17 +75,22 @@ export function CoreView() {
     <section className="panel" aria-labelledby="core-title" data-testid="core-view">
       <h2 id="core-title">Core</h2>
       <p className="muted small">
-        {core.layers.length} layers; input {core.inputShape.join('×')}, output {core.outputShape.join('×')} (channels × height × width).
+        {core.layers.length} layers; input {core.inputShape.join('×')}, output {core.outputShape.join('×')} (channels ×
+        height × width).
         {geometry?.kind === 'factorized'
-          ? 'Every neuron\u2019s readout weights these output channels over its spatial mask and sums them '
-            + '(a factorized readout).'
+          ? 'Every neuron\u2019s readout weights these output channels over its spatial mask and sums them ' +
+            '(a factorized readout).'
           : 'Every neuron\u2019s readout takes a weighted sum of these output channels at its own position.'}
       </p>
 
       <h3>First-layer filters</h3>
-      {filters.value
-        ? <FilterGrid filters={filters.value} />
-        : <p className="muted small">{filters.error ? `Could not read the filters: ${filters.error}` : 'Reading the filters…'}</p>}
+      {filters.value ? (
+        <FilterGrid filters={filters.value} />
+      ) : (
+        <p className="muted small">
+          {filters.error ? `Could not read the filters: ${filters.error}` : 'Reading the filters…'}
+        </p>
+      )}
 
       <h3>Feature maps</h3>
       {images && count > 0 && (
@@ -92,17 +105,27 @@ export function CoreView() {
                 data-image={shown.index}
                 data-images-name={shown.images.name}
               >
-                {m.channels} channels, {m.height}×{m.width}, values {fmt(m.min)} … {fmt(m.max)} for {shown.images.labels[shown.index]}
-                <span className="muted"> ({m.backend}, {m.milliseconds.toFixed(0)} ms)</span>
+                {m.channels} channels, {m.height}×{m.width}, values {fmt(m.min)} … {fmt(m.max)} for{' '}
+                {shown.images.labels[shown.index]}
+                <span className="muted">
+                  {' '}
+                  ({m.backend}, {m.milliseconds.toFixed(0)} ms)
+                </span>
                 {maps.loading && <span className="muted"> · computing the next image…</span>}
               </p>
             ) : (
-              <p className="muted" data-testid="fmap-status">{maps.error ? `Could not compute the feature maps: ${maps.error}` : 'Running the core on this image…'}</p>
+              <p className="muted" data-testid="fmap-status">
+                {maps.error ? `Could not compute the feature maps: ${maps.error}` : 'Running the core on this image…'}
+              </p>
             )}
             <div className="core-legend">
               <label>
                 color scale{' '}
-                <select aria-label="Feature map color scale" value={scale} onChange={(e) => setScale(e.target.value as MapScale)}>
+                <select
+                  aria-label="Feature map color scale"
+                  value={scale}
+                  onChange={(e) => setScale(e.target.value as MapScale)}
+                >
                   <option value="channel">per channel (its own min … max)</option>
                   <option value="shared">shared by all channels</option>
                 </select>
@@ -116,9 +139,14 @@ export function CoreView() {
             </div>
             {mark && (
               <p data-testid="core-neuron-note">
-                Ringed: neuron {mark.neuron}&apos;s readout position{geometry?.kind === 'factorized'
-                  ? ` (its mask\u2019s ${geometry.position === 'centroid' ? 'centre of mass' : 'peak'})` : ''}.
-                {mark.strong.length > 0 && <> Its strongest channels (largest |weight|): {mark.strong.join(', ')}, in bold.</>}
+                Ringed: neuron {mark.neuron}&apos;s readout position
+                {geometry?.kind === 'factorized'
+                  ? ` (its mask\u2019s ${geometry.position === 'centroid' ? 'centre of mass' : 'peak'})`
+                  : ''}
+                .
+                {mark.strong.length > 0 && (
+                  <> Its strongest channels (largest |weight|): {mark.strong.join(', ')}, in bold.</>
+                )}
               </p>
             )}
             <p className="muted">Click a map to enlarge it.</p>
@@ -128,19 +156,33 @@ export function CoreView() {
       {m && focusChannel !== null && (
         <div className="core-focus" data-testid="core-focus">
           <Heatmap
-            data={m.data} offset={focusChannel * m.height * m.width} height={m.height} width={m.width}
-            lo={scale === 'shared' ? m.min : m.channelMin[focusChannel]} hi={scale === 'shared' ? m.max : m.channelMax[focusChannel]}
-            table={table} label={`feature map ${focusChannel}, enlarged`}
+            data={m.data}
+            offset={focusChannel * m.height * m.width}
+            height={m.height}
+            width={m.width}
+            lo={scale === 'shared' ? m.min : m.channelMin[focusChannel]}
+            hi={scale === 'shared' ? m.max : m.channelMax[focusChannel]}
+            table={table}
+            label={`feature map ${focusChannel}, enlarged`}
           >
-            {mark && <MapRing x={mark.x} y={mark.y} width={m.width} height={m.height} title={`neuron ${mark.neuron}`} />}
+            {mark && (
+              <MapRing x={mark.x} y={mark.y} width={m.width} height={m.height} title={`neuron ${mark.neuron}`} />
+            )}
           </Heatmap>
           <div className="small">
-            <p><strong>channel {focusChannel}</strong>: {fmt(m.channelMin[focusChannel])} … {fmt(m.channelMax[focusChannel])}</p>
-            <button type="button" className="button-quiet" onClick={() => setFocused(null)}>Close</button>
+            <p>
+              <strong>channel {focusChannel}</strong>: {fmt(m.channelMin[focusChannel])} …{' '}
+              {fmt(m.channelMax[focusChannel])}
+            </p>
+            <button type="button" className="button-quiet" onClick={() => setFocused(null)}>
+              Close
+            </button>
           </div>
         </div>
       )}
-      {m && <FeatureMapGrid maps={m} table={table} scale={scale} focused={focusChannel} onFocus={setFocused} mark={mark} />}
+      {m && (
+        <FeatureMapGrid maps={m} table={table} scale={scale} focused={focusChannel} onFocus={setFocused} mark={mark} />
+      )}
     </section>
   );
 }

@@ -9,7 +9,10 @@
 import * as d3 from 'd3';
 import { useMemo, useState } from 'react';
 import {
-  confidenceRadius, gridPositionsToPixels, pixelEllipses, sampledPixels,
+  confidenceRadius,
+  gridPositionsToPixels,
+  pixelEllipses,
+  sampledPixels,
 } from '../../state/derived/gaussian_ellipses';
 import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
@@ -17,7 +20,7 @@ import { COLOR_MAPS } from '../colormaps';
 import { CorticalLegend } from '../components/CorticalLegend';
 import { corticalColorValues } from '../components/cortical_colors';
 import { FieldPlot } from '../components/FieldPlot';
-import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
+import { boundingBox, type FieldExtent, fieldLayout, frameAround } from '../components/field_layout';
 import { useFieldGeometry } from '../hooks/use_field_geometry';
 import { MaskOutlinesView } from './MaskOutlinesView';
 
@@ -68,17 +71,27 @@ function GaussianEllipsesView() {
   const layout = useMemo(() => {
     if (!geometry || !ellipses) return null;
     // While training, the whole stimulus: a frame that followed the moving neurons would jump every second.
-    return fieldLayout(geometry.imageSize, zoom && !live ? (aspect) => fitExtent(geometry, ellipses, aspect) : undefined);
+    return fieldLayout(
+      geometry.imageSize,
+      zoom && !live ? (aspect) => fitExtent(geometry, ellipses, aspect) : undefined,
+    );
   }, [geometry, ellipses, zoom, live]);
 
-  const colors = useMemo(() => (geometry ? corticalColorValues(geometry, view.colorAxis) : null), [geometry, view.colorAxis]);
+  const colors = useMemo(
+    () => (geometry ? corticalColorValues(geometry, view.colorAxis) : null),
+    [geometry, view.colorAxis],
+  );
   const interpolate = COLOR_MAPS[view.colorMap].interpolate;
   const colorOf = (n: number) => (colors ? interpolate(colors.t[n]) : '#3b528b');
 
   const cloud = useMemo(() => {
     if (!geometry || spreads) return null;
     if (live && live.sampledImages > 0 && live.sampledPositions.length === live.sampledImages * geometry.neurons * 2) {
-      return { pixels: gridPositionsToPixels(geometry, live.sampledPositions), draws: live.sampledImages, fromTraining: true };
+      return {
+        pixels: gridPositionsToPixels(geometry, live.sampledPositions),
+        draws: live.sampledImages,
+        fromTraining: true,
+      };
     }
     return { pixels: sampledPixels(geometry, DRAWS), draws: DRAWS, fromTraining: false };
   }, [geometry, live, spreads]);
@@ -94,9 +107,16 @@ function GaussianEllipsesView() {
         parts[level].push(`M${layout.x(cloud.pixels[i]).toFixed(1)},${layout.y(cloud.pixels[i + 1]).toFixed(1)}h0`);
       }
     }
-    return parts.map((p, level) => (p.length ? (
-      <path key={level} d={p.join('')} className="gauss-cloud" stroke={colors ? interpolate((level + 0.5) / CLOUD_LEVELS) : '#3b528b'} />
-    ) : null));
+    return parts.map((p, level) =>
+      p.length ? (
+        <path
+          key={level}
+          d={p.join('')}
+          className="gauss-cloud"
+          stroke={colors ? interpolate((level + 0.5) / CLOUD_LEVELS) : '#3b528b'}
+        />
+      ) : null,
+    );
   }, [geometry, layout, cloud, showCloud, colors, interpolate]);
 
   const marks = useMemo(() => {
@@ -116,9 +136,16 @@ function GaussianEllipsesView() {
       const fade = Math.min(1, typical / Math.max(area[n], 1e-12));
       return (
         <ellipse
-          key={n} cx={cx} cy={cy} rx={ellipses[3 * n] * k} ry={ellipses[3 * n + 1] * k}
+          key={n}
+          cx={cx}
+          cy={cy}
+          rx={ellipses[3 * n] * k}
+          ry={ellipses[3 * n + 1] * k}
           transform={`rotate(${((ellipses[3 * n + 2] * 180) / Math.PI).toFixed(2)} ${cx.toFixed(2)} ${cy.toFixed(2)})`}
-          stroke={color} fill={color} fillOpacity={(0.12 * fade).toFixed(3)} strokeOpacity={Math.max(0.1, ink * Math.sqrt(fade)).toFixed(3)}
+          stroke={color}
+          fill={color}
+          fillOpacity={(0.12 * fade).toFixed(3)}
+          strokeOpacity={Math.max(0.1, ink * Math.sqrt(fade)).toFixed(3)}
         />
       );
     });
@@ -135,8 +162,13 @@ function GaussianEllipsesView() {
     const cy = y(geometry.pixels[2 * n + 1]);
     return (
       <g className={cls}>
-        <ellipse cx={cx} cy={cy} rx={Math.max(ellipses[3 * n] * k, 3)} ry={Math.max(ellipses[3 * n + 1] * k, 3)}
-          transform={`rotate(${(ellipses[3 * n + 2] * 180) / Math.PI} ${cx} ${cy})`} />
+        <ellipse
+          cx={cx}
+          cy={cy}
+          rx={Math.max(ellipses[3 * n] * k, 3)}
+          ry={Math.max(ellipses[3 * n + 1] * k, 3)}
+          transform={`rotate(${(ellipses[3 * n + 2] * 180) / Math.PI} ${cx} ${cy})`}
+        />
         <circle cx={cx} cy={cy} r={1.5} />
       </g>
     );
@@ -148,39 +180,49 @@ function GaussianEllipsesView() {
       <h2 id="gauss-title">
         {spreads ? 'Learned readout positions' : 'Learned Gaussians'}
         <span className="muted small" data-testid="gaussians-live">
-          {live ? ` · training${spreads ? ' a factorized readout' : ''}: epoch ${live.epoch}, batch ${live.batch}`
-            : ''}
+          {live ? ` · training${spreads ? ' a factorized readout' : ''}: epoch ${live.epoch}, batch ${live.batch}` : ''}
         </span>
       </h2>
       {spreads ? (
         <p className="muted small">
           A factorized readout weights the core&apos;s features by a spatial mask per neuron. While it trains, each
-          circle is centred on a mask&apos;s peak with the mask&apos;s spread (root mean square distance from its
-          centre of mass) as radius; the masks&apos; outlines show once the result is explored.
+          circle is centred on a mask&apos;s peak with the mask&apos;s spread (root mean square distance from its centre
+          of mass) as radius; the masks&apos; outlines show once the result is explored.
         </p>
       ) : (
         <p className="muted small">
-          While it trains, each neuron reads the core&apos;s features at a position drawn from its Gaussian
-          (mean μ, covariance ΣΣᵀ); at evaluation it uses the mean. An ellipse holds the chosen share of those
-          positions; the dots are such draws.
+          While it trains, each neuron reads the core&apos;s features at a position drawn from its Gaussian (mean μ,
+          covariance ΣΣᵀ); at evaluation it uses the mean. An ellipse holds the chosen share of those positions; the
+          dots are such draws.
         </p>
       )}
       <div className="controls small">
         <label hidden={spreads}>
           confidence{' '}
-          <select aria-label="Ellipse confidence" value={confidence} onChange={(e) => setConfidence(Number(e.target.value))}>
-            {CONFIDENCES.map((c) => <option key={c.p} value={c.p}>{c.label}</option>)}
+          <select
+            aria-label="Ellipse confidence"
+            value={confidence}
+            onChange={(e) => setConfidence(Number(e.target.value))}
+          >
+            {CONFIDENCES.map((c) => (
+              <option key={c.p} value={c.p}>
+                {c.label}
+              </option>
+            ))}
           </select>
         </label>
         <label hidden={spreads}>
-          <input type="checkbox" checked={showCloud} onChange={(e) => setShowCloud(e.target.checked)} />
-          {' '}sampled positions
+          <input type="checkbox" checked={showCloud} onChange={(e) => setShowCloud(e.target.checked)} /> sampled
+          positions
         </label>
         <label title="While training the whole stimulus is shown">
-          <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} />
-          {' '}fit to the {spreads ? 'masks' : 'Gaussians'}
+          <input type="checkbox" checked={zoom} disabled={live !== null} onChange={(e) => setZoom(e.target.checked)} />{' '}
+          fit to the {spreads ? 'masks' : 'Gaussians'}
         </label>
-        <label><input type="checkbox" checked={showStimulus} onChange={(e) => setShowStimulus(e.target.checked)} /> show stimulus</label>
+        <label>
+          <input type="checkbox" checked={showStimulus} onChange={(e) => setShowStimulus(e.target.checked)} /> show
+          stimulus
+        </label>
       </div>
       <FieldPlot
         geometry={geometry}
@@ -188,21 +230,29 @@ function GaussianEllipsesView() {
         className="gauss-plot"
         stimulusClassName="gauss-stimulus"
         showStimulus={showStimulus}
-        label={spreads
-          ? `Mask peaks and spreads of ${N} neurons of a factorized readout in training `
-            + `on the ${iw} by ${ih} pixel stimulus`
-          : `${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`}
+        label={
+          spreads
+            ? `Mask peaks and spreads of ${N} neurons of a factorized readout in training ` +
+              `on the ${iw} by ${ih} pixel stimulus`
+            : `${pct} confidence ellipses of ${N} neurons' readout positions on the ${iw} by ${ih} pixel stimulus`
+        }
         // A wide Gaussian is hovered anywhere within its minor semi-axis of its mean, a small one within 10 units.
         pickRadius={(n) => Math.max(10, ellipses[3 * n + 1] * k)}
       >
         <g data-testid="gaussian-cloud">{cloudPaths}</g>
-        <g className="gauss-ellipses" data-testid="gaussian-ellipses">{marks}</g>
+        <g className="gauss-ellipses" data-testid="gaussian-ellipses">
+          {marks}
+        </g>
         {outline(selected, 'gauss-selected')}
         {outline(hovered, 'gauss-hovered')}
       </FieldPlot>
       <CorticalLegend
-        colors={colors} axis={view.colorAxis} colorMap={view.colorMap} cortexDims={geometry.cortexDims}
-        unitsNote="; as in Receptive fields" noColors="Free per-neuron positions: no cortical coordinates to color by."
+        colors={colors}
+        axis={view.colorAxis}
+        colorMap={view.colorMap}
+        cortexDims={geometry.cortexDims}
+        unitsNote="; as in Receptive fields"
+        noColors="Free per-neuron positions: no cortical coordinates to color by."
       >
         {spreads ? (
           <span className="muted" data-testid="gaussians-cloud-note">
@@ -210,7 +260,8 @@ function GaussianEllipsesView() {
           </span>
         ) : (
           <span className="muted" data-testid="gaussians-cloud-note">
-            · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots: {cloud?.fromTraining
+            · ellipse radius {confidenceRadius(confidence).toFixed(2)} (noise units) · dots:{' '}
+            {cloud?.fromTraining
               ? `positions drawn for the batch's first ${cloud.draws} images`
               : `${DRAWS} draws per neuron`}
           </span>
@@ -219,18 +270,17 @@ function GaussianEllipsesView() {
       <p className="small" data-testid="gaussians-focus">
         {focus !== null && focus < N ? (
           <>
-            <strong>neuron {focus}</strong>: {spreads ? 'mask peak' : 'mean'}
-            {' '}({geometry.pixels[2 * focus].toFixed(2)}, {geometry.pixels[2 * focus + 1].toFixed(2)}) px;
-            {' '}{spreads ? 'spread' : `${pct.replace(/ \(.*/, '')} ellipse`}
-            {' '}{ellipses[3 * focus].toFixed(2)} × {ellipses[3 * focus + 1].toFixed(2)} px (semi-axes),
-            {' '}major axis at {(((ellipses[3 * focus + 2] * 180) / Math.PI + 180) % 180).toFixed(0)}°
+            <strong>neuron {focus}</strong>: {spreads ? 'mask peak' : 'mean'} ({geometry.pixels[2 * focus].toFixed(2)},{' '}
+            {geometry.pixels[2 * focus + 1].toFixed(2)}) px;{' '}
+            {spreads ? 'spread' : `${pct.replace(/ \(.*/, '')} ellipse`} {ellipses[3 * focus].toFixed(2)} ×{' '}
+            {ellipses[3 * focus + 1].toFixed(2)} px (semi-axes), major axis at{' '}
+            {(((ellipses[3 * focus + 2] * 180) / Math.PI + 180) % 180).toFixed(0)}°
             <span className="swatch" style={{ background: colorOf(focus) }} />
           </>
         ) : (
           <span className="muted">
             {N.toLocaleString('en-US')} neurons, {spreads ? 'factorized (masks); ' : `Σ ${geometry.gaussType}; `}
-            median major semi-axis
-            {' '}{d3.median(Array.from({ length: N }, (_v, n) => ellipses[3 * n]))?.toFixed(2)} px.
+            median major semi-axis {d3.median(Array.from({ length: N }, (_v, n) => ellipses[3 * n]))?.toFixed(2)} px.
             Hover for details, click to select.
           </span>
         )}

@@ -10,7 +10,7 @@ import { maskOutlines, outlinePath } from '../../state/derived/mask_contours';
 import type { ReadoutGeometry } from '../../state/derived/readout_geometry';
 import { useStore } from '../../state/store';
 import { FieldPlot } from '../components/FieldPlot';
-import { boundingBox, fieldLayout, frameAround, type FieldExtent } from '../components/field_layout';
+import { boundingBox, type FieldExtent, fieldLayout, frameAround } from '../components/field_layout';
 import { MaskPositionSelect, positionSourceText } from '../components/MaskPosition';
 
 const LEVELS: Array<{ level: number; label: string }> = [
@@ -134,8 +134,7 @@ export function MaskOutlinesView({ geometry }: { geometry: ReadoutGeometry }) {
       </FieldPlot>
       <div className="legend small">
         <span className="muted" data-testid="mask-legend">
-          Outlines at {label} of each mask&apos;s |weight| (marching squares on the {f.width}×{f.height}
-          {' '}feature map,{' '}
+          Outlines at {label} of each mask&apos;s |weight| (marching squares on the {f.width}×{f.height} feature map,{' '}
           {pxPerFeature === 1 ? '1 stimulus pixel' : `${pxPerFeature} stimulus pixels`} per feature pixel) · dots:{' '}
           {positionSourceText(geometry)} · colors tell neighbouring neurons apart (no cortical coordinates)
         </span>
@@ -145,8 +144,7 @@ export function MaskOutlinesView({ geometry }: { geometry: ReadoutGeometry }) {
           <>
             <strong>neuron {focus}</strong>: {geometry.position === 'centroid' ? 'centre of mass' : 'peak'} (
             {geometry.pixels[2 * focus].toFixed(2)}, {geometry.pixels[2 * focus + 1].toFixed(2)}) px;{' '}
-            {g.halfMaxPixels[focus]} feature pixels above half maximum; spread (RMS radius)
-            {' '}{g.spread[focus].toFixed(2)}{' '}
+            {g.halfMaxPixels[focus]} feature pixels above half maximum; spread (RMS radius) {g.spread[focus].toFixed(2)}{' '}
             feature pixels
             <span className="swatch" style={{ background: colorOf(focus) }} />
           </>

@@ -5,17 +5,23 @@
  * readout's neurons, its predicted against recorded responses on the test images.
  * Step through neurons with the number field (arrow keys up/down), the buttons, or ←/→ anywhere in the panel.
  */
-import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { type KeyboardEvent, useEffect, useMemo, useState } from 'react';
 import {
-  coreFeatureMaps, neuronFeatures, neuronTestResponses, readoutFeatures, scanMatchesReadout, scanTestComparison,
-  strongestChannel, topImages,
+  coreFeatureMaps,
+  neuronFeatures,
+  neuronTestResponses,
+  readoutFeatures,
+  scanMatchesReadout,
+  scanTestComparison,
+  strongestChannel,
+  topImages,
 } from '../../state/services/inspector_service';
 import { useStore } from '../../state/store';
 import { COLOR_MAPS } from '../colormaps';
 import './core/core.css';
-import { sequentialLut } from './core/heatmap';
 import { useAsync } from '../hooks/use_async';
 import { useReadoutGeometry } from '../hooks/use_field_geometry';
+import { sequentialLut } from './core/heatmap';
 import { Barcode } from './inspector/Barcode';
 import { MaskHeatmap, MaskOnMaps } from './inspector/MaskOnMaps';
 import { PositionOnMaps } from './inspector/PositionOnMaps';
@@ -24,7 +30,15 @@ import { TopImages } from './inspector/TopImages';
 
 const TOP_K = 8;
 
-function NeuronStepper({ neuron, neurons, onSelect }: { neuron: number | null; neurons: number; onSelect(n: number): void }) {
+function NeuronStepper({
+  neuron,
+  neurons,
+  onSelect,
+}: {
+  neuron: number | null;
+  neurons: number;
+  onSelect(n: number): void;
+}) {
   const [draft, setDraft] = useState(neuron === null ? '' : String(neuron));
   useEffect(() => setDraft(neuron === null ? '' : String(neuron)), [neuron]);
   const commit = (text: string) => {
@@ -36,7 +50,15 @@ function NeuronStepper({ neuron, neurons, onSelect }: { neuron: number | null; n
   return (
     <div className="stepper small">
       <label htmlFor="inspector-neuron">Neuron</label>
-      <button type="button" className="button-quiet" aria-label="Previous neuron" disabled={neuron === 0} onClick={() => step(-1)}>‹</button>
+      <button
+        type="button"
+        className="button-quiet"
+        aria-label="Previous neuron"
+        disabled={neuron === 0}
+        onClick={() => step(-1)}
+      >
+        ‹
+      </button>
       <input
         id="inspector-neuron"
         data-testid="inspector-neuron"
@@ -49,8 +71,18 @@ function NeuronStepper({ neuron, neurons, onSelect }: { neuron: number | null; n
         onChange={(e) => commit(e.target.value)}
         aria-describedby="inspector-neuron-count"
       />
-      <button type="button" className="button-quiet" aria-label="Next neuron" disabled={neuron === neurons - 1} onClick={() => step(1)}>›</button>
-      <span id="inspector-neuron-count" className="muted">0 … {(neurons - 1).toLocaleString('en-US')}</span>
+      <button
+        type="button"
+        className="button-quiet"
+        aria-label="Next neuron"
+        disabled={neuron === neurons - 1}
+        onClick={() => step(1)}
+      >
+        ›
+      </button>
+      <span id="inspector-neuron-count" className="muted">
+        0 … {(neurons - 1).toLocaleString('en-US')}
+      </span>
     </div>
   );
 }
@@ -76,7 +108,9 @@ export function NeuronInspectorView() {
 
   const features = useAsync(model ? () => readoutFeatures(model) : null, [model]);
   const maps = useAsync(
-    model && images && count > 0 && neuron !== null ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, model, images, index: current })) : null,
+    model && images && count > 0 && neuron !== null
+      ? () => coreFeatureMaps(model, images, current).then((m) => ({ maps: m, model, images, index: current }))
+      : null,
     [model, images, current, neuron !== null],
     { keepPrevious: true },
   );
@@ -87,43 +121,72 @@ export function NeuronInspectorView() {
     [model, scan, match?.ok, neuron !== null],
   );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a channel picked for one neuron is forgotten when another is inspected
   useEffect(() => setPickedChannel(null), [neuron]);
 
   const weights = useMemo(
-    () => (features.value && neuron !== null && neuron < features.value.neurons ? neuronFeatures(features.value, neuron) : null),
+    () =>
+      features.value && neuron !== null && neuron < features.value.neurons
+        ? neuronFeatures(features.value, neuron)
+        : null,
     [features.value, neuron],
   );
   const cmp = comparison.value && model && comparison.value.neurons === model.neurons ? comparison.value : null;
-  const testResponses = useMemo(() => (cmp && neuron !== null ? neuronTestResponses(cmp, neuron) : null), [cmp, neuron]);
+  const testResponses = useMemo(
+    () => (cmp && neuron !== null ? neuronTestResponses(cmp, neuron) : null),
+    [cmp, neuron],
+  );
 
   // Top images: over the scan's test images once they are predicted, else over the images on show.
   const top = useMemo(() => {
     if (neuron === null) return null;
     if (cmp) {
-      return { images: cmp.images, predictions: cmp.predictions, order: topImages(cmp.predictions, cmp.neurons, neuron, TOP_K), source: 'test images of the scan', current: false };
+      return {
+        images: cmp.images,
+        predictions: cmp.predictions,
+        order: topImages(cmp.predictions, cmp.neurons, neuron, TOP_K),
+        source: 'test images of the scan',
+        current: false,
+      };
     }
     if (prediction && images && prediction.imagesName === images.name && prediction.shape[1] === neurons) {
-      return { images, predictions: prediction.data, order: topImages(prediction.data, neurons, neuron, TOP_K), source: `images on show (${images.name})`, current: true };
+      return {
+        images,
+        predictions: prediction.data,
+        order: topImages(prediction.data, neurons, neuron, TOP_K),
+        source: `images on show (${images.name})`,
+        current: true,
+      };
     }
     return null;
   }, [neuron, cmp, prediction, images, neurons]);
 
   if (!model) return null;
   const table = sequentialLut(COLOR_MAPS[colorMap].interpolate);
-  const grid: [number, number] | null = geometry && neuron !== null && neuron < geometry.neurons
-    ? [geometry.grid[2 * neuron], geometry.grid[2 * neuron + 1]] : null;
-  const pixel: [number, number] | null = geometry && neuron !== null && neuron < geometry.neurons
-    ? [geometry.pixels[2 * neuron], geometry.pixels[2 * neuron + 1]] : null;
+  const grid: [number, number] | null =
+    geometry && neuron !== null && neuron < geometry.neurons
+      ? [geometry.grid[2 * neuron], geometry.grid[2 * neuron + 1]]
+      : null;
+  const pixel: [number, number] | null =
+    geometry && neuron !== null && neuron < geometry.neurons
+      ? [geometry.pixels[2 * neuron], geometry.pixels[2 * neuron + 1]]
+      : null;
   const strongest = weights ? strongestChannel(weights) : 0;
   const channel = pickedChannel ?? strongest;
   const m = maps.value && maps.value.model === model ? maps.value.maps : null;
-  const masks = geometry?.factorized && neuron !== null && neuron < geometry.factorized.geometry.neurons
-    ? geometry.factorized : null;
+  const masks =
+    geometry?.factorized && neuron !== null && neuron < geometry.factorized.geometry.neurons
+      ? geometry.factorized
+      : null;
   const positionLabel = geometry?.position === 'centroid' ? 'centre of mass' : 'peak';
-  const extent = geometry ? {
-    x0: geometry.mapX.offset, x1: geometry.mapX.scale * (geometry.featureSize[1] - 1) + geometry.mapX.offset,
-    y0: geometry.mapY.offset, y1: geometry.mapY.scale * (geometry.featureSize[0] - 1) + geometry.mapY.offset,
-  } : null;
+  const extent = geometry
+    ? {
+        x0: geometry.mapX.offset,
+        x1: geometry.mapX.scale * (geometry.featureSize[1] - 1) + geometry.mapX.offset,
+        y0: geometry.mapY.offset,
+        y1: geometry.mapY.scale * (geometry.featureSize[0] - 1) + geometry.mapY.offset,
+      }
+    : null;
 
   const onKeyDown = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement;
@@ -147,19 +210,29 @@ export function NeuronInspectorView() {
       <h2 id="inspector-title">Neuron inspector</h2>
       <div className="controls small">
         <NeuronStepper neuron={neuron} neurons={neurons} onSelect={selectNeuron} />
-        <button type="button" className="button-quiet" onClick={strongestForImage} disabled={!prediction || prediction.shape[1] !== neurons}
-          title="Select the neuron with the largest predicted response to the selected image">
+        <button
+          type="button"
+          className="button-quiet"
+          onClick={strongestForImage}
+          disabled={!prediction || prediction.shape[1] !== neurons}
+          title="Select the neuron with the largest predicted response to the selected image"
+        >
           strongest for this image
         </button>
         {neuron !== null && (
           <span data-testid="inspector-summary">
-            {grid && pixel && <>
-              {masks ? `mask ${positionLabel} ` : 'position '}
-              ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px, grid ({grid[0].toFixed(3)}, {grid[1].toFixed(3)})
-            </>}
+            {grid && pixel && (
+              <>
+                {masks ? `mask ${positionLabel} ` : 'position '}({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px, grid
+                ({grid[0].toFixed(3)}, {grid[1].toFixed(3)})
+              </>
+            )}
             {unitId !== null && <>; unit id {unitId}</>}
             {prediction && current < prediction.shape[0] && prediction.shape[1] === neurons && (
-              <>; predicted response to {images?.labels[current] ?? 'this image'}: <strong>{prediction.data[current * neurons + neuron].toFixed(3)}</strong></>
+              <>
+                ; predicted response to {images?.labels[current] ?? 'this image'}:{' '}
+                <strong>{prediction.data[current * neurons + neuron].toFixed(3)}</strong>
+              </>
             )}
           </span>
         )}
@@ -172,65 +245,101 @@ export function NeuronInspectorView() {
         <div className="inspector-grid">
           <div className="inspector-block wide">
             <h3>Feature weights</h3>
-            {weights
-              ? <Barcode weights={weights} neuron={neuron} picked={channel} onPick={setPickedChannel} />
-              : <p className="muted small">{features.error ?? 'Reading the readout…'}</p>}
+            {weights ? (
+              <Barcode weights={weights} neuron={neuron} picked={channel} onPick={setPickedChannel} />
+            ) : (
+              <p className="muted small">{features.error ?? 'Reading the readout…'}</p>
+            )}
             <p className="muted small">
-              One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down)
-              {' '}with that channel
+              One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down) with
+              that channel
               {masks ? ' under its mask (the factorized readout\u2019s \u201cwhat\u201d)' : ' at its position'}.
               {masks && masks.peakSign[neuron] < 0 && (
                 <span data-testid="inspector-negative-mask">
-                  {' '}Its mask&apos;s largest weight is negative, so at its peak the neuron applies these weights
-                  negated (mask and weights flipped together predict the same; the Cell types view compares the
-                  barcode with that sign).
+                  {' '}
+                  Its mask&apos;s largest weight is negative, so at its peak the neuron applies these weights negated
+                  (mask and weights flipped together predict the same; the Cell types view compares the barcode with
+                  that sign).
                 </span>
               )}
             </p>
           </div>
           <div className={`inspector-block${masks ? ' wide' : ''}`}>
             <h3>
-              {masks ? 'Where: its spatial mask on the core\u2019s feature maps'
+              {masks
+                ? 'Where: its spatial mask on the core\u2019s feature maps'
                 : 'Position on the core\u2019s feature maps'}
             </h3>
             {masks && m && images && grid && pixel && weights && extent && maps.value!.images === images ? (
               <MaskOnMaps
-                images={images} index={maps.value!.index} maps={m} table={table}
-                channel={Math.min(channel, m.channels - 1)} strongest={strongest}
-                weight={weights[Math.min(channel, weights.length - 1)]} masks={masks} neuron={neuron}
-                grid={grid} pixel={pixel} extent={extent} positionLabel={positionLabel} onChannel={setPickedChannel}
+                images={images}
+                index={maps.value!.index}
+                maps={m}
+                table={table}
+                channel={Math.min(channel, m.channels - 1)}
+                strongest={strongest}
+                weight={weights[Math.min(channel, weights.length - 1)]}
+                masks={masks}
+                neuron={neuron}
+                grid={grid}
+                pixel={pixel}
+                extent={extent}
+                positionLabel={positionLabel}
+                onChannel={setPickedChannel}
               />
             ) : masks && grid ? (
               <>
                 <MaskHeatmap masks={masks} neuron={neuron} grid={grid} positionLabel={positionLabel} />
                 <p className="muted small">
-                  {maps.error ? `Could not compute the feature maps: ${maps.error}`
+                  {maps.error
+                    ? `Could not compute the feature maps: ${maps.error}`
                     : 'Running the core on the selected image…'}
                 </p>
               </>
             ) : m && images && grid && pixel && weights && extent && maps.value!.images === images ? (
               <PositionOnMaps
-                images={images} index={maps.value!.index} maps={m} table={table} channel={Math.min(channel, m.channels - 1)}
-                strongest={strongest} weight={weights[Math.min(channel, weights.length - 1)]} grid={grid} pixel={pixel} onChannel={setPickedChannel}
+                images={images}
+                index={maps.value!.index}
+                maps={m}
+                table={table}
+                channel={Math.min(channel, m.channels - 1)}
+                strongest={strongest}
+                weight={weights[Math.min(channel, weights.length - 1)]}
+                grid={grid}
+                pixel={pixel}
+                onChannel={setPickedChannel}
                 extent={extent}
               />
             ) : (
-              <p className="muted small">{maps.error ? `Could not compute the feature maps: ${maps.error}` : 'Running the core on the selected image…'}</p>
+              <p className="muted small">
+                {maps.error
+                  ? `Could not compute the feature maps: ${maps.error}`
+                  : 'Running the core on the selected image…'}
+              </p>
             )}
           </div>
           <div className="inspector-block">
             <h3>Images that drive it most</h3>
             {top && pixel ? (
               <TopImages
-                images={top.images} predictions={top.predictions} neurons={neurons} neuron={neuron} order={top.order} pixel={pixel} source={top.source}
+                images={top.images}
+                predictions={top.predictions}
+                neurons={neurons}
+                neuron={neuron}
+                order={top.order}
+                pixel={pixel}
+                source={top.source}
                 onSelect={(i) => {
                   // The views show the scan's first test images in the same order as the full test set here.
-                  const shown = top.current || (images !== null && images.name === top.images.name && i < images.shape[0]);
+                  const shown =
+                    top.current || (images !== null && images.name === top.images.name && i < images.shape[0]);
                   return shown ? () => selectImage(i) : null;
                 }}
               />
             ) : (
-              <p className="muted small">{comparison.loading ? 'Predicting the scan’s test images…' : 'Waiting for the model’s predictions…'}</p>
+              <p className="muted small">
+                {comparison.loading ? 'Predicting the scan’s test images…' : 'Waiting for the model’s predictions…'}
+              </p>
             )}
           </div>
           <div className="inspector-block wide">

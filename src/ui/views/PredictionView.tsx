@@ -19,19 +19,27 @@ export function PredictionView() {
       <div className="row top">
         <ImageStepper images={images} current={current} width={256} labelTestId="image-label" />
         <div className="grow small">
-          <p className="muted">{images.name}: {count} image{count === 1 ? '' : 's'}, {images.shape.slice(1).join('×')}</p>
+          <p className="muted">
+            {images.name}: {count} image{count === 1 ? '' : 's'}, {images.shape.slice(1).join('×')}
+          </p>
           <FileDrop
             label="Images (.npy)…"
             hint={<>float32 (batch, channels, height, width), normalized like the training images</>}
             accept=".npy"
             testId="images-input"
-            onFiles={(files) => { if (files[0] instanceof File) void loadImagesFile(files[0]); }}
+            onFiles={(files) => {
+              if (files[0] instanceof File) void loadImagesFile(files[0]);
+            }}
           />
         </div>
       </div>
-      {prediction && current < prediction.shape[0]
-        ? <ResponsesView prediction={prediction} image={current} />
-        : <p className="muted" data-testid="predicting">{predicting ? 'Running the model…' : 'No prediction yet.'}</p>}
+      {prediction && current < prediction.shape[0] ? (
+        <ResponsesView prediction={prediction} image={current} />
+      ) : (
+        <p className="muted" data-testid="predicting">
+          {predicting ? 'Running the model…' : 'No prediction yet.'}
+        </p>
+      )}
     </section>
   );
 }

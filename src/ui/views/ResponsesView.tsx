@@ -20,13 +20,25 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
   const row = useMemo(() => prediction.data.subarray(image * n, (image + 1) * n), [prediction, image, n]);
 
   const scales = useMemo(() => {
-    const x = d3.scaleLinear().domain([0, Math.max(1, n - 1)]).range([M.left, WIDTH - M.right]);
-    const y = d3.scaleLinear().domain([0, d3.max(row) ?? 1]).nice().range([HEIGHT - M.bottom, M.top]);
+    const x = d3
+      .scaleLinear()
+      .domain([0, Math.max(1, n - 1)])
+      .range([M.left, WIDTH - M.right]);
+    const y = d3
+      .scaleLinear()
+      .domain([0, d3.max(row) ?? 1])
+      .nice()
+      .range([HEIGHT - M.bottom, M.top]);
     return { x, y };
   }, [row, n]);
 
   const delaunay = useMemo(
-    () => d3.Delaunay.from(row, (_v, i) => scales.x(i), (v) => scales.y(v)),
+    () =>
+      d3.Delaunay.from(
+        row,
+        (_v, i) => scales.x(i),
+        (v) => scales.y(v),
+      ),
     [row, scales],
   );
 
@@ -52,13 +64,25 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
   return (
     <figure className="figure" data-testid="responses-plot">
       <NeuronPickSvg
-        svgRef={svgRef} width={WIDTH} height={HEIGHT} className="plot" label={`Predicted responses of ${n} neurons`}
-        delaunay={delaunay} at={(i) => [scales.x(i), scales.y(row[i])]} radius={20}
+        svgRef={svgRef}
+        width={WIDTH}
+        height={HEIGHT}
+        className="plot"
+        label={`Predicted responses of ${n} neurons`}
+        delaunay={delaunay}
+        at={(i) => [scales.x(i), scales.y(row[i])]}
+        radius={20}
       >
         <g className="x-axis axis" transform={`translate(0,${HEIGHT - M.bottom})`} />
         <g className="y-axis axis" transform={`translate(${M.left},0)`} />
-        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">neuron</text>
-        <text className="axis-label" transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle">
+        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">
+          neuron
+        </text>
+        <text
+          className="axis-label"
+          transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`}
+          textAnchor="middle"
+        >
           predicted response
         </text>
         <path className="dots" />
@@ -66,10 +90,17 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
         {mark(hovered, 'mark-hovered')}
       </NeuronPickSvg>
       <figcaption className="muted">
-        {focus !== null && focus < n
-          ? <>neuron {focus}: <strong>{row[focus].toFixed(3)}</strong></>
-          : <>mean {d3.mean(row)?.toFixed(3)}, strongest neuron {argmax} ({row[argmax].toFixed(3)})</>}
-        {' · '}{prediction.backend}, {prediction.milliseconds.toFixed(0)} ms for {prediction.shape[0]} images
+        {focus !== null && focus < n ? (
+          <>
+            neuron {focus}: <strong>{row[focus].toFixed(3)}</strong>
+          </>
+        ) : (
+          <>
+            mean {d3.mean(row)?.toFixed(3)}, strongest neuron {argmax} ({row[argmax].toFixed(3)})
+          </>
+        )}
+        {' · '}
+        {prediction.backend}, {prediction.milliseconds.toFixed(0)} ms for {prediction.shape[0]} images
       </figcaption>
     </figure>
   );

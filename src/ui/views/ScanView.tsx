@@ -19,7 +19,11 @@ export function ScanView() {
       <h2 id="scan-title">Scan</h2>
       <FileDrop
         label="Load scan (.zip)…"
-        hint={<>or drop a neuralpredictors FileTree scan (zip or folder with <code>data/</code> and <code>meta/</code>)</>}
+        hint={
+          <>
+            or drop a neuralpredictors FileTree scan (zip or folder with <code>data/</code> and <code>meta/</code>)
+          </>
+        }
         accept=".zip"
         folders
         disabled={status === 'loading'}
@@ -36,24 +40,45 @@ export function ScanView() {
       <ErrorBanner message={error} onDismiss={clearScanError} testId="scan-error" />
       {summary ? (
         <dl className="facts small" data-testid="scan-summary">
-          <dt>scan</dt><dd>{summary.name} <span className="muted">(data key {summary.dataKey})</span></dd>
-          <dt>neurons</dt><dd data-testid="scan-neurons">{summary.neurons.toLocaleString('en-US')}</dd>
+          <dt>scan</dt>
+          <dd>
+            {summary.name} <span className="muted">(data key {summary.dataKey})</span>
+          </dd>
+          <dt>neurons</dt>
+          <dd data-testid="scan-neurons">{summary.neurons.toLocaleString('en-US')}</dd>
           <dt>trials</dt>
           <dd data-testid="scan-tiers">
-            {summary.trials.toLocaleString('en-US')}: {summary.trialsPerTier.map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')}
+            {summary.trials.toLocaleString('en-US')}:{' '}
+            {summary.trialsPerTier.map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')}
           </dd>
           <dt>images</dt>
           <dd>
             {summary.imageShape.join('×')}
             {summary.scale !== 1 ? ` (stored ${summary.storedImageShape.join('×')}, rescaled ×${summary.scale})` : ''}
-            {fitsModel === false ? <span className="warn"> · the model takes {model!.inputShape.join('×')}</span> : null}
+            {fitsModel === false ? (
+              <span className="warn"> · the model takes {model!.inputShape.join('×')}</span>
+            ) : null}
           </dd>
-          <dt>repeats</dt><dd>{summary.hasTestRepeats ? 'test images repeated: oracle metrics available' : 'no repeated test images: no oracle metrics'}</dd>
-          <dt>cortex</dt><dd>{summary.hasCorticalCoordinates ? 'cell_motor_coordinates present' : 'no cortical coordinates'}</dd>
-          {summary.warnings.map((w) => <dd key={w} className="warn full">{w}</dd>)}
+          <dt>repeats</dt>
+          <dd>
+            {summary.hasTestRepeats
+              ? 'test images repeated: oracle metrics available'
+              : 'no repeated test images: no oracle metrics'}
+          </dd>
+          <dt>cortex</dt>
+          <dd>{summary.hasCorticalCoordinates ? 'cell_motor_coordinates present' : 'no cortical coordinates'}</dd>
+          {summary.warnings.map((w) => (
+            <dd key={w} className="warn full">
+              {w}
+            </dd>
+          ))}
         </dl>
       ) : (
-        status !== 'loading' && <p className="muted small">No scan loaded. A scan is needed to fine-tune a readout and to evaluate the model.</p>
+        status !== 'loading' && (
+          <p className="muted small">
+            No scan loaded. A scan is needed to fine-tune a readout and to evaluate the model.
+          </p>
+        )
       )}
     </section>
   );

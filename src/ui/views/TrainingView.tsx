@@ -3,11 +3,12 @@
  * the readout type (Gaussian, the default, or factorized), hyper-parameters with the Lurz 2020 / Sensorium defaults,
  * start / pause / stop, progress with time remaining, live curves, results and downloads.
  */
+
+import type { ReadoutKind } from '../../model/readout_types';
+import type { TrainingSettings } from '../../state/slices/training_slice';
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { TrainingCurves } from './TrainingCurves';
-import type { ReadoutKind } from '../../model/readout_types';
-import type { TrainingSettings } from '../../state/slices/training_slice';
 
 const RUNNING = new Set(['loading', 'caching', 'training', 'paused', 'evaluating', 'exporting']);
 
@@ -41,10 +42,11 @@ const FIELDS: Array<{ key: keyof TrainingSettings; label: string; step: number; 
 
 /** One line on what each readout is, under the readout type control. */
 const READOUT_HINTS: Record<ReadoutKind, string> = {
-  gaussian: 'each neuron reads the core at one learned position, a Gaussian (Lurz et al. 2021): '
-    + 'c + 7 numbers per neuron',
-  factorized: 'each neuron weights the whole feature map by a learned spatial mask times a feature vector '
-    + '(Klindt et al. 2017): c + h·w numbers per neuron',
+  gaussian:
+    'each neuron reads the core at one learned position, a Gaussian (Lurz et al. 2021): ' + 'c + 7 numbers per neuron',
+  factorized:
+    'each neuron weights the whole feature map by a learned spatial mask times a feature vector ' +
+    '(Klindt et al. 2017): c + h·w numbers per neuron',
 };
 
 export function TrainingView() {
@@ -74,9 +76,17 @@ export function TrainingView() {
 
   let progress: { value: number; max: number; text: string } | null = null;
   if (phase === 'caching' && cache) {
-    progress = { value: cache.done, max: cache.total, text: `core features: ${cache.done} / ${cache.total} images, ${duration(cache.remainingS)} left (${(cache.bytes / 2 ** 20).toFixed(0)} MB, ${cache.precision})` };
+    progress = {
+      value: cache.done,
+      max: cache.total,
+      text: `core features: ${cache.done} / ${cache.total} images, ${duration(cache.remainingS)} left (${(cache.bytes / 2 ** 20).toFixed(0)} MB, ${cache.precision})`,
+    };
   } else if ((phase === 'training' || phase === 'paused') && batch) {
-    progress = { value: batch.batch, max: batch.batches, text: `epoch ${batch.epoch}, batch ${batch.batch} / ${batch.batches}, loss ${batch.loss.toFixed(1)}, lr ${batch.lr.toPrecision(2)}, ${duration(batch.elapsedS)} elapsed, ≥ ${duration(batch.remainingS)} left` };
+    progress = {
+      value: batch.batch,
+      max: batch.batches,
+      text: `epoch ${batch.epoch}, batch ${batch.batch} / ${batch.batches}, loss ${batch.loss.toFixed(1)}, lr ${batch.lr.toPrecision(2)}, ${duration(batch.elapsedS)} elapsed, ≥ ${duration(batch.remainingS)} left`,
+    };
   }
 
   return (
@@ -91,8 +101,12 @@ export function TrainingView() {
       <fieldset className="settings small" disabled={running}>
         <label className="wide-setting">
           readout
-          <select data-testid="train-readout-type" aria-describedby="train-readout-hint" value={settings.readoutType}
-            onChange={(e) => setSettings({ readoutType: e.target.value as ReadoutKind })}>
+          <select
+            data-testid="train-readout-type"
+            aria-describedby="train-readout-hint"
+            value={settings.readoutType}
+            onChange={(e) => setSettings({ readoutType: e.target.value as ReadoutKind })}
+          >
             <option value="gaussian">Gaussian</option>
             <option value="factorized">Factorized</option>
           </select>
@@ -103,13 +117,24 @@ export function TrainingView() {
         {FIELDS.filter((f) => !f.kind || f.kind === settings.readoutType).map((f) => (
           <label key={f.key}>
             {f.label}
-            <input type="number" step={f.step} min={f.min} value={settings[f.key] as number}
-              onChange={(e) => { const v = Number(e.target.value); if (Number.isFinite(v)) setSettings({ [f.key]: v }); }} />
+            <input
+              type="number"
+              step={f.step}
+              min={f.min}
+              value={settings[f.key] as number}
+              onChange={(e) => {
+                const v = Number(e.target.value);
+                if (Number.isFinite(v)) setSettings({ [f.key]: v });
+              }}
+            />
           </label>
         ))}
         <label hidden={settings.readoutType !== 'gaussian'}>
           Σ
-          <select value={settings.gaussType} onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}>
+          <select
+            value={settings.gaussType}
+            onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}
+          >
             <option value="full">full</option>
             <option value="uncorrelated">uncorrelated</option>
             <option value="isotropic">isotropic</option>
@@ -117,24 +142,61 @@ export function TrainingView() {
         </label>
         <label title="BatchNorm in training mode with running-average updates, the core regularizers of neuralpredictors; the exported full model holds the fine-tuned core">
           <span>
-            <input type="checkbox" data-testid="train-core" style={{ width: 'auto', margin: '0 0.35rem 0 0' }} checked={settings.trainCore}
-              onChange={(e) => setSettings({ trainCore: e.target.checked })} />
+            <input
+              type="checkbox"
+              data-testid="train-core"
+              style={{ width: 'auto', margin: '0 0.35rem 0 0' }}
+              checked={settings.trainCore}
+              onChange={(e) => setSettings({ trainCore: e.target.checked })}
+            />
             Also fine-tune the core
           </span>
           <span className="small">much slower: every epoch runs the core forward and backward (no cache)</span>
         </label>
       </fieldset>
       <div className="row small">
-        <button type="button" className="button" data-testid="train-start" disabled={!ready || !fits || running} onClick={start}>Start</button>
-        {phase === 'paused'
-          ? <button type="button" className="button button-secondary" data-testid="train-resume" onClick={resume}>Resume</button>
-          : <button type="button" className="button button-secondary" data-testid="train-pause" disabled={phase !== 'training'} onClick={pause}>Pause</button>}
-        <button type="button" className="button button-secondary" data-testid="train-stop" disabled={!running} onClick={stop}>Stop</button>
-        <span className="muted" data-testid="train-phase">{phase === 'idle' ? '' : `${phase}${message ? `: ${message}` : ''}`}</span>
+        <button
+          type="button"
+          className="button"
+          data-testid="train-start"
+          disabled={!ready || !fits || running}
+          onClick={start}
+        >
+          Start
+        </button>
+        {phase === 'paused' ? (
+          <button type="button" className="button button-secondary" data-testid="train-resume" onClick={resume}>
+            Resume
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="button button-secondary"
+            data-testid="train-pause"
+            disabled={phase !== 'training'}
+            onClick={pause}
+          >
+            Pause
+          </button>
+        )}
+        <button
+          type="button"
+          className="button button-secondary"
+          data-testid="train-stop"
+          disabled={!running}
+          onClick={stop}
+        >
+          Stop
+        </button>
+        <span className="muted" data-testid="train-phase">
+          {phase === 'idle' ? '' : `${phase}${message ? `: ${message}` : ''}`}
+        </span>
       </div>
       <div className="progress-line small" data-testid="train-progress">
         <progress max={progress?.max ?? 1} value={progress?.value ?? 0} />
-        <span className="muted" title={backend?.reason}>{progress?.text ?? (backend ? `on ${backend.name}` : '')}</span>
+        <span className="muted" title={backend?.reason}>
+          {progress?.text ?? (backend ? `on ${backend.name}` : '')}
+        </span>
       </div>
       <ErrorBanner message={error} onDismiss={() => useStore.setState({ trainingError: null })} testId="train-error" />
       <TrainingCurves history={history} restores={restores} maxEpochs={settings.maxEpochs} />
@@ -142,11 +204,19 @@ export function TrainingView() {
         <div className="results small" data-testid="train-results">
           <p>{result.message}</p>
           <dl className="facts">
-            <dt>test correlation</dt><dd data-testid="result-test-correlation">{fmt(metrics?.test_correlation)}</dd>
-            <dt>correlation to average</dt><dd>{fmt(metrics?.correlation_to_average)}</dd>
-            <dt>fraction of oracle</dt><dd>{fmt(metrics?.fraction_oracle)}</dd>
-            <dt>FEVE</dt><dd>{fmt(metrics?.feve)}</dd>
-            <dt>time</dt><dd>{result.trainCore ? 'core fine-tuned too (no cache)' : `cache ${duration(result.timings.cacheS)}`}, training {duration(result.timings.trainS)}, test {duration(result.timings.testS)}</dd>
+            <dt>test correlation</dt>
+            <dd data-testid="result-test-correlation">{fmt(metrics?.test_correlation)}</dd>
+            <dt>correlation to average</dt>
+            <dd>{fmt(metrics?.correlation_to_average)}</dd>
+            <dt>fraction of oracle</dt>
+            <dd>{fmt(metrics?.fraction_oracle)}</dd>
+            <dt>FEVE</dt>
+            <dd>{fmt(metrics?.feve)}</dd>
+            <dt>time</dt>
+            <dd>
+              {result.trainCore ? 'core fine-tuned too (no cache)' : `cache ${duration(result.timings.cacheS)}`},
+              training {duration(result.timings.trainS)}, test {duration(result.timings.testS)}
+            </dd>
           </dl>
           <div className="row">
             {result.fullModelPth && (
@@ -154,11 +224,37 @@ export function TrainingView() {
                 Explore the fine-tuned model
               </button>
             )}
-            {result.fullModelPth && <button type="button" className="button-quiet link" onClick={() => download(result.fullModelPth!, `model-${result.dataKey}.pth`)}>{result.trainCore ? 'fine-tuned core + readout .pth' : 'core + readout .pth'}</button>}
-            <button type="button" className="button-quiet link" title={result.trainCore ? 'fits the fine-tuned core only, not the loaded one' : undefined}
-              onClick={() => download(result.readoutPth, `readout-${result.dataKey}.pth`)}>{result.trainCore ? 'readout .pth (for the fine-tuned core)' : 'readout .pth'}</button>
-            <button type="button" className="button-quiet link" onClick={() => download(result.perNeuronCsv, `neurons-${result.dataKey}.csv`)}>per-neuron .csv</button>
-            <button type="button" className="button-quiet link" onClick={() => download(result.metadataJson, `metadata-${result.dataKey}.json`)}>metadata .json</button>
+            {result.fullModelPth && (
+              <button
+                type="button"
+                className="button-quiet link"
+                onClick={() => download(result.fullModelPth!, `model-${result.dataKey}.pth`)}
+              >
+                {result.trainCore ? 'fine-tuned core + readout .pth' : 'core + readout .pth'}
+              </button>
+            )}
+            <button
+              type="button"
+              className="button-quiet link"
+              title={result.trainCore ? 'fits the fine-tuned core only, not the loaded one' : undefined}
+              onClick={() => download(result.readoutPth, `readout-${result.dataKey}.pth`)}
+            >
+              {result.trainCore ? 'readout .pth (for the fine-tuned core)' : 'readout .pth'}
+            </button>
+            <button
+              type="button"
+              className="button-quiet link"
+              onClick={() => download(result.perNeuronCsv, `neurons-${result.dataKey}.csv`)}
+            >
+              per-neuron .csv
+            </button>
+            <button
+              type="button"
+              className="button-quiet link"
+              onClick={() => download(result.metadataJson, `metadata-${result.dataKey}.json`)}
+            >
+              metadata .json
+            </button>
           </div>
         </div>
       )}

@@ -6,9 +6,9 @@
  */
 import { useState } from 'react';
 import { tierIndices } from '../../io/scan/tiers';
-import { useStore } from '../../state/store';
 import { TRANSFER_CONDITIONS } from '../../state/derived/transfer_results';
 import { runKey } from '../../state/slices/transfer_slice';
+import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { ParamTable } from './transfer/ParamTable';
 import { SHIPPED_TRANSFER } from './transfer/shipped';
@@ -38,7 +38,8 @@ export function TransferView() {
   const points = [...(onShippedAnimal ? shipped.points : []), ...pageRuns];
   const trainTrials = scan ? tierIndices(scan, 'train').length : 0;
 
-  const readout = model?.architecture.readouts.find((r) => r.key === model.readoutKey) ?? model?.architecture.readouts[0] ?? null;
+  const readout =
+    model?.architecture.readouts.find((r) => r.key === model.readoutKey) ?? model?.architecture.readouts[0] ?? null;
   const [c, h, w] = model?.architecture.core.outputShape ?? [0, 0, 0];
 
   return (
@@ -47,83 +48,145 @@ export function TransferView() {
       <div className="transfer-layout">
         <div className="transfer-main">
           <p className="small transfer-explainer" data-testid="transfer-explainer">
-            The demo's core was trained on four other simulated mice; this animal's {shipped?.neurons ?? scan?.nNeurons ?? ''} neurons were never part of it.
-            For each number of training images we fit only a new readout on that frozen core (blue), the same readout on a core with random
-            weights (gray: the floor, what the readout alone can do), or a whole new model trained on this animal directly (orange).
+            The demo's core was trained on four other simulated mice; this animal's{' '}
+            {shipped?.neurons ?? scan?.nNeurons ?? ''} neurons were never part of it. For each number of training images
+            we fit only a new readout on that frozen core (blue), the same readout on a core with random weights (gray:
+            the floor, what the readout alone can do), or a whole new model trained on this animal directly (orange).
             The y axis is the fraction of the best achievable correlation (the oracle) reached on held-out test images.
-            With few images the transferred core wins clearly, because the features it learned on other animals generalize;
-            with more data direct training catches up, and the random core stays far below both.
+            With few images the transferred core wins clearly, because the features it learned on other animals
+            generalize; with more data direct training catches up, and the random core stays far below both.
           </p>
           <TransferPlot points={points} sizes={sizes} />
           <TransferLegend />
           {!onShippedAnimal && shipped && (
-            <p className="muted small">The shipped results are for {shipped.animal}; the loaded scan is {scan?.name}, so only cells run here are plotted.</p>
+            <p className="muted small">
+              The shipped results are for {shipped.animal}; the loaded scan is {scan?.name}, so only cells run here are
+              plotted.
+            </p>
           )}
-          {!shipped && <p className="muted small">No shipped results in this build (public/demo/transfer_results.json is missing).</p>}
+          {!shipped && (
+            <p className="muted small">
+              No shipped results in this build (public/demo/transfer_results.json is missing).
+            </p>
+          )}
           <p className="muted small">
-            Filled points: <code>npm run train:demo</code> (frozen-core cells: the best of 3 readout starts by validation correlation).
-            Cells run here repeat that recipe (same training subsets, seeds from {seed}, protocol), so on the same backend they land on the shipped point.
+            Filled points: <code>npm run train:demo</code> (frozen-core cells: the best of 3 readout starts by
+            validation correlation). Cells run here repeat that recipe (same training subsets, seeds from {seed},
+            protocol), so on the same backend they land on the shipped point.
           </p>
         </div>
         <div className="transfer-side">
           {model && readout ? (
             <ParamTable
-              input={{ neurons: scan?.nNeurons ?? model.neurons, channels: readout.channels || c, width: w, height: h, positionNetwork: readout.positionNetwork }}
+              input={{
+                neurons: scan?.nNeurons ?? model.neurons,
+                channels: readout.channels || c,
+                width: w,
+                height: h,
+                positionNetwork: readout.positionNetwork,
+              }}
               neuronsFrom={scan ? `the scan ${scan.name}` : `readout ${model.readoutKey}`}
               loaded={model.architecture.readouts.find((r) => r.key === model.readoutKey) ?? null}
             />
-          ) : <p className="muted small">Load a model to see its readout's parameter counts.</p>}
+          ) : (
+            <p className="muted small">Load a model to see its readout's parameter counts.</p>
+          )}
         </div>
       </div>
 
       <h3>Run a cell here</h3>
       {!model || !scan ? (
-        <p className="muted small" data-testid="transfer-needs">Load a checkpoint and a scan (the demo loads both) to run cells in this browser.</p>
+        <p className="muted small" data-testid="transfer-needs">
+          Load a checkpoint and a scan (the demo loads both) to run cells in this browser.
+        </p>
       ) : (
         <>
-          <p className="small muted">Each cell trains in a background worker on {scan.name}; the larger sizes and direct training take minutes.</p>
+          <p className="small muted">
+            Each cell trains in a background worker on {scan.name}; the larger sizes and direct training take minutes.
+          </p>
           <table className="transfer-runs small" data-testid="transfer-runs">
             <thead>
-              <tr><th scope="col">Condition</th>{sizes.filter((n) => showLarge || n <= SMALL_SIZE).map((n) => <th key={n} scope="col">{n} images</th>)}</tr>
+              <tr>
+                <th scope="col">Condition</th>
+                {sizes
+                  .filter((n) => showLarge || n <= SMALL_SIZE)
+                  .map((n) => (
+                    <th key={n} scope="col">
+                      {n} images
+                    </th>
+                  ))}
+              </tr>
             </thead>
             <tbody>
               {TRANSFER_CONDITIONS.map((cond) => (
                 <tr key={cond}>
-                  <th scope="row"><span className="swatch" style={{ background: CONDITION_STYLE[cond].color }} /> {CONDITION_STYLE[cond].label}</th>
-                  {sizes.filter((n) => showLarge || n <= SMALL_SIZE).map((n) => {
-                    const done = pageRuns.find((p) => p.condition === cond && p.images === n);
-                    const isRunning = running?.condition === cond && running.images === n;
-                    return (
-                      <td key={n}>
-                        <button type="button" className="button button-secondary transfer-run" data-testid={`run-${cond}-${n}`}
-                          disabled={!!running || n > trainTrials}
-                          title={n > trainTrials ? `the scan has only ${trainTrials} training images` : `train the ${CONDITION_STYLE[cond].label.toLowerCase()} condition on ${n} images`}
-                          onClick={() => runCell(cond, n, seed)}>
-                          {isRunning ? 'running…' : done ? `${done.fractionOracle.toFixed(2)} · again` : 'Run'}
-                        </button>
-                      </td>
-                    );
-                  })}
+                  <th scope="row">
+                    <span className="swatch" style={{ background: CONDITION_STYLE[cond].color }} />{' '}
+                    {CONDITION_STYLE[cond].label}
+                  </th>
+                  {sizes
+                    .filter((n) => showLarge || n <= SMALL_SIZE)
+                    .map((n) => {
+                      const done = pageRuns.find((p) => p.condition === cond && p.images === n);
+                      const isRunning = running?.condition === cond && running.images === n;
+                      return (
+                        <td key={n}>
+                          <button
+                            type="button"
+                            className="button button-secondary transfer-run"
+                            data-testid={`run-${cond}-${n}`}
+                            disabled={!!running || n > trainTrials}
+                            title={
+                              n > trainTrials
+                                ? `the scan has only ${trainTrials} training images`
+                                : `train the ${CONDITION_STYLE[cond].label.toLowerCase()} condition on ${n} images`
+                            }
+                            onClick={() => runCell(cond, n, seed)}
+                          >
+                            {isRunning ? 'running…' : done ? `${done.fractionOracle.toFixed(2)} · again` : 'Run'}
+                          </button>
+                        </td>
+                      );
+                    })}
                 </tr>
               ))}
             </tbody>
           </table>
-          <label className="small"><input type="checkbox" checked={showLarge} onChange={(e) => setShowLarge(e.target.checked)} /> offer the larger sizes too</label>
+          <label className="small">
+            <input type="checkbox" checked={showLarge} onChange={(e) => setShowLarge(e.target.checked)} /> offer the
+            larger sizes too
+          </label>
           <div className="transfer-progress small" data-testid="transfer-progress" aria-live="polite">
             {running ? (
               <>
-                <span>{CONDITION_STYLE[running.condition].label}, {running.images} images: {running.message}
+                <span>
+                  {CONDITION_STYLE[running.condition].label}, {running.images} images: {running.message}
                   {running.maxEpochs > 0 && ` · epoch ${running.epoch} of at most ${running.maxEpochs}`}
                   {running.valCorrelation !== null && ` · validation correlation ${running.valCorrelation.toFixed(3)}`}
-                  {running.elapsedS > 0 && ` · ${running.elapsedS.toFixed(0)} s`}</span>
-                <progress max={Math.max(1, running.maxEpochs)} value={running.epoch} aria-label="epochs (early stopping may end sooner)" />
-                <button type="button" className="button-quiet" onClick={cancel}>Cancel</button>
+                  {running.elapsedS > 0 && ` · ${running.elapsedS.toFixed(0)} s`}
+                </span>
+                <progress
+                  max={Math.max(1, running.maxEpochs)}
+                  value={running.epoch}
+                  aria-label="epochs (early stopping may end sooner)"
+                />
+                <button type="button" className="button-quiet" onClick={cancel}>
+                  Cancel
+                </button>
               </>
-            ) : pageRuns.length ? `${pageRuns.length} cell${pageRuns.length > 1 ? 's' : ''} run on this page.` : 'No cell run on this page yet.'}
+            ) : pageRuns.length ? (
+              `${pageRuns.length} cell${pageRuns.length > 1 ? 's' : ''} run on this page.`
+            ) : (
+              'No cell run on this page yet.'
+            )}
           </div>
         </>
       )}
-      <ErrorBanner message={error} onDismiss={() => useStore.setState({ transferError: null })} testId="transfer-error" />
+      <ErrorBanner
+        message={error}
+        onDismiss={() => useStore.setState({ transferError: null })}
+        testId="transfer-error"
+      />
     </section>
   );
 }

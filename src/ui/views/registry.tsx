@@ -8,9 +8,9 @@ import { useStore } from '../../state/store';
 import { isLivePhase } from '../hooks/use_field_geometry';
 import { ArchitectureView } from './ArchitectureView';
 import { CellTypesView } from './CellTypesView';
+import { CoreView } from './CoreView';
 import { CorrelationsView } from './CorrelationsView';
 import { GaussiansView } from './GaussiansView';
-import { CoreView } from './CoreView';
 import { NeuronInspectorView } from './NeuronInspectorView';
 import { PredictionView } from './PredictionView';
 import { RfPositionsView } from './RfPositionsView';
@@ -46,7 +46,9 @@ function ModelOnly({ View }: { View: ComponentType }) {
 export const VIEW_TABS: ViewTab[] = [
   { id: 'positions', title: 'Receptive fields', Component: () => <ModelOnly View={RfPositionsView} /> },
   {
-    id: 'gaussians', title: 'Learned Gaussians', useTitle: useGaussiansTitle,
+    id: 'gaussians',
+    title: 'Learned Gaussians',
+    useTitle: useGaussiansTitle,
     Component: () => <ModelOnly View={GaussiansView} />,
   },
   { id: 'prediction', title: 'Prediction', Component: () => <ModelOnly View={PredictionView} /> },

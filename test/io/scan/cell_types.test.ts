@@ -15,7 +15,7 @@ import { memoryScanSource } from '../../../src/io/scan/source';
 import { openZipScan } from '../../../src/io/scan/zip_batch_source';
 import { type ScanData, scanFiles, writeScanZip } from '../../../src/sim/scan_writer';
 import { writeFilesToDir } from '../../../src/sim/write_dir_node';
-import { N, f32, i64, smallScanFiles, str } from './small_scan';
+import { f32, i64, N, smallScanFiles, str } from './small_scan';
 
 const R = 'static-small/';
 const FILE = 'static-small/meta/neurons/cell_types.npy';
@@ -32,7 +32,10 @@ function withCellTypes(a: HostArray): Map<string, Uint8Array> {
 }
 
 async function expectFileError(p: Promise<unknown>, message: RegExp): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'expected an InputError').toBeInstanceOf(InputError);
   expect((err as InputError).file).toBe(FILE);
   expect((err as InputError).message).toMatch(message);
@@ -40,16 +43,21 @@ async function expectFileError(p: Promise<unknown>, message: RegExp): Promise<vo
 
 /** A small simulated-looking scan: 9 trials, 7 neurons of 3 types. */
 function scanData(): ScanData {
-  const T = 9, neurons = 7, per = 4 * 5;
+  const T = 9,
+    neurons = 7,
+    per = 4 * 5;
   return {
-    name: 'static-types', imageShape: [1, 4, 5],
+    name: 'static-types',
+    imageShape: [1, 4, 5],
     images: Uint8Array.from({ length: T * per }, (_, k) => (k * 13) % 256),
     responses: Float32Array.from({ length: T * neurons }, (_, k) => (k % 5) / 2),
     neurons,
     tiers: ['train', 'train', 'train', 'train', 'validation', 'test', 'test', 'test', 'test'],
     frameImageId: [1, 2, 3, 4, 5, 6, 6, 7, 7],
     unitIds: [2, 4, 5, 9, 10, 11, 15],
-    animalId: 90001, session: 1, scanIdx: 1,
+    animalId: 90001,
+    session: 1,
+    scanIdx: 1,
     cellMotorCoordinates: Float64Array.from({ length: 3 * neurons }, (_, k) => k),
     cellTypes: [2, 0, 1, 1, 0, 2, 2],
   };

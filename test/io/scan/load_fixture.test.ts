@@ -9,14 +9,14 @@ import { existsSync, mkdirSync, mkdtempSync, openAsBlob, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZipArchive } from '../../../src/io/zip_archive';
 import { fileListScanSource } from '../../../src/io/scan/file_list_source';
 import { loadScan } from '../../../src/io/scan/load_scan';
 import { nodeDirScanSource, openScanPath } from '../../../src/io/scan/node_dir_source';
 import { normalizedImages, normalizedResponses } from '../../../src/io/scan/normalize';
 import { repeatGroups, tierCounts, tierIndices } from '../../../src/io/scan/tiers';
 import type { Scan } from '../../../src/io/scan/types';
-import { noTorchReason, SIM_ZIP as ZIP, TORCH_PYTHON as PYTHON } from '../../fixtures/paths';
+import { ZipArchive } from '../../../src/io/zip_archive';
+import { noTorchReason, TORCH_PYTHON as PYTHON, SIM_ZIP as ZIP } from '../../fixtures/paths';
 
 const havePython = existsSync(PYTHON);
 if (!havePython) console.log(noTorchReason('the comparison of static-sim-a with what NumPy reads'));
@@ -27,7 +27,12 @@ let tmp = '';
 function sameBytes(a: ArrayBufferView | undefined, b: ArrayBufferView | undefined): boolean {
   if (!a || !b) return a === b;
   if (a.constructor !== b.constructor) return false;
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    ) === 0
+  );
 }
 let fromZip: Scan;
 let fromDir: Scan;
@@ -37,7 +42,9 @@ async function unpack(zip: string, dest: string): Promise<void> {
   try {
     execFileSync('unzip', ['-q', zip, '-d', dest], { stdio: 'ignore' });
     return;
-  } catch { /* no unzip: do it ourselves */ }
+  } catch {
+    /* no unzip: do it ourselves */
+  }
   const archive = await ZipArchive.open(await openAsBlob(zip), zip);
   for (const name of archive.names()) {
     const out = join(dest, name);
@@ -59,7 +66,9 @@ describe('static-sim-a', () => {
     // The folder that holds the scan root, as a user would pick it after unzipping.
     fromDir = await loadScan(nodeDirScanSource(tmp));
   });
-  afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('has the counts, shapes and tiers of its README', () => {
     for (const scan of [fromZip, fromDir]) {
@@ -97,7 +106,10 @@ describe('static-sim-a', () => {
     expect(sameBytes(fromDir.cellMotorCoordinates, fromZip.cellMotorCoordinates)).toBe(true);
     expect(fromDir.statistics).toEqual(fromZip.statistics);
     expect(sameBytes(fromDir.normalizer.responsePrecision, fromZip.normalizer.responsePrecision)).toBe(true);
-    expect([fromDir.normalizer.imageMean, fromDir.normalizer.imageStd]).toEqual([fromZip.normalizer.imageMean, fromZip.normalizer.imageStd]);
+    expect([fromDir.normalizer.imageMean, fromDir.normalizer.imageStd]).toEqual([
+      fromZip.normalizer.imageMean,
+      fromZip.normalizer.imageStd,
+    ]);
     // A changed value would be seen: the comparison is not vacuous.
     const copy = fromZip.responses.slice();
     copy[123456] += 1;
@@ -107,7 +119,11 @@ describe('static-sim-a', () => {
   it('browser-style File objects give the same arrays', async () => {
     // What a folder picker hands the page: one File per file, each with its path in the picked folder.
     const src = nodeDirScanSource(tmp);
-    const files = await Promise.all(src.list().map(async (p) => ({ file: await openAsBlob(join(tmp, 'static-sim-a', p)), path: `static-sim-a/${p}` })));
+    const files = await Promise.all(
+      src
+        .list()
+        .map(async (p) => ({ file: await openAsBlob(join(tmp, 'static-sim-a', p)), path: `static-sim-a/${p}` })),
+    );
     const scan = await loadScan(fileListScanSource(files));
     expect(scan.name).toBe('static-sim-a');
     expect(sameBytes(scan.responses, fromZip.responses)).toBe(true);
@@ -119,7 +135,7 @@ describe('static-sim-a', () => {
     expect(imageMean).toBeCloseTo(108.5272, 3);
     expect(imageStd).toBeCloseTo(58.8938, 3);
     const std = fromZip.statistics.responses.std;
-    const threshold = 0.01 * std.reduce((a, b) => a + b, 0) / std.length;
+    const threshold = (0.01 * std.reduce((a, b) => a + b, 0)) / std.length;
     // README: every neuron is above the threshold, so precision = 1 / std.
     for (let n = 0; n < 1000; n++) {
       expect(std[n]).toBeGreaterThan(threshold);
@@ -169,7 +185,10 @@ print(json.dumps({
     let sum = 0;
     for (const v of fromZip.responses) sum += v;
     expect(sum).toBeCloseTo(ref.resp_sum, 2);
-    for (const [k, t] of [0, 17, 5499].entries()) expect(Array.from(fromZip.responses.subarray(t * 1000, t * 1000 + 1000))).toEqual(ref.resp_rows[k].map(Math.fround));
+    for (const [k, t] of [0, 17, 5499].entries())
+      expect(Array.from(fromZip.responses.subarray(t * 1000, t * 1000 + 1000))).toEqual(
+        ref.resp_rows[k].map(Math.fround),
+      );
     let isum = 0;
     for (const v of fromZip.images) isum += v;
     expect(isum).toBe(ref.img_sum);
@@ -178,7 +197,9 @@ print(json.dumps({
     for (let n = 0; n < 1000; n++) expect(Math.abs(prec[n] - ref.prec[n]) / ref.prec[n]).toBeLessThan(1e-6);
     const ours = normalizedImages(fromZip, tierIndices(fromZip, 'test').subarray(0, 2));
     let maxDiff = 0;
-    ours.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - ref.norm_img[i])); });
+    ours.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - ref.norm_img[i]));
+    });
     expect(maxDiff).toBeLessThan(1e-5);
     expect(Array.from(tierIndices(fromZip, 'test').subarray(0, 20))).toEqual(ref.test_idx);
     expect(Array.from(fromZip.frameImageId.subarray(0, 50))).toEqual(ref.ids);

@@ -2,16 +2,21 @@
  * NeuroNormalizer rules on small scans whose statistics make each rule visible, data keys as the Sensorium
  * loader names them, behavior / pupil_center, and the browser folder-pick source.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '../../../src/io/npy';
 import { fileListScanSource } from '../../../src/io/scan/file_list_source';
-import { NonFiniteError, loadScan, sensoriumDataKey } from '../../../src/io/scan/load_scan';
-import { normalizedBehavior, normalizedImages, normalizedPupilCenter, normalizedResponses } from '../../../src/io/scan/normalize';
+import { loadScan, NonFiniteError, sensoriumDataKey } from '../../../src/io/scan/load_scan';
+import {
+  normalizedBehavior,
+  normalizedImages,
+  normalizedPupilCenter,
+  normalizedResponses,
+} from '../../../src/io/scan/normalize';
 import { memoryScanSource } from '../../../src/io/scan/source';
 import { repeatGroups, tierIndices } from '../../../src/io/scan/tiers';
-import { H, N, T, W, f32, imageOf, responseRow, smallScanFiles, str } from './small_scan';
+import { f32, H, imageOf, N, responseRow, smallScanFiles, str, T, W } from './small_scan';
 
 const R = 'static-small/';
 const load = (files: Map<string, Uint8Array>, opts = {}) => loadScan(memoryScanSource(files), opts);
@@ -25,13 +30,15 @@ describe('NeuroNormalizer', () => {
     expect(p[4]).toBeCloseTo(1 / 0.008002, 2);
     const r = normalizedResponses(scan, [7]);
     const raw = responseRow(7);
-    for (let j = 0; j < N; j++) expect(Math.abs(r[j] - raw[j] * p[j])).toBeLessThanOrEqual(1e-6 * Math.abs(raw[j] * p[j]));
+    for (let j = 0; j < N; j++)
+      expect(Math.abs(r[j] - raw[j] * p[j])).toBeLessThanOrEqual(1e-6 * Math.abs(raw[j] * p[j]));
   });
 
   it('images are (x - mean) / std of the statistics, raw when excluded', async () => {
     const scan = await load(smallScanFiles());
     const img = normalizedImages(scan, [3, 0]);
-    const raw3 = imageOf(3), raw0 = imageOf(0);
+    const raw3 = imageOf(3),
+      raw0 = imageOf(0);
     for (let k = 0; k < H * W; k++) {
       expect(img[k]).toBeCloseTo((raw3[k] - 120) / 60, 6);
       expect(img[H * W + k]).toBeCloseTo((raw0[k] - 120) / 60, 6);
@@ -75,14 +82,19 @@ describe('NeuroNormalizer', () => {
     // pupil_center: z-scored.
     expect(Array.from(normalizedPupilCenter(scan, [6]))).toEqual([(3 - 1) / 0.5, (-6 + 2) / 4]);
     files.set(`${R}data/behavior/4.npy`, writeNpy(f32([1, 2], [2])));
-    await expect(load(files)).rejects.toThrow(/static-small\/data\/behavior\/4\.npy: wrong shape \(2,\): expected \(3,\)/);
+    await expect(load(files)).rejects.toThrow(
+      /static-small\/data\/behavior\/4\.npy: wrong shape \(2,\): expected \(3,\)/,
+    );
   });
 });
 
 describe('trials, tiers and repeats', () => {
   it('groups the test trials by image id, ascending, as RepeatsBatchSampler', async () => {
     const scan = await load(smallScanFiles());
-    expect(repeatGroups(scan, 'test')).toEqual([[2, 8], [5, 11]]);
+    expect(repeatGroups(scan, 'test')).toEqual([
+      [2, 8],
+      [5, 11],
+    ]);
     expect(Array.from(tierIndices(scan, 'validation'))).toEqual([4, 9]);
     expect(Array.from(scan.trialIdx!)).toEqual([...Array(T).keys()].reverse());
   });
@@ -101,9 +113,14 @@ describe('trials, tiers and repeats', () => {
       if (i === 6) px[3] = NaN;
       files.set(`${R}data/images/${i}.npy`, writeNpy(f32(px, [1, H, W])));
     }
-    const err = await load(files).then(() => undefined, (e: unknown) => e);
+    const err = await load(files).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NonFiniteError);
-    expect((err as Error).message).toMatch(/static-small\/data\/images: images of trial\(s\) 6 hold NaN or Inf; .*dropTrials: \[6\]/);
+    expect((err as Error).message).toMatch(
+      /static-small\/data\/images: images of trial\(s\) 6 hold NaN or Inf; .*dropTrials: \[6\]/,
+    );
     const scan = await load(files, { dropTrials: [6] });
     expect(scan.images).toBeInstanceOf(Float32Array);
     expect(scan.nTrials).toBe(T - 1);
@@ -111,7 +128,8 @@ describe('trials, tiers and repeats', () => {
 
   it('accepts (H, W) images as one channel', async () => {
     const files = smallScanFiles();
-    for (let i = 0; i < T; i++) files.set(`${R}data/images/${i}.npy`, writeNpy({ dtype: 'uint8', shape: [H, W], data: imageOf(i) }));
+    for (let i = 0; i < T; i++)
+      files.set(`${R}data/images/${i}.npy`, writeNpy({ dtype: 'uint8', shape: [H, W], data: imageOf(i) }));
     const scan = await load(files);
     expect(scan.imageShape).toEqual([1, H, W]);
   });

@@ -17,9 +17,16 @@ import { memoryScanSource } from '../../../src/io/scan/source';
 import { noTorchReason, TORCH_PYTHON as PYTHON } from '../../fixtures/paths';
 import { f32, smallScanFiles } from './small_scan';
 
-const havePython = existsSync(PYTHON) && (() => {
-  try { execFileSync(PYTHON, ['-c', 'import scipy, numpy'], { stdio: 'ignore' }); return true; } catch { return false; }
-})();
+const havePython =
+  existsSync(PYTHON) &&
+  (() => {
+    try {
+      execFileSync(PYTHON, ['-c', 'import scipy, numpy'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 if (!havePython) console.log(noTorchReason('rescale parity against SciPy'));
 
 /** Deterministic pseudo-random uint8 pixels (mulberry32). */
@@ -84,50 +91,75 @@ describe('Rescaler', () => {
     expect(Array.from(out)).toEqual(Array.from(img));
   });
 
-  it.skipIf(!havePython)('matches skimage.transform.rescale (via SciPy) for down- and up-scaling, odd sizes and several channels', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'v1x-rescale-'));
-    try {
-      const cases: [number, number, number, number][] = [[1, 144, 256, 0.25], [1, 36, 64, 0.3], [2, 17, 23, 0.37], [1, 9, 13, 1.7], [3, 6, 5, 2.5], [1, 10, 10, 0.5]];
-      cases.forEach(([c, h, w], k) => writeFileSync(join(dir, `in${k}.npy`), writeNpy({ dtype: 'uint8', shape: [c, h, w], data: randomImage(c * h * w, 100 + k) })));
-      const script = `${SKIMAGE_RESCALE}
+  it.skipIf(!havePython)(
+    'matches skimage.transform.rescale (via SciPy) for down- and up-scaling, odd sizes and several channels',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'v1x-rescale-'));
+      try {
+        const cases: [number, number, number, number][] = [
+          [1, 144, 256, 0.25],
+          [1, 36, 64, 0.3],
+          [2, 17, 23, 0.37],
+          [1, 9, 13, 1.7],
+          [3, 6, 5, 2.5],
+          [1, 10, 10, 0.5],
+        ];
+        cases.forEach(([c, h, w], k) =>
+          writeFileSync(
+            join(dir, `in${k}.npy`),
+            writeNpy({ dtype: 'uint8', shape: [c, h, w], data: randomImage(c * h * w, 100 + k) }),
+          ),
+        );
+        const script = `${SKIMAGE_RESCALE}
 d = sys.argv[1]
 for k, s in enumerate(${JSON.stringify(cases.map((x) => x[3]))}):
     np.save(f'{d}/out{k}.npy', rescale(np.load(f'{d}/in{k}.npy'), s))
 `;
-      execFileSync(PYTHON, ['-c', script, dir]);
-      cases.forEach(([c, h, w, s], k) => {
-        const ref = parseNumericNpy(readFileSync(join(dir, `out${k}.npy`)));
-        const r = new Rescaler(c, h, w, s);
-        expect([c, r.outH, r.outW]).toEqual(ref.shape);
-        const src = parseNumericNpy(readFileSync(join(dir, `in${k}.npy`))).data as Uint8Array;
-        const out = new Float32Array(c * r.outH * r.outW);
-        r.apply(src, 0, out, 0);
-        let maxDiff = 0;
-        (ref.data as Float64Array).forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - out[i])); });
-        expect(maxDiff, `case ${k}: ${c}x${h}x${w} at ${s}`).toBeLessThan(2e-5);
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        execFileSync(PYTHON, ['-c', script, dir]);
+        cases.forEach(([c, h, w, s], k) => {
+          const ref = parseNumericNpy(readFileSync(join(dir, `out${k}.npy`)));
+          const r = new Rescaler(c, h, w, s);
+          expect([c, r.outH, r.outW]).toEqual(ref.shape);
+          const src = parseNumericNpy(readFileSync(join(dir, `in${k}.npy`))).data as Uint8Array;
+          const out = new Float32Array(c * r.outH * r.outW);
+          r.apply(src, 0, out, 0);
+          let maxDiff = 0;
+          (ref.data as Float64Array).forEach((v, i) => {
+            maxDiff = Math.max(maxDiff, Math.abs(v - out[i]));
+          });
+          expect(maxDiff, `case ${k}: ${c}x${h}x${w} at ${s}`).toBeLessThan(2e-5);
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('loadScan with scale', () => {
   it.skipIf(!havePython)('gives the images the Sensorium loader gives (normalize, then ScaleInputs)', async () => {
     const [H, W] = [16, 32];
     const files = smallScanFiles();
-    for (let i = 0; i < 12; i++) files.set(`static-small/data/images/${i}.npy`, writeNpy({ dtype: 'uint8', shape: [1, H, W], data: randomImage(H * W, 500 + i) }));
+    for (let i = 0; i < 12; i++)
+      files.set(
+        `static-small/data/images/${i}.npy`,
+        writeNpy({ dtype: 'uint8', shape: [1, H, W], data: randomImage(H * W, 500 + i) }),
+      );
     files.set('static-small/meta/statistics/images/all/mean.npy', writeNpy(f32([117.25], [])));
     files.set('static-small/meta/statistics/images/all/std.npy', writeNpy(f32([61.5], [])));
     const progress: string[] = [];
-    const scan = await loadScan(memoryScanSource(files), { scale: 0.25, onProgress: (_d, _t, what) => progress.push(what) });
+    const scan = await loadScan(memoryScanSource(files), {
+      scale: 0.25,
+      onProgress: (_d, _t, what) => progress.push(what),
+    });
     expect(scan.imageShape).toEqual([1, 4, 8]);
     expect(scan.storedImageShape).toEqual([1, 16, 32]);
     expect(scan.images).toBeInstanceOf(Float32Array);
     expect(progress.at(-1)).toBe('done');
     const dir = mkdtempSync(join(tmpdir(), 'v1x-rescale-'));
     try {
-      for (let i = 0; i < 12; i++) writeFileSync(join(dir, `${i}.npy`), files.get(`static-small/data/images/${i}.npy`)!);
+      for (let i = 0; i < 12; i++)
+        writeFileSync(join(dir, `${i}.npy`), files.get(`static-small/data/images/${i}.npy`)!);
       // The Sensorium transform order: NeuroNormalizer first (float32 statistics), then ScaleInputs.
       const script = `${SKIMAGE_RESCALE}
 d = sys.argv[1]
@@ -139,7 +171,9 @@ np.save(f'{d}/ref.npy', np.stack([rescale((np.load(f'{d}/{i}.npy') - m) / s, 0.2
       expect(ref.shape).toEqual([12, 1, 4, 8]);
       const ours = normalizedImages(scan, [...Array(12).keys()]);
       let maxDiff = 0;
-      (ref.data as Float32Array).forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - ours[i])); });
+      (ref.data as Float32Array).forEach((v, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - ours[i]));
+      });
       expect(maxDiff).toBeLessThan(1e-5);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,24 @@
 import type { HostArray } from '../../../src/io/host_tensor';
 import { writeNpy } from '../../../src/io/npy';
 
-export const T = 12, N = 5, H = 4, W = 6;
-export const TIERS = ['train', 'train', 'test', 'train', 'validation', 'test', 'train', 'train', 'test', 'validation', 'train', 'test'];
+export const T = 12,
+  N = 5,
+  H = 4,
+  W = 6;
+export const TIERS = [
+  'train',
+  'train',
+  'test',
+  'train',
+  'validation',
+  'test',
+  'train',
+  'train',
+  'test',
+  'validation',
+  'train',
+  'test',
+];
 export const IMAGE_IDS = [10, 11, 90, 12, 20, 91, 13, 14, 90, 21, 15, 91];
 
 export function responseRow(i: number): Float32Array {
@@ -18,8 +34,16 @@ export function imageOf(i: number): Uint8Array {
   return Uint8Array.from({ length: H * W }, (_, p) => (i * 37 + p * 11) % 256);
 }
 
-const f32 = (data: number[] | Float32Array, shape: number[]): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
-const i64 = (data: number[]): HostArray => ({ dtype: 'int64', shape: [data.length], data: BigInt64Array.from(data.map(BigInt)) });
+const f32 = (data: number[] | Float32Array, shape: number[]): HostArray => ({
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(data),
+});
+const i64 = (data: number[]): HostArray => ({
+  dtype: 'int64',
+  shape: [data.length],
+  data: BigInt64Array.from(data.map(BigInt)),
+});
 const str = (data: string[]): HostArray => ({ dtype: 'string', shape: [data.length], data });
 
 /** Path -> bytes of a valid scan under `root/` ('' for none). */
@@ -41,7 +65,11 @@ export function smallScanFiles(root = 'static-small/', opts: { responseStd?: num
   put('meta/neurons/scan_idx.npy', i64(Array(N).fill(2)));
   put('meta/neurons/area.npy', str(Array(N).fill('V1')));
   put('meta/neurons/layer.npy', str(Array(N).fill('L2/3')));
-  put('meta/neurons/cell_motor_coordinates.npy', { dtype: 'float64', shape: [N, 3], data: Float64Array.from({ length: 3 * N }, (_, k) => k * 10.5) });
+  put('meta/neurons/cell_motor_coordinates.npy', {
+    dtype: 'float64',
+    shape: [N, 3],
+    data: Float64Array.from({ length: 3 * N }, (_, k) => k * 10.5),
+  });
   const std = opts.responseStd ?? [1, 2, 0.5, 1.5, 3];
   for (const src of ['all', 'stimulus_frame']) {
     put(`meta/statistics/images/${src}/mean.npy`, f32([120], []));

@@ -6,7 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
-import { WASM_GRAD_KERNELS, registerWasmGradKernels, setDepthwiseGradSimd } from '../../../src/kernels/wasm/grad_kernels';
+import {
+  registerWasmGradKernels,
+  setDepthwiseGradSimd,
+  WASM_GRAD_KERNELS,
+} from '../../../src/kernels/wasm/grad_kernels';
 import { Rng } from '../../../src/util/rng';
 
 type Host = { data: Float32Array; shape: number[] };
@@ -20,13 +24,18 @@ function rand(rng: Rng, shape: number[]): Host {
 }
 
 /** Runs one kernel on a backend and returns its output as host data. */
-async function runOn(backend: 'cpu' | 'wasm', kernel: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<Host> {
+async function runOn(
+  backend: 'cpu' | 'wasm',
+  kernel: string,
+  inputs: Inputs,
+  attrs: Record<string, unknown>,
+): Promise<Host> {
   await tf.setBackend(backend);
   const ts: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape, 'dtype' in v ? v.dtype : 'float32');
   const before = tf.memory().numTensors;
   const out = tf.engine().runKernel(kernel, ts as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-  const host = { data: Float32Array.from(await out.data() as Float32Array), shape: out.shape };
+  const host = { data: Float32Array.from((await out.data()) as Float32Array), shape: out.shape };
   out.dispose();
   Object.values(ts).forEach((t) => t.dispose());
   expect(tf.memory().numTensors).toBe(before - Object.keys(ts).length);
@@ -50,10 +59,30 @@ function outSize(n: number, k: number, s: number, pad: string | number, padLo = 
   return Math.floor((n + padLo + padHi - ke) / s) + 1;
 }
 
-interface ConvCase { B: number; H: number; W: number; cin: number; cout: number; kh: number; kw: number; s: number; pad: 'valid' | 'same' | 'explicit'; p?: [number, number]; m?: number; d?: number }
+interface ConvCase {
+  B: number;
+  H: number;
+  W: number;
+  cin: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  s: number;
+  pad: 'valid' | 'same' | 'explicit';
+  p?: [number, number];
+  m?: number;
+  d?: number;
+}
 
 function padAttr(c: ConvCase): unknown {
-  return c.pad === 'explicit' ? [[0, 0], [c.p![0], c.p![0]], [c.p![1], c.p![1]], [0, 0]] : c.pad;
+  return c.pad === 'explicit'
+    ? [
+        [0, 0],
+        [c.p![0], c.p![0]],
+        [c.p![1], c.p![1]],
+        [0, 0],
+      ]
+    : c.pad;
 }
 
 const conv2dCases: ConvCase[] = [
@@ -93,14 +122,30 @@ describe('wasm gradient kernels', () => {
     const Ho = outSize(c.H, c.kh, c.s, c.pad === 'explicit' ? 0 : c.pad, c.p?.[0], c.p?.[0]);
     const Wo = outSize(c.W, c.kw, c.s, c.pad === 'explicit' ? 0 : c.pad, c.p?.[1], c.p?.[1]);
     const inputs = { x: rand(rng, [c.B, c.H, c.W, c.cin]), dy: rand(rng, [c.B, Ho, Wo, c.cout]) };
-    const attrs = { strides: [c.s, c.s], pad: padAttr(c), dataFormat: 'NHWC', filterShape: [c.kh, c.kw, c.cin, c.cout] };
-    expectClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs));
+    const attrs = {
+      strides: [c.s, c.s],
+      pad: padAttr(c),
+      dataFormat: 'NHWC',
+      filterShape: [c.kh, c.kw, c.cin, c.cout],
+    };
+    expectClose(
+      await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs),
+      await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs),
+    );
     const bi = { dy: inputs.dy, filter: rand(rng, [c.kh, c.kw, c.cin, c.cout]) };
     const ba = { strides: [c.s, c.s], pad: padAttr(c), dataFormat: 'NHWC', inputShape: [c.B, c.H, c.W, c.cin] };
     expectClose(await runOn('wasm', 'Conv2DBackpropInput', bi, ba), await runOn('cpu', 'Conv2DBackpropInput', bi, ba));
   });
 
-  it.each(depthwiseCases.flatMap((c, i) => [[i, true, c], [i, false, c]] as const))('DepthwiseConv2dNativeBackpropFilter/Input case %i (SIMD %s) match cpu', async (_, simd, c) => {
+  it.each(
+    depthwiseCases.flatMap(
+      (c, i) =>
+        [
+          [i, true, c],
+          [i, false, c],
+        ] as const,
+    ),
+  )('DepthwiseConv2dNativeBackpropFilter/Input case %i (SIMD %s) match cpu', async (_, simd, c) => {
     setDepthwiseGradSimd(simd);
     const rng = new Rng(20 + c.kh * 5 + c.s);
     const m = c.m ?? 1;
@@ -113,9 +158,15 @@ describe('wasm gradient kernels', () => {
     const filter = rand(rng, filterShape);
     const base = { strides: [c.s, c.s], pad: padAttr(c), dilations: [d, d] };
     const fa = { ...base, filterShape };
-    expectClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa), await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa));
+    expectClose(
+      await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa),
+      await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fa),
+    );
     const ia = { ...base, inputShape: x.shape };
-    expectClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia), await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia));
+    expectClose(
+      await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia),
+      await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, ia),
+    );
     setDepthwiseGradSimd(true);
   });
 
@@ -124,9 +175,17 @@ describe('wasm gradient kernels', () => {
     const x = rand(rng, [6, 4, 3]);
     const ids = { data: Int32Array.from([0, 2, 2, -1, 7, 0]), shape: [6], dtype: 'int32' as const };
     const attrs = { numSegments: 5 };
-    expectClose(await runOn('wasm', 'UnsortedSegmentSum', { x, segmentIds: ids }, attrs), await runOn('cpu', 'UnsortedSegmentSum', { x, segmentIds: ids }, attrs), 1e-6);
+    expectClose(
+      await runOn('wasm', 'UnsortedSegmentSum', { x, segmentIds: ids }, attrs),
+      await runOn('cpu', 'UnsortedSegmentSum', { x, segmentIds: ids }, attrs),
+      1e-6,
+    );
     const none = { data: Int32Array.from([-1, 9, -3, 5, 5, 6]), shape: [6], dtype: 'int32' as const };
-    expectClose(await runOn('wasm', 'UnsortedSegmentSum', { x, segmentIds: none }, attrs), await runOn('cpu', 'UnsortedSegmentSum', { x, segmentIds: none }, attrs), 1e-6);
+    expectClose(
+      await runOn('wasm', 'UnsortedSegmentSum', { x, segmentIds: none }, attrs),
+      await runOn('cpu', 'UnsortedSegmentSum', { x, segmentIds: none }, attrs),
+      1e-6,
+    );
   });
 
   it('tf.grads of conv2d, depthwiseConv2d and gather run on wasm and match cpu', async () => {
@@ -140,12 +199,19 @@ describe('wasm gradient kernels', () => {
       const ts = [x, w, dw, table].map((h) => tf.tensor(h.data, h.shape));
       const before = tf.memory().numTensors;
       const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, t: tf.Tensor): tf.Scalar => {
-        const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), c as tf.Tensor4D, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+        const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), c as tf.Tensor4D, 1, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]);
         const g = tf.gather(t, tf.tensor1d([0, 3, 3, 6], 'int32'));
         return y.square().mean().add(g.square().sum()) as tf.Scalar;
       };
       const gs = tf.grads(f)(ts);
-      const out = await Promise.all(gs.map(async (g) => ({ data: Float32Array.from(await g.data() as Float32Array), shape: g.shape })));
+      const out = await Promise.all(
+        gs.map(async (g) => ({ data: Float32Array.from((await g.data()) as Float32Array), shape: g.shape })),
+      );
       tf.dispose(gs);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(ts);

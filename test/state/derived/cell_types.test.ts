@@ -1,41 +1,50 @@
 import { describe, expect, it } from 'vitest';
-import { runCellTypesJob, type CellTypesReply } from '../../../src/analysis/worker/cell_types_job';
+import { type CellTypesReply, runCellTypesJob } from '../../../src/analysis/worker/cell_types_job';
 import type { Scan } from '../../../src/io/scan';
 import {
-  clusterSummary, compareWithTruth, featureMatrixOf, matchTypesToClusters, pcaEmbedding,
-  trueCellTypes, type FeatureMatrix,
+  clusterSummary,
+  compareWithTruth,
+  type FeatureMatrix,
+  featureMatrixOf,
+  matchTypesToClusters,
+  pcaEmbedding,
+  trueCellTypes,
 } from '../../../src/state/derived/cell_types';
 import { blobs } from '../../analysis/blobs';
 
 /** A readout stand-in: features as a tensor-like with shape and data(). */
 const readout = (shape: number[], data: number[], extra: object = {}) => ({
-  neurons: 3, channels: 2, features: { shape, data: async () => Float32Array.from(data) }, ...extra,
+  neurons: 3,
+  channels: 2,
+  features: { shape, data: async () => Float32Array.from(data) },
+  ...extra,
 });
 
 describe('feature matrix of a readout', () => {
-  it('turns the Gaussian readout\'s (C, N) features into (N, C) rows', async () => {
+  it("turns the Gaussian readout's (C, N) features into (N, C) rows", async () => {
     // C = 2, N = 3: channel 0 = [1, 2, 3], channel 1 = [4, 5, 6] -> neuron rows (1, 4), (2, 5), (3, 6).
     const fm = await featureMatrixOf(readout([2, 3], [1, 2, 3, 4, 5, 6]));
     expect(Array.from(fm.features)).toEqual([1, 4, 2, 5, 3, 6]);
     expect(fm).toMatchObject({ neurons: 3, channels: 2, readoutKind: 'Gaussian' });
   });
 
-  it('takes a factorized readout\'s (N, C) features (told by its spatial mask) as they are', async () => {
+  it("takes a factorized readout's (N, C) features (told by its spatial mask) as they are", async () => {
     const fm = await featureMatrixOf(readout([3, 2], [1, 4, 2, 5, 3, 6], { spatial: {} }));
     expect(Array.from(fm.features)).toEqual([1, 4, 2, 5, 3, 6]);
     expect(fm.readoutKind).toBe('factorized');
   });
 
   it('refuses a feature tensor of the wrong shape', async () => {
-    await expect(featureMatrixOf(readout([3, 2], [1, 2, 3, 4, 5, 6])))
-      .rejects.toThrow(/shape \(3, 2\), expected \(2, 3\)/);
+    await expect(featureMatrixOf(readout([3, 2], [1, 2, 3, 4, 5, 6]))).rejects.toThrow(
+      /shape \(3, 2\), expected \(2, 3\)/,
+    );
   });
 });
 
 describe('ground-truth cell types', () => {
   const scan = (cellTypes: number[] | undefined, nNeurons = 4) =>
     ({ name: 's', dataKey: 'k', nNeurons, neurons: { unitIds: [], cellTypes } }) as unknown as Scan;
-  it('are the scan\'s labels when its neurons are the readout\'s', () => {
+  it("are the scan's labels when its neurons are the readout's", () => {
     const t = trueCellTypes({ neurons: 4, readoutKey: 'k' }, scan([0, 2, 2, 1]));
     expect(t.types && Array.from(t.types)).toEqual([0, 2, 2, 1]);
     expect(t).toMatchObject({ count: 3, note: 'ground truth from s' });
@@ -54,7 +63,10 @@ describe('ground-truth cell types', () => {
 describe('clusters against types', () => {
   it('summarizes clusters: sizes and mean barcodes', () => {
     const fm: FeatureMatrix = {
-      features: Float32Array.from([1, 0, 3, 0, 0, 2]), neurons: 3, channels: 2, readoutKind: 'Gaussian',
+      features: Float32Array.from([1, 0, 3, 0, 0, 2]),
+      neurons: 3,
+      channels: 2,
+      readoutKind: 'Gaussian',
     };
     const s = clusterSummary(fm, [0, 0, 1], 2);
     expect(Array.from(s.sizes)).toEqual([2, 1]);
@@ -83,9 +95,19 @@ describe('the Cell types worker job (run in Node, no worker)', () => {
   const features = Float32Array.from(m.data);
   const run = (job: 'clusters' | 'umap' | 'pca') => {
     const out: CellTypesReply[] = [];
-    runCellTypesJob({
-      type: 'cell-types-start', job, features, rows: m.rows, cols: m.cols, scaling: 'none', seed: 0, umapEpochs: 30,
-    }, (r) => out.push(r));
+    runCellTypesJob(
+      {
+        type: 'cell-types-start',
+        job,
+        features,
+        rows: m.rows,
+        cols: m.cols,
+        scaling: 'none',
+        seed: 0,
+        umapEpochs: 30,
+      },
+      (r) => out.push(r),
+    );
     return out;
   };
 
@@ -123,10 +145,18 @@ describe('the Cell types worker job (run in Node, no worker)', () => {
 
   it('reports a failure as a message', () => {
     const out: CellTypesReply[] = [];
-    runCellTypesJob({
-      type: 'cell-types-start', job: 'clusters', features: new Float32Array(4), rows: 2, cols: 2, scaling: 'none',
-      seed: 0,
-    }, (r) => out.push(r));
+    runCellTypesJob(
+      {
+        type: 'cell-types-start',
+        job: 'clusters',
+        features: new Float32Array(4),
+        rows: 2,
+        cols: 2,
+        scaling: 'none',
+        seed: 0,
+      },
+      (r) => out.push(r),
+    );
     const message = expect.stringMatching(/choosing k needs at least 3 rows/);
     expect(out[out.length - 1]).toEqual({ type: 'error', message });
   });

@@ -17,19 +17,19 @@ import { readoutFeatureMatrix } from '../../../src/state/derived/cell_types';
 import { maskOutlines, maskRingsInFeaturePixels, outlinePath } from '../../../src/state/derived/mask_contours';
 import { modelParamRows } from '../../../src/state/derived/model_params';
 import {
-  readoutGeometry,
-  withMaskPosition,
   type FactorizedMasks,
   type ReadoutGeometry,
+  readoutGeometry,
+  withMaskPosition,
 } from '../../../src/state/derived/readout_geometry';
+import type { ImageSet } from '../../../src/state/derived/test_images';
 import {
   coreFeatureMaps,
   maskedSum,
   neuronFeatures,
   readoutFeatures,
 } from '../../../src/state/services/inspector_service';
-import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../../src/state/services/model_service';
-import type { ImageSet } from '../../../src/state/derived/test_images';
+import { buildModel, disposeModel, type LoadedModel, openCheckpoint } from '../../../src/state/services/model_service';
 import { FIXTURES, SOTA } from '../../fixtures/paths';
 
 const DIR = join(FIXTURES, 'factorized', 'model');

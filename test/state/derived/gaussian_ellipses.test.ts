@@ -1,15 +1,19 @@
-import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { parseNumericNpy } from '../../../src/io/npy';
 import { readCheckpoint } from '../../../src/io/torch_checkpoint';
 import { inferArchitecture } from '../../../src/model/architecture';
 import { parseModelConfigText } from '../../../src/model/config';
-import { Rng } from '../../../src/util/rng';
 import {
-  confidenceRadius, ellipseOf, pixelEllipses, pixelsPerGridUnit, sampledPixelsWith,
+  confidenceRadius,
+  ellipseOf,
+  pixelEllipses,
+  pixelsPerGridUnit,
+  sampledPixelsWith,
 } from '../../../src/state/derived/gaussian_ellipses';
 import { featureToInputMaps, gridToPixel, type ReadoutGeometry } from '../../../src/state/derived/readout_geometry';
+import { Rng } from '../../../src/util/rng';
 import { SOTA } from '../../fixtures/paths';
 
 function npy(name: string): Float32Array {
@@ -33,9 +37,21 @@ async function sotaGeometry(): Promise<ReadoutGeometry> {
     pixels[2 * n + 1] = gridToPixel(grid[2 * n + 1], fh, maps.y);
   }
   return {
-    neurons: N, kind: 'gaussian', position: 'mean', factorized: null,
-    grid, pixels, sigma: Float32Array.from(sigma.data as Float32Array), gaussType: 'full', cortex: null, cortexDims: 0,
-    retinotopy: null, featureSize: [fh, fw], imageSize: [ih, iw], mapX: maps.x, mapY: maps.y,
+    neurons: N,
+    kind: 'gaussian',
+    position: 'mean',
+    factorized: null,
+    grid,
+    pixels,
+    sigma: Float32Array.from(sigma.data as Float32Array),
+    gaussType: 'full',
+    cortex: null,
+    cortexDims: 0,
+    retinotopy: null,
+    featureSize: [fh, fw],
+    imageSize: [ih, iw],
+    mapX: maps.x,
+    mapY: maps.y,
   };
 }
 
@@ -65,7 +81,7 @@ describe('ellipseOf', () => {
 });
 
 describe('the SOTA readout', () => {
-  it('sampled positions match neuralpredictors\' sample_grid (fixture noise -> sampled_grid, 1e-6 grid units)', async () => {
+  it("sampled positions match neuralpredictors' sample_grid (fixture noise -> sampled_grid, 1e-6 grid units)", async () => {
     const g = await sotaGeometry();
     const noise = npy('noise.npy'); // (2, N, 1, 2) = (2, N, 2)
     const expected = npy('sampled_grid.npy');
@@ -96,11 +112,16 @@ describe('the SOTA readout', () => {
       const e = pixelEllipses(g, p);
       for (const n of picked) {
         const sub: ReadoutGeometry = {
-          ...g, neurons: 1, grid: g.grid.slice(2 * n, 2 * n + 2), pixels: g.pixels.slice(2 * n, 2 * n + 2), sigma: g.sigma.slice(4 * n, 4 * n + 4),
+          ...g,
+          neurons: 1,
+          grid: g.grid.slice(2 * n, 2 * n + 2),
+          pixels: g.pixels.slice(2 * n, 2 * n + 2),
+          sigma: g.sigma.slice(4 * n, 4 * n + 4),
         };
         const pts = sampledPixelsWith(sub, rng.normalArray(draws * 2));
         const [rx, ry, angle] = [e[3 * n], e[3 * n + 1], e[3 * n + 2]];
-        const c = Math.cos(angle), s = Math.sin(angle);
+        const c = Math.cos(angle),
+          s = Math.sin(angle);
         let inside = 0;
         for (let k = 0; k < draws; k++) {
           const dx = pts[2 * k] - g.pixels[2 * n];

@@ -22,7 +22,15 @@ describe('readout parameter counts', async () => {
   const size = (suffix: string) => numel(sd.get(`${r.prefix}${suffix}`)!.shape);
   const coreOut = parseNpy(new Uint8Array(readFileSync(join(DIR, 'core_output.npy'))), 'core_output.npy');
   const [, c, h, w] = coreOut.shape;
-  const rows = Object.fromEntries(readoutParameterCounts({ neurons: r.neurons, channels: r.channels, width: w, height: h, positionNetwork: r.positionNetwork }).map((row) => [row.id, row]));
+  const rows = Object.fromEntries(
+    readoutParameterCounts({
+      neurons: r.neurons,
+      channels: r.channels,
+      width: w,
+      height: h,
+      positionNetwork: r.positionNetwork,
+    }).map((row) => [row.id, row]),
+  );
   const n = size('bias');
 
   it('reads n and c as the checkpoint stores them', () => {
@@ -31,7 +39,9 @@ describe('readout parameter counts', async () => {
   });
 
   it('counts the position network as the mu_transform tensors in the checkpoint', () => {
-    const inFile = [...sd.keys()].filter((k) => k.startsWith(`${r.prefix}mu_transform.`)).reduce((s, k) => s + numel(sd.get(k)!.shape), 0);
+    const inFile = [...sd.keys()]
+      .filter((k) => k.startsWith(`${r.prefix}mu_transform.`))
+      .reduce((s, k) => s + numel(sd.get(k)!.shape), 0);
     expect(inFile).toBeGreaterThan(0);
     expect(positionNetworkParameters(r.positionNetwork!)).toBe(inFile);
     expect(rows['gaussian-retinotopy'].parameters).toBe(size('_features') + 5 + inFile);
@@ -53,8 +63,12 @@ describe('readout parameter counts', async () => {
   });
 
   it('has no retinotopy count without a position network, and refuses bad sizes', () => {
-    const row = readoutParameterCounts({ neurons: 3, channels: 2, width: 4, height: 5, positionNetwork: null }).find((x) => x.id === 'gaussian-retinotopy')!;
+    const row = readoutParameterCounts({ neurons: 3, channels: 2, width: 4, height: 5, positionNetwork: null }).find(
+      (x) => x.id === 'gaussian-retinotopy',
+    )!;
     expect(row.parameters).toBeNull();
-    expect(() => readoutParameterCounts({ neurons: -1, channels: 2, width: 4, height: 5, positionNetwork: null })).toThrow(/neurons/);
+    expect(() =>
+      readoutParameterCounts({ neurons: -1, channels: 2, width: 4, height: 5, positionNetwork: null }),
+    ).toThrow(/neurons/);
   });
 });

@@ -4,25 +4,39 @@
  * (core_output.npy), the readout reassembled from the sampled feature maps (responses.npy), and the test-set
  * metrics of the ground-truth model on static-sim-a (reference_results.json's ceiling).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { openAsBlob, readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
 import { parseNumericNpy } from '../../../src/io/npy';
 import { loadScan, openZipScan, type Scan } from '../../../src/io/scan';
-import {
-  coreFeatureMaps, firstLayerFilters, gridToFeaturePixel, mapRanges, neuronFeatures, neuronTestResponses, readoutFeatures,
-  sampleMap, scanMatchesReadout, scanTestComparison, strongestChannel, topImages,
-} from '../../../src/state/services/inspector_service';
-import { buildModel, disposeModel, openCheckpoint, type LoadedModel } from '../../../src/state/services/model_service';
 import type { ImageSet } from '../../../src/state/derived/test_images';
+import {
+  coreFeatureMaps,
+  firstLayerFilters,
+  gridToFeaturePixel,
+  mapRanges,
+  neuronFeatures,
+  neuronTestResponses,
+  readoutFeatures,
+  sampleMap,
+  scanMatchesReadout,
+  scanTestComparison,
+  strongestChannel,
+  topImages,
+} from '../../../src/state/services/inspector_service';
+import { buildModel, disposeModel, type LoadedModel, openCheckpoint } from '../../../src/state/services/model_service';
 import { SIM as SIM_DIR } from '../../fixtures/paths';
 import { expectClose, FIXTURE, npy } from '../../model/fixture';
 
 const SIM = `${SIM_DIR}/`;
 
 function npyAny(path: string): { shape: number[]; data: ArrayLike<number | bigint> } {
-  return parseNumericNpy(new Uint8Array(readFileSync(path)), path) as { shape: number[]; data: ArrayLike<number | bigint> };
+  return parseNumericNpy(new Uint8Array(readFileSync(path)), path) as {
+    shape: number[];
+    data: ArrayLike<number | bigint>;
+  };
 }
 
 async function fileAt(path: string, name: string): Promise<File> {
@@ -30,7 +44,10 @@ async function fileAt(path: string, name: string): Promise<File> {
 }
 
 async function loadModel(pth: string, config: string | null): Promise<LoadedModel> {
-  const opened = await openCheckpoint(await fileAt(pth, 'model.pth'), config ? await fileAt(config, 'config.json') : null);
+  const opened = await openCheckpoint(
+    await fileAt(pth, 'model.pth'),
+    config ? await fileAt(config, 'config.json') : null,
+  );
   return buildModel(opened);
 }
 
@@ -41,7 +58,13 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
   sota = await loadModel(FIXTURE + 'model.pth', FIXTURE + 'config.json');
   const x = npy('inputs.npy');
-  inputs = { name: 'inputs.npy', source: 'file', data: x.data, shape: x.shape as [number, number, number, number], labels: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] };
+  inputs = {
+    name: 'inputs.npy',
+    source: 'file',
+    data: x.data,
+    shape: x.shape as [number, number, number, number],
+    labels: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+  };
 });
 
 describe('readout features', () => {
@@ -87,7 +110,10 @@ describe('core feature maps', () => {
       expectClose(`core output ${i}`, maps.data, ref, 1e-4, 1e-4);
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of ref) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      for (const v of ref) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
       expect(Math.abs(maps.min - lo)).toBeLessThan(1e-4);
       expect(Math.abs(maps.max - hi)).toBeLessThan(1e-4);
     }
@@ -127,7 +153,9 @@ describe('top images', () => {
     const responses = npy('responses.npy').data;
     for (const n of [3, 4000]) {
       const order = topImages(responses, 7776, n, 8);
-      const byHand = Array.from({ length: 8 }, (_v, i) => i).sort((a, b) => responses[b * 7776 + n] - responses[a * 7776 + n]);
+      const byHand = Array.from({ length: 8 }, (_v, i) => i).sort(
+        (a, b) => responses[b * 7776 + n] - responses[a * 7776 + n],
+      );
       expect(order).toEqual(byHand);
       expect(topImages(responses, 7776, n, 3)).toEqual(byHand.slice(0, 3));
     }
@@ -142,7 +170,7 @@ describe('predicted vs recorded on a scan (ground-truth model on static-sim-a)',
     scan = await loadScan(await openZipScan(await openAsBlob(SIM + 'static-sim-a.zip'), 'static-sim-a.zip'));
   });
 
-  it('refuses a scan whose neurons are not the readout\'s', () => {
+  it("refuses a scan whose neurons are not the readout's", () => {
     const m = scanMatchesReadout(sota, scan);
     expect(m.ok).toBe(false);
     expect(m.reason).toMatch(/1,000 neurons, this readout 7,776/);
@@ -156,7 +184,9 @@ describe('predicted vs recorded on a scan (ground-truth model on static-sim-a)',
     expect(tf.memory().numTensors).toBe(before);
     expect(cmp.groups.length).toBe(100);
     expect(cmp.summary.trials).toBe(1000);
-    console.log(`ceiling: test_correlation ${cmp.summary.test_correlation} (ref ${ref.ceiling.test_correlation}), correlation_to_average ${cmp.summary.correlation_to_average} (ref ${ref.ceiling.correlation_to_average}), ${cmp.milliseconds.toFixed(0)} ms`);
+    console.log(
+      `ceiling: test_correlation ${cmp.summary.test_correlation} (ref ${ref.ceiling.test_correlation}), correlation_to_average ${cmp.summary.correlation_to_average} (ref ${ref.ceiling.correlation_to_average}), ${cmp.milliseconds.toFixed(0)} ms`,
+    );
     expect(Math.abs(cmp.summary.test_correlation! - ref.ceiling.test_correlation)).toBeLessThan(0.002);
     expect(Math.abs(cmp.summary.correlation_to_average! - ref.ceiling.correlation_to_average)).toBeLessThan(0.002);
     expect(Math.abs(cmp.summary.oracle! - ref.ceiling.oracle)).toBeLessThan(0.002);
@@ -167,7 +197,9 @@ describe('predicted vs recorded on a scan (ground-truth model on static-sim-a)',
       expect(Array.from(r.repeats).every((k) => k === 10)).toBe(true);
       const mp = r.predicted.reduce((a, b) => a + b) / 100;
       const mo = r.observedMean.reduce((a, b) => a + b) / 100;
-      let sab = 0; let saa = 0; let sbb = 0;
+      let sab = 0;
+      let saa = 0;
+      let sbb = 0;
       for (let i = 0; i < 100; i++) {
         sab += (r.predicted[i] - mp) * (r.observedMean[i] - mo);
         saa += (r.predicted[i] - mp) ** 2;

@@ -17,7 +17,11 @@ describe('fittingScale', () => {
 
 describe('urlFilesFromQuery', () => {
   it('reads model, config and scan links', () => {
-    expect(urlFilesFromQuery('?model=a.pth&config=c.json&scan=s.zip&backend=wasm')).toEqual({ model: 'a.pth', config: 'c.json', scan: 's.zip' });
+    expect(urlFilesFromQuery('?model=a.pth&config=c.json&scan=s.zip&backend=wasm')).toEqual({
+      model: 'a.pth',
+      config: 'c.json',
+      scan: 's.zip',
+    });
     expect(urlFilesFromQuery('?scan=s.zip')).toEqual({ model: null, config: null, scan: 's.zip' });
   });
   it('is null when no file is named (a config alone loads nothing)', () => {

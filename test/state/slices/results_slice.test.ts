@@ -5,13 +5,13 @@
  * the per-neuron oracle is the simulator's oracle_jackknife.npy. Plus the table's ordering rules.
  */
 import { openAsBlob, readFileSync } from 'node:fs';
-import { create } from 'zustand';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { create } from 'zustand';
 import { initNodeBackend } from '../../../src/backend/node';
 import { parseNumericNpy } from '../../../src/io/npy';
 import { loadScan, openZipScan, type Scan } from '../../../src/io/scan';
-import { buildModel, openCheckpoint, type LoadedModel } from '../../../src/state/services/model_service';
-import { metricsFromRows, sortedNeurons, type NeuronMetrics } from '../../../src/state/derived/neuron_metrics';
+import { metricsFromRows, type NeuronMetrics, sortedNeurons } from '../../../src/state/derived/neuron_metrics';
+import { buildModel, type LoadedModel, openCheckpoint } from '../../../src/state/services/model_service';
 import { createResultsSlice, currentEvaluation, evaluationBlocker } from '../../../src/state/slices/results_slice';
 import type { AppState } from '../../../src/state/store';
 import { SIM as SIM_DIR, SOTA as SOTA_DIR } from '../../fixtures/paths';
@@ -30,7 +30,9 @@ let scan: Scan;
 beforeAll(async () => {
   await initNodeBackend('wasm');
   const config = await fileAt(SOTA + 'config.json', 'config.json');
-  truth = buildModel(await openCheckpoint(await fileAt(SIM + 'static-sim-a-truth/truth_model.pth', 'truth_model.pth'), config));
+  truth = buildModel(
+    await openCheckpoint(await fileAt(SIM + 'static-sim-a-truth/truth_model.pth', 'truth_model.pth'), config),
+  );
   sota = buildModel(await openCheckpoint(await fileAt(SOTA + 'model.pth', 'model.pth'), config));
   scan = await loadScan(await openZipScan(await openAsBlob(SIM + 'static-sim-a.zip'), 'static-sim-a.zip'));
 }, 120_000);
@@ -45,7 +47,9 @@ describe('evaluateModel', () => {
     const ref = JSON.parse(readFileSync(SIM + 'reference_results.json', 'utf8')).ceiling;
     const store = storeWith(truth, scan);
     const seen: number[] = [];
-    const unsubscribe = store.subscribe((s) => { if (s.modelEvaluation) seen.push(s.modelEvaluation.done); });
+    const unsubscribe = store.subscribe((s) => {
+      if (s.modelEvaluation) seen.push(s.modelEvaluation.done);
+    });
     await store.getState().evaluateModel();
     unsubscribe();
     const e = currentEvaluation(store.getState())!;
@@ -61,7 +65,10 @@ describe('evaluateModel', () => {
     expect(Math.abs(s.oracle! - ref.oracle)).toBeLessThan(0.002);
     expect(Math.abs(s.fraction_oracle! - ref.fraction_oracle)).toBeLessThan(0.01);
     // Per neuron: the oracle is the simulator's (float32 there), and the fraction is test / oracle.
-    const oracle = parseNumericNpy(new Uint8Array(readFileSync(SIM + 'static-sim-a-truth/oracle_jackknife.npy')), 'oracle_jackknife.npy').data as Float32Array;
+    const oracle = parseNumericNpy(
+      new Uint8Array(readFileSync(SIM + 'static-sim-a-truth/oracle_jackknife.npy')),
+      'oracle_jackknife.npy',
+    ).data as Float32Array;
     for (let n = 0; n < 1000; n++) expect(Math.abs(m.oracle![n] - oracle[n])).toBeLessThan(1e-4);
     expect(m.fraction![7]).toBeCloseTo(m.testCorrelation[7] / m.oracle![7], 12);
     expect(m.unitIds).toEqual(scan.unitIds);
@@ -73,7 +80,7 @@ describe('evaluateModel', () => {
     expect(currentEvaluation(store.getState())).toBeNull();
   }, 120_000);
 
-  it('refuses a readout whose neurons are not the scan\'s, saying why', async () => {
+  it("refuses a readout whose neurons are not the scan's, saying why", async () => {
     expect(evaluationBlocker(sota, scan)).toMatch(/7,776 neurons and the scan 1,000/);
     expect(evaluationBlocker(truth, null)).toMatch(/Load a scan/);
     expect(evaluationBlocker(null, scan)).toMatch(/Load a checkpoint/);
@@ -105,8 +112,15 @@ describe('sortedNeurons', () => {
 
   it('reads fine-tuning rows, null metrics as undefined', () => {
     const row = (unit: number, t: number | null, o: number | null) => ({
-      unit_id: unit, x: 0, y: 0, sigma: [0.1], test_correlation: t, correlation_to_average: t, oracle: o,
-      fraction_oracle: t !== null && o ? t / o : null, feve: null,
+      unit_id: unit,
+      x: 0,
+      y: 0,
+      sigma: [0.1],
+      test_correlation: t,
+      correlation_to_average: t,
+      oracle: o,
+      fraction_oracle: t !== null && o ? t / o : null,
+      feve: null,
     });
     const summary = { test_correlation: 0.3 } as never;
     const r = metricsFromRows([row(7, 0.3, 0.6), row(9, null, null)], summary, 'run');

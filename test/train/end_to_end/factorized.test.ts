@@ -21,9 +21,8 @@ import { encoderToStateDict } from '../../../src/model/to_state_dict';
 import { writeScanZip } from '../../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../../src/sim/v1_scan';
 import { fineTuneCoreAndReadout, liveReadout } from '../../../src/train/end_to_end/finetune_core';
-import { evalPositions } from '../../../src/train/readout/readout_step';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../../src/train/end_to_end/new_model';
-import { SENSORIUM_CORE_REGULARIZER, coreRegularizer } from '../../../src/train/end_to_end/regularizers';
+import { coreRegularizer, SENSORIUM_CORE_REGULARIZER } from '../../../src/train/end_to_end/regularizers';
 import { type EndToEndScan, endToEndScan } from '../../../src/train/end_to_end/scan_data';
 import {
   type EndToEndEvent,
@@ -32,6 +31,7 @@ import {
   trainEndToEnd,
 } from '../../../src/train/end_to_end/trainer';
 import type { Param } from '../../../src/train/readout/readout_params';
+import { evalPositions } from '../../../src/train/readout/readout_step';
 import { Rng } from '../../../src/util/rng';
 
 const IMAGE: [1, number, number] = [1, 18, 32];
@@ -173,8 +173,8 @@ describe('end-to-end training with factorized readouts', () => {
           expect(e, v.name).toBeLessThanOrEqual(1);
         }
         console.log(
-          `fused vs autograd (${label}): loss ${loss.toFixed(3)} vs ${ref.toFixed(3)}; `
-            + `worst gradient ratios ${worst.join(', ')}`,
+          `fused vs autograd (${label}): loss ${loss.toFixed(3)} vs ${ref.toFixed(3)}; ` +
+            `worst gradient ratios ${worst.join(', ')}`,
         );
         value.dispose();
         tf.dispose(grads);

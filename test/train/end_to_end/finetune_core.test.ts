@@ -4,8 +4,9 @@
  * across epochs, and the exported full model, read back by our checkpoint reader and model loader, predicts what
  * the trained model predicted (and the pretrained core with the same readout would not).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
 import type { HostTensor, StateDict } from '../../../src/io/host_tensor';
@@ -16,19 +17,26 @@ import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { coreToStateDict } from '../../../src/model/to_state_dict';
 import { writeScanZip } from '../../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../../src/sim/v1_scan';
-import { exportFullModelPth } from '../../../src/train/export';
 import { type CoreFineTuneOutcome, fineTuneCoreAndReadout } from '../../../src/train/end_to_end/finetune_core';
+import { exportFullModelPth } from '../../../src/train/export';
 
 const DEMO = new URL('../../../public/demo/', import.meta.url).pathname;
 
 function maxAbsDiff(a: HostTensor, b: HostTensor): number {
-  const x = a.data as ArrayLike<number>, y = b.data as ArrayLike<number>;
+  const x = a.data as ArrayLike<number>,
+    y = b.data as ArrayLike<number>;
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(Number(x[i]) - Number(y[i])));
   return m;
 }
 
-async function predictWith(sd: StateDict, config: ModelConfig, scan: Scan, trials: Int32Array, key: string): Promise<Float32Array> {
+async function predictWith(
+  sd: StateDict,
+  config: ModelConfig,
+  scan: Scan,
+  trials: Int32Array,
+  key: string,
+): Promise<Float32Array> {
   const enc = encoderFromStateDict(sd, config, 'full.pth', { trainable: false });
   try {
     return (await enc.predict(normalizedImages(scan, trials), { readout: key })).data;
@@ -46,14 +54,27 @@ describe('fine-tuning the core too', () => {
 
   beforeAll(async () => {
     await initNodeBackend('wasm');
-    const v = simulateV1Scan({ animalSeed: 21, nNeurons: 24, nTrain: 96, nValidation: 32, nTest: 6, testRepeats: 4, name: 'static-tiny-21' });
+    const v = simulateV1Scan({
+      animalSeed: 21,
+      nNeurons: 24,
+      nTrain: 96,
+      nValidation: 32,
+      nTest: 6,
+      testRepeats: 4,
+      name: 'static-tiny-21',
+    });
     scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-21.zip'));
     pretrained = await readCheckpoint(readFileSync(`${DEMO}model.pth`), 'model.pth');
     config = parseModelConfig(JSON.parse(readFileSync(`${DEMO}config.json`, 'utf8')), 'config.json');
     outcome = await fineTuneCoreAndReadout({
-      stateDict: pretrained, config, file: 'model.pth', scan,
+      stateDict: pretrained,
+      config,
+      file: 'model.pth',
+      scan,
       train: { seed: 3, batchSize: 32, schedule: { maxEpochs: 3, restoreBest: false } },
-      onEvent: (e) => { if (e.kind === 'epoch') tensorsAtEpoch.push(tf.memory().numTensors); },
+      onEvent: (e) => {
+        if (e.kind === 'epoch') tensorsAtEpoch.push(tf.memory().numTensors);
+      },
     });
   }, 120_000);
 
@@ -93,7 +114,8 @@ describe('fine-tuning the core too', () => {
     const ref = test!.predictions;
     const y = await predictWith(sd, config, scan, test!.trials, dataKey);
     let worst = 0;
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
+    for (let i = 0; i < ref.length; i++)
+      worst = Math.max(worst, Math.abs(y[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
     expect(worst).toBeLessThanOrEqual(0);
     // the same readout on the pretrained core predicts something else: the comparison above sees the core
     const mixed: StateDict = new Map([...sd].map(([k, v]) => [k, k.startsWith('core.') ? pretrained.get(k)! : v]));

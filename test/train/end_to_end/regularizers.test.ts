@@ -3,20 +3,21 @@
  * (regularizers.LaplaceL2norm with padding None / 0 and avg False / True; Stacked2dCore.group_sparsity), values
  * and gradients, with the reference venv (skipped with the reason when it is missing).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
 import { registerWasmGradKernels } from '../../../src/kernels/wasm/grad_kernels';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../src/model/config';
 import { tfConvToTorch } from '../../../src/model/core';
 import { encoderFromStateDict } from '../../../src/model/from_state_dict';
-import { Rng } from '../../../src/util/rng';
-import { coreRegularizer, groupSparsity, laplaceL2norm } from '../../../src/train/end_to_end/regularizers';
 import { initCoreStateDict } from '../../../src/train/end_to_end/new_model';
+import { coreRegularizer, groupSparsity, laplaceL2norm } from '../../../src/train/end_to_end/regularizers';
+import { Rng } from '../../../src/util/rng';
 import { noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
 
 const hasTorch = existsSync(PY);
@@ -54,7 +55,9 @@ function torch(spec: unknown[]): { value: number; grads: number[][] }[] {
   try {
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     writeFileSync(join(dir, 'reg.py'), SCRIPT);
-    return JSON.parse(execFileSync(PY, [join(dir, 'reg.py'), join(dir, 'spec.json')], { encoding: 'utf8', timeout: 120_000 }));
+    return JSON.parse(
+      execFileSync(PY, [join(dir, 'reg.py'), join(dir, 'spec.json')], { encoding: 'utf8', timeout: 120_000 }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -77,7 +80,13 @@ describe.skipIf(!hasTorch)('core regularizers against PyTorch', () => {
     const rng = new Rng(8);
     const shape: [number, number, number, number] = [6, 2, 9, 7]; // torch (out, in, kh, kw)
     const w = Float32Array.from({ length: 6 * 2 * 9 * 7 }, () => rng.normal());
-    const cases = [{ padding: null, avg: false }, { padding: 0, avg: false }, { padding: null, avg: true }, { padding: 0, avg: true }, { padding: 2, avg: true }];
+    const cases = [
+      { padding: null, avg: false },
+      { padding: 0, avg: false },
+      { padding: null, avg: true },
+      { padding: 0, avg: true },
+      { padding: 2, avg: true },
+    ];
     const ref = torch(cases.map((c) => ({ kind: 'laplace', w: [...w], shape, ...c })));
     cases.forEach((c, i) => {
       const wt = tf.tidy(() => tf.transpose(tf.tensor4d(w, shape), [2, 3, 1, 0])) as tf.Tensor4D; // tfjs (kh, kw, in, out)
@@ -91,7 +100,16 @@ describe.skipIf(!hasTorch)('core regularizers against PyTorch', () => {
   });
 
   it('group sparsity of a plain-conv core and the combined regularizer with its gammas; zero for depth-separable cores', async () => {
-    const cfg: ModelConfig = { ...structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig, layers: 3, hidden_channels: [3, 4, 5], input_kern: 5, hidden_kern: [3, 5], depth_separable: false, input_shape: [1, 20, 20], grid_mean_predictor: null };
+    const cfg: ModelConfig = {
+      ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+      layers: 3,
+      hidden_channels: [3, 4, 5],
+      input_kern: 5,
+      hidden_kern: [3, 5],
+      depth_separable: false,
+      input_shape: [1, 20, 20],
+      grid_mean_predictor: null,
+    };
     const sd = initCoreStateDict(cfg, 9);
     const enc = encoderFromStateDict(sd, cfg, 'x');
     const hidden = ['core.features.layer1.conv.weight', 'core.features.layer2.conv.weight'].map((k) => sd.get(k)!);
@@ -103,13 +121,28 @@ describe.skipIf(!hasTorch)('core regularizers against PyTorch', () => {
     const vars = [enc.core.layers[1].convs[0].weight, enc.core.layers[2].convs[0].weight];
     const { value, grads } = tf.variableGrads(() => groupSparsity(enc.core), vars);
     expect(Math.abs(value.dataSync()[0] - gs.value) / gs.value).toBeLessThan(1e-5);
-    vars.forEach((v, i) => close(tf.tidy(() => tfConvToTorch(grads[v.name] as tf.Tensor4D, false).dataSync()), gs.grads[i], 1e-4));
+    vars.forEach((v, i) =>
+      close(
+        tf.tidy(() => tfConvToTorch(grads[v.name] as tf.Tensor4D, false).dataSync()),
+        gs.grads[i],
+        1e-4,
+      ),
+    );
     tf.dispose([value, ...Object.values(grads)]);
-    const total = coreRegularizer(enc.core, { gammaInput: 6.3831, gammaHidden: 0.5, laplacePadding: null, useAvgReg: false });
+    const total = coreRegularizer(enc.core, {
+      gammaInput: 6.3831,
+      gammaHidden: 0.5,
+      laplacePadding: null,
+      useAvgReg: false,
+    });
     expect(total.dataSync()[0]).toBeCloseTo(6.3831 * lap.value + 0.5 * gs.value, 4);
     total.dispose();
     enc.dispose();
-    const ds = encoderFromStateDict(initCoreStateDict({ ...cfg, depth_separable: true }, 9), { ...cfg, depth_separable: true }, 'y');
+    const ds = encoderFromStateDict(
+      initCoreStateDict({ ...cfg, depth_separable: true }, 9),
+      { ...cfg, depth_separable: true },
+      'y',
+    );
     const z = groupSparsity(ds.core);
     expect(z.dataSync()[0]).toBe(0);
     z.dispose();

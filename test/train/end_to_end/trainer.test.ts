@@ -17,28 +17,55 @@ import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { encoderToStateDict } from '../../../src/model/to_state_dict';
 import { writeScanZip } from '../../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../../src/sim/v1_scan';
-import { type EndToEndEvent, type EndToEndOptionsInput, predictTierE2E, trainEndToEnd } from '../../../src/train/end_to_end/trainer';
-import { type EndToEndScan, endToEndScan } from '../../../src/train/end_to_end/scan_data';
 import { initCoreStateDict, newEncoder, xavierNormal } from '../../../src/train/end_to_end/new_model';
+import { type EndToEndScan, endToEndScan } from '../../../src/train/end_to_end/scan_data';
+import {
+  type EndToEndEvent,
+  type EndToEndOptionsInput,
+  predictTierE2E,
+  trainEndToEnd,
+} from '../../../src/train/end_to_end/trainer';
 import { meanCorrelation } from '../../../src/train/optim/losses';
 import { Rng } from '../../../src/util/rng';
 
 const IMAGE: [1, number, number] = [1, 18, 32];
 const CONFIG: ModelConfig = {
-  ...structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig,
-  layers: 2, hidden_channels: 4, input_kern: 5, hidden_kern: 3, input_shape: [...IMAGE],
+  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
+  layers: 2,
+  hidden_channels: 4,
+  input_kern: 5,
+  hidden_kern: 3,
+  input_shape: [...IMAGE],
   grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
 };
 const OPTIONS: EndToEndOptionsInput = { seed: 3, batchSize: 32, lr: 0.01, schedule: { maxEpochs: 3 } };
 
 async function tinyScan(seed: number, nTrain: number): Promise<EndToEndScan> {
-  const v = simulateV1Scan({ animalSeed: seed, nNeurons: 12, imageShape: IMAGE, nTrain, nValidation: 32, nTest: 6, testRepeats: 4, name: `static-tiny-${seed}` });
+  const v = simulateV1Scan({
+    animalSeed: seed,
+    nNeurons: 12,
+    imageShape: IMAGE,
+    nTrain,
+    nValidation: 32,
+    nTest: 6,
+    testRepeats: 4,
+    name: `static-tiny-${seed}`,
+  });
   const source = await openZipScan(await writeScanZip(v.scan), `static-tiny-${seed}.zip`);
   return endToEndScan(await loadScan(source));
 }
 
 function fresh(scans: readonly EndToEndScan[], seed = 1): Encoder {
-  return newEncoder(CONFIG, scans.map((s) => ({ key: s.key, neurons: s.neurons, meanActivity: s.meanActivity, cellMotorCoordinates: s.cellMotorCoordinates })), seed);
+  return newEncoder(
+    CONFIG,
+    scans.map((s) => ({
+      key: s.key,
+      neurons: s.neurons,
+      meanActivity: s.meanActivity,
+      cellMotorCoordinates: s.cellMotorCoordinates,
+    })),
+    seed,
+  );
 }
 
 async function weights(e: Encoder): Promise<Map<string, Float32Array>> {
@@ -59,26 +86,48 @@ describe('end-to-end training', () => {
     expect([...sd.keys()]).toEqual([
       'core._input_weights_regularizer.laplace.filter',
       'core.features.layer0.conv.weight',
-      ...['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((k) => `core.features.layer0.norm.${k}`),
-      'core.features.layer1.ds_conv.in_depth_conv.weight', 'core.features.layer1.ds_conv.spatial_conv.weight', 'core.features.layer1.ds_conv.out_depth_conv.weight',
-      ...['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((k) => `core.features.layer1.norm.${k}`),
+      ...['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map(
+        (k) => `core.features.layer0.norm.${k}`,
+      ),
+      'core.features.layer1.ds_conv.in_depth_conv.weight',
+      'core.features.layer1.ds_conv.spatial_conv.weight',
+      'core.features.layer1.ds_conv.out_depth_conv.weight',
+      ...['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map(
+        (k) => `core.features.layer1.norm.${k}`,
+      ),
     ]);
     const std = (a: Float32Array): number => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
     // torch.nn.init.xavier_normal_: std = sqrt(2 / (fan_in + fan_out)), fan = channels x kernel area
-    expect(std(sd.get('core.features.layer0.conv.weight')!.data as Float32Array) / Math.sqrt(2 / (81 + 64 * 81))).toBeCloseTo(1, 1);
-    expect(std(sd.get('core.features.layer1.ds_conv.spatial_conv.weight')!.data as Float32Array) / Math.sqrt(2 / (49 + 64 * 49))).toBeCloseTo(1, 1);
+    expect(
+      std(sd.get('core.features.layer0.conv.weight')!.data as Float32Array) / Math.sqrt(2 / (81 + 64 * 81)),
+    ).toBeCloseTo(1, 1);
+    expect(
+      std(sd.get('core.features.layer1.ds_conv.spatial_conv.weight')!.data as Float32Array) /
+        Math.sqrt(2 / (49 + 64 * 49)),
+    ).toBeCloseTo(1, 1);
     expect(std(xavierNormal([200, 100, 1, 1], new Rng(1))) / Math.sqrt(2 / 300)).toBeCloseTo(1, 1);
-    expect(Array.from(sd.get('core._input_weights_regularizer.laplace.filter')!.data as Float32Array)).toEqual([0, -1, 0, -1, 4, -1, 0, -1, 0]);
+    expect(Array.from(sd.get('core._input_weights_regularizer.laplace.filter')!.data as Float32Array)).toEqual([
+      0, -1, 0, -1, 4, -1, 0, -1, 0,
+    ]);
   });
 
   it('lowers the loss, keeps the tensor count flat, cycles over the scans, and is reproducible', async () => {
-    const run = async (): Promise<{ events: EndToEndEvent[]; counts: number[]; w: Map<string, Float32Array>; before: number; after: number }> => {
+    const run = async (): Promise<{
+      events: EndToEndEvent[];
+      counts: number[];
+      w: Map<string, Float32Array>;
+      before: number;
+      after: number;
+    }> => {
       const before = tf.memory().numTensors;
       const enc = fresh(scans);
       const withModel = tf.memory().numTensors;
       const events: EndToEndEvent[] = [];
       const counts: number[] = [];
-      await trainEndToEnd(enc, scans, OPTIONS, (e) => { events.push(e); if (e.kind === 'epoch') counts.push(tf.memory().numTensors); });
+      await trainEndToEnd(enc, scans, OPTIONS, (e) => {
+        events.push(e);
+        if (e.kind === 'epoch') counts.push(tf.memory().numTensors);
+      });
       const after = tf.memory().numTensors;
       const w = await weights(enc);
       enc.dispose();
@@ -95,16 +144,26 @@ describe('end-to-end training', () => {
     const batches = a.events.filter((e) => e.kind === 'batch');
     const first = batches.filter((e) => e.epoch === 1);
     // LongCycler: 2 scans x max(3, 2) batches, alternating
-    expect(first.map((e) => e.scan)).toEqual(['static-tiny-11', 'static-tiny-12', 'static-tiny-11', 'static-tiny-12', 'static-tiny-11', 'static-tiny-12']);
+    expect(first.map((e) => e.scan)).toEqual([
+      'static-tiny-11',
+      'static-tiny-12',
+      'static-tiny-11',
+      'static-tiny-12',
+      'static-tiny-11',
+      'static-tiny-12',
+    ]);
     const b = await run();
-    expect(b.events.map((e) => ('loss' in e ? e.loss : e.kind))).toEqual(a.events.map((e) => ('loss' in e ? e.loss : e.kind)));
+    expect(b.events.map((e) => ('loss' in e ? e.loss : e.kind))).toEqual(
+      a.events.map((e) => ('loss' in e ? e.loss : e.kind)),
+    );
     for (const [k, v] of a.w) expect(b.w.get(k), k).toEqual(v);
   }, 120_000);
 
   it('returns the best state: its validation correlation is the best one reported (parameters and BatchNorm statistics)', async () => {
     const enc = fresh(scans, 2);
     const res = await trainEndToEnd(enc, scans, { ...OPTIONS, lr: 0.03, schedule: { maxEpochs: 4 } });
-    let sum = 0, n = 0;
+    let sum = 0,
+      n = 0;
     for (const s of scans) {
       const p = await predictTierE2E(enc, s.key, s.validation, s.imageShape);
       sum += meanCorrelation(p, s.validation.responses, s.neurons) * s.neurons;

@@ -8,9 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/util/rng';
 import { Adam } from '../../../src/train/optim/adam';
-import { EarlyStoppingSchedule, REFERENCE_SCHEDULE, ReduceLROnPlateau, type ScheduleAction } from '../../../src/train/optim/schedule';
+import {
+  EarlyStoppingSchedule,
+  REFERENCE_SCHEDULE,
+  ReduceLROnPlateau,
+  type ScheduleAction,
+} from '../../../src/train/optim/schedule';
+import { Rng } from '../../../src/util/rng';
 import { noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
 
 const hasTorch = existsSync(PY);
@@ -34,7 +39,11 @@ describe.skipIf(!hasTorch)('against PyTorch', () => {
     const sizes = [7, 3, 12];
     const params = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
     const steps = 60;
-    const grads = Array.from({ length: steps }, (_, s) => sizes.map((n) => Float32Array.from({ length: n }, () => (s % 17 === 5 ? 0 : rng.normal() * 10 ** rng.range(-3, 2)))));
+    const grads = Array.from({ length: steps }, (_, s) =>
+      sizes.map((n) =>
+        Float32Array.from({ length: n }, () => (s % 17 === 5 ? 0 : rng.normal() * 10 ** rng.range(-3, 2))),
+      ),
+    );
     const lrs = Array.from({ length: steps }, (_, s) => (s < 20 ? 0.005 : s < 40 ? 0.0015 : 0.00045));
     const ps = params.map((v) => ({ name: '', value: v.slice(), grad: new Float32Array(v.length) }));
     const adam = new Adam(ps, { lr: lrs[0] });
@@ -43,17 +52,37 @@ describe.skipIf(!hasTorch)('against PyTorch', () => {
       ps.forEach((p, i) => p.grad.set(grads[s][i]));
       adam.update();
     }
-    const ref = torchTrace({ kind: 'adam', params: params.map((p) => [...p]), grads: grads.map((g) => g.map((x) => [...x])), lrs }) as { params: number[][] };
+    const ref = torchTrace({
+      kind: 'adam',
+      params: params.map((p) => [...p]),
+      grads: grads.map((g) => g.map((x) => [...x])),
+      lrs,
+    }) as { params: number[][] };
     ps.forEach((p, i) => {
-      for (let j = 0; j < p.value.length; j++) expect(Math.abs(p.value[j] - ref.params[i][j])).toBeLessThanOrEqual(2e-6 * (1 + Math.abs(ref.params[i][j])));
+      for (let j = 0; j < p.value.length; j++)
+        expect(Math.abs(p.value[j] - ref.params[i][j])).toBeLessThanOrEqual(2e-6 * (1 + Math.abs(ref.params[i][j])));
     });
   });
 
   it('ReduceLROnPlateau matches torch (mode max, abs threshold)', () => {
-    const objectives = [0.1, 0.2, 0.25, 0.25, 0.2500005, 0.24, 0.23, 0.22, 0.21, 0.26, 0.26, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2];
+    const objectives = [
+      0.1, 0.2, 0.25, 0.25, 0.2500005, 0.24, 0.23, 0.22, 0.21, 0.26, 0.26, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2,
+      0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2,
+    ];
     const s = new ReduceLROnPlateau(0.005, 0.3, 5, 1e-6, 1e-4);
-    const ours = objectives.map((o) => { s.step(o); return s.lr; });
-    const ref = torchTrace({ kind: 'plateau', lr: 0.005, factor: 0.3, patience: 5, threshold: 1e-6, min_lr: 1e-4, objectives }) as { lrs: number[] };
+    const ours = objectives.map((o) => {
+      s.step(o);
+      return s.lr;
+    });
+    const ref = torchTrace({
+      kind: 'plateau',
+      lr: 0.005,
+      factor: 0.3,
+      patience: 5,
+      threshold: 1e-6,
+      min_lr: 1e-4,
+      objectives,
+    }) as { lrs: number[] };
     ours.forEach((lr, i) => expect(lr).toBeCloseTo(ref.lrs[i], 12));
   });
 });
@@ -67,8 +96,14 @@ function drive(objectives: (epoch: number) => number, initial = 0, over: Partial
   const snapshots: number[] = [];
   for (let guard = 0; guard < 1000; guard++) {
     const a: ScheduleAction = s.next();
-    if (a.kind === 'done') { log.push(`done:${a.reason}`); break; }
-    if (a.kind === 'restore') { log.push(`restore@${s.epoch}`); continue; }
+    if (a.kind === 'done') {
+      log.push(`done:${a.reason}`);
+      break;
+    }
+    if (a.kind === 'restore') {
+      log.push(`restore@${s.epoch}`);
+      continue;
+    }
     lrs.push(s.lr);
     if (s.report(objectives(a.epoch)).improved) snapshots.push(a.epoch);
   }
@@ -116,7 +151,8 @@ describe('early stopping schedule (neuralpredictors early_stopping + ReduceLROnP
 
   it('min lr bounds the decays', () => {
     const s = new ReduceLROnPlateau(0.0002, 0.3, 0, 0, 1e-4);
-    s.step(1); s.step(0);
+    s.step(1);
+    s.step(0);
     expect(s.lr).toBe(1e-4);
     s.step(0);
     expect(s.lr).toBe(1e-4);

@@ -20,13 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
 import { toFloat32 } from '../../../src/io/host_tensor';
 import { parseNumericNpy, writeNpy } from '../../../src/io/npy';
-import { normalizedImages } from '../../../src/io/scan/normalize';
 import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
+import { normalizedImages } from '../../../src/io/scan/normalize';
 import type { Scan } from '../../../src/io/scan/types';
 import { readCheckpoint } from '../../../src/io/torch_checkpoint';
 import { parseModelConfig } from '../../../src/model/config';
-import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { effectiveMasks, maskGeometry, pixelToGrid } from '../../../src/model/factorized_masks';
+import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import {
   DEFAULT_FACTORIZED_OPTIONS,
   FACTORIZED_DEFAULT_REG_WEIGHT,
@@ -36,12 +36,12 @@ import { type FactorizedNeuronRow, trainableReadoutFromStateDict } from '../../.
 import { TrainingControl } from '../../../src/train/optim/control';
 import { FeatureCache } from '../../../src/train/readout/feature_cache';
 import { initFactorizedTrainable, REFERENCE_FACTORIZED } from '../../../src/train/readout/readout_init';
-import { StepWorkspace, predictBatch } from '../../../src/train/readout/readout_step';
+import { predictBatch, StepWorkspace } from '../../../src/train/readout/readout_step';
 import { type TrainEvent, trainReadout } from '../../../src/train/readout/trainer';
 import { runFineTuneJob } from '../../../src/train/worker/job';
 import type { DoneMessage, FromWorker } from '../../../src/train/worker/protocol';
-import { noTorchReason, TORCH_PYTHON } from '../../fixtures/paths';
 import { Rng } from '../../../src/util/rng';
+import { noTorchReason, TORCH_PYTHON } from '../../fixtures/paths';
 
 const DEMO = fileURLToPath(new URL('../../../public/demo/', import.meta.url));
 const NP = process.env.V1X_NEURALPREDICTORS ?? '';
@@ -210,8 +210,8 @@ describe('fine-tuning a factorized readout on the demo core (worker job)', () =>
   if (!torchReady) {
     console.log(
       existsSync(TORCH_PYTHON)
-        ? 'skipping the neuralpredictors load check: set V1X_NEURALPREDICTORS to a folder holding the neuralpredictors '
-          + 'package (e.g. a git archive of github.com/sinzlab/neuralpredictors)'
+        ? 'skipping the neuralpredictors load check: set V1X_NEURALPREDICTORS to a folder holding the neuralpredictors ' +
+            'package (e.g. a git archive of github.com/sinzlab/neuralpredictors)'
         : noTorchReason('the neuralpredictors load check of the exported factorized readout'),
     );
   }

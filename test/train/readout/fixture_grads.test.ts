@@ -3,6 +3,8 @@
  * core output of all 8 inputs from the model's tfjs core, readout at the Gaussian means, summed Poisson loss
  * (eps 1e-12 as the fixture README states).
  */
+
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
@@ -10,32 +12,46 @@ import { toFloat32 } from '../../../src/io/host_tensor';
 import { DEFAULT_MODEL_CONFIG } from '../../../src/model/config';
 import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { readoutParams } from '../../../src/train/readout/readout_params';
-import { StepWorkspace, readoutLossAndGrads } from '../../../src/train/readout/readout_step';
-import { SOTA, SOTA_KEY, gradExcess, npy, readoutFromStateDict, sotaStateDict } from '../helpers';
-import { readFileSync } from 'node:fs';
+import { readoutLossAndGrads, StepWorkspace } from '../../../src/train/readout/readout_step';
+import { gradExcess, npy, readoutFromStateDict, SOTA, SOTA_KEY, sotaStateDict } from '../helpers';
 
 describe('readout gradients vs the sensorium-sota fixture', () => {
   let grads: Map<string, Float32Array>;
   let loss: number;
-  let C = 0, N = 0;
+  let C = 0,
+    N = 0;
 
   beforeAll(async () => {
     await initNodeBackend('wasm');
     const sd = await sotaStateDict();
-    const encoder = encoderFromStateDict(sd, { ...DEFAULT_MODEL_CONFIG }, 'model.pth', { readouts: [], trainable: false });
+    const encoder = encoderFromStateDict(sd, { ...DEFAULT_MODEL_CONFIG }, 'model.pth', {
+      readouts: [],
+      trainable: false,
+    });
     const inputs = npy(`${SOTA}/inputs.npy`);
-    const y = tf.tidy(() => encoder.coreForward(tf.tensor4d(toFloat32(inputs), inputs.shape as [number, number, number, number])));
+    const y = tf.tidy(() =>
+      encoder.coreForward(tf.tensor4d(toFloat32(inputs), inputs.shape as [number, number, number, number])),
+    );
     const [B, H, W, Cc] = y.shape;
     const all = (await y.data()) as Float32Array;
     y.dispose();
     encoder.dispose();
     const maps = Array.from({ length: B }, (_, b) => all.slice(b * H * W * Cc, (b + 1) * H * W * Cc));
     const r = readoutFromStateDict(sd, SOTA_KEY);
-    C = r.channels; N = r.neurons;
+    C = r.channels;
+    N = r.neurons;
     const params = readoutParams(r);
     const step = readoutLossAndGrads({
-      readout: r, params, geometry: { height: H, width: W, channels: Cc }, maps, targets: toFloat32(npy(`${SOTA}/targets.npy`)),
-      noise: null, lossScale: 1, gammaReadout: 0, logEps: 1e-12, workspace: new StepWorkspace(),
+      readout: r,
+      params,
+      geometry: { height: H, width: W, channels: Cc },
+      maps,
+      targets: toFloat32(npy(`${SOTA}/targets.npy`)),
+      noise: null,
+      lossScale: 1,
+      gammaReadout: 0,
+      logEps: 1e-12,
+      workspace: new StepWorkspace(),
     });
     loss = step.loss;
     grads = new Map(params.map((p) => [p.name, p.grad]));
@@ -56,7 +72,12 @@ describe('readout gradients vs the sensorium-sota fixture', () => {
   });
 
   it('grad of the position network (through the interpolation weights)', () => {
-    for (const name of ['mu_transform.0.weight', 'mu_transform.0.bias', 'mu_transform.2.weight', 'mu_transform.2.bias']) {
+    for (const name of [
+      'mu_transform.0.weight',
+      'mu_transform.0.bias',
+      'mu_transform.2.weight',
+      'mu_transform.2.bias',
+    ]) {
       const ref = toFloat32(npy(`${SOTA}/grad_${name.replace(/\./g, '_')}.npy`));
       const excess = gradExcess(grads.get(name)!, ref);
       expect(excess, name).toBeLessThanOrEqual(1);

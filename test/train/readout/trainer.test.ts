@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
+import type { Scan } from '../../../src/io/scan/types';
 import { TrainingControl } from '../../../src/train/optim/control';
 import { buildFeatureCache } from '../../../src/train/readout/feature_cache';
 import { readoutParams } from '../../../src/train/readout/readout_params';
 import { type TrainEvent, trainReadout } from '../../../src/train/readout/trainer';
-import type { Scan } from '../../../src/io/scan/types';
 import { syntheticProblem } from '../synthetic';
 
 const opts = { seed: 3, lr: 0.02, batchSize: 16, schedule: { maxEpochs: 6 } } as const;
@@ -14,7 +14,10 @@ function flat(r: ReturnType<Awaited<ReturnType<typeof syntheticProblem>>['fresh'
   const ps = readoutParams(r);
   const out = new Float32Array(ps.reduce((s, p) => s + p.value.length, 0));
   let k = 0;
-  for (const p of ps) { out.set(p.value, k); k += p.value.length; }
+  for (const p of ps) {
+    out.set(p.value, k);
+    k += p.value.length;
+  }
   return out;
 }
 
@@ -58,7 +61,15 @@ describe('trainReadout', () => {
   it('stop ends after the current batch and keeps the best state', async () => {
     const p = await syntheticProblem();
     const control = new TrainingControl(0);
-    const res = await trainReadout(p.data, p.fresh(), opts, (e) => { if (e.kind === 'batch' && e.epoch === 3 && e.batch === 2) control.stop(); }, control);
+    const res = await trainReadout(
+      p.data,
+      p.fresh(),
+      opts,
+      (e) => {
+        if (e.kind === 'batch' && e.epoch === 3 && e.batch === 2) control.stop();
+      },
+      control,
+    );
     expect(res.stopReason).toBe('stopped');
     expect(res.history.at(-1)!.epoch).toBe(2);
     expect(res.message).toMatch(/stopped/);
@@ -105,20 +116,36 @@ describe('no tensor leaks', () => {
     await initNodeBackend('cpu');
     const p = await syntheticProblem();
     // a tiny tfjs "core" over a fake scan, to exercise the cache's tensor handling
-    const T = 40, H = 8, W = 12;
-    const images = Uint8Array.from({ length: T * H * W }, (_, i) => ((Math.floor(i / (H * W)) % 30) * 7 + (i % (H * W)) * 37) % 256);
+    const T = 40,
+      H = 8,
+      W = 12;
+    const images = Uint8Array.from(
+      { length: T * H * W },
+      (_, i) => ((Math.floor(i / (H * W)) % 30) * 7 + (i % (H * W)) * 37) % 256,
+    );
     const scan = {
-      nTrials: T, images, imageShape: [1, H, W], frameImageId: Float64Array.from({ length: T }, (_, i) => i % 30),
+      nTrials: T,
+      images,
+      imageShape: [1, H, W],
+      frameImageId: Float64Array.from({ length: T }, (_, i) => i % 30),
       normalizer: { imageMean: 100, imageStd: 50, exclude: [] },
     } as unknown as Scan;
     const w = tf.randomNormal([3, 3, 1, 4]) as tf.Tensor4D;
-    const core = (x: tf.Tensor4D): tf.Tensor4D => tf.elu(tf.conv2d(x.transpose([0, 2, 3, 1]) as tf.Tensor4D, w, 1, 'valid'));
+    const core = (x: tf.Tensor4D): tf.Tensor4D =>
+      tf.elu(tf.conv2d(x.transpose([0, 2, 3, 1]) as tf.Tensor4D, w, 1, 'valid'));
     const n0 = tf.memory().numTensors;
-    const cache = await buildFeatureCache(core, scan, Int32Array.from({ length: T }, (_, i) => i), { chunkSize: 7 });
+    const cache = await buildFeatureCache(
+      core,
+      scan,
+      Int32Array.from({ length: T }, (_, i) => i),
+      { chunkSize: 7 },
+    );
     expect(cache.slots).toBe(30); // repeats of the same image (same id, same bytes) share a slot
     expect(tf.memory().numTensors).toBe(n0);
     const counts: number[] = [];
-    await trainReadout(p.data, p.fresh(), opts, (e) => { if (e.kind === 'epoch') counts.push(tf.memory().numTensors); });
+    await trainReadout(p.data, p.fresh(), opts, (e) => {
+      if (e.kind === 'epoch') counts.push(tf.memory().numTensors);
+    });
     expect(counts.length).toBeGreaterThan(2);
     expect(new Set(counts).size).toBe(1);
     expect(counts[0]).toBe(n0);

@@ -5,27 +5,28 @@
  * frozen core exported unchanged). With trainCore, on the demo core and a tiny simulated scan: the same message
  * shapes without a cache, pause / resume / stop, and a full model whose core is the fine-tuned one.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../../src/backend/node';
-import type { Scan } from '../../../src/io/scan/types';
+import type { StateDict } from '../../../src/io/host_tensor';
+import { loadScan, openZipScan } from '../../../src/io/scan';
+import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
 import { normalizedImages } from '../../../src/io/scan/normalize';
+import type { Scan } from '../../../src/io/scan/types';
 import { readCheckpoint } from '../../../src/io/torch_checkpoint';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfig } from '../../../src/model/config';
 import { encoderFromStateDict } from '../../../src/model/from_state_dict';
-import { TrainingControl } from '../../../src/train/optim/control';
-import { readoutFromStateDict } from '../../../src/train/export';
-import { runFineTuneJob } from '../../../src/train/worker/job';
-import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
-import type { DoneMessage, FromWorker } from '../../../src/train/worker/protocol';
-import { readoutParams } from '../../../src/train/readout/readout_params';
-import { evalPositions } from '../../../src/train/readout/readout_step';
-import { loadScan, openZipScan } from '../../../src/io/scan';
 import { writeScanZip } from '../../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../../src/sim/v1_scan';
-import type { StateDict } from '../../../src/io/host_tensor';
-import { SIM, SOTA, pickTrials, subsetScan, sotaStateDict } from '../helpers';
+import { readoutFromStateDict } from '../../../src/train/export';
+import { TrainingControl } from '../../../src/train/optim/control';
+import { readoutParams } from '../../../src/train/readout/readout_params';
+import { evalPositions } from '../../../src/train/readout/readout_step';
+import { runFineTuneJob } from '../../../src/train/worker/job';
+import type { DoneMessage, FromWorker } from '../../../src/train/worker/protocol';
+import { pickTrials, SIM, SOTA, sotaStateDict, subsetScan } from '../helpers';
 
 /** Largest difference over the `core.*` entries two state dicts share (NaN if `a` has one `b` lacks). */
 function coreDiff(a: StateDict, b: StateDict): number {
@@ -34,20 +35,27 @@ function coreDiff(a: StateDict, b: StateDict): number {
     if (!k.startsWith('core.')) continue;
     const u = b.get(k);
     if (!u) return NaN;
-    const x = t.data as ArrayLike<number | bigint>, y = u.data as ArrayLike<number | bigint>;
+    const x = t.data as ArrayLike<number | bigint>,
+      y = u.data as ArrayLike<number | bigint>;
     for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(Number(x[i]) - Number(y[i])));
   }
   return max;
 }
 
 /** The exported full model (read back as `sd`) predicts the job's test predictions (1e-4 abs + 1e-4 rel). */
-async function expectFullModelPredictsTest(sd: StateDict, config: ModelConfig, scan: Scan, done: DoneMessage): Promise<void> {
+async function expectFullModelPredictsTest(
+  sd: StateDict,
+  config: ModelConfig,
+  scan: Scan,
+  done: DoneMessage,
+): Promise<void> {
   const encoder = encoderFromStateDict(sd, config, 'full.pth', { trainable: false });
   try {
     const y = await encoder.predict(normalizedImages(scan, done.testTrials!), { readout: done.dataKey });
     const ref = done.testPredictions!;
     let worst = 0;
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y.data[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
+    for (let i = 0; i < ref.length; i++)
+      worst = Math.max(worst, Math.abs(y.data[i] - ref[i]) - (1e-4 + 1e-4 * Math.abs(ref[i])));
     expect(worst).toBeLessThanOrEqual(0);
   } finally {
     encoder.dispose();
@@ -63,16 +71,31 @@ describe('fine-tuning job (worker protocol)', () => {
     const full = await loadScanFromPath(`${SIM}/static-sim-a.zip`);
     scan = subsetScan(full, pickTrials(full, { train: 192, validation: 64, testImages: 4 }));
     const control = new TrainingControl();
-    await runFineTuneJob({
-      type: 'start', checkpoint: { bytes: new Uint8Array(readFileSync(`${SOTA}/model.pth`)), name: 'model.pth' }, config: null, scan,
-      backend: null, train: { seed: 7, schedule: { maxEpochs: 2 } }, cachePrecision: 'float32', snapshotEveryMs: 0,
-    }, (m) => msgs.push(m), control, async () => { await initNodeBackend('wasm'); return { name: 'wasm', reason: 'Node test' }; });
+    await runFineTuneJob(
+      {
+        type: 'start',
+        checkpoint: { bytes: new Uint8Array(readFileSync(`${SOTA}/model.pth`)), name: 'model.pth' },
+        config: null,
+        scan,
+        backend: null,
+        train: { seed: 7, schedule: { maxEpochs: 2 } },
+        cachePrecision: 'float32',
+        snapshotEveryMs: 0,
+      },
+      (m) => msgs.push(m),
+      control,
+      async () => {
+        await initNodeBackend('wasm');
+        return { name: 'wasm', reason: 'Node test' };
+      },
+    );
     done = msgs.find((m) => m.type === 'done') as DoneMessage;
   });
 
   it('reports status, cache progress, training events and snapshots, then done', () => {
     const types = new Set(msgs.map((m) => m.type));
-    for (const t of ['status', 'cache-progress', 'train-event', 'readout-snapshot', 'done']) expect(types.has(t as never), t).toBe(true);
+    for (const t of ['status', 'cache-progress', 'train-event', 'readout-snapshot', 'done'])
+      expect(types.has(t as never), t).toBe(true);
     expect(msgs.some((m) => m.type === 'error')).toBe(false);
     const cp = msgs.filter((m) => m.type === 'cache-progress').at(-1)!;
     if (cp.type !== 'cache-progress') throw new Error('unreachable');
@@ -84,30 +107,61 @@ describe('fine-tuning job (worker protocol)', () => {
     expect(done.metrics?.neurons).toBe(1000);
     expect(done.metrics?.trials).toBe(40);
     expect(done.perNeuron.length).toBe(1000);
-    expect(done.perNeuronCsv.split('\n')[0]).toBe('unit_id,x,y,sigma_xx,sigma_xy,sigma_yx,sigma_yy,test_correlation,correlation_to_average,oracle,fraction_oracle,feve');
+    expect(done.perNeuronCsv.split('\n')[0]).toBe(
+      'unit_id,x,y,sigma_xx,sigma_xy,sigma_yx,sigma_yy,test_correlation,correlation_to_average,oracle,fraction_oracle,feve',
+    );
     const meta = JSON.parse(done.metadataJson);
     expect(meta.core_sha256).toBe('7a87989732c34068fe10aaf1dd2c0421cb47cb1693b4f95a5e0e381632456173');
     expect(meta.seed).toBe(7);
     expect(meta.backend).toBe('wasm');
-    expect(meta.app_version).toBe(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+    expect(meta.app_version).toBe(
+      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+    );
   });
 
   it('writes the metadata training block v1x finetune writes (the options the run used, then how it ended)', () => {
     const meta = JSON.parse(done.metadataJson);
-    expect(Object.keys(meta.training)).toEqual(['train_core', 'lr', 'batch_size', 'max_epochs', 'gamma_readout', 'epochs', 'stop_reason', 'history']);
-    expect(meta.training).toMatchObject({ train_core: false, lr: 0.005, batch_size: 64, max_epochs: 2, gamma_readout: 0.0076, epochs: 2, stop_reason: 'max-epochs' });
+    expect(Object.keys(meta.training)).toEqual([
+      'train_core',
+      'lr',
+      'batch_size',
+      'max_epochs',
+      'gamma_readout',
+      'epochs',
+      'stop_reason',
+      'history',
+    ]);
+    expect(meta.training).toMatchObject({
+      train_core: false,
+      lr: 0.005,
+      batch_size: 64,
+      max_epochs: 2,
+      gamma_readout: 0.0076,
+      epochs: 2,
+      stop_reason: 'max-epochs',
+    });
     expect(meta.cache_precision).toBe('float32');
   });
 
   it('the exported readout reads back to the same arrays', async () => {
     const sd = await readCheckpoint(done.readoutPth, 'readout.pth');
-    expect([...sd.keys()]).toEqual([
-      'sigma', '_features', 'bias', 'source_grid', 'mu_transform.0.weight', 'mu_transform.0.bias', 'mu_transform.2.weight', 'mu_transform.2.bias',
-    ].map((k) => `readout.${done.dataKey}.${k}`));
+    expect([...sd.keys()]).toEqual(
+      [
+        'sigma',
+        '_features',
+        'bias',
+        'source_grid',
+        'mu_transform.0.weight',
+        'mu_transform.0.bias',
+        'mu_transform.2.weight',
+        'mu_transform.2.bias',
+      ].map((k) => `readout.${done.dataKey}.${k}`),
+    );
     expect(sd.get(`readout.${done.dataKey}._features`)!.shape).toEqual([1, 64, 1, 1000]);
     expect(sd.get(`readout.${done.dataKey}.sigma`)!.shape).toEqual([1, 1000, 2, 2]);
     const back = readoutFromStateDict(sd, done.dataKey);
-    const a = readoutParams(back), b = readoutParams(done.readout);
+    const a = readoutParams(back),
+      b = readoutParams(done.readout);
     a.forEach((p, i) => expect(p.value).toEqual(b[i].value));
   });
 
@@ -125,14 +179,31 @@ describe('fine-tuning job with the core trainable too', () => {
   let scan: Scan;
   let bytes: Uint8Array;
   let config: unknown;
-  const backend = async (): Promise<{ name: string; reason: string }> => { await initNodeBackend('wasm'); return { name: 'wasm', reason: 'Node test' }; };
+  const backend = async (): Promise<{ name: string; reason: string }> => {
+    await initNodeBackend('wasm');
+    return { name: 'wasm', reason: 'Node test' };
+  };
   const start = (maxEpochs: number) => ({
-    type: 'start' as const, checkpoint: { bytes: bytes.slice(), name: 'model.pth' }, config, scan, backend: null, trainCore: true,
-    train: { seed: 7, batchSize: 32, schedule: { maxEpochs } }, snapshotEveryMs: 0,
+    type: 'start' as const,
+    checkpoint: { bytes: bytes.slice(), name: 'model.pth' },
+    config,
+    scan,
+    backend: null,
+    trainCore: true,
+    train: { seed: 7, batchSize: 32, schedule: { maxEpochs } },
+    snapshotEveryMs: 0,
   });
 
   beforeAll(async () => {
-    const v = simulateV1Scan({ animalSeed: 41, nNeurons: 20, nTrain: 96, nValidation: 32, nTest: 5, testRepeats: 4, name: 'static-tiny-41' });
+    const v = simulateV1Scan({
+      animalSeed: 41,
+      nNeurons: 20,
+      nTrain: 96,
+      nValidation: 32,
+      nTest: 5,
+      testRepeats: 4,
+      name: 'static-tiny-41',
+    });
     scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-41.zip'));
     bytes = new Uint8Array(readFileSync(`${DEMO}model.pth`));
     config = JSON.parse(readFileSync(`${DEMO}config.json`, 'utf8'));
@@ -161,8 +232,23 @@ describe('fine-tuning job with the core trainable too', () => {
     expect(done.metrics?.neurons).toBe(20);
     expect(JSON.parse(done.metadataJson).training.train_core).toBe(true);
     const training = JSON.parse(done.metadataJson).training;
-    expect(Object.keys(training)).toEqual(['train_core', 'lr', 'batch_size', 'max_epochs', 'gamma_readout', 'core_regularizer', 'epochs', 'stop_reason', 'history']);
-    expect(training).toMatchObject({ lr: 0.005, batch_size: 32, max_epochs: 2, core_regularizer: { gammaInput: 6.3831, gammaHidden: 0 } });
+    expect(Object.keys(training)).toEqual([
+      'train_core',
+      'lr',
+      'batch_size',
+      'max_epochs',
+      'gamma_readout',
+      'core_regularizer',
+      'epochs',
+      'stop_reason',
+      'history',
+    ]);
+    expect(training).toMatchObject({
+      lr: 0.005,
+      batch_size: 32,
+      max_epochs: 2,
+      core_regularizer: { gammaInput: 6.3831, gammaHidden: 0 },
+    });
     expect(training.history[0].valCorrelationPerScan).toBeDefined(); // as v1x finetune --train-core writes it
     expect(JSON.parse(done.metadataJson).cache_precision).toBeUndefined();
     expect(msgs.at(-1)).toMatchObject({ type: 'status', phase: 'done' });
@@ -184,17 +270,26 @@ describe('fine-tuning job with the core trainable too', () => {
   it('pauses, resumes and stops through TrainingControl', async () => {
     const msgs: FromWorker[] = [];
     const control = new TrainingControl();
-    let paused = -1, atResume = -1;
-    await runFineTuneJob(start(50), (m) => {
-      msgs.push(m);
-      if (m.type !== 'train-event') return;
-      if (m.event.kind === 'batch' && paused < 0) {
-        control.pause();
-        paused = msgs.length;
-        setTimeout(() => { atResume = msgs.length; control.resume(); }, 300);
-      }
-      if (m.event.kind === 'epoch' && m.event.epoch === 1) control.stop();
-    }, control, backend);
+    let paused = -1,
+      atResume = -1;
+    await runFineTuneJob(
+      start(50),
+      (m) => {
+        msgs.push(m);
+        if (m.type !== 'train-event') return;
+        if (m.event.kind === 'batch' && paused < 0) {
+          control.pause();
+          paused = msgs.length;
+          setTimeout(() => {
+            atResume = msgs.length;
+            control.resume();
+          }, 300);
+        }
+        if (m.event.kind === 'epoch' && m.event.epoch === 1) control.stop();
+      },
+      control,
+      backend,
+    );
     expect(paused).toBeGreaterThan(0);
     expect(atResume).toBe(paused); // nothing happened while paused
     const done = msgs.find((m) => m.type === 'done') as DoneMessage;

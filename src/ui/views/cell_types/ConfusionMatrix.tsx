@@ -15,7 +15,9 @@ export function ConfusionMatrix({ table, typeSlots }: { table: Contingency; type
           <tr>
             <th scope="col">type \ cluster</th>
             {table.colLabels.map((c) => (
-              <th key={c} scope="col"><span className="swatch" style={{ background: categoryColor(c) }} /> {c + 1}</th>
+              <th key={c} scope="col">
+                <span className="swatch" style={{ background: categoryColor(c) }} /> {c + 1}
+              </th>
             ))}
           </tr>
         </thead>
@@ -29,11 +31,14 @@ export function ConfusionMatrix({ table, typeSlots }: { table: Contingency; type
                 const v = table.counts[r * C + j];
                 const share = table.rowSums[r] ? v / table.rowSums[r] : 0;
                 return (
-                  <td key={c} title={`${v} of the ${table.rowSums[r]} neurons of type ${t} are in cluster ${c + 1}`}
+                  <td
+                    key={c}
+                    title={`${v} of the ${table.rowSums[r]} neurons of type ${t} are in cluster ${c + 1}`}
                     style={{
                       background: `rgba(42, 93, 143, ${(0.85 * share).toFixed(3)})`,
                       color: share > 0.5 ? '#fff' : undefined,
-                    }}>
+                    }}
+                  >
                     {v || ''}
                   </td>
                 );

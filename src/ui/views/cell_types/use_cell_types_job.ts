@@ -7,7 +7,11 @@ import { useEffect, useState } from 'react';
 import type { FeatureScaling } from '../../../analysis/scaling';
 import type { FeatureMatrix } from '../../../state/derived/cell_types';
 import {
-  cachedCellTypesResult, runCellTypesJob, type CellTypesJobKind, type CellTypesProgress, type ResultOf,
+  type CellTypesJobKind,
+  type CellTypesProgress,
+  cachedCellTypesResult,
+  type ResultOf,
+  runCellTypesJob,
 } from '../../../state/services/cell_types_service';
 
 export interface JobState<T> {
@@ -17,7 +21,10 @@ export interface JobState<T> {
 }
 
 export function useCellTypesJob<J extends CellTypesJobKind>(
-  fm: FeatureMatrix | null, job: J, scaling: FeatureScaling, wanted: boolean,
+  fm: FeatureMatrix | null,
+  job: J,
+  scaling: FeatureScaling,
+  wanted: boolean,
 ): JobState<ResultOf<J>> {
   type T = ResultOf<J>;
   const [state, setState] = useState<JobState<T>>({ value: null, progress: null, error: null });
@@ -37,7 +44,9 @@ export function useCellTypesJob<J extends CellTypesJobKind>(
       if (current) setState((s) => ({ ...s, progress: p }));
     });
     running.promise.then(
-      (value) => { if (current) setState({ value: value as T, progress: null, error: null }); },
+      (value) => {
+        if (current) setState({ value: value as T, progress: null, error: null });
+      },
       (err: unknown) => {
         if (current) setState({ value: null, progress: null, error: err instanceof Error ? err.message : String(err) });
       },

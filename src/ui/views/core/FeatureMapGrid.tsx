@@ -5,8 +5,8 @@
  */
 import { useMemo } from 'react';
 import type { FeatureMaps } from '../../../state/services/inspector_service';
-import { fmt, type Lut } from './heatmap';
 import { Heatmap, MapRing } from './Heatmap';
+import { fmt, type Lut } from './heatmap';
 
 export type MapScale = 'channel' | 'shared';
 
@@ -19,7 +19,14 @@ export interface NeuronMark {
   strong: number[];
 }
 
-export function FeatureMapGrid({ maps, table, scale, focused, onFocus, mark }: {
+export function FeatureMapGrid({
+  maps,
+  table,
+  scale,
+  focused,
+  onFocus,
+  mark,
+}: {
   maps: FeatureMaps;
   table: Lut;
   scale: MapScale;
@@ -45,11 +52,24 @@ export function FeatureMapGrid({ maps, table, scale, focused, onFocus, mark }: {
               title={`channel ${c}: ${fmt(maps.channelMin[c])} … ${fmt(maps.channelMax[c])}`}
               onClick={() => onFocus(focused === c ? null : c)}
             >
-              <Heatmap data={data} offset={c * per} height={height} width={width} lo={lo} hi={hi} table={table} label={`feature map ${c}`} attrs={{ 'data-channel': c }}>
+              <Heatmap
+                data={data}
+                offset={c * per}
+                height={height}
+                width={width}
+                lo={lo}
+                hi={hi}
+                table={table}
+                label={`feature map ${c}`}
+                attrs={{ 'data-channel': c }}
+              >
                 {mark && <MapRing x={mark.x} y={mark.y} width={width} height={height} className="small" />}
               </Heatmap>
             </button>
-            <figcaption>{c}{strong.has(c) ? ` · #${mark!.strong.indexOf(c) + 1}` : ''}</figcaption>
+            <figcaption>
+              {c}
+              {strong.has(c) ? ` · #${mark!.strong.indexOf(c) + 1}` : ''}
+            </figcaption>
           </figure>
         );
       })}

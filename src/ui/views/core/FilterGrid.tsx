@@ -4,8 +4,8 @@
  */
 import { useMemo, useState } from 'react';
 import type { FirstLayerFilters } from '../../../state/services/inspector_service';
-import { DIVERGING_LUT, divergingInterpolate, gradient, maxAbs } from './heatmap';
 import { Heatmap } from './Heatmap';
+import { DIVERGING_LUT, divergingInterpolate, gradient, maxAbs } from './heatmap';
 
 export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
   const { count, inChannels, kh, kw, data } = filters;
@@ -19,7 +19,10 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
   return (
     <div>
       <div className="core-legend small">
-        <span>{count} filters, {kh}×{kw}{inChannels > 1 ? `, input channel ${channel} of ${inChannels}` : ', one input channel'}</span>
+        <span>
+          {count} filters, {kh}×{kw}
+          {inChannels > 1 ? `, input channel ${channel} of ${inChannels}` : ', one input channel'}
+        </span>
         <span className="nowrap">
           <span>−max|w|</span>
           <span className="bar" style={{ background: gradient(divergingInterpolate) }} />
@@ -29,8 +32,16 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
         {inChannels > 1 && (
           <label>
             input channel{' '}
-            <select aria-label="Input channel of the filters" value={channel} onChange={(e) => setInput(Number(e.target.value))}>
-              {Array.from({ length: inChannels }, (_v, i) => <option key={i} value={i}>{i}</option>)}
+            <select
+              aria-label="Input channel of the filters"
+              value={channel}
+              onChange={(e) => setInput(Number(e.target.value))}
+            >
+              {Array.from({ length: inChannels }, (_v, i) => (
+                <option key={i} value={i}>
+                  {i}
+                </option>
+              ))}
             </select>
           </label>
         )}
@@ -39,8 +50,15 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
         {limits.map((limit, o) => (
           <figure className="tile" key={o} title={`filter ${o}: weights within ±${limit.toPrecision(3)}`}>
             <Heatmap
-              data={data} offset={(o * inChannels + channel) * per} height={kh} width={kw} lo={-limit} hi={limit}
-              table={DIVERGING_LUT} label={`first-layer filter ${o}`} attrs={{ 'data-filter': o, 'data-limit': limit }}
+              data={data}
+              offset={(o * inChannels + channel) * per}
+              height={kh}
+              width={kw}
+              lo={-limit}
+              hi={limit}
+              table={DIVERGING_LUT}
+              label={`first-layer filter ${o}`}
+              attrs={{ 'data-filter': o, 'data-limit': limit }}
             />
             <figcaption>{o}</figcaption>
           </figure>

@@ -1,6 +1,6 @@
 /** One heatmap canvas (pixelated), with optional marks drawn over it at feature-pixel coordinates. */
-import { useEffect, useRef, type ReactNode } from 'react';
-import { paintHeatmap, type Lut } from './heatmap';
+import { type ReactNode, useEffect, useRef } from 'react';
+import { type Lut, paintHeatmap } from './heatmap';
 
 export interface HeatmapProps {
   data: ArrayLike<number>;
@@ -17,7 +17,19 @@ export interface HeatmapProps {
   attrs?: Record<string, string | number>;
 }
 
-export function Heatmap({ data, offset, height, width, lo, hi, table, label, className, children, attrs }: HeatmapProps) {
+export function Heatmap({
+  data,
+  offset,
+  height,
+  width,
+  lo,
+  hi,
+  table,
+  label,
+  className,
+  children,
+  attrs,
+}: HeatmapProps) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (ref.current) paintHeatmap(ref.current, data, offset, height, width, lo, hi, table);
@@ -33,7 +45,21 @@ export function Heatmap({ data, offset, height, width, lo, hi, table, label, cla
 /**
  * A ring at pixel-centre coordinates (x, y) of a width x height map: pixel centres sit at (i + 0.5) / size.
  */
-export function MapRing({ x, y, width, height, title, className }: { x: number; y: number; width: number; height: number; title?: string; className?: string }) {
+export function MapRing({
+  x,
+  y,
+  width,
+  height,
+  title,
+  className,
+}: {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  title?: string;
+  className?: string;
+}) {
   return (
     <span
       className={`map-ring ${className ?? ''}`}

@@ -27,7 +27,10 @@ const sequentialLuts = new Map<(t: number) => string, Lut>();
 /** A sequential map's table, built once per interpolator. */
 export function sequentialLut(interpolate: (t: number) => string): Lut {
   let l = sequentialLuts.get(interpolate);
-  if (!l) { l = lut(interpolate); sequentialLuts.set(interpolate, l); }
+  if (!l) {
+    l = lut(interpolate);
+    sequentialLuts.set(interpolate, l);
+  }
   return l;
 }
 
@@ -40,7 +43,16 @@ export function divergingColor(value: number, limit: number): string {
  * Paints `data[offset .. offset + h*w)` into a canvas of w x h pixels, mapping [lo, hi] onto the table
  * (values outside are clamped; lo = hi paints the middle color).
  */
-export function paintHeatmap(canvas: HTMLCanvasElement, data: ArrayLike<number>, offset: number, h: number, w: number, lo: number, hi: number, table: Lut): void {
+export function paintHeatmap(
+  canvas: HTMLCanvasElement,
+  data: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  lo: number,
+  hi: number,
+  table: Lut,
+): void {
   if (canvas.width !== w) canvas.width = w;
   if (canvas.height !== h) canvas.height = h;
   const ctx = canvas.getContext('2d');
@@ -68,7 +80,10 @@ export function maxAbs(data: ArrayLike<number>, offset: number, n: number): numb
 
 /** CSS gradient of an interpolator, for legends. */
 export function gradient(interpolate: (t: number) => string, steps = 12): string {
-  return `linear-gradient(to right, ${d3.range(steps + 1).map((i) => interpolate(i / steps)).join(', ')})`;
+  return `linear-gradient(to right, ${d3
+    .range(steps + 1)
+    .map((i) => interpolate(i / steps))
+    .join(', ')})`;
 }
 
 /** A number for a label: 3 significant decimals, minus sign as typeset. */

@@ -11,9 +11,20 @@ export function Histogram({ values, focus }: { values: Float64Array; focus: Neur
   const plot = useMemo(() => {
     const finite = Array.from(values).filter(Number.isFinite);
     const lo = Math.min(0, d3.min(finite) ?? 0);
-    const x = d3.scaleLinear().domain([lo, 1]).nice().range([M.left, WIDTH - M.right]);
-    const bins = d3.bin().domain(x.domain() as [number, number]).thresholds(x.ticks(40))(finite);
-    const y = d3.scaleLinear().domain([0, d3.max(bins, (b) => b.length) ?? 1]).nice().range([HEIGHT - M.bottom, M.top]);
+    const x = d3
+      .scaleLinear()
+      .domain([lo, 1])
+      .nice()
+      .range([M.left, WIDTH - M.right]);
+    const bins = d3
+      .bin()
+      .domain(x.domain() as [number, number])
+      .thresholds(x.ticks(40))(finite);
+    const y = d3
+      .scaleLinear()
+      .domain([0, d3.max(bins, (b) => b.length) ?? 1])
+      .nice()
+      .range([HEIGHT - M.bottom, M.top]);
     return { x, y, bins, mean: d3.mean(finite) ?? NaN };
   }, [values]);
   const { x, y, bins, mean } = plot;
@@ -22,24 +33,63 @@ export function Histogram({ values, focus }: { values: Float64Array; focus: Neur
 
   return (
     <figure className="figure" data-testid="corr-histogram">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="plot" role="img"
-        aria-label={`Histogram of ${values.length} neurons' test correlations, mean ${mean.toFixed(3)}`}>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        className="plot"
+        role="img"
+        aria-label={`Histogram of ${values.length} neurons' test correlations, mean ${mean.toFixed(3)}`}
+      >
         <g className="hist-bars">
           {bins.map((b, i) => (
-            <rect key={i} x={x(b.x0!) + 0.5} width={Math.max(0, x(b.x1!) - x(b.x0!) - 1)} y={y(b.length)} height={y(0) - y(b.length)}>
+            <rect
+              key={i}
+              x={x(b.x0!) + 0.5}
+              width={Math.max(0, x(b.x1!) - x(b.x0!) - 1)}
+              y={y(b.length)}
+              height={y(0) - y(b.length)}
+            >
               <title>{`${b.x0!.toFixed(3)} to ${b.x1!.toFixed(3)}: ${b.length} neurons`}</title>
             </rect>
           ))}
         </g>
         <line className="mean-line" x1={x(mean)} x2={x(mean)} y1={M.top - 4} y2={HEIGHT - M.bottom} />
-        <text className="mean-label" x={x(mean) + 4} y={M.top + 6}>mean {mean.toFixed(3)}</text>
+        <text className="mean-label" x={x(mean) + 4} y={M.top + 6}>
+          mean {mean.toFixed(3)}
+        </text>
         {marker !== null && (
-          <line className="focus-line" x1={x(marker)} x2={x(marker)} y1={M.top} y2={HEIGHT - M.bottom} data-testid="hist-focus" />
+          <line
+            className="focus-line"
+            x1={x(marker)}
+            x2={x(marker)}
+            y1={M.top}
+            y2={HEIGHT - M.bottom}
+            data-testid="hist-focus"
+          />
         )}
-        <g className="axis" transform={`translate(0,${HEIGHT - M.bottom})`} ref={(g) => { if (g) d3.select(g).call(d3.axisBottom(x).ticks(6)); }} />
-        <g className="axis" transform={`translate(${M.left},0)`} ref={(g) => { if (g) d3.select(g).call(d3.axisLeft(y).ticks(5)); }} />
-        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">single-trial test correlation</text>
-        <text className="axis-label" transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle">neurons</text>
+        <g
+          className="axis"
+          transform={`translate(0,${HEIGHT - M.bottom})`}
+          ref={(g) => {
+            if (g) d3.select(g).call(d3.axisBottom(x).ticks(6));
+          }}
+        />
+        <g
+          className="axis"
+          transform={`translate(${M.left},0)`}
+          ref={(g) => {
+            if (g) d3.select(g).call(d3.axisLeft(y).ticks(5));
+          }}
+        />
+        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">
+          single-trial test correlation
+        </text>
+        <text
+          className="axis-label"
+          transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`}
+          textAnchor="middle"
+        >
+          neurons
+        </text>
       </svg>
     </figure>
   );

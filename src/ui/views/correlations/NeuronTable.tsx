@@ -3,8 +3,8 @@
  * neurons), between two spacer rows that keep the scroll height; rows have a fixed height so nothing jumps.
  * Click a header to sort (again to reverse); click a row, or use the arrow keys in the table, to select.
  */
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { sortedNeurons, type NeuronMetrics, type SortKey } from '../../../state/derived/neuron_metrics';
+import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
+import { type NeuronMetrics, type SortKey, sortedNeurons } from '../../../state/derived/neuron_metrics';
 import { fmt, type NeuronFocus } from './neuron_focus';
 
 const ROW = 26;
@@ -15,7 +15,11 @@ const COLUMNS: Array<{ key: SortKey; label: string; title: string }> = [
   { key: 'neuron', label: 'neuron', title: 'index in the readout' },
   { key: 'unit', label: 'unit id', title: 'unit_ids of the scan' },
   { key: 'test', label: 'test corr.', title: 'single-trial correlation of prediction and response' },
-  { key: 'average', label: 'corr. to avg.', title: 'correlation with the response averaged over repeats of each image' },
+  {
+    key: 'average',
+    label: 'corr. to avg.',
+    title: 'correlation with the response averaged over repeats of each image',
+  },
   { key: 'oracle', label: 'oracle', title: 'jackknife oracle correlation of the responses (needs repeated images)' },
   { key: 'fraction', label: 'fraction', title: 'test correlation / oracle' },
   { key: 'feve', label: 'FEVE', title: 'fraction of explainable variance explained' },
@@ -23,13 +27,20 @@ const COLUMNS: Array<{ key: SortKey; label: string; title: string }> = [
 
 function cell(m: NeuronMetrics, key: SortKey, n: number): string {
   switch (key) {
-    case 'neuron': return String(n);
-    case 'unit': return m.unitIds ? String(m.unitIds[n]) : '—';
-    case 'test': return fmt(m.testCorrelation[n]);
-    case 'average': return fmt(m.correlationToAverage[n]);
-    case 'oracle': return fmt(m.oracle?.[n]);
-    case 'fraction': return fmt(m.fraction?.[n]);
-    case 'feve': return fmt(m.feve?.[n]);
+    case 'neuron':
+      return String(n);
+    case 'unit':
+      return m.unitIds ? String(m.unitIds[n]) : '—';
+    case 'test':
+      return fmt(m.testCorrelation[n]);
+    case 'average':
+      return fmt(m.correlationToAverage[n]);
+    case 'oracle':
+      return fmt(m.oracle?.[n]);
+    case 'fraction':
+      return fmt(m.fraction?.[n]);
+    case 'feve':
+      return fmt(m.feve?.[n]);
   }
 }
 
@@ -40,7 +51,9 @@ export function NeuronTable({ metrics, focus }: { metrics: NeuronMetrics; focus:
   const order = useMemo(() => sortedNeurons(metrics, sort.key, sort.descending), [metrics, sort]);
   const rank = useMemo(() => {
     const r = new Int32Array(order.length);
-    order.forEach((n, i) => { r[n] = i; });
+    order.forEach((n, i) => {
+      r[n] = i;
+    });
     return r;
   }, [order]);
 
@@ -62,9 +75,17 @@ export function NeuronTable({ metrics, focus }: { metrics: NeuronMetrics; focus:
     const n = order[i];
     const cls = n === focus.selected ? 'row-selected' : n === focus.hovered ? 'row-hovered' : undefined;
     rows.push(
-      <tr key={n} className={cls} aria-selected={n === focus.selected} onClick={() => focus.select(n)}
-        onMouseEnter={() => focus.hover(n)} onMouseLeave={() => focus.hover(null)}>
-        {COLUMNS.map((c) => <td key={c.key}>{cell(metrics, c.key, n)}</td>)}
+      <tr
+        key={n}
+        className={cls}
+        aria-selected={n === focus.selected}
+        onClick={() => focus.select(n)}
+        onMouseEnter={() => focus.hover(n)}
+        onMouseLeave={() => focus.hover(null)}
+      >
+        {COLUMNS.map((c) => (
+          <td key={c.key}>{cell(metrics, c.key, n)}</td>
+        ))}
       </tr>,
     );
   }
@@ -73,7 +94,8 @@ export function NeuronTable({ metrics, focus }: { metrics: NeuronMetrics; focus:
     const step = { ArrowDown: 1, ArrowUp: -1, PageDown: VISIBLE, PageUp: -VISIBLE }[e.key];
     if (step === undefined || order.length === 0) return;
     e.preventDefault();
-    const at = focus.selected !== null && focus.selected < rank.length ? rank[focus.selected] : step > 0 ? -1 : order.length;
+    const at =
+      focus.selected !== null && focus.selected < rank.length ? rank[focus.selected] : step > 0 ? -1 : order.length;
     focus.select(order[Math.min(order.length - 1, Math.max(0, at + step))]);
   };
 
@@ -93,19 +115,41 @@ export function NeuronTable({ metrics, focus }: { metrics: NeuronMetrics; focus:
         <thead>
           <tr>
             {COLUMNS.map((c) => (
-              <th key={c.key} aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'} title={c.title}>
-                <button type="button" className="sort" data-testid={`sort-${c.key}`}
-                  onClick={() => setSort((s) => ({ key: c.key, descending: s.key === c.key ? !s.descending : c.key !== 'neuron' && c.key !== 'unit' }))}>
-                  {c.label}{sort.key === c.key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+              <th
+                key={c.key}
+                aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
+                title={c.title}
+              >
+                <button
+                  type="button"
+                  className="sort"
+                  data-testid={`sort-${c.key}`}
+                  onClick={() =>
+                    setSort((s) => ({
+                      key: c.key,
+                      descending: s.key === c.key ? !s.descending : c.key !== 'neuron' && c.key !== 'unit',
+                    }))
+                  }
+                >
+                  {c.label}
+                  {sort.key === c.key ? (sort.descending ? ' ▼' : ' ▲') : ''}
                 </button>
               </th>
             ))}
           </tr>
         </thead>
         <tbody>
-          {first > 0 && <tr className="spacer" style={{ height: first * ROW }} aria-hidden="true"><td colSpan={COLUMNS.length} /></tr>}
+          {first > 0 && (
+            <tr className="spacer" style={{ height: first * ROW }} aria-hidden="true">
+              <td colSpan={COLUMNS.length} />
+            </tr>
+          )}
           {rows}
-          {last < order.length && <tr className="spacer" style={{ height: (order.length - last) * ROW }} aria-hidden="true"><td colSpan={COLUMNS.length} /></tr>}
+          {last < order.length && (
+            <tr className="spacer" style={{ height: (order.length - last) * ROW }} aria-hidden="true">
+              <td colSpan={COLUMNS.length} />
+            </tr>
+          )}
         </tbody>
       </table>
     </div>

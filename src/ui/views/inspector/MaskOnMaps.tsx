@@ -4,10 +4,11 @@
  * and one core feature map for the selected image with what the neuron takes from that channel: the map weighted
  * by the mask and summed, times the neuron's weight for the channel.
  */
-import { gridToFeaturePixel, maskedSum } from '../../../state/services/inspector_service';
+
 import type { FactorizedMasks } from '../../../state/derived/readout_geometry';
-import { DIVERGING_LUT, fmt } from '../core/heatmap';
+import { gridToFeaturePixel, maskedSum } from '../../../state/services/inspector_service';
 import { Heatmap, MapRing } from '../core/Heatmap';
+import { DIVERGING_LUT, fmt } from '../core/heatmap';
 import { type OnMapsProps, StimulusWithRing } from './PositionOnMaps';
 
 /** The mask alone, for the inspector's "where" block (no feature maps needed). */

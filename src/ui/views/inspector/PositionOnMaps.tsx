@@ -3,18 +3,35 @@
  * map for that image (by default the channel it weights most strongly), with the value the readout samples
  * there and that channel's contribution (weight x value) to the neuron's drive.
  */
+
+import type { ImageSet } from '../../../state/derived/test_images';
 import type { FeatureMaps } from '../../../state/services/inspector_service';
 import { gridToFeaturePixel, sampleMap } from '../../../state/services/inspector_service';
-import type { ImageSet } from '../../../state/derived/test_images';
 import { useStimulusCanvas } from '../../components/stimulus';
-import { fmt, type Lut } from '../core/heatmap';
 import { Heatmap, MapRing } from '../core/Heatmap';
+import { fmt, type Lut } from '../core/heatmap';
 
 /** A box in input pixels (pixel centres at integers), inclusive: [x0, x1] x [y0, y1]. */
-export interface PixelBox { x0: number; y0: number; x1: number; y1: number }
+export interface PixelBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
-export function StimulusWithRing({ images, index, px, py, label, extent }: {
-  images: ImageSet; index: number; px: number; py: number; label: string;
+export function StimulusWithRing({
+  images,
+  index,
+  px,
+  py,
+  label,
+  extent,
+}: {
+  images: ImageSet;
+  index: number;
+  px: number;
+  py: number;
+  label: string;
   /** Where the feature map's pixels sit on the stimulus (drawn dashed). */
   extent?: PixelBox;
 }) {
@@ -27,8 +44,10 @@ export function StimulusWithRing({ images, index, px, py, label, extent }: {
         <span
           className="map-extent"
           style={{
-            left: `${((extent.x0 + 0.5) / w) * 100}%`, top: `${((extent.y0 + 0.5) / h) * 100}%`,
-            width: `${((extent.x1 - extent.x0) / w) * 100}%`, height: `${((extent.y1 - extent.y0) / h) * 100}%`,
+            left: `${((extent.x0 + 0.5) / w) * 100}%`,
+            top: `${((extent.y0 + 0.5) / h) * 100}%`,
+            width: `${((extent.x1 - extent.x0) / w) * 100}%`,
+            height: `${((extent.y1 - extent.y0) / h) * 100}%`,
           }}
         />
       )}
@@ -55,7 +74,17 @@ export interface OnMapsProps {
 }
 
 export function PositionOnMaps({
-  images, index, maps, table, channel, strongest, weight, grid, pixel, extent, onChannel,
+  images,
+  index,
+  maps,
+  table,
+  channel,
+  strongest,
+  weight,
+  grid,
+  pixel,
+  extent,
+  onChannel,
 }: OnMapsProps) {
   const { height, width } = maps;
   const [fx, fy] = gridToFeaturePixel(grid[0], grid[1], width, height);
@@ -64,29 +93,55 @@ export function PositionOnMaps({
     <div data-testid="inspector-position" data-channel={channel} data-sampled={value}>
       <div className="position-pair">
         <figure className="tile">
-          <StimulusWithRing images={images} index={index} px={pixel[0]} py={pixel[1]} label={`${images.labels[index]} with the neuron's position`} extent={extent} />
-          <figcaption>{images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s extent</figcaption>
+          <StimulusWithRing
+            images={images}
+            index={index}
+            px={pixel[0]}
+            py={pixel[1]}
+            label={`${images.labels[index]} with the neuron's position`}
+            extent={extent}
+          />
+          <figcaption>
+            {images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s
+            extent
+          </figcaption>
         </figure>
         <figure className="tile">
           <Heatmap
-            data={maps.data} offset={channel * height * width} height={height} width={width}
-            lo={maps.channelMin[channel]} hi={maps.channelMax[channel]} table={table}
+            data={maps.data}
+            offset={channel * height * width}
+            height={height}
+            width={width}
+            lo={maps.channelMin[channel]}
+            hi={maps.channelMax[channel]}
+            table={table}
             label={`core feature map ${channel} with the neuron's position`}
           >
             <MapRing x={fx} y={fy} width={width} height={height} />
           </Heatmap>
-          <figcaption>channel {channel}: ({fx.toFixed(1)}, {fy.toFixed(1)}) of {width}×{height}</figcaption>
+          <figcaption>
+            channel {channel}: ({fx.toFixed(1)}, {fy.toFixed(1)}) of {width}×{height}
+          </figcaption>
         </figure>
       </div>
       <p className="small">
         <label>
           channel{' '}
           <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
-            {Array.from({ length: maps.channels }, (_v, c) => <option key={c} value={c}>{c}{c === strongest ? ' (strongest)' : ''}</option>)}
+            {Array.from({ length: maps.channels }, (_v, c) => (
+              <option key={c} value={c}>
+                {c}
+                {c === strongest ? ' (strongest)' : ''}
+              </option>
+            ))}
           </select>
         </label>{' '}
         weight {fmt(weight, 4)} × value here {fmt(value)} = <strong>{fmt(weight * value)}</strong>
-        <span className="muted"> (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; click a bar above to show its channel)</span>
+        <span className="muted">
+          {' '}
+          (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; click a bar above to
+          show its channel)
+        </span>
       </p>
     </div>
   );

@@ -2,7 +2,16 @@
 import type { ImageSet } from '../../../state/derived/test_images';
 import { StimulusWithRing } from './PositionOnMaps';
 
-export function TopImages({ images, predictions, neurons, neuron, order, pixel, onSelect, source }: {
+export function TopImages({
+  images,
+  predictions,
+  neurons,
+  neuron,
+  order,
+  pixel,
+  onSelect,
+  source,
+}: {
   images: ImageSet;
   predictions: Float32Array;
   neurons: number;
@@ -16,20 +25,38 @@ export function TopImages({ images, predictions, neurons, neuron, order, pixel, 
 }) {
   return (
     <div>
-      <p className="muted small">Top {order.length} of {images.shape[0]} {source} by predicted response.</p>
+      <p className="muted small">
+        Top {order.length} of {images.shape[0]} {source} by predicted response.
+      </p>
       <div className="top-images" data-testid="top-images">
         {order.map((i, rank) => {
           const r = predictions[i * neurons + neuron];
           const body = (
             <>
-              <StimulusWithRing images={images} index={i} px={pixel[0]} py={pixel[1]} label={`${images.labels[i]}, predicted ${r.toFixed(3)}`} />
-              <figcaption>#{rank + 1} {images.labels[i]}<br />predicted <strong>{r.toFixed(3)}</strong></figcaption>
+              <StimulusWithRing
+                images={images}
+                index={i}
+                px={pixel[0]}
+                py={pixel[1]}
+                label={`${images.labels[i]}, predicted ${r.toFixed(3)}`}
+              />
+              <figcaption>
+                #{rank + 1} {images.labels[i]}
+                <br />
+                predicted <strong>{r.toFixed(3)}</strong>
+              </figcaption>
             </>
           );
           const select = onSelect(i);
           return (
             <figure key={i} data-image={i} data-response={r}>
-              {select ? <button type="button" title="Show this image in the other views" onClick={select}>{body}</button> : body}
+              {select ? (
+                <button type="button" title="Show this image in the other views" onClick={select}>
+                  {body}
+                </button>
+              ) : (
+                body
+              )}
             </figure>
           );
         })}

@@ -4,9 +4,13 @@
  */
 import type { ReadoutArchitecture } from '../../../model/architecture';
 import { readoutClassName } from '../../../model/readout_types';
-import { readoutParameterCounts, type ParamCountInput } from '../../../state/derived/transfer_params';
+import { type ParamCountInput, readoutParameterCounts } from '../../../state/derived/transfer_params';
 
-export function ParamTable({ input, neuronsFrom, loaded }: {
+export function ParamTable({
+  input,
+  neuronsFrom,
+  loaded,
+}: {
   input: ParamCountInput;
   neuronsFrom: string;
   /** The checkpoint's readout shown in the views: its count as read from the weights. */
@@ -21,13 +25,28 @@ export function ParamTable({ input, neuronsFrom, loaded }: {
         n = {n.toLocaleString('en-US')} neurons ({neuronsFrom}), c = {c} core channels, feature map w × h = {w} × {h}.
       </p>
       <table className="param-table small" data-testid="param-table">
-        <thead><tr><th scope="col">Readout</th><th scope="col">Parameters</th><th scope="col" className="num">Count here</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col">Readout</th>
+            <th scope="col">Parameters</th>
+            <th scope="col" className="num">
+              Count here
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {rows.map((r, i) => (
             <tr key={r.id} data-testid={`params-${r.id}`} title={r.explanation}>
               <th scope="row">{r.readout}</th>
-              <td><code>{r.formula}</code> <sup className="info" title={r.explanation}>{i + 1}</sup></td>
-              <td className="num" data-value={r.parameters ?? ''}>{r.parameters === null ? 'no position network' : r.parameters.toLocaleString('en-US')}</td>
+              <td>
+                <code>{r.formula}</code>{' '}
+                <sup className="info" title={r.explanation}>
+                  {i + 1}
+                </sup>
+              </td>
+              <td className="num" data-value={r.parameters ?? ''}>
+                {r.parameters === null ? 'no position network' : r.parameters.toLocaleString('en-US')}
+              </td>
             </tr>
           ))}
           {loaded && (
@@ -36,13 +55,19 @@ export function ParamTable({ input, neuronsFrom, loaded }: {
               <td>
                 {readoutClassName(loaded.kind)} &apos;{loaded.key}&apos;, n = {loaded.neurons.toLocaleString('en-US')}
               </td>
-              <td className="num" data-value={loaded.parameters}>{loaded.parameters.toLocaleString('en-US')}</td>
+              <td className="num" data-value={loaded.parameters}>
+                {loaded.parameters.toLocaleString('en-US')}
+              </td>
             </tr>
           )}
         </tbody>
       </table>
       <ol className="param-notes small muted">
-        {rows.map((r) => <li key={r.id}><b>{r.readout}</b>: {r.explanation}.</li>)}
+        {rows.map((r) => (
+          <li key={r.id}>
+            <b>{r.readout}</b>: {r.explanation}.
+          </li>
+        ))}
       </ol>
     </div>
   );
