@@ -6,7 +6,8 @@
  * core-output cache; one JSON line per run: form, weight, seed, epochs, best validation correlation (what the choice
  * is made on), test correlation and fraction of oracle, the masks' median spread and half-maximum size.
  *
- * Usage: node --import tsx bench/factorized_reg_sweep.ts [FORM:WEIGHT,...] [--seeds 1,2] [--max-epochs 200]
+ * Usage: node --import tsx bench/factorized_reg_sweep.ts [FORM:WEIGHT,...] [--seeds 1,2] [--max-epochs 200] [--train N]
+ *   (--train N: only the first N training trials, as the transfer experiment's small training sets)
  *   (default: per_neuron at 0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1 and neuralpredictors at 1e-4, 1e-3, 0.01, 1)
  */
 
@@ -44,6 +45,7 @@ const runs = (
   });
 const seeds = flag('seeds', '1').split(',').map(Number);
 const maxEpochs = Number(flag('max-epochs', '200'));
+const trainSize = Number(flag('train', '0'));
 
 tf.env().set('PROD', true);
 await initNodeBackend('wasm');
@@ -58,7 +60,8 @@ const cache = await buildFeatureCache(
 );
 const N = scan.nNeurons;
 const [C, H, W] = core.coreOutputShape;
-const train = { trials: plan.train, responses: normalizedResponses(scan, plan.train) };
+const trainTrials = trainSize > 0 ? plan.train.slice(0, trainSize) : plan.train;
+const train = { trials: trainTrials, responses: normalizedResponses(scan, trainTrials) };
 const validation = { trials: plan.validation, responses: normalizedResponses(scan, plan.validation) };
 const median = (a: ArrayLike<number>): number => {
   const s = Array.from(a).sort((x, y) => x - y);
