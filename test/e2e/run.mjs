@@ -10,7 +10,8 @@
  * message it provokes on purpose (e.g. the browser's own log line for a 404).
  *
  * Usage: node test/e2e/run.mjs [substring of "file › test" to run only some]
- * Env: E2E_TIMEOUT_MS (per test, default 300000), E2E_HEADED=1 (show the browser, needs a display).
+ * Env: E2E_TIMEOUT_MS (per test, default 300000), E2E_HEADED=1 (show the browser, needs a display), E2E_DIST (the
+ * built app's folder, default dist/: several checkouts or builds side by side), E2E_SHOTS (screenshots folder).
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,8 +27,8 @@ if (!existsSync(CHROMIUM)) {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
-const dist = join(repo, 'dist');
-const shotsDir = join(repo, 'test-results', 'screenshots');
+const dist = resolve(process.env.E2E_DIST || join(repo, 'dist'));
+const shotsDir = resolve(process.env.E2E_SHOTS || join(repo, 'test-results', 'screenshots'));
 const timeoutMs = Number(process.env.E2E_TIMEOUT_MS || 300_000);
 const filter = process.argv[2] || '';
 

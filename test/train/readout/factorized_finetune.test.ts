@@ -5,7 +5,7 @@
  * spreads), that it learns (test correlation well above 0), that no tensor is left behind between epochs, and the
  * exports: the readout .pth in neuralpredictors' keys read back by our loader (same arrays; as a model with the
  * core it predicts what the job predicted), per-neuron rows with the masks' geometry, metadata with the readout
- * type; and, when a PyTorch environment and a neuralpredictors checkout (V1X_NEURALPREDICTORS) exist, that
+ * type; and, when the PyTorch environment exists, that (with the vendored neuralpredictors, or V1X_NEURALPREDICTORS)
  * neuralpredictors' own FullFactorized2d loads the exported readout with strict=True and predicts the same.
  * Then the trainer alone on a small synthetic problem: it recovers the masks' positions, and stops on a NaN
  * loss and on request with the best state.
@@ -41,10 +41,10 @@ import { type TrainEvent, trainReadout } from '../../../src/train/readout/traine
 import { runFineTuneJob } from '../../../src/train/worker/job';
 import type { DoneMessage, FromWorker } from '../../../src/train/worker/protocol';
 import { Rng } from '../../../src/util/rng';
-import { noTorchReason, TORCH_PYTHON } from '../../fixtures/paths';
+import { NEURALPREDICTORS, noTorchReason, TORCH_PYTHON } from '../../fixtures/paths';
 
 const DEMO = fileURLToPath(new URL('../../../public/demo/', import.meta.url));
-const NP = process.env.V1X_NEURALPREDICTORS ?? '';
+const NP = NEURALPREDICTORS;
 const SCRIPT = fileURLToPath(new URL('../py/factorized_load_np.py', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'v1x-fx-ft-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -210,8 +210,7 @@ describe('fine-tuning a factorized readout on the demo core (worker job)', () =>
   if (!torchReady) {
     console.log(
       existsSync(TORCH_PYTHON)
-        ? 'skipping the neuralpredictors load check: set V1X_NEURALPREDICTORS to a folder holding the neuralpredictors ' +
-            'package (e.g. a git archive of github.com/sinzlab/neuralpredictors)'
+        ? `skipping the neuralpredictors load check: no neuralpredictors package in ${NP} (V1X_NEURALPREDICTORS)`
         : noTorchReason('the neuralpredictors load check of the exported factorized readout'),
     );
   }

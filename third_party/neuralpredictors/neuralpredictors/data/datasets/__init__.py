@@ -1,0 +1,2 @@
+from .movies import H5SequenceSet, MovieFileTreeDataset
+from .statics import FileTreeDataset, StaticImageSet

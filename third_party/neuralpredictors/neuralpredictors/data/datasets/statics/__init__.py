@@ -1,0 +1,2 @@
+from .base import StaticImageSet
+from .filetree import FileTreeDataset
