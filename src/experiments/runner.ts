@@ -121,9 +121,20 @@ export function configForReadout(config: ModelConfig, readout: ReadoutSpec): Mod
   return readout.positions === 'free' ? { ...config, grid_mean_predictor: null } : config;
 }
 
-function schedule(spec: ExperimentSpec): ScheduleOptions {
+/** The epoch cap of a cell of `size` training images: max_epochs, or fewer under protocol.max_images. */
+export function epochCap(spec: ExperimentSpec, size: number): number {
   const p = spec.protocol;
-  return { ...REFERENCE_SCHEDULE, maxEpochs: p.max_epochs, patience: p.patience, lrDecaySteps: p.lr_decay_steps };
+  return p.max_images === null ? p.max_epochs : Math.max(1, Math.min(p.max_epochs, Math.ceil(p.max_images / size)));
+}
+
+function schedule(spec: ExperimentSpec, size: number): ScheduleOptions {
+  const p = spec.protocol;
+  return {
+    ...REFERENCE_SCHEDULE,
+    maxEpochs: epochCap(spec, size),
+    patience: p.patience,
+    lrDecaySteps: p.lr_decay_steps,
+  };
 }
 
 function toResult(c: TransferCell, cond: ConditionSpec, hash: string, size: number, seed: number): CellResult {
@@ -205,7 +216,6 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
   const emit = opts.onEvent ?? (() => {});
   const baseConfig = inputs.config.config;
   const gammaReadout = spec.protocol.gamma_readout ?? baseConfig.gamma_readout ?? DEFAULT_GAMMA_READOUT;
-  const sched = schedule(spec);
   const done = new Map((opts.done ?? []).map((c) => [c.key, c]));
   const results = new Map<string, CellResult>();
   const total = spec.conditions.length * spec.sizes.length * spec.seeds.length;
@@ -236,6 +246,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
           emit({ kind: 'cell-start', condition: cond.name, size, seed, index, total });
           const t0 = performance.now();
           const trials = trainingSubset(scan, size, spec.protocol.subset_seed);
+          const sched = schedule(spec, size);
           const onEpoch = (e: { kind: string; epoch?: number; valCorrelation?: number }): void => {
             if (e.kind === 'epoch') {
               emit({

@@ -36,6 +36,12 @@ export interface ProtocolSpec {
   batch_size: number;
   /** Safety cap; training stops earlier by early stopping on the validation correlation. */
   max_epochs: number;
+  /**
+   * A second cap, on image presentations (epochs x training images), or null: a cell of n images stops after at
+   * most min(max_epochs, ceil(max_images / n)) epochs. The same rule for every condition; it bounds the cost of
+   * direct cells at large n (an epoch of a whole model costs ~10x a frozen core's readout epoch).
+   */
+  max_images: number | null;
   /** Epochs without improvement before the learning rate decays (or training stops). */
   patience: number;
   /** Learning-rate decays before training stops. */
@@ -64,6 +70,7 @@ export const DEFAULT_PROTOCOL: ProtocolSpec = {
   lr: 0.005,
   batch_size: 64,
   max_epochs: 200,
+  max_images: null,
   patience: 5,
   lr_decay_steps: 3,
   gamma_readout: null,
@@ -152,6 +159,7 @@ function parseProtocol(v: unknown): ProtocolSpec {
   if (v.lr !== undefined) p.lr = positive(v.lr, 'protocol.lr');
   if (v.batch_size !== undefined) p.batch_size = int(v.batch_size, 'protocol.batch_size', 1);
   if (v.max_epochs !== undefined) p.max_epochs = int(v.max_epochs, 'protocol.max_epochs', 1);
+  if (v.max_images !== undefined && v.max_images !== null) p.max_images = int(v.max_images, 'protocol.max_images', 1);
   if (v.patience !== undefined) p.patience = int(v.patience, 'protocol.patience', 1);
   if (v.lr_decay_steps !== undefined) p.lr_decay_steps = int(v.lr_decay_steps, 'protocol.lr_decay_steps', 1);
   if (v.gamma_readout !== undefined && v.gamma_readout !== null) {
@@ -229,11 +237,13 @@ export function canonicalJson(v: unknown): string {
  * spec that adds seeds or sizes reuses the cells it already has. 16 hex digits of sha256.
  */
 export async function conditionHash(spec: ExperimentSpec, condition: ConditionSpec): Promise<string> {
+  // keys added later enter the hash only when set, so cells written before they existed stay resumable
+  const { max_images, ...protocol } = spec.protocol;
   const what = {
     v: 1,
     scan: spec.scan,
     model: spec.model,
-    protocol: spec.protocol,
+    protocol: max_images === null ? protocol : spec.protocol,
     core: condition.core,
     readout: condition.readout,
   };
