@@ -6,8 +6,10 @@
  *            grid_sample(mode="bilinear", padding_mode="zeros", align_corners=True):
  *            ix = (x + 1) / 2 * (W - 1), iy = (y + 1) / 2 * (H - 1), x along the width;
  *   v      = features_n . F(p) + bias_n
- *   r      = elu(v + elu_offset) + 1         (the encoder's output nonlinearity; elu_offset is 0 in practice)
- *   loss   = sum (r - t * log(r + eps))      (neuralpredictors PoissonLoss, summed)
+ *   r      = elu(v + elu_offset) + 1         (the encoder's output nonlinearity; elu_offset is 0 in practice;
+ *                                             softplus or identity by `output`, model/output_loss.ts)
+ *   loss   = sum (r - t * log(r + eps))      (neuralpredictors PoissonLoss, summed; MSE or the mean-variance
+ *                                             Gaussian by `loss`: dL/dr is formed per entry below)
  *
  * Composed from tfjs ops this materializes (batch, neurons, 4, channels) tensors several times per step and
  * runs ~20x slower than PyTorch (MEASURED.md); fused, it is ~8 multiply-adds per channel per neuron and image.
@@ -19,6 +21,14 @@
  * Feature maps are one image each, laid out (H, W, C) so each pixel's channel vector is contiguous.
  * Readout features are neuron-major (N, C) (PyTorch keeps them as (1, C, 1, N); export transposes).
  */
+import {
+  type LossName,
+  lossGrad,
+  lossValue,
+  type OutputNonlinearity,
+  outputGrad,
+  outputValue,
+} from '../model/output_loss';
 import { createReadoutKernel, type ReadoutKernel, wasmSimdAvailable } from './wasm/readout_kernel';
 
 export interface MapGeometry {
@@ -36,6 +46,8 @@ export interface ReadoutForwardArgs extends MapGeometry {
   bias: Float32Array;
   /** Output nonlinearity elu(v + eluOffset) + 1 (neuralpredictors' elu_offset; 0 for the published models). */
   eluOffset?: number;
+  /** Output nonlinearity (model/output_loss.ts): 'elu' (default, elu(v + eluOffset) + 1), 'softplus', 'identity'. */
+  output?: OutputNonlinearity;
 }
 
 export interface ReadoutTrainArgs extends ReadoutForwardArgs {
@@ -47,6 +59,8 @@ export interface ReadoutTrainArgs extends ReadoutForwardArgs {
   lossScale: number;
   /** Added inside the log: 1e-8 in neuralpredictors' PoissonLoss (torch PoissonNLLLoss eps). */
   logEps: number;
+  /** The loss (model/output_loss.ts): 'poisson' (default), 'mse', 'gaussian'. */
+  loss?: LossName;
   /** Accumulated into: (N, C). */
   gradFeatures: Float32Array;
   /** Accumulated into: (N). */
@@ -190,7 +204,7 @@ export class FusedReadout {
   }
 
   /**
-   * One training step's readout part. Returns the unscaled Poisson loss summed over images and neurons
+   * One training step's readout part. Returns the unscaled loss (Poisson by default) summed over images and neurons
    * (float64 accumulation); gradients include `lossScale`.
    */
   trainStep(a: ReadoutTrainArgs): number {
@@ -223,6 +237,11 @@ export class FusedReadout {
       sy = (H - 1) / 2;
     const rowStride = W * C;
     const off = a.eluOffset ?? 0;
+    // Poisson on elu + 1 keeps its own inline code (the published path, unchanged to the bit); any other pair of
+    // loss and output goes through model/output_loss.ts
+    const lossName = a.loss ?? 'poisson',
+      outName = a.output ?? 'elu';
+    const reference = lossName === 'poisson' && outName === 'elu';
     let loss = 0;
     const fx = new Float64Array(N),
       fy = new Float64Array(N);
@@ -260,13 +279,21 @@ export class FusedReadout {
           gy1 = fy[n],
           gx0 = 1 - gx1,
           gy0 = 1 - gy1;
-        const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
-        const r = v > 0 ? v + 1 : Math.exp(v);
+        let r: number, g: number;
         const t = targets[kk];
-        loss += r - t * Math.log(r + logEps);
+        if (reference) {
+          const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
+          r = v > 0 ? v + 1 : Math.exp(v);
+          loss += r - t * Math.log(r + logEps);
+          // dL/dv = (1 - t / (r + eps)) * elu'(v), elu'(v) = exp(v) = r for v <= 0
+          g = lossScale * (1 - t / (r + logEps)) * (v > 0 ? 1 : r);
+        } else {
+          const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n];
+          r = outputValue(outName, v, off);
+          loss += lossValue(lossName, r, t, logEps);
+          g = lossScale * lossGrad(lossName, r, t, logEps) * outputGrad(outName, v, r, off);
+        }
         if (predictions) predictions[kk] = r;
-        // dL/dv = (1 - t / (r + eps)) * elu'(v), elu'(v) = exp(v) = r for v <= 0
-        const g = lossScale * (1 - t / (r + logEps)) * (v > 0 ? 1 : r);
         gradBias[n] += g;
         gradPositions[2 * kk] = g * (gy0 * (d01 - d00) + gy1 * (d11 - d10)) * sx;
         gradPositions[2 * kk + 1] = g * (gx0 * (d10 - d00) + gx1 * (d11 - d01)) * sy;
@@ -315,6 +342,7 @@ export class FusedReadout {
     const sx = (W - 1) / 2,
       sy = (H - 1) / 2;
     const off = a.eluOffset ?? 0;
+    const outName = a.output ?? 'elu';
     const fx = new Float64Array(N),
       fy = new Float64Array(N),
       x0s = new Int32Array(N),
@@ -347,8 +375,13 @@ export class FusedReadout {
           gy1 = fy[n],
           gx0 = 1 - gx1,
           gy0 = 1 - gy1;
-        const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
-        out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
+        if (outName === 'elu') {
+          const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n] + off;
+          out[b * N + n] = v > 0 ? v + 1 : Math.exp(v);
+        } else {
+          const v = gy0 * (gx0 * d00 + gx1 * d01) + gy1 * (gx0 * d10 + gx1 * d11) + bias[n];
+          out[b * N + n] = outputValue(outName, v);
+        }
       }
     }
   }

@@ -10,6 +10,7 @@ import type { ModelArchitecture } from './architecture';
 import type { CoreForwardOptions, Stacked2dCore } from './core';
 import type { FullFactorized2d } from './factorized_readout';
 import type { FullGaussian2d, ReadoutForwardOptions } from './gaussian_readout';
+import type { OutputNonlinearity } from './output_loss';
 import { readoutClassName } from './readout_types';
 
 /**
@@ -38,6 +39,11 @@ export class Encoder {
   readonly core: Stacked2dCore;
   readonly readouts: Map<string, Readout>;
   readonly eluOffset: number;
+  /**
+   * The output nonlinearity (model/output_loss.ts): 'elu' = elu(x + elu_offset) + 1 (every published model),
+   * 'softplus' or 'identity' for models trained that way (set by the trainer that chose it).
+   */
+  output: OutputNonlinearity = 'elu';
   /** state_dict entries the forward pass does not use (e.g. the Laplace regularizer's filter), kept for export. */
   readonly passthrough: StateDict;
 
@@ -111,6 +117,8 @@ export class Encoder {
   }
 
   outputNonlinearity(y: tf.Tensor2D): tf.Tensor2D {
+    if (this.output === 'softplus') return tf.softplus(y);
+    if (this.output === 'identity') return tf.clone(y);
     return tf.tidy(() => tf.elu(this.eluOffset ? y.add(this.eluOffset) : y).add(1));
   }
 

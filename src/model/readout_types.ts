@@ -25,6 +25,7 @@
  * (pixel centres of the map's first and last columns / rows, as grid_sample with align_corners=True).
  */
 import type { MaskGeometry } from './factorized_masks';
+import type { OutputNonlinearity } from './output_loss';
 
 /** Which readout: neuralpredictors' FullGaussian2d ('gaussian') or FullFactorized2d ('factorized'). */
 export type ReadoutKind = 'gaussian' | 'factorized';
@@ -235,6 +236,8 @@ export interface TrainableGaussianReadout {
   sourceGrid: Float32Array | null;
   /** The encoder's elu_offset: output elu(v + eluOffset) + 1. Default 0. */
   eluOffset?: number;
+  /** The output nonlinearity (model/output_loss.ts); default 'elu' (elu + 1). */
+  output?: OutputNonlinearity;
 }
 
 /**
@@ -257,6 +260,8 @@ export interface TrainableFactorizedReadout {
   options: FactorizedOptions;
   /** The encoder's elu_offset: output elu(v + eluOffset) + 1. Default 0. */
   eluOffset?: number;
+  /** The output nonlinearity (model/output_loss.ts); default 'elu' (elu + 1). */
+  output?: OutputNonlinearity;
 }
 
 /** A readout as host arrays, by kind: the unit the trainer optimizes, snapshots and exports. */

@@ -23,6 +23,7 @@ import { registerWasmGradKernels } from '../../kernels/wasm/grad_kernels';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
 import { type Encoder, nchwToNhwc } from '../../model/encoder';
 import type { FullFactorized2d } from '../../model/factorized_readout';
+import { checkLossOutput, GAUSSIAN_VARIANCE_FLOOR, type LossName } from '../../model/output_loss';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
 import { TrainingControl } from '../optim/control';
@@ -53,6 +54,8 @@ export interface EndToEndOptions {
   scaleLoss: boolean;
   schedule: ScheduleOptions;
   logEps: number;
+  /** The loss (model/output_loss.ts; default 'poisson'); the output nonlinearity is the encoder's `output`. */
+  loss: LossName;
   /** Batches whose gradients are summed per optimizer step; null = the number of scans (Sensorium's default). */
   accumulate: number | null;
   /** Images per forward pass when evaluating. */
@@ -75,6 +78,7 @@ export const DEFAULT_END_TO_END_OPTIONS: EndToEndOptions = {
   scaleLoss: true,
   schedule: REFERENCE_SCHEDULE,
   logEps: poissonEps,
+  loss: 'poisson',
   accumulate: null,
   evalBatchSize: 128,
   trainCore: true,
@@ -316,8 +320,13 @@ export async function trainEndToEnd(
   registerWasmGradKernels();
   const [C, H, W] = encoder.architecture.core.inputShape;
   const per = C * H * W;
+  checkLossOutput(o.loss, encoder.output);
   for (const s of scans) {
     const r = encoder.anyReadout(s.key);
+    if (r.kind === 'factorized' && (o.loss !== 'poisson' || encoder.output !== 'elu'))
+      throw new Error(
+        `scan ${s.name}: the factorized readout trains with the Poisson loss on elu + 1 only (asked: ${o.loss}, ${encoder.output})`,
+      );
     if (r.neurons !== s.neurons)
       throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
     if (s.imageShape.join('x') !== [C, H, W].join('x'))
@@ -426,8 +435,8 @@ export async function trainEndToEnd(
         const features = encoder.core.forward(images, { training: o.trainCore });
         const r = encoder.outputNonlinearity(readout.forward(features, { sample: true, noise }));
         const target = tf.tensor2d(t, [n, N]);
-        const poisson = r.sub(target.mul(r.add(o.logEps).log())).sum();
-        let loss = poisson.mul(scale).add(readout.featureL1().mul(o.gammaReadout));
+        const dataLoss = lossTensor(o.loss, r, target, o.logEps);
+        let loss = dataLoss.mul(scale).add(readout.featureL1().mul(o.gammaReadout));
         if (o.trainCore) loss = loss.add(coreRegularizer(encoder.core, o.coreRegularizer));
         return loss as tf.Scalar;
       }, vars),
@@ -507,4 +516,13 @@ export async function trainEndToEnd(
     restore: (best) => restore(encoder, entries, best),
   });
   return { encoder, ...run, steps, options: o };
+}
+
+/** The summed data loss of predictions r against targets t in tfjs ops (model/output_loss.ts, per entry). */
+function lossTensor(loss: LossName, r: tf.Tensor2D, t: tf.Tensor2D, eps: number): tf.Scalar {
+  if (loss === 'poisson') return r.sub(t.mul(r.add(eps).log())).sum();
+  const d = r.sub(t);
+  if (loss === 'mse') return d.square().sum();
+  const s = r.add(GAUSSIAN_VARIANCE_FLOOR);
+  return d.square().div(s).mul(0.5).add(s.log().mul(0.5)).sum();
 }

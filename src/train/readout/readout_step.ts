@@ -10,6 +10,7 @@
 import { FusedFactorizedReadout, factorizedPredict } from '../../kernels/factorized_readout';
 import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from '../../kernels/fused_readout';
 import { effectiveMasks, type MaskGeometry, maskGeometry, pixelsPerGridUnit } from '../../model/factorized_masks';
+import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type {
   ReadoutSnapshot,
   TrainableFactorizedReadout,
@@ -74,15 +75,17 @@ export interface StepInput {
    */
   gammaReadout: number;
   logEps?: number;
+  /** The loss (model/output_loss.ts; default 'poisson'); the output nonlinearity is the readout's `output`. */
+  loss?: LossName;
   workspace: StepWorkspace;
   /** WebAssembly SIMD or plain loops for the O(channels) work (default: SIMD when available). */
   kernel?: KernelChoice;
 }
 
 export interface StepResult {
-  /** lossScale * Poisson + the regularizer (gammaReadout * L1; factorized: weight * l1): what is minimized. */
+  /** lossScale * data loss + the regularizer (gammaReadout * L1; factorized: weight * l1): what is minimized. */
   loss: number;
-  /** Unscaled Poisson loss summed over the batch. */
+  /** Unscaled data loss (Poisson by default, else `StepInput.loss`) summed over the batch. */
   poisson: number;
   /** The regularizer's L1 term before its weight (factorized: in the readout's form; NaN when its weight is 0). */
   l1: number;
@@ -94,6 +97,7 @@ export function readoutLossAndGrads(s: StepInput): StepResult {
 
 /** The factorized readout's step: one fused kernel call (Poisson, regularizer and every gradient). */
 function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): StepResult {
+  checkFactorizedLoss(s.loss, r.output);
   const { params, geometry, maps, targets, workspace: ws } = s;
   for (const p of params) p.grad.fill(0);
   const grad = (name: string): Float32Array => {
@@ -167,6 +171,8 @@ function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepRe
       targets,
       lossScale: s.lossScale,
       logEps: s.logEps ?? poissonEps,
+      loss: s.loss,
+      output: r.output,
       eluOffset: r.eluOffset,
       gradFeatures: grad('_features'),
       gradBias: grad('bias'),
@@ -203,6 +209,15 @@ function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepRe
     for (let i = 0; i < f.length; i++) l1 += Math.abs(f[i]);
   }
   return { loss: s.lossScale * poisson + gamma * l1, poisson, l1 };
+}
+
+/** The factorized kernel computes Poisson on elu + 1 only. */
+function checkFactorizedLoss(loss: LossName | undefined, output: OutputNonlinearity | undefined): void {
+  if ((loss ?? 'poisson') !== 'poisson' || (output ?? 'elu') !== 'elu') {
+    throw new Error(
+      `the factorized readout trains with the Poisson loss and the elu + 1 output only (asked: ${loss ?? 'poisson'}, ${output ?? 'elu'}); use the Gaussian readout for other losses`,
+    );
+  }
 }
 
 /** The masks' geometry of a factorized readout (factorized_masks.ts): peak = the neuron's position. */
@@ -270,6 +285,7 @@ export function predictBatch(
   workspace?: StepWorkspace,
 ): void {
   if (r.kind === 'factorized') {
+    checkFactorizedLoss(undefined, r.output);
     const o = r.options;
     const args = {
       ...geometry,
@@ -296,6 +312,7 @@ export function predictBatch(
       positions: positions!,
       out,
       eluOffset: r.eluOffset,
+      output: r.output,
     },
     kernel,
   );

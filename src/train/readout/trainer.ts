@@ -3,7 +3,7 @@
  * features, with the fused readout kernel and host Adam (no tfjs in the loop), for either readout.
  *
  * Per epoch: the training trials in a new random order (seeded), batches of 64 (the last one smaller, as
- * PyTorch's DataLoader without drop_last), loss = sqrt(datasetTrials / batch) * Poisson + the readout's
+ * PyTorch's DataLoader without drop_last), loss = sqrt(datasetTrials / batch) * Poisson (or `loss`) + the readout's
  * regularizer, one Adam step per batch; then the validation correlation in eval mode drives early stopping and the
  * learning-rate schedule (epoch_driver.ts, shared with the end-to-end trainer). Gaussian: positions drawn per image
  * and neuron, regularizer gamma_readout * L1 of the features, validation at the Gaussian means. Factorized: one
@@ -12,6 +12,7 @@
  * training with the best state so far. Progress per batch and per epoch; pause/resume/stop via TrainingControl.
  */
 
+import { checkLossOutput, type LossName } from '../../model/output_loss';
 import type { TrainableReadout } from '../../model/readout_types';
 import { NormalSampler } from '../../util/normal';
 import { Rng } from '../../util/rng';
@@ -62,6 +63,8 @@ export interface TrainOptions {
   schedule: ScheduleOptions;
   /** eps inside the Poisson log. */
   logEps: number;
+  /** The loss (model/output_loss.ts): 'poisson' (the reference), 'mse' (calcium dF/F), 'gaussian'. */
+  loss: LossName;
 }
 
 /** What callers pass: any subset, the schedule too. */
@@ -75,6 +78,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   scaleLoss: true,
   schedule: REFERENCE_SCHEDULE,
   logEps: poissonEps,
+  loss: 'poisson',
 };
 
 export interface BatchProgress {
@@ -129,6 +133,7 @@ export async function trainReadout(
   if (readout.kind === 'factorized') o.gammaReadout = readout.options.regWeight;
   checkReadout(readout);
   checkData(data, readout);
+  checkLossOutput(o.loss, readout.output ?? 'elu');
   const N = readout.neurons;
   const { cache } = data;
   const geometry = cache.geometry;
@@ -175,6 +180,7 @@ export async function trainReadout(
         lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1,
         gammaReadout: o.gammaReadout,
         logEps: o.logEps,
+        loss: o.loss,
         workspace: ws,
       });
       if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
