@@ -6,34 +6,12 @@
  * layer by layer: layer l's statistics are taken with layers 0..l-1 already normalized by theirs. That is what
  * torch's BatchNorm2d(momentum=None) (a cumulative average) converges to over the images, computed exactly
  * instead of per batch; the variance is the unbiased one (n / (n - 1)), as torch keeps. The BatchNorm weights
- * and biases stay at their initial values (1, 0): nothing is trained.
+ * and biases stay at their initial values (1, 0): nothing is trained. The layers before run by the core's own
+ * forward (Stacked2dCore.preNormActivation), so a TransferLearningCore's ReLUs and pools are included.
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2d, depthwiseConv2d } from '../model/conv_ops';
-import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
+import type { Stacked2dCore } from '../model/core';
 import { nchwToNhwc } from '../model/encoder';
-
-/** Layer `layer` up to (not including) its BatchNorm, or the whole layer in eval mode (`complete`). */
-function layerForward(h: tf.Tensor4D, layer: CoreLayerParams, complete: boolean): tf.Tensor4D {
-  for (const c of layer.convs) {
-    const g = { stride: c.spec.stride, dilation: c.spec.dilation, padding: c.spec.padding };
-    h = c.spec.groups > 1 ? depthwiseConv2d(h, c.weight, g) : conv2d(h, c.weight, g);
-    if (c.bias) h = h.add(c.bias);
-  }
-  if (!complete) return h;
-  const n = layer.norm;
-  if (n) {
-    let scale = tf.rsqrt(n.runningVar.add(BATCH_NORM_EPS));
-    if (n.weight) scale = scale.mul(n.weight);
-    let shift = n.runningMean.mul(scale).neg();
-    if (n.bias) shift = shift.add(n.bias);
-    h = h.mul(scale).add(shift);
-  }
-  if (layer.bias) h = h.add(layer.bias);
-  if (layer.scale) h = h.mul(layer.scale);
-  if (layer.spec.elu) h = tf.elu(h);
-  return h;
-}
 
 /**
  * Sets the running statistics of every BatchNorm of `core` from `images` (normalized, (B, C, H, W) row-major
@@ -59,10 +37,7 @@ export function fitBatchNormStatistics(
       const b = Math.min(batchSize, count - start);
       const [s, s2, positions] = tf.tidy(() => {
         const x = tf.tensor4d(images.subarray(start * per, (start + b) * per), [b, ...imageShape]);
-        let h = nchwToNhwc(x);
-        for (let k = 0; k < l; k++) h = layerForward(h, core.layers[k], true);
-        h = layerForward(h, layer, false);
-        const flat = h.reshape([-1, C]);
+        const flat = core.preNormActivation(nchwToNhwc(x), l).reshape([-1, C]);
         return [flat.sum(0), flat.square().sum(0), flat.shape[0]] as const;
       });
       const a = s.dataSync();

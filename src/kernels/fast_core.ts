@@ -6,8 +6,8 @@
  *   (tf.fused.conv2d), so no separate elementwise passes remain;
  * - on tfjs-backend-wasm the depthwise convolutions run in a shape-specialized WebAssembly SIMD kernel
  *   (wasm/depthwise.ts) registered as a tfjs kernel that works on tfjs' own heap: ~6x faster than tfjs' own.
- * Returns null when the core has a layer this path does not cover (a depthwise conv with a channel multiplier;
- * then use the model's forward).
+ * Returns null when the core has a layer this path does not cover (a depthwise conv with a channel multiplier, a
+ * TransferLearningCore's ReLU, max pool or input repeat; then use the model's forward).
  * Folding changes float32 rounding only (checked against the model's forward and the fixture in tests).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -126,6 +126,8 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
   const layers: FoldedConv[][] = [];
   const owned: tf.Tensor[] = [];
   let simdCount = 0;
+  // a TransferLearningCore's input repeat, ReLUs and max pools are not folded here: the model's forward runs it
+  if ((core.arch.inputRepeat ?? 1) > 1 || core.layers.some((l) => l.spec.relu || l.spec.maxPool)) return null;
   try {
     for (const layer of core.layers) {
       const convs: FoldedConv[] = [];

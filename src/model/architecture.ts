@@ -7,8 +7,10 @@
  * unexpected or mis-shaped key) is reported in words with the layer it belongs to; all problems found are listed
  * in one InputError.
  */
-import { type HostTensor, InputError, type StateDict, shapeString } from '../io/host_tensor';
+import { type HostTensor, InputError, type StateDict, shapeString, toFloat32 } from '../io/host_tensor';
 import { factorizedOptionsFromConfig, type ModelConfig } from './config';
+import { convOutSize } from './conv_geometry';
+import { sharingIndexProblem } from './feature_sharing';
 import {
   type FactorizedOptions,
   type GaussType,
@@ -17,6 +19,13 @@ import {
   readoutClassName,
   sigmaSize,
 } from './readout_types';
+import {
+  hasTransferLearningKeys,
+  inferTransferLearningCore,
+  type TransferLearningSpec,
+} from './transfer_learning_core';
+
+export { convOutSize } from './conv_geometry';
 
 /** One torch.nn.Conv2d inside a core layer. Weight in PyTorch layout (out, in/groups, kh, kw). */
 export interface ConvSpec {
@@ -50,13 +59,25 @@ export interface CoreLayerSpec {
   biasKey: string | null;
   scaleKey: string | null;
   elu: boolean;
+  /** ReLU instead (TransferLearningCore: torchvision's ReLU children and OutNonlin); absent = false. */
+  relu?: boolean;
+  /** torch.nn.MaxPool2d(kernel, stride) after the activation (torchvision's pooling children); absent = none. */
+  maxPool?: { kernel: number; stride: number } | null;
   /** Output size for the config's input shape. */
   outHeight: number;
   outWidth: number;
 }
 
 export interface CoreArchitecture {
+  /** The image's channels (a Stacked2dCore: its first conv's input channels). */
   inputChannels: number;
+  /**
+   * The image's channels repeated this many times before the first conv (a greyscale image into an RGB network,
+   * as TransferLearningCore.forward does); absent or 1 = none.
+   */
+  inputRepeat?: number;
+  /** A TransferLearningCore (a torchvision network's `features`, cut): what it is; absent or null = Stacked2dCore. */
+  transferLearning?: TransferLearningSpec | null;
   layers: CoreLayerSpec[];
   /** Indices of the layers whose outputs are concatenated (channel axis) into the core output. */
   stack: number[];
@@ -85,6 +106,22 @@ interface ReadoutArchitectureBase {
   bias: boolean;
   /** The readout's trainable parameters (buffers such as source_grid not counted). */
   parameters: number;
+  /** Features shared with other readouts (model/feature_sharing.ts), or null: the readout has its own. */
+  sharing: SharedFeaturesSpec | null;
+}
+
+/**
+ * A readout whose features are shared (neuralpredictors' share_features): `_features` holds the group's M vectors,
+ * `scales` (N) and `feature_sharing_index` (N) are its own. The group is every readout with those keys; its first in
+ * checkpoint order owns the features (neuralpredictors' first data key).
+ */
+export interface SharedFeaturesSpec {
+  /** M: shared feature vectors. */
+  matches: number;
+  /** The group's first readout (whose features every readout of the group reads). */
+  source: string;
+  /** Whether this is that readout (neuralpredictors' `_original_features`). */
+  original: boolean;
 }
 
 export interface GaussianReadoutArchitecture extends ReadoutArchitectureBase {
@@ -152,11 +189,6 @@ function at<T>(v: T | T[], i: number, fallback: T): T {
   return i < v.length ? v[i] : fallback;
 }
 
-/** Output size of a conv along one axis (PyTorch's formula). */
-export function convOutSize(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
-}
-
 /**
  * @param configGiven keys the user's config file set explicitly; disagreements with the weights on those keys are
  *   noted (the weights win). Defaults that do not fit the checkpoint are replaced silently.
@@ -177,7 +209,9 @@ export function inferArchitecture(
   };
   const given = new Set(configGiven);
 
-  const core = inferCore(sd, config, get, problems, notes, given);
+  const core = hasTransferLearningKeys(sd)
+    ? inferTransferLearningCore(sd, config, get, problems, notes, given)
+    : inferCore(sd, config, get, problems, notes, given);
   const readouts = inferReadouts(sd, config, core, get, problems, notes, given);
 
   for (const key of sd.keys()) {
@@ -199,8 +233,7 @@ function describeUnexpected(key: string): string {
   if (key.startsWith('shifter.')) return '(a shifter network: eye-position shifts are not supported)';
   if (key.startsWith('modulator.')) return '(a behavior modulator is not supported)';
   if (/attention_conv|hermite/.test(key)) return '(attention / rotation-equivariant cores are not supported)';
-  if (/\.(scales|feature_sharing_index|grid_sharing_index)$/.test(key))
-    return '(shared features or grids across readouts are not supported)';
+  if (/\.grid_sharing_index$/.test(key)) return '(shared grids across readouts are not supported)';
   return '(not part of a Stacked2dCore + FullGaussian2d / FullFactorized2d model)';
 }
 
@@ -221,7 +254,9 @@ function inferCore(
   }
   const nLayers = layerIdx.size === 0 ? 0 : Math.max(...layerIdx) + 1;
   if (nLayers === 0) {
-    problems.add("no core found (no key starts with 'core.features.layer0.')");
+    problems.add(
+      "no core found (no key starts with 'core.features.layer0.' (Stacked2dCore) or 'core.features.TransferLearning.')",
+    );
     return null;
   }
   for (let i = 0; i < nLayers; i++) {
@@ -496,12 +531,13 @@ function inferReadouts(
     const prefix = `readout.${key}.`;
     const where = `readout '${key}'`;
     const names = params.get(key)!;
-    if (names.has('scales') || names.has('feature_sharing_index') || names.has('grid_sharing_index')) {
-      problems.add(`${where}: shared features or grids across readouts are not supported`);
-      for (const n of ['scales', 'feature_sharing_index', 'grid_sharing_index']) get(prefix + n);
+    if (names.has('grid_sharing_index')) {
+      problems.add(`${where}: shared grids across readouts (share_grid) are not supported`);
+      get(prefix + 'grid_sharing_index');
     }
+    const shareIndex = sharingIndexOf(prefix, where, names, get, problems);
     if (names.has('spatial')) {
-      out.push(inferFactorized(key, names, config, core, get, problems));
+      out.push(inferFactorized(key, names, config, core, get, problems, shareIndex));
       continue;
     }
     const f2 = names.has('_features') ? '_features' : 'features';
@@ -527,7 +563,8 @@ function inferReadouts(
       );
     } else {
       c = feat.shape[1];
-      n = feat.shape[3];
+      n = shareIndex ? shareIndex.length : feat.shape[3];
+      if (shareIndex) checkSharing(prefix, where, shareIndex, feat.shape[3], [1, 1, 1, n], get, problems);
       if (core && core.outputChannels > 0 && c !== core.outputChannels) {
         problems.add(
           `${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} (layers ${core.stack.join(', ')} stacked; check the config's 'stack')`,
@@ -642,7 +679,9 @@ function inferReadouts(
         notes.push(`config has a grid_mean_predictor, readout '${key}' stores free means; following the checkpoint`);
       }
     }
-    const parameters = gaussianParameters(n, c, gaussType, !!bias, positionNetwork, names.has(muName) && !hasMlp);
+    const parameters =
+      gaussianParameters(n, c, gaussType, !!bias, positionNetwork, names.has(muName) && !hasMlp) +
+      (shareIndex && feat ? n + (feat.shape[3] - n) * c : 0);
     out.push({
       key,
       prefix,
@@ -654,9 +693,88 @@ function inferReadouts(
       positionNetwork,
       factorized: null,
       parameters,
+      sharing: shareIndex && feat ? { matches: feat.shape[3], source: key, original: true } : null,
     });
   }
+  groupSharedReadouts(out, sd, problems);
   return out;
+}
+
+/** A readout's `feature_sharing_index` (N) when it has sharing keys (both must be there), else null. */
+function sharingIndexOf(
+  prefix: string,
+  where: string,
+  names: Set<string>,
+  get: Getter,
+  problems: Problems,
+): Int32Array | null {
+  if (!names.has('scales') && !names.has('feature_sharing_index')) return null;
+  const t = get(prefix + 'feature_sharing_index');
+  if (!names.has('scales') || !t) {
+    get(prefix + 'scales');
+    problems.add(
+      `${where}: shared features need both '${prefix}scales' and '${prefix}feature_sharing_index', found only '${prefix}${t ? 'feature_sharing_index' : 'scales'}'`,
+    );
+    return null;
+  }
+  if (t.shape.length !== 1 || t.dtype === 'bool') {
+    problems.add(
+      `${where}: '${prefix}feature_sharing_index' has shape ${shapeString(t.shape)}, expected (neurons,) integers`,
+    );
+    return null;
+  }
+  return Int32Array.from(toFloat32(t));
+}
+
+/** Checks `scales` and the index against M shared vectors (the `_features` shape already read). */
+function checkSharing(
+  prefix: string,
+  where: string,
+  index: Int32Array,
+  matches: number,
+  scalesShape: number[],
+  get: Getter,
+  problems: Problems,
+): void {
+  const problem = sharingIndexProblem(index, index.length, matches);
+  if (problem) problems.add(`${where}: '${prefix}feature_sharing_index' ${problem}`);
+  const scales = get(prefix + 'scales');
+  if (scales && !sameShape(scales.shape, scalesShape))
+    problems.add(
+      `${where}: '${prefix}scales' has shape ${shapeString(scales.shape)}, expected (${scalesShape.join(', ')})`,
+    );
+}
+
+/**
+ * Every readout with shared features reads the first one's (neuralpredictors' MultiReadoutSharedParametersBase
+ * shares the first data key's): same kind, same `_features` shape and values (PyTorch saves the one tensor under
+ * each readout). Marks each readout's source and whether it is the original; counts the features once.
+ */
+function groupSharedReadouts(readouts: ReadoutArchitecture[], sd: StateDict, problems: Problems): void {
+  const shared = readouts.filter((r) => r.sharing);
+  if (shared.length === 0) return;
+  const first = shared[0];
+  const firstFeat = sd.get(first.prefix + '_features') ?? sd.get(first.prefix + 'features');
+  const values = firstFeat ? toFloat32(firstFeat) : null;
+  for (const r of shared.slice(1)) {
+    r.sharing = { matches: r.sharing!.matches, source: first.key, original: false };
+    r.parameters -= r.sharing.matches * r.channels;
+    const feat = sd.get(r.prefix + '_features') ?? sd.get(r.prefix + 'features');
+    const where = `readout '${r.key}'`;
+    if (r.kind !== first.kind)
+      problems.add(`${where}: shares features with readout '${first.key}', a ${first.kind} readout, but is ${r.kind}`);
+    else if (!feat || !values || !sameShape(feat.shape, firstFeat!.shape))
+      problems.add(
+        `${where}: shares features with readout '${first.key}' (it has scales and feature_sharing_index), but its _features ${feat ? shapeString(feat.shape) : 'are missing'} differ from ${shapeString(firstFeat?.shape ?? [])}`,
+      );
+    else {
+      const mine = toFloat32(feat);
+      if (mine.some((v, i) => v !== values[i] && !(Number.isNaN(v) && Number.isNaN(values[i]))))
+        problems.add(
+          `${where}: shares features with readout '${first.key}' (it has scales and feature_sharing_index), but its _features values differ from '${first.key}'s`,
+        );
+    }
+  }
 }
 
 function gaussianParameters(
@@ -684,6 +802,7 @@ function inferFactorized(
   core: CoreArchitecture | null,
   get: Getter,
   problems: Problems,
+  shareIndex: Int32Array | null = null,
 ): FactorizedReadoutArchitecture {
   const prefix = `readout.${key}.`;
   const where = `readout '${key}'`;
@@ -720,14 +839,21 @@ function inferFactorized(
   const featName = names.has('_features') ? '_features' : names.has('features') ? 'features' : '_features';
   const feat = get(prefix + featName);
   if (!feat) problems.add(`${where}: missing '${prefix}_features' (neurons, channels)`);
-  else if (feat.shape.length !== 2 || (n > 0 && feat.shape[0] !== n)) {
+  else if (feat.shape.length !== 2 || (!shareIndex && n > 0 && feat.shape[0] !== n)) {
     problems.add(
-      `${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (${n > 0 ? n : 'neurons'}, channels) ` +
+      `${where}: '${prefix}${featName}' has shape ${shapeString(feat.shape)}, expected (${shareIndex ? 'matches' : n > 0 ? n : 'neurons'}, channels) ` +
         "(FullFactorized2d's features)",
     );
   } else {
     c = feat.shape[1];
-    if (n < 0) n = feat.shape[0];
+    if (n < 0) n = shareIndex ? shareIndex.length : feat.shape[0];
+    if (shareIndex) {
+      if (shareIndex.length !== n)
+        problems.add(
+          `${where}: '${prefix}feature_sharing_index' has ${shareIndex.length} entries, the mask ${n} neurons`,
+        );
+      checkSharing(prefix, where, shareIndex, feat.shape[0], [n, 1], get, problems);
+    }
     if (core && core.outputChannels > 0 && c !== core.outputChannels) {
       problems.add(
         `${where}: '${prefix}${featName}' has ${c} channels, but the core outputs ${core.outputChannels} ` +
@@ -739,7 +865,9 @@ function inferFactorized(
   if (bias && n > 0 && !sameShape(bias.shape, [n])) {
     problems.add(`${where}: '${prefix}bias' has shape ${shapeString(bias.shape)}, expected (${n},)`);
   }
-  const parameters = n > 0 && c > 0 && h > 0 && w > 0 ? n * (h * w + c) + (bias ? n : 0) : 0;
+  const M = shareIndex && feat ? feat.shape[0] : 0;
+  const parameters =
+    n > 0 && c > 0 && h > 0 && w > 0 ? n * h * w + (shareIndex ? M * c + n : n * c) + (bias ? n : 0) : 0;
   return {
     key,
     prefix,
@@ -751,15 +879,22 @@ function inferFactorized(
     gaussType: null,
     positionNetwork: null,
     factorized: { height: h, width: w, options: factorizedOptionsFromConfig(config) },
+    sharing: shareIndex && feat ? { matches: M, source: key, original: true } : null,
   };
+}
+
+/** The neuralpredictors class of the core: 'Stacked2dCore' or 'TransferLearningCore'. */
+export function coreClassName(core: CoreArchitecture): string {
+  return core.transferLearning ? 'TransferLearningCore' : 'Stacked2dCore';
 }
 
 /** Human-readable summary, as printed by `v1x info`. */
 export function describeArchitecture(arch: ModelArchitecture): string[] {
   const c = arch.core;
   const lines: string[] = [];
+  const tl = c.transferLearning;
   lines.push(
-    `core: Stacked2dCore, ${c.layers.length} layers, input ${c.inputShape.join('x')} (C x H x W), output ${c.outputShape.join('x')}`,
+    `core: ${coreClassName(c)}, ${c.layers.length} ${tl ? `conv layers (${tl.modelName}'s features cut after ${tl.layers} children${c.inputRepeat && c.inputRepeat > 1 ? `, the image repeated to ${c.inputRepeat} channels` : ''})` : 'layers'}, input ${c.inputShape.join('x')} (C x H x W), output ${c.outputShape.join('x')}`,
   );
   for (const l of c.layers) {
     const conv =
@@ -770,7 +905,7 @@ export function describeArchitecture(arch: ModelArchitecture): string[] {
     const norm = l.batchNorm ? `BatchNorm${l.batchNorm.affine ? '' : ' (not affine)'}` : 'no norm';
     const extras = [l.scaleKey ? 'scale' : '', l.biasKey ? 'bias' : ''].filter(Boolean).join(', ');
     lines.push(
-      `  layer${l.index}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`,
+      `  layer${l.index}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}${l.relu ? ' -> ReLU' : ''}${l.maxPool ? ` -> max pool ${l.maxPool.kernel}x${l.maxPool.kernel} stride ${l.maxPool.stride}` : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`,
     );
   }
   lines.push(`  stack: layer${c.stack.length > 1 ? 's' : ''} ${c.stack.join(', ')}`);
@@ -779,7 +914,13 @@ export function describeArchitecture(arch: ModelArchitecture): string[] {
     const head =
       `readout '${r.key}'${r.key === arch.defaultReadout ? ' (default)' : ''}: ${readoutClassName(r.kind)}, ` +
       `${r.neurons} neurons, ${r.channels} features`;
-    const params = `; ${r.parameters.toLocaleString('en-US')} parameters`;
+    const sh = r.sharing;
+    const params =
+      (sh
+        ? sh.original
+          ? `, ${sh.matches} feature vectors shared with the other readouts, a scale per neuron`
+          : `, the feature vectors of readout '${sh.source}' (${sh.matches}), a scale per neuron`
+        : '') + `; ${r.parameters.toLocaleString('en-US')} parameters`;
     if (r.kind === 'factorized') {
       const f = r.factorized,
         o = f.options;

@@ -70,6 +70,14 @@ export interface ModelConfig {
   spatial_and_feature_reg_weight?: number;
   factorized_l1?: FactorizedL1Form;
   init_noise?: number;
+  /**
+   * TransferLearningCore (model/transfer_learning_core.ts; read when the checkpoint has
+   * `core.features.TransferLearning.*` keys): the torchvision network (default 'vgg16'), whether OutBatchNorm
+   * follows the cut (the weights tell; a disagreement is noted). `layers` is then the number of `features`
+   * children kept and `final_nonlinearity` the OutNonlin ReLU.
+   */
+  tl_model_name?: string;
+  final_batchnorm?: boolean;
 }
 
 /** Equal to test/fixtures/sensorium-sota/config.json (the Sensorium 2022 SOTA model). */
@@ -136,6 +144,8 @@ const KNOWN_KEYS = new Set([
   'spatial_and_feature_reg_weight',
   'factorized_l1',
   'init_noise',
+  'tl_model_name',
+  'final_batchnorm',
 ]);
 
 /** Options whose non-default values change the computation in ways this implementation does not have. */
@@ -302,6 +312,13 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
       case 'factorized_l1':
         if (!FACTORIZED_L1_FORMS.includes(v as FactorizedL1Form)) fail(key, "'per_neuron' or 'neuralpredictors'");
         cfg.factorized_l1 = v as FactorizedL1Form;
+        break;
+      case 'tl_model_name':
+        if (typeof v !== 'string' || v.length === 0 || v.length > 64) fail(key, 'a torchvision model name');
+        cfg.tl_model_name = v as string;
+        break;
+      case 'final_batchnorm':
+        cfg.final_batchnorm = bool(key, v);
         break;
       case 'init_noise': {
         const s = num(key, v);

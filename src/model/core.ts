@@ -2,6 +2,8 @@
  * neuralpredictors' Stacked2dCore in tfjs, NHWC inside: per layer a conv (plain, or depth-separable 1x1 -> kxk
  * depthwise -> 1x1), BatchNorm (eval: running statistics; training: batch statistics and running-average
  * updates as torch.nn.BatchNorm2d), optional Bias2D/Scale2D, ELU; the output concatenates the `stack` layers.
+ * The same class runs a TransferLearningCore (transfer_learning_core.ts describes it in these layer terms): the
+ * image repeated to the network's channels, then per layer conv + bias, [OutBatchNorm], ReLU, [2x2 max pool].
  * Weights are tf.Variables in tfjs layouts (conv (kh, kw, in, out), depthwise (kh, kw, C, 1)).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -106,22 +108,53 @@ export class Stacked2dCore {
     const training = opts.training ?? false;
     return tf.tidy(() => {
       const outs: tf.Tensor4D[] = [];
-      let h = x;
+      let h = this.repeatInput(x);
       for (const layer of this.layers) {
-        for (const c of layer.convs) {
-          const g = { stride: c.spec.stride, dilation: c.spec.dilation, padding: c.spec.padding };
-          h = c.spec.groups > 1 ? depthwiseConv2d(h, c.weight, g) : conv2d(h, c.weight, g);
-          if (c.bias) h = h.add(c.bias);
-        }
-        if (layer.norm) h = training ? this.batchNormTrain(h, layer.norm) : batchNormEval(h, layer.norm);
-        if (layer.bias) h = h.add(layer.bias);
-        if (layer.scale) h = h.mul(layer.scale);
-        if (layer.spec.elu) h = tf.elu(h);
+        h = this.layerForward(h, layer, training);
         outs.push(h);
       }
       const picked = this.arch.stack.map((i) => outs[i]);
       return picked.length === 1 ? picked[0] : tf.concat(picked, 3);
     });
+  }
+
+  /**
+   * Layer `index`'s conv output before its BatchNorm, with layers 0..index-1 in eval mode: what the BatchNorm
+   * normalizes (for fitting its statistics to images, experiments/batchnorm_fit.ts). x (B, H, W, C_in).
+   */
+  preNormActivation(x: tf.Tensor4D, index: number): tf.Tensor4D {
+    return tf.tidy(() => {
+      let h = this.repeatInput(x);
+      for (let k = 0; k < index; k++) h = this.layerForward(h, this.layers[k], false);
+      return this.convs(h, this.layers[index]);
+    });
+  }
+
+  /** A greyscale image repeated to the channels an RGB network takes (TransferLearningCore.forward). */
+  private repeatInput(x: tf.Tensor4D): tf.Tensor4D {
+    const r = this.arch.inputRepeat ?? 1;
+    return r > 1 ? tf.tile(x, [1, 1, 1, r]) : x;
+  }
+
+  private convs(h: tf.Tensor4D, layer: CoreLayerParams): tf.Tensor4D {
+    for (const c of layer.convs) {
+      const g = { stride: c.spec.stride, dilation: c.spec.dilation, padding: c.spec.padding };
+      h = c.spec.groups > 1 ? depthwiseConv2d(h, c.weight, g) : conv2d(h, c.weight, g);
+      if (c.bias) h = h.add(c.bias);
+    }
+    return h;
+  }
+
+  private layerForward(h: tf.Tensor4D, layer: CoreLayerParams, training: boolean): tf.Tensor4D {
+    h = this.convs(h, layer);
+    if (layer.norm) h = training ? this.batchNormTrain(h, layer.norm) : batchNormEval(h, layer.norm);
+    if (layer.bias) h = h.add(layer.bias);
+    if (layer.scale) h = h.mul(layer.scale);
+    if (layer.spec.elu) h = tf.elu(h);
+    if (layer.spec.relu) h = tf.relu(h);
+    const p = layer.spec.maxPool;
+    if (p) h = tf.maxPool(h, p.kernel, p.stride, 'valid');
+    return h;
   }
 
   /**

@@ -75,7 +75,7 @@ export interface ReadoutGeometry {
 }
 
 /**
- * Feature-map pixel -> input pixel (centre of its receptive field) through every conv up to the deepest stacked
+ * Feature-map pixel -> input pixel (centre of its receptive field) through every conv (and max pool) up to the deepest stacked
  * layer: a conv with kernel k, dilation d, padding p and stride s puts output pixel i over input pixel
  * s*i - p + d*(k-1)/2. (Equals a border of (H - H') / 2 for the Sensorium cores: valid first conv, same-padded rest.)
  */
@@ -91,6 +91,14 @@ export function featureToInputMaps(core: CoreArchitecture): { x: AxisMap; y: Axi
       y.scale *= conv.stride;
       x.offset += x.scale * (-conv.padding[1] + (conv.dilation * (conv.kernel[1] - 1)) / 2);
       x.scale *= conv.stride;
+    }
+    // a max pool (k, stride s, no padding) puts output pixel i over input pixels s*i .. s*i + k - 1
+    const p = layer.maxPool;
+    if (p) {
+      y.offset += (y.scale * (p.kernel - 1)) / 2;
+      y.scale *= p.stride;
+      x.offset += (x.scale * (p.kernel - 1)) / 2;
+      x.scale *= p.stride;
     }
   }
   return { x, y };

@@ -78,10 +78,14 @@ export function groupSparsity(core: Stacked2dCore): tf.Scalar {
   });
 }
 
-/** gamma_hidden * group_sparsity + gamma_input * laplace (a scalar tensor; differentiable). */
+/**
+ * gamma_hidden * group_sparsity + gamma_input * laplace (a scalar tensor; differentiable). A TransferLearningCore
+ * has none (its regularizer() returns 0).
+ */
 export function coreRegularizer(core: Stacked2dCore, o: CoreRegularizerOptions): tf.Scalar {
   return tf.tidy(() => {
     let r: tf.Scalar = tf.scalar(0);
+    if (core.arch.transferLearning) return r;
     if (o.gammaInput !== 0)
       r = r.add(laplaceL2norm(core.firstLayerWeight, o.laplacePadding, o.useAvgReg).mul(o.gammaInput));
     if (o.gammaHidden !== 0) r = r.add(groupSparsity(core).mul(o.gammaHidden));
