@@ -576,7 +576,7 @@ function regularizerAndGrads(
  * normalize: ds = dw / (r + eps) - s (dw . s) / ((r + eps)^2 r), r = |s| (the r = 0 term is dropped where torch
  * would give NaN).
  */
-function maskBackward(
+export function maskBackward(
   spatial: Float32Array,
   o: MaskOptions,
   N: number,
