@@ -13,20 +13,30 @@
  * Deterministic for a spec on the cpu and wasm backends, so a resumed run gives the results of an uninterrupted one.
  */
 import type { StateDict } from '../io/host_tensor';
+import { drawNeurons, scanWithNeurons } from '../io/scan/neuron_subset';
 import { normalizedImages } from '../io/scan/normalize';
 import { tierIndices } from '../io/scan/tiers';
 import type { Scan } from '../io/scan/types';
 import type { MetricsSummary } from '../metrics/evaluate';
 import type { ModelConfig, ParsedModelConfig } from '../model/config';
 import { coreRegularizerFromConfig } from '../train/end_to_end/finetune_core';
-import { newEncoder } from '../train/end_to_end/new_model';
+import { newEncoder, newReadoutFor } from '../train/end_to_end/new_model';
+import { endToEndScan } from '../train/end_to_end/scan_data';
+import { trainEndToEnd } from '../train/end_to_end/trainer';
 import { type FrozenCore, frozenCore, openFrozenCore } from '../train/frozen_core';
 import { DEFAULT_GAMMA_READOUT } from '../train/optim/losses';
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../train/optim/schedule';
 import type { FeatureCache } from '../train/readout/feature_cache';
 import { fitBatchNormStatistics } from './batchnorm_fit';
 import { type SeedSummary, summarizeSeeds } from './interval';
-import { type ConditionSpec, type CoreKind, conditionHash, type ExperimentSpec, type ReadoutSpec } from './spec';
+import {
+  type ConditionSpec,
+  type CoreKind,
+  conditionHash,
+  type ExperimentSpec,
+  type ReadoutSpec,
+  readoutLabel,
+} from './spec';
 import { cacheForTransfer, directCell, frozenCoreCell, type TransferCell, trainingSubset } from './transfer';
 
 export const SELECTION_RULE =
@@ -39,12 +49,14 @@ export const INTERVAL_METHOD =
   '95% Student t-interval over seeds: mean +- t(0.975, n - 1) * sd / sqrt(n), sd with n - 1; none for one seed';
 
 export interface CellResult {
-  /** `${hash}:${condition}:${size}:${seed}`, what --resume matches. */
+  /** `${hash}:${condition}:${size}:${seed}` (with partitions `${hash}:${condition}:p${partition}:${size}:${seed}`). */
   key: string;
   hash: string;
   condition: string;
   core: CoreKind;
   readout: ReadoutSpec;
+  /** Seed of the train tier's permutation whose nested sets the cell used (protocol.subset_seed without partitions). */
+  partition?: number;
   size: number;
   seed: number;
   test_correlation: number | null;
@@ -54,8 +66,10 @@ export interface CellResult {
   feve: number | null;
   best_val_correlation: number;
   epochs: number;
+  /** The cell's epoch cap (min(max_epochs, ceil(max_images / size))). */
+  max_epochs?: number;
   stop_reason: string;
-  /** Stopped at protocol.max_epochs rather than by early stopping. */
+  /** Stopped at its epoch cap rather than by early stopping. */
   hit_cap: boolean;
   seconds: number;
 }
@@ -63,13 +77,34 @@ export interface CellResult {
 export interface CellSummary {
   condition: string;
   size: number;
+  /** Seeds present (over every partition). */
   seeds: number[];
+  /** Partitions present (one value without `partitions`). */
+  partitions: number[];
+  /** Runs summarized: partitions x seeds present. */
+  runs: number;
   fraction_oracle: SeedSummary;
   test_correlation: SeedSummary;
   /** Seeds whose run hit the epoch cap (any: the summary is flagged). */
   hit_cap: boolean;
   hit_cap_seeds: number[];
+  /** Runs that hit the cap (of `runs`). */
+  hit_cap_runs: number;
   mean_epochs: number;
+}
+
+/** How the split core (Lurz Fig. 4) was trained, in the results. */
+export interface SplitCoreInfo {
+  core_neurons: number;
+  transfer_neurons: number;
+  images: number;
+  epochs: number;
+  max_epochs: number;
+  stop_reason: string;
+  hit_cap: boolean;
+  /** On the core set's validation tier. */
+  best_val_correlation: number;
+  seconds: number;
 }
 
 export interface ExperimentResults {
@@ -78,6 +113,10 @@ export interface ExperimentResults {
   interval: string;
   /** False when the run stopped early (maxCells): some cells are missing. */
   complete: boolean;
+  /** Neurons every cell is scored on (the scan's, the subset's or the split's transfer set). */
+  neurons: number;
+  /** The split core's training, when the spec has `split` and a cell used it in this run. */
+  split_core?: SplitCoreInfo;
   cells: CellResult[];
   summaries: CellSummary[];
 }
@@ -114,11 +153,15 @@ export interface RunOptions {
   onCell?: (c: CellResult) => void | Promise<void>;
   /** Stop after running this many new cells (tests of resuming; a long run in pieces). */
   maxCells?: number;
+  /** Checked between epochs and cells: true stops the run (the page's Stop); finished cells are returned. */
+  shouldStop?: () => boolean;
 }
 
 /** The config a condition's readout implies: free positions drop the position network. */
 export function configForReadout(config: ModelConfig, readout: ReadoutSpec): ModelConfig {
-  return readout.positions === 'free' ? { ...config, grid_mean_predictor: null } : config;
+  return readout.kind === 'gaussian' && readout.positions === 'free'
+    ? { ...config, grid_mean_predictor: null }
+    : config;
 }
 
 /** The epoch cap of a cell of `size` training images: max_epochs, or fewer under protocol.max_images. */
@@ -137,14 +180,61 @@ function schedule(spec: ExperimentSpec, size: number): ScheduleOptions {
   };
 }
 
-function toResult(c: TransferCell, cond: ConditionSpec, hash: string, size: number, seed: number): CellResult {
+/** The data partitions of a spec: its `partitions`, or protocol.subset_seed alone. */
+export function partitionsOf(spec: ExperimentSpec): number[] {
+  return spec.partitions ?? [spec.protocol.subset_seed];
+}
+
+/** What --resume matches a cell by; the partition appears only when the spec lists partitions. */
+export function cellKey(
+  spec: ExperimentSpec,
+  hash: string,
+  cond: string,
+  partition: number,
+  size: number,
+  seed: number,
+) {
+  return spec.partitions ? `${hash}:${cond}:p${partition}:${size}:${seed}` : `${hash}:${cond}:${size}:${seed}`;
+}
+
+/**
+ * The neurons the cells are scored on and, with `split`, the core set: the scan itself, a seeded subset
+ * (`neurons`), or the split's transfer set, all drawn by io/scan/neuron_subset.ts.
+ */
+export function experimentScans(spec: ExperimentSpec, scan: Scan): { scan: Scan; coreScan: Scan | null } {
+  if (spec.split) {
+    const s = spec.split;
+    const [core, transfer] = drawNeurons(scan.nNeurons, [s.core_neurons, s.transfer_neurons], s.seed);
+    return {
+      scan: scanWithNeurons(scan, transfer, `${scan.name} (transfer set)`),
+      coreScan: scanWithNeurons(scan, core, `${scan.name} (core set)`),
+    };
+  }
+  if (spec.neurons) {
+    const [rows] = drawNeurons(scan.nNeurons, [spec.neurons.count], spec.neurons.seed);
+    return { scan: scanWithNeurons(scan, rows), coreScan: null };
+  }
+  return { scan, coreScan: null };
+}
+
+function toResult(
+  c: TransferCell,
+  cond: ConditionSpec,
+  key: string,
+  hash: string,
+  partition: number | undefined,
+  size: number,
+  seed: number,
+  cap: number,
+): CellResult {
   const t: MetricsSummary = c.test;
   return {
-    key: `${hash}:${cond.name}:${size}:${seed}`,
+    key,
     hash,
     condition: cond.name,
     core: cond.core,
     readout: cond.readout,
+    ...(partition === undefined ? {} : { partition }),
     size,
     seed,
     test_correlation: t.test_correlation,
@@ -154,6 +244,7 @@ function toResult(c: TransferCell, cond: ConditionSpec, hash: string, size: numb
     feve: t.feve,
     best_val_correlation: c.bestValCorrelation,
     epochs: c.epochs,
+    max_epochs: cap,
     stop_reason: c.stopReason,
     hit_cap: c.stopReason === 'max-epochs',
     seconds: c.seconds,
@@ -167,12 +258,23 @@ export function checkInputs(inputs: ExperimentInputs): void {
   spec.sizes.forEach((s, i) => {
     if (s > train) throw new Error(`spec key 'sizes[${i}]': ${s} images, but the scan's train tier has ${train}`);
   });
+  if (spec.split?.core_images != null && spec.split.core_images > train) {
+    throw new Error(`spec key 'split.core_images': ${spec.split.core_images} images, the train tier has ${train}`);
+  }
+  const N = scan.nNeurons;
+  if (spec.neurons && spec.neurons.count > N)
+    throw new Error(`spec key 'neurons.count': ${spec.neurons.count} neurons, the scan has ${N}`);
+  if (spec.split && spec.split.core_neurons + spec.split.transfer_neurons > N) {
+    throw new Error(
+      `spec key 'split': ${spec.split.core_neurons} + ${spec.split.transfer_neurons} neurons, the scan has ${N}`,
+    );
+  }
   if (tierIndices(scan, 'validation').length === 0) throw new Error(`scan ${scan.name} has no validation trials`);
   if (tierIndices(scan, 'test').length === 0) throw new Error(`scan ${scan.name} has no test trials`);
   spec.conditions.forEach((c, i) => {
     if (c.core === 'loaded' && !inputs.checkpoint)
       throw new Error(`spec key 'conditions[${i}]': no checkpoint for the loaded core`);
-    if (c.readout.positions === 'retinotopy' && !scan.cellMotorCoordinates) {
+    if (c.readout.kind === 'gaussian' && c.readout.positions === 'retinotopy' && !scan.cellMotorCoordinates) {
       throw new Error(
         `spec key 'conditions[${i}].readout': retinotopy needs the scan's cell_motor_coordinates ` +
           `(use positions 'free')`,
@@ -184,24 +286,38 @@ export function checkInputs(inputs: ExperimentInputs): void {
     throw new Error(`scan images are ${scan.imageShape.join('x')}, the model takes ${shape}`);
 }
 
-/** Mean and interval per (condition, size) over the seeds present, in spec order. */
+/** Mean and interval per (condition, size) over every partition and seed present, in spec order. */
 export function summarize(spec: ExperimentSpec, cells: readonly CellResult[]): CellSummary[] {
   const out: CellSummary[] = [];
+  const parts = partitionsOf(spec);
   for (const cond of spec.conditions) {
     for (const size of spec.sizes) {
-      const cs = spec.seeds
-        .map((s) => cells.find((c) => c.condition === cond.name && c.size === size && c.seed === s))
-        .filter((c): c is CellResult => c !== undefined);
+      const cs: CellResult[] = [];
+      for (const p of parts) {
+        for (const s of spec.seeds) {
+          const c = cells.find(
+            (c) =>
+              c.condition === cond.name &&
+              c.size === size &&
+              c.seed === s &&
+              (spec.partitions === null || c.partition === p),
+          );
+          if (c) cs.push(c);
+        }
+      }
       if (cs.length === 0) continue;
-      const capped = cs.filter((c) => c.hit_cap).map((c) => c.seed);
+      const capped = cs.filter((c) => c.hit_cap);
       out.push({
         condition: cond.name,
         size,
-        seeds: cs.map((c) => c.seed),
+        seeds: [...new Set(cs.map((c) => c.seed))],
+        partitions: spec.partitions ? [...new Set(cs.map((c) => c.partition!))] : parts,
+        runs: cs.length,
         fraction_oracle: summarizeSeeds(cs.map((c) => c.fraction_oracle ?? Number.NaN)),
         test_correlation: summarizeSeeds(cs.map((c) => c.test_correlation ?? Number.NaN)),
         hit_cap: capped.length > 0,
-        hit_cap_seeds: capped,
+        hit_cap_seeds: [...new Set(capped.map((c) => c.seed))],
+        hit_cap_runs: capped.length,
         mean_epochs: cs.reduce((a, c) => a + c.epochs, 0) / cs.length,
       });
     }
@@ -209,138 +325,230 @@ export function summarize(spec: ExperimentSpec, cells: readonly CellResult[]): C
   return out;
 }
 
-/** Runs every cell of `inputs.spec` not in `opts.done`; cells in spec order (condition, seed, size). */
+/** A frozen core shared by the cells of several conditions, with its outputs cached. */
+interface SharedCore {
+  core: FrozenCore;
+  cache: FeatureCache;
+}
+
+/** Thrown through the trainers' event callbacks when opts.shouldStop() turns true. */
+class StopRequested extends Error {}
+
+/**
+ * Runs every cell of `inputs.spec` not in `opts.done`; cells in spec order (condition, partition, seed, size).
+ * Frozen cores shared by cells (loaded, split) are made once, when the first cell needing them runs.
+ */
 export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions = {}): Promise<ExperimentResults> {
   checkInputs(inputs);
-  const { spec, scan } = inputs;
+  const { spec } = inputs;
+  const { scan, coreScan } = experimentScans(spec, inputs.scan);
   const emit = opts.onEvent ?? (() => {});
+  const stop = opts.shouldStop ?? (() => false);
   const baseConfig = inputs.config.config;
   const gammaReadout = spec.protocol.gamma_readout ?? baseConfig.gamma_readout ?? DEFAULT_GAMMA_READOUT;
   const done = new Map((opts.done ?? []).map((c) => [c.key, c]));
   const results = new Map<string, CellResult>();
-  const total = spec.conditions.length * spec.sizes.length * spec.seeds.length;
+  const parts = partitionsOf(spec);
+  const total = spec.conditions.length * parts.length * spec.sizes.length * spec.seeds.length;
+  const shared = new Map<'loaded' | 'split', SharedCore>();
+  let splitCore: SplitCoreInfo | undefined;
   let index = 0;
   let ran = 0;
   let complete = true;
+  const endToEndOptions = (config: ModelConfig, sched: ScheduleOptions) => ({
+    lr: spec.protocol.lr,
+    batchSize: spec.protocol.batch_size,
+    gammaReadout,
+    accumulate: 1,
+    coreRegularizer: coreRegularizerFromConfig(config),
+    schedule: sched,
+  });
 
-  for (const cond of spec.conditions) {
-    const hash = await conditionHash(spec, cond);
-    const config = configForReadout(baseConfig, cond.readout);
-    let loaded: { core: FrozenCore; cache: FeatureCache } | null = null;
-    try {
-      for (const seed of spec.seeds) {
-        for (const size of spec.sizes) {
-          index++;
-          const key = `${hash}:${cond.name}:${size}:${seed}`;
-          const prior = done.get(key);
-          if (prior) {
-            results.set(key, prior);
-            emit({ kind: 'cell-skip', condition: cond.name, size, seed, index, total });
-            continue;
-          }
-          // past the limit: later cells finished before are still reported, nothing new runs
-          if (opts.maxCells !== undefined && ran >= opts.maxCells) {
-            complete = false;
-            continue;
-          }
-          emit({ kind: 'cell-start', condition: cond.name, size, seed, index, total });
-          const t0 = performance.now();
-          const trials = trainingSubset(scan, size, spec.protocol.subset_seed);
-          const sched = schedule(spec, size);
-          const onEpoch = (e: { kind: string; epoch?: number; valCorrelation?: number }): void => {
-            if (e.kind === 'epoch') {
-              emit({
-                kind: 'epoch',
-                condition: cond.name,
-                size,
-                seed,
-                epoch: e.epoch!,
-                maxEpochs: sched.maxEpochs,
-                valCorrelation: e.valCorrelation!,
-              });
-            }
-          };
-          let cell: TransferCell;
-          if (cond.core === 'direct') {
-            cell = await directCell(scan, trials, {
-              config,
-              seed,
-              onEvent: onEpoch,
-              train: {
-                lr: spec.protocol.lr,
-                batchSize: spec.protocol.batch_size,
-                gammaReadout,
-                accumulate: 1,
-                coreRegularizer: coreRegularizerFromConfig(config),
-                schedule: sched,
-              },
+  const sharedCore = async (kind: 'loaded' | 'split'): Promise<SharedCore> => {
+    const have = shared.get(kind);
+    if (have) return have;
+    let core: FrozenCore;
+    if (kind === 'loaded') {
+      emit({ kind: 'status', message: "running the loaded core over the scan's images" });
+      const ck = inputs.checkpoint!;
+      core = await openFrozenCore(ck.stateDict, inputs.config, ck.file);
+    } else {
+      // the split core: trained end to end on the core set's neurons, once, then frozen (Lurz Fig. 4)
+      const sp = spec.split!;
+      const cs = coreScan!;
+      const all = tierIndices(cs, 'train').length;
+      const n = sp.core_images ?? all;
+      const trials = trainingSubset(cs, n, spec.protocol.subset_seed);
+      const sched = schedule(spec, n);
+      const config = cs.cellMotorCoordinates ? baseConfig : { ...baseConfig, grid_mean_predictor: null };
+      emit({
+        kind: 'status',
+        message: `training the split core on ${cs.nNeurons} core-set neurons, ${n} images (up to ${sched.maxEpochs} epochs)`,
+      });
+      const t0 = performance.now();
+      const data = endToEndScan(cs, { trainTrials: trials });
+      const encoder = newEncoder(config, [newReadoutFor(data)], sp.seed);
+      try {
+        const r = await trainEndToEnd(encoder, [data], { ...endToEndOptions(config, sched), seed: sp.seed }, (e) => {
+          if (e.kind === 'epoch') {
+            emit({
+              kind: 'status',
+              message: `  split core epoch ${e.epoch}: validation correlation ${e.valCorrelation.toFixed(4)}`,
             });
-          } else {
-            let cache: FeatureCache;
-            let own: FrozenCore | null = null;
-            if (cond.core === 'loaded') {
-              if (!loaded) {
-                emit({ kind: 'status', message: `running the loaded core over the scan's images (${cond.name})` });
-                const ck = inputs.checkpoint!;
-                const core = await openFrozenCore(ck.stateDict, inputs.config, ck.file);
+          }
+          if (stop()) throw new StopRequested();
+        });
+        splitCore = {
+          core_neurons: cs.nNeurons,
+          transfer_neurons: scan.nNeurons,
+          images: n,
+          epochs: r.epochs,
+          max_epochs: sched.maxEpochs,
+          stop_reason: r.stopReason,
+          hit_cap: r.stopReason === 'max-epochs',
+          best_val_correlation: r.bestValCorrelation,
+          seconds: (performance.now() - t0) / 1000,
+        };
+      } catch (e) {
+        encoder.dispose();
+        throw e;
+      }
+      core = await frozenCore(encoder);
+      emit({ kind: 'status', message: "running the split core over the transfer set's images" });
+    }
+    try {
+      const s = { core, cache: await cacheForTransfer(core.run, scan) };
+      shared.set(kind, s);
+      return s;
+    } catch (e) {
+      core.dispose();
+      throw e;
+    }
+  };
+
+  try {
+    for (const [ci, cond] of spec.conditions.entries()) {
+      const hash = await conditionHash(spec, cond);
+      const config = configForReadout(baseConfig, cond.readout);
+      const readoutKind = cond.readout.kind;
+      for (const partition of parts) {
+        for (const seed of spec.seeds) {
+          for (const size of spec.sizes) {
+            index++;
+            const key = cellKey(spec, hash, cond.name, partition, size, seed);
+            const prior = done.get(key);
+            if (prior) {
+              results.set(key, prior);
+              emit({ kind: 'cell-skip', condition: cond.name, size, seed, index, total });
+              continue;
+            }
+            // past the limit: later cells finished before are still reported, nothing new runs
+            if ((opts.maxCells !== undefined && ran >= opts.maxCells) || stop()) {
+              complete = false;
+              continue;
+            }
+            emit({ kind: 'cell-start', condition: cond.name, size, seed, index, total });
+            const t0 = performance.now();
+            const trials = trainingSubset(scan, size, partition);
+            const sched = schedule(spec, size);
+            const onEpoch = (e: { kind: string; epoch?: number; valCorrelation?: number }): void => {
+              if (e.kind === 'epoch') {
+                emit({
+                  kind: 'epoch',
+                  condition: cond.name,
+                  size,
+                  seed,
+                  epoch: e.epoch!,
+                  maxEpochs: sched.maxEpochs,
+                  valCorrelation: e.valCorrelation!,
+                });
+              }
+              if (stop()) throw new StopRequested();
+            };
+            let cell: TransferCell;
+            try {
+              if (cond.core === 'direct') {
+                cell = await directCell(scan, trials, {
+                  config,
+                  seed,
+                  readout: readoutKind,
+                  onEvent: onEpoch,
+                  train: endToEndOptions(config, sched),
+                });
+              } else {
+                let cache: FeatureCache;
+                let own: FrozenCore | null = null;
+                if (cond.core === 'loaded' || cond.core === 'split') {
+                  cache = (await sharedCore(cond.core)).cache;
+                } else {
+                  emit({
+                    kind: 'status',
+                    message:
+                      `random core (seed ${seed}): BatchNorm statistics from the ${size} training images, ` +
+                      'then the cache',
+                  });
+                  const encoder = newEncoder(config, [], seed);
+                  try {
+                    fitBatchNormStatistics(encoder.core, normalizedImages(scan, trials), scan.imageShape);
+                  } catch (e) {
+                    encoder.dispose();
+                    throw e;
+                  }
+                  own = await frozenCore(encoder);
+                  try {
+                    cache = await cacheForTransfer(own.run, scan);
+                  } catch (e) {
+                    own.dispose();
+                    throw e;
+                  }
+                }
                 try {
-                  loaded = { core, cache: await cacheForTransfer(core.run, scan) };
-                } catch (e) {
-                  core.dispose();
-                  throw e;
+                  cell = await frozenCoreCell(cache, scan, trials, {
+                    condition: cond.core === 'random' ? 'random' : 'transfer',
+                    config,
+                    readout: readoutKind,
+                    onEvent: onEpoch,
+                    train: {
+                      seed,
+                      lr: spec.protocol.lr,
+                      batchSize: spec.protocol.batch_size,
+                      gammaReadout,
+                      schedule: sched,
+                    },
+                  });
+                } finally {
+                  own?.dispose();
                 }
               }
-              cache = loaded.cache;
-            } else {
-              emit({
-                kind: 'status',
-                message:
-                  `random core (seed ${seed}): BatchNorm statistics from the ${size} training images, ` +
-                  'then the cache',
-              });
-              const encoder = newEncoder(config, [], seed);
-              try {
-                fitBatchNormStatistics(encoder.core, normalizedImages(scan, trials), scan.imageShape);
-              } catch (e) {
-                encoder.dispose();
-                throw e;
+            } catch (e) {
+              if (e instanceof StopRequested) {
+                complete = false;
+                continue;
               }
-              own = await frozenCore(encoder);
-              try {
-                cache = await cacheForTransfer(own.run, scan);
-              } catch (e) {
-                own.dispose();
-                throw e;
-              }
+              throw e;
             }
-            try {
-              cell = await frozenCoreCell(cache, scan, trials, {
-                condition: cond.core === 'loaded' ? 'transfer' : 'random',
-                config,
-                onEvent: onEpoch,
-                train: {
-                  seed,
-                  lr: spec.protocol.lr,
-                  batchSize: spec.protocol.batch_size,
-                  gammaReadout,
-                  schedule: sched,
-                },
-              });
-            } finally {
-              own?.dispose();
-            }
+            // the cell's whole time: a random core's BatchNorm fit and cache included (shared caches are not)
+            const r = {
+              ...toResult(cell, cond, key, hash, spec.partitions ? partition : undefined, size, seed, sched.maxEpochs),
+              seconds: (performance.now() - t0) / 1000,
+            };
+            results.set(key, r);
+            ran++;
+            await opts.onCell?.(r);
+            emit({ kind: 'cell-done', cell: r, index, total });
           }
-          // the cell's whole time: a random core's BatchNorm fit and cache included (the loaded cache is shared)
-          const r = { ...toResult(cell, cond, hash, size, seed), seconds: (performance.now() - t0) / 1000 };
-          results.set(key, r);
-          ran++;
-          await opts.onCell?.(r);
-          emit({ kind: 'cell-done', cell: r, index, total });
         }
       }
-    } finally {
-      loaded?.core.dispose();
+      // a shared core no later condition uses is let go (its cache is the largest thing held)
+      for (const kind of ['loaded', 'split'] as const) {
+        if (shared.has(kind) && !spec.conditions.slice(ci + 1).some((c) => c.core === kind)) {
+          shared.get(kind)!.core.dispose();
+          shared.delete(kind);
+        }
+      }
     }
+  } finally {
+    for (const s of shared.values()) s.core.dispose();
   }
   const cells = [...results.values()];
   return {
@@ -348,6 +556,8 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
     selection_rule: SELECTION_RULE,
     interval: INTERVAL_METHOD,
     complete: complete && cells.length === total,
+    neurons: scan.nNeurons,
+    ...(splitCore ? { split_core: splitCore } : {}),
     cells,
     summaries: summarize(spec, cells),
   };
@@ -360,6 +570,7 @@ export function cellsCsv(cells: readonly CellResult[]): string {
     'core',
     'readout',
     'size',
+    'partition',
     'seed',
     'fraction_oracle',
     'test_correlation',
@@ -368,15 +579,16 @@ export function cellsCsv(cells: readonly CellResult[]): string {
     'feve',
     'best_val_correlation',
     'epochs',
+    'max_epochs',
     'stop_reason',
     'hit_cap',
     'seconds',
     'hash',
   ] as const;
   const cell = (c: CellResult, k: (typeof cols)[number]): string => {
-    if (k === 'readout') return `${c.readout.kind}-${c.readout.positions}`;
+    if (k === 'readout') return readoutLabel(c.readout);
     const v = c[k];
-    return v === null ? '' : String(v);
+    return v === null || v === undefined ? '' : String(v);
   };
   return [cols.join(','), ...cells.map((c) => cols.map((k) => cell(c, k)).join(','))].join('\n') + '\n';
 }

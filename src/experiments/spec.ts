@@ -5,23 +5,40 @@
  * it and fills in defaults; every error names the key, e.g. `spec key 'sizes[1]' must be ...`.
  *
  * Conditions: `core` is `loaded` (the checkpoint's core, frozen: transfer), `random` (a fresh core of the same
- * architecture, frozen, its BatchNorm running statistics fitted to the cell's training images) or `direct` (core
- * and readout trained end to end on the cell's training images). `readout` is a Gaussian readout whose positions
- * come from the neurons' cortical coordinates through the position network (`retinotopy`) or are learned per
- * neuron (`free`). The kinds are tagged unions so that later cores (`vgg`) and readouts (`factorized`) add a
- * member without changing the others.
+ * architecture, frozen, its BatchNorm running statistics fitted to the cell's training images), `direct` (core
+ * and readout trained end to end on the cell's training images) or `split` (with `split`: a core trained end to
+ * end on one set of the scan's neurons, frozen, and transferred to the other set, Lurz et al. Fig. 4). `readout`
+ * is a Gaussian readout whose positions come from the neurons' cortical coordinates through the position network
+ * (`retinotopy`) or are learned per neuron (`free`), or Klindt et al.'s factorized readout (`factorized`: mask x
+ * features, its regularizer weight from the model config). A new core kind is one more member of CORE_KINDS and
+ * one more branch in the runner's coreFor (runner.ts); a new readout one more member of ReadoutSpec.
+ *
+ * Neurons: `neurons` ({ count, seed }) restricts every condition to a seeded subset of the scan's neurons (fewer
+ * neurons: faster readouts); `split` ({ seed, core_neurons, transfer_neurons, core_images }) draws two disjoint
+ * sets: the `split` core trains on the first, and every condition is scored on the second. Data partitions:
+ * `partitions` lists seeds of the train tier's permutation; each gives its own nested training sets, and every
+ * (condition, size) is run for every partition and seed (without it, one partition from protocol.subset_seed).
  */
 
-export type CoreKind = 'loaded' | 'random' | 'direct';
-export const CORE_KINDS: readonly CoreKind[] = ['loaded', 'random', 'direct'];
+export type CoreKind = 'loaded' | 'random' | 'direct' | 'split';
+export const CORE_KINDS: readonly CoreKind[] = ['loaded', 'random', 'direct', 'split'];
 
 export type GaussianPositions = 'retinotopy' | 'free';
 export interface GaussianReadoutSpec {
   kind: 'gaussian';
   positions: GaussianPositions;
 }
-/** One member today; `{ kind: 'factorized' }` joins it when the runner can train one. */
-export type ReadoutSpec = GaussianReadoutSpec;
+/** Klindt et al.'s FullFactorized2d; its options and regularizer weight come from the model config. */
+export interface FactorizedReadoutSpec {
+  kind: 'factorized';
+}
+export type ReadoutSpec = GaussianReadoutSpec | FactorizedReadoutSpec;
+export const READOUT_KINDS: readonly ReadoutSpec['kind'][] = ['gaussian', 'factorized'];
+
+/** `gaussian-retinotopy`, `gaussian-free`, `factorized`: the readout in one word (CSV, plots). */
+export function readoutLabel(r: ReadoutSpec): string {
+  return r.kind === 'gaussian' ? `gaussian-${r.positions}` : r.kind;
+}
 
 export interface ConditionSpec {
   /** Unique in the spec; names the condition in results, CSV and plots. */
@@ -52,6 +69,19 @@ export interface ProtocolSpec {
   subset_seed: number;
 }
 
+/** A core set and a transfer set of one scan's neurons (Lurz Fig. 4). */
+export interface SplitSpec {
+  /** Seed of the neuron permutation: the first core_neurons are the core set, the next transfer_neurons the other. */
+  seed: number;
+  core_neurons: number;
+  transfer_neurons: number;
+  /**
+   * Training images of the split core (the first of the train tier's permutation by protocol.subset_seed), or
+   * null: the whole train tier. Trained once (seed = split.seed) with the protocol, shared by every cell.
+   */
+  core_images: number | null;
+}
+
 export interface ExperimentSpec {
   name: string;
   description: string;
@@ -63,6 +93,12 @@ export interface ExperimentSpec {
   sizes: number[];
   /** One run per seed and cell: the seed initializes the readout (and the core of random and direct cells). */
   seeds: number[];
+  /** Seeds of the train tier's permutation, one set of nested training sets each; null: protocol.subset_seed only. */
+  partitions: number[] | null;
+  /** Every condition on a seeded subset of the scan's neurons, or null: all of them. */
+  neurons: { count: number; seed: number } | null;
+  /** Core set / transfer set of the scan's neurons, or null; needed by `split` cores. */
+  split: SplitSpec | null;
   protocol: ProtocolSpec;
 }
 
@@ -120,14 +156,14 @@ function positive(v: unknown, key: string): number {
 function parseReadout(v: unknown, key: string): ReadoutSpec {
   // "gaussian" is short for the Gaussian readout with retinotopy
   if (v === 'gaussian') return { kind: 'gaussian', positions: 'retinotopy' };
-  if (!isObj(v)) fail(key, "must be 'gaussian' or an object { kind, positions }", v);
-  onlyKeys(v, ['kind', 'positions'], key);
+  if (v === 'factorized') return { kind: 'factorized' };
+  if (!isObj(v)) fail(key, "must be 'gaussian', 'factorized' or an object { kind, positions }", v);
   if (v.kind === 'factorized') {
-    throw new SpecError(
-      `spec key '${key}.kind': the factorized readout is not available to experiments yet (only 'gaussian')`,
-    );
+    onlyKeys(v, ['kind'], key);
+    return { kind: 'factorized' };
   }
-  if (v.kind !== 'gaussian') fail(`${key}.kind`, "must be 'gaussian'", v.kind);
+  onlyKeys(v, ['kind', 'positions'], key);
+  if (v.kind !== 'gaussian') fail(`${key}.kind`, `must be one of ${READOUT_KINDS.join(', ')}`, v.kind);
   const positions = v.positions ?? 'retinotopy';
   if (positions !== 'retinotopy' && positions !== 'free')
     fail(`${key}.positions`, "must be 'retinotopy' or 'free'", positions);
@@ -146,8 +182,9 @@ function parseCondition(v: unknown, key: string): ConditionSpec {
   return { name, core: core as CoreKind, readout };
 }
 
-/** `loaded`, `random`, `direct`, with `-free` for free positions. */
+/** `loaded`, `random`, `direct`, `split`, with `-free` for free positions and `-factorized` for that readout. */
 export function defaultConditionName(core: CoreKind, readout: ReadoutSpec): string {
+  if (readout.kind === 'factorized') return `${core}-factorized`;
   return readout.positions === 'free' ? `${core}-free` : core;
 }
 
@@ -175,7 +212,23 @@ function parseProtocol(v: unknown): ProtocolSpec {
 /** Checks a parsed JSON value as an experiment spec, filling in defaults. */
 export function parseExperimentSpec(v: unknown): ExperimentSpec {
   if (!isObj(v)) throw new SpecError(`an experiment spec must be a JSON object, got ${JSON.stringify(v)}`);
-  onlyKeys(v, ['name', 'description', 'scan', 'model', 'conditions', 'sizes', 'seeds', 'protocol'], '');
+  onlyKeys(
+    v,
+    [
+      'name',
+      'description',
+      'scan',
+      'model',
+      'conditions',
+      'sizes',
+      'seeds',
+      'partitions',
+      'neurons',
+      'split',
+      'protocol',
+    ],
+    '',
+  );
   const name = v.name === undefined ? 'experiment' : str(v.name, 'name');
   const description =
     v.description === undefined
@@ -216,7 +269,49 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
   if (!Array.isArray(v.seeds) || v.seeds.length === 0) fail('seeds', 'must be a non-empty list of integers', v.seeds);
   const seeds = v.seeds.map((s, i) => int(s, `seeds[${i}]`, 0));
   if (new Set(seeds).size !== seeds.length) fail('seeds', 'must not repeat a seed', v.seeds);
-  return { name, description, scan, model, conditions, sizes, seeds, protocol: parseProtocol(v.protocol) };
+  let partitions: number[] | null = null;
+  if (v.partitions !== undefined && v.partitions !== null) {
+    if (!Array.isArray(v.partitions) || v.partitions.length === 0)
+      fail('partitions', 'must be a non-empty list of integers (seeds of the training-set permutation)', v.partitions);
+    partitions = v.partitions.map((s, i) => int(s, `partitions[${i}]`, 0));
+    if (new Set(partitions).size !== partitions.length) fail('partitions', 'must not repeat a seed', v.partitions);
+  }
+  let neurons: ExperimentSpec['neurons'] = null;
+  if (v.neurons !== undefined && v.neurons !== null) {
+    if (!isObj(v.neurons)) fail('neurons', 'must be an object { count, seed }', v.neurons);
+    onlyKeys(v.neurons, ['count', 'seed'], 'neurons');
+    neurons = { count: int(v.neurons.count, 'neurons.count', 1), seed: int(v.neurons.seed ?? 0, 'neurons.seed', 0) };
+  }
+  let split: SplitSpec | null = null;
+  if (v.split !== undefined && v.split !== null) {
+    if (!isObj(v.split))
+      fail('split', 'must be an object { seed, core_neurons, transfer_neurons, core_images }', v.split);
+    onlyKeys(v.split, ['seed', 'core_neurons', 'transfer_neurons', 'core_images'], 'split');
+    split = {
+      seed: int(v.split.seed ?? 0, 'split.seed', 0),
+      core_neurons: int(v.split.core_neurons, 'split.core_neurons', 1),
+      transfer_neurons: int(v.split.transfer_neurons, 'split.transfer_neurons', 1),
+      core_images: v.split.core_images == null ? null : int(v.split.core_images, 'split.core_images', 1),
+    };
+    if (neurons) throw new SpecError("spec keys 'neurons' and 'split' cannot both be given (split draws its own sets)");
+  }
+  const usesSplit = conditions.findIndex((c) => c.core === 'split');
+  if (usesSplit >= 0 && !split) {
+    throw new SpecError(`spec key 'split' is needed: conditions[${usesSplit}] uses the split core`);
+  }
+  return {
+    name,
+    description,
+    scan,
+    model,
+    conditions,
+    sizes,
+    seeds,
+    partitions,
+    neurons,
+    split,
+    protocol: parseProtocol(v.protocol),
+  };
 }
 
 /** JSON with object keys sorted, so that equal specs hash equally. */
@@ -239,7 +334,7 @@ export function canonicalJson(v: unknown): string {
 export async function conditionHash(spec: ExperimentSpec, condition: ConditionSpec): Promise<string> {
   // keys added later enter the hash only when set, so cells written before they existed stay resumable
   const { max_images, ...protocol } = spec.protocol;
-  const what = {
+  const what: Record<string, unknown> = {
     v: 1,
     scan: spec.scan,
     model: spec.model,
@@ -247,6 +342,8 @@ export async function conditionHash(spec: ExperimentSpec, condition: ConditionSp
     core: condition.core,
     readout: condition.readout,
   };
+  if (spec.neurons) what.neurons = spec.neurons;
+  if (spec.split) what.split = spec.split;
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(what)));
   return Array.from(new Uint8Array(d).subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -14,7 +14,13 @@ import type { CoreRunner } from '../kernels/core_runner';
 import { columnMeans } from '../metrics/correlation';
 import type { MetricsSummary } from '../metrics/evaluate';
 import type { ModelConfig } from '../model/config';
-import { newEncoder, newReadoutFor, readoutOptionsFromConfig } from '../train/end_to_end/new_model';
+import type { TrainableReadout } from '../model/readout_types';
+import {
+  factorizedOptionsOf,
+  newEncoder,
+  newReadoutFor,
+  readoutOptionsFromConfig,
+} from '../train/end_to_end/new_model';
 import { endToEndScan } from '../train/end_to_end/scan_data';
 import {
   type EndToEndEvent,
@@ -24,7 +30,7 @@ import {
 } from '../train/end_to_end/trainer';
 import { buildFeatureCache, type CachePrecision, type FeatureCache } from '../train/readout/feature_cache';
 import { evaluateTier } from '../train/readout/finetune';
-import { initReadout } from '../train/readout/readout_init';
+import { initFactorizedTrainable, initReadout } from '../train/readout/readout_init';
 import { type TrainEvent, type TrainOptionsInput, trainReadout } from '../train/readout/trainer';
 import { Rng } from '../util/rng';
 
@@ -66,9 +72,14 @@ export async function cacheForTransfer(
   return buildFeatureCache(core, scan, trials, { precision });
 }
 
+/** Which readout a cell trains: a FullGaussian2d (the config's settings) or a FullFactorized2d. */
+export type CellReadoutKind = 'gaussian' | 'factorized';
+
 export interface FrozenCellOptions {
   condition: 'transfer' | 'random';
   config: ModelConfig;
+  /** Default 'gaussian'. */
+  readout?: CellReadoutKind;
   train?: TrainOptionsInput;
   onEvent?: (e: TrainEvent) => void;
 }
@@ -86,18 +97,30 @@ export async function frozenCoreCell(
   const test = tierIndices(scan, 'test');
   const trainResponses = normalizedResponses(scan, trainTrials);
   const seed = o.train?.seed ?? 42;
-  const readout = initReadout(
-    {
-      neurons: N,
-      channels: cache.geometry.channels,
-      meanActivity: columnMeans(trainResponses, N),
-      cellMotorCoordinates: scan.cellMotorCoordinates
-        ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
-        : undefined,
-    },
-    readoutOptionsFromConfig(o.config),
-    seed,
-  );
+  const meanActivity = columnMeans(trainResponses, N);
+  const g = cache.geometry;
+  let readout: TrainableReadout;
+  if (o.readout === 'factorized') {
+    readout = initFactorizedTrainable(
+      { neurons: N, channels: g.channels, height: g.height, width: g.width, meanActivity },
+      factorizedOptionsOf(o.config),
+      seed,
+    );
+  } else {
+    const gaussian = initReadout(
+      {
+        neurons: N,
+        channels: g.channels,
+        meanActivity,
+        cellMotorCoordinates: scan.cellMotorCoordinates
+          ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
+          : undefined,
+      },
+      readoutOptionsFromConfig(o.config),
+      seed,
+    );
+    readout = gaussian;
+  }
   readout.eluOffset = o.config.elu_offset;
   const result = await trainReadout(
     {
@@ -126,6 +149,8 @@ export async function frozenCoreCell(
 
 export interface DirectCellOptions {
   config: ModelConfig;
+  /** Default 'gaussian'. */
+  readout?: CellReadoutKind;
   seed: number;
   train?: EndToEndOptionsInput;
   onEvent?: (e: EndToEndEvent) => void;
@@ -135,7 +160,7 @@ export interface DirectCellOptions {
 export async function directCell(scan: Scan, trainTrials: Int32Array, o: DirectCellOptions): Promise<TransferCell> {
   const t0 = performance.now();
   const data = endToEndScan(scan, { trainTrials });
-  const encoder = newEncoder(o.config, [newReadoutFor(data)], o.seed);
+  const encoder = newEncoder(o.config, [{ ...newReadoutFor(data), type: o.readout ?? 'gaussian' }], o.seed);
   try {
     const result = await trainEndToEnd(encoder, [data], { ...o.train, seed: o.seed }, o.onEvent);
     if (!data.test) throw new Error(`scan ${scan.name} has no test trials to score on`);

@@ -45,11 +45,11 @@ describe('experiment spec', () => {
     [{ seeds: [1, 1] }, /'seeds' must not repeat/],
     [{ seeds: [1.5] }, /'seeds\[0\]' must be an integer/],
     [{ scan: '' }, /'scan' must be a non-empty string/],
-    [{ conditions: [{ core: 'pretrained' }] }, /'conditions\[0\]\.core' must be one of loaded, random, direct/],
+    [{ conditions: [{ core: 'pretrained' }] }, /'conditions\[0\]\.core' must be one of loaded, random, direct, split/],
     [{ conditions: [{ core: 'vgg' }] }, /'conditions\[0\]\.core': task-driven \(vgg\) cores are not available yet/],
     [
-      { conditions: [{ core: 'direct', readout: { kind: 'factorized' } }] },
-      /'conditions\[0\]\.readout\.kind': the factorized/,
+      { conditions: [{ core: 'direct', readout: { kind: 'linear' } }] },
+      /'conditions\[0\]\.readout\.kind' must be one of gaussian, factorized/,
     ],
     [
       { conditions: [{ core: 'direct', readout: { kind: 'gaussian', positions: 'fixed' } }] },
@@ -143,8 +143,8 @@ describe('interval over seeds', () => {
     expect(s.fraction_oracle.mean).toBeCloseTo(0.6, 12);
     const csv = cellsCsv(cells).trim().split('\n');
     expect(csv).toHaveLength(3);
-    expect(csv[0]).toMatch(/^condition,core,readout,size,seed,fraction_oracle,/);
-    expect(csv[2]).toMatch(/^transfer,loaded,gaussian-retinotopy,50,2,0\.7,.*,max-epochs,true,/);
+    expect(csv[0]).toMatch(/^condition,core,readout,size,partition,seed,fraction_oracle,/);
+    expect(csv[2]).toMatch(/^transfer,loaded,gaussian-retinotopy,50,,2,0\.7,.*,max-epochs,true,/);
   });
 });
 
