@@ -24,8 +24,11 @@
  *   project's default is the per-neuron form sum_n |m_n|_1 |f_n|_1 (`l1Form: 'per_neuron'`, the L1 norm of the
  *   readout's weight) at weight FACTORIZED_DEFAULT_REG_WEIGHT (readout_types.ts, README). reduction "mean"
  *   divides by N * C * h * w in either form.
- * - shared features (`shared_features`, `match_ids`, `scales`, `feature_sharing_index`) and `shift` are not
- *   supported (the loader should refuse them with a clear error).
+ * - shared features (`shared_features`: model/feature_sharing.ts): `features` is the group's one (M, C) variable
+ *   (`_features`, the same tf.Variable in every readout of the group) and neuron n's features are
+ *   scales[n] * features[index[n]] (`scales` (N), torch (N, 1)), used by the forward pass and the regularizer of
+ *   every readout; `constrain_pos` and `positive_weights` then clamp nothing (neuralpredictors clamps a temporary).
+ * - `shift` is not supported.
  *
  * Layouts and state_dict mapping (neuralpredictors' own shapes; no transposes needed):
  *   readout.<key>.spatial    (N, h, w)  -> `spatial` (N, h, w), h = core output height, w = width
@@ -35,7 +38,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
-import { DEFAULT_FACTORIZED_OPTIONS, FACTORIZED_DEFAULT_INIT_NOISE, type FactorizedOptions } from './readout_types';
+import type { FeatureSharing } from './feature_sharing';
+import {
+  DEFAULT_FACTORIZED_OPTIONS,
+  FACTORIZED_DEFAULT_INIT_NOISE,
+  type FactorizedOptions,
+  type SharedFeaturesInit,
+} from './readout_types';
 import { variableFrom } from './variables';
 
 /** neuralpredictors' epsilon in the mask normalization, added after the square root. */
@@ -53,11 +62,13 @@ export interface FactorizedReadoutInit {
   width: number;
   /** (N, h, w) row-major, neuralpredictors' `spatial`. */
   spatial: Float32Array;
-  /** (N, C) row-major, neuralpredictors' `_features`. */
+  /** (N, C) row-major, neuralpredictors' `_features`; (M, C) with shared features. */
   features: Float32Array;
   /** (N); null: no bias term. */
   bias: Float32Array | null;
   options?: Partial<FactorizedOptions>;
+  /** Shared features across readouts (neuralpredictors' share_features), or none. */
+  sharing?: SharedFeaturesInit | null;
 }
 
 /** v.assign(t), then t disposed (assign shares t's data and leaves t registered as a tensor of its own). */
@@ -131,11 +142,22 @@ export class FullFactorized2d {
   readonly options: Readonly<FactorizedOptions>;
   /** (N, h, w): the raw mask parameter (before normalization and positivity). */
   readonly spatial: tf.Variable<tf.Rank.R3>;
-  /** (N, C). */
+  /** (N, C) own features, or (M, C) the shared ones (see the header). */
   readonly features: tf.Variable<tf.Rank.R2>;
+  /** (N) each neuron's scale of its shared vector; null without sharing. */
+  readonly scales: tf.Variable<tf.Rank.R1> | null;
+  readonly sharing: FeatureSharing | null;
+  /** (N) int32 copy of sharing.index for tf.gather; null without sharing. */
+  private readonly sharingIndex: tf.Tensor1D | null;
+  /** False when `features` was handed in by another readout of the group (which disposes it). */
+  private readonly ownsFeatures: boolean;
   readonly bias: tf.Variable<tf.Rank.R1> | null;
 
-  constructor(init: FactorizedReadoutInit, trainable = true) {
+  /**
+   * @param sharedFeatures the (M, C) variable of the group's first readout, when this readout shares it (then
+   *   init.features is not read, and this readout does not dispose it).
+   */
+  constructor(init: FactorizedReadoutInit, trainable = true, sharedFeatures?: tf.Variable<tf.Rank.R2>) {
     const { neurons: N, channels: C, height: H, width: W } = init;
     for (const [what, v] of [
       ['neurons', N],
@@ -150,8 +172,24 @@ export class FullFactorized2d {
       if (arr && arr.length !== n)
         throw new Error(`FullFactorized2d: ${what} has ${arr.length} values, expected ${n} ${shape}`);
     };
+    const sh = init.sharing ?? null;
+    if (sharedFeatures && !sh) throw new Error('FullFactorized2d: shared features given without a sharing index');
+    if (sh) {
+      if (sh.index.length !== N || sh.scales.length !== N)
+        throw new Error(
+          `FullFactorized2d: feature_sharing_index has ${sh.index.length} and scales ${sh.scales.length} values, expected ${N}`,
+        );
+      if (sh.index.some((k) => k < 0 || k >= sh.matches))
+        throw new Error(`FullFactorized2d: feature_sharing_index outside 0..${sh.matches - 1}`);
+    }
+    const M = sh ? sh.matches : N;
     check('spatial', init.spatial, N * H * W, `(${N}, ${H}, ${W})`);
-    check('features', init.features, N * C, `(${N}, ${C})`);
+    if (sharedFeatures) {
+      if (sharedFeatures.shape[0] !== M || sharedFeatures.shape[1] !== C)
+        throw new Error(
+          `FullFactorized2d: shared features are ${sharedFeatures.shape.join('x')}, expected ${M}x${C} (matches x channels)`,
+        );
+    } else check('features', init.features, M * C, `(${M}, ${C})`);
     check('bias', init.bias, N, `(${N})`);
     this.neurons = N;
     this.channels = C;
@@ -159,7 +197,11 @@ export class FullFactorized2d {
     this.width = W;
     this.options = { ...DEFAULT_FACTORIZED_OPTIONS, ...(init.options ?? {}) };
     this.spatial = variableFrom(tf.tensor3d(init.spatial, [N, H, W]), trainable);
-    this.features = variableFrom(tf.tensor2d(init.features, [N, C]), trainable);
+    this.features = sharedFeatures ?? variableFrom(tf.tensor2d(init.features, [M, C]), trainable);
+    this.ownsFeatures = !sharedFeatures;
+    this.sharing = sh ? { index: Int32Array.from(sh.index), matches: sh.matches, original: sh.original } : null;
+    this.scales = sh ? variableFrom(tf.tensor1d(sh.scales), trainable) : null;
+    this.sharingIndex = sh ? tf.keep(tf.tensor1d(Int32Array.from(sh.index), 'int32')) : null;
     this.bias = init.bias ? variableFrom(tf.tensor1d(init.bias), trainable) : null;
   }
 
@@ -190,9 +232,12 @@ export class FullFactorized2d {
     });
   }
 
-  /** In-place clamp of the features at 0 before a forward pass, as neuralpredictors' forward does with constrain_pos. */
+  /**
+   * In-place clamp of the features at 0 before a forward pass, as neuralpredictors' forward does with constrain_pos
+   * (not with shared features: there its clamp acts on a temporary).
+   */
   private clampFeaturesIfConstrained(): void {
-    if (this.options.constrainPos)
+    if (this.options.constrainPos && !this.sharing)
       assignFrom(
         this.features,
         tf.tidy(() => tf.relu(this.features)),
@@ -201,7 +246,7 @@ export class FullFactorized2d {
 
   /** What reading neuralpredictors' `weight` property does with positive_weights: clamp the features in place. */
   clampPositiveWeights(): void {
-    if (this.options.positiveWeights)
+    if (this.options.positiveWeights && !this.sharing)
       assignFrom(
         this.features,
         tf.tidy(() => tf.relu(this.features)),
@@ -233,7 +278,7 @@ export class FullFactorized2d {
           .reshape([HW, B * C]);
         const z = tf.matMul(mask.reshape([N, HW]), xt).reshape([N, B, C]);
         let y = z
-          .mul(this.features.reshape([N, 1, C]))
+          .mul(this.featuresOfNeurons().reshape([N, 1, C]))
           .sum(2)
           .transpose() as tf.Tensor2D; // (B, N)
         if (this.bias) y = y.add(this.bias);
@@ -259,10 +304,10 @@ export class FullFactorized2d {
       return tf.tidy(() => {
         let v: tf.Scalar;
         if (this.options.l1Form === 'neuralpredictors') {
-          v = torchAbs(mask).sum().mul(torchAbs(this.features).sum()) as tf.Scalar;
+          v = torchAbs(mask).sum().mul(torchAbs(this.featuresOfNeurons()).sum()) as tf.Scalar;
         } else {
           const m1 = torchAbs(mask).sum([1, 2]),
-            f1 = torchAbs(this.features).sum(1);
+            f1 = torchAbs(this.featuresOfNeurons()).sum(1);
           v = m1.mul(f1).sum() as tf.Scalar;
         }
         if (reduction === 'mean') v = v.div(this.neurons * this.channels * this.height * this.width);
@@ -273,21 +318,40 @@ export class FullFactorized2d {
     }
   }
 
-  /** Trainable parameters, in neuralpredictors' state_dict order: `_features`, `spatial`, `bias`. */
+  /** (N, C) each neuron's features, differentiable (no copy without sharing: call inside a tidy). */
+  private featuresOfNeurons(): tf.Tensor2D {
+    if (!this.scales) return this.features;
+    return tf.gather(this.features, this.sharingIndex!, 0).mul(this.scales.reshape([this.neurons, 1])) as tf.Tensor2D;
+  }
+
+  /** (N, C) each neuron's features (with sharing: its scale times its shared vector); the caller disposes it. */
+  neuronFeatures(): tf.Tensor2D {
+    return tf.tidy(() => (this.scales ? this.featuresOfNeurons() : this.features.clone()));
+  }
+
+  /** Trainable parameters, in neuralpredictors' state_dict order: `_features`, `scales` (shared), `spatial`, `bias`. */
   variables(): tf.Variable[] {
-    const v: tf.Variable[] = [this.features, this.spatial];
+    const v: tf.Variable[] = [this.features];
+    if (this.scales) v.push(this.scales);
+    v.push(this.spatial);
     if (this.bias) v.push(this.bias);
     return v;
   }
 
-  /** Parameter count (the readout's own): N * (h * w + C) (+ N with bias). */
+  /** Parameter count (the readout's own): N * (h * w + C) (+ N with bias); shared: N * (h * w + 1) (+ M * C in the original). */
   get parameterCount(): number {
-    return this.neurons * (this.height * this.width + this.channels) + (this.bias ? this.neurons : 0);
+    const N = this.neurons;
+    const features = this.sharing
+      ? N + (this.sharing.original ? this.sharing.matches * this.channels : 0)
+      : N * this.channels;
+    return N * this.height * this.width + features + (this.bias ? N : 0);
   }
 
   dispose(): void {
     this.spatial.dispose();
-    this.features.dispose();
+    if (this.ownsFeatures) this.features.dispose();
+    this.scales?.dispose();
+    this.sharingIndex?.dispose();
     this.bias?.dispose();
   }
 }

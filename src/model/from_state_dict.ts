@@ -2,6 +2,7 @@
  * state_dict (neuralpredictors key names, PyTorch layouts) -> model objects. The architecture is inferred first,
  * so every key the constructors read is known to exist with the right shape.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { type HostTensor, InputError, type StateDict, toFloat32 } from '../io/host_tensor';
 import {
   type CoreArchitecture,
@@ -16,7 +17,19 @@ import { Stacked2dCore } from './core';
 import { Encoder, type Readout } from './encoder';
 import { type FactorizedReadoutInit, FullFactorized2d } from './factorized_readout';
 import { FullGaussian2d } from './gaussian_readout';
-import type { GaussianReadoutInit } from './readout_types';
+import type { GaussianReadoutInit, SharedFeaturesInit } from './readout_types';
+
+/** A readout's shared-feature arrays (its `scales` flattened to (N), its index), or null without sharing. */
+function sharingFromStateDict(sd: StateDict, arch: ReadoutArchitecture, file: string): SharedFeaturesInit | null {
+  if (!arch.sharing) return null;
+  const get = getter(sd, file);
+  return {
+    index: Int32Array.from(toFloat32(get(arch.prefix + 'feature_sharing_index'))),
+    matches: arch.sharing.matches,
+    original: arch.sharing.original,
+    scales: Float32Array.from(toFloat32(get(arch.prefix + 'scales'))),
+  };
+}
 
 function getter(sd: StateDict, file: string): (key: string) => HostTensor {
   return (key) => {
@@ -49,9 +62,10 @@ export function readoutInitFromStateDict(
     neurons: arch.neurons,
     channels: arch.channels,
     gaussType: arch.gaussType,
-    features, // torch (1, C, 1, N) flattened is (C, N)
+    features, // torch (1, C, 1, N) flattened is (C, N); shared: (1, C, 1, M) is (C, M)
     bias: arch.bias ? f(p + 'bias') : null,
     sigma: f(p + 'sigma'),
+    sharing: sharingFromStateDict(sd, arch, file),
   };
   if (arch.positionNetwork) {
     const pn = arch.positionNetwork;
@@ -90,18 +104,24 @@ export function factorizedInitFromStateDict(
     features: sd.has(p + '_features') ? f(p + '_features') : f(p + 'features'),
     bias: arch.bias ? f(p + 'bias') : null,
     options: { ...arch.factorized.options },
+    sharing: sharingFromStateDict(sd, arch, file),
   };
 }
 
-/** The readout of `arch`'s kind: a FullGaussian2d or a FullFactorized2d. */
+/**
+ * The readout of `arch`'s kind: a FullGaussian2d or a FullFactorized2d. `sharedFeatures`: the features variable of
+ * an already built readout of its sharing group, which this one then reads instead of its own copy.
+ */
 export function readoutFromStateDict(
   sd: StateDict,
   arch: ReadoutArchitecture,
   file = 'state_dict',
   trainable = true,
+  sharedFeatures?: tf.Variable<tf.Rank.R2>,
 ): Readout {
-  if (arch.kind === 'factorized') return new FullFactorized2d(factorizedInitFromStateDict(sd, arch, file), trainable);
-  return new FullGaussian2d(readoutInitFromStateDict(sd, arch, file), trainable);
+  if (arch.kind === 'factorized')
+    return new FullFactorized2d(factorizedInitFromStateDict(sd, arch, file), trainable, sharedFeatures);
+  return new FullGaussian2d(readoutInitFromStateDict(sd, arch, file), trainable, sharedFeatures);
 }
 
 export interface EncoderLoadOptions {
@@ -131,9 +151,14 @@ export function encoderFromStateDict(
   }
   const core = coreFromStateDict(sd, arch.core, file, opts.trainable ?? true);
   const readouts = new Map<string, Readout>();
+  // Readouts that share features read one variable: the first built readout's of the group.
+  let groupFeatures: tf.Variable<tf.Rank.R2> | undefined;
   try {
     for (const r of arch.readouts) {
-      if (wanted.includes(r.key)) readouts.set(r.key, readoutFromStateDict(sd, r, file, opts.trainable ?? true));
+      if (!wanted.includes(r.key)) continue;
+      const readout = readoutFromStateDict(sd, r, file, opts.trainable ?? true, r.sharing ? groupFeatures : undefined);
+      if (r.sharing) groupFeatures ??= readout.features;
+      readouts.set(r.key, readout);
     }
   } catch (e) {
     core.dispose();

@@ -6,9 +6,14 @@
  *
  * Layouts: features (C, N) (= torch (1, C, 1, N)); sigma as torch stores it without the leading 1:
  * full (N, 2, 2), uncorrelated (N, 2) (= torch (1, N, 1, 2)), isotropic (N, 1); mu (N, 2); positions (x, y).
+ *
+ * With shared features (neuralpredictors' `shared_features`, model/feature_sharing.ts) `features` is the group's
+ * one (C, M) variable (torch `_features` (1, C, 1, M)), the same tf.Variable in every readout of the group, and
+ * neuron n reads scales[n] * features[:, index[n]] (`neuronFeatures()`); `scales` (N) is the readout's own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
+import type { FeatureSharing } from './feature_sharing';
 import { gridSample } from './grid_sample';
 import { PositionNetwork } from './position_network';
 import { type GaussianReadoutInit, type GaussType, sigmaSize } from './readout_types';
@@ -27,7 +32,15 @@ export class FullGaussian2d {
   readonly neurons: number;
   readonly channels: number;
   readonly gaussType: GaussType;
+  /** (C, N) own features, or (C, M) the shared ones (see the header). */
   readonly features: tf.Variable<tf.Rank.R2>;
+  /** (N) each neuron's scale of its shared vector; null without sharing. */
+  readonly scales: tf.Variable<tf.Rank.R1> | null;
+  readonly sharing: FeatureSharing | null;
+  /** (N) int32 copy of sharing.index for tf.gather; null without sharing. */
+  private readonly sharingIndex: tf.Tensor1D | null;
+  /** False when `features` was handed in by another readout of the group (which disposes it). */
+  private readonly ownsFeatures: boolean;
   readonly bias: tf.Variable<tf.Rank.R1> | null;
   readonly sigma: tf.Variable;
   readonly mu: tf.Variable<tf.Rank.R2> | null;
@@ -36,12 +49,30 @@ export class FullGaussian2d {
   readonly sourceGrid: tf.Tensor2D | null;
   rng: Rng;
 
-  constructor(init: GaussianReadoutInit, trainable = true) {
+  /**
+   * @param sharedFeatures the (C, M) variable of the group's first readout, when this readout shares it (then
+   *   init.features is not read, and this readout does not dispose it).
+   */
+  constructor(init: GaussianReadoutInit, trainable = true, sharedFeatures?: tf.Variable<tf.Rank.R2>) {
     const { neurons: N, channels: C } = init;
     const check = (what: string, arr: Float32Array | null | undefined, n: number): void => {
       if (arr && arr.length !== n) throw new Error(`FullGaussian2d: ${what} has ${arr.length} values, expected ${n}`);
     };
-    check('features', init.features, C * N);
+    const sh = init.sharing ?? null;
+    if (sharedFeatures && !sh) throw new Error('FullGaussian2d: shared features given without a sharing index');
+    if (sh) {
+      check('feature_sharing_index', sh.index as unknown as Float32Array, N);
+      check('scales', sh.scales, N);
+      if (sh.index.some((k) => k < 0 || k >= sh.matches))
+        throw new Error(`FullGaussian2d: feature_sharing_index outside 0..${sh.matches - 1}`);
+    }
+    const M = sh ? sh.matches : N;
+    if (sharedFeatures) {
+      if (sharedFeatures.shape[0] !== C || sharedFeatures.shape[1] !== M)
+        throw new Error(
+          `FullGaussian2d: shared features are ${sharedFeatures.shape.join('x')}, expected ${C}x${M} (channels x matches)`,
+        );
+    } else check('features', init.features, C * M);
     check('bias', init.bias, N);
     check('sigma', init.sigma, N * sigmaSize(init.gaussType));
     check('mu', init.mu, N * 2);
@@ -51,7 +82,11 @@ export class FullGaussian2d {
     this.neurons = N;
     this.channels = C;
     this.gaussType = init.gaussType;
-    this.features = variableFrom(tf.tensor2d(init.features, [C, N]), trainable);
+    this.features = sharedFeatures ?? variableFrom(tf.tensor2d(init.features, [C, M]), trainable);
+    this.ownsFeatures = !sharedFeatures;
+    this.sharing = sh ? { index: Int32Array.from(sh.index), matches: sh.matches, original: sh.original } : null;
+    this.scales = sh ? variableFrom(tf.tensor1d(sh.scales), trainable) : null;
+    this.sharingIndex = sh ? tf.keep(tf.tensor1d(Int32Array.from(sh.index), 'int32')) : null;
     this.bias = init.bias ? variableFrom(tf.tensor1d(init.bias), trainable) : null;
     const sShape = init.gaussType === 'full' ? [N, 2, 2] : [N, sigmaSize(init.gaussType)];
     this.sigma = variableFrom(tf.tensor(init.sigma, sShape), trainable);
@@ -129,28 +164,47 @@ export class FullGaussian2d {
     return tf.tidy(() => {
       const grid = opts.sample ? this.sampleGrid(B, opts.noise, opts.rng) : this.grid();
       const sampled = gridSample(featureMap, grid); // (B, N, C)
-      let y = sampled.mul(this.features.transpose()).sum(2) as tf.Tensor2D; // (B, N)
+      let y = sampled.mul(this.featuresOfNeurons().transpose()).sum(2) as tf.Tensor2D; // (B, N)
       if (this.bias) y = y.add(this.bias);
       return y;
     });
   }
 
-  /** sum |features|, neuralpredictors' feature_l1 (multiply by gamma_readout for the regularizer). */
-  featureL1(): tf.Scalar {
-    return tf.tidy(() => this.features.abs().sum() as tf.Scalar);
+  /** (C, N) each neuron's features, differentiable (no copy without sharing: call inside a tidy). */
+  private featuresOfNeurons(): tf.Tensor2D {
+    if (!this.scales) return this.features;
+    return tf.gather(this.features, this.sharingIndex!, 1).mul(this.scales) as tf.Tensor2D;
   }
 
+  /** (C, N) each neuron's features (with sharing: its scale times its shared vector); the caller disposes it. */
+  neuronFeatures(): tf.Tensor2D {
+    return tf.tidy(() => (this.scales ? this.featuresOfNeurons() : this.features.clone()));
+  }
+
+  /**
+   * sum |features|, neuralpredictors' feature_l1 (multiply by gamma_readout for the regularizer): with shared
+   * features the L1 of the scaled features in the group's original readout, 0 in the others (as neuralpredictors).
+   */
+  featureL1(): tf.Scalar {
+    if (this.sharing && !this.sharing.original) return tf.scalar(0);
+    return tf.tidy(() => this.featuresOfNeurons().abs().sum() as tf.Scalar);
+  }
+
+  /** Trainable variables: `features` (shared: the group's one variable), bias, sigma, mu / network, scales. */
   variables(): tf.Variable[] {
     const v: tf.Variable[] = [this.features];
     if (this.bias) v.push(this.bias);
     v.push(this.sigma);
     if (this.mu) v.push(this.mu);
     if (this.positionNetwork) v.push(...this.positionNetwork.variables());
+    if (this.scales) v.push(this.scales);
     return v;
   }
 
   dispose(): void {
-    this.features.dispose();
+    if (this.ownsFeatures) this.features.dispose();
+    this.scales?.dispose();
+    this.sharingIndex?.dispose();
     this.bias?.dispose();
     this.sigma.dispose();
     this.mu?.dispose();

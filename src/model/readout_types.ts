@@ -25,6 +25,7 @@
  * (pixel centres of the map's first and last columns / rows, as grid_sample with align_corners=True).
  */
 import type { MaskGeometry } from './factorized_masks';
+import type { FeatureSharing } from './feature_sharing';
 import type { OutputNonlinearity } from './output_loss';
 
 /** Which readout: neuralpredictors' FullGaussian2d ('gaussian') or FullFactorized2d ('factorized'). */
@@ -145,13 +146,24 @@ export interface PositionNetParams {
   finalTanh: boolean;
 }
 
+/**
+ * A readout's shared features (model/feature_sharing.ts): how its neurons index them and their scales (N)
+ * (neuralpredictors' `scales`, (1, 1, 1, N) Gaussian, (N, 1) factorized). With it the readout's `features` hold the
+ * M shared vectors ((C, M) Gaussian, (M, C) factorized).
+ */
+export interface SharedFeaturesInit extends FeatureSharing {
+  scales: Float32Array;
+}
+
 /** A FullGaussian2d readout in PyTorch layouts (leading singleton axes dropped): the tfjs model's constructor input. */
 export interface GaussianReadoutInit {
   neurons: number;
   channels: number;
   gaussType: GaussType;
-  /** (C, N) row-major = torch `_features` (1, C, 1, N) flattened. */
+  /** (C, N) row-major = torch `_features` (1, C, 1, N) flattened; (C, M) with shared features. */
   features: Float32Array;
+  /** Shared features across readouts (neuralpredictors' share_features), or none. */
+  sharing?: SharedFeaturesInit | null;
   /** (N); null: no bias term. */
   bias: Float32Array | null;
   /** As stored: full (N, 2, 2), uncorrelated (N, 2), isotropic (N, 1). */

@@ -18,6 +18,11 @@ function int64Scalar(v: number): HostTensor<'int64'> {
   return { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(Math.round(v))) };
 }
 
+/** neuralpredictors' `feature_sharing_index` buffer: (N) int64, as np.unique's inverse becomes in torch. */
+function int64Vector(v: ArrayLike<number>): HostTensor<'int64'> {
+  return { dtype: 'int64', shape: [v.length], data: BigInt64Array.from(Array.from(v), (x) => BigInt(x)) };
+}
+
 /** Keys `core.features.layer<i>.*` (no passthrough buffers; see encoderToStateDict). */
 export async function coreToStateDict(core: Stacked2dCore): Promise<StateDict> {
   const sd: StateDict = new Map();
@@ -51,13 +56,19 @@ export async function readoutToStateDict(readout: Readout, key: string): Promise
   return readout.kind === 'factorized' ? factorizedToStateDict(readout, key) : gaussianToStateDict(readout, key);
 }
 
-/** FullFactorized2d: `_features` (N, C), `spatial` (N, h, w), `bias` (N) when it has one; neuralpredictors' order. */
+/**
+ * FullFactorized2d: `_features` (N, C), `spatial` (N, h, w), `bias` (N) when it has one; neuralpredictors' order.
+ * Shared features: `_features` (M, C) (the group's, under every readout), `scales` (N, 1), `feature_sharing_index`.
+ */
 async function factorizedToStateDict(readout: FullFactorized2d, key: string): Promise<StateDict> {
   const sd: StateDict = new Map();
   const p = `readout.${key}.`;
-  sd.set(`${p}_features`, await host(readout.features, [readout.neurons, readout.channels]));
+  const M = readout.sharing ? readout.sharing.matches : readout.neurons;
+  sd.set(`${p}_features`, await host(readout.features, [M, readout.channels]));
+  if (readout.scales) sd.set(`${p}scales`, await host(readout.scales, [readout.neurons, 1]));
   sd.set(`${p}spatial`, await host(readout.spatial, [readout.neurons, readout.height, readout.width]));
   if (readout.bias) sd.set(`${p}bias`, await host(readout.bias, [readout.neurons]));
+  if (readout.sharing) sd.set(`${p}feature_sharing_index`, int64Vector(readout.sharing.index));
   return sd;
 }
 
@@ -67,7 +78,9 @@ async function gaussianToStateDict(readout: FullGaussian2d, key: string): Promis
   const N = readout.neurons;
   if (readout.mu) sd.set(`${p}_mu`, await host(readout.mu, [1, N, 1, 2]));
   sd.set(`${p}sigma`, await host(readout.sigma, sigmaShape(readout.gaussType, N)));
-  sd.set(`${p}_features`, await host(readout.features, [1, readout.channels, 1, N]));
+  // Shared features: the group's (1, C, 1, M) under every readout, then this readout's scales (1, 1, 1, N)
+  sd.set(`${p}_features`, await host(readout.features, [1, readout.channels, 1, readout.sharing?.matches ?? N]));
+  if (readout.scales) sd.set(`${p}scales`, await host(readout.scales, [1, 1, 1, N]));
   if (readout.bias) sd.set(`${p}bias`, await host(readout.bias, [N]));
   if (readout.positionNetwork) {
     const pn = readout.positionNetwork;
@@ -78,6 +91,7 @@ async function gaussianToStateDict(readout: FullGaussian2d, key: string): Promis
       sd.set(`${p}mu_transform.${2 * i}.bias`, await host(pn.biases[i], pn.biases[i].shape));
     }
   }
+  if (readout.sharing) sd.set(`${p}feature_sharing_index`, int64Vector(readout.sharing.index));
   return sd;
 }
 
