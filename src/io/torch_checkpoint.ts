@@ -10,10 +10,15 @@
  *   the pickled object, the pickled list of storage keys; then for each key, an int64 element count and
  *   the raw bytes.
  *
+ * Both are read by random access (a Blob is never read whole): the zip's central directory and data.pkl, or the
+ * legacy file's pickles at its start, then only the storages of the tensors asked for (`keep`), so a 528 MB
+ * torchvision file yields its first convolutions from a few MB read; `stats` counts what was read.
+ *
  * The pickle is read by the restricted unpickler (src/io/pickle.ts) with only the globals a state_dict
  * needs. Tensors are materialized in C order honouring offsets and strides; float64 and bfloat16 become
  * float32 (the model runs in float32), other dtypes are kept.
  */
+import { type ByteSource, byteSource, countPart, type ReadStats } from './byte_source';
 import { type HostTensor, InputError, type NumericDType, numel, type StateDict } from './host_tensor';
 import {
   asInt,
@@ -257,6 +262,26 @@ function legacyPersistentLoad(table: StorageTable) {
   };
 }
 
+export interface ReadCheckpointOptions {
+  /** Which state_dict keys to materialize (default all); the others' storages are not read. */
+  keep?: (key: string) => boolean;
+  /** Counts the bytes read from the source and per zip entry / legacy storage. */
+  stats?: ReadStats;
+}
+
+/** The tensors `keep` asks for (all without it), with a note on how many were left unread. */
+function keptTensors(
+  tensors: Map<string, TensorRef>,
+  keep: ((key: string) => boolean) | undefined,
+  notes: string[],
+): Map<string, TensorRef> {
+  if (!keep) return tensors;
+  const out = new Map([...tensors].filter(([k]) => keep(k)));
+  if (out.size < tensors.size)
+    notes.push(`read ${out.size} of the ${tensors.size} tensors (the others are not needed)`);
+  return out;
+}
+
 export interface CheckpointContents {
   stateDict: StateDict;
   format: 'zip' | 'legacy';
@@ -475,10 +500,14 @@ async function materialize(
   return sd;
 }
 
-async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promise<CheckpointContents> {
+async function readZipCheckpoint(
+  source: Blob | Uint8Array,
+  file: string,
+  opts: ReadCheckpointOptions,
+): Promise<CheckpointContents> {
   let zip: ZipArchive;
   try {
-    zip = await ZipArchive.open(source, file);
+    zip = await ZipArchive.open(source, file, opts.stats);
   } catch (e) {
     if (e instanceof InputError)
       throw new InputError(file, `looks like a zip-format checkpoint but is truncated or corrupt: ${e.problem}`);
@@ -513,7 +542,7 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
       persistentLoad: zipPersistentLoad(table),
       refusalHint,
     });
-    const tensors = findStateDict(value, file, notes);
+    const tensors = keptTensors(findStateDict(value, file, notes), opts.keep, notes);
     const entryOf = (ref: StorageRef) => `${prefix}data/${ref.key}`;
     const sd = await materialize(
       file,
@@ -543,8 +572,16 @@ async function readZipCheckpoint(source: Blob | Uint8Array, file: string): Promi
   }
 }
 
-async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<CheckpointContents> {
-  const notes: string[] = [];
+/** The legacy file's pickles (magic, protocol, sys info, the state_dict, the storage keys) and where they end. */
+interface LegacyHead {
+  tensors: Map<string, TensorRef>;
+  table: StorageTable;
+  keys: string[];
+  /** Byte offset of the first storage. */
+  end: number;
+}
+
+function parseLegacyHead(bytes: Uint8Array, file: string, notes: string[]): LegacyHead {
   const plain = new Map<string, GlobalHandler>();
   const magic = unpickle(bytes, { file, globals: plain, offset: 0 });
   if (magic.value !== LEGACY_MAGIC)
@@ -569,58 +606,92 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<Ch
   const keys = keysPickle.value;
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
     throw new InputError(file, 'legacy checkpoint: storage key list is not a list of strings');
-  // Storages follow in the order of the key list: int64 element count, then the bytes.
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const raw = new Map<string, Uint8Array>();
-  let pos = keysPickle.end;
-  for (const key of keys as string[]) {
+  return { tensors, table, keys: keys as string[], end: keysPickle.end };
+}
+
+/** First guess at the pickles' length (a state_dict pickle is a few KB per tensor); grown 8x while it falls short. */
+const LEGACY_HEAD_GUESS = 1 << 20;
+
+async function readLegacyCheckpoint(
+  src: ByteSource,
+  file: string,
+  opts: ReadCheckpointOptions,
+): Promise<CheckpointContents> {
+  const notes: string[] = [];
+  // The pickles come first and their length is known only once they are parsed: read a prefix, longer if needed.
+  const headLimit = Math.min(src.size, MAX_PICKLE_BYTES);
+  let head: LegacyHead | null = null;
+  for (let n = Math.min(LEGACY_HEAD_GUESS, headLimit); head === null; n = Math.min(n * 8, headLimit)) {
+    const prefix = await src.read(0, n);
+    try {
+      head = parseLegacyHead(prefix, file, notes);
+    } catch (e) {
+      if (n >= headLimit) throw e;
+      notes.length = 0;
+    }
+  }
+  countPart(opts.stats, 'pickles', head.end);
+  const { table, keys } = head;
+  const tensors = keptTensors(head.tensors, opts.keep, notes);
+  // Storages follow in the order of the key list: int64 element count, then the bytes. Their offsets follow from
+  // the descriptions; only the storages fetched are read (and their counts checked).
+  const offsets = new Map<string, number>();
+  let pos = head.end;
+  for (const key of keys) {
     const ref = table.byKey.get(key);
     if (!ref) throw new InputError(file, `legacy checkpoint lists storage '${key}', which no tensor uses`);
-    if (pos + 8 > bytes.length)
-      throw new InputError(file, `truncated: storage '${key}' header is missing (file ends at byte ${bytes.length})`);
-    const count = dv.getBigInt64(pos, true);
-    pos += 8;
-    if (count !== BigInt(ref.numel))
-      throw new InputError(
-        file,
-        `storage '${key}' holds ${count} elements on disk but ${ref.numel} in its description`,
-      );
+    if (offsets.has(key)) throw new InputError(file, `legacy checkpoint lists storage '${key}' twice`);
     const nbytes = ref.numel * ELEMENT_BYTES[ref.dtype];
-    if (pos + nbytes > bytes.length) {
+    if (pos + 8 > src.size)
+      throw new InputError(file, `truncated: storage '${key}' header is missing (file ends at byte ${src.size})`);
+    if (pos + 8 + nbytes > src.size) {
       throw new InputError(
         file,
-        `truncated: storage '${key}' needs ${nbytes} bytes at byte ${pos}, only ${bytes.length - pos} left`,
+        `truncated: storage '${key}' needs ${nbytes} bytes at byte ${pos + 8}, only ${src.size - pos - 8} left`,
       );
     }
-    raw.set(key, bytes.subarray(pos, pos + nbytes));
-    pos += nbytes;
+    offsets.set(key, pos);
+    pos += 8 + nbytes;
   }
-  if (pos !== bytes.length) notes.push(`${bytes.length - pos} trailing bytes after the last storage ignored`);
+  if (pos !== src.size) notes.push(`${src.size - pos} trailing bytes after the last storage ignored`);
   const sd = await materialize(
     file,
     tensors,
     table,
     {
       check(ref) {
-        if (!raw.has(ref.key))
+        if (!offsets.has(ref.key))
           throw new InputError(file, `storage '${ref.key}' has no data in the file (not in its storage list)`);
       },
-      fetch: async (ref) => raw.get(ref.key) as Uint8Array,
+      fetch: async (ref) => {
+        const at = offsets.get(ref.key)!;
+        const nbytes = ref.numel * ELEMENT_BYTES[ref.dtype];
+        const b = await src.read(at, 8 + nbytes);
+        const count = new DataView(b.buffer, b.byteOffset, 8).getBigInt64(0, true);
+        if (count !== BigInt(ref.numel))
+          throw new InputError(
+            file,
+            `storage '${ref.key}' holds ${count} elements on disk but ${ref.numel} in its description`,
+          );
+        countPart(opts.stats, `storage ${ref.key}`, nbytes);
+        return b.subarray(8);
+      },
     },
     notes,
   );
   return { stateDict: sd, format: 'legacy', notes };
 }
 
-/** Reads a checkpoint with notes on what was converted or skipped. */
-export async function readCheckpointContents(source: Uint8Array | Blob, file: string): Promise<CheckpointContents> {
-  const head =
-    source instanceof Uint8Array ? source.subarray(0, 4) : new Uint8Array(await source.slice(0, 4).arrayBuffer());
-  if (looksLikeZip(head)) return readZipCheckpoint(source, file);
-  if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) {
-    const bytes = source instanceof Uint8Array ? source : new Uint8Array(await source.arrayBuffer());
-    return readLegacyCheckpoint(bytes, file);
-  }
+/** Reads a checkpoint with notes on what was converted or skipped; `opts.keep` limits which tensors are read. */
+export async function readCheckpointContents(
+  source: Uint8Array | Blob,
+  file: string,
+  opts: ReadCheckpointOptions = {},
+): Promise<CheckpointContents> {
+  const src = byteSource(source, file, opts.stats);
+  const head = await src.read(0, 4);
+  if (looksLikeZip(head)) return readZipCheckpoint(source, file, opts);
+  if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) return readLegacyCheckpoint(src, file, opts);
   if (head.length < 4) throw new InputError(file, `file is ${head.length} bytes long: not a PyTorch checkpoint`);
   throw new InputError(
     file,
@@ -630,6 +701,10 @@ export async function readCheckpointContents(source: Uint8Array | Blob, file: st
 }
 
 /** Reads a `.pth` state_dict (zip or legacy format). Errors are InputErrors naming `file`. */
-export async function readCheckpoint(source: Uint8Array | Blob, file: string): Promise<StateDict> {
-  return (await readCheckpointContents(source, file)).stateDict;
+export async function readCheckpoint(
+  source: Uint8Array | Blob,
+  file: string,
+  opts: ReadCheckpointOptions = {},
+): Promise<StateDict> {
+  return (await readCheckpointContents(source, file, opts)).stateDict;
 }

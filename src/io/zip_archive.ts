@@ -1,7 +1,8 @@
 /**
  * Random-access zip reading (and writing) over @zip.js/zip.js. Only the central directory is read up
  * front; each entry is inflated on demand, so a Sensorium zip of hundreds of MB is never held whole.
- * Works on a Blob (browser File, Node `fs.openAsBlob`) or an in-memory Uint8Array.
+ * Works on a Blob (browser File, Node `fs.openAsBlob`) or an in-memory Uint8Array. Given ReadStats, the archive is
+ * read through byte_source.ts's counting reader: bytes fetched from the source and bytes inflated per entry.
  */
 import {
   BlobReader,
@@ -12,6 +13,7 @@ import {
   ZipReader,
   ZipWriter,
 } from '@zip.js/zip.js';
+import { ByteSourceZipReader, byteSource, countPart, type ReadStats } from './byte_source';
 import { InputError } from './host_tensor';
 
 // Inflate on the calling thread: workers are ours to manage (training runs in one already), and zip.js
@@ -32,11 +34,18 @@ export class ZipArchive {
     readonly file: string,
     private readonly reader: ZipReader<unknown>,
     private readonly entries: Map<string, Entry>,
+    private readonly stats?: ReadStats,
   ) {}
 
-  /** Opens a zip; `file` names it in errors. */
-  static async open(source: Blob | Uint8Array, file: string): Promise<ZipArchive> {
-    const reader = new ZipReader(source instanceof Uint8Array ? new Uint8ArrayReader(source) : new BlobReader(source));
+  /** Opens a zip; `file` names it in errors; `stats` (optional) counts what is read. */
+  static async open(source: Blob | Uint8Array, file: string, stats?: ReadStats): Promise<ZipArchive> {
+    const reader = new ZipReader(
+      stats
+        ? new ByteSourceZipReader(byteSource(source, file, stats))
+        : source instanceof Uint8Array
+          ? new Uint8ArrayReader(source)
+          : new BlobReader(source),
+    );
     let list: Entry[];
     try {
       list = await reader.getEntries();
@@ -45,7 +54,7 @@ export class ZipArchive {
     }
     const map = new Map<string, Entry>();
     for (const e of list) if (!e.directory) map.set(e.filename, e);
-    return new ZipArchive(file, reader as ZipReader<unknown>, map);
+    return new ZipArchive(file, reader as ZipReader<unknown>, map, stats);
   }
 
   names(): string[] {
@@ -80,6 +89,7 @@ export class ZipArchive {
         this.file,
         `entry '${name}' inflated to ${bytes.length} bytes, header says ${e.uncompressedSize}`,
       );
+    countPart(this.stats, name, bytes.length);
     return bytes;
   }
 
