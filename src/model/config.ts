@@ -154,9 +154,10 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   attention_conv: (v) => v === true,
   shifter: (v) => v !== null && v !== undefined && v !== false,
   modulator: (v) => v !== null && v !== undefined && v !== false,
-  share_features: (v) => v === true,
   share_grid: (v) => v === true,
-  shared_match_ids: (v) => v !== null && v !== undefined,
+  // share_features / shared_match_ids are supported (read elsewhere): the checkpoint's scales and
+  // feature_sharing_index say which readouts share (model/feature_sharing.ts); v1x train --share-features takes the
+  // ids from the scans. A readout's own `shared_features` kwarg is not a model config.
   shared_features: (v) => v !== null && v !== undefined && v !== false,
 };
 

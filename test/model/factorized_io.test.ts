@@ -118,7 +118,7 @@ describe('detection', () => {
       "'readout.fx._features' has shape (12, 8), a FullFactorized2d's (neurons, channels), but there is no mask 'readout.fx.spatial'",
     );
     expect(errorOf(edit((s) => s.set('readout.fx.feature_sharing_index', zeros([12]))))).toContain(
-      'shared features or grids across readouts are not supported',
+      "shared features need both 'readout.fx.scales' and 'readout.fx.feature_sharing_index'",
     );
   });
 });
