@@ -45,6 +45,11 @@ export interface FeatureCacheOptions {
   signal?: { readonly aborted: boolean };
   /** Refuse to build a cache larger than this (bytes). */
   maxBytes?: number;
+  /**
+   * Sees each chunk's core output tensor (tfjs core) before it is read back: slots [startSlot, startSlot + n) of
+   * `slots` (a WebGPU engine copies it into its GPU cache on the GPU). The tensor is disposed after the call.
+   */
+  onCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void;
 }
 
 export function bytesPerValue(precision: CachePrecision): number {
@@ -300,6 +305,7 @@ export async function buildFeatureCache(
     try {
       if (y.rank !== 4 || y.shape[0] !== idx.length)
         throw new Error(`core returned shape (${y.shape}) for ${idx.length} images`);
+      opts.onCoreOutput?.(y, start, slots);
       values = (await y.data()) as Float32Array;
     } finally {
       y.dispose();

@@ -133,7 +133,9 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
       },
     },
     onProgress: (p) => s.onCacheProgress?.({ ...p, bytes: plan.bytes }),
+    onCoreOutput: s.workspace?.engine?.storeCoreOutput,
   });
+  s.workspace?.engine?.attachCache?.(cache);
   const cacheS = (performance.now() - t0) / 1000;
 
   const N = scan.nNeurons;

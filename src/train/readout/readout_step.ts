@@ -7,8 +7,20 @@
  *   regularizer in the readout's form and weight, and their gradients); nothing is sampled.
  */
 
-import { FusedFactorizedReadout, factorizedPredict } from '../../kernels/factorized_readout';
-import { type KernelChoice, type MapGeometry, readoutPredict, readoutTrainStep } from '../../kernels/fused_readout';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  type FactorizedStepResult,
+  type FactorizedTrainArgs,
+  FusedFactorizedReadout,
+  factorizedPredict,
+} from '../../kernels/factorized_readout';
+import {
+  type KernelChoice,
+  type MapGeometry,
+  type ReadoutTrainArgs,
+  readoutPredict,
+  readoutTrainStep,
+} from '../../kernels/fused_readout';
 import { effectiveMasks, type MaskGeometry, maskGeometry, pixelsPerGridUnit } from '../../model/factorized_masks';
 import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type {
@@ -18,6 +30,7 @@ import type {
   TrainableReadout,
 } from '../../model/readout_types';
 import { poissonEps } from '../optim/losses';
+import type { FeatureCache } from './feature_cache';
 import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
 import { positionNetBackward, positionNetForward } from './position_net';
 import type { Param } from './readout_params';
@@ -31,6 +44,8 @@ export class StepWorkspace {
   inside = new Uint8Array(0);
   gradPositions = new Float32Array(0);
   eps = new Float32Array(0);
+  /** Another device's kernels for the steps and predictions (webgpu_engine.ts), or null for WebAssembly. */
+  engine: ReadoutStepEngine | null = null;
   private factorized: FusedFactorizedReadout | null = null;
   /** The factorized kernel for this geometry and neuron count (one per run; a new one if they change). */
   factorizedKernel(geometry: MapGeometry, neurons: number, kernel: KernelChoice = 'auto'): FusedFactorizedReadout {
@@ -92,13 +107,71 @@ export interface StepResult {
 }
 
 export function readoutLossAndGrads(s: StepInput): StepResult {
-  return s.readout.kind === 'factorized' ? factorizedLossAndGrads(s, s.readout) : gaussianLossAndGrads(s, s.readout);
+  if (s.readout.kind === 'factorized') {
+    const step = factorizedLossAndGrads(s, s.readout);
+    const args = step.next().value as FactorizedTrainArgs;
+    return step.next(s.workspace.factorizedKernel(s.geometry, s.readout.neurons, s.kernel).trainStep(args))
+      .value as StepResult;
+  }
+  const step = gaussianLossAndGrads(s, s.readout);
+  const args = step.next().value as ReadoutTrainArgs;
+  return step.next(readoutTrainStep(args, s.kernel)).value as StepResult;
 }
 
-/** The factorized readout's step: one fused kernel call (Poisson, regularizer and every gradient). */
-function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): StepResult {
+/**
+ * The kernels of a step on another device (kernels/webgpu, through webgpu_engine.ts): the same contract as the
+ * WebAssembly kernels' trainStep, asynchronous (the device is read back), plus the optimizer and predictions.
+ */
+export interface ReadoutStepEngine {
+  /** 'webgpu'; and why it was chosen (shown with the training status). */
+  readonly name: string;
+  readonly reason: string;
+  /** True when the engine holds the feature cache on its device: the trainer then passes `slots`, not maps. */
+  readonly holdsCache: boolean;
+  /** The cache slots of the next call's images (holdsCache), or null when `maps` carry them. */
+  slots: Uint32Array | null;
+  gaussianStep(args: ReadoutTrainArgs): Promise<number>;
+  factorizedStep(args: FactorizedTrainArgs): Promise<FactorizedStepResult>;
+  /** One Adam update of `params` from their host gradients (hyperparameters and step count from `adam`). */
+  adamUpdate(
+    params: Param[],
+    adam: { lr: number; beta1: number; beta2: number; eps: number; step: number },
+  ): Promise<void>;
+  /** buildFeatureCache's onCoreOutput: the core's output chunks into the engine's own copy of the cache. */
+  storeCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void;
+  /** Called with the host cache once it is built (an engine that did not get the core's output uploads it). */
+  attachCache?(cache: FeatureCache): void;
+  predict(
+    r: TrainableReadout,
+    positions: Float32Array | null,
+    geometry: MapGeometry,
+    maps: readonly Float32Array[],
+    out: Float32Array,
+  ): Promise<void>;
+}
+
+/** readoutLossAndGrads with the data term on `engine`'s kernels: the same host work around them. */
+export async function readoutLossAndGradsOn(engine: ReadoutStepEngine, s: StepInput): Promise<StepResult> {
+  if (s.readout.kind === 'factorized') {
+    const step = factorizedLossAndGrads(s, s.readout);
+    const args = step.next().value as FactorizedTrainArgs;
+    return step.next(await engine.factorizedStep(args)).value as StepResult;
+  }
+  const step = gaussianLossAndGrads(s, s.readout);
+  const args = step.next().value as ReadoutTrainArgs;
+  return step.next(await engine.gaussianStep(args)).value as StepResult;
+}
+
+/**
+ * The factorized readout's step: one fused kernel call (Poisson, regularizer and every gradient). A generator: it
+ * yields the kernel's arguments and resumes with the kernel's result, so one body serves either engine.
+ */
+function* factorizedLossAndGrads(
+  s: StepInput,
+  r: TrainableFactorizedReadout,
+): Generator<FactorizedTrainArgs, StepResult, FactorizedStepResult> {
   checkFactorizedLoss(s.loss, r.output);
-  const { params, geometry, maps, targets, workspace: ws } = s;
+  const { params, geometry, maps, targets } = s;
   for (const p of params) p.grad.fill(0);
   const grad = (name: string): Float32Array => {
     const p = params.find((q) => q.name === name);
@@ -106,8 +179,7 @@ function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): St
     return p.grad;
   };
   const o = r.options;
-  const k = ws.factorizedKernel(geometry, r.neurons, s.kernel);
-  const step = k.trainStep({
+  const step = yield {
     ...geometry,
     maps,
     neurons: r.neurons,
@@ -124,7 +196,7 @@ function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): St
     gradBias: grad('bias'),
     regWeight: o.regWeight,
     regForm: o.l1Form,
-  });
+  };
   return {
     loss: s.lossScale * step.poisson + step.regularizer,
     poisson: step.poisson,
@@ -132,7 +204,11 @@ function factorizedLossAndGrads(s: StepInput, r: TrainableFactorizedReadout): St
   };
 }
 
-function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepResult {
+/** The Gaussian readout's step around its data-term kernel (a generator, as factorizedLossAndGrads). */
+function* gaussianLossAndGrads(
+  s: StepInput,
+  r: TrainableGaussianReadout,
+): Generator<ReadoutTrainArgs, StepResult, number> {
   const { params, geometry, maps, targets, noise, workspace: ws } = s;
   const N = r.neurons,
     B = maps.length;
@@ -160,26 +236,23 @@ function gaussianLossAndGrads(s: StepInput, r: TrainableGaussianReadout): StepRe
   samplePositions(r.gaussType, means, r.sigma, eps, N, positions, inside);
 
   const gradPositions = ws.gradPositions.subarray(0, B * N * 2);
-  const poisson = readoutTrainStep(
-    {
-      ...geometry,
-      maps,
-      neurons: N,
-      features: r.features,
-      bias: r.bias,
-      positions,
-      targets,
-      lossScale: s.lossScale,
-      logEps: s.logEps ?? poissonEps,
-      loss: s.loss,
-      output: r.output,
-      eluOffset: r.eluOffset,
-      gradFeatures: grad('_features'),
-      gradBias: grad('bias'),
-      gradPositions,
-    },
-    s.kernel,
-  );
+  const poisson = yield {
+    ...geometry,
+    maps,
+    neurons: N,
+    features: r.features,
+    bias: r.bias,
+    positions,
+    targets,
+    lossScale: s.lossScale,
+    logEps: s.logEps ?? poissonEps,
+    loss: s.loss,
+    output: r.output,
+    eluOffset: r.eluOffset,
+    gradFeatures: grad('_features'),
+    gradBias: grad('bias'),
+    gradPositions,
+  };
 
   const gradMu = new Float64Array(N * 2);
   samplePositionsBackward(r.gaussType, eps, inside, gradPositions, N, gradMu, grad('sigma'));

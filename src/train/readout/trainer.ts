@@ -31,7 +31,7 @@ import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale 
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
 import type { FeatureCache } from './feature_cache';
 import { checkReadout, cloneReadout, copyReadoutInto, readoutParams } from './readout_params';
-import { evalPositions, predictBatch, readoutLossAndGrads, StepWorkspace } from './readout_step';
+import { evalPositions, predictBatch, readoutLossAndGrads, readoutLossAndGradsOn, StepWorkspace } from './readout_step';
 
 /** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
 export interface TierData {
@@ -151,6 +151,8 @@ export async function trainReadout(
   const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
   const targets = new Float32Array(B * N);
   const eps = new Float32Array(B * N * 2);
+  // the step's kernels on another device (WebGPU), else the WebAssembly kernels here
+  const engine = ws.engine;
 
   const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
     const { epoch, lr } = ctx;
@@ -163,14 +165,20 @@ export async function trainReadout(
         n = Math.min(B, nTrain - start);
       const ts = performance.now();
       const maps: Float32Array[] = new Array(n);
+      // an engine that holds the cache on its device reads the maps by slot (no decoding, no upload)
+      const slots = engine?.holdsCache ? new Uint32Array(n) : null;
       for (let i = 0; i < n; i++) {
         const k = order[start + i];
-        maps[i] = cache.map(data.train.trials[k], scratch[i]);
+        if (slots) {
+          slots[i] = cache.slotOfTrial[data.train.trials[k]];
+          maps[i] = NO_MAP;
+        } else maps[i] = cache.map(data.train.trials[k], scratch[i]);
         targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
       }
       const batchEps = eps.subarray(0, n * N * 2);
       if (readout.kind === 'gaussian') noise.fill(batchEps);
-      const step = readoutLossAndGrads({
+      if (engine) engine.slots = slots;
+      const input = {
         readout,
         params,
         geometry,
@@ -182,9 +190,11 @@ export async function trainReadout(
         logEps: o.logEps,
         loss: o.loss,
         workspace: ws,
-      });
+      };
+      const step = engine ? await readoutLossAndGradsOn(engine, input) : readoutLossAndGrads(input);
       if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
-      adam.update();
+      if (engine) await engine.adamUpdate(params, adam);
+      else adam.update();
       stepS += (performance.now() - ts) / 1000;
       lossSum += step.loss;
       onEvent?.({
@@ -219,6 +229,9 @@ export async function trainReadout(
   return { readout, ...run, options: o };
 }
 
+/** A batch image's map when the engine reads it from its own copy of the cache (by slot). */
+const NO_MAP = new Float32Array(0);
+
 /**
  * Eval-mode predictions (trials x neurons) for cached trials, in batches. `workspace`: the run's (a factorized
  * readout uses its kernel; without one, a shared kernel per shape).
@@ -242,11 +255,23 @@ export async function predictTier(
       : scratch.length >= B
         ? scratch
         : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
+  const engine = workspace?.engine ?? null;
   for (let start = 0; start < trials.length; start += B) {
     const n = Math.min(B, trials.length - start);
     const maps: Float32Array[] = [];
-    for (let i = 0; i < n; i++) maps.push(cache.map(trials[start + i], bufs[i]));
-    predictBatch(readout, pos, cache.geometry, maps, out.subarray(start * N, (start + n) * N), undefined, workspace);
+    const into = out.subarray(start * N, (start + n) * N);
+    if (engine) {
+      const slots = engine.holdsCache ? new Uint32Array(n) : null;
+      for (let i = 0; i < n; i++) {
+        if (slots) slots[i] = cache.slotOfTrial[trials[start + i]];
+        maps.push(slots ? NO_MAP : cache.map(trials[start + i], bufs[i]));
+      }
+      engine.slots = slots;
+      await engine.predict(readout, pos, cache.geometry, maps, into);
+    } else {
+      for (let i = 0; i < n; i++) maps.push(cache.map(trials[start + i], bufs[i]));
+      predictBatch(readout, pos, cache.geometry, maps, into, undefined, workspace);
+    }
     if (control) await control.checkpoint();
   }
   return out;
