@@ -22,10 +22,13 @@ import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/rea
 import { readoutSnapshot, StepWorkspace } from '../readout/readout_step';
 import type { EpochProgress, TrainEvent } from '../readout/trainer';
 import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../result';
+import type { CorePool, CorePoolInit } from './core_pool';
 import type { FromWorker, StartMessage } from './protocol';
 
 export type Post = (m: FromWorker, transfer?: Transferable[]) => void;
 export type BackendStarter = (preferred: StartMessage['backend']) => Promise<{ name: string; reason: string }>;
+/** Starts workers that run the frozen core on every CPU core (core_pool_browser.ts); null when there is one core. */
+export type CorePoolStarter = (init: CorePoolInit) => Promise<CorePool | null>;
 
 const DEFAULT_BROWSER_CACHE_BYTES = 2 * 2 ** 30;
 
@@ -41,6 +44,7 @@ export async function runFineTuneJob(
   post: Post,
   control: TrainingControl,
   startBackend: BackendStarter,
+  startCorePool?: CorePoolStarter,
 ): Promise<void> {
   post({ type: 'status', phase: 'loading', message: 'starting the compute backend' });
   const backend = await startBackend(m.backend);
@@ -50,7 +54,7 @@ export async function runFineTuneJob(
   const dataKey = m.dataKey ?? m.scan.dataKey;
   const job = m.trainCore
     ? await runCoreFineTune(m, post, control, sd, config, dataKey)
-    : await runFrozenCore(m, post, control, sd, config);
+    : await runFrozenCore(m, post, control, sd, config, backend, startCorePool);
   try {
     const { run } = job;
     const { result, test } = run;
@@ -139,8 +143,11 @@ async function runFrozenCore(
   control: TrainingControl,
   sd: StateDict,
   config: ParsedModelConfig,
+  backend: { name: string; reason: string },
+  startCorePool?: CorePoolStarter,
 ): Promise<JobRun> {
   const frozen = await openFrozenCore(sd, config, m.checkpoint.name);
+  let pool: CorePool | null = null;
   try {
     const arch = frozen.encoder.architecture;
     const [c, h, w] = arch.core.inputShape;
@@ -153,10 +160,33 @@ async function runFrozenCore(
     const progress = progressPoster(post, m.snapshotEveryMs ?? 1000, (epoch, batch) => {
       if (readout) post({ type: 'readout-snapshot', epoch, batch, ...readoutSnapshot(readout, ws) });
     });
-    post({ type: 'status', phase: 'caching', message: "running the frozen core over the scan's images" });
+    // the cache is the core's one pass over the images: on every CPU core when the core runs on WebAssembly
+    if (startCorePool && backend.name === 'wasm') {
+      try {
+        pool = await startCorePool({
+          checkpoint: m.checkpoint.bytes,
+          name: m.checkpoint.name,
+          config: config.config,
+          inputShape: arch.core.inputShape,
+        });
+      } catch (e) {
+        post({
+          type: 'status',
+          phase: 'loading',
+          message: `core workers could not start (${e instanceof Error ? e.message : String(e)}); the core runs in this worker`,
+        });
+      }
+    }
+    const where = pool ? `on ${pool.description}` : `in the training worker (${frozen.description})`;
+    post({
+      type: 'status',
+      phase: 'caching',
+      message: `running the frozen core over the scan's images ${where}`,
+      backend: { name: backend.name, reason: `${backend.reason}; core cache ${where}` },
+    });
     let training = false;
     const outcome = await fineTuneReadout({
-      core: frozen.run,
+      core: pool ?? frozen.run,
       coreOutputShape: arch.core.outputShape,
       scan: m.scan,
       eluOffset: arch.eluOffset,
@@ -184,6 +214,8 @@ async function runFrozenCore(
   } catch (e) {
     frozen.dispose();
     throw e;
+  } finally {
+    await pool?.close();
   }
 }
 

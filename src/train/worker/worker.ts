@@ -6,6 +6,7 @@
  */
 import { selectBackend } from '../../backend/select';
 import { TrainingControl } from '../optim/control';
+import { startBrowserCorePool } from './core_pool_browser';
 import { runFineTuneJob } from './job';
 import type { FromWorker, ToWorker } from './protocol';
 
@@ -26,10 +27,16 @@ scope.onmessage = (ev: MessageEvent<ToWorker>) => {
         return;
       }
       started = true;
-      runFineTuneJob(m, post, control, async (preferred) => {
-        const choice = await selectBackend(preferred);
-        return { name: choice.backend, reason: choice.reason };
-      }).catch((e: unknown) => {
+      runFineTuneJob(
+        m,
+        post,
+        control,
+        async (preferred) => {
+          const choice = await selectBackend(preferred);
+          return { name: choice.backend, reason: choice.reason };
+        },
+        (init) => startBrowserCorePool(init),
+      ).catch((e: unknown) => {
         post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
         post({ type: 'status', phase: 'error', message: e instanceof Error ? e.message : String(e) });
       });
