@@ -71,10 +71,9 @@ async function tryWebGPU(): Promise<string> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialize its WebGPU backend');
   await tf.ready();
   await smokeTest();
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const name = [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(' ');
+  const name = adapterName(adapter.info);
   // A software adapter (SwiftShader, the fallback adapter) is far slower than a GPU: say so, the user may switch.
-  const software = info?.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(name);
+  const software = isSoftwareAdapter(adapter.info);
   return `WebGPU adapter ${name || '(unnamed)'}${software ? ' (a software renderer: WASM may be faster here)' : ''}`;
 }
 
@@ -150,4 +149,85 @@ export async function selectBackend(override: BrowserBackend | null = null): Pro
     }
   }
   throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+}
+
+/** What an adapter calls itself: vendor, architecture, description. */
+export function adapterName(info: Partial<GPUAdapterInfo> | undefined): string {
+  return [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(' ');
+}
+
+/**
+ * A software adapter: the fallback adapter flag (GPUAdapterInfo.isFallbackAdapter, Chrome 121+), or a software
+ * renderer's name (SwiftShader, llvmpipe, Microsoft Basic Render Driver) in its vendor, architecture or description.
+ */
+export function isSoftwareAdapter(
+  info: (Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }) | undefined,
+): boolean {
+  return !!info?.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software|basic render/i.test(adapterName(info));
+}
+
+/** Where a readout's fine-tuning steps run: the WGSL kernels (kernels/webgpu) or the WebAssembly SIMD ones. */
+export type ReadoutEngineName = 'webgpu' | 'wasm';
+
+export interface ReadoutEngineChoice {
+  engine: ReadoutEngineName;
+  /** One line for the page: which and why. */
+  reason: string;
+}
+
+/**
+ * The readout engine for an adapter (null: none) — the rule, without the browser: a hardware adapter gets WebGPU;
+ * a software one (SwiftShader runs WGSL on the CPU, slower than our WebAssembly SIMD kernels) or none keeps WASM.
+ * `force` (tests, `?readoutEngine=`) overrides; forcing WebGPU without an adapter still gives WASM, saying why.
+ */
+export function readoutEngineFor(
+  info: (Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }) | null,
+  force: ReadoutEngineName | null = null,
+  unsupported: string | null = null,
+): ReadoutEngineChoice {
+  if (force === 'wasm') return { engine: 'wasm', reason: 'readout training on WASM, chosen with readoutEngine=wasm' };
+  if (unsupported) return { engine: 'wasm', reason: `readout training on WASM: ${unsupported}` };
+  if (!info) return { engine: 'wasm', reason: 'readout training on WASM: no WebGPU adapter' };
+  const name = adapterName(info) || '(unnamed adapter)';
+  if (isSoftwareAdapter(info)) {
+    if (force === 'webgpu')
+      return {
+        engine: 'webgpu',
+        reason: `readout training on WebGPU (${name}, a software adapter), forced with readoutEngine=webgpu`,
+      };
+    return {
+      engine: 'wasm',
+      reason: `readout training on WASM: the WebGPU adapter ${name} is a software renderer, slower than WebAssembly SIMD`,
+    };
+  }
+  return {
+    engine: 'webgpu',
+    reason: `readout training on WebGPU: hardware adapter ${name}${force === 'webgpu' ? ' (readoutEngine=webgpu)' : ''}`,
+  };
+}
+
+/** Reads `?readoutEngine=webgpu|wasm` from a query string; null when absent or not an engine name. */
+export function readoutEngineFromQuery(search: string): ReadoutEngineName | null {
+  const v = new URLSearchParams(search).get('readoutEngine');
+  return v === 'webgpu' || v === 'wasm' ? v : null;
+}
+
+/**
+ * Chooses the readout engine in this page or worker and, for WebGPU, the device: the tfjs WebGPU backend's when it
+ * is the active backend (the core's output buffers are then bound by the kernels directly), else a new one.
+ */
+export async function chooseReadoutEngine(
+  force: ReadoutEngineName | null = null,
+): Promise<ReadoutEngineChoice & { device: GPUDevice | null }> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu || force === 'wasm')
+    return { ...readoutEngineFor(null, force, gpu ? null : 'this browser has no WebGPU'), device: null };
+  const adapter = await gpu.requestAdapter();
+  const choice = readoutEngineFor(adapter?.info ?? null, force);
+  if (choice.engine !== 'webgpu' || !adapter) return { ...choice, device: null };
+  if (tf.getBackend() === 'webgpu') {
+    const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    if (device) return { ...choice, reason: `${choice.reason}, sharing the core's device`, device };
+  }
+  return { ...choice, device: await adapter.requestDevice() };
 }

@@ -4,7 +4,7 @@
  * readout snapshots and results it reports. The page stays responsive because all tensor work happens in the worker.
  */
 import type { StateCreator } from 'zustand';
-import type { BrowserBackend } from '../../backend/select';
+import { type BrowserBackend, type ReadoutEngineChoice, readoutEngineFromQuery } from '../../backend/select';
 import { FACTORIZED_DEFAULT_REG_WEIGHT, type GaussType, type ReadoutKind } from '../../model/readout_types';
 import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
 import type {
@@ -57,6 +57,8 @@ export interface TrainingSlice {
   trainingPhase: Phase | 'idle';
   trainingMessage: string | null;
   trainingBackend: { name: string; reason: string } | null;
+  /** Where the worker runs the readout's steps (WebGPU or WASM) and why (backend/select.ts chooseReadoutEngine). */
+  trainingReadoutEngine: ReadoutEngineChoice | null;
   cacheProgress: CacheProgressMessage | null;
   lastBatch: BatchProgress | null;
   trainingHistory: EpochProgress[];
@@ -84,6 +86,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
   trainingPhase: 'idle',
   trainingMessage: null,
   trainingBackend: null,
+  trainingReadoutEngine: null,
   cacheProgress: null,
   lastBatch: null,
   trainingHistory: [],
@@ -105,6 +108,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
       trainingPhase: 'loading',
       trainingMessage: 'starting the training worker',
       trainingBackend: null,
+      trainingReadoutEngine: null,
       cacheProgress: null,
       lastBatch: null,
       trainingHistory: [],
@@ -124,6 +128,8 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
             config: model.source.configJson,
             scan,
             backend: (backend?.backend ?? null) as BrowserBackend | null,
+            // ?readoutEngine=webgpu|wasm overrides the adapter rule (tests force WebGPU on SwiftShader)
+            readoutEngine: readoutEngineFromQuery(globalThis.location?.search ?? ''),
             readoutType: t.readoutType,
             ...(t.readoutType === 'factorized'
               ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
@@ -168,7 +174,12 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
 function handle(m: FromWorker, set: (p: Partial<AppState>) => void, get: () => AppState): void {
   switch (m.type) {
     case 'status':
-      set({ trainingPhase: m.phase, trainingMessage: m.message, ...(m.backend ? { trainingBackend: m.backend } : {}) });
+      set({
+        trainingPhase: m.phase,
+        trainingMessage: m.message,
+        ...(m.backend ? { trainingBackend: m.backend } : {}),
+        ...(m.readoutEngine ? { trainingReadoutEngine: m.readoutEngine } : {}),
+      });
       if (['done', 'stopped', 'error'].includes(m.phase)) {
         worker?.terminate();
         worker = null;

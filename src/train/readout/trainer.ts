@@ -151,7 +151,8 @@ export async function trainReadout(
   const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
   const targets = new Float32Array(B * N);
   const eps = new Float32Array(B * N * 2);
-  // the step's kernels on another device (WebGPU), else the WebAssembly kernels here
+  // the step's kernels on another device (WebGPU: Poisson on elu + 1 only), else the WebAssembly kernels here
+  if (ws.engine && (o.loss !== 'poisson' || (readout.output ?? 'elu') !== 'elu')) ws.engine = null;
   const engine = ws.engine;
 
   const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {

@@ -8,6 +8,7 @@
  * Poisson loss on elu + 1 only (the reference); any other loss is refused up front (the page then keeps WASM).
  */
 import type * as tf from '@tensorflow/tfjs';
+import { chooseReadoutEngine, type ReadoutEngineChoice, type ReadoutEngineName } from '../../backend/select';
 import type { FactorizedStepResult, FactorizedTrainArgs } from '../../kernels/factorized_readout';
 import type { MapGeometry, ReadoutTrainArgs } from '../../kernels/fused_readout';
 import { GpuAdam } from '../../kernels/webgpu/adam';
@@ -174,4 +175,24 @@ export class WebGpuReadoutEngine implements ReadoutStepEngine {
 
 function sameGeometry(a: MapGeometry, b: MapGeometry): boolean {
   return a.height === b.height && a.width === b.width && a.channels === b.channels;
+}
+
+/**
+ * The readout engine for a fine-tuning run in this page or worker (backend/select.ts chooseReadoutEngine: WebGPU on
+ * a hardware adapter, WASM on a software one or none; `force` overrides): the engine to put in the run's
+ * StepWorkspace (null: WASM) and the choice with its one-line reason. A WebGPU device that fails to start gives
+ * WASM, saying so.
+ */
+export async function startReadoutEngine(
+  force: ReadoutEngineName | null,
+): Promise<{ engine: WebGpuReadoutEngine | null; choice: ReadoutEngineChoice }> {
+  try {
+    const c = await chooseReadoutEngine(force);
+    if (c.engine !== 'webgpu' || !c.device) return { engine: null, choice: { engine: 'wasm', reason: c.reason } };
+    const choice = { engine: c.engine, reason: c.reason };
+    return { engine: new WebGpuReadoutEngine(c.device, c.reason), choice };
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return { engine: null, choice: { engine: 'wasm', reason: `readout training on WASM: WebGPU failed (${why})` } };
+  }
 }

@@ -20,6 +20,7 @@ import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
 import { fineTuneReadout } from '../readout/finetune';
 import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/readout_init';
 import { readoutSnapshot, StepWorkspace } from '../readout/readout_step';
+import { startReadoutEngine } from '../readout/webgpu_engine';
 import type { EpochProgress, TrainEvent } from '../readout/trainer';
 import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../result';
 import type { CorePool, CorePoolInit } from './core_pool';
@@ -156,6 +157,15 @@ async function runFrozenCore(
       throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
     const precision = m.cachePrecision ?? DEFAULT_CACHE_PRECISION;
     const ws = new StepWorkspace();
+    // the readout's steps on WebGPU (a hardware adapter, or ?readoutEngine=webgpu) or WASM, said on the page
+    const readoutEngine = await startReadoutEngine(m.readoutEngine ?? null);
+    ws.engine = readoutEngine.engine;
+    post({
+      type: 'status',
+      phase: 'loading',
+      message: readoutEngine.choice.reason,
+      readoutEngine: readoutEngine.choice,
+    });
     let readout: TrainableReadout | null = null;
     const progress = progressPoster(post, m.snapshotEveryMs ?? 1000, (epoch, batch) => {
       if (readout) post({ type: 'readout-snapshot', epoch, batch, ...readoutSnapshot(readout, ws) });

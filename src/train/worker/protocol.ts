@@ -7,7 +7,7 @@
  * finally done (with the trained readout, its exports and the metrics) or error.
  */
 
-import type { BrowserBackend } from '../../backend/select';
+import type { BrowserBackend, ReadoutEngineChoice, ReadoutEngineName } from '../../backend/select';
 import type { Scan } from '../../io/scan/types';
 import type { MetricsSummary } from '../../metrics/evaluate';
 import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
@@ -26,6 +26,8 @@ export interface StartMessage {
   scan: Scan;
   /** tfjs backend for the core forward passes; null: the usual choice (webgpu > webgl > wasm > cpu). */
   backend: BrowserBackend | null;
+  /** Where the readout's steps run; null or absent: WebGPU on a hardware adapter, else WASM (select.ts). */
+  readoutEngine?: ReadoutEngineName | null;
   /** Which readout to train: 'gaussian' (default; FullGaussian2d) or 'factorized' (FullFactorized2d, Klindt 2017). */
   readoutType?: ReadoutKind;
   /** A Gaussian readout's settings (gauss type, position network, init). */
@@ -76,6 +78,8 @@ export interface StatusMessage {
   message: string;
   /** The backend the core runs on, with the reason it was chosen (once known). */
   backend?: { name: string; reason: string };
+  /** Where the readout's steps run and why (once chosen). */
+  readoutEngine?: ReadoutEngineChoice;
 }
 
 export interface CacheProgressMessage {
