@@ -1,7 +1,19 @@
 /**
  * The page's calls into the scan loader: open a zip or a picked/dropped folder, choose the image rescale factor
- * that makes the scan's images fit the loaded model, load with progress, and summarize what was found.
+ * that makes the scan's images fit the loaded model, load with progress, and summarize what was found. Plain
+ * arrays (.npy / .npz files, or a folder of them that is not a FileTree) are read here, their mapping proposed from
+ * the shapes for the user to confirm, and then loaded through the same FileTree loader (src/io/arrays).
  */
+import {
+  type ArrayInfo,
+  type ArrayMapping,
+  arraysToScanData,
+  isArrayFileName,
+  loadArrayScan,
+  type NamedArray,
+  readArrayFiles,
+  type SplitOptions,
+} from '../../io/arrays';
 import { InputError } from '../../io/host_tensor';
 import { parseNpy } from '../../io/npy';
 import {
@@ -16,6 +28,7 @@ import {
   type ScanSource,
   tierCounts,
 } from '../../io/scan';
+import { findScanRoot } from '../../io/scan/source';
 import type { ImageSet } from '../derived/test_images';
 
 export interface ScanSummary {
@@ -49,6 +62,69 @@ export async function openScanFiles(files: ReadonlyArray<File | PathedFile>): Pr
     throw new Error('give one scan: a single .zip, or a folder (holding data/ and meta/)');
   }
   return fileListScanSource(files);
+}
+
+const pathOf = (f: File | PathedFile) =>
+  'path' in f && typeof f.path === 'string' ? f.path : (f as File).webkitRelativePath || (f as File).name;
+
+/**
+ * True when the files are plain arrays to map rather than a scan to load: every file (junk such as .DS_Store
+ * aside) is a .npy or .npz, and they do not form a FileTree (no folder holding both data/ and meta/).
+ */
+export function isArraysSelection(files: ReadonlyArray<File | PathedFile>): boolean {
+  const paths = files.map(pathOf).filter((p) => !/(^|\/)(\.DS_Store|\._[^/]*)$/.test(p));
+  if (paths.length === 0 || !paths.every(isArrayFileName)) return false;
+  try {
+    findScanRoot(paths, 'selection');
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A scan name from the selection: the dropped folder's name, else the first file's, as a plain folder name. */
+export function arraysScanName(files: ReadonlyArray<File | PathedFile>): string {
+  const first = pathOf(files[0]);
+  const stem = first.includes('/') ? first.split('/')[0] : first.replace(/\.(npy|npz)$/i, '');
+  const clean = stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
+  return clean ? (clean.startsWith('static') ? clean : `static-${clean}`) : 'static-arrays';
+}
+
+/** Every array of the selected .npy / .npz files (paths inside a dropped folder kept as the names). */
+export async function readSelectedArrays(files: ReadonlyArray<File | PathedFile>): Promise<NamedArray[]> {
+  const junk = (p: string) => /(^|\/)(\.DS_Store|\._[^/]*)$/.test(p);
+  return readArrayFiles(
+    files
+      .filter((f) => !junk(pathOf(f)))
+      .map((f) => ({
+        name: pathOf(f),
+        data: 'path' in f && typeof f.path === 'string' ? (f as PathedFile).file : (f as File),
+      })),
+  );
+}
+
+export function arrayInfos(arrays: NamedArray[]): ArrayInfo[] {
+  return arrays.map((a) => ({ name: a.name, dtype: a.array.dtype, shape: a.array.shape }));
+}
+
+/** Builds the scan the mapping describes (errors name the array's file) and loads it as a FileTree scan. */
+export async function loadArraysAsScan(
+  arrays: NamedArray[],
+  mapping: ArrayMapping,
+  split: SplitOptions,
+  name: string,
+  modelInput: readonly number[] | null,
+  onProgress: (p: ScanProgress) => void,
+): Promise<{ scan: Scan; notes: string[] }> {
+  const { data, notes } = arraysToScanData(arrays, mapping, { name, split });
+  const scale = fittingScale(data.imageShape, modelInput);
+  const scan = await loadArrayScan(
+    data,
+    { scale, onProgress: (done, total, what) => onProgress({ done, total, what }) },
+    `${name} (arrays)`,
+  );
+  scan.warnings.unshift(...notes);
+  return { scan, notes };
 }
 
 /** Shape of the first stored image, read from its .npy header (one small file). */

@@ -1,5 +1,6 @@
 /** Loading a recorded scan (zip or folder) and what was found in it. */
 import { useStore } from '../../state/store';
+import { ArrayMappingDialog } from '../components/ArrayMappingDialog';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { FileDrop } from '../components/FileDrop';
 
@@ -21,10 +22,12 @@ export function ScanView() {
         label="Load scan (.zip)…"
         hint={
           <>
-            or drop a neuralpredictors FileTree scan (zip or folder with <code>data/</code> and <code>meta/</code>)
+            or drop a neuralpredictors FileTree scan (zip or folder with <code>data/</code> and <code>meta/</code>), or
+            plain arrays (<code>.npy</code> / <code>.npz</code> files or a folder of them)
           </>
         }
-        accept=".zip"
+        accept=".zip,.npy,.npz"
+        multiple
         folders
         disabled={status === 'loading'}
         testId="scan-input"
@@ -38,6 +41,7 @@ export function ScanView() {
         </div>
       )}
       <ErrorBanner message={error} onDismiss={clearScanError} testId="scan-error" />
+      <ArrayMappingDialog />
       {summary ? (
         <dl className="facts small" data-testid="scan-summary">
           <dt>scan</dt>
