@@ -1,0 +1,27 @@
+/**
+ * The core pool in the page: on WASM the training worker starts one Web Worker per logical core
+ * (navigator.hardwareConcurrency; 2 in this headless Chromium) to build the core-output cache, and says so in the
+ * backend's description (the tooltip of the progress line) and in the caching status. A small scan (68 images),
+ * one epoch: the run finishes with a real test correlation, so the workers' outputs reached the readout.
+ */
+import assert from 'node:assert/strict';
+import { loadModelAndScan, simScan } from './sim_scans.mjs';
+
+export async function cacheOnEveryCore({ openPage, shot, fixtures, log }) {
+  const scan = simScan(fixtures, 'micro-scan', '48,16,4x2');
+  const page = await openPage({ query: 'backend=wasm' });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  await loadModelAndScan(page, fixtures, scan);
+  await page.getByLabel('max epochs').fill('1');
+  await page.getByLabel('batch size').fill('16');
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const r = Number(await page.getByTestId('result-test-correlation').textContent());
+  assert.ok(Number.isFinite(r) && r > -1 && r <= 1, `test correlation should be a number: ${r}`);
+  const reason = await page.getByTestId('train-progress').locator('span[title]').getAttribute('title');
+  log(`navigator.hardwareConcurrency ${cores}; ${reason}`);
+  const expected = Math.min(8, cores);
+  if (expected > 1) assert.match(reason, new RegExp(`core cache on ${expected} Web Workers`));
+  else assert.match(reason, /core cache in the training worker/);
+  await shot('done', page);
+}
