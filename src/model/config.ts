@@ -6,6 +6,8 @@
  * readout's kind are read from the checkpoint and the config is only checked against them.
  */
 import { InputError } from '../io/host_tensor';
+import type { NormalizedGroup } from '../io/scan/types';
+import { LOSS_NAMES, type LossName, OUTPUT_NONLINEARITIES, type OutputNonlinearity } from './output_loss';
 import {
   DEFAULT_FACTORIZED_OPTIONS,
   FACTORIZED_L1_FORMS,
@@ -70,6 +72,20 @@ export interface ModelConfig {
   spatial_and_feature_reg_weight?: number;
   factorized_l1?: FactorizedL1Form;
   init_noise?: number;
+  /**
+   * Training (model/output_loss.ts): the loss (`loss` or the Sensorium trainer's `loss_function`: PoissonLoss, MSE)
+   * and the output nonlinearity (FiringRateEncoder's `nonlinearity_type`: elu, Log1Exp = softplus, identity).
+   * Absent: Poisson on elu + 1, except that responses with negative values pick MSE (train/optim/losses.ts).
+   */
+  loss?: LossName;
+  nonlinearity_type?: OutputNonlinearity;
+  /**
+   * The dataset config's normalization (neuralpredictors' static_loaders): `exclude` lists groups left unnormalized
+   * (the Lurz 2020 example: ["images"], raw images for a core trained on raw images); `normalize: false` (in
+   * `dataset_config`) normalizes nothing. Top-level `exclude` or `dataset_config: {normalize, exclude}`.
+   */
+  exclude?: NormalizedGroup[];
+  normalize_data?: boolean;
   /**
    * TransferLearningCore (model/transfer_learning_core.ts; read when the checkpoint has
    * `core.features.TransferLearning.*` keys): the torchvision network (default 'vgg16'), whether OutBatchNorm
@@ -146,7 +162,31 @@ const KNOWN_KEYS = new Set([
   'init_noise',
   'tl_model_name',
   'final_batchnorm',
+  'loss',
+  'loss_function',
+  'nonlinearity_type',
+  'exclude',
+  'dataset_config',
+  'dataset',
 ]);
+
+const GROUPS: readonly NormalizedGroup[] = ['images', 'responses', 'behavior', 'pupil_center'];
+
+/** neuralpredictors' names of the losses and nonlinearities, and this project's. */
+const LOSS_ALIASES: Record<string, LossName> = {
+  poisson: 'poisson',
+  PoissonLoss: 'poisson',
+  mse: 'mse',
+  MSE: 'mse',
+  MSELoss: 'mse',
+  gaussian: 'gaussian',
+};
+const NONLINEARITY_ALIASES: Record<string, OutputNonlinearity> = {
+  elu: 'elu',
+  softplus: 'softplus',
+  Log1Exp: 'softplus',
+  identity: 'identity',
+};
 
 /** Options whose non-default values change the computation in ways this implementation does not have. */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
@@ -327,6 +367,38 @@ export function parseModelConfigWithInfo(json: unknown, file: string): ParsedMod
         cfg.init_noise = s;
         break;
       }
+      case 'loss':
+      case 'loss_function': {
+        const l = typeof v === 'string' ? LOSS_ALIASES[v] : undefined;
+        if (!l) fail(key, `one of ${[...LOSS_NAMES, 'PoissonLoss', 'MSE'].map((x) => `'${x}'`).join(', ')}`);
+        cfg.loss = l;
+        break;
+      }
+      case 'nonlinearity_type': {
+        const o = typeof v === 'string' ? NONLINEARITY_ALIASES[v] : undefined;
+        if (!o) fail(key, `one of ${[...OUTPUT_NONLINEARITIES, 'Log1Exp'].map((x) => `'${x}'`).join(', ')}`);
+        cfg.nonlinearity_type = o;
+        break;
+      }
+      case 'exclude':
+        cfg.exclude = parseExclude(v, (want) => fail(key, want));
+        break;
+      case 'dataset_config':
+      case 'dataset': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'an object (the dataset config)');
+        const d = v as Record<string, unknown>;
+        if ('exclude' in d && d.exclude !== null)
+          cfg.exclude = parseExclude(d.exclude, (want) => fail(`${key}.exclude`, want));
+        if ('normalize' in d) {
+          if (typeof d.normalize !== 'boolean')
+            throw new InputError(
+              file,
+              `config key '${key}.normalize' must be true or false, got ${JSON.stringify(d.normalize)}`,
+            );
+          cfg.normalize_data = d.normalize;
+        }
+        break;
+      }
     }
   }
   return { config: cfg, given, ignored };
@@ -357,13 +429,29 @@ function parseGridMeanPredictor(v: unknown, file: string): GridMeanPredictorConf
       `grid_mean_predictor.final_tanh must be true or false, got ${JSON.stringify(finalTanh)}`,
     );
   }
+  const hiddenLayers = int('hidden_layers', d.hidden_layers, 0);
   return {
     type: 'cortex',
     input_dimensions: int('input_dimensions', d.input_dimensions, 1),
-    hidden_layers: int('hidden_layers', d.hidden_layers, 0),
-    hidden_features: int('hidden_features', d.hidden_features, 1),
+    hidden_layers: hiddenLayers,
+    // neuralpredictors ignores hidden_features when there is no hidden layer (Lurz 2020's notebook sets it to 0)
+    hidden_features: int('hidden_features', d.hidden_features, hiddenLayers === 0 ? 0 : 1),
     final_tanh: finalTanh,
   };
+}
+
+/** `exclude`: a group name or a list of them (neuralpredictors takes either). */
+function parseExclude(v: unknown, fail: (want: string) => never): NormalizedGroup[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((x) => GROUPS.includes(x as NormalizedGroup)))
+    fail(`a list of ${GROUPS.map((g) => `'${g}'`).join(', ')}`);
+  return [...new Set(list as NormalizedGroup[])];
+}
+
+/** The groups a config leaves unnormalized: all with `dataset_config.normalize: false`, else its `exclude`. */
+export function excludedGroups(config: ModelConfig): NormalizedGroup[] {
+  if (config.normalize_data === false) return [...GROUPS];
+  return config.exclude ? [...config.exclude] : [];
 }
 
 /** The FullFactorized2d options a config asks for (DEFAULT_FACTORIZED_OPTIONS for keys it lacks). */

@@ -8,7 +8,7 @@
 import type { HostArray } from '../io/host_tensor';
 import { writeNpy } from '../io/npy';
 import type { ZipInput } from '../io/zip_archive';
-import type { SimulatedScan } from './simulate_scan';
+import { CALCIUM_NOISE_SD, type SimulatedScan } from './simulate_scan';
 
 export interface ReadoutTruth {
   /** Index of each simulated neuron among the ground-truth readout's neurons. */
@@ -79,7 +79,9 @@ export function scanTruthFiles(
     noise:
       truth.noise === 'poisson'
         ? 'Poisson(gain * rate) / response_scale'
-        : 'Gamma(shape = gain * rate, scale 1) / response_scale',
+        : truth.noise === 'calcium'
+          ? `(Poisson(gain * rate) + Normal(0, ${CALCIUM_NOISE_SD}^2)) / response_scale (dF/F-like, negative values)`
+          : 'Gamma(shape = gain * rate, scale 1) / response_scale',
     gain: truth.gain,
     calibration_median_oracle: truth.medianOracle,
     image_stats_train: { mean: truth.imageMean, std: truth.imageStd },

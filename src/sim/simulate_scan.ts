@@ -6,7 +6,8 @@
  * - true rates: the model's output for each image z-scored with the train-tier pixel statistics, exactly what
  *   a model trained through the loaders sees;
  * - responses: Poisson(gain * rate) / scale_n, or Gamma(shape = gain * rate, scale 1) / scale_n (a continuous
- *   response with the same mean and variance as the Poisson count); one global gain is calibrated so that the
+ *   response with the same mean and variance as the Poisson count), or calcium-like (dF/F with negative values:
+ *   the Poisson count plus N(0, CALCIUM_NOISE_SD^2), then / scale_n); one global gain is calibrated so that the
  *   median neuron's jackknife oracle on the test tier hits a target (0.55 like the fixture); scale_n, drawn
  *   log-uniformly from [0.5, 2] per neuron, gives each neuron its own units as in deconvolved calcium data;
  * - cortical coordinates: x, y = 300 µm * grid + offset from a given grid (e.g. the readout's source_grid),
@@ -22,7 +23,14 @@ import { imageStatistics, type ScanData } from './scan_writer';
 /** Rates (count, neurons), >= 0, for `count` images (count, C, H, W) z-scored as the loaders do. */
 export type Predict = (images: Float32Array, count: number) => Promise<Float32Array>;
 
-export type NoiseModel = 'poisson' | 'gamma';
+export type NoiseModel = 'poisson' | 'gamma' | 'calcium';
+
+/**
+ * 'calcium': a dF/F-like response, the Poisson count (spikes) plus Gaussian noise of this standard deviation in
+ * count units (the indicator's and the baseline estimate's noise, about one spike's transient): its mean is still
+ * the rate, but quiet trials go negative, as two-photon dF/F before spike inference does.
+ */
+export const CALCIUM_NOISE_SD = 1;
 
 export interface TrialCounts {
   train: number;
@@ -310,8 +318,12 @@ export async function simulateScan(opts: SimulateScanOptions): Promise<Simulated
   return { scan, truth };
 }
 
-/** One response with mean `mean`: a Poisson count, or a Gamma(shape = mean, scale 1) value (same variance). */
+/**
+ * One response with mean `mean`: a Poisson count, a Gamma(shape = mean, scale 1) value (same variance), or the count
+ * plus Gaussian noise (calcium).
+ */
 function draw(r: Rng, noise: NoiseModel, mean: number): number {
+  if (noise === 'calcium') return (mean > 0 ? r.poisson(mean) : 0) + CALCIUM_NOISE_SD * r.normal();
   if (mean <= 0) return 0;
   return noise === 'poisson' ? r.poisson(mean) : r.gamma(mean);
 }

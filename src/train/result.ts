@@ -6,6 +6,7 @@
 import type { Scan } from '../io/scan/types';
 import { factorizedConfigKeys, type ModelConfig } from '../model/config';
 import type { Encoder } from '../model/encoder';
+import { nonlinearityTypeName } from '../model/output_loss';
 import type { TrainableReadout } from '../model/readout_types';
 import type { CoreFineTuneOutcome } from './end_to_end/finetune_core';
 import type { CoreRegularizerOptions } from './end_to_end/regularizers';
@@ -19,6 +20,7 @@ import {
   sha256Hex,
 } from './export';
 import type { DrivenRun } from './optim/epoch_driver';
+import type { LossChoice } from './optim/losses';
 import type { CachePrecision } from './readout/feature_cache';
 import type { FineTuneOutcome, TestResult } from './readout/finetune';
 
@@ -49,6 +51,8 @@ export interface FineTuneRun {
   timings: { cacheS: number; trainS: number; testS: number };
   /** The core-output cache's precision; null when the core was trained (no cache). */
   cachePrecision: CachePrecision | null;
+  /** The loss and output nonlinearity it trained with (optim/losses.ts), and the note when they were chosen. */
+  lossChoice: LossChoice;
 }
 
 /** The frozen-core path's outcome (finetune.ts) with the model whose core it ran. */
@@ -62,6 +66,7 @@ export function frozenCoreRun(o: FineTuneOutcome, encoder: Encoder): FineTuneRun
     seed: o.seed,
     timings: o.timings,
     cachePrecision: o.cache.precision,
+    lossChoice: o.lossChoice,
   };
 }
 
@@ -76,6 +81,7 @@ export function coreFineTuneRun(o: CoreFineTuneOutcome): FineTuneRun {
     seed: o.seed,
     timings: o.timings,
     cachePrecision: null,
+    lossChoice: o.lossChoice,
   };
 }
 
@@ -89,6 +95,9 @@ export function trainingMetadata(run: FineTuneRun): Record<string, unknown> {
     batch_size: o.batchSize,
     max_epochs: o.schedule.maxEpochs,
     gamma_readout: o.gammaReadout,
+    loss: run.lossChoice.loss,
+    nonlinearity_type: nonlinearityTypeName(run.lossChoice.output),
+    ...(run.lossChoice.note ? { loss_note: run.lossChoice.note } : {}),
     ...(run.trainCore ? { core_regularizer: o.coreRegularizer } : {}),
     epochs: r.epochs,
     stop_reason: r.stopReason,
@@ -136,7 +145,31 @@ export function readoutMetadata(r: TrainableReadout): Record<string, unknown> {
     neurons: r.neurons,
     channels: r.channels,
     position_network: r.positionNet !== null,
+    positions: readoutPositions(r),
   };
+}
+
+/** How a readout's neurons get their positions: 'network' (from cortical coordinates), 'free' (one mu each); null: none. */
+export function readoutPositions(r: TrainableReadout): 'network' | 'free' | null {
+  return r.kind === 'gaussian' ? (r.positionNet ? 'network' : 'free') : null;
+}
+
+/**
+ * The config the run's model follows: the loaded one with what the run trained with (loss, output nonlinearity, the
+ * new Gaussian readout's position network or none), neuralpredictors' keys.
+ */
+export function trainedConfig(config: ModelConfig, run: FineTuneRun): ModelConfig & Record<string, unknown> {
+  const r = run.readout;
+  const out: ModelConfig & Record<string, unknown> = {
+    ...config,
+    loss: run.lossChoice.loss,
+    nonlinearity_type: run.lossChoice.output,
+  };
+  if (r.kind === 'gaussian') {
+    out.gauss_type = r.gaussType;
+    if (!r.positionNet) out.grid_mean_predictor = null;
+  }
+  return out;
 }
 
 export async function packageResult(run: FineTuneRun, c: ResultContext): Promise<ResultFiles> {
@@ -151,7 +184,7 @@ export async function packageResult(run: FineTuneRun, c: ResultContext): Promise
       core_file: c.checkpoint.file,
       data_key: c.dataKey,
       scan: c.scan.name,
-      config: c.config,
+      config: trainedConfig(c.config, run),
       readout: readoutMetadata(r),
       training: trainingMetadata(run),
       seed: run.seed,

@@ -15,19 +15,20 @@ import type { Scan } from '../../io/scan';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
 import { tierIndices } from '../../io/scan/tiers';
 import { medianGridError } from '../../metrics/grid_error';
-import { factorizedOptionsFromConfig } from '../../model/config';
+import { excludedGroups, factorizedOptionsFromConfig } from '../../model/config';
+import { LOSS_NAMES, type LossName, OUTPUT_NONLINEARITIES, type OutputNonlinearity } from '../../model/output_loss';
 import { GAUSS_TYPES, type GaussType, READOUT_KINDS, type ReadoutKind } from '../../model/readout_types';
 import { CORE_FINETUNE_LR, fineTuneCoreAndReadout } from '../../train/end_to_end/finetune_core';
 import { openFrozenCore } from '../../train/frozen_core';
-import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
+import { chooseLoss, DEFAULT_GAMMA_READOUT, type LossChoice } from '../../train/optim/losses';
 import { REFERENCE_SCHEDULE } from '../../train/optim/schedule';
 import { type CachePrecision, DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
 import { fineTuneReadout, planCache } from '../../train/readout/finetune';
 import {
   type FactorizedInitOptions,
   REFERENCE_FACTORIZED,
-  REFERENCE_READOUT,
   type ReadoutInitOptions,
+  readoutInitFromConfig,
 } from '../../train/readout/readout_init';
 import { evalPositions } from '../../train/readout/readout_step';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/readout/trainer';
@@ -41,7 +42,7 @@ export const summary =
   'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): ' +
   '--checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] ' +
   '[--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] ' +
-  '[--metadata M.json] [--truth-grid G.npy]';
+  '[--metadata M.json] [--truth-grid G.npy] [--loss poisson|mse|gaussian] [--output elu|softplus|identity] [--free-mu]';
 
 const OPTIONS = [
   'checkpoint',
@@ -65,6 +66,8 @@ const OPTIONS = [
   'max-cache-gb',
   'threads',
   'readout-type',
+  'loss',
+  'output',
 ];
 
 export async function run(argv: string[]): Promise<void> {
@@ -82,7 +85,12 @@ export async function run(argv: string[]): Promise<void> {
     throw new UsageError(`--readout-type must be gaussian or factorized, got '${readoutType}'`);
   }
   const factorized = readoutType === 'factorized';
-  const gamma = args.number('gamma-readout', DEFAULT_GAMMA_READOUT);
+  const lossArg = args.get('loss') as LossName | undefined;
+  if (lossArg !== undefined && !LOSS_NAMES.includes(lossArg))
+    throw new UsageError(`--loss must be ${LOSS_NAMES.join(', ')}, got '${lossArg}'`);
+  const outputArg = args.get('output') as OutputNonlinearity | undefined;
+  if (outputArg !== undefined && !OUTPUT_NONLINEARITIES.includes(outputArg))
+    throw new UsageError(`--output must be ${OUTPUT_NONLINEARITIES.join(', ')}, got '${outputArg}'`);
   const maxCacheBytes = args.number('max-cache-gb', 8) * 2 ** 30;
   const threads = args.number('threads', Math.min(4, availableParallelism()));
   if (!(threads >= 1) || !Number.isInteger(threads))
@@ -93,9 +101,9 @@ export async function run(argv: string[]): Promise<void> {
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
   if (!(batchSize >= 1) || !Number.isInteger(batchSize))
     throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
-  const gaussType = (args.get('gauss-type') ?? 'full') as GaussType;
-  if (!GAUSS_TYPES.includes(gaussType))
-    throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussType}'`);
+  const gaussTypeArg = args.get('gauss-type') as GaussType | undefined;
+  if (gaussTypeArg !== undefined && !GAUSS_TYPES.includes(gaussTypeArg))
+    throw new UsageError(`--gauss-type must be full, uncorrelated or isotropic, got '${gaussTypeArg}'`);
   const precision = (args.get('cache-precision') ?? DEFAULT_CACHE_PRECISION) as CachePrecision;
   if (!['float32', 'float16', 'bfloat16'].includes(precision))
     throw new UsageError(`--cache-precision must be float32, float16 or bfloat16, got '${precision}'`);
@@ -107,7 +115,12 @@ export async function run(argv: string[]): Promise<void> {
 
   const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
   const arch = files.architecture;
-  const scan = await loadScanFromPath(scanPath, { scale });
+  const cfg = files.config.config;
+  // the dataset config's normalization (exclude, normalize: false) and the readout's settings come from the config
+  const exclude = excludedGroups(cfg);
+  if (exclude.length) log(`not normalized (config): ${exclude.join(', ')}`);
+  const gamma = args.number('gamma-readout', cfg.gamma_readout ?? DEFAULT_GAMMA_READOUT);
+  const scan = await loadScanFromPath(scanPath, { scale, exclude });
   for (const w of scan.warnings) log(`${scanPath}: ${w}`);
   const [c, h, w] = arch.core.inputShape;
   const [sc, sh, sw] = scan.imageShape;
@@ -117,16 +130,27 @@ export async function run(argv: string[]): Promise<void> {
       `images are ${sc}x${sh}x${sw} (after --scale ${scale}), the core takes ${c}x${h}x${w}`,
     );
   }
-  const freeMu = args.has('free-mu');
+  let freeMu = args.has('free-mu') || cfg.grid_mean_predictor === null;
+  // what was chosen for the user (free positions, the MSE loss): logged and in the JSON's `notes`
+  const notes: string[] = [];
   if (factorized) {
     for (const o of ['gauss-type', 'free-mu']) {
       if (args.has(o)) log(`--${o} does nothing with --readout-type factorized (no Gaussians)`);
     }
   } else if (!freeMu && !scan.cellMotorCoordinates) {
-    throw new InputError(
-      scanPath,
-      'no meta/neurons/cell_motor_coordinates.npy for the position network (use --free-mu to learn one position per neuron)',
+    freeMu = true;
+    notes.push(
+      'no meta/neurons/cell_motor_coordinates.npy for the position network: learning one position per neuron (free positions)',
     );
+    log(`${scanPath}: ${notes.at(-1)}`);
+  }
+  const positions = factorized ? null : freeMu ? 'free' : 'network';
+  // Poisson unless asked, or MSE (with a note) when the training responses go negative; Poisson asked on such
+  // responses is an error naming the scan
+  const lossChoice = chooseLoss(scan, tierIndices(scan, 'train'), { loss: lossArg, output: outputArg }, scanPath);
+  if (lossChoice.note) {
+    notes.push(lossChoice.note);
+    log(`${scanPath}: ${lossChoice.note}`);
   }
   const truthGrid = args.get('truth-grid');
   let truth: Float32Array | null = null;
@@ -137,13 +161,9 @@ export async function run(argv: string[]): Promise<void> {
     truth = Float32Array.from(t.data as Float32Array);
   }
   const dataKey = args.get('data-key') ?? scan.dataKey;
-  const readoutOptions = {
-    ...REFERENCE_READOUT,
-    gaussType,
-    positionNet: freeMu ? null : REFERENCE_READOUT.positionNet,
-  };
+  const readoutOptions = readoutInitFromConfig(cfg, freeMu);
+  if (gaussTypeArg) readoutOptions.gaussType = gaussTypeArg;
   // the factorized readout's options from the config (neuralpredictors' keys), its weight from --gamma-readout if given
-  const cfg = files.config.config;
   const factorizedOptions: FactorizedInitOptions = {
     initNoise: cfg.init_noise ?? REFERENCE_FACTORIZED.initNoise,
     options: { ...factorizedOptionsFromConfig(cfg), ...(args.has('gamma-readout') ? { regWeight: gamma } : {}) },
@@ -161,7 +181,7 @@ export async function run(argv: string[]): Promise<void> {
         files,
         scan,
         dataKey,
-        { readoutType, readout: readoutOptions, factorized: factorizedOptions },
+        { readoutType, readout: readoutOptions, factorized: factorizedOptions, ...lossOf(lossChoice, scanPath) },
         train,
         log,
       )
@@ -169,12 +189,14 @@ export async function run(argv: string[]): Promise<void> {
         files,
         checkpointBytes,
         scan,
-        { readoutType, readout: readoutOptions, factorized: factorizedOptions },
+        { readoutType, readout: readoutOptions, factorized: factorizedOptions, ...lossOf(lossChoice, scanPath) },
         train,
         { precision, maxCacheBytes, threads, backend },
         log,
       );
   try {
+    // the paths resolve the loss again from the explicit choice; the note of the first resolution is the user's
+    trained.lossChoice = lossChoice;
     const { readout, test } = trained;
     const fullModel = args.get('full-model');
     const exported = await packageResult(trained, {
@@ -212,6 +234,10 @@ export async function run(argv: string[]): Promise<void> {
       checkpoint: files.checkpointPath,
       backend,
       readout_type: readoutType,
+      loss: lossChoice.loss,
+      output: lossChoice.output,
+      positions,
+      notes,
       ...(gridError !== null ? { grid_error_median: gridError } : {}),
       best_validation_correlation: trained.result.bestValCorrelation,
       epochs: trained.result.epochs,
@@ -250,6 +276,14 @@ interface ReadoutChoice {
   readoutType: ReadoutKind;
   readout: ReadoutInitOptions;
   factorized: FactorizedInitOptions;
+  loss: LossName;
+  output: OutputNonlinearity;
+  scanFile: string;
+}
+
+/** The resolved loss as both fine-tuning paths take it (resolved again there to the same choice). */
+function lossOf(c: LossChoice, scanFile: string): Pick<ReadoutChoice, 'loss' | 'output' | 'scanFile'> {
+  return { loss: c.loss, output: c.output, scanFile };
 }
 
 /** The frozen-core path: the core's outputs cached once (in worker threads when asked), then the readout alone. */

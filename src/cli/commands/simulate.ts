@@ -49,7 +49,7 @@ import {
 } from '../load_model';
 
 export const summary =
-  'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma] [--oracle 0.55 | --gain G] [--name NAME]' +
+  'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma|calcium | --calcium] [--oracle 0.55 | --gain G] [--name NAME]' +
   "; cell types on the checkpoint's core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; " +
   "the project's Gabor cells: --population gabor [--cell-types K] (no checkpoint)";
 
@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<void> {
       'position-range',
       'population',
     ],
-    ['force'],
+    ['force', 'calcium'],
   );
   const out = args.require('out');
   const neurons = args.number('neurons', NaN);
@@ -145,9 +145,12 @@ export async function run(argv: string[]): Promise<void> {
   const seed = args.number('seed', NaN);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${args.get('seed') ?? ''}'`);
   const trials = parseTrials(args);
-  const noise = (args.get('noise') ?? 'poisson') as NoiseModel;
-  if (noise !== 'poisson' && noise !== 'gamma')
-    throw new UsageError(`--noise must be poisson or gamma, got '${noise}'`);
+  // --calcium: dF/F-like responses with negative values (src/sim/simulate_scan.ts, CALCIUM_NOISE_SD)
+  if (args.has('calcium') && args.has('noise') && args.get('noise') !== 'calcium')
+    throw new UsageError(`--calcium is --noise calcium; it cannot go with --noise ${args.get('noise')}`);
+  const noise = (args.has('calcium') ? 'calcium' : (args.get('noise') ?? 'poisson')) as NoiseModel;
+  if (noise !== 'poisson' && noise !== 'gamma' && noise !== 'calcium')
+    throw new UsageError(`--noise must be poisson, gamma or calcium, got '${noise}'`);
   const gain = args.has('gain') ? args.number('gain', NaN) : undefined;
   const targetOracle = args.number('oracle', 0.55);
   const isZip = out.toLowerCase().endsWith('.zip');
@@ -176,6 +179,7 @@ export async function run(argv: string[]): Promise<void> {
       'config',
       'readout',
       'noise',
+      'calcium',
       'gain',
       'type-channels',
       'position-range',

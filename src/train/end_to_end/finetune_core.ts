@@ -18,11 +18,13 @@ import { evaluate } from '../../metrics/evaluate';
 import { inferArchitecture } from '../../model/architecture';
 import { factorizedOptionsFromConfig, type ModelConfig } from '../../model/config';
 import type { Encoder } from '../../model/encoder';
+import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import { readoutToStateDict } from '../../model/to_state_dict';
 import type { Rng } from '../../util/rng';
 import { trainableReadoutFromStateDict } from '../export';
 import { TrainingControl } from '../optim/control';
+import { chooseLoss, type LossChoice } from '../optim/losses';
 import type { TestResult } from '../readout/finetune';
 import {
   type FactorizedInitOptions,
@@ -74,6 +76,11 @@ export interface CoreFineTuneSetup {
   control?: TrainingControl;
   /** Called once the model exists, before training (live views read its readout; it changes in place). */
   onEncoder?: (encoder: Encoder, dataKey: string) => void;
+  /** The loss and output (as the frozen-core path: absent = Poisson on elu + 1, MSE for negative responses). */
+  loss?: LossName;
+  output?: OutputNonlinearity;
+  /** Names the scan in errors (default its name). */
+  scanFile?: string;
 }
 
 export interface CoreFineTuneOutcome {
@@ -89,6 +96,8 @@ export interface CoreFineTuneOutcome {
   lr: number;
   /** cacheS is always 0 (no cache), kept so both paths report the same timings. */
   timings: { cacheS: number; trainS: number; testS: number };
+  /** The loss and output the run trained with, and the note when they were chosen for the user. */
+  lossChoice: LossChoice;
 }
 
 /** The core regularizer a config asks for (neuralpredictors' gamma_input / gamma_hidden; Sensorium SOTA otherwise). */
@@ -168,12 +177,19 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
     throw new InputError(scan.name, `no '${tiers.train}' trials to train on`);
   if (tierIndices(scan, tiers.validation).length === 0)
     throw new InputError(scan.name, `no '${tiers.validation}' trials for early stopping`);
+  const lossChoice = chooseLoss(
+    scan,
+    tierIndices(scan, tiers.train),
+    { loss: s.loss, output: s.output },
+    s.scanFile ?? scan.name,
+  );
   const dataKey = s.dataKey ?? scan.dataKey;
   const data = endToEndScan(scan, { key: dataKey, tiers });
   const seed = s.train?.seed ?? 42;
   const lr = s.train?.lr ?? CORE_FINETUNE_LR;
   const readout = { ...newReadoutFor(data), type: s.readoutType };
   const encoder = encoderWithNewReadouts(s.stateDict, config, [readout], seed, s.file);
+  encoder.output = lossChoice.output;
   try {
     s.onEncoder?.(encoder, dataKey);
     const t1 = performance.now();
@@ -187,6 +203,7 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
         ...(factorized ? { gammaReadout: fOpts.options.regWeight } : {}),
         seed,
         lr,
+        loss: lossChoice.loss,
         trainCore: true,
       },
       s.onEvent,
@@ -212,6 +229,7 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
       seed,
       lr,
       timings: { cacheS: 0, trainS, testS: (performance.now() - t2) / 1000 },
+      lossChoice,
     };
   } catch (e) {
     encoder.dispose();
@@ -228,6 +246,7 @@ export async function hostReadout(encoder: Encoder, key: string): Promise<Traina
     r.kind === 'factorized' ? { factorized: r.options } : { finalTanh: r.positionNetwork?.finalTanh ?? true },
   );
   out.eluOffset = encoder.eluOffset;
+  if (encoder.output !== 'elu') out.output = encoder.output;
   return out;
 }
 

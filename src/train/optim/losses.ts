@@ -8,7 +8,10 @@
  * is scaled up more), and the L1 term is added unscaled. The fused kernel computes the Poisson part and its
  * gradient; this module holds the constants and the host-side pieces.
  */
+import { InputError } from '../../io/host_tensor';
+import type { Scan } from '../../io/scan/types';
 import { correlationPerNeuron, nanToZero } from '../../metrics/correlation';
+import { checkLossOutput, type LossName, lossClassName, type OutputNonlinearity } from '../../model/output_loss';
 
 /** eps inside the log: neuralpredictors' PoissonLoss passes bias=1e-8 to torch's PoissonNLLLoss. */
 export const poissonEps = 1e-8;
@@ -44,4 +47,65 @@ export function meanCorrelation(
   let s = 0;
   for (let i = 0; i < c.length; i++) s += c[i];
   return s / neurons;
+}
+
+/** What a fine-tuning run trains with, and why (one line for the CLI and the page, or null for the defaults). */
+export interface LossChoice {
+  loss: LossName;
+  output: OutputNonlinearity;
+  /** Set when the choice was made for the user (negative responses -> MSE). */
+  note: string | null;
+}
+
+/** Entries of the responses of `trials` below 0, and their minimum (raw units: the normalization only scales). */
+export function negativeResponses(
+  scan: Scan,
+  trials: ArrayLike<number>,
+): { count: number; total: number; min: number } {
+  const N = scan.nNeurons,
+    R = scan.responses;
+  let count = 0,
+    min = Infinity;
+  for (let k = 0; k < trials.length; k++) {
+    const o = trials[k] * N;
+    for (let n = 0; n < N; n++) {
+      const v = R[o + n];
+      if (v < 0) count++;
+      if (v < min) min = v;
+    }
+  }
+  return { count, total: trials.length * N, min };
+}
+
+/**
+ * The loss and output for a scan's training trials. Poisson (on elu + 1) unless asked otherwise; when the training
+ * responses hold negative values (calcium dF/F before spike inference) the Poisson loss is undefined, so an explicit
+ * Poisson request is an error naming the scan file, and without a request the MSE loss is picked with a note.
+ */
+export function chooseLoss(
+  scan: Scan,
+  trainTrials: ArrayLike<number>,
+  requested: { loss?: LossName; output?: OutputNonlinearity },
+  scanFile: string,
+): LossChoice {
+  const output = requested.output ?? 'elu';
+  const neg = negativeResponses(scan, trainTrials);
+  const what = () =>
+    `${neg.count} of ${neg.total} training responses are negative (min ${neg.min.toPrecision(3)}; calcium dF/F?)`;
+  let loss = requested.loss;
+  let note: string | null = null;
+  if (neg.count > 0) {
+    if (loss === 'poisson')
+      throw new InputError(
+        scanFile,
+        `${what()}: the Poisson loss is undefined for negative responses; choose the MSE loss (--loss mse)`,
+      );
+    if (loss === undefined) {
+      loss = 'mse';
+      note = `${what()}: the Poisson loss is undefined for them, training with the MSE loss (${lossClassName('mse')})`;
+    }
+  }
+  loss ??= 'poisson';
+  checkLossOutput(loss, output);
+  return { loss, output, note };
 }

@@ -10,8 +10,10 @@ import type { Scan } from '../../io/scan/types';
 import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
 import { columnMeans } from '../../metrics/correlation';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
+import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type { ReadoutKind, TrainableReadout } from '../../model/readout_types';
 import { TrainingControl } from '../optim/control';
+import { chooseLoss, type LossChoice } from '../optim/losses';
 import {
   buildFeatureCache,
   type CachePrecision,
@@ -46,6 +48,14 @@ export interface FineTuneSetup {
   train?: TrainOptionsInput;
   /** The encoder's elu_offset (0 for published models). */
   eluOffset?: number;
+  /**
+   * The loss and output nonlinearity (model/output_loss.ts). Loss absent: Poisson, or MSE with a note when the
+   * training responses hold negative values (optim/losses.ts chooseLoss); output absent: elu + 1.
+   */
+  loss?: LossName;
+  output?: OutputNonlinearity;
+  /** Names the scan in errors (default its name). */
+  scanFile?: string;
   cachePrecision?: CachePrecision;
   /** Images per core forward while caching. */
   cacheChunk?: number;
@@ -78,6 +88,8 @@ export interface FineTuneOutcome {
   test: TestResult | null;
   seed: number;
   timings: { cacheS: number; trainS: number; testS: number };
+  /** The loss and output the run trained with, and the note when they were chosen for the user. */
+  lossChoice: LossChoice;
 }
 
 /** Trials the readout training needs, per tier, and the cache they take. */
@@ -117,6 +129,7 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
       `the core-output cache for ${plan.images} images would take ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision}), more than the ${(s.maxCacheBytes / 2 ** 30).toFixed(2)} GiB allowed`,
     );
   }
+  const lossChoice = chooseLoss(scan, plan.train, { loss: s.loss, output: s.output }, s.scanFile ?? scan.name);
   const control = s.control ?? new TrainingControl();
   const t0 = performance.now();
   const all = new Int32Array(plan.train.length + plan.validation.length + plan.test.length);
@@ -164,6 +177,7 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     );
   }
   readout.eluOffset = s.eluOffset ?? 0;
+  if (lossChoice.output !== 'elu') readout.output = lossChoice.output;
   s.onReadout?.(readout);
 
   const t1 = performance.now();
@@ -177,7 +191,7 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
       validation: { trials: plan.validation, responses: valResponses },
     },
     readout,
-    { ...s.train, seed },
+    { ...s.train, seed, loss: lossChoice.loss },
     s.onEvent,
     control,
     ws,
@@ -194,6 +208,7 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     test,
     seed,
     timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 },
+    lossChoice,
   };
 }
 

@@ -15,6 +15,7 @@
  * Deterministic for a seed (src/util/rng.ts), draw order: position network, means, sigma.
  */
 
+import type { ModelConfig } from '../../model/config';
 import { initFactorizedReadout } from '../../model/factorized_readout';
 import {
   DEFAULT_FACTORIZED_OPTIONS,
@@ -43,6 +44,32 @@ export const REFERENCE_READOUT: ReadoutInitOptions = {
   initSigma: 0.1,
   positionNet: SENSORIUM_POSITION_NET,
 };
+
+/**
+ * A new Gaussian readout's settings from a neuralpredictors config (keys it lacks: REFERENCE_READOUT's values):
+ * init_mu_range, init_sigma, gauss_type and the position network (grid_mean_predictor: input_dimensions,
+ * hidden_layers (0: one Linear), hidden_features, final_tanh; null: free means). `freeMu` forces free means.
+ */
+export function readoutInitFromConfig(config: Partial<ModelConfig>, freeMu = false): ReadoutInitOptions {
+  const g = config.grid_mean_predictor;
+  const positionNet: PositionNetConfig | null =
+    freeMu || g === null
+      ? null
+      : g === undefined
+        ? REFERENCE_READOUT.positionNet
+        : {
+            inputDimensions: g.input_dimensions,
+            hiddenLayers: g.hidden_layers,
+            hiddenFeatures: g.hidden_features,
+            finalTanh: g.final_tanh,
+          };
+  return {
+    gaussType: config.gauss_type ?? REFERENCE_READOUT.gaussType,
+    initMuRange: config.init_mu_range ?? REFERENCE_READOUT.initMuRange,
+    initSigma: config.init_sigma ?? REFERENCE_READOUT.initSigma,
+    positionNet,
+  };
+}
 
 export interface ReadoutInitData {
   neurons: number;
