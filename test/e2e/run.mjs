@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FIXTURES as fixtures } from '../fixtures/e2e_paths.mjs';
+import { COMMON_FLAGS, WEBGPU_FLAGS } from './chromium_flags.mjs';
 import { startStaticServer } from './static_server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -40,27 +41,6 @@ mkdirSync(shotsDir, { recursive: true });
 
 const { chromium } = await import('playwright-core');
 
-const COMMON_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--disable-domain-reliability',
-  '--no-pings',
-  '--metrics-recording-only',
-];
-// WebGPU in headless Chromium without a GPU: SwiftShader's Vulkan implementation as the adapter.
-const WEBGPU_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-];
 // Without the WebGPU flags navigator.gpu exists but requestAdapter() gives null, as on a browser whose GPU is
 // blocklisted; WebGL still works there (software rendering), so the app must fall back to it.
 const NO_WEBGPU_FLAGS = [];
