@@ -14,7 +14,8 @@
  *
  * Usage: node --import tsx bench/factorized.ts [--neurons 7776,1000] [--batch 64] [--neuralpredictors DIR]
  *        [--options wasm,js,tfjs] [--torch-threads 1,2] [--passes 1,2,4] [--tiles 4x2u4,...]
- * Without --neuralpredictors (a folder holding the neuralpredictors package) the PyTorch side is skipped.
+ * --neuralpredictors: a folder holding the neuralpredictors package (default: the vendored third_party/neuralpredictors).
+ * npm run bench runs this with --neurons 7776 --options wasm --torch-threads 1,2 and reports its JSON line.
  * Prints one line per measurement and a JSON line at the end. Single-threaded on our side. Each measurement is
  * given as wall-clock images/s and as images per CPU-second (process CPU time), which on a loaded machine is the
  * fairer measure (the same for PyTorch with 1 thread).
@@ -32,7 +33,7 @@ import { FullFactorized2d } from '../src/model/factorized_readout';
 import { Adam } from '../src/train/optim/adam';
 import { FeatureCache } from '../src/train/readout/feature_cache';
 import { Rng } from '../src/util/rng';
-import { TORCH_PYTHON } from '../test/fixtures/paths';
+import { NEURALPREDICTORS, TORCH_PYTHON } from '../test/fixtures/paths';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +51,7 @@ const TILES = arg('tiles', '')
     const m = /^(\d+)x(\d+)u(\d+)$/.exec(t)!;
     return { mr: +m[1], nv: +m[2], unroll: +m[3] };
   });
-const NP = arg('neuralpredictors', '');
+const NP = arg('neuralpredictors', NEURALPREDICTORS);
 const TORCH_THREADS = arg('torch-threads', '1,2');
 const [C, H, W] = [64, 28, 56];
 const HW = H * W;
@@ -224,8 +225,8 @@ async function timeTfjs(
 }
 
 function torchSide(): unknown {
-  if (!NP) {
-    log('PyTorch: skipped (no --neuralpredictors DIR)');
+  if (!existsSync(`${NP}/neuralpredictors`)) {
+    log(`PyTorch: skipped (no neuralpredictors package in ${NP})`);
     return null;
   }
   const python = TORCH_PYTHON;

@@ -7,59 +7,37 @@ standard_trainer loop (batch 64, loss scaled by sqrt(trials in the dataset / bat
 validation correlation as the objective). Prints one JSON line per run: lr, seed, epochs, best validation
 correlation, the median distance of the learned positions from the true ones and the common offset.
 
-neuralpredictors is not installable here (no PyPI); point --neuralpredictors at a checkout of
-github.com/sinzlab/neuralpredictors (its tqdm import is stubbed: progress bars are not needed).
+neuralpredictors: the vendored copy in third_party/neuralpredictors, or --neuralpredictors PATH (a folder holding
+the package); its tqdm import is stubbed (progress bars are not needed).
 
-Usage: python bench/neuralpredictors_seeds.py --neuralpredictors PATH [--runs 0.009:1,0.005:1,...] [--threads 1]
+Usage: python bench/neuralpredictors_seeds.py [--neuralpredictors PATH] [--runs 0.009:1,0.005:1,...] [--threads 1]
 (with the Python that scripts/setup_torch.sh makes)
 """
 import argparse
-import importlib.machinery
-import io
 import json
 import os
-import sys
 import time
-import types
-import zipfile
 
 import numpy as np
 import torch
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "..", "test", "fixtures")
+from np_static_sim import FIX, import_neuralpredictors, load_static_sim
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--neuralpredictors", required=True, help="path of a neuralpredictors checkout (the folder holding the package)")
+    ap.add_argument("--neuralpredictors", default=None, help="a folder holding the neuralpredictors package (default: third_party/neuralpredictors)")
     ap.add_argument("--runs", default="0.009:1,0.005:1,0.009:2,0.005:2")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    tq = types.ModuleType("tqdm")
-    tq.__spec__ = importlib.machinery.ModuleSpec("tqdm", None)
-    tq.tqdm = lambda it=None, *args, **kw: it
-    sys.modules.setdefault("tqdm", tq)
-    sys.path.insert(0, a.neuralpredictors)
-    sys.path.insert(0, HERE)  # bench/torch_reference.py
+    import_neuralpredictors(a.neuralpredictors)
     from neuralpredictors.layers.readouts.gaussian import FullGaussian2d
     from neuralpredictors.measures.modules import PoissonLoss
     from neuralpredictors.training.early_stopping import early_stopping
     from torch_reference import load_model
 
     torch.set_num_threads(a.threads)
-    z = zipfile.ZipFile(os.path.join(FIX, "sim-scan", "static-sim-a.zip"))
-    npy = lambda name: np.load(io.BytesIO(z.read("static-sim-a/" + name)), allow_pickle=False)
-    tiers = npy("meta/trials/tiers.npy")
+    x, y, coords, tiers = load_static_sim()
     T = len(tiers)
-    images = np.stack([npy(f"data/images/{i}.npy") for i in range(T)]).astype(np.float32)
-    responses = np.stack([npy(f"data/responses/{i}.npy") for i in range(T)]).astype(np.float32)
-    # NeuroNormalizer: images (x - mean) / std; responses * precision, precision = 1 / std above 1% of the mean std
-    x = (images - float(npy("meta/statistics/images/all/mean.npy"))) / float(npy("meta/statistics/images/all/std.npy"))
-    std = npy("meta/statistics/responses/all/std.npy").astype(np.float32)
-    threshold = 0.01 * std.mean()
-    y = responses * np.where(std > threshold, 1 / std, 1 / threshold).astype(np.float32)
-    coords = npy("meta/neurons/cell_motor_coordinates.npy").astype(np.float32)[:, :2]  # input_dimensions 2
     truth = np.load(os.path.join(FIX, "sim-scan", "static-sim-a-truth", "true_grid.npy"))
     tr, va = np.where(tiers == "train")[0], np.where(tiers == "validation")[0]
     core = load_model(os.path.join(FIX, "sensorium-sota", "model.pth"), json.load(open(os.path.join(FIX, "sensorium-sota", "config.json"))))[0]
