@@ -7,6 +7,10 @@ import { useState } from 'react';
 import { ARRAY_ROLES, type ArrayMapping, type ArrayRole } from '../../io/arrays';
 import { useStore } from '../../state/store';
 
+/** One part per line: its name and expected shape, the menu below at full width (the sidebar is narrow). */
+const FIELD = { display: 'flex', flexDirection: 'column', gap: 2, marginBottom: 6 } as const;
+const WIDE = { width: '100%' } as const;
+
 export function ArrayMappingDialog() {
   const pending = useStore((s) => s.arrayMapping);
   const confirm = useStore((s) => s.confirmArrayMapping);
@@ -54,15 +58,19 @@ function MappingForm({
           <li key={n}>{n}</li>
         ))}
       </ul>
-      <div className="settings small">
+      <div className="small">
         {ARRAY_ROLES.map(({ role, label, shape, required }) => (
-          <label key={role} className="row">
+          <label key={role} style={FIELD}>
             <span>
-              {label}
-              {required ? ' *' : ''} <span className="muted">{shape}</span>
+              <strong>
+                {label}
+                {required ? ' *' : ''}
+              </strong>{' '}
+              <span className="muted">{shape}</span>
             </span>
             <select
               data-testid={`array-role-${role}`}
+              style={WIDE}
               value={mapping[role] ?? ''}
               onChange={(e) => set(role, e.target.value)}
             >
@@ -76,10 +84,10 @@ function MappingForm({
           </label>
         ))}
         {!mapping.tiers && (
-          <>
-            <label className="row">
+          <div className="row">
+            <label style={FIELD}>
               <span>
-                validation share <span className="muted">of the single-presentation images (seeded split)</span>
+                <strong>validation share</strong> <span className="muted">of the images, seeded</span>
               </span>
               <input
                 data-testid="array-validation-fraction"
@@ -91,8 +99,8 @@ function MappingForm({
                 onChange={(e) => setFraction(e.target.value)}
               />
             </label>
-            <label className="row">
-              <span>split seed</span>
+            <label style={FIELD}>
+              <strong>split seed</strong>
               <input
                 data-testid="array-seed"
                 type="number"
@@ -101,7 +109,7 @@ function MappingForm({
                 onChange={(e) => setSeed(e.target.value)}
               />
             </label>
-          </>
+          </div>
         )}
       </div>
       {pending.error && (
