@@ -25,6 +25,7 @@ import {
   coreCellTypeReadoutStateDict,
   makeCoreCellTypes,
 } from '../../sim/core_cell_types';
+import { asMatchedScan, matchedScanName, matchedScanSeed } from '../../sim/matched_scans';
 import { scanTruthFiles } from '../../sim/scan_truth_files';
 import { type ScanData, scanFiles, writeScanZip } from '../../sim/scan_writer';
 import {
@@ -51,7 +52,7 @@ import {
 export const summary =
   'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma|calcium | --calcium] [--oracle 0.55 | --gain G] [--name NAME]' +
   "; cell types on the checkpoint's core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; " +
-  "the project's Gabor cells: --population gabor [--cell-types K] (no checkpoint)";
+  "the project's Gabor cells: --population gabor [--cell-types K] [--matched-scans K] (no checkpoint)";
 
 /** `--trials train,validation,testImages x repeats`, e.g. 4000,500,100x10. */
 function parseTrials(args: ParsedArgs): TrialCounts {
@@ -135,6 +136,7 @@ export async function run(argv: string[]): Promise<void> {
       'type-channels',
       'position-range',
       'population',
+      'matched-scans',
     ],
     ['force', 'calcium'],
   );
@@ -189,8 +191,22 @@ export async function run(argv: string[]): Promise<void> {
     for (const o of modelOnly) {
       if (args.has(o)) throw new UsageError(`--${o} does not apply to --population gabor (the project's Gabor cells)`);
     }
-    return simulateGabor(output, { neurons, seed, trials, targetOracle, cellTypes });
+    // --matched-scans K: the same neurons in K scans (src/sim/matched_scans.ts), <name>-1 ... <name>-K
+    const matched = args.number('matched-scans', 1);
+    if (!Number.isInteger(matched) || matched < 1 || matched > 20)
+      throw new UsageError(`--matched-scans must be an integer from 1 to 20, got '${args.get('matched-scans')}'`);
+    if (matched > 1 && args.has('truth'))
+      throw new UsageError('--truth cannot name the truth folders of matched scans');
+    const outputs = Array.from({ length: matched }, (_, k) => matchedOutput(output, k, matched));
+    for (const m of outputs.slice(1))
+      for (const p of [m.out, m.truthDir])
+        if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
+    for (const [k, m] of outputs.entries())
+      await simulateGabor(m, { neurons, seed, trials, targetOracle, cellTypes }, matched > 1 ? k : undefined);
+    return;
   }
+  if (args.has('matched-scans'))
+    throw new UsageError('--matched-scans applies to --population gabor (the model populations do not write them yet)');
   if (cellTypes === undefined) {
     for (const o of ['type-channels', 'position-range']) {
       if (args.has(o)) throw new UsageError(`--${o} needs --cell-types K`);
@@ -351,11 +367,23 @@ function median(x: ArrayLike<number>): number {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** `--population gabor`: the demo's simulated V1 (simulateV1Scan), optionally as K cell types. */
-async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number }): Promise<void> {
+/** Output k of K matched scans: `<name>-<k+1>` beside --out (zip or folder) and its `-truth` folder. */
+function matchedOutput(o: Output, k: number, count: number): Output {
+  if (count === 1) return o;
+  const name = matchedScanName(o.name, k, count);
+  const out = join(dirname(o.out), o.isZip ? `${name}.zip` : name);
+  return { out, isZip: o.isZip, name, truthDir: join(dirname(o.out), `${name}-truth`) };
+}
+
+/**
+ * `--population gabor`: the demo's simulated V1 (simulateV1Scan), optionally as K cell types; `matched` = k: matched
+ * scan k of a set (src/sim/matched_scans.ts: the same neurons, its own images and noise, multi_match_id).
+ */
+async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number }, matched?: number): Promise<void> {
   const note = progressNote();
-  const v = simulateV1Scan({
+  const raw = simulateV1Scan({
     name: o.name,
+    ...(matched !== undefined && { scanSeed: matchedScanSeed(c.seed + 7919, matched) }),
     animalSeed: c.seed,
     nNeurons: c.neurons,
     nTrain: c.trials.train,
@@ -366,6 +394,7 @@ async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number 
     ...(c.cellTypes !== undefined && { population: { cellTypes: c.cellTypes } }),
     onProgress: (done, total) => note('rates', done, total),
   });
+  const v = matched === undefined ? raw : { ...raw, scan: asMatchedScan(raw.scan, matched) };
   await writeOutputs(o, v.scan, v1TruthFiles(v, undefined, basename(o.truthDir)));
   const K = v.truth.population.cellTypes?.length;
   const types = Array.from(v.scan.cellTypes ?? []);
@@ -376,6 +405,10 @@ async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number 
       gain: v.truth.gain,
       median_expected_oracle: median(v.truth.expectedOracle),
       population: 'gabor',
+      ...(matched !== undefined && {
+        matched_scan: matched + 1,
+        data_key: `${v.scan.animalId}-${v.scan.session}-${v.scan.scanIdx}`,
+      }),
       ...(K !== undefined && { cell_types: K, type_counts: countTypes(types, K) }),
     }) + '\n',
   );

@@ -26,7 +26,7 @@ import { trainingProgressLogger } from '../training_log';
 export const summary =
   'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... ' +
   '[--config C.json] --out model.pth [--readout-type gaussian|factorized] [--seed N] [--max-epochs N] [--lr X] ' +
-  '[--init CORE.pth] [--metrics M.json]';
+  '[--init CORE.pth] [--metrics M.json] [--share-features]';
 
 const OPTIONS = [
   'scan',
@@ -45,7 +45,9 @@ const OPTIONS = [
 ];
 
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, OPTIONS, ['quiet']);
+  // --share-features: the scans' readouts share each matched neuron's features (meta/neurons/multi_match_id.npy;
+  // model/feature_sharing.ts), as neuralpredictors' share_features
+  const args = parseArgs(argv, OPTIONS, ['quiet', 'share-features']);
   const out = args.require('out');
   const scanPaths = args.all('scan');
   if (scanPaths.length === 0) throw new UsageError("missing required option '--scan' (give it once per scan)");
@@ -113,7 +115,18 @@ export async function run(argv: string[]): Promise<void> {
   const init = args.get('init');
   const coreSd = init ? await readCheckpointFile(init) : initCoreStateDict(config, seed);
   const readouts = data.map((s) => ({ ...newReadoutFor(s), type: readoutType }));
-  const encoder = encoderWithNewReadouts(coreSd, config, readouts, seed, init ?? 'new model');
+  const shareFeatures = args.has('share-features');
+  if (shareFeatures && data.length < 2) throw new UsageError('--share-features needs at least two scans (--scan)');
+  let encoder: ReturnType<typeof encoderWithNewReadouts>;
+  try {
+    encoder = encoderWithNewReadouts(coreSd, config, readouts, seed, init ?? 'new model', shareFeatures);
+  } catch (e) {
+    // the scans' match ids do not allow sharing: a message naming the scan, not a stack
+    const i = e instanceof Error ? data.findIndex((d) => e.message.startsWith(`scan ${d.name}: `)) : -1;
+    if (shareFeatures && i >= 0)
+      throw new InputError(scanPaths[i], (e as Error).message.slice(`scan ${data[i].name}: `.length));
+    throw e;
+  }
   try {
     const arch = encoder.architecture.core;
     log(
@@ -125,7 +138,10 @@ export async function run(argv: string[]): Promise<void> {
               'validation trials',
           )
           .join('; ') +
-        (readoutType === 'factorized' ? '; factorized readouts (FullFactorized2d)' : ''),
+        (readoutType === 'factorized' ? '; factorized readouts (FullFactorized2d)' : '') +
+        (shareFeatures
+          ? `; features shared across the scans (${encoder.anyReadout(data[0].key).sharing?.matches} matched neurons)`
+          : ''),
     );
     const result = await trainEndToEnd(
       encoder,
@@ -162,6 +178,7 @@ export async function run(argv: string[]): Promise<void> {
       train_s: result.elapsedS,
       out,
       readout_type: readoutType,
+      share_features: shareFeatures,
     };
     const metrics = args.get('metrics');
     if (metrics) {

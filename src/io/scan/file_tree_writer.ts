@@ -58,6 +58,11 @@ export interface FileTreeScan {
    * `meta/neurons/cell_types.npy` (int64) only when given, so scans without it are unchanged.
    */
   cellTypes?: Ints;
+  /**
+   * Each neuron's match id across scans of the same neurons (`meta/neurons/multi_match_id.npy`, int64, as
+   * neuralpredictors reads it; feature sharing uses it), written only when given.
+   */
+  multiMatchId?: Ints;
 }
 
 /** A simulated scan: uint8 images, with its neuron ids and cortical coordinates always present. */
@@ -98,6 +103,10 @@ export function checkScanData(s: FileTreeScan): number {
     fail(`cell_motor_coordinates hold ${s.cellMotorCoordinates.length} values, expected ${s.neurons} x 3`);
   for (const a of [s.area, s.layer])
     if (Array.isArray(a) && a.length !== s.neurons) fail(`${a.length} area/layer labels for ${s.neurons} neurons`);
+  if (s.multiMatchId) {
+    if (s.multiMatchId.length !== s.neurons) fail(`${s.multiMatchId.length} match ids for ${s.neurons} neurons`);
+    for (const t of s.multiMatchId) if (!Number.isInteger(t)) fail(`match ids must be integers, found ${t}`);
+  }
   if (s.cellTypes) {
     if (s.cellTypes.length !== s.neurons) fail(`${s.cellTypes.length} cell types for ${s.neurons} neurons`);
     for (const t of s.cellTypes)
@@ -273,6 +282,7 @@ export function scanFiles(s: FileTreeScan): ZipInput[] {
       data: s.cellMotorCoordinates,
     });
   if (s.cellTypes) file('meta/neurons/cell_types.npy', int64(s.cellTypes));
+  if (s.multiMatchId) file('meta/neurons/multi_match_id.npy', int64(s.multiMatchId));
 
   const statTrials = statisticsTrials(s.tiers);
   const stats = {

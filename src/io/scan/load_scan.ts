@@ -378,6 +378,7 @@ export async function loadScan(source: ScanSource, opts: LoadScanOptions = {}): 
       area: pickNeurons(neuronMeta.area),
       layer: pickNeurons(neuronMeta.layer),
       cellTypes: pickNeurons(neuronMeta.cellTypes),
+      multiMatchId: pickNeurons(neuronMeta.multiMatchId),
     },
     unitIds,
     cellMotorCoordinates: cmc,

@@ -145,6 +145,14 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     const a = await optional(name);
     return a && (a.dtype === 'string' ? a.data : Array.from(toFloat64(a), String));
   };
+  // one id per neuron (1-D: a (N, k) array would pass the count check and be read as N*k ids)
+  const matchIds = async (): Promise<number[] | undefined> => {
+    const a = await optional('multi_match_id');
+    if (!a) return undefined;
+    const file = r.where(layout.neurons.get('multi_match_id')!);
+    oneD(a, file, 'multi_match_id');
+    return Array.from(toFloat64(numeric(a, file, 'multi_match_id')));
+  };
   const out: NeuronMeta = {
     nAll: n,
     unitIds,
@@ -155,6 +163,7 @@ export async function readNeuronMeta(r: NpyReader, layout: ScanLayout): Promise<
     area: await strs('area'),
     layer: await strs('layer'),
     cellTypes: readCellTypes(r, layout, await optional('cell_types')),
+    multiMatchId: await matchIds(),
   };
   const cmc = await optional('cell_motor_coordinates');
   if (cmc) {

@@ -52,6 +52,12 @@ export interface NeuronLabels {
    * of the Cell types view, with their agreement.
    */
   cellTypes?: number[];
+  /**
+   * `meta/neurons/multi_match_id.npy`: the id of each neuron's match across scans (the same id = the same cell
+   * recorded in another scan), as neuralpredictors reads it (`dataset.neurons.multi_match_id`); what feature sharing
+   * across scans uses (model/feature_sharing.ts).
+   */
+  multiMatchId?: number[];
 }
 
 export interface NeuronInfo extends NeuronLabels {

@@ -28,6 +28,7 @@ import {
   type ReadoutInitOptions,
 } from '../readout/readout_init';
 import type { EndToEndScan } from './scan_data';
+import { shareReadoutFeatures } from './shared_features';
 
 /** neuralpredictors' `regularizers.laplace()`, stored by Stacked2dCore as `_input_weights_regularizer.laplace.filter`. */
 export const LAPLACE_3X3 = Float32Array.from([0, -1, 0, -1, 4, -1, 0, -1, 0]);
@@ -121,6 +122,9 @@ export interface NewReadout extends Omit<ReadoutInitData, 'channels'> {
   key: string;
   /** Which readout (default 'gaussian'). */
   type?: ReadoutKind;
+  /** The scan's name (for messages) and its neurons' match ids across scans (for shared features). */
+  name?: string;
+  matchIds?: ArrayLike<number>;
 }
 
 /**
@@ -134,6 +138,8 @@ export function newEncoder(config: ModelConfig, readouts: readonly NewReadout[],
 /**
  * A given core (the `core.*` entries of `coreStateDict`, e.g. a pretrained checkpoint's; its readouts are ignored)
  * with new readouts, trainable: the starting point of fine-tuning the core too. Readout k is seeded `seed + 1 + k`.
+ * `shareFeatures`: the readouts share their features across the scans by the readouts' match ids
+ * (shared_features.ts; the first readout holds them).
  */
 export function encoderWithNewReadouts(
   coreStateDict: StateDict,
@@ -141,6 +147,7 @@ export function encoderWithNewReadouts(
   readouts: readonly NewReadout[],
   seed: number,
   file = 'new model',
+  shareFeatures = false,
 ): Encoder {
   const sd: StateDict = new Map([...coreStateDict].filter(([k]) => k.startsWith('core.')));
   const keys = new Set<string>();
@@ -161,15 +168,23 @@ export function encoderWithNewReadouts(
         : initReadout({ ...r, channels }, opts, seed + 1 + k);
     for (const [key, v] of readoutStateDict(init, r.key)) sd.set(key, v);
   });
+  if (shareFeatures)
+    shareReadoutFeatures(
+      sd,
+      readouts.map((r) => ({ key: r.key, name: r.name ?? r.key, matchIds: r.matchIds })),
+    );
   return encoderFromStateDict(sd, config, file);
 }
 
 /** What a new (Gaussian) readout for a prepared scan needs (its key, neurons, mean response, cortical coordinates). */
 export function newReadoutFor(
-  scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'>,
+  scan: Pick<EndToEndScan, 'key' | 'neurons' | 'meanActivity' | 'cellMotorCoordinates'> &
+    Partial<Pick<EndToEndScan, 'name' | 'matchIds'>>,
 ): NewReadout {
   return {
     key: scan.key,
+    name: scan.name,
+    matchIds: scan.matchIds,
     neurons: scan.neurons,
     meanActivity: scan.meanActivity,
     cellMotorCoordinates: scan.cellMotorCoordinates,

@@ -35,6 +35,8 @@ export interface EndToEndScan {
   meanActivity: Float64Array;
   cellMotorCoordinates?: { data: Float32Array; columns: number };
   unitIds: number[];
+  /** Each neuron's match id across scans (meta/neurons/multi_match_id.npy), when the scan has them. */
+  matchIds?: number[];
 }
 
 export interface EndToEndScanOptions {
@@ -78,5 +80,6 @@ export function endToEndScan(scan: Scan, opts: EndToEndScanOptions = {}): EndToE
       ? { data: scan.cellMotorCoordinates, columns: scan.cellMotorCoordinates.length / N }
       : undefined,
     unitIds: scan.unitIds,
+    matchIds: scan.neurons.multiMatchId,
   };
 }

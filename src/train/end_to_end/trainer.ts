@@ -23,6 +23,7 @@ import { registerWasmGradKernels } from '../../kernels/wasm/grad_kernels';
 import { type Evaluation, evaluate } from '../../metrics/evaluate';
 import { type Encoder, nchwToNhwc } from '../../model/encoder';
 import type { FullFactorized2d } from '../../model/factorized_readout';
+import { accumulateSharedGradients, expandSharedFeatures } from '../../model/feature_sharing';
 import { checkLossOutput, GAUSSIAN_VARIANCE_FLOOR, type LossName } from '../../model/output_loss';
 import { Rng } from '../../util/rng';
 import { Adam } from '../optim/adam';
@@ -233,8 +234,12 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
   const mapSize = geometry.height * geometry.width * geometry.channels;
   const param = (v: tf.Variable | null): Param | null => (v ? params.get(v)! : null);
   const spatial = param(readout.spatial)!,
-    features = param(readout.features)!,
     bias = param(readout.bias);
+  // Shared features (model/feature_sharing.ts): the kernel takes each neuron's scale * shared vector and its
+  // gradient goes back to the shared vectors and the scales (sharedFeaturesStep).
+  const features: { value: Float32Array; grad: Float32Array; done?: () => void } = readout.sharing
+    ? sharedFeaturesStep(param(readout.features)!, param(readout.scales)!, readout.sharing.index, readout.channels)
+    : param(readout.features)!;
   const ro = readout.options;
   const trainCore = f.coreRegularizer !== null;
   const gradMaps = new Float32Array(n * mapSize);
@@ -264,6 +269,7 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
         : undefined,
     });
     readoutLoss = f.lossScale * step.poisson + step.regularizer;
+    features.done?.();
   };
   const images = (): tf.Tensor4D => nchwToNhwc(tf.tensor4d(f.images.subarray(0, n * C * H * W), [n, C, H, W]));
   if (!trainCore || coreVars.length === 0) {
@@ -300,6 +306,23 @@ export function factorizedBatchGradients(f: FactorizedBatch): number {
 }
 
 /**
+ * A shared-feature readout's features as the fused kernel takes them: each neuron's scales[n] * shared[index[n]]
+ * (N, C) and a gradient buffer; `done()` takes that gradient back to the shared vectors and the scales.
+ */
+function sharedFeaturesStep(
+  shared: Param,
+  scales: Param,
+  index: Int32Array,
+  channels: number,
+): { value: Float32Array; grad: Float32Array; done: () => void } {
+  const value = expandSharedFeatures(shared.value, scales.value, index, channels);
+  const grad = new Float32Array(value.length);
+  const done = (): void =>
+    accumulateSharedGradients(grad, shared.value, scales.value, index, channels, shared.grad, scales.grad);
+  return { value, grad, done };
+}
+
+/**
  * Trains `encoder` (its core, and its readouts named by the scans' keys) in place on `scans`. `onEvent` gets
  * batch, epoch and restore events; `control` pauses, resumes or stops between batches.
  */
@@ -326,6 +349,10 @@ export async function trainEndToEnd(
     if (r.kind === 'factorized' && (o.loss !== 'poisson' || encoder.output !== 'elu'))
       throw new Error(
         `scan ${s.name}: the factorized readout trains with the Poisson loss on elu + 1 only (asked: ${o.loss}, ${encoder.output})`,
+      );
+    if (r.kind === 'factorized' && r.sharing && r.options.constrainPos)
+      throw new Error(
+        `scan ${s.name}: constrain_pos with shared features is not supported (neuralpredictors' clamp then acts on a temporary copy, the fused kernel would clamp the features)`,
       );
     if (r.neurons !== s.neurons)
       throw new Error(`scan ${s.name}: ${s.neurons} neurons, readout '${s.key}' has ${r.neurons}`);
