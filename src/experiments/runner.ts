@@ -551,12 +551,28 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
     for (const s of shared.values()) s.core.dispose();
   }
   const cells = [...results.values()];
+  return experimentResults(spec, cells, complete && cells.length === total, scan.nNeurons, splitCore);
+}
+
+/** The number of cells a spec has: conditions x partitions x sizes x seeds. */
+export function cellCount(spec: ExperimentSpec): number {
+  return spec.conditions.length * partitionsOf(spec).length * spec.sizes.length * spec.seeds.length;
+}
+
+/** The results object (what `v1x experiment` writes to --out) of a spec and its finished cells. */
+export function experimentResults(
+  spec: ExperimentSpec,
+  cells: CellResult[],
+  complete: boolean,
+  neurons: number,
+  splitCore?: SplitCoreInfo,
+): ExperimentResults {
   return {
     spec,
     selection_rule: SELECTION_RULE,
     interval: INTERVAL_METHOD,
-    complete: complete && cells.length === total,
-    neurons: scan.nNeurons,
+    complete,
+    neurons,
     ...(splitCore ? { split_core: splitCore } : {}),
     cells,
     summaries: summarize(spec, cells),

@@ -1,12 +1,16 @@
 /**
  * The page's Web Workers, started here and nowhere else: fine-tuning a readout (src/train/worker/worker.ts, for
- * training_slice.ts), one transfer-experiment cell (src/experiments/worker/transfer_worker.ts, for
- * transfer_slice.ts) and one Cell types job (src/analysis/worker/cell_types_worker.ts, for
+ * training_slice.ts), one experiment run (src/experiments/worker/experiment_worker.ts: the runner `v1x experiment`
+ * uses, for transfer_slice.ts) and one Cell types job (src/analysis/worker/cell_types_worker.ts, for
  * cell_types_service.ts). Vite bundles each entry as its own module worker (the `new URL(..., import.meta.url)` form
  * inside `new Worker(...)` is what it recognizes, so each entry keeps its own literal call).
  */
 import type { CellTypesReply, CellTypesRequest } from '../../analysis/worker/cell_types_job';
-import type { TransferFromWorker, TransferStartMessage } from '../../experiments/worker/transfer_job';
+import type {
+  ExperimentControlMessage,
+  ExperimentFromWorker,
+  ExperimentStartMessage,
+} from '../../experiments/worker/experiment_job';
 import type { ControlMessage, FromWorker, StartMessage } from '../../train/worker/protocol';
 
 /** A started worker: messages to it (`post`) and stopping it. */
@@ -16,8 +20,8 @@ export interface WorkerClient<ToWorker> {
 }
 
 export type TrainingWorker = WorkerClient<ControlMessage>;
-/** The transfer worker takes nothing after its start message. */
-export type TransferWorker = WorkerClient<never>;
+/** The experiment worker takes a stop message after its start message. */
+export type ExperimentWorker = WorkerClient<ExperimentControlMessage>;
 
 /** Wires a new worker's messages and failures (`label` names it in the failure messages) and sends it `start`. */
 function connect<From, To>(
@@ -53,16 +57,16 @@ export function startTrainingWorker(
   return connect<FromWorker, ControlMessage>(w, 'training', start, onMessage, onFailure);
 }
 
-export function startTransferWorker(
-  start: TransferStartMessage,
-  onMessage: (m: TransferFromWorker) => void,
+export function startExperimentWorker(
+  start: ExperimentStartMessage,
+  onMessage: (m: ExperimentFromWorker) => void,
   onFailure: (message: string) => void,
-): TransferWorker {
-  const w = new Worker(new URL('../../experiments/worker/transfer_worker.ts', import.meta.url), {
+): ExperimentWorker {
+  const w = new Worker(new URL('../../experiments/worker/experiment_worker.ts', import.meta.url), {
     type: 'module',
-    name: 'v1x-transfer',
+    name: 'v1x-experiment',
   });
-  return connect<TransferFromWorker, never>(w, 'transfer', start, onMessage, onFailure);
+  return connect<ExperimentFromWorker, ExperimentControlMessage>(w, 'experiment', start, onMessage, onFailure);
 }
 
 /** One Cell types job (a k sweep or a UMAP); the feature matrix is copied, the caller keeps its own. */

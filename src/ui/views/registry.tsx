@@ -10,11 +10,11 @@ import { ArchitectureView } from './ArchitectureView';
 import { CellTypesView } from './CellTypesView';
 import { CoreView } from './CoreView';
 import { CorrelationsView } from './CorrelationsView';
+import { ExperimentsView } from './ExperimentsView';
 import { GaussiansView } from './GaussiansView';
 import { NeuronInspectorView } from './NeuronInspectorView';
 import { PredictionView } from './PredictionView';
 import { RfPositionsView } from './RfPositionsView';
-import { TransferView } from './TransferView';
 
 export interface ViewTab {
   id: string;
@@ -57,5 +57,5 @@ export const VIEW_TABS: ViewTab[] = [
   { id: 'cell-types', title: 'Cell types', Component: () => <ModelOnly View={CellTypesView} /> },
   { id: 'core', title: 'Core', Component: () => <ModelOnly View={CoreView} /> },
   { id: 'architecture', title: 'Architecture', Component: Architecture },
-  { id: 'transfer', title: 'Transfer', Component: TransferView },
+  { id: 'experiments', title: 'Experiments', Component: ExperimentsView },
 ];
