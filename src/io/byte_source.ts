@@ -26,6 +26,8 @@ export function countPart(stats: ReadStats | undefined, name: string, bytes: num
 
 export interface ByteSource {
   readonly size: number;
+  /** The bytes are in memory already (a read is a view): no reason to read little at a time. */
+  readonly inMemory: boolean;
   /** Bytes [offset, offset + length) clipped to the end; an InputError naming `file` when unreadable. */
   read(offset: number, length: number): Promise<Uint8Array>;
 }
@@ -35,6 +37,7 @@ export function byteSource(source: Blob | Uint8Array, file: string, stats?: Read
   const size = source instanceof Uint8Array ? source.length : source.size;
   return {
     size,
+    inMemory: source instanceof Uint8Array,
     async read(offset, length) {
       const start = Math.max(0, Math.min(offset, size));
       const end = Math.max(start, Math.min(offset + length, size));

@@ -610,7 +610,7 @@ function parseLegacyHead(bytes: Uint8Array, file: string, notes: string[]): Lega
 }
 
 /** First guess at the pickles' length (a state_dict pickle is a few KB per tensor); grown 8x while it falls short. */
-const LEGACY_HEAD_GUESS = 1 << 20;
+const LEGACY_HEAD_GUESS = 1 << 16;
 
 async function readLegacyCheckpoint(
   src: ByteSource,
@@ -621,7 +621,11 @@ async function readLegacyCheckpoint(
   // The pickles come first and their length is known only once they are parsed: read a prefix, longer if needed.
   const headLimit = Math.min(src.size, MAX_PICKLE_BYTES);
   let head: LegacyHead | null = null;
-  for (let n = Math.min(LEGACY_HEAD_GUESS, headLimit); head === null; n = Math.min(n * 8, headLimit)) {
+  for (
+    let n = src.inMemory ? headLimit : Math.min(LEGACY_HEAD_GUESS, headLimit);
+    head === null;
+    n = Math.min(n * 8, headLimit)
+  ) {
     const prefix = await src.read(0, n);
     try {
       head = parseLegacyHead(prefix, file, notes);
