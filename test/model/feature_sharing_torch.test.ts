@@ -54,10 +54,11 @@ function randomize(v: tf.Variable, rng: Rng, scale: number, offset = 0): void {
   t.dispose();
 }
 
+if (!ready) console.log(noTorchReason('the neuralpredictors strict load of shared-feature readouts'));
+
 describe('an exported shared-feature model in neuralpredictors', () => {
   beforeAll(async () => {
     await initNodeBackend('cpu');
-    if (!ready) console.log(noTorchReason('the neuralpredictors strict load of shared-feature readouts'));
   });
 
   for (const kind of ['gaussian', 'factorized'] as const) {
