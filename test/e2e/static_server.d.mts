@@ -1,0 +1,1 @@
+export declare function startStaticServer(root: string): Promise<{ url: string; close(): Promise<void> }>;
