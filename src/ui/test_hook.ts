@@ -4,6 +4,7 @@
  * the UI could not change itself.
  */
 import { useStore } from '../state/store';
+import type * as kernelChecks from './webgpu_kernel_checks';
 
 export interface TestHook {
   /** Resolves once the backend is chosen (or failed). */
@@ -24,6 +25,15 @@ export interface TestHook {
     masks: { peak: number[]; centre: number[]; halfMaxPixels: number[]; height: number; width: number } | null;
   } | null;
   state(): { modelStatus: string; modelError: string | null; neurons: number | null; backend: string | null };
+  /** The fine-tuning run: phase, where its readout steps ran and why, the validation correlation per epoch. */
+  training(): {
+    phase: string;
+    readoutEngine: { engine: string; reason: string } | null;
+    valCorrelations: number[];
+    testCorrelation: number | null;
+  };
+  /** The WGSL readout kernels and the WebAssembly path on the same inputs (webgpu_kernel_checks.ts), loaded on use. */
+  webgpuKernels(): Promise<typeof kernelChecks>;
 }
 
 declare global {
@@ -85,6 +95,18 @@ export function installTestHook(): void {
           : null,
       };
     },
+    training() {
+      const s = useStore.getState();
+      const epochs = s.trainingHistory.filter((e) => e.kind === 'epoch');
+      const test = s.trainingResult?.metrics;
+      return {
+        phase: s.trainingPhase,
+        readoutEngine: s.trainingReadoutEngine,
+        valCorrelations: epochs.map((e) => e.valCorrelation),
+        testCorrelation: test?.test_correlation ?? null,
+      };
+    },
+    webgpuKernels: () => import('./webgpu_kernel_checks'),
     state() {
       const s = useStore.getState();
       return {

@@ -285,11 +285,7 @@ export class GpuFactorizedReadout {
     if (a.gradFeatures.length !== N * C) throw new Error(`gradFeatures: expected ${N * C} values`);
     if (!a.bias !== !a.gradBias) throw new Error('gradBias must be given exactly when bias is');
     if (a.gradMaps) throw new Error('the WebGPU factorized readout has no map gradient (training through the core)');
-    // neuralpredictors' forward with constrain_pos clamps features (and without normalize the mask) in place
-    if (a.mask.constrainPos) {
-      for (let i = 0; i < a.features.length; i++) if (a.features[i] < 0) a.features[i] = 0;
-      if (!a.mask.normalize) for (let i = 0; i < a.spatial.length; i++) if (a.spatial[i] < 0) a.spatial[i] = 0;
-    }
+    constrainInPlace(a);
     const { gpu, buf } = this;
     const f = this.encodeForward(a, B, a.targets, a.lossScale, a.logEps, source);
     const gF = buf.gradFeatures.ensure(N * C);
@@ -342,6 +338,7 @@ export class GpuFactorizedReadout {
     const B = source ? source.slots.length : a.maps.length;
     this.check(a, B, source);
     if (a.out.length < B * N) throw new Error(`out: expected ${B * N} values`);
+    constrainInPlace(a);
     const f = this.encodeForward(a, B, new Float32Array(B * N), 1, 1, source);
     const [out] = await this.gpu.submitAndRead(f.enc, [[f.out, B * N * 3]]);
     for (let k = 0; k < B * N; k++) a.out[k] = out[3 * k];
@@ -350,4 +347,11 @@ export class GpuFactorizedReadout {
   destroy(): void {
     for (const b of Object.values(this.buf)) b.destroy();
   }
+}
+
+/** neuralpredictors' forward with constrain_pos clamps features (and without normalize the mask) in place, as the WASM path. */
+function constrainInPlace(a: FactorizedForwardArgs): void {
+  if (!a.mask.constrainPos) return;
+  for (let i = 0; i < a.features.length; i++) if (a.features[i] < 0) a.features[i] = 0;
+  if (!a.mask.normalize) for (let i = 0; i < a.spatial.length; i++) if (a.spatial[i] < 0) a.spatial[i] = 0;
 }

@@ -10,6 +10,7 @@ export function BackendIndicator() {
   const status = useStore((s) => s.backendStatus);
   const error = useStore((s) => s.backendError);
   const chooseBackend = useStore((s) => s.chooseBackend);
+  const readoutEngine = useStore((s) => s.trainingReadoutEngine);
   const selectId = useId();
 
   const name =
@@ -57,6 +58,11 @@ export function BackendIndicator() {
           );
         })}
       </select>
+      {readoutEngine && (
+        <span className="backend-reason" data-testid="readout-engine" title={readoutEngine.reason}>
+          readout training: {readoutEngine.engine === 'webgpu' ? 'WebGPU' : 'WASM'} ({readoutEngine.reason})
+        </span>
+      )}
     </div>
   );
 }

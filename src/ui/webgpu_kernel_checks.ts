@@ -1,0 +1,282 @@
+/**
+ * Runs the WGSL readout kernels (kernels/webgpu) and the WebAssembly path they must match on the same inputs, for
+ * the browser tests (test/e2e/webgpu_kernels.e2e.mjs through window.__v1x.webgpuKernels): both outputs are returned
+ * and compared by the test, with its stated tolerances. Also a small timing of each (SwiftShader vs WASM, for the
+ * record; not asserted). Inputs are plain number arrays made by the test from a seed.
+ */
+import { chooseReadoutEngine } from '../backend/select';
+import { type FactorizedTrainArgs, FusedFactorizedReadout, type MaskOptions } from '../kernels/factorized_readout';
+import { FusedReadout } from '../kernels/fused_readout';
+import { GpuAdam } from '../kernels/webgpu/adam';
+import { GpuFactorizedReadout } from '../kernels/webgpu/factorized_readout';
+import { GpuGaussianReadout } from '../kernels/webgpu/gaussian_readout';
+import { Gpu } from '../kernels/webgpu/gpu';
+import { Adam } from '../train/optim/adam';
+
+export interface GaussianCase {
+  height: number;
+  width: number;
+  channels: number;
+  neurons: number;
+  /** (B, H, W, C) flattened. */
+  maps: number[];
+  batch: number;
+  features: number[];
+  bias: number[];
+  /** (B, N, 2) for the step; (N, 2) for predict. */
+  positions: number[];
+  targets: number[];
+  lossScale: number;
+  logEps: number;
+  eluOffset: number;
+}
+
+export interface FactorizedCase {
+  height: number;
+  width: number;
+  channels: number;
+  neurons: number;
+  batch: number;
+  maps: number[];
+  spatial: number[];
+  features: number[];
+  bias: number[];
+  targets: number[];
+  mask: MaskOptions;
+  lossScale: number;
+  logEps: number;
+  regWeight: number;
+}
+
+export interface AdamCase {
+  sizes: number[];
+  values: number[];
+  /** steps x total gradients. */
+  grads: number[];
+  steps: number;
+  lr: number;
+}
+
+type Out = Record<string, number[] | number>;
+
+let gpuPromise: Promise<{ gpu: Gpu; adapter: string }> | null = null;
+
+/** The device the engine would use (the tfjs WebGPU backend's when active), forced on even for SwiftShader. */
+function gpu(): Promise<{ gpu: Gpu; adapter: string }> {
+  gpuPromise ??= chooseReadoutEngine('webgpu').then((c) => {
+    if (!c.device) throw new Error(`no WebGPU device: ${c.reason}`);
+    return { gpu: new Gpu(c.device), adapter: c.reason };
+  });
+  return gpuPromise;
+}
+
+function mapsOf(c: { maps: number[]; batch: number; height: number; width: number; channels: number }) {
+  const m = c.height * c.width * c.channels;
+  const all = Float32Array.from(c.maps);
+  return Array.from({ length: c.batch }, (_, b) => all.subarray(b * m, (b + 1) * m));
+}
+
+const arr = (a: Float32Array | Float64Array): number[] => Array.from(a);
+
+/** One Gaussian training step on each engine, from zeroed gradients. */
+export async function gaussianStep(c: GaussianCase): Promise<{ gpu: Out; wasm: Out; adapter: string }> {
+  const { gpu: g, adapter } = await gpu();
+  const N = c.neurons,
+    C = c.channels,
+    B = c.batch;
+  const run = () => ({
+    ...c,
+    maps: mapsOf(c),
+    features: Float32Array.from(c.features),
+    bias: Float32Array.from(c.bias),
+    positions: Float32Array.from(c.positions),
+    targets: Float32Array.from(c.targets),
+    gradFeatures: new Float32Array(N * C),
+    gradBias: new Float32Array(N),
+    gradPositions: new Float32Array(B * N * 2),
+    predictions: new Float32Array(B * N),
+  });
+  const geometry = { height: c.height, width: c.width, channels: C };
+  const a = run();
+  const wasmKernel = new FusedReadout(geometry, N, 'wasm');
+  const lossW = wasmKernel.trainStep(a);
+  const b = run();
+  const k = new GpuGaussianReadout(g, geometry, N);
+  const lossG = await k.trainStep(b);
+  k.destroy();
+  const pick = (x: typeof a, loss: number): Out => ({
+    loss,
+    gradFeatures: arr(x.gradFeatures),
+    gradBias: arr(x.gradBias),
+    gradPositions: arr(x.gradPositions),
+    predictions: arr(x.predictions),
+  });
+  return { wasm: pick(a, lossW), gpu: pick(b, lossG), adapter };
+}
+
+/** Eval-mode Gaussian readout at (N, 2) positions on each engine. */
+export async function gaussianPredict(c: GaussianCase): Promise<{ gpu: Out; wasm: Out }> {
+  const { gpu: g } = await gpu();
+  const geometry = { height: c.height, width: c.width, channels: c.channels };
+  const args = (out: Float32Array) => ({
+    ...c,
+    maps: mapsOf(c),
+    features: Float32Array.from(c.features),
+    bias: Float32Array.from(c.bias),
+    positions: Float32Array.from(c.positions),
+    out,
+  });
+  const w = new Float32Array(c.batch * c.neurons),
+    q = new Float32Array(c.batch * c.neurons);
+  new FusedReadout(geometry, c.neurons, 'wasm').predict(args(w));
+  const k = new GpuGaussianReadout(g, geometry, c.neurons);
+  await k.predict(args(q));
+  k.destroy();
+  return { wasm: { out: arr(w) }, gpu: { out: arr(q) } };
+}
+
+function factorizedArgs(c: FactorizedCase): FactorizedTrainArgs {
+  const N = c.neurons,
+    HW = c.height * c.width;
+  return {
+    ...c,
+    maps: mapsOf(c),
+    spatial: Float32Array.from(c.spatial),
+    features: Float32Array.from(c.features),
+    bias: Float32Array.from(c.bias),
+    targets: Float32Array.from(c.targets),
+    gradSpatial: new Float32Array(N * HW),
+    gradFeatures: new Float32Array(N * c.channels),
+    gradBias: new Float32Array(N),
+    predictions: new Float32Array(c.batch * N),
+    regForm: 'per_neuron',
+  };
+}
+
+/** One factorized training step (GEMMs, Poisson, regularizer, every gradient) on each engine. */
+export async function factorizedStep(c: FactorizedCase): Promise<{ gpu: Out; wasm: Out }> {
+  const { gpu: g } = await gpu();
+  const geometry = { height: c.height, width: c.width, channels: c.channels };
+  const pick = (x: FactorizedTrainArgs, r: { poisson: number; regularizer: number }): Out => ({
+    poisson: r.poisson,
+    regularizer: r.regularizer,
+    gradSpatial: arr(x.gradSpatial),
+    gradFeatures: arr(x.gradFeatures),
+    gradBias: arr(x.gradBias!),
+    predictions: arr(x.predictions!),
+  });
+  const a = factorizedArgs(c);
+  const rw = new FusedFactorizedReadout(geometry, c.neurons, 'wasm').trainStep(a);
+  const b = factorizedArgs(c);
+  const k = new GpuFactorizedReadout(g, geometry, c.neurons);
+  const rg = await k.trainStep(b);
+  k.destroy();
+  return { wasm: pick(a, rw), gpu: pick(b, rg) };
+}
+
+/** Eval-mode factorized readout on each engine. */
+export async function factorizedPredict(c: FactorizedCase): Promise<{ gpu: Out; wasm: Out }> {
+  const { gpu: g } = await gpu();
+  const geometry = { height: c.height, width: c.width, channels: c.channels };
+  const w = new Float32Array(c.batch * c.neurons),
+    q = new Float32Array(c.batch * c.neurons);
+  new FusedFactorizedReadout(geometry, c.neurons, 'wasm').predict({ ...factorizedArgs(c), out: w });
+  const k = new GpuFactorizedReadout(g, geometry, c.neurons);
+  await k.predict({ ...factorizedArgs(c), out: q });
+  k.destroy();
+  return { wasm: { out: arr(w) }, gpu: { out: arr(q) } };
+}
+
+/** `steps` Adam updates with the given gradients: the host optimizer (train/optim/adam.ts) and the WGSL one. */
+export async function adamSteps(c: AdamCase): Promise<{ gpu: Out; wasm: Out }> {
+  const { gpu: g } = await gpu();
+  const make = () => {
+    let off = 0;
+    return c.sizes.map((n, i) => {
+      const p = {
+        name: `p${i}`,
+        value: Float32Array.from(c.values.slice(off, off + n)),
+        grad: new Float32Array(n),
+      };
+      off += n;
+      return p;
+    });
+  };
+  const total = c.sizes.reduce((s, n) => s + n, 0);
+  const setGrads = (ps: ReturnType<typeof make>, step: number) => {
+    let off = step * total;
+    for (const p of ps) {
+      p.grad.set(c.grads.slice(off, off + p.grad.length));
+      off += p.grad.length;
+    }
+  };
+  const host = make(),
+    dev = make();
+  const adam = new Adam(host, { lr: c.lr });
+  const gAdam = new GpuAdam(g, dev);
+  for (let s = 0; s < c.steps; s++) {
+    setGrads(host, s);
+    adam.update();
+    setGrads(dev, s);
+    await gAdam.update({ lr: c.lr, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps });
+  }
+  gAdam.destroy();
+  const flat = (ps: ReturnType<typeof make>) => ps.flatMap((p) => Array.from(p.value));
+  return { wasm: { values: flat(host) }, gpu: { values: flat(dev) } };
+}
+
+/** Milliseconds per training step of each engine on a case (after one warm-up step), `repeats` steps each. */
+export async function timeSteps(
+  kind: 'gaussian' | 'factorized',
+  c: GaussianCase | FactorizedCase,
+  repeats: number,
+): Promise<{ gpuMs: number; wasmMs: number; adapter: string }> {
+  const { gpu: g, adapter } = await gpu();
+  const geometry = { height: c.height, width: c.width, channels: c.channels };
+  let wasmMs: number, gpuMs: number;
+  if (kind === 'gaussian') {
+    const gc = c as GaussianCase;
+    const N = gc.neurons,
+      B = gc.batch;
+    const args = () => ({
+      ...gc,
+      maps: mapsOf(gc),
+      features: Float32Array.from(gc.features),
+      bias: Float32Array.from(gc.bias),
+      positions: Float32Array.from(gc.positions),
+      targets: Float32Array.from(gc.targets),
+      gradFeatures: new Float32Array(N * gc.channels),
+      gradBias: new Float32Array(N),
+      gradPositions: new Float32Array(B * N * 2),
+    });
+    const w = new FusedReadout(geometry, N, 'wasm');
+    const a = args();
+    w.trainStep(a);
+    let t = performance.now();
+    for (let i = 0; i < repeats; i++) w.trainStep(a);
+    wasmMs = (performance.now() - t) / repeats;
+    const k = new GpuGaussianReadout(g, geometry, N);
+    const b = args();
+    await k.trainStep(b);
+    t = performance.now();
+    for (let i = 0; i < repeats; i++) await k.trainStep(b);
+    gpuMs = (performance.now() - t) / repeats;
+    k.destroy();
+  } else {
+    const fc = c as FactorizedCase;
+    const w = new FusedFactorizedReadout(geometry, fc.neurons, 'wasm');
+    const a = factorizedArgs(fc);
+    w.trainStep(a);
+    let t = performance.now();
+    for (let i = 0; i < repeats; i++) w.trainStep(a);
+    wasmMs = (performance.now() - t) / repeats;
+    const k = new GpuFactorizedReadout(g, geometry, fc.neurons);
+    const b = factorizedArgs(fc);
+    await k.trainStep(b);
+    t = performance.now();
+    for (let i = 0; i < repeats; i++) await k.trainStep(b);
+    gpuMs = (performance.now() - t) / repeats;
+    k.destroy();
+  }
+  return { gpuMs, wasmMs, adapter };
+}

@@ -1,0 +1,259 @@
+/**
+ * The WGSL readout kernels (src/kernels/webgpu) against the WebAssembly path on the same inputs, in the page under
+ * SwiftShader (window.__v1x.webgpuKernels runs both; compared here), and a short fine-tune with the readout forced
+ * onto WebGPU (?readoutEngine=webgpu: on SwiftShader the page would keep WASM).
+ *
+ * Tolerances, with ref the WebAssembly value and max|ref| the largest magnitude of that output:
+ * - forward values (predictions, the summed loss): |gpu - ref| <= 1e-4 + 1e-4 |ref|
+ * - gradients (sums over images, corners, channels or mask pixels, in another order): |gpu - ref| <=
+ *   1e-4 max|ref| + 1e-3 |ref|
+ * - Adam values after 3 steps: |gpu - ref| <= 1e-6 + 1e-5 |ref|
+ * Inputs are made here from a seeded generator; sizes are tiny (SwiftShader runs WGSL on the CPU). One timing of
+ * a small step on each engine is logged for the record (SwiftShader, not a GPU; not asserted).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uniform = (r, n, lo, hi) => Array.from({ length: n }, () => lo + (hi - lo) * r());
+const counts = (r, n) => Array.from({ length: n }, () => Math.floor(r() * 4));
+
+/** Compares every output; returns the worst |gpu - ref| / allowed per output (<= 1 passes) and the max error. */
+function compare(what, gpu, ref, kindOf) {
+  const report = {};
+  for (const key of Object.keys(ref)) {
+    const a = [gpu[key]].flat(),
+      b = [ref[key]].flat();
+    assert.equal(a.length, b.length, `${what} ${key}: ${a.length} values, expected ${b.length}`);
+    const scale = Math.max(...b.map(Math.abs));
+    const kind = kindOf(key);
+    let worst = 0,
+      maxErr = 0,
+      at = -1;
+    for (let i = 0; i < b.length; i++) {
+      assert.ok(Number.isFinite(a[i]), `${what} ${key}[${i}] is ${a[i]}`);
+      const err = Math.abs(a[i] - b[i]);
+      const allowed =
+        kind === 'forward'
+          ? 1e-4 + 1e-4 * Math.abs(b[i])
+          : kind === 'adam'
+            ? 1e-6 + 1e-5 * Math.abs(b[i])
+            : 1e-4 * scale + 1e-3 * Math.abs(b[i]);
+      if (err / allowed > worst) {
+        worst = err / allowed;
+        at = i;
+      }
+      maxErr = Math.max(maxErr, err);
+    }
+    assert.ok(worst <= 1, `${what} ${key}[${at}]: gpu ${a[at]} vs wasm ${b[at]} (${worst.toFixed(2)}x the tolerance)`);
+    report[key] = { maxErr, scale };
+  }
+  return report;
+}
+
+const fmt = (rep) =>
+  Object.entries(rep)
+    .map(([k, v]) => `${k} ${v.maxErr.toExponential(1)} (max|ref| ${v.scale.toPrecision(3)})`)
+    .join(', ');
+
+function gaussianCase(seed, { H, W, C, N, B, eluOffset = 0, lossScale = 1.7 }) {
+  const r = rng(seed);
+  const positions = [];
+  for (let k = 0; k < B * N; k++) {
+    // a third on the border (the zero-padded corners), the rest inside
+    if (k % 3 === 0) positions.push(...[r() < 0.5 ? -1 : 1, 2 * r() - 1].sort(() => r() - 0.5));
+    else positions.push(2 * r() - 1, 2 * r() - 1);
+  }
+  return {
+    height: H,
+    width: W,
+    channels: C,
+    neurons: N,
+    batch: B,
+    maps: uniform(r, B * H * W * C, -0.5, 1.5),
+    features: uniform(r, N * C, -0.4, 0.4),
+    bias: uniform(r, N, -0.5, 0.5),
+    positions,
+    targets: counts(r, B * N),
+    lossScale,
+    logEps: 1e-8,
+    eluOffset,
+  };
+}
+
+function factorizedCase(seed, { H, W, C, N, B, mask }) {
+  const r = rng(seed);
+  return {
+    height: H,
+    width: W,
+    channels: C,
+    neurons: N,
+    batch: B,
+    maps: uniform(r, B * H * W * C, -0.5, 1.5),
+    spatial: uniform(r, N * H * W, -0.2, 1),
+    features: uniform(r, N * C, -0.5, 0.5),
+    bias: uniform(r, N, -0.5, 0.5),
+    targets: counts(r, B * N),
+    mask,
+    lossScale: 1.3,
+    logEps: 1e-8,
+    regWeight: 0.1,
+  };
+}
+
+const kinds = (key) => (['loss', 'poisson', 'regularizer', 'predictions', 'out'].includes(key) ? 'forward' : 'grad');
+
+async function kernelsPage(openPage) {
+  const page = await openPage({});
+  const b = await page.evaluate(() => window.__v1x.backendReady());
+  assert.equal(b.backend, 'webgpu', 'these tests need WebGPU (SwiftShader)');
+  return page;
+}
+
+export async function gaussianStepParity({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const cases = [
+    { seed: 1, H: 5, W: 7, C: 8, N: 6, B: 3 },
+    { seed: 2, H: 4, W: 9, C: 12, N: 11, B: 5, eluOffset: 0.3, lossScale: 2.5 },
+  ];
+  for (const { seed, ...shape } of cases) {
+    const c = gaussianCase(seed, shape);
+    const r = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).gaussianStep(c), c);
+    const rep = compare(`gaussian step ${JSON.stringify(shape)}`, r.gpu, r.wasm, kinds);
+    log(`gaussian step ${JSON.stringify(shape)} on ${r.adapter}: ${fmt(rep)}`);
+    const p = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).gaussianPredict(c), {
+      ...c,
+      positions: c.positions.slice(0, 2 * c.neurons),
+    });
+    log(`gaussian predict: ${fmt(compare('gaussian predict', p.gpu, p.wasm, kinds))}`);
+  }
+}
+
+export async function factorizedStepParity({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const cases = [
+    { seed: 3, H: 4, W: 5, C: 6, N: 5, B: 3, mask: { normalize: true, constrainPos: false, positiveSpatial: false } },
+    { seed: 4, H: 6, W: 7, C: 20, N: 18, B: 2, mask: { normalize: true, constrainPos: false, positiveSpatial: true } },
+    { seed: 5, H: 3, W: 6, C: 4, N: 7, B: 4, mask: { normalize: false, constrainPos: true, positiveSpatial: false } },
+  ];
+  for (const { seed, ...shape } of cases) {
+    const c = factorizedCase(seed, shape);
+    const r = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).factorizedStep(c), c);
+    const rep = compare(`factorized step ${JSON.stringify(shape)}`, r.gpu, r.wasm, kinds);
+    log(`factorized step ${JSON.stringify(shape)}: ${fmt(rep)}`);
+    const p = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).factorizedPredict(c), c);
+    log(`factorized predict: ${fmt(compare('factorized predict', p.gpu, p.wasm, kinds))}`);
+  }
+}
+
+export async function adamParity({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const r0 = rng(6);
+  const sizes = [7, 33, 1];
+  const total = sizes.reduce((s, n) => s + n, 0);
+  const steps = 3;
+  // gradients over several orders of magnitude, some exactly 0
+  const grads = Array.from({ length: steps * total }, (_, i) =>
+    i % 11 === 0 ? 0 : (r0() - 0.5) * 10 ** (-4 + 5 * r0()),
+  );
+  const c = { sizes, values: uniform(r0, total, -1, 1), grads, steps, lr: 0.01 };
+  const r = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).adamSteps(c), c);
+  log(`adam, 3 steps: ${fmt(compare('adam', r.gpu, r.wasm, () => 'adam'))}`);
+}
+
+/** One timing of a small step on each engine, for the record (SwiftShader is a CPU; nothing asserted on it). */
+export async function stepTimingsSwiftShader({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const g = gaussianCase(7, { H: 18, W: 32, C: 16, N: 200, B: 64 });
+  const tg = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).timeSteps('gaussian', c, 5), g);
+  log(
+    `gaussian step B=64 N=200 18x32x16: WebGPU ${tg.gpuMs.toFixed(1)} ms, WASM ${tg.wasmMs.toFixed(1)} ms (${tg.adapter})`,
+  );
+  const f = factorizedCase(8, {
+    H: 18,
+    W: 32,
+    C: 16,
+    N: 100,
+    B: 16,
+    mask: { normalize: true, constrainPos: false, positiveSpatial: false },
+  });
+  const tf = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).timeSteps('factorized', c, 3), f);
+  log(`factorized step B=16 N=100 18x32x16: WebGPU ${tf.gpuMs.toFixed(1)} ms, WASM ${tf.wasmMs.toFixed(1)} ms`);
+  assert.ok(tg.gpuMs > 0 && tf.gpuMs > 0);
+}
+
+function microScan(fixtures) {
+  const dir = join(process.cwd(), 'test-results', 'tmp');
+  const out = join(dir, 'micro-scan.zip');
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const sota = join(fixtures, 'sensorium-sota');
+  const args = ['bin/v1x.mjs', 'simulate', '--checkpoint', join(sota, 'model.pth'), '--config'];
+  args.push(join(sota, 'config.json'), '--neurons', '200', '--seed', '1', '--trials', '48,16,4x2');
+  args.push('--out', out, '--force', '--backend', 'wasm');
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
+  return out;
+}
+
+/** The page's fine-tuning with its readout steps on the WGSL kernels (forced: SwiftShader is a software adapter). */
+export async function fineTuneOnWgslKernels({ openPage, fixtures, shot, log }) {
+  const scan = microScan(fixtures);
+  const page = await openPage({ query: 'readoutEngine=webgpu' });
+  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
+  const sota = join(fixtures, 'sensorium-sota');
+  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' });
+  await page.getByTestId('scan-input').setInputFiles(scan);
+  await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
+  await page.getByLabel('max epochs').fill('4');
+  await page.getByLabel('batch size').fill('16');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const t = await page.evaluate(() => window.__v1x.training());
+  log(
+    `${t.readoutEngine?.reason}; validation correlation per epoch ${t.valCorrelations.map((v) => v.toFixed(3)).join(' ')}, test ${t.testCorrelation?.toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  assert.equal(t.readoutEngine?.engine, 'webgpu', `the readout should train on WebGPU: ${t.readoutEngine?.reason}`);
+  assert.match(t.readoutEngine.reason, /forced/);
+  assert.match(await page.getByTestId('readout-engine').textContent(), /WebGPU/);
+  assert.ok(t.valCorrelations.length >= 3, `epochs: ${t.valCorrelations.length}`);
+  const best = Math.max(...t.valCorrelations.slice(1));
+  assert.ok(best > t.valCorrelations[0] + 0.05, `validation correlation should rise: ${t.valCorrelations.join(', ')}`);
+  assert.ok(t.testCorrelation > 0.05, `test correlation ${t.testCorrelation}`);
+  await shot('done', page);
+}
+
+/** Without the override, SwiftShader is a software adapter: the page keeps the readout on WASM and says why. */
+export async function softwareAdapterKeepsWasm({ openPage, fixtures, log }) {
+  const scan = microScan(fixtures);
+  const page = await openPage({});
+  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
+  const sota = join(fixtures, 'sensorium-sota');
+  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
+  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' });
+  await page.getByTestId('scan-input').setInputFiles(scan);
+  await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
+  await page.getByLabel('max epochs').fill('1');
+  await page.getByLabel('batch size').fill('16');
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('readout-engine').waitFor();
+  const t = await page.evaluate(() => window.__v1x.training());
+  log(t.readoutEngine?.reason);
+  assert.equal(t.readoutEngine?.engine, 'wasm');
+  assert.match(t.readoutEngine.reason, /software/);
+  await page.getByTestId('train-results').waitFor();
+}
