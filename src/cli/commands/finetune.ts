@@ -6,6 +6,9 @@
  * training mode, the core regularizers); --full-model then holds the fine-tuned core. Progress goes to stderr;
  * stdout gets one JSON object with the keys of `v1x evaluate` plus the training summary (the same keys with and
  * without --train-core, and `readout_type`).
+ * With --vgg16 FILE|random instead of --checkpoint the core is the task-driven one (../vgg_model_files.ts:
+ * torchvision's VGG16 cut after conv2_2, BatchNorm fitted to the scan's training images, ReLU; FILE is torchvision's
+ * vgg16 state_dict, read by range; 'random' is torchvision's init from --seed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -35,12 +38,13 @@ import { DEFAULT_TRAIN_OPTIONS, type TrainOptionsInput } from '../../train/reado
 import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../../train/result';
 import { NodeCorePool } from '../../train/worker/core_pool_node';
 import { parseArgs, UsageError } from '../args';
-import { type ModelFiles, parseBackend, readModelFiles, startBackend } from '../load_model';
+import { type ModelFiles, parseBackend, readConfigFile, readModelFiles, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
+import { vggModelFiles } from '../vgg_model_files';
 
 export const summary =
   'train a new readout on a frozen core (or, with --train-core, on the core fine-tuned too): ' +
-  '--checkpoint CORE.pth [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] ' +
+  '--checkpoint CORE.pth | --vgg16 vgg16-397923af.pth|random [--config C.json] --scan S.zip|DIR --out readout.pth [--readout-type gaussian|factorized] ' +
   '[--train-core] [--seed N] [--max-epochs N] [--lr X] [--per-neuron out.csv|.json] [--full-model M.pth] ' +
   '[--metadata M.json] [--truth-grid G.npy] [--loss poisson|mse|gaussian] [--output elu|softplus|identity] [--free-mu]';
 
@@ -66,6 +70,7 @@ const OPTIONS = [
   'max-cache-gb',
   'threads',
   'readout-type',
+  'vgg16',
   'loss',
   'output',
 ];
@@ -113,14 +118,30 @@ export async function run(argv: string[]): Promise<void> {
     if (!quiet) process.stderr.write(`v1x: ${s}\n`);
   };
 
-  const files = await readModelFiles(args.require('checkpoint'), args.get('config'));
+  const vgg16 = args.get('vgg16');
+  if (vgg16 !== undefined && args.has('checkpoint')) throw new UsageError('give --checkpoint or --vgg16, not both');
+  let files: ModelFiles;
+  let vggScan: Scan | null = null;
+  let vggBytes: Uint8Array | null = null;
+  if (vgg16 === undefined) files = await readModelFiles(args.require('checkpoint'), args.get('config'));
+  else {
+    // the core is made from the scan's training images (its BatchNorm statistics): scan and backend first
+    const config = readConfigFile(args.get('config'));
+    vggScan = await loadScanFromPath(scanPath, { scale, exclude: excludedGroups(config.config) });
+    await startBackend(backend);
+    const v = await vggModelFiles(vgg16, vggScan, config, seed);
+    log(`core: ${v.description}`);
+    for (const n of v.notes) log(`${vgg16}: ${n}`);
+    files = v;
+    vggBytes = v.bytes;
+  }
   const arch = files.architecture;
   const cfg = files.config.config;
   // the dataset config's normalization (exclude, normalize: false) and the readout's settings come from the config
   const exclude = excludedGroups(cfg);
   if (exclude.length) log(`not normalized (config): ${exclude.join(', ')}`);
   const gamma = args.number('gamma-readout', cfg.gamma_readout ?? DEFAULT_GAMMA_READOUT);
-  const scan = await loadScanFromPath(scanPath, { scale, exclude });
+  const scan = vggScan ?? (await loadScanFromPath(scanPath, { scale, exclude }));
   for (const w of scan.warnings) log(`${scanPath}: ${w}`);
   const [c, h, w] = arch.core.inputShape;
   const [sc, sh, sw] = scan.imageShape;
@@ -174,8 +195,8 @@ export async function run(argv: string[]): Promise<void> {
       if (args.has(o)) log(`--${o} does nothing with --train-core (no core-output cache)`);
   }
 
-  await startBackend(backend);
-  const checkpointBytes = new Uint8Array(readFileSync(files.checkpointPath));
+  if (vggBytes === null) await startBackend(backend);
+  const checkpointBytes = vggBytes ?? new Uint8Array(readFileSync(files.checkpointPath));
   const trained = trainCore
     ? await trainCoreToo(
         files,
