@@ -8,6 +8,15 @@ import type { FullFactorized2d } from './factorized_readout';
 import type { FullGaussian2d } from './gaussian_readout';
 import { type FactorizedHostParams, type ReadoutHostParams, sigmaMatrix } from './readout_types';
 
+/** A tensor's values, then the tensor disposed (each neuron's features: with sharing, its scale * shared vector). */
+async function copyOwned(t: { data(): Promise<unknown>; dispose(): void }): Promise<Float32Array> {
+  try {
+    return Float32Array.from((await t.data()) as Float32Array);
+  } finally {
+    t.dispose();
+  }
+}
+
 /** A FullFactorized2d's arrays, its effective masks and their geometry (peak = the neuron's position). */
 export async function factorizedHostParams(readout: FullFactorized2d): Promise<FactorizedHostParams> {
   const { neurons: N, channels, height: H, width: W } = readout;
@@ -21,7 +30,7 @@ export async function factorizedHostParams(readout: FullFactorized2d): Promise<F
     height: H,
     width: W,
     options: { ...readout.options },
-    features: await copy(readout.features),
+    features: await copyOwned(readout.neuronFeatures()),
     bias: readout.bias ? await copy(readout.bias) : new Float32Array(N),
     hasBias: readout.bias !== null,
     spatial,
@@ -49,7 +58,7 @@ export async function readoutHostParams(readout: FullGaussian2d): Promise<Readou
     neurons: N,
     channels: readout.channels,
     gaussType: readout.gaussType,
-    features: await copy(readout.features),
+    features: await copyOwned(readout.neuronFeatures()),
     bias: readout.bias ? await copy(readout.bias) : new Float32Array(N),
     hasBias: readout.bias !== null,
     sigma,

@@ -186,7 +186,7 @@ export interface ReadoutHostParams {
   neurons: number;
   channels: number;
   gaussType: GaussType;
-  /** (C, N) = torch `_features` (1, C, 1, N) flattened. */
+  /** (C, N) = torch `_features` (1, C, 1, N) flattened; with shared features each neuron's scale * shared vector. */
   features: Float32Array;
   /** (N); zeros when the readout has no bias (see hasBias). */
   bias: Float32Array;
@@ -215,7 +215,7 @@ export interface FactorizedHostParams {
   height: number;
   width: number;
   options: FactorizedOptions;
-  /** (N, C) = `_features`. */
+  /** (N, C) = `_features`; with shared features each neuron's scale * shared vector. */
   features: Float32Array;
   /** (N); zeros when the readout has no bias (see hasBias). */
   bias: Float32Array;

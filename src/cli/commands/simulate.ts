@@ -254,7 +254,9 @@ export async function run(argv: string[]): Promise<void> {
     const gridT = readout.grid();
     const gridAll = (await gridT.data()) as Float32Array;
     gridT.dispose();
-    const featAll = neuronMajorFeatures((await readout.features.data()) as Float32Array, C, all); // (all, C)
+    const own = readout.neuronFeatures(); // (C, all); with shared features each neuron's scale * shared vector
+    const featAll = neuronMajorFeatures((await own.data()) as Float32Array, C, all); // (all, C)
+    own.dispose();
     let sourceAll: Float32Array | null = null;
     let sourceDims = 0;
     if (readout.sourceGrid) {

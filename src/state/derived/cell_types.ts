@@ -40,18 +40,28 @@ export interface FeatureReadout {
   channels: number;
   features: { shape: number[]; data(): Promise<ArrayLike<number>> };
   spatial?: unknown;
+  /** Each neuron's features in the layout of `features` (with shared features: its scale * the shared vector). */
+  neuronFeatures?(): { shape: number[]; data(): Promise<ArrayLike<number>>; dispose(): void };
 }
 
 export async function featureMatrixOf(readout: FeatureReadout): Promise<FeatureMatrix> {
   const { neurons: N, channels: C } = readout;
   const neuronsMajor = readout.spatial !== undefined;
   const expected = neuronsMajor ? [N, C] : [C, N];
-  const shape = readout.features.shape;
+  // shared features (model/feature_sharing.ts): `features` holds the shared vectors, each neuron reads its own
+  const own = readout.neuronFeatures?.() ?? null;
+  const shape = own ? own.shape : readout.features.shape;
   if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1]) {
+    own?.dispose();
     throw new Error(`readout features have shape (${shape.join(', ')}), expected (${expected.join(', ')})`);
   }
   // Variable.data() copies to the host and allocates no tensor.
-  const data = await readout.features.data();
+  let data: ArrayLike<number>;
+  try {
+    data = own ? await own.data() : await readout.features.data();
+  } finally {
+    own?.dispose();
+  }
   return {
     features: neuronsMajor ? Float32Array.from(data) : neuronMajorFeatures(data, C, N),
     neurons: N,

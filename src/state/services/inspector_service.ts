@@ -5,6 +5,7 @@
  * model object (a rebuilt or replaced model is a new object, so stale results are never shown) and, for the
  * feature maps, per image set and image. Every tensor made here is disposed before the promise resolves.
  */
+import { toFloat32 } from '../../io/host_tensor';
 import type { Scan } from '../../io/scan';
 import { normalizedResponses, repeatGroups } from '../../io/scan';
 import { evaluate, type MetricsSummary, type PerNeuronMetrics } from '../../metrics/evaluate';
@@ -32,8 +33,9 @@ export function readoutFeatures(model: LoadedModel): Promise<ReadoutFeatures> {
   if (!p) {
     const readout = model.encoder.anyReadout(model.readoutKey);
     const { channels: C, neurons: N } = readout;
-    // Variable.data() copies to the host and allocates no tensor.
-    p = readout.features.data().then((d) => ({
+    // Each neuron's features (with shared features: its scale * the shared vector), copied to the host.
+    const own = readout.neuronFeatures();
+    p = own.data().then((d) => ({
       channels: C,
       neurons: N,
       data:
@@ -42,7 +44,7 @@ export function readoutFeatures(model: LoadedModel): Promise<ReadoutFeatures> {
           : Float32Array.from(d as Float32Array),
     }));
     featuresCache.set(model, p);
-    p.catch(() => featuresCache.delete(model));
+    p.finally(() => own.dispose()).catch(() => featuresCache.delete(model));
   }
   return p;
 }
@@ -365,4 +367,60 @@ export function neuronTestResponses(cmp: ScanTestComparison, n: number): NeuronT
     row += g.length;
   });
   return { predicted, observedMean, observedStd, repeats };
+}
+
+// ---- shared features across readouts ----
+
+/** One readout's neurons that read the same shared feature vector, with their scales. */
+export interface SharedFeatureReaders {
+  readout: string;
+  neurons: number[];
+  scales: number[];
+}
+
+/**
+ * Where a neuron's features come from when its readout shares them (model/feature_sharing.ts, neuralpredictors'
+ * share_features): the shared vector it reads (row k of the M; the k-th smallest match id), its scale, the readout
+ * that holds the vectors, and every other neuron of the group's readouts that reads the same vector (its matched
+ * neuron in the other scans), all read from the checkpoint. Null when the readout has its own features.
+ */
+export interface SharedFeatureLinks {
+  vector: number;
+  matches: number;
+  scale: number;
+  source: string;
+  others: SharedFeatureReaders[];
+}
+
+export function sharedFeatureLinks(model: LoadedModel, neuron: number): SharedFeatureLinks | null {
+  const arch = model.architecture.readouts;
+  const own = arch.find((r) => r.key === model.readoutKey);
+  if (!own?.sharing) return null;
+  const sd = model.source.stateDict;
+  const ints = (key: string): number[] => {
+    const t = sd.get(`readout.${key}.feature_sharing_index`);
+    return t ? Array.from(toFloat32(t)) : [];
+  };
+  const floats = (key: string): number[] => {
+    const t = sd.get(`readout.${key}.scales`);
+    return t ? Array.from(toFloat32(t)) : [];
+  };
+  const index = ints(own.key);
+  if (neuron < 0 || neuron >= index.length) return null;
+  const vector = index[neuron];
+  const others: SharedFeatureReaders[] = [];
+  for (const r of arch) {
+    if (!r.sharing || r.sharing.source !== own.sharing.source) continue;
+    const idx = ints(r.key),
+      sc = floats(r.key);
+    const neurons = idx.flatMap((k, n) => (k === vector && !(r.key === own.key && n === neuron) ? [n] : []));
+    if (neurons.length) others.push({ readout: r.key, neurons, scales: neurons.map((n) => sc[n]) });
+  }
+  return {
+    vector,
+    matches: own.sharing.matches,
+    scale: floats(own.key)[neuron],
+    source: own.sharing.source,
+    others,
+  };
 }

@@ -13,6 +13,7 @@ import {
   readoutFeatures,
   scanMatchesReadout,
   scanTestComparison,
+  sharedFeatureLinks,
   strongestChannel,
   topImages,
 } from '../../state/services/inspector_service';
@@ -26,6 +27,7 @@ import { Barcode } from './inspector/Barcode';
 import { MaskHeatmap, MaskOnMaps } from './inspector/MaskOnMaps';
 import { PositionOnMaps } from './inspector/PositionOnMaps';
 import { PredictedObserved } from './inspector/PredictedObserved';
+import { SharedFeatures } from './inspector/SharedFeatures';
 import { TopImages } from './inspector/TopImages';
 
 const TOP_K = 8;
@@ -131,6 +133,7 @@ export function NeuronInspectorView() {
         : null,
     [features.value, neuron],
   );
+  const shared = useMemo(() => (model && neuron !== null ? sharedFeatureLinks(model, neuron) : null), [model, neuron]);
   const cmp = comparison.value && model && comparison.value.neurons === model.neurons ? comparison.value : null;
   const testResponses = useMemo(
     () => (cmp && neuron !== null ? neuronTestResponses(cmp, neuron) : null),
@@ -250,6 +253,7 @@ export function NeuronInspectorView() {
             ) : (
               <p className="muted small">{features.error ?? 'Reading the readout…'}</p>
             )}
+            {shared && <SharedFeatures links={shared} />}
             <p className="muted small">
               One bar per core channel: how much this neuron&apos;s response rises (red, up) or falls (blue, down) with
               that channel
