@@ -4,11 +4,13 @@
  * and compared by the test, with its stated tolerances. Also a small timing of each (SwiftShader vs WASM, for the
  * record; not asserted). Inputs are plain number arrays made by the test from a seed.
  */
-import { chooseReadoutEngine } from '../backend/select';
+import * as tf from '@tensorflow/tfjs';
+import { chooseReadoutEngine, type ReadoutEngineName } from '../backend/select';
 import { type FactorizedTrainArgs, FusedFactorizedReadout, type MaskOptions } from '../kernels/factorized_readout';
 import { FusedReadout } from '../kernels/fused_readout';
 import { GpuAdam } from '../kernels/webgpu/adam';
 import { GpuFactorizedReadout } from '../kernels/webgpu/factorized_readout';
+import { GpuFeatureCache } from '../kernels/webgpu/feature_cache';
 import { GpuGaussianReadout } from '../kernels/webgpu/gaussian_readout';
 import { Gpu } from '../kernels/webgpu/gpu';
 import { Adam } from '../train/optim/adam';
@@ -279,4 +281,79 @@ export async function timeSteps(
     k.destroy();
   }
   return { gpuMs, wasmMs, adapter };
+}
+
+/** The page's readout-engine choice on this browser's adapter (no device kept). */
+export async function engineChoice(force: ReadoutEngineName | null): Promise<{ engine: string; reason: string }> {
+  const c = await chooseReadoutEngine(force);
+  return { engine: c.engine, reason: c.reason };
+}
+
+/**
+ * The core-to-kernels path without the CPU: a stand-in core (conv2d + elu on tfjs-webgpu, NHWC output) runs on
+ * `images` (n, H, W, Cin) in two chunks; each chunk's output tensor goes into a GpuFeatureCache by dataToGPU and a
+ * GPU copy (storeTensor), and the Gaussian step reads its maps from there by slot (`c.slotOrder`). The reference is
+ * the WASM step on the same outputs read back with y.data(). `c.maps` of the case is unused (made here).
+ */
+export async function coreOnGpuToKernels(
+  c: GaussianCase & { inputChannels: number; images: number[]; kernel: number[]; slotOrder: number[] },
+): Promise<{ gpu: Out; wasm: Out; filled: number; shared: boolean }> {
+  if (tf.getBackend() !== 'webgpu') throw new Error(`the core runs on ${tf.getBackend()}, not WebGPU`);
+  const { gpu: g } = await gpu();
+  const shared = (tf.backend() as unknown as { device?: GPUDevice }).device === g.device;
+  const n = c.images.length / (c.height * c.width * c.inputChannels);
+  const geometry = { height: c.height, width: c.width, channels: c.channels };
+  const cache = new GpuFeatureCache(g, geometry, n);
+  const host: Float32Array[] = [];
+  const x = tf.tensor4d(c.images, [n, c.height, c.width, c.inputChannels]);
+  const w = tf.tensor4d(c.kernel, [3, 3, c.inputChannels, c.channels]);
+  try {
+    for (const [start, count] of [
+      [0, Math.ceil(n / 2)],
+      [Math.ceil(n / 2), n - Math.ceil(n / 2)],
+    ]) {
+      const y = tf.tidy(() => tf.elu(tf.conv2d(x.slice([start, 0, 0, 0], [count, -1, -1, -1]), w, 1, 'same')));
+      try {
+        cache.storeTensor(y as tf.Tensor4D, start);
+        const v = (await y.data()) as Float32Array;
+        const m = cache.mapSize;
+        for (let i = 0; i < count; i++) host.push(v.slice(i * m, (i + 1) * m));
+      } finally {
+        y.dispose();
+      }
+    }
+  } finally {
+    x.dispose();
+    w.dispose();
+  }
+  const N = c.neurons,
+    B = c.slotOrder.length;
+  const args = (maps: Float32Array[]) => ({
+    ...c,
+    maps,
+    features: Float32Array.from(c.features),
+    bias: Float32Array.from(c.bias),
+    positions: Float32Array.from(c.positions),
+    targets: Float32Array.from(c.targets),
+    gradFeatures: new Float32Array(N * c.channels),
+    gradBias: new Float32Array(N),
+    gradPositions: new Float32Array(B * N * 2),
+    predictions: new Float32Array(B * N),
+  });
+  const a = args(c.slotOrder.map((s) => host[s]));
+  const lossW = new FusedReadout(geometry, N, 'wasm').trainStep(a);
+  const b = args([]);
+  const k = new GpuGaussianReadout(g, geometry, N);
+  const lossG = await k.trainStep(b, { buffer: cache.buffer, slots: Uint32Array.from(c.slotOrder) });
+  k.destroy();
+  const filled = cache.filled;
+  cache.destroy();
+  const pick = (q: typeof a, loss: number): Out => ({
+    loss,
+    gradFeatures: arr(q.gradFeatures),
+    gradBias: arr(q.gradBias),
+    gradPositions: arr(q.gradPositions),
+    predictions: arr(q.predictions),
+  });
+  return { wasm: pick(a, lossW), gpu: pick(b, lossG), filled, shared };
 }

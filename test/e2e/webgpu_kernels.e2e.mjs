@@ -238,22 +238,40 @@ export async function fineTuneOnWgslKernels({ openPage, fixtures, shot, log }) {
 }
 
 /** Without the override, SwiftShader is a software adapter: the page keeps the readout on WASM and says why. */
-export async function softwareAdapterKeepsWasm({ openPage, fixtures, log }) {
-  const scan = microScan(fixtures);
-  const page = await openPage({});
-  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
-  const sota = join(fixtures, 'sensorium-sota');
-  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
-  await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' });
-  await page.getByTestId('scan-input').setInputFiles(scan);
-  await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
-  await page.getByLabel('max epochs').fill('1');
-  await page.getByLabel('batch size').fill('16');
-  await page.getByTestId('train-start').click();
-  await page.getByTestId('readout-engine').waitFor();
-  const t = await page.evaluate(() => window.__v1x.training());
-  log(t.readoutEngine?.reason);
-  assert.equal(t.readoutEngine?.engine, 'wasm');
-  assert.match(t.readoutEngine.reason, /software/);
-  await page.getByTestId('train-results').waitFor();
+export async function softwareAdapterKeepsWasm({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const auto = await page.evaluate(async () => (await window.__v1x.webgpuKernels()).engineChoice(null));
+  log(auto.reason);
+  assert.equal(auto.engine, 'wasm');
+  assert.match(auto.reason, /software/);
+  const forced = await page.evaluate(async () => (await window.__v1x.webgpuKernels()).engineChoice('webgpu'));
+  assert.equal(forced.engine, 'webgpu');
+  assert.match(forced.reason, /forced/);
+}
+
+/**
+ * The frozen core's output feeding the kernels on the GPU: a stand-in core (conv2d + elu) on tfjs-webgpu, its output
+ * tensors copied into the GPU feature cache (dataToGPU + buffer copy, the device shared with tfjs), the Gaussian
+ * step reading maps by slot; against the WASM step on the same outputs read back.
+ */
+export async function coreOutputToKernelsOnGpu({ openPage, log }) {
+  const page = await kernelsPage(openPage);
+  const r = rng(9);
+  const H = 6,
+    W = 8,
+    Cin = 3,
+    n = 5;
+  const c = gaussianCase(10, { H, W, C: 8, N: 7, B: 4 });
+  const input = {
+    ...c,
+    maps: [],
+    inputChannels: Cin,
+    images: uniform(r, n * H * W * Cin, -1, 1),
+    kernel: uniform(r, 9 * Cin * 8, -0.3, 0.3),
+    slotOrder: [4, 0, 3, 1],
+  };
+  const out = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).coreOnGpuToKernels(c), input);
+  assert.equal(out.filled, n, 'every core output chunk copied into the GPU cache');
+  assert.ok(out.shared, "the kernels run on the tfjs backend's device");
+  log(`core output -> GPU cache -> gaussian step: ${fmt(compare('core to kernels', out.gpu, out.wasm, kinds))}`);
 }
