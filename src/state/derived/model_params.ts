@@ -4,7 +4,7 @@
  * numbers, and the total. The readouts' counts are the architecture's (model/architecture.ts, from the weights'
  * shapes); the core's is the rest of the checkpoint's learned numbers (buffers excluded, as in `parameters`).
  */
-import type { ModelArchitecture, ReadoutArchitecture } from '../../model/architecture';
+import { coreClassName, type ModelArchitecture, type ReadoutArchitecture } from '../../model/architecture';
 import { readoutClassName, sigmaSize } from '../../model/readout_types';
 
 export interface ParamRow {
@@ -65,7 +65,7 @@ export function modelParamRows(arch: ModelArchitecture, shownReadout: string, to
   return [
     {
       id: 'core',
-      part: 'core: Stacked2dCore',
+      part: `core: ${coreClassName(core)}`,
       formula: '',
       worked: `${core.layers.length} layers, ${core.outputChannels} channels out`,
       parameters: total - inReadouts,
