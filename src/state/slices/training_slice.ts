@@ -5,7 +5,14 @@
  */
 import type { StateCreator } from 'zustand';
 import { type BrowserBackend, type ReadoutEngineChoice, readoutEngineFromQuery } from '../../backend/select';
+import { tierIndices } from '../../io/scan/tiers';
+import type { Scan } from '../../io/scan/types';
+import { excludedGroups, type ModelConfig, parsedConfigOrDefault } from '../../model/config';
+import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import { FACTORIZED_DEFAULT_REG_WEIGHT, type GaussType, type ReadoutKind } from '../../model/readout_types';
+import { chooseLoss, DEFAULT_GAMMA_READOUT, type LossChoice } from '../../train/optim/losses';
+import { SENSORIUM_POSITION_NET } from '../../train/readout/position_net';
+import { readoutInitFromConfig } from '../../train/readout/readout_init';
 import type { BatchProgress, EpochProgress, RestoreEvent } from '../../train/readout/trainer';
 import type {
   CacheProgressMessage,
@@ -25,13 +32,102 @@ export interface TrainingSettings {
   maxEpochs: number;
   /** Which readout to train: FullGaussian2d ('gaussian', the default) or FullFactorized2d ('factorized'). */
   readoutType: ReadoutKind;
-  /** The Gaussian readout's feature L1 weight. */
-  gammaReadout: number;
+  /** The Gaussian readout's feature L1 weight; null: the loaded config's (gamma_readout), else 0.0076. */
+  gammaReadout: number | null;
   gaussType: GaussType;
   /** The factorized readout's regularizer weight (sum_n |mask_n|_1 |features_n|_1 times it). */
   factorizedRegWeight: number;
   /** Fine-tune the core too (much slower: no cache, the core runs forward and backward every batch). */
   trainCore: boolean;
+  /** 'auto': Poisson, or MSE (with a note) when the training responses go negative (optim/losses.ts chooseLoss). */
+  loss: 'auto' | LossName;
+  output: OutputNonlinearity;
+  /** 'auto': from cortical coordinates (the position network) when the scan has them, else one per neuron. */
+  positions: 'auto' | 'network' | 'free';
+  /** The Advanced section's values the user changed; the rest are the loaded config's (configDefaults). */
+  advanced: Partial<AdvancedSettings>;
+}
+
+/** Readout and dataset settings of a neuralpredictors / Lurz 2020 config, as the Advanced section shows them. */
+export interface AdvancedSettings {
+  initMuRange: number;
+  initSigma: number;
+  /** The position network: input_dimensions, hidden_layers (0: one Linear), hidden_features, final_tanh. */
+  inputDimensions: number;
+  hiddenLayers: number;
+  hiddenFeatures: number;
+  finalTanh: boolean;
+  /** Images go in raw (the dataset config's exclude: ["images"]). */
+  excludeImages: boolean;
+  /** The dataset config's normalization switch (false: nothing normalized). */
+  normalize: boolean;
+}
+
+/** What the loaded config (or the Sensorium defaults without one) says for the Advanced section and the L1 weight. */
+export function configDefaults(configJson: unknown | null): { advanced: AdvancedSettings; gammaReadout: number } {
+  let config: ModelConfig;
+  try {
+    config = parsedConfigOrDefault(configJson).config;
+  } catch {
+    config = parsedConfigOrDefault(null).config;
+  }
+  const r = readoutInitFromConfig(config);
+  const net = r.positionNet ?? SENSORIUM_POSITION_NET;
+  const exclude = excludedGroups(config);
+  return {
+    advanced: {
+      initMuRange: r.initMuRange,
+      initSigma: r.initSigma,
+      inputDimensions: net.inputDimensions,
+      hiddenLayers: net.hiddenLayers,
+      hiddenFeatures: net.hiddenFeatures,
+      finalTanh: net.finalTanh,
+      excludeImages: exclude.includes('images'),
+      normalize: config.normalize_data !== false,
+    },
+    gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
+  };
+}
+
+/** What a run with these settings will train with, and the notes and errors the page shows before it starts. */
+export interface TrainingPlan {
+  /** The loss choice, or null with `lossError` when the asked loss cannot be used on this scan. */
+  loss: LossChoice | null;
+  lossError: string | null;
+  positions: 'network' | 'free';
+  /** Why free positions were chosen for the user (a scan without cortical coordinates). */
+  positionsNote: string | null;
+  advanced: AdvancedSettings;
+  gammaReadout: number;
+}
+
+export function trainingPlan(configJson: unknown | null, scan: Scan | null, t: TrainingSettings): TrainingPlan {
+  const d = configDefaults(configJson);
+  const advanced = { ...d.advanced, ...t.advanced };
+  let loss: LossChoice | null = null,
+    lossError: string | null = null;
+  if (scan) {
+    try {
+      loss = chooseLoss(
+        scan,
+        tierIndices(scan, 'train'),
+        { loss: t.loss === 'auto' ? undefined : t.loss, output: t.output },
+        scan.name,
+      );
+    } catch (e) {
+      lossError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  let positions: 'network' | 'free' = t.positions === 'free' ? 'free' : 'network';
+  let positionsNote: string | null = null;
+  if (positions === 'network' && scan && !scan.cellMotorCoordinates) {
+    positions = 'free';
+    positionsNote =
+      t.positions === 'network'
+        ? 'this scan has no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): one position per neuron instead'
+        : 'no cortical coordinates in this scan: one position per neuron (free positions)';
+  }
+  return { loss, lossError, positions, positionsNote, advanced, gammaReadout: t.gammaReadout ?? d.gammaReadout };
 }
 
 export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
@@ -40,10 +136,14 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   batchSize: 64,
   maxEpochs: 200,
   readoutType: 'gaussian',
-  gammaReadout: 0.0076,
+  gammaReadout: null,
   gaussType: 'full',
   factorizedRegWeight: FACTORIZED_DEFAULT_REG_WEIGHT,
   trainCore: false,
+  loss: 'auto',
+  output: 'elu',
+  positions: 'auto',
+  advanced: {},
 };
 
 export type TrainingResult = Omit<DoneMessage, 'type' | 'readoutPth' | 'fullModelPth'> & {
@@ -103,6 +203,12 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
       set({ trainingError: 'load a checkpoint (its core is used) and a scan first' });
       return;
     }
+    const plan = trainingPlan(model.source.configJson, scan, t);
+    if (plan.lossError) {
+      set({ trainingError: plan.lossError });
+      return;
+    }
+    const a = plan.advanced;
     worker?.terminate();
     set({
       trainingPhase: 'loading',
@@ -133,14 +239,37 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
             readoutType: t.readoutType,
             ...(t.readoutType === 'factorized'
               ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
-              : { readout: { gaussType: t.gaussType } }),
+              : {
+                  readout: {
+                    gaussType: t.gaussType,
+                    initMuRange: a.initMuRange,
+                    initSigma: a.initSigma,
+                    positionNet:
+                      plan.positions === 'free'
+                        ? null
+                        : {
+                            inputDimensions: a.inputDimensions,
+                            hiddenLayers: a.hiddenLayers,
+                            hiddenFeatures: a.hiddenFeatures,
+                            finalTanh: a.finalTanh,
+                          },
+                  },
+                }),
             train: {
               seed: t.seed,
               lr: t.lr,
               batchSize: t.batchSize,
-              gammaReadout: t.gammaReadout,
+              gammaReadout: plan.gammaReadout,
               schedule: { maxEpochs: t.maxEpochs },
             },
+            // 'auto' left to the worker, which decides as the plan did and keeps the note in the metadata
+            loss: t.loss === 'auto' ? undefined : t.loss,
+            output: t.output,
+            exclude: !a.normalize
+              ? ['images', 'responses', 'behavior', 'pupil_center']
+              : a.excludeImages
+                ? ['images']
+                : [],
             trainCore: t.trainCore,
           },
           onMessage,

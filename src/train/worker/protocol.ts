@@ -8,8 +8,9 @@
  */
 
 import type { BrowserBackend, ReadoutEngineChoice, ReadoutEngineName } from '../../backend/select';
-import type { Scan } from '../../io/scan/types';
+import type { NormalizedGroup, Scan } from '../../io/scan/types';
 import type { MetricsSummary } from '../../metrics/evaluate';
+import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type { FactorizedOptions, ReadoutKind, ReadoutSnapshot, TrainableReadout } from '../../model/readout_types';
 import type { NeuronRow } from '../export';
 import type { CachePrecision } from '../readout/feature_cache';
@@ -39,6 +40,14 @@ export interface StartMessage {
   factorized?: { initNoise?: FactorizedInitOptions['initNoise']; options?: Partial<FactorizedOptions> };
   /** seed, lr, batchSize, gammaReadout, schedule.maxEpochs, ... (defaults: the reference protocol, lr 0.005). */
   train?: TrainOptionsInput;
+  /**
+   * The loss and output nonlinearity (model/output_loss.ts). Loss absent: Poisson, or MSE when the training
+   * responses go negative (optim/losses.ts chooseLoss); output absent: elu + 1.
+   */
+  loss?: LossName;
+  output?: OutputNonlinearity;
+  /** Groups left unnormalized (the dataset config's `exclude`; all four: `normalize: false`); absent: the scan's. */
+  exclude?: NormalizedGroup[];
   /**
    * Fine-tune the core too (finetune_core.ts): BatchNorm in training mode with running-average updates, the core
    * regularizers from the config, no feature cache (the core runs forward and backward on every batch, so an

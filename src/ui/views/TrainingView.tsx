@@ -4,11 +4,25 @@
  * start / pause / stop, progress with time remaining, live curves, results and downloads.
  */
 
+import { useMemo } from 'react';
+import { LOSS_NAMES, type LossName, OUTPUT_NONLINEARITIES, type OutputNonlinearity } from '../../model/output_loss';
 import type { ReadoutKind } from '../../model/readout_types';
-import type { TrainingSettings } from '../../state/slices/training_slice';
+import { configDefaults, type TrainingSettings, trainingPlan } from '../../state/slices/training_slice';
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
+import { TrainingAdvanced } from './TrainingAdvanced';
 import { TrainingCurves } from './TrainingCurves';
+
+const LOSS_LABELS: Record<LossName, string> = {
+  poisson: 'Poisson',
+  mse: 'MSE',
+  gaussian: 'Gaussian, variance = mean + 1',
+};
+const OUTPUT_LABELS: Record<OutputNonlinearity, string> = {
+  elu: 'elu + 1',
+  softplus: 'softplus',
+  identity: 'identity',
+};
 
 const RUNNING = new Set(['loading', 'caching', 'training', 'paused', 'evaluating', 'exporting']);
 
@@ -49,6 +63,26 @@ const READOUT_HINTS: Record<ReadoutKind, string> = {
     '(Klindt et al. 2017): c + h·w numbers per neuron',
 };
 
+/** The loss, output and positions a finished run used, from its metadata JSON (result.ts). */
+function describeRun(metadataJson: string | null): string {
+  if (!metadataJson) return '—';
+  try {
+    const m = JSON.parse(metadataJson) as {
+      training?: { loss?: LossName; nonlinearity_type?: string };
+      readout?: { positions?: string | null };
+    };
+    const loss = m.training?.loss;
+    const parts = [
+      loss ? `${LOSS_LABELS[loss] ?? loss} loss` : null,
+      m.training?.nonlinearity_type ? `output ${m.training.nonlinearity_type}` : null,
+      m.readout?.positions ? `positions ${m.readout.positions}` : null,
+    ];
+    return parts.filter(Boolean).join(', ') || '—';
+  } catch {
+    return '—';
+  }
+}
+
 export function TrainingView() {
   const model = useStore((s) => s.model);
   const scan = useStore((s) => s.scanSummary);
@@ -69,10 +103,16 @@ export function TrainingView() {
   const stop = useStore((s) => s.stopTraining);
   const explore = useStore((s) => s.exploreTrainedModel);
 
+  const fullScan = useStore((s) => s.scan);
+  const configJson = model?.source.configJson ?? null;
+  // the loss (negative responses: MSE, or an error for an explicit Poisson) and positions this run will use
+  const plan = useMemo(() => trainingPlan(configJson, fullScan, settings), [configJson, fullScan, settings]);
+  const defaults = useMemo(() => configDefaults(configJson), [configJson]);
   const running = RUNNING.has(phase);
   const ready = !!model && !!scan;
   const fits = model && scan ? scan.imageShape.every((v, i) => v === model.inputShape[i]) : false;
   const metrics = result?.metrics ?? null;
+  const trainedWith = useMemo(() => describeRun(result?.metadataJson ?? null), [result]);
 
   let progress: { value: number; max: number; text: string } | null = null;
   if (phase === 'caching' && cache) {
@@ -121,7 +161,7 @@ export function TrainingView() {
               type="number"
               step={f.step}
               min={f.min}
-              value={settings[f.key] as number}
+              value={(f.key === 'gammaReadout' ? plan.gammaReadout : settings[f.key]) as number}
               onChange={(e) => {
                 const v = Number(e.target.value);
                 if (Number.isFinite(v)) setSettings({ [f.key]: v });
@@ -140,6 +180,47 @@ export function TrainingView() {
             <option value="isotropic">isotropic</option>
           </select>
         </label>
+        <label hidden={settings.readoutType !== 'gaussian'}>
+          positions
+          <select
+            data-testid="train-positions"
+            value={settings.positions}
+            onChange={(e) => setSettings({ positions: e.target.value as TrainingSettings['positions'] })}
+          >
+            <option value="auto">automatic</option>
+            <option value="network">from cortical coordinates (position network)</option>
+            <option value="free">free (one per neuron)</option>
+          </select>
+        </label>
+        <label>
+          loss
+          <select
+            data-testid="train-loss"
+            value={settings.loss}
+            onChange={(e) => setSettings({ loss: e.target.value as TrainingSettings['loss'] })}
+          >
+            <option value="auto">automatic</option>
+            {LOSS_NAMES.map((l) => (
+              <option key={l} value={l}>
+                {LOSS_LABELS[l]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          output
+          <select
+            data-testid="train-output"
+            value={settings.output}
+            onChange={(e) => setSettings({ output: e.target.value as OutputNonlinearity })}
+          >
+            {OUTPUT_NONLINEARITIES.map((o) => (
+              <option key={o} value={o}>
+                {OUTPUT_LABELS[o]}
+              </option>
+            ))}
+          </select>
+        </label>
         <label title="BatchNorm in training mode with running-average updates, the core regularizers of neuralpredictors; the exported full model holds the fine-tuned core">
           <span>
             <input
@@ -154,12 +235,39 @@ export function TrainingView() {
           <span className="small">much slower: every epoch runs the core forward and backward (no cache)</span>
         </label>
       </fieldset>
+      {ready && (
+        <p className="small" data-testid="train-plan">
+          {plan.lossError ? (
+            <span className="error" data-testid="train-loss-error">
+              {plan.lossError}
+            </span>
+          ) : (
+            <>
+              <span data-testid="train-loss-note">
+                {plan.loss?.note ?? `loss: ${plan.loss ? LOSS_LABELS[plan.loss.loss] : '—'}`}
+              </span>
+              {settings.readoutType === 'gaussian' && (
+                <span data-testid="train-positions-note">
+                  {'; '}
+                  {plan.positionsNote ??
+                    (plan.positions === 'free'
+                      ? 'free positions (one per neuron)'
+                      : 'positions from cortical coordinates (position network)')}
+                </span>
+              )}
+            </>
+          )}
+        </p>
+      )}
+      <fieldset className="settings small" disabled={running}>
+        <TrainingAdvanced settings={settings} plan={plan} defaults={defaults.advanced} onChange={setSettings} />
+      </fieldset>
       <div className="row small">
         <button
           type="button"
           className="button"
           data-testid="train-start"
-          disabled={!ready || !fits || running}
+          disabled={!ready || !fits || running || plan.lossError !== null}
           onClick={start}
         >
           Start
@@ -212,6 +320,8 @@ export function TrainingView() {
             <dd>{fmt(metrics?.fraction_oracle)}</dd>
             <dt>FEVE</dt>
             <dd>{fmt(metrics?.feve)}</dd>
+            <dt>trained with</dt>
+            <dd data-testid="result-trained-with">{trainedWith}</dd>
             <dt>time</dt>
             <dd>
               {result.trainCore ? 'core fine-tuned too (no cache)' : `cache ${duration(result.timings.cacheS)}`},
