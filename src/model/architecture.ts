@@ -61,6 +61,8 @@ export interface CoreLayerSpec {
   elu: boolean;
   /** ReLU instead (TransferLearningCore: torchvision's ReLU children and OutNonlin); absent = false. */
   relu?: boolean;
+  /** TransferLearningCore: the conv's index among the network's `features` children (its key's `<i>`). */
+  childIndex?: number;
   /** torch.nn.MaxPool2d(kernel, stride) after the activation (torchvision's pooling children); absent = none. */
   maxPool?: { kernel: number; stride: number } | null;
   /** Output size for the config's input shape. */

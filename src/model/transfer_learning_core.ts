@@ -216,6 +216,7 @@ export function inferTransferLearningCore(
     specs.push({
       index: specs.length,
       kind: 'conv',
+      childIndex: i,
       convs: [conv],
       inChannels: specs.length === 0 ? child.inChannels : inC,
       outChannels: child.outChannels,

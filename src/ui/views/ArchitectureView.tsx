@@ -1,8 +1,14 @@
 /**
- * The architecture read from the checkpoint: core layers, the readout shown (a FullGaussian2d or a
+ * The architecture read from the checkpoint: core layers (a Stacked2dCore's, or a TransferLearningCore's: the
+ * torchvision network's kept convs with their ReLUs and pools), the readout shown (a FullGaussian2d or a
  * FullFactorized2d, with what each has), neuron counts, and the parameter counts of the core and every readout.
  */
-import type { CoreLayerSpec, ReadoutArchitecture } from '../../model/architecture';
+import {
+  type CoreArchitecture,
+  type CoreLayerSpec,
+  coreClassName,
+  type ReadoutArchitecture,
+} from '../../model/architecture';
 import { readoutClassName } from '../../model/readout_types';
 import { modelParamRows } from '../../state/derived/model_params';
 import type { LoadedModel } from '../../state/services/model_service';
@@ -11,6 +17,39 @@ import { useStore } from '../../state/store';
 function kernelOf(l: CoreLayerSpec): string {
   const k = l.kind === 'conv' ? l.convs[0].kernel : l.convs[1].kernel;
   return `${k[0]}×${k[1]}`;
+}
+
+/** What follows the layer's convolution, in order: BatchNorm, activation, pooling. */
+function thenOf(l: CoreLayerSpec) {
+  const after = [
+    l.elu ? 'ELU' : '',
+    l.relu ? 'ReLU' : '',
+    l.maxPool ? `max pool ${l.maxPool.kernel}×${l.maxPool.kernel}/${l.maxPool.stride}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return (
+    <>
+      {l.batchNorm ? <abbr title="BatchNorm (eval: running statistics)">BN</abbr> : after ? '' : '—'}
+      {l.batchNorm && after ? ', ' : ''}
+      {after}
+    </>
+  );
+}
+
+/** A TransferLearningCore in one sentence: the network, the cut, what follows, the input repeat. */
+function TransferLearningFacts({ core }: { core: CoreArchitecture }) {
+  const tl = core.transferLearning;
+  if (!tl) return null;
+  const repeat = core.inputRepeat ?? 1;
+  return (
+    <p className="small" data-testid="arch-transfer-learning">
+      {tl.modelName}&apos;s <code>features</code> cut after {tl.layers} children ({tl.children.join(', ')})
+      {tl.finalBatchNorm ? ', then BatchNorm' : ''}
+      {tl.finalNonlinearity ? ', then ReLU' : ''}
+      {repeat > 1 ? `; the greyscale image is repeated to its ${repeat} input channels` : ''}.
+    </p>
+  );
 }
 
 function paddingOf(l: CoreLayerSpec): string {
@@ -80,7 +119,8 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
         {source.configName ? ` with ${source.configName}` : ', default config'} ·{' '}
         {model.parameters.toLocaleString('en-US')} parameters
       </p>
-      <h3>Core: Stacked2dCore</h3>
+      <h3 data-testid="arch-core-class">Core: {coreClassName(core)}</h3>
+      <TransferLearningFacts core={core} />
       <div className="table-scroll">
         <table className="table" data-testid="core-layers">
           <thead>
@@ -104,17 +144,14 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
             </tr>
             {core.layers.map((l) => (
               <tr key={l.index}>
-                <td>layer{l.index}</td>
+                <td>{l.childIndex === undefined ? `layer${l.index}` : `features.${l.childIndex}`}</td>
                 <td>{l.kind === 'conv' ? 'conv' : 'depth-separable'}</td>
                 <td>
                   {l.inChannels} → {l.outChannels}
                 </td>
                 <td>{kernelOf(l)}</td>
                 <td>{paddingOf(l)}</td>
-                <td>
-                  {l.batchNorm ? <abbr title="BatchNorm (eval: running statistics)">BN</abbr> : '—'}
-                  {l.elu ? ', ELU' : ''}
-                </td>
+                <td>{thenOf(l)}</td>
                 <td>
                   {l.outChannels}×{l.outHeight}×{l.outWidth}
                 </td>
@@ -123,7 +160,9 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
             <tr className="muted">
               <td>readout sees</td>
               <td colSpan={5}>
-                layer{core.stack.length > 1 ? 's' : ''} {core.stack.join(', ')}
+                {core.transferLearning
+                  ? 'the last layer'
+                  : `layer${core.stack.length > 1 ? 's' : ''} ${core.stack.join(', ')}`}
               </td>
               <td>
                 {fc}×{fh}×{fw}

@@ -75,8 +75,10 @@ export function CoreView() {
     <section className="panel" aria-labelledby="core-title" data-testid="core-view">
       <h2 id="core-title">Core</h2>
       <p className="muted small">
-        {core.layers.length} layers; input {core.inputShape.join('×')}, output {core.outputShape.join('×')} (channels ×
-        height × width).
+        {core.transferLearning
+          ? `${core.transferLearning.modelName} cut after ${core.transferLearning.layers} children (${core.layers.length} conv layers)`
+          : `${core.layers.length} layers`}
+        ; input {core.inputShape.join('×')}, output {core.outputShape.join('×')} (channels × height × width).{' '}
         {geometry?.kind === 'factorized'
           ? 'Every neuron\u2019s readout weights these output channels over its spatial mask and sums them ' +
             '(a factorized readout).'
@@ -85,7 +87,7 @@ export function CoreView() {
 
       <h3>First-layer filters</h3>
       {filters.value ? (
-        <FilterGrid filters={filters.value} />
+        <FilterGrid filters={filters.value} repeatedInput={(core.inputRepeat ?? 1) > 1} />
       ) : (
         <p className="muted small">
           {filters.error ? `Could not read the filters: ${filters.error}` : 'Reading the filters…'}

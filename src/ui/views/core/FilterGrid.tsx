@@ -1,16 +1,40 @@
 /**
  * The core's first-layer filters as a grid of small heatmaps: diverging colors, each filter on its own
  * symmetric scale [-max|w|, +max|w|] so that weak filters still show their shape (the scale is in the title).
+ * When the image is repeated to the filters' input channels (a greyscale image into an RGB network), the first
+ * choice is their sum over the input channels: the filter the image actually meets.
  */
 import { useMemo, useState } from 'react';
 import type { FirstLayerFilters } from '../../../state/services/inspector_service';
 import { Heatmap } from './Heatmap';
 import { DIVERGING_LUT, divergingInterpolate, gradient, maxAbs } from './heatmap';
 
-export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
-  const { count, inChannels, kh, kw, data } = filters;
-  const [input, setInput] = useState(0);
-  const channel = Math.min(input, inChannels - 1);
+/** Sum over the input channels: (out, 1, kh, kw). */
+function summedOverInputs(f: FirstLayerFilters): Float32Array {
+  const per = f.kh * f.kw;
+  const out = new Float32Array(f.count * per);
+  for (let o = 0; o < f.count; o++)
+    for (let i = 0; i < f.inChannels; i++)
+      for (let p = 0; p < per; p++) out[o * per + p] += f.data[(o * f.inChannels + i) * per + p];
+  return out;
+}
+
+export function FilterGrid({
+  filters,
+  repeatedInput = false,
+}: {
+  filters: FirstLayerFilters;
+  repeatedInput?: boolean;
+}) {
+  const summable = repeatedInput && filters.inChannels > 1;
+  // -1: the sum over the input channels (only when the image is repeated to them)
+  const [input, setInput] = useState(summable ? -1 : 0);
+  const summed = useMemo(() => (summable ? summedOverInputs(filters) : null), [filters, summable]);
+  const sum = summed !== null && input < 0;
+  const { count, kh, kw } = filters;
+  const inChannels = sum ? 1 : filters.inChannels;
+  const data = sum ? summed : filters.data;
+  const channel = sum ? 0 : Math.min(Math.max(input, 0), inChannels - 1);
   const per = kh * kw;
   const limits = useMemo(
     () => Array.from({ length: count }, (_v, o) => maxAbs(data, (o * inChannels + channel) * per, per)),
@@ -21,7 +45,11 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
       <div className="core-legend small">
         <span>
           {count} filters, {kh}×{kw}
-          {inChannels > 1 ? `, input channel ${channel} of ${inChannels}` : ', one input channel'}
+          {sum
+            ? `, summed over the ${filters.inChannels} input channels (the greyscale image is repeated to them)`
+            : filters.inChannels > 1
+              ? `, input channel ${channel} of ${filters.inChannels}`
+              : ', one input channel'}
         </span>
         <span className="nowrap">
           <span>−max|w|</span>
@@ -29,15 +57,16 @@ export function FilterGrid({ filters }: { filters: FirstLayerFilters }) {
           <span>+max|w|</span>
         </span>
         <span className="muted">per filter (hover a filter for its scale)</span>
-        {inChannels > 1 && (
+        {filters.inChannels > 1 && (
           <label>
             input channel{' '}
             <select
               aria-label="Input channel of the filters"
-              value={channel}
+              value={sum ? -1 : channel}
               onChange={(e) => setInput(Number(e.target.value))}
             >
-              {Array.from({ length: inChannels }, (_v, i) => (
+              {summable && <option value={-1}>sum</option>}
+              {Array.from({ length: filters.inChannels }, (_v, i) => (
                 <option key={i} value={i}>
                   {i}
                 </option>
