@@ -4,6 +4,7 @@
  * - a calcium-like scan (`--calcium`: dF/F with negative values) fine-tunes with the MSE loss picked automatically,
  *   with the one-line note, in the JSON (`loss`, `notes`), the metadata and the exported config; `--loss poisson` on
  *   it is an error naming the scan file;
+ * - `v1x train` (end to end) on it picks the MSE loss too, and refuses an explicit Poisson;
  * - a scan without cortical coordinates fine-tunes with free positions (`positions: free`) and a note instead of the
  *   former refusal.
  * Test correlation is reported and must be clearly above chance (the simulated median oracle is ~0.55).
@@ -154,6 +155,33 @@ describe('v1x finetune on a calcium-like scan', () => {
     r = v1x('finetune', ...model, '--scan', scan, '--out', join(dir, 'x.pth'), '--loss', 'nope');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe("v1x: --loss must be poisson, mse, gaussian, got 'nope'");
+  }, 300_000);
+});
+
+describe('v1x train on a calcium-like scan', () => {
+  it('trains end to end with the MSE loss and says so; --loss poisson is an error naming the scan', () => {
+    const scan = join(dir, 'static-ca.zip');
+    let r = v1x('train', '--scan', scan, '--config', DEMO_CONFIG, '--out', join(dir, 't.pth'), '--loss', 'poisson');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/static-ca\.zip.*negative.*Poisson loss is undefined/);
+    r = v1x(
+      'train',
+      '--scan',
+      scan,
+      '--config',
+      DEMO_CONFIG,
+      '--init',
+      DEMO,
+      '--out',
+      join(dir, 't.pth'),
+      '--max-epochs',
+      '1',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ loss: 'mse', output: 'elu' });
+    expect(j.notes).toHaveLength(1);
+    expect(Number.isFinite(j.scans[Object.keys(j.scans)[0]].test_correlation)).toBe(true);
   }, 300_000);
 });
 

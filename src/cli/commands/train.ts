@@ -11,14 +11,17 @@ import { writeFileSync } from 'node:fs';
 import { InputError } from '../../io/host_tensor';
 import type { Scan } from '../../io/scan';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
+import { tierIndices } from '../../io/scan/tiers';
 import { saveCheckpoint } from '../../io/torch_save';
+import { excludedGroups } from '../../model/config';
+import { LOSS_NAMES, type LossName, OUTPUT_NONLINEARITIES, type OutputNonlinearity } from '../../model/output_loss';
 import { READOUT_KINDS, type ReadoutKind } from '../../model/readout_types';
 import { encoderToStateDict } from '../../model/to_state_dict';
 import { coreRegularizerFromConfig } from '../../train/end_to_end/finetune_core';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../train/end_to_end/new_model';
 import { endToEndScan } from '../../train/end_to_end/scan_data';
 import { evaluateTierE2E, trainEndToEnd } from '../../train/end_to_end/trainer';
-import { DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
+import { chooseLoss, DEFAULT_GAMMA_READOUT } from '../../train/optim/losses';
 import { parseArgs, UsageError } from '../args';
 import { parseBackend, readCheckpointFile, readConfigFile, startBackend } from '../load_model';
 import { trainingProgressLogger } from '../training_log';
@@ -26,7 +29,7 @@ import { trainingProgressLogger } from '../training_log';
 export const summary =
   'train a core and one readout per scan end to end: --scan a.zip --scan b.zip ... ' +
   '[--config C.json] --out model.pth [--readout-type gaussian|factorized] [--seed N] [--max-epochs N] [--lr X] ' +
-  '[--init CORE.pth] [--metrics M.json] [--share-features]';
+  '[--init CORE.pth] [--metrics M.json] [--share-features] [--loss poisson|mse|gaussian] [--output elu|softplus|identity]';
 
 const OPTIONS = [
   'scan',
@@ -42,6 +45,8 @@ const OPTIONS = [
   'scale',
   'patience',
   'readout-type',
+  'loss',
+  'output',
 ];
 
 export async function run(argv: string[]): Promise<void> {
@@ -77,9 +82,17 @@ export async function run(argv: string[]): Promise<void> {
 
   const parsed = readConfigFile(args.get('config'));
   const config = parsed.config;
+  // the loss and output: --loss / --output, else the config's (loss, nonlinearity_type), else chosen per the scans
+  const lossArg = (args.get('loss') as LossName | undefined) ?? config.loss;
+  if (lossArg !== undefined && !LOSS_NAMES.includes(lossArg))
+    throw new UsageError(`--loss must be ${LOSS_NAMES.join(', ')}, got '${lossArg}'`);
+  const output = (args.get('output') as OutputNonlinearity | undefined) ?? config.nonlinearity_type ?? 'elu';
+  if (!OUTPUT_NONLINEARITIES.includes(output))
+    throw new UsageError(`--output must be ${OUTPUT_NONLINEARITIES.join(', ')}, got '${output}'`);
+  const exclude = excludedGroups(config);
   const scans: Scan[] = [];
   for (const path of scanPaths) {
-    const s = await loadScanFromPath(path, { scale });
+    const s = await loadScanFromPath(path, { scale, exclude });
     scans.push(s);
     for (const w of s.warnings) log(`${path}: ${w}`);
     if (readoutType === 'gaussian' && !s.cellMotorCoordinates && config.grid_mean_predictor) {
@@ -110,6 +123,20 @@ export async function run(argv: string[]): Promise<void> {
     keys.set(s.dataKey, scanPaths[i]);
   });
 
+  // one loss for all scans: Poisson unless one scan's training responses go negative (then MSE, with a note);
+  // Poisson asked on such a scan is an error naming it
+  let loss = lossArg;
+  const notes: string[] = [];
+  scans.forEach((s, i) => {
+    const c = chooseLoss(s, tierIndices(s, 'train'), { loss, output }, scanPaths[i]);
+    if (c.note) {
+      notes.push(`${scanPaths[i]}: ${c.note}`);
+      log(notes.at(-1)!);
+    }
+    if (loss === undefined && c.loss !== 'poisson') loss = c.loss;
+  });
+  loss ??= 'poisson';
+
   await startBackend(backend);
   const data = scans.map((s) => endToEndScan(s));
   const init = args.get('init');
@@ -120,6 +147,7 @@ export async function run(argv: string[]): Promise<void> {
   let encoder: ReturnType<typeof encoderWithNewReadouts>;
   try {
     encoder = encoderWithNewReadouts(coreSd, config, readouts, seed, init ?? 'new model', shareFeatures);
+    encoder.output = output;
   } catch (e) {
     // the scans' match ids do not allow sharing: a message naming the scan, not a stack
     const i = e instanceof Error ? data.findIndex((d) => e.message.startsWith(`scan ${d.name}: `)) : -1;
@@ -152,6 +180,7 @@ export async function run(argv: string[]): Promise<void> {
         batchSize,
         gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
         coreRegularizer: coreRegularizerFromConfig(config),
+        loss,
         schedule: { maxEpochs, patience },
       },
       trainingProgressLogger(log),
@@ -179,10 +208,20 @@ export async function run(argv: string[]): Promise<void> {
       out,
       readout_type: readoutType,
       share_features: shareFeatures,
+      loss,
+      output,
+      notes,
     };
     const metrics = args.get('metrics');
     if (metrics) {
-      writeFileSync(metrics, JSON.stringify({ ...summaryOut, config, history: result.history }, null, 1));
+      writeFileSync(
+        metrics,
+        JSON.stringify(
+          { ...summaryOut, config: { ...config, loss, nonlinearity_type: output }, history: result.history },
+          null,
+          1,
+        ),
+      );
       log(`wrote metrics and history to ${metrics}`);
     }
     process.stdout.write(JSON.stringify(summaryOut) + '\n');
