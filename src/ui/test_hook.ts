@@ -30,6 +30,8 @@ export interface TestHook {
     phase: string;
     readoutEngine: { engine: string; reason: string } | null;
     valCorrelations: number[];
+    /** Training images per second of each epoch (the steps only; NaN for epoch 0). */
+    imagesPerS: number[];
     testCorrelation: number | null;
   };
   /** The WGSL readout kernels and the WebAssembly path on the same inputs (webgpu_kernel_checks.ts), loaded on use. */
@@ -103,6 +105,7 @@ export function installTestHook(): void {
         phase: s.trainingPhase,
         readoutEngine: s.trainingReadoutEngine,
         valCorrelations: epochs.map((e) => e.valCorrelation),
+        imagesPerS: epochs.map((e) => e.imagesPerS),
         testCorrelation: test?.test_correlation ?? null,
       };
     },

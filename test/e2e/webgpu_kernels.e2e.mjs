@@ -208,11 +208,11 @@ function microScan(fixtures) {
   return out;
 }
 
-/** The page's fine-tuning with its readout steps on the WGSL kernels (forced: SwiftShader is a software adapter). */
-export async function fineTuneOnWgslKernels({ openPage, fixtures, shot, log }) {
+/** Fine-tunes a readout on the micro scan from the page's controls (4 epochs, batch 16); the hook's training(). */
+async function fineTune(openPage, fixtures, query) {
   const scan = microScan(fixtures);
-  const page = await openPage({ query: 'readoutEngine=webgpu' });
-  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
+  const page = await openPage({ query });
+  await page.evaluate(() => window.__v1x.backendReady());
   const sota = join(fixtures, 'sensorium-sota');
   await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
   await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' });
@@ -224,17 +224,52 @@ export async function fineTuneOnWgslKernels({ openPage, fixtures, shot, log }) {
   await page.getByTestId('train-start').click();
   await page.getByTestId('train-results').waitFor();
   const t = await page.evaluate(() => window.__v1x.training());
-  log(
-    `${t.readoutEngine?.reason}; validation correlation per epoch ${t.valCorrelations.map((v) => v.toFixed(3)).join(' ')}, test ${t.testCorrelation?.toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-  );
-  assert.equal(t.readoutEngine?.engine, 'webgpu', `the readout should train on WebGPU: ${t.readoutEngine?.reason}`);
-  assert.match(t.readoutEngine.reason, /forced/);
-  assert.match(await page.getByTestId('readout-engine').textContent(), /WebGPU/);
+  const seconds = (Date.now() - t0) / 1000;
+  return { page, t, seconds };
+}
+
+const describeRun = (t, seconds) =>
+  `validation correlation per epoch ${t.valCorrelations.map((v) => v.toFixed(3)).join(' ')}, test ${t.testCorrelation?.toFixed(3)}, epoch images/s ${t.imagesPerS
+    .slice(1)
+    .map((v) => v.toFixed(0))
+    .join(' ')}, ${seconds.toFixed(1)} s in all`;
+
+function assertLearned(t) {
   assert.ok(t.valCorrelations.length >= 3, `epochs: ${t.valCorrelations.length}`);
   const best = Math.max(...t.valCorrelations.slice(1));
   assert.ok(best > t.valCorrelations[0] + 0.05, `validation correlation should rise: ${t.valCorrelations.join(', ')}`);
   assert.ok(t.testCorrelation > 0.05, `test correlation ${t.testCorrelation}`);
+}
+
+/**
+ * The page's fine-tuning with its readout steps on the WGSL kernels (forced: SwiftShader is a software adapter), the
+ * core on tfjs-webgpu feeding the GPU cache on the GPU.
+ */
+export async function fineTuneOnWgslKernels({ openPage, fixtures, shot, log }) {
+  const { page, t, seconds } = await fineTune(openPage, fixtures, 'readoutEngine=webgpu');
+  log(`${t.readoutEngine?.reason}; ${describeRun(t, seconds)}`);
+  assert.equal(t.readoutEngine?.engine, 'webgpu', `the readout should train on WebGPU: ${t.readoutEngine?.reason}`);
+  assert.match(t.readoutEngine.reason, /forced/);
+  assert.match(t.readoutEngine.reason, /maps from the GPU cache, copied from the core on the GPU/);
+  assert.match(await page.getByTestId('readout-engine').textContent(), /WebGPU/);
+  assertLearned(t);
   await shot('done', page);
+}
+
+/**
+ * The core on WASM (fast here) and the readout forced onto the WGSL kernels (the cache uploaded to the GPU once),
+ * then the same run with the readout on WASM: both learn; epoch speeds logged for the record (SwiftShader).
+ */
+export async function fineTuneWgslVsWasmReadout({ openPage, fixtures, log }) {
+  const gpu = await fineTune(openPage, fixtures, 'backend=wasm&readoutEngine=webgpu');
+  log(`${gpu.t.readoutEngine?.reason}; ${describeRun(gpu.t, gpu.seconds)}`);
+  assert.equal(gpu.t.readoutEngine?.engine, 'webgpu');
+  assert.match(gpu.t.readoutEngine.reason, /maps from the GPU cache, uploaded once/);
+  assertLearned(gpu.t);
+  const wasm = await fineTune(openPage, fixtures, 'backend=wasm&readoutEngine=wasm');
+  log(`${wasm.t.readoutEngine?.reason}; ${describeRun(wasm.t, wasm.seconds)}`);
+  assert.equal(wasm.t.readoutEngine?.engine, 'wasm');
+  assertLearned(wasm.t);
 }
 
 /** Without the override, SwiftShader is a software adapter: the page keeps the readout on WASM and says why. */

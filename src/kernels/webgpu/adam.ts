@@ -8,7 +8,7 @@
  * moments stay on the GPU, and the updated values are read back in the same round trip, since the host keeps using
  * them (positions, snapshots, validation). O(parameters) per step: small beside the maps the step kernels read.
  */
-import { type Gpu, GrowBuffer, groupsFor } from './gpu';
+import { type Gpu, GrowBuffer, grid2d, groupsFor } from './gpu';
 
 const ADAM = /* wgsl */ `
 struct P { count: u32, stepSize: f32, bc2sqrt: f32, b1: f32, b2: f32, eps: f32 };
@@ -19,8 +19,9 @@ struct P { count: u32, stepSize: f32, bc2sqrt: f32, b1: f32, b2: f32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>) {
+  // 2-D grid: more than 65535 workgroups of 64 (a factorized mask of 7776 neurons x 2304 pixels is 18 M values)
+  let i = gid.x + gid.y * ng.x * 64u;
   if (i >= p.count) { return; }
   let g = grads[i];
   let mi = m[i] + (1.0 - p.b1) * (g - m[i]);
@@ -101,7 +102,7 @@ export class GpuAdam {
       enc,
       this.gpu.pipeline('adam', ADAM),
       [dims, values, grads, this.m.ensure(this.total), this.v.ensure(this.total)],
-      [groupsFor(this.total, 64)],
+      grid2d(groupsFor(this.total, 64)),
     );
     const [out] = await this.gpu.submitAndRead(enc, [[values, this.total]]);
     this.params.forEach((p, i) => {

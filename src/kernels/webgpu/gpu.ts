@@ -141,3 +141,9 @@ export class Gpu {
 
 /** Workgroups of `size` threads covering `n` items. */
 export const groupsFor = (n: number, size: number): number => Math.max(1, Math.ceil(n / size));
+
+/** `groups` workgroups as a 2-D grid within WebGPU's 65535 per dimension (kernels index x + y * gridX * size). */
+export const grid2d = (groups: number): [number, number] => {
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+};

@@ -7,7 +7,7 @@
  *
  * Poisson loss on elu + 1 only (the reference); any other loss is refused up front (the page then keeps WASM).
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { chooseReadoutEngine, type ReadoutEngineChoice, type ReadoutEngineName } from '../../backend/select';
 import type { FactorizedStepResult, FactorizedTrainArgs } from '../../kernels/factorized_readout';
 import type { MapGeometry, ReadoutTrainArgs } from '../../kernels/fused_readout';
@@ -49,13 +49,31 @@ export class WebGpuReadoutEngine implements ReadoutStepEngine {
    * (cacheNote says why) and the host cache is uploaded per batch instead.
    */
   storeCoreOutput = (y: tf.Tensor4D, startSlot: number, slots: number): void => {
+    // only a core on tfjs-webgpu with this engine's device hands over GPU buffers; otherwise attachCache uploads
+    if (!this.sharesTfjsDevice()) return;
     if (!this.cache && this.cacheNote === null) {
       const geometry = { height: y.shape[1], width: y.shape[2], channels: y.shape[3] };
       if (GpuFeatureCache.fits(this.gpu, geometry, slots)) this.cache = new GpuFeatureCache(this.gpu, geometry, slots);
       else this.cacheNote = `the cache (${slots} maps) exceeds one GPU buffer binding: maps are uploaded per batch`;
     }
     this.cache?.storeTensor(y, startSlot);
+    this.cacheFromCore = this.cache !== null;
   };
+
+  /** Whether tfjs runs on WebGPU with this engine's device (its tensors' buffers can then be bound directly). */
+  sharesTfjsDevice(): boolean {
+    return (
+      tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { device?: GPUDevice }).device === this.gpu.device
+    );
+  }
+
+  /** Where the steps read their maps: the GPU cache and how it was filled, or per-batch uploads. */
+  get mapsFrom(): string {
+    if (this.holdsCache)
+      return this.cacheFromCore ? 'the GPU cache, copied from the core on the GPU' : 'the GPU cache, uploaded once';
+    return this.cacheNote ?? 'per-batch uploads';
+  }
+  private cacheFromCore = false;
 
   /** After the host cache is built: when the core did not feed the GPU cache (it ran elsewhere), upload it once. */
   attachCache(host: FeatureCache): void {
