@@ -8,7 +8,12 @@
  */
 import { InputError, type StateDict } from '../../io/host_tensor';
 import { readCheckpoint } from '../../io/torch_checkpoint';
-import { factorizedOptionsFromConfig, type ParsedModelConfig, parsedConfigOrDefault } from '../../model/config';
+import {
+  excludedGroups,
+  factorizedOptionsFromConfig,
+  type ParsedModelConfig,
+  parsedConfigOrDefault,
+} from '../../model/config';
 import type { Encoder } from '../../model/encoder';
 import type { TrainableReadout } from '../../model/readout_types';
 import { Rng } from '../../util/rng';
@@ -18,7 +23,8 @@ import { openFrozenCore } from '../frozen_core';
 import type { TrainingControl } from '../optim/control';
 import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
 import { fineTuneReadout } from '../readout/finetune';
-import { type FactorizedInitOptions, REFERENCE_FACTORIZED } from '../readout/readout_init';
+import { DEFAULT_GAMMA_READOUT } from '../optim/losses';
+import { type FactorizedInitOptions, REFERENCE_FACTORIZED, readoutInitFromConfig } from '../readout/readout_init';
 import { readoutSnapshot, StepWorkspace } from '../readout/readout_step';
 import { startReadoutEngine } from '../readout/webgpu_engine';
 import type { EpochProgress, TrainEvent } from '../readout/trainer';
@@ -52,6 +58,7 @@ export async function runFineTuneJob(
   post({ type: 'status', phase: 'loading', message: `reading ${m.checkpoint.name}`, backend });
   const sd = await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name);
   const config = parsedConfigOrDefault(m.config);
+  m = withSettings(m, config);
   const dataKey = m.dataKey ?? m.scan.dataKey;
   const job = m.trainCore
     ? await runCoreFineTune(m, post, control, sd, config, dataKey)
@@ -94,6 +101,23 @@ export async function runFineTuneJob(
   } finally {
     job.dispose();
   }
+}
+
+/**
+ * The message with what the loaded config says for what it leaves open: the new readout's settings
+ * (readoutInitFromConfig: init, gauss type, position network; free positions when the scan has no cortical
+ * coordinates), the L1 weight, and `exclude` applied to the scan's normalizer (the scan keeps its statistics).
+ */
+function withSettings(m: StartMessage, config: ParsedModelConfig): StartMessage {
+  const c = config.config;
+  const readout = { ...readoutInitFromConfig(c), ...m.readout };
+  if (readout.positionNet && !m.scan.cellMotorCoordinates) readout.positionNet = null;
+  const exclude =
+    m.exclude ??
+    (config.given.some((k) => ['exclude', 'dataset_config', 'dataset'].includes(k)) ? excludedGroups(c) : null);
+  const scan = exclude ? { ...m.scan, normalizer: { ...m.scan.normalizer, exclude: [...exclude] } } : m.scan;
+  const train = { gammaReadout: c.gamma_readout ?? DEFAULT_GAMMA_READOUT, ...m.train };
+  return { ...m, readout, scan, train };
 }
 
 /**
@@ -204,6 +228,9 @@ async function runFrozenCore(
       readout: m.readout,
       factorized: factorizedSettings(m, config),
       train: m.train,
+      loss: m.loss,
+      output: m.output,
+      scanFile: m.scan.name,
       cachePrecision: precision,
       maxCacheBytes: m.maxCacheBytes ?? DEFAULT_BROWSER_CACHE_BYTES,
       control,
@@ -291,6 +318,9 @@ async function runCoreFineTune(
     dataKey,
     readout: m.readout,
     train: m.train,
+    loss: m.loss,
+    output: m.output,
+    scanFile: m.scan.name,
     control,
     onEvent,
     readoutType: m.readoutType,
