@@ -21,13 +21,13 @@ import { fineTuneCoreAndReadout, liveReadout } from '../end_to_end/finetune_core
 import type { EndToEndEvent } from '../end_to_end/trainer';
 import { openFrozenCore } from '../frozen_core';
 import type { TrainingControl } from '../optim/control';
+import { DEFAULT_GAMMA_READOUT } from '../optim/losses';
 import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
 import { fineTuneReadout } from '../readout/finetune';
-import { DEFAULT_GAMMA_READOUT } from '../optim/losses';
 import { type FactorizedInitOptions, REFERENCE_FACTORIZED, readoutInitFromConfig } from '../readout/readout_init';
 import { readoutSnapshot, StepWorkspace } from '../readout/readout_step';
-import { startReadoutEngine } from '../readout/webgpu_engine';
 import type { EpochProgress, TrainEvent } from '../readout/trainer';
+import { startReadoutEngine } from '../readout/webgpu_engine';
 import { coreFineTuneRun, type FineTuneRun, frozenCoreRun, packageResult } from '../result';
 import type { CorePool, CorePoolInit } from './core_pool';
 import type { FromWorker, StartMessage } from './protocol';
