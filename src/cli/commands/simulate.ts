@@ -52,7 +52,8 @@ import {
 export const summary =
   'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma|calcium | --calcium] [--oracle 0.55 | --gain G] [--name NAME]' +
   "; cell types on the checkpoint's core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; " +
-  "the project's Gabor cells: --population gabor [--cell-types K] [--matched-scans K] (no checkpoint)";
+  "the project's Gabor cells: --population gabor [--cell-types K] (no checkpoint); " +
+  'the same neurons in K scans (own images and noise, meta/neurons/multi_match_id): --matched-scans K';
 
 /** `--trials train,validation,testImages x repeats`, e.g. 4000,500,100x10. */
 function parseTrials(args: ParsedArgs): TrialCounts {
@@ -175,6 +176,15 @@ export async function run(argv: string[]): Promise<void> {
   if (population !== 'model' && population !== 'gabor') {
     throw new UsageError(`--population must be model or gabor, got '${population}'`);
   }
+  // --matched-scans K: the same neurons in K scans (src/sim/matched_scans.ts), <name>-1 ... <name>-K
+  const matched = args.number('matched-scans', 1);
+  if (!Number.isInteger(matched) || matched < 1 || matched > 20)
+    throw new UsageError(`--matched-scans must be an integer from 1 to 20, got '${args.get('matched-scans')}'`);
+  if (matched > 1 && args.has('truth')) throw new UsageError('--truth cannot name the truth folders of matched scans');
+  const outputs = Array.from({ length: matched }, (_, k) => matchedOutput(output, k, matched));
+  for (const m of matched > 1 ? outputs : [])
+    for (const p of [m.out, m.truthDir])
+      if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
   if (population === 'gabor') {
     const modelOnly = [
       'checkpoint',
@@ -191,22 +201,12 @@ export async function run(argv: string[]): Promise<void> {
     for (const o of modelOnly) {
       if (args.has(o)) throw new UsageError(`--${o} does not apply to --population gabor (the project's Gabor cells)`);
     }
-    // --matched-scans K: the same neurons in K scans (src/sim/matched_scans.ts), <name>-1 ... <name>-K
-    const matched = args.number('matched-scans', 1);
-    if (!Number.isInteger(matched) || matched < 1 || matched > 20)
-      throw new UsageError(`--matched-scans must be an integer from 1 to 20, got '${args.get('matched-scans')}'`);
-    if (matched > 1 && args.has('truth'))
-      throw new UsageError('--truth cannot name the truth folders of matched scans');
-    const outputs = Array.from({ length: matched }, (_, k) => matchedOutput(output, k, matched));
-    for (const m of outputs.slice(1))
-      for (const p of [m.out, m.truthDir])
-        if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
     for (const [k, m] of outputs.entries())
       await simulateGabor(m, { neurons, seed, trials, targetOracle, cellTypes }, matched > 1 ? k : undefined);
     return;
   }
-  if (args.has('matched-scans'))
-    throw new UsageError('--matched-scans applies to --population gabor (the model populations do not write them yet)');
+  if (matched > 1 && cellTypes !== undefined)
+    throw new UsageError('--matched-scans applies to --population gabor and the model population, not --cell-types');
   if (cellTypes === undefined) {
     for (const o of ['type-channels', 'position-range']) {
       if (args.has(o)) throw new UsageError(`--${o} needs --cell-types K`);
@@ -275,63 +275,68 @@ export async function run(argv: string[]): Promise<void> {
       cortical[2 * n + 1] = sourceAll && sourceDims >= 2 ? sourceAll[s * sourceDims + 1] : grid[2 * n + 1];
     });
 
-    const note = progressNote();
-    const sim = await simulateScan({
-      name,
-      seed,
-      neurons,
-      noise,
-      gain,
-      targetOracle,
-      trials,
-      corticalGrid: cortical,
-      imageShape: arch.core.inputShape,
-      batchSize: 128,
-      predict: async (images, count) => {
-        const y = await encoder.predict(images, { readout: key, batchSize });
-        const out = new Float32Array(count * neurons);
-        for (let b = 0; b < count; b++)
-          for (let n = 0; n < neurons; n++) out[b * neurons + n] = y.data[b * all + selected[n]];
-        return out;
-      },
-      onProgress: note,
-    });
-
-    await writeOutputs(
-      output,
-      sim.scan,
-      scanTruthFiles(
-        sim,
-        {
-          selectedNeurons: selected,
-          grid,
-          features,
-          channels: C,
-          about: {
-            ground_truth_model: files.checkpointPath,
-            readout: key,
-            readout_neurons: all,
-            true_rates_note:
-              'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
-          },
-        },
-        basename(truthDir),
-      ),
-    );
-    process.stdout.write(
-      JSON.stringify({
-        scan: out,
-        truth: truthDir,
-        name,
+    // one scan, or matched scan k of K: the same neurons, the scan's own images, noise and units (matched_scans.ts)
+    for (const [k, o] of outputs.entries()) {
+      const note = progressNote();
+      const raw = await simulateScan({
+        name: o.name,
+        seed: matchedScanSeed(seed, k),
         neurons,
-        trials: sim.scan.tiers.length,
-        tiers: { train: trials.train, validation: trials.validation, test: trials.testImages * trials.testRepeats },
         noise,
-        gain: sim.truth.gain,
-        median_oracle: sim.truth.medianOracle,
-        readout: key,
-      }) + '\n',
-    );
+        gain,
+        targetOracle,
+        trials,
+        corticalGrid: cortical,
+        imageShape: arch.core.inputShape,
+        batchSize: 128,
+        predict: async (images, count) => {
+          const y = await encoder.predict(images, { readout: key, batchSize });
+          const out = new Float32Array(count * neurons);
+          for (let b = 0; b < count; b++)
+            for (let n = 0; n < neurons; n++) out[b * neurons + n] = y.data[b * all + selected[n]];
+          return out;
+        },
+        onProgress: note,
+      });
+      const sim = matched > 1 ? { ...raw, scan: asMatchedScan(raw.scan, k) } : raw;
+
+      await writeOutputs(
+        o,
+        sim.scan,
+        scanTruthFiles(
+          sim,
+          {
+            selectedNeurons: selected,
+            grid,
+            features,
+            channels: C,
+            about: {
+              ground_truth_model: files.checkpointPath,
+              readout: key,
+              readout_neurons: all,
+              true_rates_note:
+                'expected value of each stored response: gain * rate / response_scale, rate = model output on images z-scored with image_stats_train',
+            },
+          },
+          basename(o.truthDir),
+        ),
+      );
+      process.stdout.write(
+        JSON.stringify({
+          scan: o.out,
+          truth: o.truthDir,
+          name: o.name,
+          neurons,
+          trials: sim.scan.tiers.length,
+          tiers: { train: trials.train, validation: trials.validation, test: trials.testImages * trials.testRepeats },
+          noise,
+          gain: sim.truth.gain,
+          median_oracle: sim.truth.medianOracle,
+          readout: key,
+          ...(matched > 1 && { matched_scan: k + 1 }),
+        }) + '\n',
+      );
+    }
   } finally {
     encoder.dispose();
   }
