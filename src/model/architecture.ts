@@ -907,7 +907,7 @@ export function describeArchitecture(arch: ModelArchitecture): string[] {
     const norm = l.batchNorm ? `BatchNorm${l.batchNorm.affine ? '' : ' (not affine)'}` : 'no norm';
     const extras = [l.scaleKey ? 'scale' : '', l.biasKey ? 'bias' : ''].filter(Boolean).join(', ');
     lines.push(
-      `  layer${l.index}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}${l.relu ? ' -> ReLU' : ''}${l.maxPool ? ` -> max pool ${l.maxPool.kernel}x${l.maxPool.kernel} stride ${l.maxPool.stride}` : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`,
+      `  ${l.childIndex === undefined ? `layer${l.index}` : `features.${l.childIndex}`}: ${conv}, padding ${pad ? pad.join(',') : 0} -> ${norm}${extras ? ', ' + extras : ''}${l.elu ? ' -> ELU' : ''}${l.relu ? ' -> ReLU' : ''}${l.maxPool ? ` -> max pool ${l.maxPool.kernel}x${l.maxPool.kernel} stride ${l.maxPool.stride}` : ''}  => ${l.outChannels}x${l.outHeight}x${l.outWidth}`,
     );
   }
   lines.push(`  stack: layer${c.stack.length > 1 ? 's' : ''} ${c.stack.join(', ')}`);
