@@ -168,7 +168,13 @@ export async function run(argv: string[]): Promise<void> {
   const positions = factorized ? null : freeMu ? 'free' : 'network';
   // Poisson unless asked, or MSE (with a note) when the training responses go negative; Poisson asked on such
   // responses is an error naming the scan
-  const lossChoice = chooseLoss(scan, tierIndices(scan, 'train'), { loss: lossArg, output: outputArg }, scanPath);
+  // --loss / --output, else the config's loss / nonlinearity_type
+  const lossChoice = chooseLoss(
+    scan,
+    tierIndices(scan, 'train'),
+    { loss: lossArg ?? cfg.loss, output: outputArg ?? cfg.nonlinearity_type },
+    scanPath,
+  );
   if (lossChoice.note) {
     notes.push(lossChoice.note);
     log(`${scanPath}: ${lossChoice.note}`);

@@ -41,7 +41,8 @@ export interface TrainingSettings {
   trainCore: boolean;
   /** 'auto': Poisson, or MSE (with a note) when the training responses go negative (optim/losses.ts chooseLoss). */
   loss: 'auto' | LossName;
-  output: OutputNonlinearity;
+  /** 'auto': the config's nonlinearity_type, else elu + 1. */
+  output: 'auto' | OutputNonlinearity;
   /** 'auto': from cortical coordinates (the position network) when the scan has them, else one per neuron. */
   positions: 'auto' | 'network' | 'free';
   /** The Advanced section's values the user changed; the rest are the loaded config's (configDefaults). */
@@ -89,6 +90,16 @@ export function configDefaults(configJson: unknown | null): { advanced: Advanced
   };
 }
 
+function configOf(configJson: unknown | null): ModelConfig | null {
+  try {
+    return parsedConfigOrDefault(configJson).config;
+  } catch {
+    return null;
+  }
+}
+const configLoss = (j: unknown | null): LossName | undefined => configOf(j)?.loss;
+const configOutput = (j: unknown | null): OutputNonlinearity | undefined => configOf(j)?.nonlinearity_type;
+
 /** What a run with these settings will train with, and the notes and errors the page shows before it starts. */
 export interface TrainingPlan {
   /** The loss choice, or null with `lossError` when the asked loss cannot be used on this scan. */
@@ -111,7 +122,10 @@ export function trainingPlan(configJson: unknown | null, scan: Scan | null, t: T
       loss = chooseLoss(
         scan,
         tierIndices(scan, 'train'),
-        { loss: t.loss === 'auto' ? undefined : t.loss, output: t.output },
+        {
+          loss: t.loss === 'auto' ? configLoss(configJson) : t.loss,
+          output: t.output === 'auto' ? configOutput(configJson) : t.output,
+        },
         scan.name,
       );
     } catch (e) {
@@ -141,7 +155,7 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   factorizedRegWeight: FACTORIZED_DEFAULT_REG_WEIGHT,
   trainCore: false,
   loss: 'auto',
-  output: 'elu',
+  output: 'auto',
   positions: 'auto',
   advanced: {},
 };
@@ -264,7 +278,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
             },
             // 'auto' left to the worker, which decides as the plan did and keeps the note in the metadata
             loss: t.loss === 'auto' ? undefined : t.loss,
-            output: t.output,
+            output: t.output === 'auto' ? undefined : t.output,
             exclude: !a.normalize
               ? ['images', 'responses', 'behavior', 'pupil_center']
               : a.excludeImages

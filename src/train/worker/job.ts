@@ -117,7 +117,7 @@ function withSettings(m: StartMessage, config: ParsedModelConfig): StartMessage 
     (config.given.some((k) => ['exclude', 'dataset_config', 'dataset'].includes(k)) ? excludedGroups(c) : null);
   const scan = exclude ? { ...m.scan, normalizer: { ...m.scan.normalizer, exclude: [...exclude] } } : m.scan;
   const train = { gammaReadout: c.gamma_readout ?? DEFAULT_GAMMA_READOUT, ...m.train };
-  return { ...m, readout, scan, train };
+  return { ...m, readout, scan, train, loss: m.loss ?? c.loss, output: m.output ?? c.nonlinearity_type };
 }
 
 /**

@@ -212,8 +212,9 @@ export function TrainingView() {
           <select
             data-testid="train-output"
             value={settings.output}
-            onChange={(e) => setSettings({ output: e.target.value as OutputNonlinearity })}
+            onChange={(e) => setSettings({ output: e.target.value as TrainingSettings['output'] })}
           >
+            <option value="auto">automatic</option>
             {OUTPUT_NONLINEARITIES.map((o) => (
               <option key={o} value={o}>
                 {OUTPUT_LABELS[o]}
