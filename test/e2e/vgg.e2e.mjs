@@ -4,9 +4,13 @@
  * the Architecture view names the class and the cut, lists the kept convs by their torchvision child index with their
  * ReLUs, the pool and the BatchNorm, and the sizes through the pool; the Core view shows the 64 first-layer filters
  * (summed over the 3 input channels the greyscale image is repeated to, or one channel at a time) and the 128 feature
- * maps of 10x14 whose range is that of core_output.npy for the image shown.
+ * maps of 10x14 whose range is that of core_output.npy for the image shown. Then a new Gaussian readout fine-tuned
+ * in the page on this frozen core, for a scan simulated on it (`v1x simulate`, 10 neurons, 20x28 images), and the
+ * fine-tuned model explored: still a TransferLearningCore.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareClose, readFloat32Npy } from './npy.mjs';
 
@@ -85,4 +89,60 @@ export async function vggCoreInArchitectureAndCoreViews({ openPage, fixtures, sh
   );
   assert.match(await range.textContent(), /^128 channels, 10×14/);
   await shot('vgg-core', page);
+}
+
+/** A scan of 10 neurons simulated on the fixture model (its VGG core and readout), 20x28 images; made once per run. */
+function vggScan(fixtures) {
+  const dir = join(process.cwd(), 'test-results', 'tmp');
+  const out = join(dir, 'vgg-scan.zip');
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const d = join(fixtures, 'vgg');
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/v1x.mjs',
+      'simulate',
+      '--checkpoint',
+      join(d, 'model.pth'),
+      '--config',
+      join(d, 'config.json'),
+      '--neurons',
+      '10',
+      '--seed',
+      '3',
+      '--trials',
+      '96,32,6x3',
+      '--out',
+      out,
+      '--force',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
+  return out;
+}
+
+export async function fineTuneReadoutOnTheVggCore({ openPage, fixtures, shot, log }) {
+  const page = await openPage({ query: 'backend=wasm' });
+  await loadVgg(page, fixtures);
+  await page.getByTestId('scan-input').setInputFiles(vggScan(fixtures));
+  await page.getByTestId('scan-neurons').filter({ hasText: /^10$/ }).waitFor();
+  await page.getByLabel('max epochs').fill('5');
+  await page.getByLabel('batch size').fill('16');
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-phase').filter({ hasText: /^done/ }).waitFor({ timeout: 240_000 });
+  log((await page.getByTestId('train-phase').textContent()).trim());
+  await page.getByTestId('train-results').waitFor();
+  const r = Number(await page.getByTestId('result-test-correlation').textContent());
+  assert.ok(Number.isFinite(r) && Math.abs(r) <= 1, `test correlation ${r}`);
+  log(`a new Gaussian readout on the frozen VGG16 conv2_2 core, 5 epochs: test correlation ${r.toFixed(3)}`);
+  await shot('trained', page);
+  await page.getByTestId('explore-trained').click();
+  await page.evaluate(() => window.__v1x.idle());
+  await page.getByRole('tab', { name: 'Architecture' }).click();
+  await page.getByTestId('arch-core-class').filter({ hasText: 'TransferLearningCore' }).waitFor();
+  await shot('trained-architecture', page);
 }
