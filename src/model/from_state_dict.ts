@@ -167,5 +167,8 @@ export function encoderFromStateDict(
   }
   const passthrough: StateDict = new Map();
   for (const [k, v] of sd) if (k.startsWith('core._input_weights_regularizer.')) passthrough.set(k, v);
-  return new Encoder(arch, core, readouts, passthrough);
+  const encoder = new Encoder(arch, core, readouts, passthrough);
+  // a model trained with another output nonlinearity says so in its config (FiringRateEncoder's nonlinearity_type)
+  if (config.nonlinearity_type) encoder.output = config.nonlinearity_type;
+  return encoder;
 }

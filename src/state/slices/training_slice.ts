@@ -308,7 +308,15 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
     const result = get().trainingResult;
     if (!result?.fullModelPth) return;
     const files = [new File([result.fullModelPth], `model-${result.dataKey}.pth`)];
-    const config = get().model?.source.configJson;
+    // the loaded config, plus the output nonlinearity the run trained with when it is not elu + 1 (result.ts)
+    let config = get().model?.source.configJson;
+    try {
+      const out = (JSON.parse(result.metadataJson) as { config?: { nonlinearity_type?: string } }).config
+        ?.nonlinearity_type;
+      if (out && out !== 'elu') config = { ...((config as object | null) ?? {}), nonlinearity_type: out };
+    } catch {
+      // keep the loaded config
+    }
     if (config) files.push(new File([JSON.stringify(config)], 'config.json', { type: 'application/json' }));
     await get().loadModelFiles(files);
   },
