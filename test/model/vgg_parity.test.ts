@@ -20,6 +20,7 @@ import { parseModelConfigText } from '../../src/model/config';
 import { nchwToNhwc } from '../../src/model/encoder';
 import { encoderFromStateDict } from '../../src/model/from_state_dict';
 import { encoderToStateDict } from '../../src/model/to_state_dict';
+import { Rng } from '../../src/util/rng';
 import { VGG } from '../fixtures/paths';
 import { fixtureNpy } from './factorized_fixture';
 import { expectClose } from './fixture';
@@ -119,6 +120,49 @@ for (const backend of ['cpu', 'wasm'] as NodeBackend[]) {
     });
   });
 }
+
+describe('TransferLearningCore with a FullFactorized2d readout', () => {
+  it("reads out the core's 10x14 map: responses from neuralpredictors' core output within 1e-4 + 1e-4|ref|", async () => {
+    await initNodeBackend('cpu');
+    const { sd, cfg } = await load();
+    const N = 5,
+      C = 128,
+      H = 10,
+      W = 14;
+    const rng = new Rng(9);
+    const spatial = new Float32Array(N * H * W).map(() => rng.normal());
+    const features = new Float32Array(N * C).map(() => rng.normal() * 0.05);
+    const bias = new Float32Array(N).map(() => rng.normal() * 0.1);
+    const fsd = new Map([...sd].filter(([k]) => k.startsWith('core.')));
+    fsd.set('readout.f.spatial', { dtype: 'float32', shape: [N, H, W], data: spatial });
+    fsd.set('readout.f._features', { dtype: 'float32', shape: [N, C], data: features });
+    fsd.set('readout.f.bias', { dtype: 'float32', shape: [N], data: bias });
+    const encoder = encoderFromStateDict(fsd, cfg.config, 'factorized.pth', { configGiven: cfg.given });
+    expect(encoder.architecture.readouts[0]).toMatchObject({ kind: 'factorized', factorized: { height: H, width: W } });
+    const resp = await encoder.predict(npy('images.npy'), { readout: 'f' });
+    // expected: elu(sum_c f_c sum_hw m_hw x_chw + bias) + 1 with the mask L2-normalized (+ 1e-6), on the torch core output
+    const x = npy('core_output.npy').data;
+    const B = 3;
+    const want = new Float32Array(B * N);
+    for (let n = 0; n < N; n++) {
+      let ss = 0;
+      for (let p = 0; p < H * W; p++) ss += spatial[n * H * W + p] ** 2;
+      const norm = Math.sqrt(ss) + 1e-6;
+      for (let b = 0; b < B; b++) {
+        let y = bias[n];
+        for (let c = 0; c < C; c++) {
+          let m = 0;
+          for (let p = 0; p < H * W; p++) m += (spatial[n * H * W + p] / norm) * x[(b * C + c) * H * W + p];
+          y += features[n * C + c] * m;
+        }
+        want[b * N + n] = (y > 0 ? y : Math.expm1(y)) + 1;
+      }
+    }
+    const e = expectClose('factorized responses', resp.data, want, ATOL, RTOL);
+    console.log(`TransferLearningCore + FullFactorized2d: max |diff| responses ${e.toExponential(2)}`);
+    encoder.dispose();
+  });
+});
 
 describe('TransferLearningCore export', () => {
   it("writes the fixture's state_dict back, key for key", async () => {
