@@ -209,7 +209,7 @@ function microScan(fixtures) {
 }
 
 /** Fine-tunes a readout on the micro scan from the page's controls (4 epochs, batch 16); the hook's training(). */
-async function fineTune(openPage, fixtures, query) {
+async function fineTune(openPage, fixtures, query, factorized = false, epochs = 4) {
   const scan = microScan(fixtures);
   const page = await openPage({ query });
   await page.evaluate(() => window.__v1x.backendReady());
@@ -218,7 +218,11 @@ async function fineTune(openPage, fixtures, query) {
   await page.getByTestId('arch-neurons').filter({ hasText: '7,776' }).waitFor({ state: 'attached' });
   await page.getByTestId('scan-input').setInputFiles(scan);
   await page.getByTestId('scan-neurons').filter({ hasText: '200' }).waitFor();
-  await page.getByLabel('max epochs').fill('4');
+  if (factorized) {
+    await page.getByTestId('train-readout-type').selectOption('factorized');
+    await page.getByLabel('mask × feature L1').fill('0.01'); // a small scan: a weak penalty (factorized.e2e.mjs)
+  }
+  await page.getByLabel('max epochs').fill(String(epochs));
   await page.getByLabel('batch size').fill('16');
   const t0 = Date.now();
   await page.getByTestId('train-start').click();
@@ -270,6 +274,33 @@ export async function fineTuneWgslVsWasmReadout({ openPage, fixtures, log }) {
   log(`${wasm.t.readoutEngine?.reason}; ${describeRun(wasm.t, wasm.seconds)}`);
   assert.equal(wasm.t.readoutEngine?.engine, 'wasm');
   assertLearned(wasm.t);
+  sameHistory(gpu.t, wasm.t);
+}
+
+/** Whole runs agree: the validation correlation of every epoch within 0.01 of the WASM run's (same seed). */
+function sameHistory(gpu, wasm) {
+  assert.equal(gpu.valCorrelations.length, wasm.valCorrelations.length, 'the same number of epochs');
+  gpu.valCorrelations.forEach((v, i) =>
+    assert.ok(
+      Math.abs(v - wasm.valCorrelations[i]) <= 0.01,
+      `epoch ${i}: WebGPU ${v} vs WASM ${wasm.valCorrelations[i]}`,
+    ),
+  );
+}
+
+/**
+ * A factorized readout trained on the WGSL GEMMs (core on WASM, forced), against the same run on WASM. One epoch:
+ * SwiftShader runs these GEMMs at about 1 image/s here (its workgroup barriers are costly), 4 epochs take 4 minutes.
+ */
+export async function fineTuneFactorizedWgslVsWasm({ openPage, fixtures, log }) {
+  const gpu = await fineTune(openPage, fixtures, 'backend=wasm&readoutEngine=webgpu', true, 1);
+  log(`factorized, ${gpu.t.readoutEngine?.reason}; ${describeRun(gpu.t, gpu.seconds)}`);
+  assert.equal(gpu.t.readoutEngine?.engine, 'webgpu');
+  const wasm = await fineTune(openPage, fixtures, 'backend=wasm&readoutEngine=wasm', true, 1);
+  log(`factorized, ${wasm.t.readoutEngine?.reason}; ${describeRun(wasm.t, wasm.seconds)}`);
+  sameHistory(gpu.t, wasm.t);
+  assert.ok(gpu.t.valCorrelations[1] > gpu.t.valCorrelations[0] + 0.05, `learns: ${gpu.t.valCorrelations.join(', ')}`);
+  assert.ok(Math.abs(gpu.t.testCorrelation - wasm.t.testCorrelation) <= 0.01, 'the same test correlation');
 }
 
 /** Without the override, SwiftShader is a software adapter: the page keeps the readout on WASM and says why. */
