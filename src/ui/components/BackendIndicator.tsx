@@ -60,7 +60,7 @@ export function BackendIndicator() {
       </select>
       {readoutEngine && (
         <span className="backend-reason" data-testid="readout-engine" title={readoutEngine.reason}>
-          readout training: {readoutEngine.engine === 'webgpu' ? 'WebGPU' : 'WASM'} ({readoutEngine.reason})
+          {readoutEngine.reason}
         </span>
       )}
     </div>
