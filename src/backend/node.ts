@@ -5,6 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
@@ -12,6 +13,20 @@ import { registerWasmGradKernels } from '../kernels/wasm/grad_kernels';
 export type NodeBackend = 'cpu' | 'wasm';
 
 let wasmPathsSet = false;
+
+/**
+ * Relaxed SIMD (f32x4.relaxed_madd: fused multiply-add) is on by default in Chrome >= 114 and Node >= 22; Node 20
+ * has it behind a V8 flag, which takes effect for modules compiled after it is set (V8 flags are per process:
+ * worker threads too). Our kernels test for it (relaxedSimdAvailable) and fall back to mul + add without it.
+ */
+function enableRelaxedSimd(): void {
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    // an engine without the flag: the kernels use plain SIMD
+  }
+}
+enableRelaxedSimd();
 
 /** Switches tfjs to `name` and waits until it is ready. */
 export async function initNodeBackend(name: NodeBackend): Promise<void> {

@@ -14,7 +14,16 @@ import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
 import { nchwToNhwc } from '../model/encoder';
 import type { CoreRunner } from './core_runner';
+import {
+  CONV1X1_ROWS,
+  type ConvEpilogue,
+  type ConvShape,
+  conv1x1ModuleBytes,
+  convModuleBytes,
+  MAX_DIRECT_TERMS,
+} from './wasm/conv';
 import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
+import { relaxedSimdAvailable } from './wasm/factorized_kernel';
 import { backendMemory, type WasmHeapBackend, withPaddedCopy } from './wasm/heap';
 
 const KERNEL = 'V1xDepthwiseSame';
@@ -30,6 +39,8 @@ interface FoldedConv {
   activation: 'elu' | 'linear';
   /** Run with the WebAssembly SIMD depthwise kernel. */
   simd: boolean;
+  /** Run with our WebAssembly conv kernel (bias and activation fused), when it fits (set while preparing). */
+  wasmConv: WasmConv | null;
 }
 
 export interface FastCore {
@@ -39,25 +50,33 @@ export interface FastCore {
   dispose(): void;
 }
 
-// compiled kernels per shape, instantiated per wasm memory (a re-initialized backend has a new heap)
+type KernelExport = (...args: number[]) => void;
+
+// compiled kernels per key (shape and code choices), instantiated per wasm memory (a re-initialized backend has a
+// new heap)
 const compiled = new Map<string, WebAssembly.Module>();
-const instances = new WeakMap<
-  WebAssembly.Memory,
-  Map<string, (pad: number, w: number, out: number, b: number) => void>
->();
+const instances = new WeakMap<WebAssembly.Memory, Map<string, Record<string, KernelExport>>>();
 
 function shapeKey(s: DepthwiseShape): string {
-  return `${s.height}x${s.width}x${s.channels}k${s.kernel}`;
+  return `dw${s.height}x${s.width}x${s.channels}k${s.kernel}`;
 }
 
-async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
+/**
+ * With relaxed SIMD the depthwise kernel multiply-adds in one fused instruction and keeps 8 output pixels in
+ * registers (1.4x the plain kernel here, whose mul + add leave fewer registers and run best at 4 pixels).
+ */
+function depthwiseCode(): { madd: boolean; pixels: number } {
+  return relaxedSimdAvailable() ? { madd: true, pixels: 8 } : { madd: false, pixels: 4 };
+}
+
+/** Compiles (once) and instantiates (once per heap) the module `key`; false when the heap is not reachable. */
+async function prepareModule(key: string, bytes: () => Uint8Array): Promise<boolean> {
   const b = tf.backend() as unknown as WasmHeapBackend;
   const mem = backendMemory(b);
   if (!mem) return false;
-  const key = shapeKey(s);
   let mod = compiled.get(key);
   if (!mod) {
-    mod = await WebAssembly.compile(depthwiseModuleBytes(s) as Uint8Array<ArrayBuffer>);
+    mod = await WebAssembly.compile(bytes() as Uint8Array<ArrayBuffer>);
     compiled.set(key, mod);
   }
   let perMem = instances.get(mem);
@@ -67,16 +86,25 @@ async function prepareKernel(s: DepthwiseShape): Promise<boolean> {
   }
   if (!perMem.has(key)) {
     const inst = await WebAssembly.instantiate(mod, { env: { memory: mem } });
-    perMem.set(key, inst.exports.dw as (pad: number, w: number, out: number, b: number) => void);
+    perMem.set(key, inst.exports as Record<string, KernelExport>);
   }
-  if (!tf.getKernel(KERNEL, 'wasm'))
-    tf.registerKernel({
-      kernelName: KERNEL,
-      backendName: 'wasm',
-      kernelFunc: depthwiseKernel as unknown as tf.KernelFunc,
-    });
+  for (const [kernelName, kernelFunc] of [
+    [KERNEL, depthwiseKernel],
+    [CONV_KERNEL, convKernel],
+  ] as const)
+    if (!tf.getKernel(kernelName, 'wasm'))
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   return true;
 }
+
+function moduleExports(b: WasmHeapBackend, key: string): Record<string, KernelExport> {
+  const mem = backendMemory(b);
+  const m = mem ? instances.get(mem)?.get(key) : undefined;
+  if (!m) throw new Error(`no WebAssembly kernel prepared for ${key}`);
+  return m;
+}
+
+const offsetOf = (b: WasmHeapBackend, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId).memoryOffset;
 
 function depthwiseKernel(args: {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -86,15 +114,82 @@ function depthwiseKernel(args: {
   const b = args.backend;
   const [B, H, W, C] = x.shape;
   const K = filter.shape[0];
-  const s = { height: H, width: W, channels: C, kernel: K };
-  const mem = backendMemory(b);
-  const dw = mem ? instances.get(mem)?.get(shapeKey(s)) : undefined;
-  if (!dw) throw new Error(`no depthwise SIMD kernel prepared for ${shapeKey(s)}`);
+  const { dw } = moduleExports(b, shapeKey({ height: H, width: W, channels: C, kernel: K }));
   const out = b.makeOutput([B, H, W, C], 'float32');
-  withPaddedCopy(b, x, (K - 1) / 2, (pad) =>
-    dw(pad, b.dataIdMap.get(filter.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, B),
-  );
+  withPaddedCopy(b, x, (K - 1) / 2, (pad) => dw(pad, offsetOf(b, filter), offsetOf(b, out), B));
   return out;
+}
+
+const CONV_KERNEL = 'V1xConvFused';
+
+/** How an ordinary conv of the core runs in our kernels (conv.ts); `key` names its module. */
+interface WasmConv {
+  key: string;
+  kind: '1x1' | 'direct';
+  /** Zero padding on each side (direct only; 1x1 has none). */
+  pad: number;
+}
+
+function conv1x1Key(cin: number, cout: number, e: ConvEpilogue): string {
+  return `c1x1_${cin}_${cout}_${+e.bias}${+e.elu}${+e.madd}`;
+}
+
+function convKey(s: ConvShape, e: ConvEpilogue): string {
+  return `conv${s.height}x${s.width}x${s.cin}_${s.cout}k${s.kh}x${s.kw}_${+e.bias}${+e.elu}${+e.madd}`;
+}
+
+function convKernel(args: {
+  inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+  backend: WasmHeapBackend;
+  attrs: { key: string; kind: '1x1' | 'direct'; pad: number };
+}): tf.TensorInfo {
+  const { x, filter, bias } = args.inputs;
+  const { key, kind, pad } = args.attrs;
+  const b = args.backend;
+  const [B, H, W, cin] = x.shape;
+  const [kh, kw, , cout] = filter.shape;
+  const ex = moduleExports(b, key);
+  const biasAt = bias ? offsetOf(b, bias) : 0;
+  if (kind === '1x1') {
+    const out = b.makeOutput([B, H, W, cout], 'float32');
+    const rows = B * H * W,
+      blocks = Math.floor(rows / CONV1X1_ROWS),
+      done = blocks * CONV1X1_ROWS;
+    const xAt = offsetOf(b, x),
+      oAt = offsetOf(b, out);
+    ex.g(xAt, offsetOf(b, filter), oAt, blocks, biasAt);
+    if (done < rows) ex.g1(xAt + done * cin * 4, offsetOf(b, filter), oAt + done * cout * 4, rows - done, biasAt);
+    return out;
+  }
+  const out = b.makeOutput([B, H + 2 * pad - kh + 1, W + 2 * pad - kw + 1, cout], 'float32');
+  if (pad > 0) withPaddedCopy(b, x, pad, (p) => ex.conv(p, offsetOf(b, filter), offsetOf(b, out), B, biasAt));
+  else ex.conv(offsetOf(b, x), offsetOf(b, filter), offsetOf(b, out), B, biasAt);
+  return out;
+}
+
+/**
+ * Our kernel for an ordinary conv (not depthwise) with input (h, w, cin), or null when it does not fit them
+ * (stride or dilation > 1, unequal padding, output channels not a multiple of 4, too many products per output).
+ */
+async function prepareConv(
+  c: { weight: tf.Tensor4D; padding: [number, number]; stride: number; dilation: number },
+  h: number,
+  w: number,
+  bias: boolean,
+  elu: boolean,
+): Promise<WasmConv | null> {
+  const [kh, kw, cin, cout] = c.weight.shape;
+  if (c.stride !== 1 || c.dilation !== 1 || cout % 4 !== 0 || c.padding[0] !== c.padding[1]) return null;
+  const e: ConvEpilogue = { bias, elu, madd: relaxedSimdAvailable() };
+  if (kh === 1 && kw === 1 && c.padding[0] === 0) {
+    const key = conv1x1Key(cin, cout, e);
+    return (await prepareModule(key, () => conv1x1ModuleBytes(cin, cout, e))) ? { key, kind: '1x1', pad: 0 } : null;
+  }
+  if (kh * kw * cin > MAX_DIRECT_TERMS) return null;
+  const pad = c.padding[0];
+  const s: ConvShape = { height: h + 2 * pad, width: w + 2 * pad, cin, cout, kh, kw };
+  const key = convKey(s, e);
+  return (await prepareModule(key, () => convModuleBytes(s, e))) ? { key, kind: 'direct', pad } : null;
 }
 
 /** Per-output-channel scale and shift of everything linear after the last conv of a layer. */
@@ -125,7 +220,8 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
   const onWasm = tf.getBackend() === 'wasm';
   const layers: FoldedConv[][] = [];
   const owned: tf.Tensor[] = [];
-  let simdCount = 0;
+  let simdCount = 0,
+    convCount = 0;
   // a TransferLearningCore's input repeat, ReLUs and max pools are not folded here: the model's forward runs it
   if ((core.arch.inputRepeat ?? 1) > 1 || core.layers.some((l) => l.spec.relu || l.spec.maxPool)) return null;
   try {
@@ -170,6 +266,7 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
           bias,
           activation: last && layer.spec.elu ? 'elu' : 'linear',
           simd: simdShape,
+          wasmConv: null,
         });
       }
       layers.push(convs);
@@ -183,9 +280,13 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
         const oh = Math.floor((h + 2 * c.padding[0] - c.dilation * (kh - 1) - 1) / c.stride) + 1;
         const ow = Math.floor((w + 2 * c.padding[1] - c.dilation * (kw - 1) - 1) / c.stride) + 1;
         if (c.simd) {
-          const ok = await prepareKernel({ height: h, width: w, channels: c.weight.shape[2], kernel: kh });
+          const s = { height: h, width: w, channels: c.weight.shape[2], kernel: kh };
+          const ok = await prepareModule(shapeKey(s), () => depthwiseModuleBytes(s, depthwiseCode()));
           if (!ok) c.simd = false;
           else simdCount++;
+        } else if (!c.depthwise && onWasm) {
+          c.wasmConv = await prepareConv(c, h, w, c.bias !== null, c.activation === 'elu');
+          if (c.wasmConv) convCount++;
         }
         h = oh;
         w = ow;
@@ -213,7 +314,12 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
       const outs: tf.Tensor4D[] = [];
       for (const convs of layers) {
         for (const c of convs) {
-          if (c.simd) {
+          if (c.wasmConv) {
+            const { key, kind, pad } = c.wasmConv;
+            const inputs: tf.NamedTensorMap = { x: h, filter: c.weight };
+            if (c.bias) inputs.bias = c.bias;
+            h = tf.engine().runKernel(CONV_KERNEL, inputs, { key, kind, pad }) as tf.Tensor4D;
+          } else if (c.simd) {
             h = tf.engine().runKernel(KERNEL, { x: h, filter: c.weight }, {}) as tf.Tensor4D;
             if (c.bias) h = h.add(c.bias);
           } else if (c.depthwise) {
@@ -251,7 +357,11 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
     });
   return {
     run,
-    description: `BatchNorm folded into fused conv + ELU${simdCount ? `; ${simdCount} depthwise convs in WebAssembly SIMD` : ''}`,
+    description: `BatchNorm folded into fused conv + ELU${
+      simdCount + convCount
+        ? `; ${[simdCount ? `${simdCount} depthwise` : '', convCount ? `${convCount} other` : ''].filter(Boolean).join(' and ')} convs in our WebAssembly ${relaxedSimdAvailable() ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'} kernels`
+        : ''
+    }`,
     dispose: () => {
       for (const t of owned) t.dispose();
     },

@@ -12,6 +12,8 @@
  * ~2x the throughput of separate mul + add); engines without relaxed SIMD get mul + add (`relaxedSimdAvailable`).
  * Accumulation is in float32 lanes either way.
  */
+
+import { eluInPlace } from './elu_simd';
 import { encodeModule, FunctionBody, I32, uleb, V128 } from './emitter';
 
 export interface GemmSpec {
@@ -33,6 +35,10 @@ export interface GemmSpec {
   madd: boolean;
   /** K-loop unroll factor (default 4). */
   unroll?: number;
+  /** A fifth argument, the byte address of a bias (Nc): Cm = A B + bias (each row); not with `accumulate`. */
+  bias?: boolean;
+  /** ELU (alpha 1) applied to the result before it is stored (elu_simd.ts); not with `accumulate`. */
+  elu?: boolean;
 }
 
 // opcodes the shared emitter lacks (SIMD prefix 0xfd, LEB128 sub-opcode)
@@ -54,8 +60,9 @@ export function emitGemm(s: GemmSpec): FunctionBody {
   const NR = 4 * NV;
   if (Nc % NR !== 0) throw new Error(`gemm: Nc ${Nc} is not a multiple of ${NR}`);
   if (lda < K || ldb < Nc || ldc < Nc) throw new Error('gemm: a stride is smaller than its row');
-  const f = new FunctionBody([I32, I32, I32, I32]);
-  const [A, B, CM, BLOCKS] = [0, 1, 2, 3];
+  if (accumulate && (s.bias || s.elu)) throw new Error('gemm: bias and elu are for a fresh Cm, not with accumulate');
+  const f = new FunctionBody(s.bias ? [I32, I32, I32, I32, I32] : [I32, I32, I32, I32]);
+  const [A, B, CM, BLOCKS, BIAS] = [0, 1, 2, 3, 4];
   const blk = f.local(I32),
     j = f.local(I32),
     kk = f.local(I32);
@@ -72,6 +79,9 @@ export function emitGemm(s: GemmSpec): FunctionBody {
   const bv: number[] = [];
   for (let v = 0; v < NV; v++) bv.push(f.local(V128));
   const av = f.local(V128);
+  const elu = s.elu
+    ? { v: f.local(V128), x: f.local(V128), n: f.local(V128), r: f.local(V128), q: f.local(V128) }
+    : null;
 
   /** One k step at constant offsets from ap / bp. */
   const step = (u: number): void => {
@@ -112,6 +122,11 @@ export function emitGemm(s: GemmSpec): FunctionBody {
           for (let r = 0; r < MR; r++)
             for (let v = 0; v < NV; v++) {
               if (accumulate) f.get(cp).v128Load(r * ldc * 4 + v * 16);
+              else if (s.bias)
+                f.get(BIAS)
+                  .get(j)
+                  .add()
+                  .v128Load(v * 16);
               else f.v128Zero();
               f.set(acc[r][v]);
             }
@@ -142,6 +157,9 @@ export function emitGemm(s: GemmSpec): FunctionBody {
               f.get(cp)
                 .get(acc[r][v])
                 .v128Store(r * ldc * 4 + v * 16);
+          // the ELU on the stored block (in L1), so that its temporaries do not compete with the accumulators
+          if (elu)
+            for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) eluInPlace(f, cp, r * ldc * 4 + v * 16, elu);
         },
       );
       f.get(aRow)
