@@ -29,7 +29,7 @@ export function shareReadoutFeatures(sd: StateDict, readouts: readonly SharedRea
   const M = sharing[0].matches;
   const first = readouts[0];
   const feat0 = sd.get(`readout.${first.key}._features`);
-  if (!feat0 || feat0.dtype !== 'float32') throw new Error(`readout '${first.key}': no float32 _features to share`);
+  if (feat0?.dtype !== 'float32') throw new Error(`readout '${first.key}': no float32 _features to share`);
   const data = feat0.data as Float32Array;
   const factorized = sd.has(`readout.${first.key}.spatial`);
   const N0 = sharing[0].index.length;
