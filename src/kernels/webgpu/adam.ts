@@ -83,7 +83,7 @@ export class GpuAdam {
     this.step++;
     const values = this.values.ensure(this.total);
     const grads = this.grads.ensure(this.total);
-    const enc = device.createCommandEncoder();
+    const enc = this.gpu.encoder();
     this.params.forEach((p, i) => {
       const off = this.offsets[i] * 4;
       device.queue.writeBuffer(values, off, p.value.buffer, p.value.byteOffset, p.value.byteLength);

@@ -254,7 +254,7 @@ export class GpuFactorizedReadout {
       { f: logEps },
       { f: a.eluOffset ?? 0 },
     ]);
-    const enc = gpu.device.createCommandEncoder();
+    const enc = gpu.encoder();
     gpu.dispatch(
       enc,
       gpu.pipeline('factorized zgemm', ZGEMM),

@@ -238,7 +238,7 @@ export class GpuGaussianReadout {
     const gf = this.gradFeatures.ensure(N * C);
     const gb = this.gradBias.ensure(N);
     const dims = this.dims(B, a.lossScale, a.logEps, a.eluOffset ?? 0);
-    const enc = gpu.device.createCommandEncoder();
+    const enc = gpu.encoder();
     gpu.dispatch(
       enc,
       gpu.pipeline('gaussian sample', SAMPLE),
@@ -287,7 +287,7 @@ export class GpuGaussianReadout {
     if ((a.output ?? 'elu') !== 'elu')
       throw new Error(`the WebGPU readout kernel has the elu + 1 output only (asked: ${a.output})`);
     const dims = this.dims(B, 1, 1, a.eluOffset ?? 0);
-    const enc = gpu.device.createCommandEncoder();
+    const enc = gpu.encoder();
     gpu.dispatch(
       enc,
       gpu.pipeline('gaussian sample', SAMPLE),

@@ -73,6 +73,19 @@ export class Gpu {
     return b;
   }
 
+  /**
+   * A command encoder for one step, inside validation and out-of-memory error scopes that submitAndRead closes:
+   * a WGSL or binding mistake, or a buffer the device cannot allocate, then fails the step with the device's message
+   * instead of leaving wrong numbers behind (WebGPU reports such errors asynchronously, not by throwing).
+   */
+  encoder(): GPUCommandEncoder {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.scopes++;
+    return this.device.createCommandEncoder();
+  }
+  private scopes = 0;
+
   /** Records one dispatch of `pipeline` with bindings 0..k-1 = `buffers` (a uniform first, by convention). */
   dispatch(
     encoder: GPUCommandEncoder,
@@ -113,6 +126,17 @@ export class Gpu {
     this.device.queue.submit([encoder.finish()]);
     const uniforms = this.pendingUniforms;
     this.pendingUniforms = [];
+    if (this.scopes > 0) {
+      this.scopes--;
+      const validation = await this.device.popErrorScope();
+      const memory = await this.device.popErrorScope();
+      const err = validation ?? memory;
+      if (err) {
+        staging?.destroy();
+        for (const u of uniforms) u.destroy();
+        throw new Error(`WebGPU readout kernel failed: ${err.message}`);
+      }
+    }
     if (!staging) {
       await this.device.queue.onSubmittedWorkDone();
       for (const u of uniforms) u.destroy();
