@@ -8,6 +8,7 @@
  * (blurred) image at its own pixel, so a readout fine-tuned on it reaches a positive validation correlation.
  *
  *   node --import tsx scripts/make_real_size_scan.ts --out /tmp/static-real-size.zip [--seed 1] [--neurons 5335]
+ *     [--train 4472] [--validation 522] (smaller scans of the same kind, e.g. to measure fixed costs)
  * Not committed: ~185 MB. Takes ~1 minute here.
  */
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ const out = args.get('out');
 if (!out) throw new Error('usage: make_real_size_scan.ts --out scan.zip [--seed 1] [--neurons 5335]');
 const seed = Number(args.get('seed') ?? 1);
 const K = Number(args.get('neurons') ?? 5335);
-const [TRAIN, VALIDATION, M, R] = [4472, 522, 100, 10];
+const [TRAIN, VALIDATION, M, R] = [Number(args.get('train') ?? 4472), Number(args.get('validation') ?? 522), 100, 10];
 const [H, W] = [36, 64];
 const N = TRAIN + VALIDATION;
 const rng = new Rng(seed);

@@ -44,6 +44,8 @@ export interface ScanSummary {
   scale: number;
   hasTestRepeats: boolean;
   hasCorticalCoordinates: boolean;
+  /** Bytes the scan's arrays hold in the page (images, responses, behavior, pupil). */
+  memoryBytes: number;
   warnings: string[];
 }
 
@@ -176,6 +178,11 @@ export function summarizeScan(scan: Scan): ScanSummary {
     scale: scan.scale,
     hasTestRepeats: hasRepeats(scan, 'test'),
     hasCorticalCoordinates: scan.cellMotorCoordinates !== undefined,
+    memoryBytes:
+      scan.images.byteLength +
+      scan.responses.byteLength +
+      (scan.behavior?.byteLength ?? 0) +
+      (scan.pupilCenter?.byteLength ?? 0),
     warnings: scan.warnings,
   };
 }

@@ -63,6 +63,10 @@ export function ScanView() {
               <span className="warn"> · the model takes {model!.inputShape.join('×')}</span>
             ) : null}
           </dd>
+          <dt>memory</dt>
+          <dd data-testid="scan-memory">
+            {Math.round(summary.memoryBytes / 2 ** 20).toLocaleString('en-US')} MB of arrays
+          </dd>
           <dt>repeats</dt>
           <dd>
             {summary.hasTestRepeats

@@ -10,6 +10,7 @@ import type { ReadoutKind } from '../../model/readout_types';
 import { configDefaults, type TrainingSettings, trainingPlan } from '../../state/slices/training_slice';
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
+import { FineTuneMemoryNote } from '../components/FineTuneMemoryNote';
 import { TrainingAdvanced } from './TrainingAdvanced';
 import { TrainingCurves } from './TrainingCurves';
 
@@ -172,7 +173,7 @@ export function TrainingView() {
         <label hidden={settings.readoutType !== 'gaussian'}>
           Σ
           <select
-            value={settings.gaussType}
+            value={plan.gaussType}
             onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}
           >
             <option value="full">full</option>
@@ -263,6 +264,7 @@ export function TrainingView() {
       <fieldset className="settings small" disabled={running}>
         <TrainingAdvanced settings={settings} plan={plan} defaults={defaults.advanced} onChange={setSettings} />
       </fieldset>
+      <FineTuneMemoryNote />
       <div className="row small">
         <button
           type="button"

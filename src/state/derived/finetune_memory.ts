@@ -1,0 +1,48 @@
+/**
+ * What fine-tuning a readout in the page adds to the tab's memory, for the estimate shown before a run starts.
+ * The core-output cache is exact (planCache); the rest was measured in headless Chromium (bench/real_size_scan.mjs,
+ * the Sensorium core on WebAssembly, 2 cores, so 2 core-pool workers and the training worker):
+ *
+ *   Lurz 2020-sized scan (5,993 trials, 5,335 neurons): cache 975 MB + scan 175 MB + responses 149 MB + runtimes
+ *     450 MB = 1,749 MB estimated; the renderer grew by 1,858 MB at its peak (estimate 6% low);
+ *   the same with 250 training images: 67 + 38 + 48 + 450 = 603 MB estimated, 554 MB measured (9% high).
+ *
+ * The scan is copied into the training worker (structured clone), the worker holds the normalized responses of the
+ * train and validation tiers and the test tier's predictions and responses, and each worker has its own JS heap and
+ * tfjs-wasm memory, which grows to the largest batch it ran and is not returned (plus core outputs in flight
+ * awaiting garbage collection): RUNTIME_BYTES, measured, not derived.
+ */
+
+import { tierIndices } from '../../io/scan/tiers';
+import type { Scan } from '../../io/scan/types';
+import { DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
+import { planCache } from '../../train/readout/finetune';
+
+/** The workers' runtimes (see above): 401-559 MB measured in the two runs, 450 MB taken. */
+export const RUNTIME_BYTES = 450 * 2 ** 20;
+
+export interface FineTuneMemory {
+  cache: number;
+  scanCopy: number;
+  responses: number;
+  runtimes: number;
+  total: number;
+}
+
+export function fineTuneMemory(scan: Scan, coreOutputShape: [number, number, number]): FineTuneMemory {
+  const cache = planCache(scan, coreOutputShape, DEFAULT_CACHE_PRECISION).bytes;
+  const scanCopy =
+    scan.images.byteLength +
+    scan.responses.byteLength +
+    (scan.behavior?.byteLength ?? 0) +
+    (scan.pupilCenter?.byteLength ?? 0);
+  const rows =
+    tierIndices(scan, 'train').length + tierIndices(scan, 'validation').length + 2 * tierIndices(scan, 'test').length;
+  const responses = rows * scan.nNeurons * 4;
+  const runtimes = RUNTIME_BYTES;
+  return { cache, scanCopy, responses, runtimes, total: cache + scanCopy + responses + runtimes };
+}
+
+export function formatMB(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GB` : `${Math.round(bytes / 2 ** 20)} MB`;
+}
