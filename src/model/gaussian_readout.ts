@@ -61,7 +61,8 @@ export class FullGaussian2d {
     const sh = init.sharing ?? null;
     if (sharedFeatures && !sh) throw new Error('FullGaussian2d: shared features given without a sharing index');
     if (sh) {
-      check('feature_sharing_index', sh.index as unknown as Float32Array, N);
+      if (sh.index.length !== N)
+        throw new Error(`FullGaussian2d: feature_sharing_index has ${sh.index.length} values, expected ${N}`);
       check('scales', sh.scales, N);
       if (sh.index.some((k) => k < 0 || k >= sh.matches))
         throw new Error(`FullGaussian2d: feature_sharing_index outside 0..${sh.matches - 1}`);
