@@ -211,6 +211,13 @@ export function inferArchitecture(
   };
   const given = new Set(configGiven);
 
+  if (isTorchvisionStateDict(sd)) {
+    throw new InputError(
+      file,
+      "a torchvision network's state_dict (features.* and classifier.* keys), not a neuralpredictors model: " +
+        'to use VGG16 as a frozen core, give it to `v1x finetune --vgg16 FILE` (the core is built from its first convs)',
+    );
+  }
   const core = hasTransferLearningKeys(sd)
     ? inferTransferLearningCore(sd, config, get, problems, notes, given)
     : inferCore(sd, config, get, problems, notes, given);
@@ -229,6 +236,17 @@ export function inferArchitecture(
     );
   }
   return { core: core!, readouts, defaultReadout, eluOffset: config.elu_offset, notes };
+}
+
+/** torchvision's layout (vgg16-397923af.pth and the like): `features.<i>.*` and `classifier.*`, nothing else. */
+function isTorchvisionStateDict(sd: StateDict): boolean {
+  const keys = [...sd.keys()];
+  return (
+    keys.some((k) => /^features\.\d+\.weight$/.test(k)) &&
+    keys.every((k) =>
+      /^(features|classifier)\.\d+\.(weight|bias|running_mean|running_var|num_batches_tracked)$/.test(k),
+    )
+  );
 }
 
 function describeUnexpected(key: string): string {

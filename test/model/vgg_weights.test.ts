@@ -4,13 +4,16 @@
  *   seed reproduces the weights and another seed changes them;
  * - the torchvision-state_dict check names the file and the mis-shaped key;
  * - vggFrozenCore fits OutBatchNorm to the images: on them, the normalized conv2_2 output has per-channel mean 0
- *   and variance 1 (unbiased), computed here from the core's own pre-BatchNorm activations.
+ *   and variance 1 (unbiased), computed here from the core's own pre-BatchNorm activations;
+ * - a torchvision state_dict given as a model is refused with a pointer to `v1x finetune --vgg16`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { vggFrozenCore } from '../../src/experiments/vgg_core';
 import { toFloat32 } from '../../src/io/host_tensor';
+import { inferArchitecture } from '../../src/model/architecture';
+import { defaultParsedConfig } from '../../src/model/config';
 import { nchwToNhwc } from '../../src/model/encoder';
 import { OUT_BATCHNORM_PREFIX, TL_PREFIX } from '../../src/model/transfer_learning_core';
 import { randomTransferLearningStateDict, transferLearningFromTorchvision } from '../../src/model/vgg_weights';
@@ -98,5 +101,19 @@ describe('random VGG core', () => {
     expect((await y.data()).every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
     tf.dispose([x, y, mean, variance]);
     core.dispose();
+  });
+});
+
+describe('a torchvision state_dict given as a model', () => {
+  it('is refused with a pointer to v1x finetune --vgg16', () => {
+    const sd = new Map();
+    for (const [k, v] of randomTransferLearningStateDict(1)) {
+      const m = /TransferLearning\.(\d+)\.(weight|bias)$/.exec(k);
+      if (m) sd.set(`features.${m[1]}.${m[2]}`, v);
+    }
+    sd.set('classifier.6.bias', { dtype: 'float32', shape: [1000], data: new Float32Array(1000) });
+    expect(() => inferArchitecture(sd, defaultParsedConfig().config, 'vgg16-397923af.pth')).toThrow(
+      /vgg16-397923af\.pth.*torchvision network's state_dict.*v1x finetune --vgg16 FILE/,
+    );
   });
 });
