@@ -357,3 +357,56 @@ export async function coreOnGpuToKernels(
   });
   return { wasm: pick(a, lossW), gpu: pick(b, lossG), filled, shared };
 }
+
+/** Shapes of a timing run (maps H x W x C, neurons, images per step). */
+export interface TimingShape {
+  height: number;
+  width: number;
+  channels: number;
+  neurons: number;
+  batch: number;
+}
+
+/**
+ * timeSteps on inputs drawn here (uniform, seeded: large shapes would not fit through page.evaluate): a Gaussian
+ * case with positions inside the map, or a factorized case with normalized masks and the regularizer.
+ */
+export async function timeRandomSteps(
+  kind: 'gaussian' | 'factorized',
+  s: TimingShape,
+  repeats: number,
+  seed = 1,
+): Promise<{ gpuMs: number; wasmMs: number; adapter: string }> {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return a / 4294967296;
+  };
+  const draw = (n: number, lo: number, hi: number) => {
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = lo + (hi - lo) * next();
+    return x as unknown as number[];
+  };
+  const { height: H, width: W, channels: C, neurons: N, batch: B } = s;
+  const common = {
+    ...s,
+    maps: draw(B * H * W * C, -0.5, 1.5),
+    features: draw(N * C, -0.1, 0.1),
+    bias: draw(N, -0.5, 0.5),
+    targets: draw(B * N, 0, 3),
+    lossScale: 1,
+    logEps: 1e-8,
+  };
+  if (kind === 'gaussian')
+    return timeSteps('gaussian', { ...common, positions: draw(B * N * 2, -0.95, 0.95), eluOffset: 0 }, repeats);
+  return timeSteps(
+    'factorized',
+    {
+      ...common,
+      spatial: draw(N * H * W, 0, 1),
+      mask: { normalize: true, constrainPos: false, positiveSpatial: false },
+      regWeight: 1,
+    },
+    repeats,
+  );
+}

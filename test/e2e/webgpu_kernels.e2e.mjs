@@ -173,25 +173,34 @@ export async function adamParity({ openPage, log }) {
   log(`adam, 3 steps: ${fmt(compare('adam', r.gpu, r.wasm, () => 'adam'))}`);
 }
 
-/** One timing of a small step on each engine, for the record (SwiftShader is a CPU; nothing asserted on it). */
-export async function stepTimingsSwiftShader({ openPage, log }) {
+/**
+ * One timing of a step on each engine, for the record (nothing asserted on it). Default: small shapes (SwiftShader is
+ * a CPU). E2E_WGSL_TIMING=sensorium times the Sensorium readout's size instead (7776 neurons, 36x64x64 maps,
+ * batch 64; factorized batch 16): for a machine with a GPU, where the runner's WebGPU flags must name that adapter
+ * instead of SwiftShader (test/e2e/chromium_flags.mjs).
+ */
+export async function stepTimings({ openPage, log }) {
   const page = await kernelsPage(openPage);
-  const g = gaussianCase(7, { H: 18, W: 32, C: 16, N: 200, B: 64 });
-  const tg = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).timeSteps('gaussian', c, 5), g);
-  log(
-    `gaussian step B=64 N=200 18x32x16: WebGPU ${tg.gpuMs.toFixed(1)} ms, WASM ${tg.wasmMs.toFixed(1)} ms (${tg.adapter})`,
-  );
-  const f = factorizedCase(8, {
-    H: 18,
-    W: 32,
-    C: 16,
-    N: 100,
-    B: 16,
-    mask: { normalize: true, constrainPos: false, positiveSpatial: false },
-  });
-  const tf = await page.evaluate(async (c) => (await window.__v1x.webgpuKernels()).timeSteps('factorized', c, 3), f);
-  log(`factorized step B=16 N=100 18x32x16: WebGPU ${tf.gpuMs.toFixed(1)} ms, WASM ${tf.wasmMs.toFixed(1)} ms`);
-  assert.ok(tg.gpuMs > 0 && tf.gpuMs > 0);
+  const big = process.env.E2E_WGSL_TIMING === 'sensorium';
+  const runs = big
+    ? [
+        ['gaussian', { height: 36, width: 64, channels: 64, neurons: 7776, batch: 64 }, 5],
+        ['factorized', { height: 36, width: 64, channels: 64, neurons: 7776, batch: 16 }, 2],
+      ]
+    : [
+        ['gaussian', { height: 18, width: 32, channels: 16, neurons: 200, batch: 64 }, 5],
+        ['factorized', { height: 18, width: 32, channels: 16, neurons: 100, batch: 16 }, 3],
+      ];
+  for (const [kind, shape, repeats] of runs) {
+    const t = await page.evaluate(
+      async ([kind, shape, repeats]) => (await window.__v1x.webgpuKernels()).timeRandomSteps(kind, shape, repeats),
+      [kind, shape, repeats],
+    );
+    log(
+      `${kind} step, ${shape.batch} images x ${shape.neurons} neurons on ${shape.height}x${shape.width}x${shape.channels}: WebGPU ${t.gpuMs.toFixed(1)} ms, WASM ${t.wasmMs.toFixed(1)} ms (${t.adapter})`,
+    );
+    assert.ok(t.gpuMs > 0 && t.wasmMs > 0);
+  }
 }
 
 function microScan(fixtures) {

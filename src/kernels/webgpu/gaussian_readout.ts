@@ -219,17 +219,16 @@ export class GpuGaussianReadout {
       throw new Error(
         `the WebGPU readout kernel computes the Poisson loss on elu + 1 only (asked: ${a.loss}, ${a.output})`,
       );
-    const o = { source };
     const N = this.neurons,
       C = this.geometry.channels;
-    const B = o.source ? o.source.slots.length : a.maps.length;
-    this.check(a, B, o.source);
+    const B = source ? source.slots.length : a.maps.length;
+    this.check(a, B, source);
     if (a.positions.length !== B * N * 2) throw new Error(`positions: expected ${B * N * 2} values`);
     if (a.targets.length !== B * N) throw new Error(`targets: expected ${B * N} values`);
     if (a.gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
     if (a.gradMaps) throw new Error('the WebGPU readout kernel has no map gradient (training through the core)');
     const gpu = this.gpu;
-    const [maps, slots] = this.bindMaps(a.maps, B, o.source);
+    const [maps, slots] = this.bindMaps(a.maps, B, source);
     const features = this.features.write(a.features);
     const bias = this.bias.write(a.bias);
     const positions = this.positions.write(a.positions);
