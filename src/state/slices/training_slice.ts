@@ -34,7 +34,8 @@ export interface TrainingSettings {
   readoutType: ReadoutKind;
   /** The Gaussian readout's feature L1 weight; null: the loaded config's (gamma_readout), else 0.0076. */
   gammaReadout: number | null;
-  gaussType: GaussType;
+  /** The Gaussians' Sigma; null: the loaded config's gauss_type (else full). */
+  gaussType: GaussType | null;
   /** The factorized readout's regularizer weight (sum_n |mask_n|_1 |features_n|_1 times it). */
   factorizedRegWeight: number;
   /** Fine-tune the core too (much slower: no cache, the core runs forward and backward every batch). */
@@ -65,7 +66,11 @@ export interface AdvancedSettings {
 }
 
 /** What the loaded config (or the Sensorium defaults without one) says for the Advanced section and the L1 weight. */
-export function configDefaults(configJson: unknown | null): { advanced: AdvancedSettings; gammaReadout: number } {
+export function configDefaults(configJson: unknown | null): {
+  advanced: AdvancedSettings;
+  gammaReadout: number;
+  gaussType: GaussType;
+} {
   let config: ModelConfig;
   try {
     config = parsedConfigOrDefault(configJson).config;
@@ -87,6 +92,7 @@ export function configDefaults(configJson: unknown | null): { advanced: Advanced
       normalize: config.normalize_data !== false,
     },
     gammaReadout: config.gamma_readout ?? DEFAULT_GAMMA_READOUT,
+    gaussType: r.gaussType,
   };
 }
 
@@ -110,6 +116,7 @@ export interface TrainingPlan {
   positionsNote: string | null;
   advanced: AdvancedSettings;
   gammaReadout: number;
+  gaussType: GaussType;
 }
 
 export function trainingPlan(configJson: unknown | null, scan: Scan | null, t: TrainingSettings): TrainingPlan {
@@ -141,7 +148,15 @@ export function trainingPlan(configJson: unknown | null, scan: Scan | null, t: T
         ? 'this scan has no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): one position per neuron instead'
         : 'no cortical coordinates in this scan: one position per neuron (free positions)';
   }
-  return { loss, lossError, positions, positionsNote, advanced, gammaReadout: t.gammaReadout ?? d.gammaReadout };
+  return {
+    loss,
+    lossError,
+    positions,
+    positionsNote,
+    advanced,
+    gammaReadout: t.gammaReadout ?? d.gammaReadout,
+    gaussType: t.gaussType ?? d.gaussType,
+  };
 }
 
 export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
@@ -151,7 +166,7 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   maxEpochs: 200,
   readoutType: 'gaussian',
   gammaReadout: null,
-  gaussType: 'full',
+  gaussType: null,
   factorizedRegWeight: FACTORIZED_DEFAULT_REG_WEIGHT,
   trainCore: false,
   loss: 'auto',
@@ -255,7 +270,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
               ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }
               : {
                   readout: {
-                    gaussType: t.gaussType,
+                    gaussType: plan.gaussType,
                     initMuRange: a.initMuRange,
                     initSigma: a.initSigma,
                     positionNet:
