@@ -1,7 +1,7 @@
 /**
  * The core pool in the page: on WASM the training worker starts one Web Worker per logical core
- * (navigator.hardwareConcurrency; 2 in this headless Chromium) to build the core-output cache, and says so in the
- * backend's description (the tooltip of the progress line) and in the caching status. A small scan (68 images),
+ * (navigator.hardwareConcurrency; 2 in this headless Chromium) to build the core-output cache, and says so beside
+ * the progress bar ("on wasm + 2 core workers"), in the backend's description (its tooltip) and in the caching status. A small scan (68 images),
  * one epoch: the run finishes with a real test correlation, so the workers' outputs reached the readout.
  */
 import assert from 'node:assert/strict';
@@ -21,7 +21,12 @@ export async function cacheOnEveryCore({ openPage, shot, fixtures, log }) {
   const reason = await page.getByTestId('train-progress').locator('span[title]').getAttribute('title');
   log(`navigator.hardwareConcurrency ${cores}; ${reason}`);
   const expected = Math.min(8, cores);
-  if (expected > 1) assert.match(reason, new RegExp(`core cache on ${expected} Web Workers`));
-  else assert.match(reason, /core cache in the training worker/);
+  if (expected > 1) {
+    assert.match(reason, new RegExp(`core cache on ${expected} Web Workers`));
+    assert.match(
+      await page.getByTestId('train-progress').textContent(),
+      new RegExp(`on wasm \\+ ${expected} core workers`),
+    );
+  } else assert.match(reason, /core cache in the training worker/);
   await shot('done', page);
 }

@@ -216,7 +216,11 @@ async function runFrozenCore(
       type: 'status',
       phase: 'caching',
       message: `running the frozen core over the scan's images ${where}`,
-      backend: { name: backend.name, reason: `${backend.reason}; core cache ${where}` },
+      // the name is what the page shows beside the progress bar: the pool's size is visible there
+      backend: {
+        name: pool ? `${backend.name} + ${pool.threads} core workers` : backend.name,
+        reason: `${backend.reason}; core cache ${where}`,
+      },
     });
     let training = false;
     const outcome = await fineTuneReadout({
