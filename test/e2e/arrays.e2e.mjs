@@ -1,7 +1,8 @@
 /**
  * A scan given as plain .npy arrays: the page reads them, proposes which is which from the shapes (the dialog), a
  * wrong choice gives an error naming the file and keeps the dialog open, the corrected mapping loads the scan with
- * the test repeats as its test tier and the chosen validation share.
+ * the test repeats as its test tier and the chosen validation share. A picked folder of arrays (one .npz with tiers)
+ * takes the same path.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -97,4 +98,100 @@ export async function mapsPlainArraysToAScan({ openPage, shot, log }) {
   assert.match(tiers, /^60: train 30, validation 10, test 20$/);
   assert.match(await page.getByTestId('scan-summary').textContent(), /test images repeated: oracle metrics available/);
   await shot('loaded', page);
+}
+
+/** A zip of stored entries (an .npz as numpy.savez writes it), with CRC-32. */
+function storedZip(entries) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const n = Buffer.from(name);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(20, 4);
+    h.writeUInt32LE(crc(data), 14);
+    h.writeUInt32LE(data.length, 18);
+    h.writeUInt32LE(data.length, 22);
+    h.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(20, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt32LE(crc(data), 16);
+    c.writeUInt32LE(data.length, 20);
+    c.writeUInt32LE(data.length, 24);
+    c.writeUInt16LE(n.length, 28);
+    c.writeUInt32LE(offset, 42);
+    locals.push(h, n, data);
+    centrals.push(c, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** Strings as NumPy '<U{w}' (UTF-32 little-endian, zero-padded). */
+function unicodeNpy(strings) {
+  const w = Math.max(...strings.map((x) => x.length));
+  const data = new Uint32Array(strings.length * w);
+  strings.forEach((x, i) => {
+    for (let j = 0; j < x.length; j++) data[i * w + j] = x.codePointAt(j);
+  });
+  return npy(`<U${w}`, [strings.length], data);
+}
+
+export async function mapsAPickedFolderOfArrays({ openPage }) {
+  const dir = join(process.cwd(), 'test-results', 'tmp', 'arrays-folder', 'my-recording');
+  mkdirSync(dir, { recursive: true });
+  const [N, H, W, K] = [24, 8, 8, 3];
+  const tiers = Array.from({ length: N }, (_, i) => (i < 16 ? 'train' : i < 20 ? 'validation' : 'test'));
+  // trials 20-23 show two test images twice each: same pixels, so they share an image id (no ids given)
+  const images = Float32Array.from({ length: N * H * W }, (_, i) => (i * 37) % 251);
+  images.copyWithin(22 * H * W, 20 * H * W, 22 * H * W);
+  writeFileSync(
+    join(dir, 'session.npz'),
+    storedZip([
+      ['frames.npy', npy('<f4', [N, H, W], images)],
+      [
+        'dff.npy',
+        npy(
+          '<f4',
+          [N, K],
+          Float32Array.from({ length: N * K }, (_, i) => Math.sin(i)),
+        ),
+      ],
+      ['tiers.npy', unicodeNpy(tiers)],
+    ]),
+  );
+  const page = await openPage({ query: 'backend=wasm' });
+  await page.evaluate(() => window.__v1x.backendReady());
+  await page.getByTestId('scan-input-folder').setInputFiles(dir);
+  await page.getByTestId('array-mapping').waitFor();
+  const value = (role) => page.getByTestId(`array-role-${role}`).inputValue();
+  assert.equal(await value('images'), 'my-recording/session.npz/frames');
+  assert.equal(await value('responses'), 'my-recording/session.npz/dff');
+  assert.equal(await value('tiers'), 'my-recording/session.npz/tiers');
+  assert.equal(await page.getByTestId('array-validation-fraction').count(), 0); // tiers given: no split
+  await page.getByTestId('array-confirm').click();
+  await page.getByTestId('scan-neurons').filter({ hasText: '3' }).waitFor();
+  assert.match(await page.getByTestId('scan-summary').textContent(), /static-my-recording/);
+  assert.match(await page.getByTestId('scan-tiers').textContent(), /^24: train 16, validation 4, test 4$/);
+  assert.match(await page.getByTestId('scan-summary').textContent(), /test images repeated: oracle metrics available/);
 }

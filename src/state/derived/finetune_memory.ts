@@ -3,9 +3,12 @@
  * The core-output cache is exact (planCache); the rest was measured in headless Chromium (bench/real_size_scan.mjs,
  * the Sensorium core on WebAssembly, 2 cores, so 2 core-pool workers and the training worker):
  *
- *   Lurz 2020-sized scan (5,993 trials, 5,335 neurons): cache 975 MB + scan 175 MB + responses 149 MB + runtimes
- *     450 MB = 1,749 MB estimated; the renderer grew by 1,858 MB at its peak (estimate 6% low);
- *   the same with 250 training images: 67 + 38 + 48 + 450 = 603 MB estimated, 554 MB measured (9% high).
+ *   Lurz 2020-sized scan (5,993 trials, 5,335 neurons; scripts/make_real_size_scan.ts): cache 975 MB + scan 175 MB
+ *     + responses 142 MB + runtimes 450 MB = 1,742 MB estimated; the renderer grew by 1,858 MB at its peak (the
+ *     estimate is 6% low);
+ *   the same kind with 250 train + validation images: 67 + 36 + 46 + 450 = 599 MB estimated; 554 and 570 MB
+ *     measured in two runs (8% and 5% high).
+ * (MB = 2^20 bytes.)
  *
  * The scan is copied into the training worker (structured clone), the worker holds the normalized responses of the
  * train and validation tiers and the test tier's predictions and responses, and each worker has its own JS heap and
@@ -18,7 +21,7 @@ import type { Scan } from '../../io/scan/types';
 import { DEFAULT_CACHE_PRECISION } from '../../train/readout/feature_cache';
 import { planCache } from '../../train/readout/finetune';
 
-/** The workers' runtimes (see above): 401-559 MB measured in the two runs, 450 MB taken. */
+/** The workers' runtimes (see above): what the two scans' peaks leave after the other terms, 400-570 MB; 450 MB taken. */
 export const RUNTIME_BYTES = 450 * 2 ** 20;
 
 export interface FineTuneMemory {
