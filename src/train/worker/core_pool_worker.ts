@@ -50,10 +50,11 @@ export function serveCoreWorker(port: ParentPort, startWasm: () => Promise<void>
       if (!run) throw new Error('core worker not initialized');
       const [c, h, w] = inputShape;
       const y = tf.tidy(() => run!(tf.tensor4d(m.images!, [m.n!, c, h, w])));
-      const out = y.dataSync() as Float32Array;
+      const values = y.dataSync() as Float32Array;
       y.dispose();
-      const copy = out.slice(); // own buffer to transfer
-      port.postMessage({ type: 'done', id: m.id, out: copy }, [copy.buffer]);
+      // tfjs-wasm reads into a fresh buffer: transfer it as it is (a copy only if it were a view into more)
+      const out = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength ? values : values.slice();
+      port.postMessage({ type: 'done', id: m.id, out }, [out.buffer as ArrayBuffer]);
     }
   }
 
