@@ -9,6 +9,9 @@
  * would hold in JS). The data are random (smooth images, sparse responses); only sizes matter here.
  *
  *   node --import tsx bench/scan_load.ts [--fresh] [--trials 6000] [--neurons 8000]
+ *   node --import tsx bench/scan_load.ts --scan PATH   (only that zip or folder, e.g. the Lurz 2020-sized scan of
+ *                                                      scripts/make_real_size_scan.ts; bench/real_size_scan.mjs
+ *                                                      measures the same in Chromium)
  * Ends with one JSON line.
  */
 import { execFileSync } from 'node:child_process';
@@ -244,6 +247,7 @@ async function main(): Promise<void> {
     N = arg('--neurons', 8000);
 
   const results: Record<string, LoadResult> = {};
+  const only = args.indexOf('--scan');
   const report = (key: string, r: LoadResult) => {
     results[key] = r;
     console.log(
@@ -253,7 +257,9 @@ async function main(): Promise<void> {
     );
   };
 
-  if (existsSync(FIXTURE)) {
+  if (only >= 0) {
+    report('given_scan', runChild(args[only + 1], 1));
+  } else if (existsSync(FIXTURE)) {
     report('static_sim_a_zip', runChild(FIXTURE, 1));
     const dir = mkdtempSync(join(tmpdir(), 'v1x-bench-scan-'));
     try {
@@ -270,6 +276,7 @@ async function main(): Promise<void> {
 
   const cacheDir = join(tmpdir(), 'v1x-bench');
   mkdirSync(cacheDir, { recursive: true });
+  if (only >= 0) return printSummary(results);
   const big = join(cacheDir, `sensorium-size-${T}x${N}.zip`);
   if (args.includes('--fresh') || !existsSync(big)) {
     const t0 = performance.now();
@@ -283,7 +290,10 @@ async function main(): Promise<void> {
   }
   report('sensorium_size_scale_0.25', runChild(big, 0.25));
   report('sensorium_size_scale_1', runChild(big, 1));
+  printSummary(results);
+}
 
+function printSummary(results: Record<string, LoadResult>): void {
   const summary: Record<string, unknown> = { bench: 'scan_load', node: process.version };
   for (const [k, r] of Object.entries(results)) {
     summary[k] = {
