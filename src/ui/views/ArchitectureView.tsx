@@ -240,7 +240,7 @@ export function ArchitectureView({ model }: { model: LoadedModel }) {
         {readout.kind === 'factorized'
           ? ', h × w the core\u2019s output map (one mask weight per pixel); '
           : ', s the values of each neuron\u2019s Σ (full 4, uncorrelated 2, isotropic 1), 2 for a free mean; '}
-        + n: one bias per neuron. The Transfer tab compares these readout designs for the loaded scan.
+        + n: one bias per neuron. The Experiments tab compares these readout designs for the loaded scan.
       </p>
       {notes.length > 0 && (
         <ul className="notes">
