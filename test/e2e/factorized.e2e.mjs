@@ -325,8 +325,8 @@ export async function factorizedCheckpointInEveryView({ openPage, fixtures, shot
   log(`parameters: core ${params.core}, readout ${params.readout}, total ${params.total}`);
   await shot('architecture', page);
 
-  // Transfer's table names this checkpoint's readout with its count.
-  await page.getByRole('tab', { name: 'Transfer' }).click();
+  // The Experiments tab's parameter table names this checkpoint's readout with its count.
+  await page.getByRole('tab', { name: 'Experiments' }).click();
   assert.equal(await count('params-loaded'), params.readout);
   assert.match(await page.getByTestId('params-loaded').textContent(), /FullFactorized2d 'fx', n = 12/);
 }
