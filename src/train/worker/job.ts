@@ -7,6 +7,7 @@
  * are packaged as `v1x finetune` packages them (result.ts).
  */
 import { InputError, type StateDict } from '../../io/host_tensor';
+import { tierIndices } from '../../io/scan/tiers';
 import { readCheckpoint } from '../../io/torch_checkpoint';
 import {
   excludedGroups,
@@ -21,7 +22,7 @@ import { fineTuneCoreAndReadout, liveReadout } from '../end_to_end/finetune_core
 import type { EndToEndEvent } from '../end_to_end/trainer';
 import { openFrozenCore } from '../frozen_core';
 import type { TrainingControl } from '../optim/control';
-import { DEFAULT_GAMMA_READOUT } from '../optim/losses';
+import { chooseLoss, DEFAULT_GAMMA_READOUT } from '../optim/losses';
 import { DEFAULT_CACHE_PRECISION } from '../readout/feature_cache';
 import { fineTuneReadout } from '../readout/finetune';
 import { type FactorizedInitOptions, REFERENCE_FACTORIZED, readoutInitFromConfig } from '../readout/readout_init';
@@ -181,8 +182,24 @@ async function runFrozenCore(
       throw new InputError(m.scan.name, `images are ${sc}x${sh}x${sw}, the core takes ${c}x${h}x${w}`);
     const precision = m.cachePrecision ?? DEFAULT_CACHE_PRECISION;
     const ws = new StepWorkspace();
-    // the readout's steps on WebGPU (a hardware adapter, or ?readoutEngine=webgpu) or WASM, said on the page
-    const readoutEngine = await startReadoutEngine(m.readoutEngine ?? null);
+    // the readout's steps on WebGPU (a hardware adapter, or ?readoutEngine=webgpu) or WASM, said on the page; the
+    // WebGPU kernels compute Poisson on elu + 1 only, so another loss or output keeps WASM
+    const lossChoice = chooseLoss(
+      m.scan,
+      tierIndices(m.scan, 'train'),
+      { loss: m.loss, output: m.output },
+      m.scan.name,
+    );
+    const reference = lossChoice.loss === 'poisson' && lossChoice.output === 'elu';
+    const readoutEngine = reference
+      ? await startReadoutEngine(m.readoutEngine ?? null)
+      : {
+          engine: null,
+          choice: {
+            engine: 'wasm' as const,
+            reason: `readout training on WASM: the ${lossChoice.loss} loss on the ${lossChoice.output} output runs there only`,
+          },
+        };
     ws.engine = readoutEngine.engine;
     post({
       type: 'status',
