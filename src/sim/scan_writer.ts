@@ -10,6 +10,7 @@ export {
   responseStatistics,
   type ScanData,
   type Stats,
+  scanFileList,
   scanFiles,
   statisticsTrials,
   writeScanZip,

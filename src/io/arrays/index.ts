@@ -5,7 +5,7 @@
 export { arraysToScanData, type BuildOptions, type BuiltScan, idsFromContent, splitTiers } from './build';
 export { type MappingProposal, proposeMapping } from './mapping';
 export { type ArrayFile, isArrayFileName, MAX_NPZ_MEMBERS, readArrayFiles, readNpz } from './read_arrays';
-export { loadArrayScan } from './to_scan';
+export { arrayScanSource, loadArrayScan } from './to_scan';
 export {
   ARRAY_ROLES,
   type ArrayInfo,

@@ -211,17 +211,33 @@ export function responseStatistics(responses: Float32Array, neurons: number, tri
 
 const STAT_NAMES = ['max', 'min', 'std', 'mean', 'median'] as const;
 
+/** One file of the scan, its bytes made when asked (a trial's .npy is a view of the scan's arrays until then). */
+export interface LazyScanFile {
+  name: string;
+  make(): Uint8Array;
+}
+
 /**
  * Every file (and directory entry) of the scan, paths under `<name>/`, in the order neuralpredictors'
  * `zip_dir` (os.walk) lists them: each folder's entry, then its files, then its subfolders.
  */
 export function scanFiles(s: FileTreeScan): ZipInput[] {
+  return scanFileList(s).map((f) => ({ name: f.name, data: f.make() }));
+}
+
+/**
+ * The same files, made one at a time on demand: the page loads a plain-arrays scan from this list without holding
+ * a second copy of its trials as .npy bytes (arrays/to_scan.ts). Statistics are computed here, once.
+ */
+export function scanFileList(s: FileTreeScan): LazyScanFile[] {
   const trials = checkScanData(s);
   const per = numel(s.imageShape);
   const root = `${s.name}/`;
-  const out: ZipInput[] = [];
-  const dir = (p: string) => out.push({ name: root + p, data: new Uint8Array(0) });
-  const file = (p: string, a: HostArray) => out.push({ name: root + p, data: writeNpy(a) });
+  const out: LazyScanFile[] = [];
+  const empty = () => new Uint8Array(0);
+  const dir = (p: string) => out.push({ name: root + p, make: empty });
+  const file = (p: string, a: HostArray | (() => HostArray)) =>
+    out.push({ name: root + p, make: () => writeNpy(typeof a === 'function' ? a() : a) });
   const labels = (v: string | string[] | undefined, fallback: string) =>
     Array.isArray(v) ? v : new Array<string>(s.neurons).fill(v ?? fallback);
   const int64 = (v: ArrayLike<number>): HostArray => ({
@@ -235,26 +251,26 @@ export function scanFiles(s: FileTreeScan): ZipInput[] {
     data: new BigInt64Array(s.neurons).fill(BigInt(v)),
   });
 
-  out.push({ name: root, data: new Uint8Array(0) });
+  out.push({ name: root, make: empty });
   dir('data/');
   dir('meta/');
-  out.push({ name: `${root}config.json`, data: new TextEncoder().encode('{"links": {}}') });
+  out.push({ name: `${root}config.json`, make: () => new TextEncoder().encode('{"links": {}}') });
 
   dir('data/images/');
   dir('data/responses/');
   for (let i = 0; i < trials; i++) {
-    file(`data/images/${i}.npy`, {
+    file(`data/images/${i}.npy`, () => ({
       dtype: s.images instanceof Uint8Array ? 'uint8' : 'float32',
       shape: [...s.imageShape],
-      data: s.images.slice(i * per, (i + 1) * per),
-    });
+      data: s.images.subarray(i * per, (i + 1) * per),
+    }));
   }
   for (let i = 0; i < trials; i++) {
-    file(`data/responses/${i}.npy`, {
+    file(`data/responses/${i}.npy`, () => ({
       dtype: 'float32',
       shape: [s.neurons],
-      data: s.responses.slice(i * s.neurons, (i + 1) * s.neurons),
-    });
+      data: s.responses.subarray(i * s.neurons, (i + 1) * s.neurons),
+    }));
   }
 
   dir('meta/trials/');
