@@ -7,6 +7,8 @@
  *   npx vite build --outDir /tmp/real-size-dist
  *   nice -n 5 node bench/real_size_scan.mjs --scan /tmp/static-real-size.zip --dist /tmp/real-size-dist [--epochs 2]
  *     [--model test/fixtures/sensorium-sota] [--backend wasm] [--no-train]
+ *   ... --arrays DIR (the same scan as plain .npy files, make_real_size_scan.ts --arrays DIR: picked as files, the
+ *     proposed mapping confirmed in the dialog, then loaded; --scan is then only a name for the report)
  *
  * Memory, sampled every 250 ms: every Chromium process's proportional set size (PSS, /proc/<pid>/smaps_rollup: shared
  * pages split among the processes sharing them, so the sum is what the browser costs the machine) and the page's
@@ -36,9 +38,11 @@ const { values: opt } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     'no-train': { type: 'boolean', default: false },
     isolated: { type: 'boolean', default: false },
+    arrays: { type: 'string' },
   },
 });
-if (!opt.scan) throw new Error('--scan PATH is required (make one with scripts/make_real_size_scan.ts)');
+if (!opt.scan && !opt.arrays)
+  throw new Error('--scan PATH or --arrays DIR is required (make them with scripts/make_real_size_scan.ts)');
 const MB = 2 ** 20;
 const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -227,7 +231,14 @@ await page.waitForFunction(() => window.__v1x.state().modelStatus === 'ready');
 await endPhase();
 
 phase('load');
-await page.getByTestId('scan-input').setInputFiles(opt.scan);
+if (opt.arrays) {
+  await page.getByTestId('scan-input').setInputFiles(
+    readdirSync(opt.arrays)
+      .filter((f) => f.endsWith('.npy'))
+      .map((f) => join(opt.arrays, f)),
+  );
+  await page.getByTestId('array-confirm').click();
+} else await page.getByTestId('scan-input').setInputFiles(opt.scan);
 await page.getByTestId('scan-summary').waitFor();
 const summaryText = await page.getByTestId('scan-summary').textContent();
 const scanMemoryText = (await page.getByTestId('scan-memory').count())
@@ -293,7 +304,8 @@ sampling = false;
 await sampler;
 const result = {
   scan: opt.scan,
-  scan_zip_mb: +(statSync(opt.scan).size / MB).toFixed(0),
+  arrays: opt.arrays ?? null,
+  scan_zip_mb: opt.scan ? +(statSync(opt.scan).size / MB).toFixed(0) : null,
   backend: opt.backend,
   summary: summaryText,
   scan_memory_shown: scanMemoryText,

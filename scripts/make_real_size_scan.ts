@@ -9,11 +9,13 @@
  *
  *   node --import tsx scripts/make_real_size_scan.ts --out /tmp/static-real-size.zip [--seed 1] [--neurons 5335]
  *     [--train 4472] [--validation 522] (smaller scans of the same kind, e.g. to measure fixed costs)
+ *     [--arrays DIR] (also the plain arrays, as .npy files in DIR, for dropping them on the page)
  * Not committed: ~185 MB. Takes ~1 minute here.
  */
-import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { arraysToScanData, type NamedArray } from '../src/io/arrays';
+import { writeNpy } from '../src/io/npy';
 import { writeStoredScanZip } from '../src/io/scan/file_tree_writer';
 import { Rng } from '../src/util/rng';
 
@@ -89,6 +91,11 @@ const arrays: NamedArray[] = [
   { name: 'image_ids.npy', array: { dtype: 'int64', shape: [T], data: BigInt64Array.from(ids, BigInt) } },
   { name: 'coordinates.npy', array: { dtype: 'float64', shape: [K, 3], data: coords } },
 ];
+const arraysDir = args.get('arrays');
+if (arraysDir) {
+  mkdirSync(arraysDir, { recursive: true });
+  for (const a of arrays) writeFileSync(join(arraysDir, a.name), writeNpy(a.array));
+}
 const t1 = performance.now();
 const { data, notes } = arraysToScanData(
   arrays,

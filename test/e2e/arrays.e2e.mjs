@@ -96,6 +96,7 @@ export async function mapsPlainArraysToAScan({ openPage, shot, log }) {
   assert.equal(await dialog.count(), 0);
   const tiers = await page.getByTestId('scan-tiers').textContent();
   assert.match(tiers, /^60: train 30, validation 10, test 20$/);
+  assert.match(await page.getByTestId('scan-summary').textContent(), /static-arrays/);
   assert.match(await page.getByTestId('scan-summary').textContent(), /test images repeated: oracle metrics available/);
   await shot('loaded', page);
 }

@@ -84,10 +84,18 @@ export function isArraysSelection(files: ReadonlyArray<File | PathedFile>): bool
   }
 }
 
-/** A scan name from the selection: the dropped folder's name, else the first file's, as a plain folder name. */
+/**
+ * A scan name from the selection, as a plain folder name: the dropped or picked folder's name, else the stem of a
+ * single .npz, else 'static-arrays'.
+ */
 export function arraysScanName(files: ReadonlyArray<File | PathedFile>): string {
-  const first = pathOf(files[0]);
-  const stem = first.includes('/') ? first.split('/')[0] : first.replace(/\.(npy|npz)$/i, '');
+  const paths = files.map(pathOf);
+  const first = paths[0];
+  const stem = first.includes('/')
+    ? first.split('/')[0]
+    : paths.length === 1 && /\.npz$/i.test(first)
+      ? first.replace(/\.npz$/i, '')
+      : 'arrays';
   const clean = stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
   return clean ? (clean.startsWith('static') ? clean : `static-${clean}`) : 'static-arrays';
 }
