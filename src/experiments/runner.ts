@@ -155,6 +155,10 @@ export interface RunOptions {
   maxCells?: number;
   /** Checked between epochs and cells: true stops the run (the page's Stop); finished cells are returned. */
   shouldStop?: () => boolean;
+  /** How the split core was trained in an earlier run (resume): reported when this run does not train it again. */
+  splitCore?: SplitCoreInfo;
+  /** Called once the split core is trained (the CLI keeps it in results.jsonl for a resumed run's results). */
+  onSplitCore?: (info: SplitCoreInfo) => void | Promise<void>;
 }
 
 /** The config a condition's readout implies: free positions drop the position network. */
@@ -351,7 +355,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
   const parts = partitionsOf(spec);
   const total = spec.conditions.length * parts.length * spec.sizes.length * spec.seeds.length;
   const shared = new Map<'loaded' | 'split', SharedCore>();
-  let splitCore: SplitCoreInfo | undefined;
+  let splitCore: SplitCoreInfo | undefined = opts.splitCore;
   let index = 0;
   let ran = 0;
   let complete = true;
@@ -409,6 +413,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
           best_val_correlation: r.bestValCorrelation,
           seconds: (performance.now() - t0) / 1000,
         };
+        await opts.onSplitCore?.(splitCore);
       } catch (e) {
         encoder.dispose();
         throw e;

@@ -128,6 +128,15 @@ describe('neuron split, partitions, factorized readout', () => {
     expect(r.summaries[0].fraction_oracle.n).toBe(2);
     expect(r.cells[4].readout).toEqual({ kind: 'factorized' });
     expect(tf.memory().numTensors).toBe(before);
+    // resumed with every cell done: the split core is not trained again, and the earlier training is reported
+    const events: string[] = [];
+    const again = await runExperiment(
+      { spec, scan, config: { config: CONFIG, given: [], ignored: [] } },
+      { done: r.cells, splitCore: r.split_core, onEvent: (e) => events.push(e.kind === 'status' ? e.message : e.kind) },
+    );
+    expect(events.some((e) => e.startsWith('training the split core'))).toBe(false);
+    expect(again.split_core).toEqual(r.split_core);
+    expect(again.summaries).toEqual(r.summaries);
   }, 180_000);
 
   it('spec errors for the new keys name them', () => {

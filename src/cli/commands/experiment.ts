@@ -7,7 +7,13 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type CellResult, cellsCsv, type ExperimentEvent, runExperiment } from '../../experiments/runner';
+import {
+  type CellResult,
+  cellsCsv,
+  type ExperimentEvent,
+  runExperiment,
+  type SplitCoreInfo,
+} from '../../experiments/runner';
 import { parseExperimentSpec } from '../../experiments/spec';
 import { InputError } from '../../io/host_tensor';
 import { loadScanFromPath } from '../../io/scan/node_dir_source';
@@ -22,6 +28,20 @@ export const summary =
 export function sidePaths(out: string): { jsonl: string; csv: string } {
   const stem = out.replace(/\.json$/i, '');
   return { jsonl: `${stem}.jsonl`, csv: `${stem}.csv` };
+}
+
+/** The split core's line of a results.jsonl (`{"split_core": {...}}`), when a run trained one. */
+export function readSplitCore(path: string): SplitCoreInfo | undefined {
+  if (!existsSync(path)) return undefined;
+  for (const l of readFileSync(path, 'utf8').split('\n')) {
+    if (!l.startsWith('{"split_core"')) continue;
+    try {
+      return (JSON.parse(l) as { split_core: SplitCoreInfo }).split_core;
+    } catch {
+      // a line cut short: the core is trained again if a cell needs it
+    }
+  }
+  return undefined;
 }
 
 /** The finished cells of a results.jsonl; a last line cut short by an interruption is skipped. */
@@ -106,12 +126,18 @@ export async function run(argv: string[]): Promise<void> {
 
   const { jsonl, csv } = sidePaths(out);
   const done = args.has('resume') ? readCells(jsonl) : [];
+  const splitCore = args.has('resume') ? readSplitCore(jsonl) : undefined;
   if (!args.has('resume') && existsSync(jsonl)) {
     log(`${jsonl} exists: starting over (pass --resume to keep its finished cells)`);
     writeFileSync(jsonl, '');
   }
-  if (args.has('resume')) log(`resuming: ${done.length} finished cells in ${jsonl}`);
-  // A resumed file keeps its lines; the cells of this run are appended.
+  if (args.has('resume')) {
+    log(`resuming: ${done.length} finished cells in ${jsonl}`);
+    // a line cut short by the interruption is dropped, so that this run's lines start on a line of their own
+    const keep = [...(splitCore ? [{ split_core: splitCore }] : []), ...done];
+    writeFileSync(jsonl, keep.map((c) => JSON.stringify(c) + '\n').join(''));
+  }
+  // A resumed file keeps its cells; the cells of this run are appended.
   if (!existsSync(jsonl)) writeFileSync(jsonl, '');
 
   await startBackend(backend);
@@ -125,6 +151,10 @@ export async function run(argv: string[]): Promise<void> {
     {
       done,
       maxCells,
+      splitCore,
+      onSplitCore: (info) => {
+        appendFileSync(jsonl, JSON.stringify({ split_core: info }) + '\n');
+      },
       onEvent: (e) => {
         const s = progress(e);
         if (s !== null) log(s);
