@@ -96,11 +96,18 @@ describe('v1x finetune on a calcium-like scan', () => {
     expect(m.readout.positions).toBe('network');
   }, 300_000);
 
-  it('--loss poisson on it is a clear error naming the scan file', () => {
-    const r = v1x('finetune', ...model, '--scan', scan, '--out', join(dir, 'p.pth'), '--loss', 'poisson');
+  it('--loss poisson on it, or a factorized readout, is a clear error naming the scan file', () => {
+    let r = v1x('finetune', ...model, '--scan', scan, '--out', join(dir, 'p.pth'), '--loss', 'poisson');
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/static-ca\.zip.*negative.*Poisson loss is undefined.*--loss mse/);
+    // the factorized readout has only the Poisson loss: said before anything is cached
+    r = v1x('finetune', ...model, '--scan', scan, '--out', join(dir, 'f.pth'), '--readout-type', 'factorized');
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/core outputs/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /static-ca\.zip: .*negative.*factorized readout trains with the Poisson loss only; use the Gaussian readout/,
+    );
   });
 
   it('--loss gaussian and --output identity are taken; identity with Poisson or the Gaussian is refused', () => {

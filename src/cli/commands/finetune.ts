@@ -172,7 +172,7 @@ export async function run(argv: string[]): Promise<void> {
   const lossChoice = chooseLoss(
     scan,
     tierIndices(scan, 'train'),
-    { loss: lossArg ?? cfg.loss, output: outputArg ?? cfg.nonlinearity_type },
+    { loss: lossArg ?? cfg.loss, output: outputArg ?? cfg.nonlinearity_type, readoutType },
     scanPath,
   );
   if (lossChoice.note) {

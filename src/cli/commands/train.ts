@@ -128,7 +128,7 @@ export async function run(argv: string[]): Promise<void> {
   let loss = lossArg;
   const notes: string[] = [];
   scans.forEach((s, i) => {
-    const c = chooseLoss(s, tierIndices(s, 'train'), { loss, output }, scanPaths[i]);
+    const c = chooseLoss(s, tierIndices(s, 'train'), { loss, output, readoutType }, scanPaths[i]);
     if (c.note) {
       notes.push(`${scanPaths[i]}: ${c.note}`);
       log(notes.at(-1)!);

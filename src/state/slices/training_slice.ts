@@ -132,6 +132,7 @@ export function trainingPlan(configJson: unknown | null, scan: Scan | null, t: T
         {
           loss: t.loss === 'auto' ? configLoss(configJson) : t.loss,
           output: t.output === 'auto' ? configOutput(configJson) : t.output,
+          readoutType: t.readoutType,
         },
         scan.name,
       );

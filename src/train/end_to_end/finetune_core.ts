@@ -180,7 +180,7 @@ export async function fineTuneCoreAndReadout(s: CoreFineTuneSetup): Promise<Core
   const lossChoice = chooseLoss(
     scan,
     tierIndices(scan, tiers.train),
-    { loss: s.loss, output: s.output },
+    { loss: s.loss, output: s.output, readoutType: s.readoutType },
     s.scanFile ?? scan.name,
   );
   const dataKey = s.dataKey ?? scan.dataKey;

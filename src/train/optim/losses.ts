@@ -12,6 +12,7 @@ import { InputError } from '../../io/host_tensor';
 import type { Scan } from '../../io/scan/types';
 import { correlationPerNeuron, nanToZero } from '../../metrics/correlation';
 import { checkLossOutput, type LossName, lossClassName, type OutputNonlinearity } from '../../model/output_loss';
+import type { ReadoutKind } from '../../model/readout_types';
 
 /** eps inside the log: neuralpredictors' PoissonLoss passes bias=1e-8 to torch's PoissonNLLLoss. */
 export const poissonEps = 1e-8;
@@ -85,7 +86,7 @@ export function negativeResponses(
 export function chooseLoss(
   scan: Scan,
   trainTrials: ArrayLike<number>,
-  requested: { loss?: LossName; output?: OutputNonlinearity },
+  requested: { loss?: LossName; output?: OutputNonlinearity; readoutType?: ReadoutKind },
   scanFile: string,
 ): LossChoice {
   const output = requested.output ?? 'elu';
@@ -107,5 +108,14 @@ export function chooseLoss(
   }
   loss ??= 'poisson';
   checkLossOutput(loss, output);
+  if (requested.readoutType === 'factorized' && (loss !== 'poisson' || output !== 'elu')) {
+    // said before anything is cached or trained: the factorized kernel computes Poisson on elu + 1 only
+    throw new InputError(
+      scanFile,
+      neg.count > 0 && requested.loss === undefined
+        ? `${what()}: the Poisson loss is undefined for them, and the factorized readout trains with the Poisson loss only; use the Gaussian readout (MSE loss)`
+        : `the factorized readout trains with the Poisson loss on elu + 1 only (asked: ${loss}, ${output})`,
+    );
+  }
   return { loss, output, note };
 }

@@ -129,7 +129,12 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
       `the core-output cache for ${plan.images} images would take ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (${precision}), more than the ${(s.maxCacheBytes / 2 ** 30).toFixed(2)} GiB allowed`,
     );
   }
-  const lossChoice = chooseLoss(scan, plan.train, { loss: s.loss, output: s.output }, s.scanFile ?? scan.name);
+  const lossChoice = chooseLoss(
+    scan,
+    plan.train,
+    { loss: s.loss, output: s.output, readoutType: s.readoutType },
+    s.scanFile ?? scan.name,
+  );
   const control = s.control ?? new TrainingControl();
   const t0 = performance.now();
   const all = new Int32Array(plan.train.length + plan.validation.length + plan.test.length);

@@ -187,7 +187,7 @@ async function runFrozenCore(
     const lossChoice = chooseLoss(
       m.scan,
       tierIndices(m.scan, 'train'),
-      { loss: m.loss, output: m.output },
+      { loss: m.loss, output: m.output, readoutType: m.readoutType },
       m.scan.name,
     );
     const reference = lossChoice.loss === 'poisson' && lossChoice.output === 'elu';
@@ -211,8 +211,11 @@ async function runFrozenCore(
     const progress = progressPoster(post, m.snapshotEveryMs ?? 1000, (epoch, batch) => {
       if (readout) post({ type: 'readout-snapshot', epoch, batch, ...readoutSnapshot(readout, ws) });
     });
-    // the cache is the core's one pass over the images: on every CPU core when the core runs on WebAssembly
-    if (startCorePool && backend.name === 'wasm') {
+    // the cache is the core's one pass over the images: on every CPU core when the core runs on WebAssembly, or
+    // on a software WebGPU adapter (SwiftShader: ~1 image/s for the core, the pool ~50-100x that; select.ts marks
+    // such an adapter in its reason)
+    const softwareGpu = backend.name === 'webgpu' && /software renderer/.test(backend.reason);
+    if (startCorePool && (backend.name === 'wasm' || softwareGpu)) {
       try {
         pool = await startCorePool({
           checkpoint: m.checkpoint.bytes,
