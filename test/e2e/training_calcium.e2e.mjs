@@ -4,7 +4,8 @@
  * that the MSE loss is used (negative responses) and that positions are free (no coordinates); an explicit Poisson
  * choice is refused there with the reason; the Advanced section shows the loaded config's readout settings; a short
  * run (2 epochs, batch 16; small workload: 100 neurons, 96 trials, WASM) finishes with a test correlation, and its
- * metadata says `loss: mse` and `positions: free`.
+ * results say MSE loss and free positions. Then a Lurz 2020 config (test/fixtures/lurz2020-config over the Sensorium one)
+ * is loaded and the Advanced section and the L1 weight show its values (0.55, 0.4, no hidden layer, raw images, 2.439).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -111,4 +112,34 @@ export async function calciumScanWithoutCoordinatesFineTunes({ openPage, shot, f
   assert.match(trainedWith, /MSE loss/);
   assert.match(trainedWith, /positions free/);
   await shot('done', page);
+
+  // positions asked from the network on a scan without coordinates: said, and free positions used
+  await page.getByTestId('train-positions').selectOption('network');
+  assert.match(
+    await page.getByTestId('train-positions-note').textContent(),
+    /no cortical coordinates.*one position per neuron instead/,
+  );
+  await page.getByTestId('train-positions').selectOption('auto');
+
+  // a Lurz 2020 config (test/fixtures/lurz2020-config over the Sensorium one): the Advanced section and the L1 weight
+  // show its values
+  const lurz = join(process.cwd(), 'test-results', 'tmp', 'lurz-sota-config.json');
+  writeFileSync(
+    lurz,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(join(sota, 'config.json'), 'utf8')),
+      ...JSON.parse(readFileSync(join(fixtures, 'lurz2020-config', 'config.json'), 'utf8')),
+    }),
+  );
+  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), lurz]);
+  await page.getByTestId('train-adv-initSigma').and(page.locator('[value="0.4"]')).waitFor();
+  // the user's init_mu_range (0.5, above) stays until reset to the config's
+  assert.equal(Number(await page.getByTestId('train-adv-initMuRange').inputValue()), 0.5);
+  await page.getByTestId('train-adv-reset').click();
+  assert.equal(Number(await page.getByTestId('train-adv-initMuRange').inputValue()), 0.55);
+  assert.equal(Number(await page.getByTestId('train-adv-hiddenLayers').inputValue()), 0);
+  assert.equal(Number(await page.getByTestId('train-adv-hiddenFeatures').inputValue()), 0);
+  assert.equal(await page.getByTestId('train-adv-excludeImages').isChecked(), true);
+  assert.equal(Number(await page.getByLabel('feature L1 (γ readout)').inputValue()), 2.439);
+  await shot('lurz-config', page);
 }
