@@ -13,6 +13,7 @@ import { arraysToScanData, loadArrayScan, proposeMapping, readArrayFiles, splitT
 import type { HostArray } from '../../../src/io/host_tensor';
 import { writeNpy } from '../../../src/io/npy';
 import { repeatGroups, type Scan, tierCounts } from '../../../src/io/scan';
+import { medianOf } from '../../../src/io/scan/file_tree_writer';
 import { loadScanFromPath } from '../../../src/io/scan/node_dir_source';
 import { writeZip } from '../../../src/io/zip_archive';
 import { Rng } from '../../../src/util/rng';
@@ -323,6 +324,26 @@ describe('plain arrays -> v1x convert -> FileTree zip', () => {
     await expect(readArrayFiles([{ name: 'x.npz', data: Uint8Array.of(1, 2, 3, 4, 5) }])).rejects.toThrow(
       /x\.npz: not an \.npz/,
     );
+  });
+});
+
+describe('statistics of float images and responses', () => {
+  it("medianOf selects NumPy's median (mean of the middle pair for an even count), duplicates and all", () => {
+    const r = new Rng(3);
+    for (const [n, distinct] of [
+      [1, 10],
+      [2, 10],
+      [7, 3],
+      [1000, 5],
+      [1001, 1000000],
+      [4472, 4],
+      [4473, 1],
+    ]) {
+      const a = Float64Array.from({ length: n }, () => r.int(distinct) / 3);
+      const sorted = Float64Array.from(a).sort();
+      const expected = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+      expect(medianOf(a)).toBe(expected);
+    }
   });
 });
 
