@@ -546,7 +546,7 @@ export async function trainEndToEnd(
 }
 
 /** The summed data loss of predictions r against targets t in tfjs ops (model/output_loss.ts, per entry). */
-function lossTensor(loss: LossName, r: tf.Tensor2D, t: tf.Tensor2D, eps: number): tf.Scalar {
+export function lossTensor(loss: LossName, r: tf.Tensor2D, t: tf.Tensor2D, eps: number): tf.Scalar {
   if (loss === 'poisson') return r.sub(t.mul(r.add(eps).log())).sum();
   const d = r.sub(t);
   if (loss === 'mse') return d.square().sum();
