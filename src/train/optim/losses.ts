@@ -58,11 +58,27 @@ export interface LossChoice {
   note: string | null;
 }
 
+type NegativeCount = { count: number; total: number; min: number };
+
+/** Per scan (its responses array): the last trial selection counted, so the page's settings changes do not recount. */
+const negativeCache = new WeakMap<Float32Array, { trials: number[]; result: NegativeCount }>();
+
 /** Entries of the responses of `trials` below 0, and their minimum (raw units: the normalization only scales). */
-export function negativeResponses(
-  scan: Scan,
-  trials: ArrayLike<number>,
-): { count: number; total: number; min: number } {
+export function negativeResponses(scan: Scan, trials: ArrayLike<number>): NegativeCount {
+  const cached = negativeCache.get(scan.responses);
+  if (cached && sameTrials(cached.trials, trials)) return { ...cached.result };
+  const result = countNegative(scan, trials);
+  negativeCache.set(scan.responses, { trials: Array.from(trials), result });
+  return { ...result };
+}
+
+function sameTrials(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function countNegative(scan: Scan, trials: ArrayLike<number>): NegativeCount {
   const N = scan.nNeurons,
     R = scan.responses;
   let count = 0,
