@@ -10,6 +10,7 @@ import type { ReadoutKind } from '../../model/readout_types';
 import { configDefaults, type TrainingSettings, trainingPlan } from '../../state/slices/training_slice';
 import { useStore } from '../../state/store';
 import { ErrorBanner } from '../components/ErrorBanner';
+import { FineTuneMemoryNote } from '../components/FineTuneMemoryNote';
 import { TrainingAdvanced } from './TrainingAdvanced';
 import { TrainingCurves } from './TrainingCurves';
 
@@ -263,6 +264,7 @@ export function TrainingView() {
       <fieldset className="settings small" disabled={running}>
         <TrainingAdvanced settings={settings} plan={plan} defaults={defaults.advanced} onChange={setSettings} />
       </fieldset>
+      <FineTuneMemoryNote />
       <div className="row small">
         <button
           type="button"
