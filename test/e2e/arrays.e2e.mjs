@@ -23,7 +23,7 @@ function npy(descr, shape, data) {
   ]);
 }
 
-export async function mapsPlainArraysToAScan({ openPage, shot, log }) {
+export async function mapsPlainArraysToAScan({ openPage, shot, log, fixtures }) {
   const dir = join(process.cwd(), 'test-results', 'tmp', 'arrays');
   mkdirSync(dir, { recursive: true });
   const [N, H, W, K, M, R] = [40, 12, 16, 7, 5, 4];
@@ -97,6 +97,14 @@ export async function mapsPlainArraysToAScan({ openPage, shot, log }) {
   const tiers = await page.getByTestId('scan-tiers').textContent();
   assert.match(tiers, /^60: train 30, validation 10, test 20$/);
   assert.match(await page.getByTestId('scan-summary').textContent(), /static-arrays/);
+  assert.match(await page.getByTestId('scan-memory').textContent(), /^0 MB of arrays$/); // 60 x (12x16 + 7) values
+
+  // with a model, the fine-tune panel says what a run would add to memory (the cache of 45 distinct images
+  // x 64x28x56 float16 = 9 MB, and the rest)
+  const sota = join(fixtures, 'sensorium-sota');
+  await page.getByTestId('model-input').setInputFiles([join(sota, 'model.pth'), join(sota, 'config.json')]);
+  const note = await page.getByTestId('train-memory').textContent();
+  assert.match(note, /^memory: about \d+ MB more while it runs \(core-output cache 9 MB float16, the worker's copy/);
   assert.match(await page.getByTestId('scan-summary').textContent(), /test images repeated: oracle metrics available/);
   await shot('loaded', page);
 }
