@@ -30,3 +30,19 @@ export async function cacheOnEveryCore({ openPage, shot, fixtures, log }) {
   } else assert.match(reason, /core cache in the training worker/);
   await shot('done', page);
 }
+
+/** On a software WebGPU adapter (SwiftShader here) the cache runs on the pool too: the core there is ~1 image/s. */
+export async function cacheOnCoreWorkersWithSoftwareWebGPU({ page, fixtures, log }) {
+  const scan = simScan(fixtures, 'micro-scan', '48,16,4x2');
+  assert.equal((await page.evaluate(() => window.__v1x.backendReady())).backend, 'webgpu');
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  await loadModelAndScan(page, fixtures, scan);
+  await page.getByLabel('max epochs').fill('1');
+  await page.getByLabel('batch size').fill('16');
+  const t0 = Date.now();
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-results').waitFor();
+  const progress = await page.getByTestId('train-progress').textContent();
+  log(`${progress.trim()}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (Math.min(8, cores) > 1) assert.match(progress, new RegExp(`on webgpu \\+ ${Math.min(8, cores)} core workers`));
+}
