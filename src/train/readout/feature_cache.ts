@@ -49,7 +49,12 @@ export interface FeatureCacheOptions {
    * Sees each chunk's core output tensor (tfjs core) before it is read back: slots [startSlot, startSlot + n) of
    * `slots` (a WebGPU engine copies it into its GPU cache on the GPU). The tensor is disposed after the call.
    */
-  onCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void;
+  onCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void | Promise<void>;
+  /**
+   * false: the tfjs core's outputs are not read back (onCoreOutput keeps them on the GPU) and the cache has no host
+   * copy (FeatureCache.hostless). Default true.
+   */
+  hostCopy?: boolean;
 }
 
 export function bytesPerValue(precision: CachePrecision): number {
@@ -73,9 +78,14 @@ export class FeatureCache {
     readonly slotOfTrial: Int32Array,
     readonly slots: number,
     readonly blockSlots: number,
+    /**
+     * No host copy: the maps live only on the GPU (a WebGPU readout engine's cache, filled from the core on the
+     * GPU); `map` then throws, `store` only counts.
+     */
+    readonly hostless = false,
   ) {
     this.mapSize = geometry.height * geometry.width * geometry.channels;
-    for (let s = 0; s < slots; s += blockSlots) {
+    for (let s = 0; !hostless && s < slots; s += blockSlots) {
       const n = Math.min(blockSlots, slots - s) * this.mapSize;
       this.blocks.push(precision === 'float32' ? new Float32Array(n) : new Uint16Array(n));
     }
@@ -83,6 +93,7 @@ export class FeatureCache {
 
   /** Storage bytes. */
   get bytes(): number {
+    if (this.hostless) return 0;
     return this.slots * this.mapSize * bytesPerValue(this.precision);
   }
 
@@ -96,6 +107,10 @@ export class FeatureCache {
 
   /** Stores the (H', W', C) map of `slot` (from float32). */
   store(slot: number, values: Float32Array): void {
+    if (this.hostless) {
+      this.filled++;
+      return;
+    }
     if (values.length !== this.mapSize)
       throw new Error(`feature map of ${values.length} values, expected ${this.mapSize}`);
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
@@ -113,6 +128,7 @@ export class FeatureCache {
   map(trial: number, scratch?: Float32Array): Float32Array {
     const slot = this.slotOfTrial[trial];
     if (!(slot >= 0)) throw new Error(`trial ${trial} is not in the feature cache`);
+    if (this.hostless) throw new Error('the feature cache is kept on the GPU only (WebGPU readout): no host copy');
     const block = this.blocks[Math.floor(slot / this.blockSlots)];
     const off = (slot % this.blockSlots) * this.mapSize;
     if (block instanceof Float32Array) return block.subarray(off, off + this.mapSize);
@@ -261,11 +277,12 @@ export async function buildFeatureCache(
     }
     const per = geometry.height * geometry.width * geometry.channels * bytesPerValue(precision);
     const blockSlots = opts.blockSlots ?? Math.max(1, Math.floor((64 << 20) / per));
-    return new FeatureCache(geometry, precision, slotOfTrial, slots, blockSlots);
+    return new FeatureCache(geometry, precision, slotOfTrial, slots, blockSlots, opts.hostCopy === false);
   };
   const storeChunk = (start: number, n: number, values: Float32Array): void => {
     const m = cache!.mapSize;
-    if (values.length !== n * m) throw new Error(`core returned ${values.length} values for ${n} images of ${m}`);
+    if (!cache!.hostless && values.length !== n * m)
+      throw new Error(`core returned ${values.length} values for ${n} images of ${m}`);
     for (let i = 0; i < n; i++) cache!.store(start + i, values.subarray(i * m, (i + 1) * m));
     done += n;
     const elapsedS = (performance.now() - t0) / 1000;
@@ -275,6 +292,8 @@ export async function buildFeatureCache(
     if (opts.signal?.aborted) throw new DOMException('feature caching was stopped', 'AbortError');
   };
 
+  if (opts.hostCopy === false && isHostRunner(core))
+    throw new Error('a feature cache without a host copy needs a core on tfjs (its outputs stay on the GPU)');
   if (isHostRunner(core)) {
     const [oc, oh, ow] = core.outputShape;
     cache = makeCache({ height: oh, width: ow, channels: oc });
@@ -305,8 +324,8 @@ export async function buildFeatureCache(
     try {
       if (y.rank !== 4 || y.shape[0] !== idx.length)
         throw new Error(`core returned shape (${y.shape}) for ${idx.length} images`);
-      opts.onCoreOutput?.(y, start, slots);
-      values = (await y.data()) as Float32Array;
+      await opts.onCoreOutput?.(y, start, slots);
+      values = opts.hostCopy === false ? new Float32Array(0) : ((await y.data()) as Float32Array);
     } finally {
       y.dispose();
     }

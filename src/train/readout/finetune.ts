@@ -152,6 +152,7 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     },
     onProgress: (p) => s.onCacheProgress?.({ ...p, bytes: plan.bytes }),
     onCoreOutput: s.workspace?.engine?.storeCoreOutput,
+    hostCopy: !gpuOnlyCache(s, lossChoice, plan.images),
   });
   s.workspace?.engine?.attachCache?.(cache);
   const cacheS = (performance.now() - t0) / 1000;
@@ -215,6 +216,18 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
     timings: { cacheS, trainS, testS: (performance.now() - t2) / 1000 },
     lossChoice,
   };
+}
+
+/**
+ * Whether the cache can skip its host copy: a WebGPU engine that will train this run (Poisson on elu + 1, the
+ * trainer's rule) and can hold `images` maps on the device the tfjs core runs on.
+ */
+function gpuOnlyCache(s: FineTuneSetup, loss: LossChoice, images: number): boolean {
+  const engine = s.workspace?.engine;
+  if (!engine?.canHoldCache || typeof s.core !== 'function') return false;
+  if (loss.loss !== 'poisson' || loss.output !== 'elu') return false;
+  const [C, H, W] = s.coreOutputShape;
+  return engine.canHoldCache({ height: H, width: W, channels: C }, images);
 }
 
 /** Predictions and metrics of `readout` on cached trials of the scan (`workspace`: the run's, for its kernel). */

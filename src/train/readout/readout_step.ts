@@ -138,7 +138,9 @@ export interface ReadoutStepEngine {
     adam: { lr: number; beta1: number; beta2: number; eps: number; step: number },
   ): Promise<void>;
   /** buildFeatureCache's onCoreOutput: the core's output chunks into the engine's own copy of the cache. */
-  storeCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void;
+  storeCoreOutput?: (y: tf.Tensor4D, startSlot: number, slots: number) => void | Promise<void>;
+  /** Whether the engine can keep a cache of `slots` maps on its device alone (then no host copy is made). */
+  canHoldCache?(geometry: MapGeometry, slots: number): boolean;
   /** Called with the host cache once it is built (an engine that did not get the core's output uploads it). */
   attachCache?(cache: FeatureCache): void;
   predict(

@@ -48,7 +48,7 @@ export class WebGpuReadoutEngine implements ReadoutStepEngine {
    * GPU cache on the GPU. Makes the cache on the first chunk; a cache that does not fit one binding is skipped
    * (cacheNote says why) and the host cache is uploaded per batch instead.
    */
-  storeCoreOutput = (y: tf.Tensor4D, startSlot: number, slots: number): void => {
+  storeCoreOutput = async (y: tf.Tensor4D, startSlot: number, slots: number): Promise<void> => {
     // only a core on tfjs-webgpu with this engine's device hands over GPU buffers; otherwise attachCache uploads
     if (!this.sharesTfjsDevice()) return;
     if (!this.cache && this.cacheNote === null) {
@@ -58,7 +58,17 @@ export class WebGpuReadoutEngine implements ReadoutStepEngine {
     }
     this.cache?.storeTensor(y, startSlot);
     this.cacheFromCore = this.cache !== null;
+    // one chunk at a time: the core's work and the copy done before the next chunk (progress, memory)
+    await this.gpu.device.queue.onSubmittedWorkDone();
   };
+
+  /**
+   * Whether a cache of `slots` maps can live on the GPU only (no host copy): the core runs on tfjs-webgpu with this
+   * engine's device and the cache fits one storage binding.
+   */
+  canHoldCache(geometry: MapGeometry, slots: number): boolean {
+    return this.sharesTfjsDevice() && GpuFeatureCache.fits(this.gpu, geometry, slots);
+  }
 
   /** Whether tfjs runs on WebGPU with this engine's device (its tensors' buffers can then be bound directly). */
   sharesTfjsDevice(): boolean {
@@ -70,14 +80,19 @@ export class WebGpuReadoutEngine implements ReadoutStepEngine {
   /** Where the steps read their maps: the GPU cache and how it was filled, or per-batch uploads. */
   get mapsFrom(): string {
     if (this.holdsCache)
-      return this.cacheFromCore ? 'the GPU cache, copied from the core on the GPU' : 'the GPU cache, uploaded once';
+      return this.cacheFromCore
+        ? `the GPU cache, copied from the core on the GPU${this.hostless ? ' (no host copy)' : ''}`
+        : 'the GPU cache, uploaded once';
     return this.cacheNote ?? 'per-batch uploads';
   }
   private cacheFromCore = false;
+  private hostless = false;
 
   /** After the host cache is built: when the core did not feed the GPU cache (it ran elsewhere), upload it once. */
   attachCache(host: FeatureCache): void {
+    this.hostless = host.hostless;
     if (this.holdsCache || this.cacheNote !== null) return;
+    if (host.hostless) throw new Error('the GPU feature cache was not filled and the cache has no host copy');
     if (!GpuFeatureCache.fits(this.gpu, host.geometry, host.slots)) {
       this.cacheNote = `the cache (${host.slots} maps) exceeds one GPU buffer binding: maps are uploaded per batch`;
       return;

@@ -215,7 +215,10 @@ async function runFrozenCore(
     // on a software WebGPU adapter (SwiftShader: ~1 image/s for the core, the pool ~50-100x that; select.ts marks
     // such an adapter in its reason)
     const softwareGpu = backend.name === 'webgpu' && /software renderer/.test(backend.reason);
-    if (startCorePool && (backend.name === 'wasm' || softwareGpu)) {
+    // not when the readout trains on WebGPU with the core's device: the core's outputs then go to the GPU cache on
+    // the GPU (only forced on a software adapter, ?readoutEngine=webgpu, where it is slow but tests that path)
+    const gpuCache = readoutEngine.engine?.sharesTfjsDevice() ?? false;
+    if (startCorePool && !gpuCache && (backend.name === 'wasm' || softwareGpu)) {
       try {
         pool = await startCorePool({
           checkpoint: m.checkpoint.bytes,
