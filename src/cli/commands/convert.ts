@@ -18,13 +18,14 @@ import {
 import { InputError } from '../../io/host_tensor';
 import { MAX_NPY_BYTES, parseNpy } from '../../io/npy';
 import { writeStoredScanZip } from '../../io/scan/file_tree_writer';
+import { sensoriumDataKey } from '../../io/scan/load_scan';
 import { tierCounts } from '../../io/scan/tiers';
 import { parseArgs, UsageError } from '../args';
 
 export const summary =
   'plain arrays to a FileTree scan zip: --images X.npy --responses Y.npy [--test-images TX.npy --test-repeats TY.npy] ' +
   '[--tiers T.npy] [--image-ids I.npy] [--coordinates C.npy] [--unit-ids U.npy] [--validation-fraction 0.1 --seed 0] ' +
-  '[--name NAME] --out scan.zip (an .npz member: file.npz:name)';
+  '[--name NAME] [--ids ANIMAL-SESSION-SCAN] --out scan.zip (an .npz member: file.npz:name)';
 
 /** Flag -> mapping role. */
 const FLAGS: Array<[string, ArrayRole]> = [
@@ -81,7 +82,11 @@ async function readSpecs(
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, [...FLAGS.map(([f]) => f), 'validation-fraction', 'seed', 'name', 'out'], ['force']);
+  const args = parseArgs(
+    argv,
+    [...FLAGS.map(([f]) => f), 'validation-fraction', 'seed', 'name', 'ids', 'out'],
+    ['force'],
+  );
   const out = args.require('out');
   if (!/\.zip$/i.test(out)) throw new UsageError(`--out must name a .zip file, got '${out}'`);
   if (existsSync(out) && !args.has('force')) throw new UsageError(`${out} exists; remove it or pass --force`);
@@ -110,9 +115,19 @@ export async function run(argv: string[]): Promise<void> {
     throw new UsageError(`--validation-fraction must be in [0, 1), got ${split.validationFraction}`);
   if (!Number.isInteger(split.seed)) throw new UsageError(`--seed must be an integer, got ${split.seed}`);
 
+  let ids: { animalId: number; session: number; scanIdx: number } | undefined;
+  const idText = args.get('ids');
+  if (idText !== undefined) {
+    const m = /^(\d+)-(\d+)-(\d+)$/.exec(idText);
+    if (!m || Number(m[1]) === 0)
+      throw new UsageError(
+        `--ids must be ANIMAL-SESSION-SCAN, whole numbers, the animal id not 0 (e.g. 26872-17-20), got '${idText}'`,
+      );
+    ids = { animalId: Number(m[1]), session: Number(m[2]), scanIdx: Number(m[3]) };
+  }
   const { arrays, names } = await readSpecs(specs);
   const mapping = Object.fromEntries(names) as unknown as ArrayMapping;
-  const { data, notes } = arraysToScanData(arrays, mapping, { name, split });
+  const { data, notes } = arraysToScanData(arrays, mapping, { name, split, ids });
   for (const n of notes) process.stderr.write(`v1x: ${n}\n`);
   const zip = writeStoredScanZip(data);
   writeFileSync(out, zip);
@@ -123,6 +138,11 @@ export async function run(argv: string[]): Promise<void> {
       name,
       trials: data.tiers.length,
       neurons: data.neurons,
+      data_key: sensoriumDataKey(name, {
+        animalIds: ids && [ids.animalId],
+        sessions: ids && [ids.session],
+        scanIdx: ids && [ids.scanIdx],
+      }),
       image_shape: data.imageShape,
       images_dtype: data.images instanceof Uint8Array ? 'uint8' : 'float32',
       tiers: Object.fromEntries(tierCounts(data)),

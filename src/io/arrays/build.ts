@@ -21,6 +21,12 @@ export interface BuildOptions {
   name: string;
   /** Used only when the mapping has no tiers; default DEFAULT_SPLIT (10% validation, seed 0). */
   split?: SplitOptions;
+  /**
+   * The recording's animal, session and scan ids, written as meta/neurons/{animal_ids,sessions,scan_idx}.npy: the
+   * Sensorium loader names the scan's readout '<animal>-<session>-<scan>' from them. Without them the data key is
+   * the scan's name.
+   */
+  ids?: { animalId: number; session: number; scanIdx: number };
 }
 
 export interface BuiltScan {
@@ -315,6 +321,7 @@ export function arraysToScanData(arrays: NamedArray[], mapping: ArrayMapping, op
     throw new InputError(opts.name, 'the scan name must be a plain folder name (letters, digits, . _ -)');
   const data: FileTreeScan = {
     name: opts.name,
+    ...opts.ids,
     imageShape: [C, H, W],
     images,
     responses,

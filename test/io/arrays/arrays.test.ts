@@ -100,6 +100,7 @@ describe('plain arrays -> v1x convert -> FileTree zip', () => {
 
     const scan = await loadScanFromPath(out);
     expect(scan.name).toBe('static-arrays');
+    expect(scan.dataKey).toBe('static-arrays'); // no --ids: the scan's name
     expect(scan.nTrials).toBe(N + R * M);
     expect(scan.imageShape).toEqual([1, H, W]);
     expect(scan.images).toBeInstanceOf(Float32Array);
@@ -196,6 +197,8 @@ describe('plain arrays -> v1x convert -> FileTree zip', () => {
       `${join(dir, 'all.npz')}:tiers`,
       '--coordinates',
       `${join(dir, 'all.npz')}:xyz`,
+      '--ids',
+      '26872-17-20',
       '--out',
       out,
     );
@@ -209,6 +212,10 @@ describe('plain arrays -> v1x convert -> FileTree zip', () => {
     expect(Array.from(scan.frameImageId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10]);
     expect(scan.cellMotorCoordinates).toHaveLength(K * 3);
     expect(repeatGroups(scan, 'test')).toEqual([[10, 11]]);
+    // --ids: the neuron tables Sensorium's loader names the readout from
+    expect(scan.dataKey).toBe('26872-17-20');
+    expect(JSON.parse(r.stdout).data_key).toBe('26872-17-20');
+    expect(scan.neurons.animalIds).toEqual(new Array(K).fill(26872));
   });
 
   it('refuses arrays that do not fit, naming the file and what is wrong', async () => {
