@@ -6,8 +6,13 @@
  * No tfjs import: the caller hands over the device (gpuDeviceOfTfjs in device_tfjs.ts reads it off the backend).
  */
 
-/** Storage buffers: kernels read and write them, the queue writes them, they are copied out for reading back. */
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+/**
+ * Storage buffers: kernels read and write them, the queue writes them, they are copied out for reading back.
+ * A function, not a module constant: GPUBufferUsage exists only where WebGPU does, and this module is imported by
+ * code that also runs in Node (the trainer, the worker job), which must load without it.
+ */
+const storageUsage = (): GPUBufferUsageFlags =>
+  GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 /** A storage buffer that is replaced by a larger one when a call needs more (its contents are then lost). */
 export class GrowBuffer {
@@ -21,7 +26,7 @@ export class GrowBuffer {
     const bytes = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
     if (!this.buffer || this.buffer.size < bytes) {
       this.buffer?.destroy();
-      this.buffer = this.gpu.device.createBuffer({ size: bytes, usage: STORAGE, label: this.label });
+      this.buffer = this.gpu.device.createBuffer({ size: bytes, usage: storageUsage(), label: this.label });
     }
     return this.buffer;
   }
