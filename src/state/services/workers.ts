@@ -12,6 +12,7 @@ import type {
   ExperimentStartMessage,
 } from '../../experiments/worker/experiment_job';
 import type { ControlMessage, FromWorker, StartMessage } from '../../train/worker/protocol';
+import type { ScanFromWorker, ScanToWorker } from './scan_job';
 
 /** A started worker: messages to it (`post`) and stopping it. */
 export interface WorkerClient<ToWorker> {
@@ -86,5 +87,20 @@ export function startCellTypesWorker(
   };
   w.onmessageerror = () => onFailure('a message from the cell types worker could not be read');
   w.postMessage(start);
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+}
+
+/** One scan load (scan_job.ts): a zip, a folder or plain arrays, read off the page's thread. */
+export function startScanWorker(
+  onMessage: (m: ScanFromWorker) => void,
+  onFailure: (message: string) => void,
+): WorkerClient<ScanToWorker> {
+  const w = new Worker(new URL('./scan_worker.ts', import.meta.url), { type: 'module', name: 'v1x-scan' });
+  w.onmessage = (ev: MessageEvent<ScanFromWorker>) => onMessage(ev.data);
+  w.onerror = (ev: ErrorEvent) => {
+    ev.preventDefault();
+    onFailure(`the scan worker failed: ${ev.message || 'could not start'}`);
+  };
+  w.onmessageerror = () => onFailure('a message from the scan worker could not be read');
   return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
 }

@@ -2,7 +2,8 @@
  * The loaded recording (scan): a FileTree dataset from a zip or a folder, loaded with progress. A failed load
  * keeps the previous scan. When the scan's images fit the model, its test images become the stimuli shown.
  * Plain arrays (.npy / .npz) stop halfway: their mapping, proposed from the shapes, waits in `arrayMapping` for the
- * user to confirm or change (ArrayMappingDialog), then the scan loads like any other.
+ * user to confirm or change (ArrayMappingDialog), then the scan loads like any other. Reading and loading run in a
+ * Web Worker (services/scan_job.ts), so the page stays responsive.
  */
 import type { StateCreator } from 'zustand';
 import {
@@ -10,23 +11,13 @@ import {
   type ArrayMapping,
   DEFAULT_SPLIT,
   type MappingProposal,
-  type NamedArray,
   proposeMapping,
   type SplitOptions,
 } from '../../io/arrays';
 import type { PathedFile, Scan } from '../../io/scan';
-import {
-  arrayInfos,
-  arraysScanName,
-  isArraysSelection,
-  loadArraysAsScan,
-  loadScanFrom,
-  openScanFiles,
-  readSelectedArrays,
-  type ScanProgress,
-  type ScanSummary,
-  summarizeScan,
-} from '../services/scan_service';
+import type { ScanToWorker } from '../services/scan_job';
+import { arraysScanName, type ScanProgress, type ScanSummary, summarizeScan } from '../services/scan_service';
+import { startScanWorker, type WorkerClient } from '../services/workers';
 import type { AppState } from '../store';
 
 export type { ScanSummary };
@@ -55,37 +46,65 @@ export interface ScanSlice {
   clearScanError(): void;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Bumped by every scan load; as for models, the latest request wins (see model_slice.ts). */
 let loadGeneration = 0;
 export function scanLoadGeneration(): number {
   return loadGeneration;
 }
 
-/** The parsed arrays behind `arrayMapping` (kept out of the store: they may be hundreds of MB). */
-let pending: { arrays: NamedArray[]; files: ReadonlyArray<File | PathedFile>; save: boolean } | null = null;
+/**
+ * The scan worker of the load in progress (scan_job.ts), with what the load was given; for plain arrays it stays
+ * alive, holding the parsed arrays, until the mapping is confirmed or cancelled. A new load ends the previous one.
+ */
+let current: {
+  worker: WorkerClient<ScanToWorker>;
+  files: ReadonlyArray<File | PathedFile>;
+  save: boolean;
+  /** Resolves the pending loadScanFiles / confirmArrayMapping call once its step has ended. */
+  settle: () => void;
+} | null = null;
+
+/** The caller's promise for the current step, resolved by `current.settle`. */
+function step(): Promise<void> {
+  return new Promise((resolve) => {
+    if (current) current.settle = resolve;
+    else resolve();
+  });
+}
+
+function settleStep(): void {
+  const s = current?.settle;
+  if (current) current.settle = () => {};
+  s?.();
+}
+
+function endCurrent(): void {
+  settleStep();
+  current?.worker.terminate();
+  current = null;
+}
 
 export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, get) => {
-  /** Redraws progress at most ~10 times a second. */
-  const progressSetter = () => {
-    let last = 0;
-    return (p: ScanProgress) => {
-      const now = performance.now();
-      if (now - last > 100 || p.done === p.total) {
-        last = now;
-        set({ scanProgress: p });
-      }
-    };
+  const settled = () => (get().scan ? 'ready' : 'empty');
+  const failed = (message: string) => {
+    const m = get().arrayMapping;
+    if (m?.busy) {
+      // an arrays mapping that failed keeps its dialog (and the worker with the arrays) with the message, so the
+      // user can change the mapping
+      settleStep();
+      set({ arrayMapping: { ...m, busy: false, error: message }, scanStatus: settled(), scanProgress: null });
+      return;
+    }
+    endCurrent();
+    set({ scanStatus: get().scan ? 'ready' : 'error', scanError: message, scanProgress: null, arrayMapping: null });
   };
-  const loaded = (scan: Scan, files: ReadonlyArray<File | PathedFile>, save: boolean) => {
+  const loaded = (scan: Scan) => {
+    const { files, save } = current!;
+    endCurrent();
     set({ scan, scanSummary: summarizeScan(scan), scanStatus: 'ready', scanProgress: null, arrayMapping: null });
     if (save) get().saveScanFiles(files);
     get().showScanImages();
   };
-  const settled = () => (get().scan ? 'ready' : 'empty');
 
   return {
     scan: null,
@@ -97,72 +116,65 @@ export const createScanSlice: StateCreator<AppState, [], [], ScanSlice> = (set, 
 
     async loadScanFiles(files, opts = {}) {
       const gen = ++loadGeneration;
-      pending = null;
+      endCurrent();
       set({
         scanStatus: 'loading',
         scanError: null,
         arrayMapping: null,
         scanProgress: { done: 0, total: 0, what: 'opening' },
       });
-      try {
-        if (isArraysSelection(files)) {
-          set({ scanProgress: { done: 0, total: 0, what: 'reading arrays' } });
-          const arrays = await readSelectedArrays(files);
-          if (gen !== loadGeneration) return;
-          const infos = arrayInfos(arrays);
-          pending = { arrays, files, save: opts.save !== false };
-          set({
-            scanStatus: settled(),
-            scanProgress: null,
-            arrayMapping: {
-              name: arraysScanName(files),
-              arrays: infos,
-              proposal: proposeMapping(infos),
-              defaultSplit: DEFAULT_SPLIT,
-              error: null,
-              busy: false,
-            },
-          });
-          return;
-        }
-        const source = await openScanFiles(files);
-        const scan = await loadScanFrom(source, get().model?.inputShape ?? null, progressSetter());
-        if (gen !== loadGeneration) return; // a later load superseded this one
-        loaded(scan, files, opts.save !== false);
-      } catch (err) {
-        if (gen !== loadGeneration) return;
-        set({ scanStatus: get().scan ? 'ready' : 'error', scanError: errorText(err), scanProgress: null });
-      }
+      if (files.length === 0) return failed('no files given');
+      const ours = () => gen === loadGeneration; // a later load superseded this one
+      const worker = startScanWorker(
+        (m) => {
+          if (!ours()) return;
+          if (m.type === 'progress') set({ scanProgress: m.progress });
+          else if (m.type === 'error') failed(m.message);
+          else if (m.type === 'scan') loaded(m.scan);
+          else {
+            settleStep();
+            set({
+              scanStatus: settled(),
+              scanProgress: null,
+              arrayMapping: {
+                name: arraysScanName(files),
+                arrays: m.arrays,
+                proposal: proposeMapping(m.arrays),
+                defaultSplit: DEFAULT_SPLIT,
+                error: null,
+                busy: false,
+              },
+            });
+          }
+        },
+        (message) => {
+          if (ours()) failed(message);
+        },
+      );
+      current = { worker, files, save: opts.save !== false, settle: () => {} };
+      const done = step();
+      worker.post({ type: 'open', files: [...files], modelInput: get().model?.inputShape ?? null });
+      return done;
     },
 
     async confirmArrayMapping(mapping, split) {
       const m = get().arrayMapping;
-      if (!m || !pending) return;
-      const gen = ++loadGeneration;
-      const { arrays, files, save } = pending;
+      if (!m || !current) return;
       set({ arrayMapping: { ...m, busy: true, error: null }, scanStatus: 'loading', scanError: null });
-      try {
-        const { scan } = await loadArraysAsScan(
-          arrays,
-          mapping,
-          split,
-          m.name,
-          get().model?.inputShape ?? null,
-          progressSetter(),
-        );
-        if (gen !== loadGeneration) return;
-        pending = null;
-        loaded(scan, files, save);
-      } catch (err) {
-        if (gen !== loadGeneration) return;
-        // the dialog stays open with the message, so the user can change the mapping
-        set({ arrayMapping: { ...m, busy: false, error: errorText(err) }, scanStatus: settled(), scanProgress: null });
-      }
+      const done = step();
+      current.worker.post({
+        type: 'map',
+        mapping,
+        split,
+        name: m.name,
+        modelInput: get().model?.inputShape ?? null,
+      });
+      return done;
     },
 
     cancelArrayMapping() {
       ++loadGeneration;
-      pending = null;
+      endCurrent();
       set({ arrayMapping: null, scanStatus: settled(), scanProgress: null });
     },
 
