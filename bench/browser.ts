@@ -18,7 +18,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -251,7 +251,13 @@ async function main(): Promise<void> {
   const zip = join(SIM, 'static-sim-a.zip');
   const scan = await loadScanFromPath(zip);
   const nTrain = tierIndices(scan, 'train').length;
-  const out: Record<string, unknown> = { machine: `${process.arch}, Chromium ${CHROMIUM}` };
+  // the machine's load: on a shared machine every rate here (PyTorch's most of all: its 2 threads spin-wait on each
+  // other) drops with it, so it is printed beside them
+  const out: Record<string, unknown> = {
+    machine: `${process.arch}, Chromium ${CHROMIUM}`,
+    load_average_start: r1(loadavg()[0]),
+    neurons: scan.nNeurons,
+  };
   try {
     const wasmBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: COMMON_FLAGS });
     out.chromium = wasmBrowser.version();
@@ -311,8 +317,11 @@ async function main(): Promise<void> {
         neurons: t.neurons,
       };
       const w = out.wasm as RunResult;
+      // the same core: a like-for-like ratio. The readout steps are not: PyTorch's are timed on the fixture
+      // checkpoint's own readout (its neuron count is in torch.neurons), ours on the scan's neurons.
       out.cache_ratio_vs_torch_core_best = r3(w.cache_img_per_s / t.core_img_per_s_best);
-      out.epoch_ratio_vs_torch_cached_step = r3(w.epoch_img_per_s / t.readout_step_cached_img_per_s);
+      if (t.neurons === scan.nNeurons)
+        out.epoch_ratio_vs_torch_cached_step = r3(w.epoch_img_per_s / t.readout_step_cached_img_per_s);
     } else out.torch = { error: torch.reason };
   }
   if (!argv.includes('--no-trainer') && !argv.includes('--no-torch')) {
@@ -329,6 +338,7 @@ async function main(): Promise<void> {
       );
     } else out.neuralpredictors = { error: r.reason };
   }
+  out.load_average_end = r1(loadavg()[0]);
   console.log(JSON.stringify(out));
 }
 
