@@ -39,6 +39,7 @@ const { values: opt } = parseArgs({
     'no-train': { type: 'boolean', default: false },
     isolated: { type: 'boolean', default: false },
     arrays: { type: 'string' },
+    idle: { type: 'string', default: '3' },
   },
 });
 if (!opt.scan && !opt.arrays)
@@ -250,7 +251,7 @@ const scanError = (await page.getByTestId('scan-error').count())
   : null;
 
 phase('idle-after-load');
-await new Promise((r) => setTimeout(r, 3000));
+await new Promise((r) => setTimeout(r, 1000 * Number(opt.idle)));
 await endPhase();
 
 let training = null;
