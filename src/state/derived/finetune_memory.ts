@@ -4,8 +4,8 @@
  * the Sensorium core on WebAssembly, 2 cores, so 2 core-pool workers and the training worker):
  *
  *   Lurz 2020-sized scan (5,993 trials, 5,335 neurons; scripts/make_real_size_scan.ts): cache 975 MB + scan 175 MB
- *     + responses 142 MB + runtimes 450 MB = 1,742 MB estimated; the renderer grew by 1,858 MB at its peak (the
- *     estimate is 6% low);
+ *     + responses 142 MB + runtimes 450 MB = 1,742 MB estimated; the renderer grew by 1,858 MB at its peak in one
+ *     run (the estimate 6% low) and by 1,759 MB in another (scans loading in a worker; 1% low);
  *   the same kind with 250 train + validation images: 67 + 36 + 46 + 450 = 599 MB estimated; 554 and 570 MB
  *     measured in two runs (8% and 5% high).
  * (MB = 2^20 bytes.)
