@@ -310,7 +310,9 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
       : 'valid';
   const run: CoreRunner = (imagesNCHW) =>
     tf.tidy(() => {
-      let h = nchwToNhwc(imagesNCHW);
+      // one input channel: NCHW and NHWC are the same bytes, a reshape (no copy) instead of a transpose
+      const [b0, c0, h0, w0] = imagesNCHW.shape;
+      let h: tf.Tensor4D = c0 === 1 ? imagesNCHW.reshape([b0, h0, w0, 1]) : nchwToNhwc(imagesNCHW);
       const outs: tf.Tensor4D[] = [];
       for (const convs of layers) {
         for (const c of convs) {
