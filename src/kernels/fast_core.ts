@@ -14,14 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_EPS, type CoreLayerParams, type Stacked2dCore } from '../model/core';
 import { nchwToNhwc } from '../model/encoder';
 import type { CoreRunner } from './core_runner';
-import {
-  CONV1X1_ROWS,
-  type ConvEpilogue,
-  type ConvShape,
-  conv1x1ModuleBytes,
-  convModuleBytes,
-  MAX_DIRECT_TERMS,
-} from './wasm/conv';
+import { CONV1X1_ROWS, type ConvEpilogue, conv1x1ModuleBytes } from './wasm/conv';
 import { type DepthwiseShape, depthwiseModuleBytes } from './wasm/depthwise';
 import { relaxedSimdAvailable } from './wasm/factorized_kernel';
 import { backendMemory, type WasmHeapBackend, withPaddedCopy } from './wasm/heap';
@@ -39,7 +32,7 @@ interface FoldedConv {
   activation: 'elu' | 'linear';
   /** Run with the WebAssembly SIMD depthwise kernel. */
   simd: boolean;
-  /** Run with our WebAssembly conv kernel (bias and activation fused), when it fits (set while preparing). */
+  /** Run with our WebAssembly 1x1 conv kernel (bias and activation fused), when it fits (set while preparing). */
   wasmConv: WasmConv | null;
 }
 
@@ -122,74 +115,48 @@ function depthwiseKernel(args: {
 
 const CONV_KERNEL = 'V1xConvFused';
 
-/** How an ordinary conv of the core runs in our kernels (conv.ts); `key` names its module. */
+/** A 1x1 conv of the core in our GEMM kernel (conv.ts); `key` names its module. */
 interface WasmConv {
   key: string;
-  kind: '1x1' | 'direct';
-  /** Zero padding on each side (direct only; 1x1 has none). */
-  pad: number;
 }
 
 function conv1x1Key(cin: number, cout: number, e: ConvEpilogue): string {
   return `c1x1_${cin}_${cout}_${+e.bias}${+e.elu}${+e.madd}`;
 }
 
-function convKey(s: ConvShape, e: ConvEpilogue): string {
-  return `conv${s.height}x${s.width}x${s.cin}_${s.cout}k${s.kh}x${s.kw}_${+e.bias}${+e.elu}${+e.madd}`;
-}
-
 function convKernel(args: {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
   backend: WasmHeapBackend;
-  attrs: { key: string; kind: '1x1' | 'direct'; pad: number };
+  attrs: { key: string };
 }): tf.TensorInfo {
   const { x, filter, bias } = args.inputs;
-  const { key, kind, pad } = args.attrs;
   const b = args.backend;
   const [B, H, W, cin] = x.shape;
-  const [kh, kw, , cout] = filter.shape;
-  const ex = moduleExports(b, key);
+  const cout = filter.shape[3];
+  const ex = moduleExports(b, args.attrs.key);
   const biasAt = bias ? offsetOf(b, bias) : 0;
-  if (kind === '1x1') {
-    const out = b.makeOutput([B, H, W, cout], 'float32');
-    const rows = B * H * W,
-      blocks = Math.floor(rows / CONV1X1_ROWS),
-      done = blocks * CONV1X1_ROWS;
-    const xAt = offsetOf(b, x),
-      oAt = offsetOf(b, out);
-    ex.g(xAt, offsetOf(b, filter), oAt, blocks, biasAt);
-    if (done < rows) ex.g1(xAt + done * cin * 4, offsetOf(b, filter), oAt + done * cout * 4, rows - done, biasAt);
-    return out;
-  }
-  const out = b.makeOutput([B, H + 2 * pad - kh + 1, W + 2 * pad - kw + 1, cout], 'float32');
-  if (pad > 0) withPaddedCopy(b, x, pad, (p) => ex.conv(p, offsetOf(b, filter), offsetOf(b, out), B, biasAt));
-  else ex.conv(offsetOf(b, x), offsetOf(b, filter), offsetOf(b, out), B, biasAt);
+  const out = b.makeOutput([B, H, W, cout], 'float32');
+  const rows = B * H * W,
+    blocks = Math.floor(rows / CONV1X1_ROWS),
+    done = blocks * CONV1X1_ROWS;
+  const xAt = offsetOf(b, x),
+    oAt = offsetOf(b, out);
+  ex.g(xAt, offsetOf(b, filter), oAt, blocks, biasAt);
+  if (done < rows) ex.g1(xAt + done * cin * 4, offsetOf(b, filter), oAt + done * cout * 4, rows - done, biasAt);
   return out;
 }
 
-/**
- * Our kernel for an ordinary conv (not depthwise) with input (h, w, cin), or null when it does not fit them
- * (stride or dilation > 1, unequal padding, output channels not a multiple of 4, too many products per output).
- */
+/** Our kernel for a 1x1 conv (stride 1, no padding, output channels a multiple of 4), or null for any other conv. */
 async function prepareConv(
   c: { weight: tf.Tensor4D; padding: [number, number]; stride: number; dilation: number },
-  h: number,
-  w: number,
   bias: boolean,
   elu: boolean,
 ): Promise<WasmConv | null> {
   const [kh, kw, cin, cout] = c.weight.shape;
-  if (c.stride !== 1 || c.dilation !== 1 || cout % 4 !== 0 || c.padding[0] !== c.padding[1]) return null;
+  if (kh !== 1 || kw !== 1 || c.stride !== 1 || c.padding[0] !== 0 || c.padding[1] !== 0 || cout % 4 !== 0) return null;
   const e: ConvEpilogue = { bias, elu, madd: relaxedSimdAvailable() };
-  if (kh === 1 && kw === 1 && c.padding[0] === 0) {
-    const key = conv1x1Key(cin, cout, e);
-    return (await prepareModule(key, () => conv1x1ModuleBytes(cin, cout, e))) ? { key, kind: '1x1', pad: 0 } : null;
-  }
-  if (kh * kw * cin > MAX_DIRECT_TERMS) return null;
-  const pad = c.padding[0];
-  const s: ConvShape = { height: h + 2 * pad, width: w + 2 * pad, cin, cout, kh, kw };
-  const key = convKey(s, e);
-  return (await prepareModule(key, () => convModuleBytes(s, e))) ? { key, kind: 'direct', pad } : null;
+  const key = conv1x1Key(cin, cout, e);
+  return (await prepareModule(key, () => conv1x1ModuleBytes(cin, cout, e))) ? { key } : null;
 }
 
 /** Per-output-channel scale and shift of everything linear after the last conv of a layer. */
@@ -285,7 +252,7 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
           if (!ok) c.simd = false;
           else simdCount++;
         } else if (!c.depthwise && onWasm) {
-          c.wasmConv = await prepareConv(c, h, w, c.bias !== null, c.activation === 'elu');
+          c.wasmConv = await prepareConv(c, c.bias !== null, c.activation === 'elu');
           if (c.wasmConv) convCount++;
         }
         h = oh;
@@ -317,10 +284,9 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
       for (const convs of layers) {
         for (const c of convs) {
           if (c.wasmConv) {
-            const { key, kind, pad } = c.wasmConv;
             const inputs: tf.NamedTensorMap = { x: h, filter: c.weight };
             if (c.bias) inputs.bias = c.bias;
-            h = tf.engine().runKernel(CONV_KERNEL, inputs, { key, kind, pad }) as tf.Tensor4D;
+            h = tf.engine().runKernel(CONV_KERNEL, inputs, { key: c.wasmConv.key }) as tf.Tensor4D;
           } else if (c.simd) {
             h = tf.engine().runKernel(KERNEL, { x: h, filter: c.weight }, {}) as tf.Tensor4D;
             if (c.bias) h = h.add(c.bias);
@@ -361,7 +327,7 @@ export async function createFastCore(core: Stacked2dCore): Promise<FastCore | nu
     run,
     description: `BatchNorm folded into fused conv + ELU${
       simdCount + convCount
-        ? `; ${[simdCount ? `${simdCount} depthwise` : '', convCount ? `${convCount} other` : ''].filter(Boolean).join(' and ')} convs in our WebAssembly ${relaxedSimdAvailable() ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'} kernels`
+        ? `; ${[simdCount ? `${simdCount} depthwise` : '', convCount ? `${convCount} 1x1` : ''].filter(Boolean).join(' and ')} convs in our WebAssembly ${relaxedSimdAvailable() ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'} kernels`
         : ''
     }`,
     dispose: () => {

@@ -66,7 +66,7 @@ describe.each(['wasm', 'cpu'] as const)('fast frozen core on %s', (backend) => {
     const fast = await createFastCore(encoder.core);
     expect(fast).not.toBeNull();
     if (backend === 'wasm')
-      expect(fast!.description).toMatch(/3 depthwise and 7 other convs in our WebAssembly (relaxed )?SIMD/);
+      expect(fast!.description).toMatch(/3 depthwise and 6 1x1 convs in our WebAssembly (relaxed )?SIMD/);
     const inputs = npy(`${SOTA}/inputs.npy`);
     const x = tf.tensor4d(toFloat32(inputs), inputs.shape as [number, number, number, number]);
     const n0 = tf.memory().numTensors;

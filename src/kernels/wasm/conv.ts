@@ -1,20 +1,17 @@
 /**
- * The frozen core's ordinary convolutions as WebAssembly SIMD kernels generated for their shapes, run on
- * tfjs-backend-wasm's heap (fast_core.ts), each with its bias and ELU fused into the store:
- * - 1x1 convolutions (the two pointwise convs of a depth-separable layer): a GEMM (B H W, Cin) x (Cin, Cout)
- *   with factorized_kernel.ts's register-blocked micro-kernel;
- * - the first layer's k x k convolution (stride 1, no padding: the caller pads): the same micro-kernel with the
- *   image patch as A's rows read in place (an implicit im2col: MR adjacent output pixels x 4 NV output channels in
- *   registers, the kh kw Cin products unrolled with constant offsets), so no (B H W, kh kw Cin) copy is made.
- * Why: tfjs-backend-wasm 4.22 (XNNPACK) ran the fixture core's 1x1 convs at ~14 GFLOP/s and ~8 with the ELU
- * applied after, its 9x9 first layer at ~3; these run at ~30 (bench/core_speed.ts --profile for the core).
+ * The frozen core's 1x1 convolutions (the two pointwise convs of a depth-separable layer) as a WebAssembly SIMD
+ * GEMM (B H W, Cin) x (Cin, Cout) with factorized_kernel.ts's register-blocked micro-kernel, run on
+ * tfjs-backend-wasm's heap (fast_core.ts), the bias as the accumulators' start and the ELU applied to each block
+ * while it is in L1 (elu_simd.ts).
+ * Measured on the fixture core (batch 8, one thread, least of 60 calls; test-results timing of each kernel call):
+ * 3.0-3.1 ms per 1x1 conv without ELU against XNNPACK's 3.4, 4.4 with bias and ELU against XNNPACK's fused
+ * 4.0-4.2: on par, not faster. A direct k x k kernel for the first layer (reading the patches in place, an
+ * implicit im2col) was tried and ran 10.1-10.4 ms against XNNPACK's 8.7, so the first layer stays on tfjs.
  * Results differ from tfjs' in float32 rounding only (summation order, fused multiply-add with relaxed SIMD).
  *
- * Layouts: x (B, H, W, Cin) NHWC; filter (kh, kw, Cin, Cout) as tfjs stores it; out (B, H', W', Cout).
+ * Layouts: x (B, H, W, Cin) NHWC; filter (1, 1, Cin, Cout) as tfjs stores it; out (B, H, W, Cout).
  */
-
-import { eluInPlace } from './elu_simd';
-import { encodeModule, FunctionBody, I32, uleb, V128 } from './emitter';
+import { encodeModule } from './emitter';
 import { emitGemm } from './factorized_kernel';
 
 export interface ConvEpilogue {
@@ -62,152 +59,15 @@ export function conv1x1ModuleBytes(cin: number, cout: number, e: ConvEpilogue): 
   });
 }
 
+/** A 'valid' convolution's shape, for the reference. */
 export interface ConvShape {
-  /** Input height and width (already padded: the convolution is 'valid'). */
+  /** Input height and width. */
   height: number;
   width: number;
   cin: number;
   cout: number;
   kh: number;
   kw: number;
-}
-
-/** Unrolled products per output block beyond which the direct kernel is not generated (code size). */
-export const MAX_DIRECT_TERMS = 1024;
-
-/** Output pixels per micro-kernel block of the direct convolution. */
-const DIRECT_PIXELS = 4;
-
-/**
- * A k x k convolution, stride 1, 'valid' on an already padded input: exports `conv(x, w, out, batch[, bias])`.
- * Throws when kh kw Cin > MAX_DIRECT_TERMS (use tfjs' conv then).
- */
-export function convModuleBytes(s: ConvShape, e: ConvEpilogue): Uint8Array {
-  const { height: H, width: W, cin: C, cout: CO, kh: KH, kw: KW } = s;
-  const K = KH * KW * C;
-  if (K > MAX_DIRECT_TERMS)
-    throw new Error(`conv kernel: ${KH}x${KW}x${C} = ${K} products per output, over ${MAX_DIRECT_TERMS}`);
-  const Ho = H - KH + 1,
-    Wo = W - KW + 1;
-  if (Ho < 1 || Wo < 1) throw new Error(`conv kernel: ${KH}x${KW} does not fit a ${H}x${W} input`);
-  const NV = vectorsFor(CO, 2);
-  const f = new FunctionBody(e.bias ? [I32, I32, I32, I32, I32] : [I32, I32, I32, I32]);
-  const [X, WT, OUT, BATCH, BIAS] = [0, 1, 2, 3, 4];
-  const b = f.local(I32),
-    y = f.local(I32),
-    x = f.local(I32),
-    j = f.local(I32);
-  const xrow = f.local(I32),
-    orow = f.local(I32),
-    xp = f.local(I32),
-    op = f.local(I32),
-    wp = f.local(I32);
-  const acc: number[][] = Array.from({ length: DIRECT_PIXELS }, () => Array.from({ length: NV }, () => f.local(V128)));
-  const bv = Array.from({ length: NV }, () => f.local(V128));
-  const av = f.local(V128);
-  const elu = e.elu
-    ? { v: f.local(V128), x: f.local(V128), n: f.local(V128), r: f.local(V128), q: f.local(V128) }
-    : null;
-  const px = C * 4,
-    opx = CO * 4;
-
-  /** Output pixels [x, x + mr) of row y, all output channels (j: byte offset of the channel block). */
-  const block = (mr: number): void => {
-    f.forLoop(
-      j,
-      () => f.i32(CO * 4),
-      NV * 16,
-      () => {
-        f.get(xrow).get(x).i32(px).mul().add().set(xp);
-        f.get(orow).get(x).i32(opx).mul().add().get(j).add().set(op);
-        f.get(WT).get(j).add().set(wp);
-        for (let r = 0; r < mr; r++)
-          for (let v = 0; v < NV; v++) {
-            if (e.bias)
-              f.get(BIAS)
-                .get(j)
-                .add()
-                .v128Load(v * 16);
-            else f.v128Zero();
-            f.set(acc[r][v]);
-          }
-        for (let ky = 0; ky < KH; ky++)
-          for (let kx = 0; kx < KW; kx++)
-            for (let c = 0; c < C; c++) {
-              const k = (ky * KW + kx) * C + c;
-              for (let v = 0; v < NV; v++)
-                f.get(wp)
-                  .v128Load(k * CO * 4 + v * 16)
-                  .set(bv[v]);
-              for (let r = 0; r < mr; r++) {
-                f.get(xp);
-                f.code.push(0xfd, 0x09, 2); // v128.load32_splat, align 4
-                uleb(((ky * W + kx + r) * C + c) * 4, f.code);
-                f.set(av);
-                for (let v = 0; v < NV; v++) {
-                  if (e.madd) {
-                    f.get(av).get(bv[v]).get(acc[r][v]);
-                    f.code.push(0xfd, 0x85, 0x02); // f32x4.relaxed_madd
-                  } else f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add();
-                  f.set(acc[r][v]);
-                }
-              }
-            }
-        for (let r = 0; r < mr; r++)
-          for (let v = 0; v < NV; v++)
-            f.get(op)
-              .get(acc[r][v])
-              .v128Store(r * opx + v * 16);
-        if (elu) for (let r = 0; r < mr; r++) for (let v = 0; v < NV; v++) eluInPlace(f, op, r * opx + v * 16, elu);
-      },
-    );
-  };
-
-  f.get(X).set(xrow);
-  f.get(OUT).set(orow);
-  f.forLoop(
-    b,
-    () => f.get(BATCH),
-    1,
-    () => {
-      f.forLoop(
-        y,
-        () => f.i32(Ho),
-        1,
-        () => {
-          const full = Wo - (Wo % DIRECT_PIXELS);
-          f.forLoop(
-            x,
-            () => f.i32(full),
-            DIRECT_PIXELS,
-            () => block(DIRECT_PIXELS),
-          );
-          if (full < Wo) {
-            f.i32(full).set(x);
-            f.block().loop();
-            f.get(x).i32(Wo).geS().brIf(1);
-            block(1);
-            f.get(x).i32(1).add().set(x);
-            f.br(0).end().end();
-          }
-          f.get(xrow)
-            .i32(W * px)
-            .add()
-            .set(xrow);
-          f.get(orow)
-            .i32(Wo * opx)
-            .add()
-            .set(orow);
-        },
-      );
-      // the input rows below the last output row's window
-      f.get(xrow)
-        .i32((KH - 1) * W * px)
-        .add()
-        .set(xrow);
-    },
-  );
-  return encodeModule({ importMemory: true, minPages: 1, functions: [{ name: 'conv', body: f }] });
 }
 
 /** Plain JS reference (tests): 'valid' k x k convolution, NHWC, float64 accumulation, optional bias and ELU. */
