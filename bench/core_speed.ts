@@ -1,7 +1,7 @@
 /**
  * Core-only timing (the frozen core's fast forward on tfjs-wasm, one thread): images/s at batch 64 on the
  * fixture checkpoint (best and median batch), and the GFLOP/s that is (2 flops per multiply-add of the convolutions). With --profile,
- * the time per kind of convolution (tf.profile). On a shared machine use small batches and many of them (the best
+ * the time of each kind of kernel call (least and median). On a shared machine use small batches and many of them (the best
  * batch is the one least disturbed). Usage: node --import tsx bench/core_speed.ts [--batch 64] [--batches N] [--profile]
  */
 import { join } from 'node:path';
@@ -44,32 +44,36 @@ async function main(): Promise<void> {
     tf.tidy(() => {
       loaded.core(x).dataSync();
     });
+  // --profile: every kernel call of the forward timed (wrapping the registered kernels), least and median per
+  // kind over the batches; on a shared machine the least is the undisturbed time. (tf.profile's kernel times are
+  // per batch and were inflated by other processes' load far more than these short calls.)
+  const calls = new Map<string, number[]>();
   if (argv.includes('--profile')) {
-    // per kernel (name and filter shape) the least time over the profiled batches: the machine may be shared
-    const best = new Map<string, number>();
-    for (let r = 0; r < batches; r++) {
-      const prof = await tf.profile(() => {
-        tf.tidy(() => {
-          loaded.core(x).dataSync();
-        });
+    for (const name of [
+      'V1xConvFused',
+      'V1xDepthwiseSame',
+      'FusedConv2D',
+      'Conv2D',
+      'DepthwiseConv2dNative',
+      'Transpose',
+    ]) {
+      const k = tf.getKernel(name, 'wasm');
+      if (!k) continue;
+      tf.unregisterKernel(name, 'wasm');
+      const inner = k.kernelFunc as (args: { inputs: tf.NamedTensorInfoMap; attrs?: { key?: string } }) => unknown;
+      tf.registerKernel({
+        ...k,
+        kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; attrs?: { key?: string } }) => {
+          const t0 = performance.now();
+          const r = inner(args);
+          const key = `${name} ${args.attrs?.key ?? JSON.stringify(args.inputs.filter?.shape ?? '')}`;
+          const list = calls.get(key) ?? [];
+          list.push(performance.now() - t0);
+          calls.set(key, list);
+          return r;
+        }) as unknown as tf.KernelFunc,
       });
-      const byKernel = new Map<string, number>();
-      for (const k of prof.kernels) {
-        if (k.name.endsWith('__op')) continue; // the op wrapping a kernel: counted in the kernel
-        const t = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-        const key = `${k.name} ${JSON.stringify(k.inputShapes[1] ?? k.inputShapes[0])}`;
-        byKernel.set(key, (byKernel.get(key) ?? 0) + t);
-      }
-      for (const [k, t] of byKernel) best.set(k, Math.min(best.get(k) ?? Infinity, t));
     }
-    let total = 0;
-    for (const [k, t] of [...best].sort((a, b) => b[1] - a[1])) {
-      total += t;
-      process.stderr.write(`${t.toFixed(1)} ms  ${k}\n`);
-    }
-    process.stderr.write(
-      `${total.toFixed(1)} ms in kernels per batch of ${B} (least of ${batches} per kernel): ${((B / total) * 1000).toFixed(1)} images/s\n`,
-    );
   }
   // per-batch times: the machine may be shared, so the best batch is reported beside the median
   const times: number[] = [];
@@ -81,6 +85,16 @@ async function main(): Promise<void> {
     times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);
+  let kernelsMs = 0;
+  for (const [k, v] of calls) {
+    v.sort((a, b) => a - b);
+    const perBatch = v.length / batches;
+    kernelsMs += v[0] * perBatch;
+    process.stderr.write(
+      `${k}: ${perBatch} per batch, least ${v[0].toFixed(2)} ms, median ${v[v.length >> 1].toFixed(2)} ms\n`,
+    );
+  }
+  if (calls.size) process.stderr.write(`kernels per batch of ${B} (least of each): ${kernelsMs.toFixed(1)} ms\n`);
   const best = B / times[0],
     med = B / times[times.length >> 1];
   const macs = coreMultiplyAdds(loaded.encoder.architecture.core);
