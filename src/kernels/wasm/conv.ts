@@ -3,8 +3,8 @@
  * GEMM (B H W, Cin) x (Cin, Cout) with factorized_kernel.ts's register-blocked micro-kernel, run on
  * tfjs-backend-wasm's heap (fast_core.ts), the bias as the accumulators' start and the ELU applied to each block
  * while it is in L1 (elu_simd.ts).
- * Measured on the fixture core (batch 8, one thread, least of 60 calls; test-results timing of each kernel call):
- * 3.0-3.1 ms per 1x1 conv without ELU against XNNPACK's 3.4, 4.4 with bias and ELU against XNNPACK's fused
+ * Measured on the fixture core (batch 8, one thread, least of 60 calls; bench/core_speed.ts --profile):
+ * 3.0-3.1 ms per 1x1 conv without ELU against XNNPACK's 3.4, 4.2-4.3 with bias and ELU against XNNPACK's fused
  * 4.0-4.2: on par, not faster. A direct k x k kernel for the first layer (reading the patches in place, an
  * implicit im2col) was tried and ran 10.1-10.4 ms against XNNPACK's 8.7, so the first layer stays on tfjs.
  * Results differ from tfjs' in float32 rounding only (summation order, fused multiply-add with relaxed SIMD).
