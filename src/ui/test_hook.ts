@@ -3,6 +3,8 @@
  * page computed (predictions, backend) without scraping them from the DOM. Nothing here changes state that
  * the UI could not change itself.
  */
+
+import type * as coreChecks from '../kernels/core_checks';
 import { useStore } from '../state/store';
 import type * as kernelChecks from './webgpu_kernel_checks';
 
@@ -36,6 +38,8 @@ export interface TestHook {
   };
   /** The WGSL readout kernels and the WebAssembly path on the same inputs (webgpu_kernel_checks.ts), loaded on use. */
   webgpuKernels(): Promise<typeof kernelChecks>;
+  /** The fast frozen core (our WebAssembly kernels) against the model's forward (kernels/core_checks.ts), loaded on use. */
+  coreKernels(): Promise<typeof coreChecks>;
 }
 
 declare global {
@@ -110,6 +114,7 @@ export function installTestHook(): void {
       };
     },
     webgpuKernels: () => import('./webgpu_kernel_checks'),
+    coreKernels: () => import('../kernels/core_checks'),
     state() {
       const s = useStore.getState();
       return {
