@@ -38,6 +38,7 @@ import {
   readoutLabel,
 } from './spec';
 import { cacheForTransfer, directCell, frozenCoreCell, type TransferCell, trainingSubset } from './transfer';
+import { type VggPreNormCache, type VggWeights, vggPreNormCache } from './vgg_core';
 
 export const SELECTION_RULE =
   'every condition alike: one training run per (condition, training-set size, seed), no best-of-k selection; ' +
@@ -143,6 +144,8 @@ export interface ExperimentInputs {
   config: ParsedModelConfig;
   /** The checkpoint of the `loaded` core (needed only by such conditions). */
   checkpoint?: { stateDict: StateDict; file: string } | null;
+  /** torchvision's VGG16 state_dict for `vgg` cores (read by range: a Blob is never read whole). */
+  vgg16?: { source: Blob | Uint8Array; file: string } | null;
 }
 
 export interface RunOptions {
@@ -278,6 +281,8 @@ export function checkInputs(inputs: ExperimentInputs): void {
   spec.conditions.forEach((c, i) => {
     if (c.core === 'loaded' && !inputs.checkpoint)
       throw new Error(`spec key 'conditions[${i}]': no checkpoint for the loaded core`);
+    if (c.core === 'vgg' && !inputs.vgg16)
+      throw new Error(`spec key 'conditions[${i}]': no VGG16 file (model.vgg16) for the vgg core`);
     if (c.readout.kind === 'gaussian' && c.readout.positions === 'retinotopy' && !scan.cellMotorCoordinates) {
       throw new Error(
         `spec key 'conditions[${i}].readout': retinotopy needs the scan's cell_motor_coordinates ` +
@@ -431,6 +436,22 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
     }
   };
 
+  // Task-driven cores (vgg_core.ts): the VGG convs run once per weights (the pretrained file once, a random VGG once
+  // per seed) over the scan; each cell normalizes those conv2_2 maps with its own training images' BatchNorm
+  // statistics and applies the ReLU (the same maps as fitting the BatchNorm and running the core, in one pass).
+  let vgg: { key: string; maps: VggPreNormCache } | null = null;
+  const vggMaps = async (kind: 'vgg' | 'vgg_random', seed: number): Promise<VggPreNormCache> => {
+    const key = kind === 'vgg' ? kind : `${kind}:${seed}`;
+    if (vgg && vgg.key === key) return vgg.maps;
+    vgg = null; // the previous maps go before the next are made
+    const what = kind === 'vgg' ? inputs.vgg16!.file : `random, seed ${seed}`;
+    emit({ kind: 'status', message: `VGG16 to conv2_2 (${what}) over the scan's images` });
+    const weights: VggWeights = kind === 'vgg' ? { kind: 'file', ...inputs.vgg16! } : { kind: 'random', seed };
+    const maps = await vggPreNormCache({ weights, scan, base: baseConfig });
+    vgg = { key, maps };
+    return maps;
+  };
+
   try {
     for (const [ci, cond] of spec.conditions.entries()) {
       const hash = await conditionHash(spec, cond);
@@ -485,6 +506,8 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
                 let own: FrozenCore | null = null;
                 if (cond.core === 'loaded' || cond.core === 'split') {
                   cache = (await sharedCore(cond.core)).cache;
+                } else if (cond.core === 'vgg' || cond.core === 'vgg_random') {
+                  cache = (await vggMaps(cond.core, seed)).cellCache(trials);
                 } else {
                   emit({
                     kind: 'status',
@@ -509,7 +532,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
                 }
                 try {
                   cell = await frozenCoreCell(cache, scan, trials, {
-                    condition: cond.core === 'random' ? 'random' : 'transfer',
+                    condition: cond.core === 'random' || cond.core === 'vgg_random' ? 'random' : 'transfer',
                     config,
                     readout: readoutKind,
                     onEvent: onEpoch,

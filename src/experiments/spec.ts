@@ -7,7 +7,10 @@
  * Conditions: `core` is `loaded` (the checkpoint's core, frozen: transfer), `random` (a fresh core of the same
  * architecture, frozen, its BatchNorm running statistics fitted to the cell's training images), `direct` (core
  * and readout trained end to end on the cell's training images) or `split` (with `split`: a core trained end to
- * end on one set of the scan's neurons, frozen, and transferred to the other set, Lurz et al. Fig. 4). `readout`
+ * end on one set of the scan's neurons, frozen, and transferred to the other set, Lurz et al. Fig. 4), or a
+ * task-driven core (Lurz et al.'s VGG16 baseline, vgg_core.ts: VGG16 cut after conv2_2, its BatchNorm fitted to the
+ * cell's training images, ReLU, frozen): `vgg` (torchvision's weights from the file `model.vgg16`) or `vgg_random`
+ * (torchvision's init from the cell's seed). `readout`
  * is a Gaussian readout whose positions come from the neurons' cortical coordinates through the position network
  * (`retinotopy`) or are learned per neuron (`free`), or Klindt et al.'s factorized readout (`factorized`: mask x
  * features, its regularizer weight from the model config). A new core kind is one more member of CORE_KINDS and
@@ -20,8 +23,8 @@
  * (condition, size) is run for every partition and seed (without it, one partition from protocol.subset_seed).
  */
 
-export type CoreKind = 'loaded' | 'random' | 'direct' | 'split';
-export const CORE_KINDS: readonly CoreKind[] = ['loaded', 'random', 'direct', 'split'];
+export type CoreKind = 'loaded' | 'random' | 'direct' | 'split' | 'vgg' | 'vgg_random';
+export const CORE_KINDS: readonly CoreKind[] = ['loaded', 'random', 'direct', 'split', 'vgg', 'vgg_random'];
 
 export type GaussianPositions = 'retinotopy' | 'free';
 export interface GaussianReadoutSpec {
@@ -87,7 +90,8 @@ export interface ExperimentSpec {
   description: string;
   /** Scan (zip or folder), relative to the spec file. */
   scan: string;
-  model: { checkpoint: string | null; config: string | null };
+  /** `vgg16`: torchvision's VGG16 state_dict (vgg16-397923af.pth) for `vgg` cores; absent unless given (the hash). */
+  model: { checkpoint: string | null; config: string | null; vgg16?: string };
   conditions: ConditionSpec[];
   /** Training images per cell, increasing; the sets are nested (a larger one only adds images). */
   sizes: number[];
@@ -174,7 +178,6 @@ function parseCondition(v: unknown, key: string): ConditionSpec {
   if (!isObj(v)) fail(key, 'must be an object { name, core, readout }', v);
   onlyKeys(v, ['name', 'core', 'readout'], key);
   const core = v.core;
-  if (core === 'vgg') throw new SpecError(`spec key '${key}.core': task-driven (vgg) cores are not available yet`);
   if (!CORE_KINDS.includes(core as CoreKind)) fail(`${key}.core`, `must be one of ${CORE_KINDS.join(', ')}`, core);
   const readout = parseReadout(v.readout ?? 'gaussian', `${key}.readout`);
   const name = v.name === undefined ? defaultConditionName(core as CoreKind, readout) : str(v.name, `${key}.name`);
@@ -240,11 +243,12 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
   let model: ExperimentSpec['model'] = { checkpoint: null, config: null };
   if (v.model !== undefined) {
     if (!isObj(v.model)) fail('model', 'must be an object { checkpoint, config }', v.model);
-    onlyKeys(v.model, ['checkpoint', 'config'], 'model');
+    onlyKeys(v.model, ['checkpoint', 'config', 'vgg16'], 'model');
     model = {
       checkpoint: v.model.checkpoint == null ? null : str(v.model.checkpoint, 'model.checkpoint'),
       config: v.model.config == null ? null : str(v.model.config, 'model.config'),
     };
+    if (v.model.vgg16 != null) model.vgg16 = str(v.model.vgg16, 'model.vgg16');
   }
   if (!Array.isArray(v.conditions) || v.conditions.length === 0) {
     fail('conditions', 'must be a non-empty list of { name, core, readout }', v.conditions);
@@ -255,6 +259,12 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
     if (names.has(c.name)) throw new SpecError(`spec key 'conditions[${i}].name': '${c.name}' names two conditions`);
     names.add(c.name);
   });
+  const vgg = conditions.findIndex((c) => c.core === 'vgg');
+  if (vgg >= 0 && !model.vgg16) {
+    throw new SpecError(
+      `spec key 'model.vgg16' is needed: conditions[${vgg}] uses the pretrained VGG16 core (torchvision's vgg16-397923af.pth)`,
+    );
+  }
   const loaded = conditions.findIndex((c) => c.core === 'loaded');
   if (loaded >= 0 && !model.checkpoint) {
     throw new SpecError(`spec key 'model.checkpoint' is needed: conditions[${loaded}] uses the loaded core`);

@@ -46,7 +46,10 @@ describe('experiment spec', () => {
     [{ seeds: [1.5] }, /'seeds\[0\]' must be an integer/],
     [{ scan: '' }, /'scan' must be a non-empty string/],
     [{ conditions: [{ core: 'pretrained' }] }, /'conditions\[0\]\.core' must be one of loaded, random, direct, split/],
-    [{ conditions: [{ core: 'vgg' }] }, /'conditions\[0\]\.core': task-driven \(vgg\) cores are not available yet/],
+    [
+      { conditions: [{ core: 'vgg' }] },
+      /spec key 'model\.vgg16' is needed: conditions\[0\] uses the pretrained VGG16 core/,
+    ],
     [
       { conditions: [{ core: 'direct', readout: { kind: 'linear' } }] },
       /'conditions\[0\]\.readout\.kind' must be one of gaussian, factorized/,

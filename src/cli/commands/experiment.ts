@@ -5,7 +5,7 @@
  * end `--out` gets the spec, every cell, the summaries (mean and 95% t-interval over seeds, hit_cap flags) and the
  * selection rule in words, and `<out>.csv` one row per cell and seed. Paths in the spec are relative to its file.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   type CellResult,
@@ -120,6 +120,9 @@ export async function run(argv: string[]): Promise<void> {
   const scan = await loadScanFromPath(at(spec.scan));
   for (const w of scan.warnings) log(`${spec.scan}: ${w}`);
   if (!parsed.given.includes('input_shape')) parsed.config.input_shape = [...scan.imageShape];
+  const vggPath = spec.model.vgg16 ? at(spec.model.vgg16) : null;
+  if (vggPath && !existsSync(vggPath))
+    throw new InputError(vggPath, "no such file (model.vgg16: torchvision's vgg16 state_dict, vgg16-397923af.pth)");
   const checkpoint = spec.model.checkpoint
     ? { stateDict: await readCheckpointFile(at(spec.model.checkpoint)), file: spec.model.checkpoint }
     : null;
@@ -147,7 +150,13 @@ export async function run(argv: string[]): Promise<void> {
       `${spec.seeds.length} seeds = ${cells} cells on ${scan.name} (${scan.nNeurons} neurons)`,
   );
   const results = await runExperiment(
-    { spec, scan, config: parsed, checkpoint },
+    {
+      spec,
+      scan,
+      config: parsed,
+      checkpoint,
+      vgg16: spec.model.vgg16 ? { source: await openAsBlob(vggPath!), file: spec.model.vgg16 } : null,
+    },
     {
       done,
       maxCells,
