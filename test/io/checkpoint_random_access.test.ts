@@ -26,7 +26,7 @@ describe('checkpoints read by range from a Blob', () => {
     it(`${format}: only the kept tensors' storages are read`, async () => {
       const bytes = await saveCheckpoint(stateDict(20, 50_000), { format });
       const stats = newReadStats();
-      const c = await readCheckpointContents(new Blob([bytes]), 'm.pth', {
+      const c = await readCheckpointContents(new Blob([new Uint8Array(bytes)]), 'm.pth', {
         keep: (k) => k === 'layer3.weight' || k === 'layer17.weight',
         stats,
       });
@@ -44,7 +44,7 @@ describe('checkpoints read by range from a Blob', () => {
     const sd = stateDict(3000, 4);
     const bytes = await saveCheckpoint(sd, { format: 'legacy' });
     const stats = newReadStats();
-    const fromBlob = await readCheckpoint(new Blob([bytes]), 'big-pickle.pth', { stats });
+    const fromBlob = await readCheckpoint(new Blob([new Uint8Array(bytes)]), 'big-pickle.pth', { stats });
     expect(stats.parts.get('pickles')).toBeGreaterThan(1 << 16);
     const fromMemory = await readCheckpoint(bytes, 'big-pickle.pth');
     expect(fromBlob.size).toBe(3000);
@@ -56,7 +56,7 @@ describe('checkpoints read by range from a Blob', () => {
     it(`${format}: a Blob cut short is an InputError naming the file`, async () => {
       const bytes = await saveCheckpoint(stateDict(5, 1000), { format });
       for (const cut of [10, 200, Math.floor(bytes.length / 2), bytes.length - 9]) {
-        const blob = new Blob([bytes.subarray(0, cut)]);
+        const blob = new Blob([bytes.slice(0, cut)]);
         await expect(readCheckpoint(blob, 'cut.pth'), `cut at ${cut}`).rejects.toBeInstanceOf(InputError);
         await expect(readCheckpoint(blob, 'cut.pth')).rejects.toThrow(/cut\.pth/);
       }
