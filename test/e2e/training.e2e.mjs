@@ -4,42 +4,11 @@
  * and on WebGPU (SwiftShader, slow: the smallest scan).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { simScan } from './sim_scans.mjs';
 
-function tinyScan(fixtures, name = 'tiny-scan', trials = '192,64,8x4') {
-  const dir = join(process.cwd(), 'test-results', 'tmp');
-  const out = join(dir, `${name}.zip`);
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const sota = join(fixtures, 'sensorium-sota');
-  const r = spawnSync(
-    process.execPath,
-    [
-      'bin/v1x.mjs',
-      'simulate',
-      '--checkpoint',
-      join(sota, 'model.pth'),
-      '--config',
-      join(sota, 'config.json'),
-      '--neurons',
-      '200',
-      '--seed',
-      '1',
-      '--trials',
-      trials,
-      '--out',
-      out,
-      '--force',
-      '--backend',
-      'wasm',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`v1x simulate failed: ${r.stderr}`);
-  return out;
-}
+/** The tests' default tiny scan, made by the shared helper (sim_scans.mjs). */
+const tinyScan = (fixtures, name = 'tiny-scan', trials = '192,64,8x4') => simScan(fixtures, name, trials);
 
 /** Two epochs at batch 16 from the page's controls; returns the seconds until the results show a test correlation. */
 async function twoEpochFineTune(page) {
