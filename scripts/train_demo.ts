@@ -303,7 +303,7 @@ async function transferExperiment(core: Encoder, args: Args): Promise<void> {
       ...DEMO_TRAINING,
       schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) },
     };
-    report(await directCell(scan, trials, { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
+    report(await directCell([scan], [trials], { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
   }
   const run = (c: TransferCell) => ({
     seed: c.seed,

@@ -18,6 +18,7 @@ import { normalizedImages } from '../io/scan/normalize';
 import { tierIndices } from '../io/scan/tiers';
 import type { Scan } from '../io/scan/types';
 import type { MetricsSummary } from '../metrics/evaluate';
+import { poolEvaluations } from '../metrics/pooled';
 import type { ModelConfig, ParsedModelConfig } from '../model/config';
 import { coreRegularizerFromConfig } from '../train/end_to_end/finetune_core';
 import { newEncoder, newReadoutFor } from '../train/end_to_end/new_model';
@@ -114,7 +115,7 @@ export interface ExperimentResults {
   interval: string;
   /** False when the run stopped early (maxCells): some cells are missing. */
   complete: boolean;
-  /** Neurons every cell is scored on (the scan's, the subset's or the split's transfer set). */
+  /** Neurons every cell is scored on (the scan's, the subset's or the split's transfer set; every scan's, summed). */
   neurons: number;
   /** The split core's training, when the spec has `split` and a cell used it in this run. */
   split_core?: SplitCoreInfo;
@@ -139,7 +140,8 @@ export type ExperimentEvent =
 
 export interface ExperimentInputs {
   spec: ExperimentSpec;
-  scan: Scan;
+  /** The spec's scans, loaded, in its order. */
+  scans: readonly Scan[];
   /** The model config (the checkpoint's, or the default): the architecture of random and direct cores. */
   config: ParsedModelConfig;
   /** The checkpoint of the `loaded` core (needed only by such conditions). */
@@ -205,23 +207,48 @@ export function cellKey(
 }
 
 /**
- * The neurons the cells are scored on and, with `split`, the core set: the scan itself, a seeded subset
- * (`neurons`), or the split's transfer set, all drawn by io/scan/neuron_subset.ts.
+ * The neurons the cells are scored on and, with `split`, the core set: the scans themselves, a seeded subset of
+ * the one scan (`neurons`), or the split's transfer set of it, all drawn by io/scan/neuron_subset.ts.
  */
-export function experimentScans(spec: ExperimentSpec, scan: Scan): { scan: Scan; coreScan: Scan | null } {
+export function experimentScans(
+  spec: ExperimentSpec,
+  scans: readonly Scan[],
+): { scans: readonly Scan[]; coreScan: Scan | null } {
+  const [scan] = scans;
   if (spec.split) {
     const s = spec.split;
     const [core, transfer] = drawNeurons(scan.nNeurons, [s.core_neurons, s.transfer_neurons], s.seed);
     return {
-      scan: scanWithNeurons(scan, transfer, `${scan.name} (transfer set)`),
+      scans: [scanWithNeurons(scan, transfer, `${scan.name} (transfer set)`)],
       coreScan: scanWithNeurons(scan, core, `${scan.name} (core set)`),
     };
   }
   if (spec.neurons) {
     const [rows] = drawNeurons(scan.nNeurons, [spec.neurons.count], spec.neurons.seed);
-    return { scan: scanWithNeurons(scan, rows), coreScan: null };
+    return { scans: [scanWithNeurons(scan, rows)], coreScan: null };
   }
-  return { scan, coreScan: null };
+  return { scans, coreScan: null };
+}
+
+/**
+ * One cell on several scans as one result: their test metrics pooled over every neuron (metrics/pooled.ts), the
+ * best validation correlations weighted by neurons, the most epochs, and a stop at the cap if any scan's readout
+ * stopped there.
+ */
+export function poolCells(cells: readonly TransferCell[], neurons: readonly number[]): TransferCell {
+  if (cells.length === 1) return cells[0];
+  const evaluation = poolEvaluations(cells.map((c) => c.evaluation));
+  const total = neurons.reduce((a, n) => a + n, 0);
+  const capped = cells.find((c) => c.stopReason === 'max-epochs');
+  return {
+    ...cells[0],
+    test: evaluation.summary,
+    evaluation,
+    bestValCorrelation: cells.reduce((a, c, k) => a + c.bestValCorrelation * neurons[k], 0) / total,
+    epochs: Math.max(...cells.map((c) => c.epochs)),
+    stopReason: capped ? capped.stopReason : cells[0].stopReason,
+    seconds: cells.reduce((a, c) => a + c.seconds, 0),
+  };
 }
 
 function toResult(
@@ -260,10 +287,26 @@ function toResult(
 
 /** Checks what the spec asks of the scan and model before anything runs; errors name the spec key. */
 export function checkInputs(inputs: ExperimentInputs): void {
-  const { spec, scan } = inputs;
+  const { spec, scans } = inputs;
+  if (scans.length !== spec.scans.length)
+    throw new Error(`the spec lists ${spec.scans.length} scans, ${scans.length} were given`);
+  for (const scan of scans) checkScan(inputs, scan);
+  const shared = spec.conditions.findIndex((c) => c.share_features);
+  const unmatched = scans.find((s) => !s.neurons.multiMatchId);
+  if (shared >= 0 && unmatched) {
+    throw new Error(
+      `spec key 'conditions[${shared}].share_features': scan ${unmatched.name} has no meta/neurons/multi_match_id ` +
+        '(which neuron is which across the scans)',
+    );
+  }
+}
+
+function checkScan(inputs: ExperimentInputs, scan: Scan): void {
+  const { spec } = inputs;
   const train = tierIndices(scan, 'train').length;
   spec.sizes.forEach((s, i) => {
-    if (s > train) throw new Error(`spec key 'sizes[${i}]': ${s} images, but the scan's train tier has ${train}`);
+    if (s > train)
+      throw new Error(`spec key 'sizes[${i}]': ${s} images, but the train tier of ${scan.name} has ${train}`);
   });
   if (spec.split?.core_images != null && spec.split.core_images > train) {
     throw new Error(`spec key 'split.core_images': ${spec.split.core_images} images, the train tier has ${train}`);
@@ -334,10 +377,10 @@ export function summarize(spec: ExperimentSpec, cells: readonly CellResult[]): C
   return out;
 }
 
-/** A frozen core shared by the cells of several conditions, with its outputs cached. */
+/** A frozen core shared by the cells of several conditions, with its outputs cached (one cache per scan). */
 interface SharedCore {
   core: FrozenCore;
-  cache: FeatureCache;
+  caches: FeatureCache[];
 }
 
 /** Thrown through the trainers' event callbacks when opts.shouldStop() turns true. */
@@ -350,7 +393,9 @@ class StopRequested extends Error {}
 export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions = {}): Promise<ExperimentResults> {
   checkInputs(inputs);
   const { spec } = inputs;
-  const { scan, coreScan } = experimentScans(spec, inputs.scan);
+  const { scans, coreScan } = experimentScans(spec, inputs.scans);
+  const scanNeurons = scans.map((s) => s.nNeurons);
+  const allNeurons = scanNeurons.reduce((a, n) => a + n, 0);
   const emit = opts.onEvent ?? (() => {});
   const stop = opts.shouldStop ?? (() => false);
   const baseConfig = inputs.config.config;
@@ -409,7 +454,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
         });
         splitCore = {
           core_neurons: cs.nNeurons,
-          transfer_neurons: scan.nNeurons,
+          transfer_neurons: allNeurons,
           images: n,
           epochs: r.epochs,
           max_epochs: sched.maxEpochs,
@@ -427,7 +472,9 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
       emit({ kind: 'status', message: "running the split core over the transfer set's images" });
     }
     try {
-      const s = { core, cache: await cacheForTransfer(core.run, scan) };
+      const caches: FeatureCache[] = [];
+      for (const scan of scans) caches.push(await cacheForTransfer(core.run, scan));
+      const s = { core, caches };
       shared.set(kind, s);
       return s;
     } catch (e) {
@@ -447,7 +494,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
     const what = kind === 'vgg' ? inputs.vgg16!.file : `random, seed ${seed}`;
     emit({ kind: 'status', message: `VGG16 to conv2_2 (${what}) over the scan's images` });
     const weights: VggWeights = kind === 'vgg' ? { kind: 'file', ...inputs.vgg16! } : { kind: 'random', seed };
-    const maps = await vggPreNormCache({ weights, scan, base: baseConfig });
+    const maps = await vggPreNormCache({ weights, scan: scans[0], base: baseConfig });
     vgg = { key, maps };
     return maps;
   };
@@ -475,7 +522,8 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
             }
             emit({ kind: 'cell-start', condition: cond.name, size, seed, index, total });
             const t0 = performance.now();
-            const trials = trainingSubset(scan, size, partition);
+            // each scan's own nested training set of `size` images
+            const trials = scans.map((scan) => trainingSubset(scan, size, partition));
             const sched = schedule(spec, size);
             const onEpoch = (e: { kind: string; epoch?: number; valCorrelation?: number }): void => {
               if (e.kind === 'epoch') {
@@ -494,59 +542,67 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
             let cell: TransferCell;
             try {
               if (cond.core === 'direct') {
-                cell = await directCell(scan, trials, {
+                cell = await directCell(scans, trials, {
                   config,
                   seed,
                   readout: readoutKind,
+                  shareFeatures: cond.share_features === true,
                   onEvent: onEpoch,
                   train: endToEndOptions(config, sched),
                 });
               } else {
-                let cache: FeatureCache;
-                let own: FrozenCore | null = null;
-                if (cond.core === 'loaded' || cond.core === 'split') {
-                  cache = (await sharedCore(cond.core)).cache;
-                } else if (cond.core === 'vgg' || cond.core === 'vgg_random') {
-                  cache = (await vggMaps(cond.core, seed)).cellCache(trials);
-                } else {
-                  emit({
-                    kind: 'status',
-                    message:
-                      `random core (seed ${seed}): BatchNorm statistics from the ${size} training images, ` +
-                      'then the cache',
-                  });
-                  const encoder = newEncoder(config, [], seed);
-                  try {
-                    fitBatchNormStatistics(encoder.core, normalizedImages(scan, trials), scan.imageShape);
-                  } catch (e) {
-                    encoder.dispose();
-                    throw e;
+                // a frozen core: one readout per scan (nothing couples them), pooled
+                const perScan: TransferCell[] = [];
+                for (const [k, scan] of scans.entries()) {
+                  let cache: FeatureCache;
+                  let own: FrozenCore | null = null;
+                  if (cond.core === 'loaded' || cond.core === 'split') {
+                    cache = (await sharedCore(cond.core)).caches[k];
+                  } else if (cond.core === 'vgg' || cond.core === 'vgg_random') {
+                    cache = (await vggMaps(cond.core, seed)).cellCache(trials[k]);
+                  } else {
+                    emit({
+                      kind: 'status',
+                      message:
+                        `random core (seed ${seed}): BatchNorm statistics from the ${size} training images` +
+                        `${scans.length > 1 ? ` of ${scan.name}` : ''}, then the cache`,
+                    });
+                    const encoder = newEncoder(config, [], seed);
+                    try {
+                      fitBatchNormStatistics(encoder.core, normalizedImages(scan, trials[k]), scan.imageShape);
+                    } catch (e) {
+                      encoder.dispose();
+                      throw e;
+                    }
+                    own = await frozenCore(encoder);
+                    try {
+                      cache = await cacheForTransfer(own.run, scan);
+                    } catch (e) {
+                      own.dispose();
+                      throw e;
+                    }
                   }
-                  own = await frozenCore(encoder);
                   try {
-                    cache = await cacheForTransfer(own.run, scan);
-                  } catch (e) {
-                    own.dispose();
-                    throw e;
+                    perScan.push(
+                      await frozenCoreCell(cache, scan, trials[k], {
+                        condition: cond.core === 'random' || cond.core === 'vgg_random' ? 'random' : 'transfer',
+                        config,
+                        readout: readoutKind,
+                        onEvent: onEpoch,
+                        train: {
+                          seed,
+                          lr: spec.protocol.lr,
+                          batchSize: spec.protocol.batch_size,
+                          gammaReadout,
+                          schedule: sched,
+                        },
+                      }),
+                    );
+                  } finally {
+                    own?.dispose();
                   }
                 }
-                try {
-                  cell = await frozenCoreCell(cache, scan, trials, {
-                    condition: cond.core === 'random' || cond.core === 'vgg_random' ? 'random' : 'transfer',
-                    config,
-                    readout: readoutKind,
-                    onEvent: onEpoch,
-                    train: {
-                      seed,
-                      lr: spec.protocol.lr,
-                      batchSize: spec.protocol.batch_size,
-                      gammaReadout,
-                      schedule: sched,
-                    },
-                  });
-                } finally {
-                  own?.dispose();
-                }
+                cell = poolCells(perScan, scanNeurons);
               }
             } catch (e) {
               if (e instanceof StopRequested) {
@@ -579,7 +635,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
     for (const s of shared.values()) s.core.dispose();
   }
   const cells = [...results.values()];
-  return experimentResults(spec, cells, complete && cells.length === total, scan.nNeurons, splitCore);
+  return experimentResults(spec, cells, complete && cells.length === total, allNeurons, splitCore);
 }
 
 /** The number of cells a spec has: conditions x partitions x sizes x seeds. */

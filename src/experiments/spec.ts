@@ -16,6 +16,13 @@
  * features, its regularizer weight from the model config). A new core kind is one more member of CORE_KINDS and
  * one more branch in the runner's coreFor (runner.ts); a new readout one more member of ReadoutSpec.
  *
+ * Scans: `scan` (one) or `scans` (several, e.g. matched scans of the same neurons). With several scans a cell runs
+ * on all of them at once and is scored on all their neurons pooled (metrics/pooled.ts): a `direct` cell trains one
+ * core with one readout per scan (as neuralpredictors trains on several data keys), and with `share_features` the
+ * readouts share each matched neuron's feature vector (Lurz et al. Fig. 3; train/end_to_end/shared_features.ts); a
+ * frozen-core cell (`loaded`, `random`) trains one readout per scan on the frozen core (nothing couples them: the
+ * core does not change). `split`, `neurons` and the VGG cores take one scan.
+ *
  * Neurons: `neurons` ({ count, seed }) restricts every condition to a seeded subset of the scan's neurons (fewer
  * neurons: faster readouts); `split` ({ seed, core_neurons, transfer_neurons, core_images }) draws two disjoint
  * sets: the `split` core trains on the first, and every condition is scored on the second. Data partitions:
@@ -48,6 +55,11 @@ export interface ConditionSpec {
   name: string;
   core: CoreKind;
   readout: ReadoutSpec;
+  /**
+   * The scans' readouts share each matched neuron's features (neuralpredictors' share_features; `direct` cores and
+   * several scans only). Absent unless true, so the hash of a condition without it is what it was.
+   */
+  share_features?: true;
 }
 
 export interface ProtocolSpec {
@@ -88,8 +100,8 @@ export interface SplitSpec {
 export interface ExperimentSpec {
   name: string;
   description: string;
-  /** Scan (zip or folder), relative to the spec file. */
-  scan: string;
+  /** Scans (zip or folder), relative to the spec file: the JSON's `scan`, or its `scans` (several). */
+  scans: string[];
   /** `vgg16`: torchvision's VGG16 state_dict (vgg16-397923af.pth) for `vgg` cores; absent unless given (the hash). */
   model: { checkpoint: string | null; config: string | null; vgg16?: string };
   conditions: ConditionSpec[];
@@ -176,19 +188,29 @@ function parseReadout(v: unknown, key: string): ReadoutSpec {
 
 function parseCondition(v: unknown, key: string): ConditionSpec {
   if (!isObj(v)) fail(key, 'must be an object { name, core, readout }', v);
-  onlyKeys(v, ['name', 'core', 'readout'], key);
+  onlyKeys(v, ['name', 'core', 'readout', 'share_features'], key);
   const core = v.core;
   if (!CORE_KINDS.includes(core as CoreKind)) fail(`${key}.core`, `must be one of ${CORE_KINDS.join(', ')}`, core);
   const readout = parseReadout(v.readout ?? 'gaussian', `${key}.readout`);
-  const name = v.name === undefined ? defaultConditionName(core as CoreKind, readout) : str(v.name, `${key}.name`);
+  const share = v.share_features ?? false;
+  if (typeof share !== 'boolean') fail(`${key}.share_features`, 'must be true or false', share);
+  if (share && core !== 'direct') {
+    fail(`${key}.share_features`, "needs core 'direct' (features are shared while the core and readouts train)", share);
+  }
+  const name =
+    v.name === undefined ? defaultConditionName(core as CoreKind, readout, share) : str(v.name, `${key}.name`);
   if (!/^[A-Za-z0-9_.+-]+$/.test(name)) fail(`${key}.name`, 'may hold only letters, digits and _ . + -', name);
-  return { name, core: core as CoreKind, readout };
+  return { name, core: core as CoreKind, readout, ...(share ? { share_features: true as const } : {}) };
 }
 
-/** `loaded`, `random`, `direct`, `split`, with `-free` for free positions and `-factorized` for that readout. */
-export function defaultConditionName(core: CoreKind, readout: ReadoutSpec): string {
-  if (readout.kind === 'factorized') return `${core}-factorized`;
-  return readout.positions === 'free' ? `${core}-free` : core;
+/**
+ * `loaded`, `random`, `direct`, `split`, with `-free` for free positions, `-factorized` for that readout and
+ * `-shared` for shared features.
+ */
+export function defaultConditionName(core: CoreKind, readout: ReadoutSpec, shareFeatures = false): string {
+  const base =
+    readout.kind === 'factorized' ? `${core}-factorized` : readout.positions === 'free' ? `${core}-free` : core;
+  return shareFeatures ? `${base}-shared` : base;
 }
 
 function parseProtocol(v: unknown): ProtocolSpec {
@@ -221,6 +243,7 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
       'name',
       'description',
       'scan',
+      'scans',
       'model',
       'conditions',
       'sizes',
@@ -239,7 +262,15 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
       : typeof v.description === 'string'
         ? v.description
         : fail('description', 'must be a string', v.description);
-  const scan = str(v.scan, 'scan');
+  if ((v.scan === undefined) === (v.scans === undefined)) {
+    throw new SpecError("an experiment spec needs 'scan' (one scan) or 'scans' (a list), not both");
+  }
+  let scans: string[];
+  if (v.scans !== undefined) {
+    if (!Array.isArray(v.scans) || v.scans.length === 0) fail('scans', 'must be a non-empty list of paths', v.scans);
+    scans = v.scans.map((s, i) => str(s, `scans[${i}]`));
+    if (new Set(scans).size !== scans.length) fail('scans', 'must not name a scan twice', v.scans);
+  } else scans = [str(v.scan, 'scan')];
   let model: ExperimentSpec['model'] = { checkpoint: null, config: null };
   if (v.model !== undefined) {
     if (!isObj(v.model)) fail('model', 'must be an object { checkpoint, config }', v.model);
@@ -309,10 +340,22 @@ export function parseExperimentSpec(v: unknown): ExperimentSpec {
   if (usesSplit >= 0 && !split) {
     throw new SpecError(`spec key 'split' is needed: conditions[${usesSplit}] uses the split core`);
   }
+  if (scans.length > 1) {
+    if (split)
+      throw new SpecError("spec key 'split' takes one scan (it splits one scan's neurons), 'scans' has several");
+    if (neurons) throw new SpecError("spec key 'neurons' takes one scan, 'scans' has several");
+    const vggAt = conditions.findIndex((c) => c.core === 'vgg' || c.core === 'vgg_random');
+    if (vggAt >= 0) fail(`conditions[${vggAt}].core`, "takes one scan ('scans' has several)", conditions[vggAt].core);
+  } else {
+    const shareAt = conditions.findIndex((c) => c.share_features);
+    if (shareAt >= 0) {
+      fail(`conditions[${shareAt}].share_features`, "needs several scans of the same neurons ('scans')", true);
+    }
+  }
   return {
     name,
     description,
-    scan,
+    scans,
     model,
     conditions,
     sizes,
@@ -346,12 +389,14 @@ export async function conditionHash(spec: ExperimentSpec, condition: ConditionSp
   const { max_images, ...protocol } = spec.protocol;
   const what: Record<string, unknown> = {
     v: 1,
-    scan: spec.scan,
+    // one scan hashes as before `scans` existed
+    ...(spec.scans.length === 1 ? { scan: spec.scans[0] } : { scans: spec.scans }),
     model: spec.model,
     protocol: max_images === null ? protocol : spec.protocol,
     core: condition.core,
     readout: condition.readout,
   };
+  if (condition.share_features) what.share_features = true;
   if (spec.neurons) what.neurons = spec.neurons;
   if (spec.split) what.split = spec.split;
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(what)));

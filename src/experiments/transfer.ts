@@ -12,11 +12,14 @@ import { tierIndices } from '../io/scan/tiers';
 import type { Scan } from '../io/scan/types';
 import type { CoreRunner } from '../kernels/core_runner';
 import { columnMeans } from '../metrics/correlation';
-import type { MetricsSummary } from '../metrics/evaluate';
+import type { Evaluation, MetricsSummary } from '../metrics/evaluate';
+import { poolEvaluations } from '../metrics/pooled';
 import type { ModelConfig } from '../model/config';
 import type { TrainableReadout } from '../model/readout_types';
 import {
+  encoderWithNewReadouts,
   factorizedOptionsOf,
+  initCoreStateDict,
   newEncoder,
   newReadoutFor,
   readoutOptionsFromConfig,
@@ -42,8 +45,10 @@ export interface TransferCell {
   seed: number;
   /** Training images used. */
   images: number;
-  /** Test-tier metrics (means over neurons). */
+  /** Test-tier metrics (means over neurons; over every scan's neurons pooled for a cell on several scans). */
   test: MetricsSummary;
+  /** The test tier's per-neuron metrics behind `test` (pooled over scans with metrics/pooled.ts). */
+  evaluation: Evaluation;
   bestValCorrelation: number;
   epochs: number;
   stopReason: string;
@@ -140,6 +145,7 @@ export async function frozenCoreCell(
     seed,
     images: trainTrials.length,
     test: scored.evaluation.summary,
+    evaluation: scored.evaluation,
     bestValCorrelation: result.bestValCorrelation,
     epochs: result.epochs,
     stopReason: result.stopReason,
@@ -152,24 +158,43 @@ export interface DirectCellOptions {
   /** Default 'gaussian'. */
   readout?: CellReadoutKind;
   seed: number;
+  /** The scans' readouts share each matched neuron's features (several scans of the same neurons). */
+  shareFeatures?: boolean;
   train?: EndToEndOptionsInput;
   onEvent?: (e: EndToEndEvent) => void;
 }
 
-/** A whole new model (core + readout) trained end to end on `trainTrials` only, scored on test. */
-export async function directCell(scan: Scan, trainTrials: Int32Array, o: DirectCellOptions): Promise<TransferCell> {
+/**
+ * A whole new model trained end to end on `trainTrials[k]` of each `scans[k]` only (one core, one readout per
+ * scan, as neuralpredictors trains on several data keys), scored on every scan's test tier, the neurons pooled.
+ */
+export async function directCell(
+  scans: readonly Scan[],
+  trainTrials: readonly Int32Array[],
+  o: DirectCellOptions,
+): Promise<TransferCell> {
   const t0 = performance.now();
-  const data = endToEndScan(scan, { trainTrials });
-  const encoder = newEncoder(o.config, [{ ...newReadoutFor(data), type: o.readout ?? 'gaussian' }], o.seed);
+  if (scans.length === 0 || scans.length !== trainTrials.length)
+    throw new Error(`a direct cell of ${scans.length} scans with ${trainTrials.length} training sets`);
+  const data = scans.map((scan, k) => endToEndScan(scan, { trainTrials: trainTrials[k] }));
+  const readouts = data.map((d) => ({ ...newReadoutFor(d), type: o.readout ?? 'gaussian' }));
+  const encoder = o.shareFeatures
+    ? encoderWithNewReadouts(initCoreStateDict(o.config, o.seed), o.config, readouts, o.seed, 'new model', true)
+    : newEncoder(o.config, readouts, o.seed);
   try {
-    const result = await trainEndToEnd(encoder, [data], { ...o.train, seed: o.seed }, o.onEvent);
-    if (!data.test) throw new Error(`scan ${scan.name} has no test trials to score on`);
-    const ev = await evaluateTierE2E(encoder, data, data.test);
+    const result = await trainEndToEnd(encoder, data, { ...o.train, seed: o.seed }, o.onEvent);
+    const evals: Evaluation[] = [];
+    for (const [k, d] of data.entries()) {
+      if (!d.test) throw new Error(`scan ${scans[k].name} has no test trials to score on`);
+      evals.push(await evaluateTierE2E(encoder, d, d.test));
+    }
+    const evaluation = poolEvaluations(evals);
     return {
       condition: 'direct',
       seed: o.seed,
-      images: trainTrials.length,
-      test: ev.summary,
+      images: trainTrials[0].length,
+      test: evaluation.summary,
+      evaluation,
       bestValCorrelation: result.bestValCorrelation,
       epochs: result.epochs,
       stopReason: result.stopReason,

@@ -85,40 +85,60 @@ export function evaluate(input: EvaluateInput): Evaluation {
   let oracle: Float64Array | null = null;
   let fev: Float64Array | null = null;
   let feve: Float64Array | null = null;
-  let note: string | undefined;
-  let feveMean: number | null = null;
-  let feveNeurons = 0;
-  let fraction: number | null = null;
   if (reps.length > 0) {
     oracle = oracleJackknife(responses, neurons, groups);
     nanToZero(oracle);
-    fraction = finiteOrNull(fractionOracle(testCorrelation, oracle));
     const r = fevPerNeuron(responses, predictions, neurons, groups);
     fev = r.fev;
     feve = r.feve;
-    const m = meanFeveAboveThreshold(r, fevThreshold);
+  }
+  const perNeuron: PerNeuronMetrics = { testCorrelation, correlationToAverage, oracle, fev, feve };
+  const summary = summarizePerNeuron(perNeuron, {
+    fevThreshold,
+    trials,
+    images: groups.length,
+    repeatedImages: reps.length,
+    nanCorrelations,
+  });
+  return { perNeuron, summary };
+}
+
+/**
+ * The summary of per-neuron metrics: means over neurons, the fraction of oracle as the slope over all neurons, the
+ * mean FEVE of the neurons above the FEV threshold. One definition for a scan's evaluation and for several scans'
+ * pooled (pooled.ts).
+ */
+export function summarizePerNeuron(
+  perNeuron: PerNeuronMetrics,
+  counts: { fevThreshold: number; trials: number; images: number; repeatedImages: number; nanCorrelations: number },
+): MetricsSummary {
+  const { testCorrelation, correlationToAverage, oracle, fev, feve } = perNeuron;
+  let feveMean: number | null = null;
+  let feveNeurons = 0;
+  if (fev && feve) {
+    const m = meanFeveAboveThreshold({ fev, feve }, counts.fevThreshold);
     feveMean = finiteOrNull(m.mean);
     feveNeurons = m.neurons;
-  } else {
-    note = 'no image is shown more than once in these trials: oracle, fraction oracle and FEVE need repeated images';
   }
-
   const summary: MetricsSummary = {
     test_correlation: finiteOrNull(mean(testCorrelation)),
     correlation_to_average: finiteOrNull(mean(correlationToAverage)),
     oracle: oracle ? finiteOrNull(mean(oracle)) : null,
-    fraction_oracle: fraction,
+    fraction_oracle: oracle ? finiteOrNull(fractionOracle(testCorrelation, oracle)) : null,
     feve: feveMean,
     feve_neurons: feveNeurons,
-    fev_threshold: fevThreshold,
-    neurons,
-    trials,
-    images: groups.length,
-    repeated_images: reps.length,
-    nan_correlations: nanCorrelations,
+    fev_threshold: counts.fevThreshold,
+    neurons: testCorrelation.length,
+    trials: counts.trials,
+    images: counts.images,
+    repeated_images: counts.repeatedImages,
+    nan_correlations: counts.nanCorrelations,
   };
-  if (note) summary.note = note;
-  return { perNeuron: { testCorrelation, correlationToAverage, oracle, fev, feve }, summary };
+  if (!oracle) {
+    summary.note =
+      'no image is shown more than once in these trials: oracle, fraction oracle and FEVE need repeated images';
+  }
+  return summary;
 }
 
 /** Rows `indices` of a row-major (trials, neurons) array, as a new array of the same type. */

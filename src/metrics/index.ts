@@ -4,4 +4,5 @@ export * from './evaluate';
 export * from './feve';
 export * from './fraction_oracle';
 export * from './oracle';
+export * from './pooled';
 export * from './repeats';

@@ -52,10 +52,13 @@ describe('experiment runner on the demo', () => {
   it('runs every cell and summarizes every seed with intervals', async () => {
     const spec = parseExperimentSpec(SPEC);
     const config = readConfigFile(spec.model.config!);
-    const scan = await loadScanFromPath(spec.scan);
+    const scan = await loadScanFromPath(spec.scans[0]);
     const checkpoint = { stateDict: await readCheckpointFile(spec.model.checkpoint!), file: 'model.pth' };
     const events: string[] = [];
-    uninterrupted = await runExperiment({ spec, scan, config, checkpoint }, { onEvent: (e) => events.push(e.kind) });
+    uninterrupted = await runExperiment(
+      { spec, scans: [scan], config, checkpoint },
+      { onEvent: (e) => events.push(e.kind) },
+    );
     expect(uninterrupted.complete).toBe(true);
     expect(uninterrupted.cells).toHaveLength(8);
     expect(events.filter((k) => k === 'cell-done')).toHaveLength(8);

@@ -8,21 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { runExperiment } from '../../src/experiments/runner';
 import { parseExperimentSpec } from '../../src/experiments/spec';
-import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
-import { writeScanZip } from '../../src/sim/scan_writer';
-import { simulateV1Scan } from '../../src/sim/v1_scan';
+import type { Scan } from '../../src/io/scan';
 import { initCoreStateDict } from '../../src/train/end_to_end/new_model';
-
-const CONFIG: ModelConfig = {
-  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
-  layers: 2,
-  hidden_channels: 4,
-  input_kern: 5,
-  hidden_kern: 3,
-  input_shape: [1, 18, 32],
-  grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
-};
+import { TINY_CONFIG, tinyScan } from './tiny_scan';
 
 const SPEC = {
   scan: 'tiny.zip',
@@ -41,24 +29,14 @@ describe('runner conditions', () => {
   let scan: Scan;
   beforeAll(async () => {
     await initNodeBackend('wasm');
-    const v = simulateV1Scan({
-      animalSeed: 21,
-      nNeurons: 10,
-      imageShape: [1, 18, 32],
-      nTrain: 80,
-      nValidation: 24,
-      nTest: 6,
-      testRepeats: 4,
-      name: 'static-tiny-21',
-    });
-    scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-21.zip'));
+    scan = await tinyScan(21, 10);
   });
 
   const inputs = (spec: unknown) => ({
     spec: parseExperimentSpec(spec),
-    scan,
-    config: { config: CONFIG, given: [], ignored: [] },
-    checkpoint: { stateDict: initCoreStateDict(CONFIG, 9), file: 'core.pth' },
+    scans: [scan],
+    config: { config: TINY_CONFIG, given: [], ignored: [] },
+    checkpoint: { stateDict: initCoreStateDict(TINY_CONFIG, 9), file: 'core.pth' },
   });
 
   it('runs loaded-free, random and direct-free cells and leaves no tensors behind', async () => {
@@ -100,7 +78,7 @@ describe('runner conditions', () => {
 
   it('refuses sizes the train tier cannot give, naming the key', async () => {
     await expect(runExperiment(inputs({ ...SPEC, sizes: [30, 81] }))).rejects.toThrow(
-      /spec key 'sizes\[1\]': 81 images, but the scan's train tier has 80/,
+      /spec key 'sizes\[1\]': 81 images, but the train tier of static-tiny-21 has 80/,
     );
   });
 });

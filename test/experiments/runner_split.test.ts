@@ -10,38 +10,16 @@ import { initNodeBackend } from '../../src/backend/node';
 import { cellKey, experimentScans, runExperiment } from '../../src/experiments/runner';
 import { parseExperimentSpec } from '../../src/experiments/spec';
 import { trainingSubset } from '../../src/experiments/transfer';
-import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
+import type { Scan } from '../../src/io/scan';
 import { drawNeurons, scanWithNeurons } from '../../src/io/scan/neuron_subset';
 import { normalizedResponses } from '../../src/io/scan/normalize';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
-import { writeScanZip } from '../../src/sim/scan_writer';
-import { simulateV1Scan } from '../../src/sim/v1_scan';
-
-const CONFIG: ModelConfig = {
-  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
-  layers: 2,
-  hidden_channels: 4,
-  input_kern: 5,
-  hidden_kern: 3,
-  input_shape: [1, 18, 32],
-  grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
-};
+import { TINY_CONFIG, tinyScan } from './tiny_scan';
 
 describe('neuron split, partitions, factorized readout', () => {
   let scan: Scan;
   beforeAll(async () => {
     await initNodeBackend('wasm');
-    const v = simulateV1Scan({
-      animalSeed: 22,
-      nNeurons: 14,
-      imageShape: [1, 18, 32],
-      nTrain: 80,
-      nValidation: 24,
-      nTest: 6,
-      testRepeats: 4,
-      name: 'static-tiny-22',
-    });
-    scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-22.zip'));
+    scan = await tinyScan(22, 14);
   });
 
   it('a neuron subset keeps responses, normalization, coordinates and ids of exactly those neurons', () => {
@@ -101,11 +79,14 @@ describe('neuron split, partitions, factorized readout', () => {
       protocol: { max_epochs: 2, batch_size: 16 },
     });
     expect(spec.conditions.map((c) => c.name)).toEqual(['split', 'direct', 'split-factorized', 'direct-factorized']);
-    const { scan: transferSet, coreScan } = experimentScans(spec, scan);
+    const {
+      scans: [transferSet],
+      coreScan,
+    } = experimentScans(spec, [scan]);
     expect(transferSet.nNeurons).toBe(6);
     expect(coreScan!.nNeurons).toBe(8);
     const before = tf.memory().numTensors;
-    const r = await runExperiment({ spec, scan, config: { config: CONFIG, given: [], ignored: [] } });
+    const r = await runExperiment({ spec, scans: [scan], config: { config: TINY_CONFIG, given: [], ignored: [] } });
     expect(r.neurons).toBe(6);
     expect(r.split_core).toMatchObject({ core_neurons: 8, transfer_neurons: 6, images: 60, epochs: 2, hit_cap: true });
     expect(r.cells.map((c) => `${c.condition}:p${c.partition}`)).toEqual([
@@ -131,7 +112,7 @@ describe('neuron split, partitions, factorized readout', () => {
     // resumed with every cell done: the split core is not trained again, and the earlier training is reported
     const events: string[] = [];
     const again = await runExperiment(
-      { spec, scan, config: { config: CONFIG, given: [], ignored: [] } },
+      { spec, scans: [scan], config: { config: TINY_CONFIG, given: [], ignored: [] } },
       { done: r.cells, splitCore: r.split_core, onEvent: (e) => events.push(e.kind === 'status' ? e.message : e.kind) },
     );
     expect(events.some((e) => e.startsWith('training the split core'))).toBe(false);

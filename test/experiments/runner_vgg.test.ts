@@ -63,7 +63,7 @@ describe('runner: vgg and vgg_random cores', () => {
     const r = await runExperiment(
       {
         spec,
-        scan,
+        scans: [scan],
         config: { config: CONFIG, given: [], ignored: [] },
         vgg16: { source: vgg16, file: 'vgg16-test.pth' },
       },

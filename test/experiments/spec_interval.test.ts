@@ -66,6 +66,25 @@ describe('experiment spec', () => {
     [{ protocol: { lr: -1 } }, /'protocol\.lr' must be a positive number/],
     [{ protocol: { max_epoch: 3 } }, /'protocol\.max_epoch' is not known/],
     [{ extra: 1 }, /'extra' is not known/],
+    [{ scans: ['a.zip', 'b.zip'] }, /needs 'scan' \(one scan\) or 'scans' \(a list\), not both/],
+    [{ scans: ['a.zip', 'a.zip'], scan: undefined }, /'scans' must not name a scan twice/],
+    [{ scans: [], scan: undefined }, /'scans' must be a non-empty list/],
+    [
+      { conditions: [{ core: 'random', share_features: true }] },
+      /'conditions\[0\]\.share_features' needs core 'direct'/,
+    ],
+    [
+      { conditions: [{ core: 'direct', share_features: true }] },
+      /'conditions\[0\]\.share_features' needs several scans/,
+    ],
+    [
+      { scans: ['a.zip', 'b.zip'], scan: undefined, neurons: { count: 3 } },
+      /'neurons' takes one scan, 'scans' has several/,
+    ],
+    [
+      { scans: ['a.zip', 'b.zip'], scan: undefined, conditions: [{ core: 'vgg_random' }] },
+      /'conditions\[0\]\.core' takes one scan/,
+    ],
   ])('refuses %j naming the key', (patch, message) => {
     expect(() => parseExperimentSpec(withKey(patch))).toThrow(message);
   });
@@ -78,6 +97,30 @@ describe('experiment spec', () => {
     expect(await conditionHash(a, a.conditions[0])).not.toBe(await conditionHash(c, c.conditions[0]));
     expect(await conditionHash(a, a.conditions[0])).not.toBe(await conditionHash(a, a.conditions[1]));
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+
+  it('takes several scans; one scan in a list hashes as `scan`; sharing features is a condition of its own', async () => {
+    const one = parseExperimentSpec(OK);
+    const listed = parseExperimentSpec(withKey({ scan: undefined, scans: ['scan.zip'] }));
+    expect(listed.scans).toEqual(['scan.zip']);
+    expect(await conditionHash(listed, listed.conditions[0])).toBe(await conditionHash(one, one.conditions[0]));
+    const two = parseExperimentSpec(
+      withKey({
+        scan: undefined,
+        scans: ['m-1.zip', 'm-2.zip'],
+        conditions: [
+          { core: 'direct' },
+          { core: 'direct', share_features: true },
+          { name: 'plain', core: 'direct', share_features: false },
+        ],
+      }),
+    );
+    expect(two.scans).toEqual(['m-1.zip', 'm-2.zip']);
+    expect(two.conditions.map((c) => c.name)).toEqual(['direct', 'direct-shared', 'plain']);
+    // unset and false are the same condition (they hash alike); true is another
+    const [plain, shared, unset] = await Promise.all(two.conditions.map((c) => conditionHash(two, c)));
+    expect(plain).toBe(unset);
+    expect(shared).not.toBe(plain);
   });
 });
 

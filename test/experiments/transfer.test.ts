@@ -7,37 +7,15 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { cacheForTransfer, directCell, frozenCoreCell, trainingSubset } from '../../src/experiments/transfer';
-import { loadScan, openZipScan, type Scan, tierIndices } from '../../src/io/scan';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
-import { writeScanZip } from '../../src/sim/scan_writer';
-import { simulateV1Scan } from '../../src/sim/v1_scan';
+import { type Scan, tierIndices } from '../../src/io/scan';
 import { newEncoder } from '../../src/train/end_to_end/new_model';
-
-const CONFIG: ModelConfig = {
-  ...(structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig),
-  layers: 2,
-  hidden_channels: 4,
-  input_kern: 5,
-  hidden_kern: 3,
-  input_shape: [1, 18, 32],
-  grid_mean_predictor: { type: 'cortex', input_dimensions: 2, hidden_layers: 1, hidden_features: 8, final_tanh: true },
-};
+import { TINY_CONFIG, tinyScan } from './tiny_scan';
 
 describe('transfer experiment cells', () => {
   let scan: Scan;
   beforeAll(async () => {
     await initNodeBackend('wasm');
-    const v = simulateV1Scan({
-      animalSeed: 21,
-      nNeurons: 10,
-      imageShape: [1, 18, 32],
-      nTrain: 80,
-      nValidation: 24,
-      nTest: 6,
-      testRepeats: 4,
-      name: 'static-tiny-21',
-    });
-    scan = await loadScan(await openZipScan(await writeScanZip(v.scan), 'static-tiny-21.zip'));
+    scan = await tinyScan(21, 10);
   });
 
   it('draws nested subsets of the train tier', () => {
@@ -55,16 +33,16 @@ describe('transfer experiment cells', () => {
   it('runs a frozen-core cell and a direct cell and scores them on the test tier', async () => {
     const before = tf.memory().numTensors;
     const trials = trainingSubset(scan, 48, 7);
-    const core = newEncoder(CONFIG, [], 5);
+    const core = newEncoder(TINY_CONFIG, [], 5);
     const cache = await cacheForTransfer((x) => core.coreForward(x), scan);
     core.dispose();
     const frozen = await frozenCoreCell(cache, scan, trials, {
       condition: 'random',
-      config: CONFIG,
+      config: TINY_CONFIG,
       train: { seed: 3, batchSize: 16, schedule: { maxEpochs: 3 } },
     });
-    const direct = await directCell(scan, trials, {
-      config: CONFIG,
+    const direct = await directCell([scan], [trials], {
+      config: TINY_CONFIG,
       seed: 4,
       train: { batchSize: 16, schedule: { maxEpochs: 2 } },
     });

@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, openAsBlob, readFileSync, writeFileSync } f
 import { dirname, resolve } from 'node:path';
 import {
   type CellResult,
+  cellCount,
   cellsCsv,
   type ExperimentEvent,
   runExperiment,
@@ -117,9 +118,13 @@ export async function run(argv: string[]): Promise<void> {
   const base = dirname(resolve(specPath));
   const at = (p: string): string => resolve(base, p);
   const parsed = readConfigFile(spec.model.config ? at(spec.model.config) : undefined);
-  const scan = await loadScanFromPath(at(spec.scan));
-  for (const w of scan.warnings) log(`${spec.scan}: ${w}`);
-  if (!parsed.given.includes('input_shape')) parsed.config.input_shape = [...scan.imageShape];
+  const scans = [];
+  for (const path of spec.scans) {
+    const scan = await loadScanFromPath(at(path));
+    for (const w of scan.warnings) log(`${path}: ${w}`);
+    scans.push(scan);
+  }
+  if (!parsed.given.includes('input_shape')) parsed.config.input_shape = [...scans[0].imageShape];
   const vggPath = spec.model.vgg16 ? at(spec.model.vgg16) : null;
   if (vggPath && !existsSync(vggPath))
     throw new InputError(vggPath, "no such file (model.vgg16: torchvision's vgg16 state_dict, vgg16-397923af.pth)");
@@ -144,15 +149,15 @@ export async function run(argv: string[]): Promise<void> {
   if (!existsSync(jsonl)) writeFileSync(jsonl, '');
 
   await startBackend(backend);
-  const cells = spec.conditions.length * spec.sizes.length * spec.seeds.length;
+  const cells = cellCount(spec);
   log(
     `${spec.name}: ${spec.conditions.map((c) => c.name).join(', ')} x ${spec.sizes.length} sizes x ` +
-      `${spec.seeds.length} seeds = ${cells} cells on ${scan.name} (${scan.nNeurons} neurons)`,
+      `${spec.seeds.length} seeds = ${cells} cells on ${scans.map((s) => `${s.name} (${s.nNeurons} neurons)`).join(', ')}`,
   );
   const results = await runExperiment(
     {
       spec,
-      scan,
+      scans,
       config: parsed,
       checkpoint,
       vgg16: spec.model.vgg16 ? { source: await openAsBlob(vggPath!), file: spec.model.vgg16 } : null,

@@ -44,6 +44,12 @@ export async function runExperimentJob(
   stopped: () => boolean = () => false,
 ): Promise<ExperimentResults> {
   const spec = parseExperimentSpec(m.spec);
+  if (spec.scans.length > 1) {
+    throw new Error(
+      `the spec lists ${spec.scans.length} scans; this page runs a spec on its one loaded scan ` +
+        '(run a spec with several scans with v1x experiment)',
+    );
+  }
   post({ type: 'experiment-status', message: 'starting the compute backend' });
   const backend = await startBackend(m.backend);
   post({ type: 'experiment-status', message: `reading ${m.checkpoint.name}`, backend });
@@ -55,7 +61,7 @@ export async function runExperimentJob(
     ? { stateDict: await readCheckpoint(m.checkpoint.bytes, m.checkpoint.name), file: m.checkpoint.name }
     : null;
   const results = await runExperiment(
-    { spec, scan: m.scan, config, checkpoint },
+    { spec, scans: [m.scan], config, checkpoint },
     {
       done: m.done,
       shouldStop: stopped,
