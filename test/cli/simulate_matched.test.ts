@@ -20,7 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), 'v1x-matched-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function v1x(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+  // run from the temporary folder: v1x works from any working directory
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const small = ['--trials', '60,20,4x3'];
@@ -183,4 +184,52 @@ describe('v1x simulate --matched-scans', () => {
     const sel = (d: string) => readFileSync(join(dir, d, 'selected_neurons.npy'));
     expect(sel('m-1-truth')).toEqual(sel('m-2-truth'));
   });
+
+  it('--image-size sets the Gabor images; a bad size or a model population is refused', async () => {
+    const r = v1x(
+      'simulate',
+      '--population',
+      'gabor',
+      '--neurons',
+      '4',
+      '--seed',
+      '2',
+      ...small,
+      '--image-size',
+      '18x32',
+      '--out',
+      'small.zip',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect((await loadScanFromPath(join(dir, 'small.zip'))).imageShape).toEqual([1, 18, 32]);
+    const bad = v1x(
+      'simulate',
+      '--population',
+      'gabor',
+      '--neurons',
+      '4',
+      '--seed',
+      '2',
+      '--image-size',
+      '18by32',
+      '--out',
+      'bad.zip',
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--image-size must be HxW with 8 to 512 pixels each, e\.g\. 18x32, got '18by32'/);
+    const model = v1x(
+      'simulate',
+      '--checkpoint',
+      'm.pth',
+      '--neurons',
+      '4',
+      '--seed',
+      '2',
+      '--image-size',
+      '18x32',
+      '--out',
+      'x.zip',
+    );
+    expect(model.stderr).toMatch(/--image-size applies to --population gabor/);
+  }, 60_000);
 });

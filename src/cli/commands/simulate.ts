@@ -53,7 +53,8 @@ export const summary =
   'simulate a scan with a model as ground truth: --checkpoint M.pth [--config C.json] [--readout KEY] --neurons N --seed S --out scan.zip|DIR [--trials 4000,500,100x10] [--noise poisson|gamma|calcium | --calcium] [--oracle 0.55 | --gain G] [--name NAME]' +
   "; cell types on the checkpoint's core: --cell-types K [--type-channels c1,c2,...] [--position-range 0.9]; " +
   "the project's Gabor cells: --population gabor [--cell-types K] (no checkpoint); " +
-  'the same neurons in K scans (own images and noise, meta/neurons/multi_match_id): --matched-scans K';
+  'the same neurons in K scans (own images and noise, meta/neurons/multi_match_id): --matched-scans K; ' +
+  'Gabor images of another size: --image-size HxW (default 36x64)';
 
 /** `--trials train,validation,testImages x repeats`, e.g. 4000,500,100x10. */
 function parseTrials(args: ParsedArgs): TrialCounts {
@@ -138,6 +139,7 @@ export async function run(argv: string[]): Promise<void> {
       'position-range',
       'population',
       'matched-scans',
+      'image-size',
     ],
     ['force', 'calcium'],
   );
@@ -185,6 +187,21 @@ export async function run(argv: string[]): Promise<void> {
   for (const m of matched > 1 ? outputs : [])
     for (const p of [m.out, m.truthDir])
       if (existsSync(p) && !args.has('force')) throw new UsageError(`${p} exists; remove it or pass --force`);
+  // --image-size HxW: the Gabor cells' images (default 36x64, the demo's); a model population takes its core's size
+  let imageShape: [1, number, number] | undefined;
+  if (args.has('image-size')) {
+    const m = /^(\d+)x(\d+)$/.exec(args.get('image-size') ?? '');
+    const [h, w] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+    if (!m || h < 8 || w < 8 || h > 512 || w > 512)
+      throw new UsageError(
+        `--image-size must be HxW with 8 to 512 pixels each, e.g. 18x32, got '${args.get('image-size')}'`,
+      );
+    if (population !== 'gabor')
+      throw new UsageError(
+        "--image-size applies to --population gabor (a model population takes its core's input size)",
+      );
+    imageShape = [1, h, w];
+  }
   if (population === 'gabor') {
     const modelOnly = [
       'checkpoint',
@@ -202,7 +219,11 @@ export async function run(argv: string[]): Promise<void> {
       if (args.has(o)) throw new UsageError(`--${o} does not apply to --population gabor (the project's Gabor cells)`);
     }
     for (const [k, m] of outputs.entries())
-      await simulateGabor(m, { neurons, seed, trials, targetOracle, cellTypes }, matched > 1 ? k : undefined);
+      await simulateGabor(
+        m,
+        { neurons, seed, trials, targetOracle, cellTypes, imageShape },
+        matched > 1 ? k : undefined,
+      );
     return;
   }
   if (matched > 1 && cellTypes !== undefined)
@@ -386,13 +407,18 @@ function matchedOutput(o: Output, k: number, count: number): Output {
  * `--population gabor`: the demo's simulated V1 (simulateV1Scan), optionally as K cell types; `matched` = k: matched
  * scan k of a set (src/sim/matched_scans.ts: the same neurons, its own images and noise, multi_match_id).
  */
-async function simulateGabor(o: Output, c: CommonOptions & { cellTypes?: number }, matched?: number): Promise<void> {
+async function simulateGabor(
+  o: Output,
+  c: CommonOptions & { cellTypes?: number; imageShape?: [1, number, number] },
+  matched?: number,
+): Promise<void> {
   const note = progressNote();
   const raw = simulateV1Scan({
     name: o.name,
     ...(matched !== undefined && { scanSeed: matchedScanSeed(c.seed + 7919, matched) }),
     animalSeed: c.seed,
     nNeurons: c.neurons,
+    ...(c.imageShape && { imageShape: c.imageShape }),
     nTrain: c.trials.train,
     nValidation: c.trials.validation,
     nTest: c.trials.testImages,

@@ -44,6 +44,8 @@ export function ExperimentsView() {
   // the editor starts with the first preset's spec
   const editorText = text || preset?.text || '';
   const checked = useMemo(() => checkSpecText(editorText), [editorText]);
+  // a spec over several scans (e.g. matched scans sharing features) runs in the CLI only
+  const severalScans = (checked.spec?.scans.length ?? 1) > 1;
   const running = run?.status === 'running' || run?.status === 'stopping';
 
   // what the plot shows: the page's run, or the shipped results of the chosen preset
@@ -230,6 +232,8 @@ export function ExperimentsView() {
           {checked.spec.sizes.length} sizes × {checked.spec.seeds.length} seeds
           {checked.spec.partitions ? ` × ${checked.spec.partitions.length} partitions` : ''} = {cellCount(checked.spec)}{' '}
           cells.
+          {severalScans &&
+            ` It lists ${checked.spec.scans.length} scans: this page runs a spec on its one loaded scan, so run it with v1x experiment (its shipped results are plotted above).`}
         </p>
       )}
       <div className="transfer-progress small" data-testid="experiment-progress" aria-live="polite">
@@ -237,7 +241,7 @@ export function ExperimentsView() {
           type="button"
           className="button"
           data-testid="experiment-run"
-          disabled={!model || !scan || !!checked.error || running}
+          disabled={!model || !scan || !!checked.error || severalScans || running}
           onClick={() => {
             if (!text && editorText) setText(editorText);
             setShow('page');
