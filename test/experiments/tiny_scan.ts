@@ -23,36 +23,19 @@ export const TINY_CONFIG: ModelConfig = {
 /** The parsed-config form the runner takes. */
 export const TINY_PARSED = { config: TINY_CONFIG, given: [] as string[], ignored: [] as string[] };
 
+/** The tiers of every tiny scan: 80 train, 24 validation, 6 test images x 4 repeats. */
+const TINY_TRIALS = { imageShape: TINY_IMAGE, nTrain: 80, nValidation: 24, nTest: 6, testRepeats: 4 };
+
 /** A simulated scan `static-tiny-<seed>` (80 train, 24 validation, 6 test images x 4 repeats), through a zip. */
 export async function tinyScan(seed: number, neurons: number): Promise<Scan> {
   const name = `static-tiny-${seed}`;
-  const v = simulateV1Scan({
-    animalSeed: seed,
-    nNeurons: neurons,
-    imageShape: TINY_IMAGE,
-    nTrain: 80,
-    nValidation: 24,
-    nTest: 6,
-    testRepeats: 4,
-    name,
-  });
+  const v = simulateV1Scan({ ...TINY_TRIALS, animalSeed: seed, nNeurons: neurons, name });
   return loadScan(await openZipScan(await writeScanZip(v.scan), `${name}.zip`));
 }
 
 /** K matched scans of one simulated animal (the same neurons, own images and noise), sized as tinyScan, as zips. */
 export async function tinyMatchedZips(seed: number, neurons: number, K: number): Promise<Uint8Array[]> {
-  const sims = simulateMatchedV1Scans(
-    {
-      animalSeed: seed,
-      nNeurons: neurons,
-      imageShape: TINY_IMAGE,
-      nTrain: 80,
-      nValidation: 24,
-      nTest: 6,
-      testRepeats: 4,
-    },
-    K,
-  );
+  const sims = simulateMatchedV1Scans({ ...TINY_TRIALS, animalSeed: seed, nNeurons: neurons }, K);
   const out: Uint8Array[] = [];
   for (const v of sims) out.push(await writeScanZip(v.scan));
   return out;
