@@ -9,44 +9,24 @@
  * (src/train/end_to_end.ts) and writes, under `--out`: model.pth (core + readouts, neuralpredictors keys),
  * config.json (the model config the app loads it with), demo.json (the app's manifest of the demo) and
  * metrics.json (training history, test metrics of every training animal, timings).
- * Stage 3 (transfer): the paper's transfer experiment on the held-out animal at DEMO_TRAINING_SIZES: a new
- * readout on (a) the demo core, frozen, (b) a random core, frozen, and (c) a whole model trained directly on the
- * animal (src/train/end_to_end_transfer.ts); written to transfer_results.json.
+ * The experiments on the held-out animal are not made here: they are specs in public/demo/experiments/ run by
+ * `v1x experiment` (src/experiments/runner.ts, the one implementation the CLI and the page share).
  *
  * Options: --work DIR, --out DIR, --data-only, --force (re-simulate scans that already exist), --seed N,
- * --max-epochs N (core), --direct-budget IMAGES (images per direct cell), --sizes 100,200,..., --no-transfer, and
- * --transfer-only (stage 3 alone, with the model.pth a previous run wrote to --out).
+ * --max-epochs N (core).
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node';
-import {
-  DEMO_CONFIG,
-  DEMO_DIRECT_IMAGE_BUDGET,
-  DEMO_READOUT_SEEDS,
-  DEMO_SEED,
-  DEMO_TRAINING,
-  directMaxEpochs,
-} from '../src/experiments/demo_recipe';
-import {
-  cacheForTransfer,
-  directCell,
-  frozenCoreCell,
-  type TransferCell,
-  type TransferCondition,
-  trainingSubset,
-} from '../src/experiments/transfer';
+import { DEMO_CONFIG, DEMO_SEED, DEMO_TRAINING } from '../src/experiments/demo_recipe';
 import { loadScanFromPath } from '../src/io/scan/node_dir_source';
-import { readCheckpoint } from '../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../src/io/torch_save';
 import type { ZipInput } from '../src/io/zip_archive';
-import { createFastCore } from '../src/kernels/fast_core';
 import type { Encoder } from '../src/model/encoder';
-import { encoderFromStateDict } from '../src/model/from_state_dict';
 import { encoderToStateDict } from '../src/model/to_state_dict';
-import { DEMO_ANIMALS, DEMO_TRAINING_SIZES, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
+import { DEMO_ANIMALS, type DemoAnimal, simulateDemoAnimal } from '../src/sim/demo_animals';
 import { writeScanZip } from '../src/sim/scan_writer';
 import { v1TruthFiles } from '../src/sim/v1_truth';
 import { newEncoder, newReadoutFor } from '../src/train/end_to_end/new_model';
@@ -60,10 +40,6 @@ interface Args {
   force: boolean;
   seed: number;
   maxEpochs: number;
-  directBudget: number;
-  sizes: number[];
-  transfer: boolean;
-  transferOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -74,10 +50,6 @@ function parseArgs(argv: string[]): Args {
     force: false,
     seed: DEMO_SEED,
     maxEpochs: DEMO_TRAINING.schedule.maxEpochs,
-    directBudget: DEMO_DIRECT_IMAGE_BUDGET,
-    sizes: [...DEMO_TRAINING_SIZES],
-    transfer: true,
-    transferOnly: false,
   };
   const int = (k: string, v: string | undefined): number => {
     const n = Number(v);
@@ -92,13 +64,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--force') a.force = true;
     else if (k === '--seed') a.seed = int(k, argv[++i]);
     else if (k === '--max-epochs') a.maxEpochs = int(k, argv[++i]);
-    else if (k === '--direct-budget') a.directBudget = int(k, argv[++i]);
-    else if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map((v) => int(k, v));
-    else if (k === '--no-transfer') a.transfer = false;
-    else if (k === '--transfer-only') a.transferOnly = true;
     else
       throw new Error(
-        `unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N, --direct-budget IMAGES, --sizes A,B,..., --no-transfer, --transfer-only)`,
+        `unknown argument '${k}' (known: --work DIR, --out DIR, --data-only, --force, --seed N, --max-epochs N)`,
       );
   }
   return a;
@@ -253,128 +221,6 @@ async function trainCore(args: Args): Promise<Encoder> {
   return encoder;
 }
 
-/** Stage 3: the transfer experiment on the held-out animal. */
-async function transferExperiment(core: Encoder, args: Args): Promise<void> {
-  const t0 = performance.now();
-  const heldout = DEMO_ANIMALS.find((a) => a.role === 'heldout')!;
-  const scan = await loadScanFromPath(scanPath(heldout, args));
-  log(
-    `stage 3: transfer experiment on ${scan.name} (${scan.nNeurons} neurons) at ${args.sizes.join(', ')} training images`,
-  );
-  const frozen = { ...DEMO_TRAINING, schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 200 } };
-  const subsets = args.sizes.map((n) => trainingSubset(scan, n, args.seed + 1000));
-  const cells: Record<TransferCondition, TransferCell[]> = { transfer: [], random: [], direct: [] };
-  const report = (c: TransferCell): void => {
-    cells[c.condition].push(c);
-    log(
-      `  ${c.condition.padEnd(8)} ${String(c.images).padStart(5)} images: test correlation ${c.test.test_correlation!.toFixed(3)}, ` +
-        `fraction oracle ${c.test.fraction_oracle!.toFixed(3)}, ${c.epochs} epochs, ${c.seconds.toFixed(0)} s`,
-    );
-  };
-  const randomCore = newEncoder(DEMO_CONFIG, [], args.seed + 2000);
-  try {
-    for (const [condition, enc] of [
-      ['transfer', core],
-      ['random', randomCore],
-    ] as const) {
-      const fast = await createFastCore(enc.core);
-      try {
-        const cache = await cacheForTransfer(fast ? fast.run : (x) => enc.coreForward(x), scan);
-        for (const trials of subsets) {
-          for (let k = 0; k < DEMO_READOUT_SEEDS; k++) {
-            report(
-              await frozenCoreCell(cache, scan, trials, {
-                condition,
-                config: DEMO_CONFIG,
-                train: { ...frozen, seed: args.seed + k },
-              }),
-            );
-          }
-        }
-      } finally {
-        fast?.dispose();
-      }
-    }
-  } finally {
-    randomCore.dispose();
-  }
-  for (const trials of subsets) {
-    const train = {
-      ...DEMO_TRAINING,
-      schedule: { ...DEMO_TRAINING.schedule, maxEpochs: directMaxEpochs(trials.length, args.directBudget) },
-    };
-    report(await directCell([scan], [trials], { config: DEMO_CONFIG, seed: args.seed + 3000, train }));
-  }
-  const run = (c: TransferCell) => ({
-    seed: c.seed,
-    test_correlation: c.test.test_correlation,
-    fraction_oracle: c.test.fraction_oracle,
-    feve: c.test.feve,
-    correlation_to_average: c.test.correlation_to_average,
-    oracle: c.test.oracle,
-    best_validation_correlation: c.bestValCorrelation,
-    epochs: c.epochs,
-    stop_reason: c.stopReason,
-    seconds: c.seconds,
-  });
-  // One entry per size. Frozen-core cells: the run (readout start) with the best validation correlation, chosen
-  // without looking at the test tier, plus the means over all runs; direct cells have one run.
-  const keys = ['test_correlation', 'fraction_oracle', 'feve', 'correlation_to_average', 'oracle'] as const;
-  const summary = (cs: TransferCell[]) =>
-    args.sizes.map((images) => {
-      const runs = cs.filter((c) => c.images === images).map(run);
-      const chosen = runs.reduce((a, r) => (r.best_validation_correlation > a.best_validation_correlation ? r : a));
-      const mean = Object.fromEntries(keys.map((k) => [k, runs.reduce((a, r) => a + (r[k] ?? NaN), 0) / runs.length]));
-      return {
-        images,
-        test_correlation: chosen.test_correlation,
-        fraction_oracle: chosen.fraction_oracle,
-        feve: chosen.feve,
-        correlation_to_average: chosen.correlation_to_average,
-        oracle: chosen.oracle,
-        chosen_seed: chosen.seed,
-        mean_over_runs: mean,
-        runs,
-      };
-    });
-  const out = {
-    description:
-      'Transfer experiment on the held-out simulated animal (paper Fig. 5 in miniature), written by `npm run train:demo`: ' +
-      'a new readout on (transfer) the demo core, frozen, (random) a randomly initialized core, frozen, (direct) a core and readout trained on the animal alone; ' +
-      'nested training subsets, early stopping on the full validation tier, metrics on the test tier (means over neurons). ' +
-      `Frozen-core cells train ${DEMO_READOUT_SEEDS} readouts from different random starts and report the one with the best validation correlation ` +
-      '(the cortex position network often stalls from a bad start with few images; mean_over_runs has the plain means); ' +
-      'direct cells are one run each (each trains a whole model; the budget allows one).',
-    animal: scan.name,
-    neurons: scan.nNeurons,
-    sizes: args.sizes,
-    seed: args.seed,
-    backend: tf.getBackend(),
-    frozen_core_training: frozen,
-    direct_training: {
-      ...DEMO_TRAINING,
-      schedule: { ...DEMO_TRAINING.schedule, maxEpochs: 'per size: min(200, max(5, ceil(image_budget / images)))' },
-      image_budget: args.directBudget,
-    },
-    conditions: { transfer: summary(cells.transfer), random: summary(cells.random), direct: summary(cells.direct) },
-    seconds: secondsSince(t0),
-  };
-  writeFileSync(join(args.out, 'transfer_results.json'), JSON.stringify(out, null, 1) + '\n');
-  for (const c of ['transfer', 'random', 'direct'] as const) {
-    log(
-      `  ${c.padEnd(8)} fraction oracle at ${args.sizes.join(' / ')} images: ${out.conditions[c].map((e) => (e.fraction_oracle ?? NaN).toFixed(3)).join(' / ')}`,
-    );
-  }
-  log(`  wrote ${join(args.out, 'transfer_results.json')} (${secondsSince(t0).toFixed(0)} s)`);
-}
-
-/** The demo model a previous run wrote to --out (for --transfer-only). */
-async function loadDemoModel(args: Args): Promise<Encoder> {
-  const path = join(args.out, 'model.pth');
-  log(`stage 2 skipped (--transfer-only): using ${path}`);
-  return encoderFromStateDict(await readCheckpoint(new Uint8Array(readFileSync(path)), path), DEMO_CONFIG, path);
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -383,12 +229,8 @@ async function main(): Promise<void> {
   if (args.dataOnly) return;
   await initNodeBackend('wasm');
   tf.env().set('PROD', true);
-  const core = args.transferOnly ? await loadDemoModel(args) : await trainCore(args);
-  try {
-    if (args.transfer) await transferExperiment(core, args);
-  } finally {
-    core.dispose();
-  }
+  const core = await trainCore(args);
+  core.dispose();
   log(`train:demo done in ${(secondsSince(t0) / 60).toFixed(1)} min`);
 }
 

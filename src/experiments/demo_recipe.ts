@@ -48,21 +48,3 @@ export const DEMO_TRAINING = {
   accumulate: 1,
   schedule: { ...REFERENCE_SCHEDULE, maxEpochs: 12 },
 } satisfies EndToEndOptionsInput & { schedule: typeof REFERENCE_SCHEDULE };
-
-/**
- * The "direct" condition of the transfer experiment trains a whole model per training-set size; its epochs are
- * capped so that no cell passes over more than this many images (100 images: up to 160 epochs, 1600: 10), which
- * keeps the experiment within the budget. Cells that hit the cap say so (stop_reason 'max-epochs').
- */
-export const DEMO_DIRECT_IMAGE_BUDGET = 16000;
-
-export function directMaxEpochs(images: number, budget = DEMO_DIRECT_IMAGE_BUDGET): number {
-  return Math.min(REFERENCE_SCHEDULE.maxEpochs, Math.max(5, Math.ceil(budget / images)));
-}
-
-/**
- * Readout initializations per frozen-core cell of the transfer experiment (cells report the mean). The cortex
- * position network starts from a random map, and with few images where it starts matters: on the demo core with
- * 200 training images, two initializations gave test correlations of 0.07 and 0.46 (same data, same trainer).
- */
-export const DEMO_READOUT_SEEDS = 3;
