@@ -9,6 +9,7 @@ import { LOSS_NAMES, type LossName, OUTPUT_NONLINEARITIES, type OutputNonlineari
 import type { ReadoutKind } from '../../model/readout_types';
 import { configDefaults, type TrainingSettings, trainingPlan } from '../../state/slices/training_slice';
 import { useStore } from '../../state/store';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { FineTuneMemoryNote } from '../components/FineTuneMemoryNote';
 import { TrainingAdvanced } from './TrainingAdvanced';
@@ -170,59 +171,46 @@ export function TrainingView() {
             />
           </label>
         ))}
-        <label hidden={settings.readoutType !== 'gaussian'}>
-          Σ
-          <select
-            value={plan.gaussType}
-            onChange={(e) => setSettings({ gaussType: e.target.value as TrainingSettings['gaussType'] })}
-          >
-            <option value="full">full</option>
-            <option value="uncorrelated">uncorrelated</option>
-            <option value="isotropic">isotropic</option>
-          </select>
-        </label>
-        <label hidden={settings.readoutType !== 'gaussian'}>
-          positions
-          <select
-            data-testid="train-positions"
-            value={settings.positions}
-            onChange={(e) => setSettings({ positions: e.target.value as TrainingSettings['positions'] })}
-          >
-            <option value="auto">automatic</option>
-            <option value="network">from cortical coordinates (position network)</option>
-            <option value="free">free (one per neuron)</option>
-          </select>
-        </label>
-        <label>
-          loss
-          <select
-            data-testid="train-loss"
-            value={settings.loss}
-            onChange={(e) => setSettings({ loss: e.target.value as TrainingSettings['loss'] })}
-          >
-            <option value="auto">automatic</option>
-            {LOSS_NAMES.map((l) => (
-              <option key={l} value={l}>
-                {LOSS_LABELS[l]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          output
-          <select
-            data-testid="train-output"
-            value={settings.output}
-            onChange={(e) => setSettings({ output: e.target.value as TrainingSettings['output'] })}
-          >
-            <option value="auto">automatic</option>
-            {OUTPUT_NONLINEARITIES.map((o) => (
-              <option key={o} value={o}>
-                {OUTPUT_LABELS[o]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceSelect
+          label="Σ"
+          hidden={settings.readoutType !== 'gaussian'}
+          value={plan.gaussType}
+          choices={[
+            ['full', 'full'],
+            ['uncorrelated', 'uncorrelated'],
+            ['isotropic', 'isotropic'],
+          ]}
+          onChange={(gaussType) => setSettings({ gaussType })}
+        />
+        <ChoiceSelect
+          label="positions"
+          testId="train-positions"
+          hidden={settings.readoutType !== 'gaussian'}
+          value={settings.positions}
+          choices={[
+            ['auto', 'automatic'],
+            ['network', 'from cortical coordinates (position network)'],
+            ['free', 'free (one per neuron)'],
+          ]}
+          onChange={(positions) => setSettings({ positions })}
+        />
+        <ChoiceSelect
+          label="loss"
+          testId="train-loss"
+          value={settings.loss}
+          choices={[['auto', 'automatic'] as const, ...LOSS_NAMES.map((l) => [l, LOSS_LABELS[l]] as const)]}
+          onChange={(loss) => setSettings({ loss })}
+        />
+        <ChoiceSelect
+          label="output"
+          testId="train-output"
+          value={settings.output}
+          choices={[
+            ['auto', 'automatic'] as const,
+            ...OUTPUT_NONLINEARITIES.map((o) => [o, OUTPUT_LABELS[o]] as const),
+          ]}
+          onChange={(output) => setSettings({ output })}
+        />
         <label title="BatchNorm in training mode with running-average updates, the core regularizers of neuralpredictors; the exported full model holds the fine-tuned core">
           <span>
             <input
