@@ -12,9 +12,7 @@ import { initNodeBackend } from '../../../src/backend/node';
 import { loadScan, openZipScan } from '../../../src/io/scan';
 import { readCheckpoint } from '../../../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../../../src/io/torch_save';
-import { FusedFactorizedReadout } from '../../../src/kernels/factorized_readout';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../src/model/config';
-import { nchwToNhwc } from '../../../src/model/encoder';
 import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import type { FactorizedL1Form } from '../../../src/model/readout_types';
 import { encoderToStateDict } from '../../../src/model/to_state_dict';
@@ -22,17 +20,11 @@ import { writeScanZip } from '../../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../../src/sim/v1_scan';
 import { fineTuneCoreAndReadout, liveReadout } from '../../../src/train/end_to_end/finetune_core';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../../src/train/end_to_end/new_model';
-import { coreRegularizer, SENSORIUM_CORE_REGULARIZER } from '../../../src/train/end_to_end/regularizers';
 import { type EndToEndScan, endToEndScan } from '../../../src/train/end_to_end/scan_data';
-import {
-  type EndToEndEvent,
-  factorizedBatchGradients,
-  predictTierE2E,
-  trainEndToEnd,
-} from '../../../src/train/end_to_end/trainer';
-import type { Param } from '../../../src/train/readout/readout_params';
+import { type EndToEndEvent, predictTierE2E, trainEndToEnd } from '../../../src/train/end_to_end/trainer';
 import { evalPositions } from '../../../src/train/readout/readout_step';
 import { Rng } from '../../../src/util/rng';
+import { excess, expectFusedMatchesAutograd } from './fused_vs_autograd';
 
 const IMAGE: [1, number, number] = [1, 18, 32];
 const CONFIG: ModelConfig = {
@@ -59,16 +51,6 @@ async function tinyScan(seed: number, nTrain: number) {
   });
   const source = await openZipScan(await writeScanZip(v.scan), `static-tiny-${seed}.zip`);
   return loadScan(source);
-}
-
-/** |a - b| <= 1e-4 max|b| + 1e-3 |b| everywhere; returns the worst ratio (<= 1 passes). */
-function excess(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let maxB = 0;
-  for (let i = 0; i < b.length; i++) maxB = Math.max(maxB, Math.abs(b[i]));
-  let worst = 0;
-  for (let i = 0; i < b.length; i++)
-    worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1e-4 * maxB + 1e-3 * Math.abs(b[i]) + 1e-12));
-  return worst;
 }
 
 describe('end-to-end training with factorized readouts', () => {
@@ -117,67 +99,7 @@ describe('end-to-end training with factorized readouts', () => {
             readout.features.shape,
           ),
         );
-        const coreVars = encoder.core.trainableVariables();
-        const vars = [...coreVars, ...readout.variables()];
-        const params = new Map<tf.Variable, Param>(
-          vars.map((v) => [
-            v,
-            {
-              name: v.name,
-              value: Float32Array.from(v.dataSync() as Float32Array),
-              grad: new Float32Array(v.size),
-            },
-          ]),
-        );
-        const n = 20,
-          N = s.neurons,
-          [C, H, W] = IMAGE;
-        const images = s.train.images.slice(0, n * C * H * W),
-          targets = s.train.responses.slice(0, n * N);
-        const lossScale = 2.5;
-        const before = tf.memory().numTensors;
-        const loss = factorizedBatchGradients({
-          encoder,
-          readout,
-          kernel: new FusedFactorizedReadout(
-            { height: readout.height, width: readout.width, channels: readout.channels },
-            N,
-          ),
-          params,
-          coreVars,
-          images,
-          batch: n,
-          targets,
-          lossScale,
-          logEps: 1e-8,
-          coreRegularizer: SENSORIUM_CORE_REGULARIZER,
-        });
-        expect(tf.memory().numTensors).toBe(before);
-        const { value, grads } = tf.variableGrads(() => {
-          const r = encoder.outputNonlinearity(
-            readout.forward(encoder.core.forward(nchwToNhwc(tf.tensor4d(images, [n, C, H, W])), { training: true })),
-          );
-          const t = tf.tensor2d(targets, [n, N]);
-          const poisson = r.sub(t.mul(r.add(1e-8).log())).sum();
-          return poisson
-            .mul(lossScale)
-            .add(readout.regularizer())
-            .add(coreRegularizer(encoder.core, SENSORIUM_CORE_REGULARIZER)) as tf.Scalar;
-        }, vars);
-        const ref = value.dataSync()[0];
-        expect(Math.abs(loss - ref)).toBeLessThan(1e-4 * Math.abs(ref));
-        const worst: string[] = [];
-        for (const v of vars) {
-          const e = excess(params.get(v)!.grad, grads[v.name].dataSync() as Float32Array);
-          worst.push(`${v.name.replace(/^.*\//, '')} ${e.toFixed(3)}`);
-          expect(e, v.name).toBeLessThanOrEqual(1);
-        }
-        console.log(
-          `fused vs autograd (${label}): loss ${loss.toFixed(3)} vs ${ref.toFixed(3)}; ` +
-            `worst gradient ratios ${worst.join(', ')}`,
-        );
-        value.dispose();
-        tf.dispose(grads);
+        console.log(`fused vs autograd (${label}): ${expectFusedMatchesAutograd(encoder, s, IMAGE)}`);
       } finally {
         encoder.dispose();
       }

@@ -15,19 +15,16 @@ import { loadScan, openZipScan } from '../../../src/io/scan';
 import type { Scan } from '../../../src/io/scan/types';
 import { readCheckpoint } from '../../../src/io/torch_checkpoint';
 import { saveCheckpoint } from '../../../src/io/torch_save';
-import { FusedFactorizedReadout } from '../../../src/kernels/factorized_readout';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../src/model/config';
-import { nchwToNhwc } from '../../../src/model/encoder';
 import { encoderFromStateDict } from '../../../src/model/from_state_dict';
 import { encoderToStateDict } from '../../../src/model/to_state_dict';
 import { simulateMatchedV1Scans } from '../../../src/sim/matched_scans';
 import { writeScanZip } from '../../../src/sim/scan_writer';
 import { encoderWithNewReadouts, initCoreStateDict, newReadoutFor } from '../../../src/train/end_to_end/new_model';
-import { coreRegularizer, SENSORIUM_CORE_REGULARIZER } from '../../../src/train/end_to_end/regularizers';
 import { type EndToEndScan, endToEndScan } from '../../../src/train/end_to_end/scan_data';
-import { factorizedBatchGradients, predictTierE2E, trainEndToEnd } from '../../../src/train/end_to_end/trainer';
-import type { Param } from '../../../src/train/readout/readout_params';
+import { predictTierE2E, trainEndToEnd } from '../../../src/train/end_to_end/trainer';
 import { Rng } from '../../../src/util/rng';
+import { excess, expectFusedMatchesAutograd } from './fused_vs_autograd';
 
 const IMAGE: [1, number, number] = [1, 18, 32];
 const CONFIG: ModelConfig = {
@@ -40,16 +37,6 @@ const CONFIG: ModelConfig = {
   grid_mean_predictor: null,
   gauss_type: 'isotropic',
 };
-
-/** |a - b| <= 1e-4 max|b| + 1e-3 |b| everywhere; returns the worst ratio (<= 1 passes). */
-function excess(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let maxB = 0;
-  for (let i = 0; i < b.length; i++) maxB = Math.max(maxB, Math.abs(b[i]));
-  let worst = 0;
-  for (let i = 0; i < b.length; i++)
-    worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1e-4 * maxB + 1e-3 * Math.abs(b[i]) + 1e-12));
-  return worst;
-}
 
 function assignRandom(v: tf.Variable, rng: Rng, scale: number, offset = 0): void {
   const t = tf.tensor(
@@ -151,62 +138,7 @@ describe('feature sharing across matched scans, end to end', () => {
       assignRandom(readout.spatial, rng, 0.5);
       assignRandom(readout.features, rng, 0.3);
       assignRandom(readout.scales!, rng, 0.3, 1);
-      const coreVars = encoder.core.trainableVariables();
-      const vars = [...coreVars, ...readout.variables()];
-      const params = new Map<tf.Variable, Param>(
-        vars.map((v) => [
-          v,
-          { name: v.name, value: Float32Array.from(v.dataSync() as Float32Array), grad: new Float32Array(v.size) },
-        ]),
-      );
-      const n = 20,
-        N = s.neurons,
-        [C, H, W] = IMAGE;
-      const images = s.train.images.slice(0, n * C * H * W),
-        targets = s.train.responses.slice(0, n * N);
-      const before = tf.memory().numTensors;
-      const kernel = new FusedFactorizedReadout(
-        { height: readout.height, width: readout.width, channels: readout.channels },
-        N,
-      );
-      const loss = factorizedBatchGradients({
-        encoder,
-        readout,
-        kernel,
-        params,
-        coreVars,
-        images,
-        batch: n,
-        targets,
-        lossScale: 2.5,
-        logEps: 1e-8,
-        coreRegularizer: SENSORIUM_CORE_REGULARIZER,
-      });
-      expect(tf.memory().numTensors).toBe(before);
-      const { value, grads } = tf.variableGrads(() => {
-        const r = encoder.outputNonlinearity(
-          readout.forward(encoder.core.forward(nchwToNhwc(tf.tensor4d(images, [n, C, H, W])), { training: true })),
-        );
-        const t = tf.tensor2d(targets, [n, N]);
-        const poisson = r.sub(t.mul(r.add(1e-8).log())).sum();
-        return poisson
-          .mul(2.5)
-          .add(readout.regularizer())
-          .add(coreRegularizer(encoder.core, SENSORIUM_CORE_REGULARIZER)) as tf.Scalar;
-      }, vars);
-      const ref = value.dataSync()[0];
-      expect(Math.abs(loss - ref)).toBeLessThan(1e-4 * Math.abs(ref));
-      const worst: string[] = [];
-      for (const v of vars) {
-        const e = excess(params.get(v)!.grad, grads[v.name].dataSync() as Float32Array);
-        worst.push(`${v.name.replace(/^.*\//, '')} ${e.toFixed(3)}`);
-        expect(e, v.name).toBeLessThanOrEqual(1);
-      }
-      console.log(
-        `shared factorized, fused vs autograd: loss ${loss.toFixed(3)} vs ${ref.toFixed(3)}; ${worst.join(', ')}`,
-      );
-      value.dispose();
-      tf.dispose(grads);
+      console.log(`shared factorized, fused vs autograd: ${expectFusedMatchesAutograd(encoder, s, IMAGE)}`);
     } finally {
       encoder.dispose();
     }
