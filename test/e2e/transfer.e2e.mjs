@@ -63,6 +63,20 @@ export async function experimentsShippedEditorAndSmallRun({ page, shot, log }) {
   }
   await shot('experiments-shipped');
 
+  // 2a. A spec over several scans (the matched-scans sharing preset): its shipped results are plotted, but this page
+  // runs a spec on its one loaded scan, so Run stays off and the note says to use v1x experiment.
+  const sharing = shippedSummaries('sharing');
+  if (sharing) {
+    await page.getByTestId('experiment-preset').selectOption('sharing');
+    await page.getByTestId('experiment-spec-ok').waitFor();
+    assert.match(await page.getByTestId('experiment-spec-ok').textContent(), /lists 2 scans: .*v1x experiment/);
+    assert.equal(await page.getByTestId('experiment-run').isDisabled(), true, 'a spec with several scans cannot run here');
+    const drawn = await summariesDrawn(page);
+    assert.equal(drawn.length, sharing.length, 'the sharing preset: one mark per summary');
+    await shot('experiments-sharing');
+    log(`sharing preset: ${drawn.length} summaries drawn, Run off`);
+  }
+
   // 2. The editor: a spec the runner refuses says why, naming the key, and cannot be run.
   await page.getByTestId('experiment-preset').selectOption('quick');
   const editor = page.getByTestId('experiment-spec');
