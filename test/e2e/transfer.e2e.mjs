@@ -70,7 +70,11 @@ export async function experimentsShippedEditorAndSmallRun({ page, shot, log }) {
     await page.getByTestId('experiment-preset').selectOption('sharing');
     await page.getByTestId('experiment-spec-ok').waitFor();
     assert.match(await page.getByTestId('experiment-spec-ok').textContent(), /lists 2 scans: .*v1x experiment/);
-    assert.equal(await page.getByTestId('experiment-run').isDisabled(), true, 'a spec with several scans cannot run here');
+    assert.equal(
+      await page.getByTestId('experiment-run').isDisabled(),
+      true,
+      'a spec with several scans cannot run here',
+    );
     const drawn = await summariesDrawn(page);
     assert.equal(drawn.length, sharing.length, 'the sharing preset: one mark per summary');
     await shot('experiments-sharing');
