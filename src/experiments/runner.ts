@@ -235,10 +235,11 @@ export function experimentScans(
  * best validation correlations weighted by neurons, the most epochs, and a stop at the cap if any scan's readout
  * stopped there.
  */
-export function poolCells(cells: readonly TransferCell[], neurons: readonly number[]): TransferCell {
+export function poolCells(cells: readonly TransferCell[]): TransferCell {
   if (cells.length === 1) return cells[0];
   const evaluation = poolEvaluations(cells.map((c) => c.evaluation));
-  const total = neurons.reduce((a, n) => a + n, 0);
+  const neurons = cells.map((c) => c.test.neurons);
+  const total = evaluation.summary.neurons;
   const capped = cells.find((c) => c.stopReason === 'max-epochs');
   return {
     ...cells[0],
@@ -394,8 +395,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
   checkInputs(inputs);
   const { spec } = inputs;
   const { scans, coreScan } = experimentScans(spec, inputs.scans);
-  const scanNeurons = scans.map((s) => s.nNeurons);
-  const allNeurons = scanNeurons.reduce((a, n) => a + n, 0);
+  const allNeurons = scans.reduce((a, s) => a + s.nNeurons, 0);
   const emit = opts.onEvent ?? (() => {});
   const stop = opts.shouldStop ?? (() => false);
   const baseConfig = inputs.config.config;
@@ -602,7 +602,7 @@ export async function runExperiment(inputs: ExperimentInputs, opts: RunOptions =
                     own?.dispose();
                   }
                 }
-                cell = poolCells(perScan, scanNeurons);
+                cell = poolCells(perScan);
               }
             } catch (e) {
               if (e instanceof StopRequested) {

@@ -20,7 +20,6 @@ import {
   encoderWithNewReadouts,
   factorizedOptionsOf,
   initCoreStateDict,
-  newEncoder,
   newReadoutFor,
   readoutOptionsFromConfig,
 } from '../train/end_to_end/new_model';
@@ -178,9 +177,14 @@ export async function directCell(
     throw new Error(`a direct cell of ${scans.length} scans with ${trainTrials.length} training sets`);
   const data = scans.map((scan, k) => endToEndScan(scan, { trainTrials: trainTrials[k] }));
   const readouts = data.map((d) => ({ ...newReadoutFor(d), type: o.readout ?? 'gaussian' }));
-  const encoder = o.shareFeatures
-    ? encoderWithNewReadouts(initCoreStateDict(o.config, o.seed), o.config, readouts, o.seed, 'new model', true)
-    : newEncoder(o.config, readouts, o.seed);
+  const encoder = encoderWithNewReadouts(
+    initCoreStateDict(o.config, o.seed),
+    o.config,
+    readouts,
+    o.seed,
+    'new model',
+    o.shareFeatures ?? false,
+  );
   try {
     const result = await trainEndToEnd(encoder, data, { ...o.train, seed: o.seed }, o.onEvent);
     const evals: Evaluation[] = [];

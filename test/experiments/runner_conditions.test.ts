@@ -7,10 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { runExperiment } from '../../src/experiments/runner';
-import { parseExperimentSpec } from '../../src/experiments/spec';
 import type { Scan } from '../../src/io/scan';
-import { initCoreStateDict } from '../../src/train/end_to_end/new_model';
-import { TINY_CONFIG, tinyScan } from './tiny_scan';
+import { tinyInputs, tinyScan } from './tiny_scan';
 
 const SPEC = {
   scan: 'tiny.zip',
@@ -32,12 +30,7 @@ describe('runner conditions', () => {
     scan = await tinyScan(21, 10);
   });
 
-  const inputs = (spec: unknown) => ({
-    spec: parseExperimentSpec(spec),
-    scans: [scan],
-    config: { config: TINY_CONFIG, given: [], ignored: [] },
-    checkpoint: { stateDict: initCoreStateDict(TINY_CONFIG, 9), file: 'core.pth' },
-  });
+  const inputs = (spec: unknown) => tinyInputs(spec, [scan]);
 
   it('runs loaded-free, random and direct-free cells and leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;

@@ -14,10 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/backend/node';
 import { runExperiment } from '../../src/experiments/runner';
-import { parseExperimentSpec } from '../../src/experiments/spec';
 import type { Scan } from '../../src/io/scan';
-import { initCoreStateDict } from '../../src/train/end_to_end/new_model';
-import { TINY_CONFIG, TINY_PARSED, tinyMatchedScans, tinyMatchedZips, tinyScan } from './tiny_scan';
+import { TINY_CONFIG, tinyInputs, tinyMatchedScans, tinyMatchedZips, tinyScan } from './tiny_scan';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -42,12 +40,7 @@ describe('runner: several scans', () => {
     scans = await tinyMatchedScans(41, 8, 2);
   });
 
-  const inputs = (spec: unknown, s: readonly Scan[] = scans) => ({
-    spec: parseExperimentSpec(spec),
-    scans: s,
-    config: TINY_PARSED,
-    checkpoint: { stateDict: initCoreStateDict(TINY_CONFIG, 9), file: 'core.pth' },
-  });
+  const inputs = (spec: unknown, s: readonly Scan[] = scans) => tinyInputs(spec, s);
 
   it('runs direct cells with and without shared features and frozen cells, pooled over both scans', async () => {
     const before = tf.memory().numTensors;

@@ -2,11 +2,13 @@
  * The experiment tests' tiny model and scans (one implementation for runner_*.test.ts and transfer.test.ts): a
  * 2-layer, 4-channel core on 18x32 images, and simulated scans small enough that a cell trains in seconds.
  */
+import { parseExperimentSpec } from '../../src/experiments/spec';
 import { loadScan, openZipScan, type Scan } from '../../src/io/scan';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../src/model/config';
 import { simulateMatchedV1Scans } from '../../src/sim/matched_scans';
 import { writeScanZip } from '../../src/sim/scan_writer';
 import { simulateV1Scan } from '../../src/sim/v1_scan';
+import { initCoreStateDict } from '../../src/train/end_to_end/new_model';
 
 export const TINY_IMAGE: [1, number, number] = [1, 18, 32];
 
@@ -22,6 +24,16 @@ export const TINY_CONFIG: ModelConfig = {
 
 /** The parsed-config form the runner takes. */
 export const TINY_PARSED = { config: TINY_CONFIG, given: [] as string[], ignored: [] as string[] };
+
+/** The runner's inputs for `spec` on `scans`, with an initialized tiny core (seed 9) as the loaded checkpoint. */
+export function tinyInputs(spec: unknown, scans: readonly Scan[]) {
+  return {
+    spec: parseExperimentSpec(spec),
+    scans,
+    config: TINY_PARSED,
+    checkpoint: { stateDict: initCoreStateDict(TINY_CONFIG, 9), file: 'core.pth' },
+  };
+}
 
 /** The tiers of every tiny scan: 80 train, 24 validation, 6 test images x 4 repeats. */
 const TINY_TRIALS = { imageShape: TINY_IMAGE, nTrain: 80, nValidation: 24, nTest: 6, testRepeats: 4 };
