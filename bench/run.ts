@@ -38,9 +38,11 @@ import { readoutFromStateDict } from '../src/train/export';
 import { loadCoreFromFiles } from '../src/train/frozen_core_files';
 import { buildFeatureCache, DEFAULT_CACHE_PRECISION } from '../src/train/readout/feature_cache';
 import { fineTuneReadout } from '../src/train/readout/finetune';
+import { cloneReadout } from '../src/train/readout/readout_params';
 import { evalPositions, predictBatch } from '../src/train/readout/readout_step';
 import { trainReadout } from '../src/train/readout/trainer';
 import { NodeCorePool } from '../src/train/worker/core_pool_node';
+import { ReadoutShards, shardBlockSlots } from '../src/train/worker/readout_shards';
 import { Rng } from '../src/util/rng';
 import { SIM, SOTA } from '../test/fixtures/paths';
 import { runTorchScript, torchReference } from './torch';
@@ -96,33 +98,54 @@ async function main(): Promise<void> {
   const cache = await buildFeatureCache(coreRunner, scan, Int32Array.from([...train, ...val]), {
     precision: DEFAULT_CACHE_PRECISION,
     chunkSize: 32,
+    // blocks sized for the readout workers, as fineTuneReadout makes them
+    blockSlots: pool ? shardBlockSlots(train.length + val.length, pool.threads) : undefined,
   });
   const cacheS = (performance.now() - t0) / 1000;
   const rng = new Rng(1);
   const targets = Float32Array.from({ length: nTrain * N }, () => rng.uniform());
   const valTargets = Float32Array.from({ length: val.length * N }, () => rng.uniform());
-  const t1 = performance.now();
-  const res = await trainReadout(
-    {
-      cache,
-      neurons: N,
-      datasetTrials: scan.nTrials,
-      train: { trials: train, responses: targets },
-      validation: { trials: val, responses: valTargets },
-    },
-    readout,
-    { seed: 1, lr: 0.005, schedule: { maxEpochs: 1 } },
-  );
-  const trainWallS = (performance.now() - t1) / 1000;
-  const epoch = res.history[1];
+  // one epoch in this thread, then the same epoch with the steps on the pool's workers (the cache lent to them,
+  // as fineTuneReadout does); the first-epoch figure takes the faster
+  const oneEpoch = async (workers: ReadoutShards | null) => {
+    const t1 = performance.now();
+    const res = await trainReadout(
+      {
+        cache,
+        neurons: N,
+        datasetTrials: scan.nTrials,
+        train: { trials: train, responses: targets },
+        validation: { trials: val, responses: valTargets },
+        workers,
+      },
+      cloneReadout(readout),
+      { seed: 1, lr: 0.005, schedule: { maxEpochs: 1 } },
+    );
+    return { epoch: res.history[1], wallS: (performance.now() - t1) / 1000 };
+  };
+  const single = await oneEpoch(null);
+  let pooled: Awaited<ReturnType<typeof oneEpoch>> | null = null;
+  if (pool) {
+    const shards = await ReadoutShards.lend(pool, cache);
+    try {
+      pooled = await oneEpoch(shards);
+    } finally {
+      await shards.giveBack();
+    }
+  }
+  const { epoch, wallS: trainWallS } = pooled ?? single;
   const epochS = epoch.epochS;
   const readoutTrain = nTrain / (cacheS + epochS);
   log(
     `  core-output cache of ${cache.slots} train + validation images: ${r1(cacheS)} s (${r1(cache.slots / cacheS)} images/s, ${(cache.bytes / 2 ** 20).toFixed(0)} MiB ${cache.precision})`,
   );
   log(
-    `  readout epoch on the cache: ${r1(epochS)} s (${r1(nTrain / epochS)} training images/s incl. the validation pass over ${val.length} images; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`,
+    `  readout epoch on the cache in this thread: ${r1(single.epoch.epochS)} s (${r1(nTrain / single.epoch.epochS)} training images/s incl. the validation pass over ${val.length} images; steps alone ${r1(single.epoch.imagesPerS)} images/s)`,
   );
+  if (pooled)
+    log(
+      `  readout epoch on the cache on ${pool!.threads} workers (readout_shards.ts): ${r1(epochS)} s (${r1(nTrain / epochS)} training images/s incl. validation; steps alone ${r1(epoch.imagesPerS)} images/s; wall ${r1(trainWallS)} s)`,
+    );
   log(`  => first epoch including the cache: ${r1(readoutTrain)} images/s`);
 
   // 2. inference: core + readout at the means, a stream of batches of 64 (the readout of one batch runs while
@@ -308,6 +331,8 @@ async function main(): Promise<void> {
     forward_ratio: t ? r3(forward / t.forward_img_per_s) : null,
     time_to_converge_s: converge === null ? null : r1(converge),
     readout_epoch_img_per_s_after_cache: r1(nTrain / epochS),
+    readout_epoch_workers: pooled ? pool!.threads : 1,
+    readout_epoch_img_per_s_one_thread: r1(nTrain / single.epoch.epochS),
     core_img_per_s: r1(B / coreS),
     torch_core_img_per_s: t ? r1(t.core_img_per_s) : null,
     // against PyTorch at its best (the faster of its default and channels_last layouts), issue 16

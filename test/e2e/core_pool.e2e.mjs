@@ -2,7 +2,9 @@
  * The core pool in the page: on WASM the training worker starts one Web Worker per logical core
  * (navigator.hardwareConcurrency; 2 in this headless Chromium) to build the core-output cache, and says so beside
  * the progress bar ("on wasm + 2 core workers"), in the backend's description (its tooltip) and in the caching status. A small scan (68 images),
- * one epoch: the run finishes with a real test correlation, so the workers' outputs reached the readout.
+ * one epoch: the run finishes with a real test correlation, so the workers' outputs reached the readout. The
+ * readout's steps, validation and test predictions then run on the same workers (readout_shards.ts), said with the
+ * readout engine.
  */
 import assert from 'node:assert/strict';
 import { loadModelAndScan, simScan } from './sim_scans.mjs';
@@ -27,6 +29,10 @@ export async function cacheOnEveryCore({ openPage, shot, fixtures, log }) {
       await page.getByTestId('train-progress').textContent(),
       new RegExp(`on wasm \\+ ${expected} core workers`),
     );
+    // the readout's steps ran on the same workers (the cache lent to them), and the page says so
+    const engine = await page.getByTestId('readout-engine').textContent();
+    log(`readout engine: ${engine}`);
+    assert.match(engine, new RegExp(`readout steps on ${expected} workers`));
   } else assert.match(reason, /core cache in the training worker/);
   await shot('done', page);
 }

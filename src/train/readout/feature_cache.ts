@@ -17,6 +17,7 @@ import { normalizedImages } from '../../io/scan/normalize';
 import type { Scan } from '../../io/scan/types';
 import type { CoreRunner, HostCoreRunner } from '../../kernels/core_runner';
 import type { MapGeometry } from '../../kernels/fused_readout';
+import { decodeHalfSimd } from '../../kernels/wasm/half_decode';
 
 export type CachePrecision = 'float32' | 'float16' | 'bfloat16';
 
@@ -129,15 +130,64 @@ export class FeatureCache {
     const slot = this.slotOfTrial[trial];
     if (!(slot >= 0)) throw new Error(`trial ${trial} is not in the feature cache`);
     if (this.hostless) throw new Error('the feature cache is kept on the GPU only (WebGPU readout): no host copy');
-    const block = this.blocks[Math.floor(slot / this.blockSlots)];
-    const off = (slot % this.blockSlots) * this.mapSize;
-    if (block instanceof Float32Array) return block.subarray(off, off + this.mapSize);
-    if (!scratch || scratch.length < this.mapSize)
-      throw new Error(`a ${this.precision} cache needs a scratch buffer of one map`);
-    if (this.precision === 'bfloat16') fromBfloat16(block.subarray(off, off + this.mapSize), scratch);
-    else fromFloat16(block.subarray(off, off + this.mapSize), scratch);
-    return scratch;
+    if (this.lent) throw new Error(`the feature cache is ${this.lent}`);
+    return slotMap(this.blocks, this.blockSlots, this.mapSize, this.precision, slot, scratch);
   }
+
+  /** Why the host copy is away ('lent to the readout workers', 'lost with a failed worker'), or null. */
+  private lent: string | null = null;
+
+  /**
+   * Hands the storage blocks over (to be transferred to the readout workers, readout_shards.ts): the cache keeps
+   * its slots and geometry but reads no map until `takeBack` returns them. One holder at a time.
+   */
+  lendBlocks(): Array<Float32Array | Uint16Array> {
+    if (this.hostless) throw new Error('the feature cache has no host copy to lend');
+    if (this.lent) throw new Error(`the feature cache is ${this.lent}`);
+    this.lent = 'lent to the readout workers';
+    const out = this.blocks.slice();
+    this.blocks.length = 0;
+    return out;
+  }
+
+  /** The lent blocks back, in their order; `lost` instead says why they cannot come back (map then says so). */
+  takeBack(blocks: Array<Float32Array | Uint16Array> | null, lost = 'lost with a failed readout worker'): void {
+    if (!blocks) {
+      this.lent = lost;
+      return;
+    }
+    blocks.forEach((b, i) => {
+      const n = Math.min(this.blockSlots, this.slots - i * this.blockSlots) * this.mapSize;
+      if (b.length !== n) throw new Error(`returned cache block ${i} holds ${b.length} values, not ${n}`);
+    });
+    if (blocks.length !== Math.ceil(this.slots / this.blockSlots))
+      throw new Error(`${blocks.length} cache blocks returned, ${Math.ceil(this.slots / this.blockSlots)} lent`);
+    this.blocks.length = 0;
+    this.blocks.push(...blocks);
+    this.lent = null;
+  }
+}
+
+/**
+ * The map of `slot` in block storage as float32 (FeatureCache.map, and a readout worker's share of the blocks): a
+ * view for float32 blocks, else decoded into `scratch`.
+ */
+export function slotMap(
+  blocks: ReadonlyArray<Float32Array | Uint16Array | undefined>,
+  blockSlots: number,
+  mapSize: number,
+  precision: CachePrecision,
+  slot: number,
+  scratch?: Float32Array,
+): Float32Array {
+  const block = blocks[Math.floor(slot / blockSlots)];
+  if (!block) throw new Error(`cache slot ${slot} is not held here`);
+  const off = (slot % blockSlots) * mapSize;
+  if (block instanceof Float32Array) return block.subarray(off, off + mapSize);
+  if (!scratch || scratch.length < mapSize) throw new Error(`a ${precision} cache needs a scratch buffer of one map`);
+  if (precision === 'bfloat16') fromBfloat16(block.subarray(off, off + mapSize), scratch);
+  else fromFloat16(block.subarray(off, off + mapSize), scratch);
+  return scratch;
 }
 
 /** float32 -> bfloat16 bits, round to nearest even (NaN stays NaN). */
@@ -189,8 +239,14 @@ export function toFloat16(src: Float32Array, dst: Uint16Array): void {
 
 let halfTable: Float32Array | null = null;
 
-/** IEEE half bits -> float32 through a 64K-entry table (one load per value). */
+/** IEEE half bits -> float32: WebAssembly SIMD where there is, else through a 64K-entry table (one load per value). */
 export function fromFloat16(src: Uint16Array, dst: Float32Array): void {
+  if (src.length >= 64 && decodeHalfSimd(src, dst)) return;
+  fromFloat16Table(src, dst);
+}
+
+/** The table decoder (the reference the SIMD one is tested against; short arrays use it too). */
+export function fromFloat16Table(src: Uint16Array, dst: Float32Array): void {
   if (!halfTable) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) {

@@ -14,6 +14,8 @@ import type { LossName, OutputNonlinearity } from '../../model/output_loss';
 import type { ReadoutKind, TrainableReadout } from '../../model/readout_types';
 import { TrainingControl } from '../optim/control';
 import { chooseLoss, type LossChoice } from '../optim/losses';
+import { CorePool } from '../worker/core_pool';
+import { ReadoutShards, shardBlockSlots } from '../worker/readout_shards';
 import {
   buildFeatureCache,
   type CachePrecision,
@@ -31,6 +33,7 @@ import {
   type ReadoutInitOptions,
 } from './readout_init';
 import { StepWorkspace } from './readout_step';
+import type { ReadoutWorkers } from './readout_workers';
 import { predictTier, type TrainEvent, type TrainOptionsInput, type TrainResult, trainReadout } from './trainer';
 
 export interface FineTuneSetup {
@@ -69,6 +72,13 @@ export interface FineTuneSetup {
   workspace?: StepWorkspace;
   /** Called once the readout exists, before training (live views keep a reference; it changes in place). */
   onReadout?: (r: TrainableReadout) => void;
+  /**
+   * With a core pool of several workers: false keeps the readout's steps in this thread; default true moves the
+   * cache to the workers and trains and evaluates there (readout_workers.ts), unless a WebGPU engine trains.
+   */
+  readoutOnWorkers?: boolean;
+  /** Called when the readout's steps run on the pool's workers (what to say on the page). */
+  onReadoutWorkers?: (description: string) => void;
 }
 
 export interface TestResult {
@@ -141,9 +151,15 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
   all.set(plan.train, 0);
   all.set(plan.validation, plan.train.length);
   all.set(plan.test, plan.train.length + plan.validation.length);
+  const pool =
+    s.core instanceof CorePool && s.core.threads > 1 && !s.workspace?.engine && s.readoutOnWorkers !== false
+      ? s.core
+      : null;
   const cache = await buildFeatureCache(s.core, scan, all, {
     precision,
     chunkSize: s.cacheChunk,
+    // blocks are what the workers get: enough of them that each worker's share of a batch is close to even
+    blockSlots: pool ? shardBlockSlots(plan.images, pool.threads) : undefined,
     maxBytes: s.maxCacheBytes,
     signal: {
       get aborted() {
@@ -188,25 +204,35 @@ export async function fineTuneReadout(s: FineTuneSetup): Promise<FineTuneOutcome
 
   const t1 = performance.now();
   const ws = s.workspace ?? new StepWorkspace();
-  const result = await trainReadout(
-    {
-      cache,
-      neurons: N,
-      datasetTrials: scan.nTrials,
-      train: { trials: plan.train, responses: trainResponses },
-      validation: { trials: plan.validation, responses: valResponses },
-    },
-    readout,
-    { ...s.train, seed, loss: lossChoice.loss },
-    s.onEvent,
-    control,
-    ws,
-  );
-  const trainS = (performance.now() - t1) / 1000;
-
-  const t2 = performance.now();
+  const workers = pool ? await ReadoutShards.lend(pool, cache) : null;
+  let result: TrainResult;
   let test: TestResult | null = null;
-  if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test, ws);
+  let trainS: number;
+  let t2: number;
+  try {
+    if (workers) s.onReadoutWorkers?.(workers.description);
+    result = await trainReadout(
+      {
+        cache,
+        neurons: N,
+        datasetTrials: scan.nTrials,
+        train: { trials: plan.train, responses: trainResponses },
+        validation: { trials: plan.validation, responses: valResponses },
+        workers,
+      },
+      readout,
+      { ...s.train, seed, loss: lossChoice.loss },
+      s.onEvent,
+      control,
+      ws,
+    );
+    trainS = (performance.now() - t1) / 1000;
+    t2 = performance.now();
+    if (plan.test.length > 0) test = await evaluateTier(readout, cache, scan, plan.test, ws, workers);
+  } finally {
+    // the cache whole again in this thread (the outcome hands it on)
+    await workers?.giveBack();
+  }
   return {
     readout: result.readout,
     result,
@@ -237,8 +263,12 @@ export async function evaluateTier(
   scan: Scan,
   trials: Int32Array,
   workspace?: StepWorkspace,
+  /** Workers holding the cache (readout_workers.ts): the predictions are made there. */
+  workers?: ReadoutWorkers | null,
 ): Promise<TestResult> {
-  const predictions = await predictTier(readout, cache, trials, 64, [], undefined, workspace);
+  const predictions = workers
+    ? await workers.predict(readout, trials)
+    : await predictTier(readout, cache, trials, 64, [], undefined, workspace);
   const responses = normalizedResponses(scan, trials);
   const imageIds = Array.from(trials, (t) => scan.frameImageId[t]);
   const evaluation = evaluate({ predictions, responses, neurons: readout.neurons, imageIds });

@@ -44,6 +44,11 @@ export class StepWorkspace {
   inside = new Uint8Array(0);
   gradPositions = new Float32Array(0);
   eps = new Float32Array(0);
+  /**
+   * When the steps ran on workers (readout_workers.ts): the first images' draws of the last batch, from which
+   * readoutSnapshot computes the sampled positions only when a live view asks for them.
+   */
+  deferredNoise: Float32Array | null = null;
   /** Another device's kernels for the steps and predictions (webgpu_engine.ts), or null for WebAssembly. */
   engine: ReadoutStepEngine | null = null;
   private factorized: FusedFactorizedReadout | null = null;
@@ -226,7 +231,7 @@ function* gaussianLossAndGrads(
   let means: ArrayLike<number>;
   let tape: ReturnType<typeof positionNetForward> | null = null;
   if (r.mu) {
-    for (let i = 0; i < r.mu.length; i++) r.mu[i] = Math.min(1, Math.max(-1, r.mu[i]));
+    clampFreeMeans(r);
     means = r.mu;
   } else {
     tape = positionNetForward(r.positionNet!, r.sourceGrid!, N);
@@ -286,6 +291,16 @@ function* gaussianLossAndGrads(
   return { loss: s.lossScale * poisson + gamma * l1, poisson, l1 };
 }
 
+/**
+ * Clamps free Gaussian means to [-1, 1] in place, as neuralpredictors' sample_grid does before every step (the
+ * optimizer then updates the clamped values). Workers that take a step on a copy of the readout (readout_workers.ts)
+ * leave the trainer's own copy to be clamped with this.
+ */
+export function clampFreeMeans(r: TrainableGaussianReadout): void {
+  if (!r.mu) return;
+  for (let i = 0; i < r.mu.length; i++) r.mu[i] = Math.min(1, Math.max(-1, r.mu[i]));
+}
+
 /** The factorized kernel computes Poisson on elu + 1 only. */
 function checkFactorizedLoss(loss: LossName | undefined, output: OutputNonlinearity | undefined): void {
   if ((loss ?? 'poisson') !== 'poisson' || (output ?? 'elu') !== 'elu') {
@@ -315,7 +330,17 @@ export function evalPositions(r: TrainableReadout): Float32Array {
 export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, images = 8): ReadoutSnapshot {
   const N = r.neurons;
   if (r.kind === 'factorized') return factorizedSnapshot(r);
-  const S = Math.min(images, Math.floor(workspace.positions.length / (2 * N)));
+  const deferred = workspace.deferredNoise;
+  let held = Math.floor(workspace.positions.length / (2 * N));
+  if (deferred) {
+    workspace.deferredNoise = null;
+    const B = deferred.length / (2 * N);
+    workspace.ensure(B, N);
+    const means = r.mu ?? positionNetForward(r.positionNet!, r.sourceGrid!, N).output;
+    samplePositions(r.gaussType, means, r.sigma, deferred, N, workspace.positions, workspace.inside);
+    held = B;
+  }
+  const S = Math.min(images, held);
   return {
     kind: 'gaussian',
     positions: evalPositions(r),

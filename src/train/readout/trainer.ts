@@ -31,7 +31,16 @@ import { DEFAULT_GAMMA_READOUT, meanCorrelation, poissonEps, referenceLossScale 
 import { REFERENCE_SCHEDULE, type ScheduleOptions } from '../optim/schedule';
 import type { FeatureCache } from './feature_cache';
 import { checkReadout, cloneReadout, copyReadoutInto, readoutParams } from './readout_params';
-import { evalPositions, predictBatch, readoutLossAndGrads, readoutLossAndGradsOn, StepWorkspace } from './readout_step';
+import {
+  clampFreeMeans,
+  evalPositions,
+  predictBatch,
+  readoutLossAndGrads,
+  readoutLossAndGradsOn,
+  type StepResult,
+  StepWorkspace,
+} from './readout_step';
+import type { ReadoutWorkers } from './readout_workers';
 
 /** One tier's trials (scan positions, all in the cache) and their normalized responses (trials x neurons). */
 export interface TierData {
@@ -46,6 +55,11 @@ export interface TrainData {
   validation: TierData;
   /** Trials in the whole dataset behind the train loader (all tiers): the reference loss scale uses it. */
   datasetTrials: number;
+  /**
+   * Workers that hold the cache's blocks and take the steps and validation predictions (readout_workers.ts);
+   * absent: this thread. Not used when the workspace has a WebGPU engine.
+   */
+  workers?: ReadoutWorkers | null;
 }
 
 export interface TrainOptions {
@@ -149,11 +163,29 @@ export async function trainReadout(
   const nTrain = data.train.trials.length;
   const batches = Math.ceil(nTrain / B);
   const scratch = cache.precision === 'float32' ? [] : Array.from({ length: B }, () => new Float32Array(cache.mapSize));
-  const targets = new Float32Array(B * N);
-  const eps = new Float32Array(B * N * 2);
   // the step's kernels on another device (WebGPU: Poisson on elu + 1 only), else the WebAssembly kernels here
   if (ws.engine && (o.loss !== 'poisson' || (readout.output ?? 'elu') !== 'elu')) ws.engine = null;
   const engine = ws.engine;
+  const workers = engine ? null : (data.workers ?? null);
+  // a batch's trials, targets and position draws; with workers two, so that the next batch is drawn while the
+  // workers compute this one (the draws stay in the same order: the same numbers as one thread)
+  const newBatch = (): BatchBuffers => ({
+    n: 0,
+    trials: new Int32Array(B),
+    targets: new Float32Array(B * N),
+    eps: new Float32Array(B * N * 2),
+  });
+  const buffers = workers ? [newBatch(), newBatch()] : [newBatch()];
+  const fill = (b: BatchBuffers, order: Int32Array | number[], bi: number): void => {
+    const start = bi * B;
+    b.n = Math.min(B, nTrain - start);
+    for (let i = 0; i < b.n; i++) {
+      const k = order[start + i];
+      b.trials[i] = data.train.trials[k];
+      b.targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
+    }
+    if (readout.kind === 'gaussian') noise.fill(b.eps.subarray(0, b.n * N * 2));
+  };
 
   const runEpoch = async (ctx: EpochContext): Promise<EpochOutcome> => {
     const { epoch, lr } = ctx;
@@ -161,38 +193,61 @@ export async function trainReadout(
     const order = shuffleRng.permutation(nTrain);
     let lossSum = 0;
     let stepS = 0;
+    fill(buffers[0], order, 0);
     for (let bi = 0; bi < batches; bi++) {
-      const start = bi * B,
-        n = Math.min(B, nTrain - start);
       const ts = performance.now();
-      const maps: Float32Array[] = new Array(n);
-      // an engine that holds the cache on its device reads the maps by slot (no decoding, no upload)
-      const slots = engine?.holdsCache ? new Uint32Array(n) : null;
-      for (let i = 0; i < n; i++) {
-        const k = order[start + i];
-        if (slots) {
-          slots[i] = cache.slotOfTrial[data.train.trials[k]];
-          maps[i] = NO_MAP;
-        } else maps[i] = cache.map(data.train.trials[k], scratch[i]);
-        targets.set(data.train.responses.subarray(k * N, (k + 1) * N), i * N);
+      const b = buffers[bi % buffers.length];
+      const n = b.n;
+      const targets = b.targets.subarray(0, n * N);
+      const batchEps = b.eps.subarray(0, n * N * 2);
+      const lossScale = o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1;
+      let step: StepResult;
+      if (workers) {
+        // the workers step copies of the readout: clamp this one's free means as the step would (same values)
+        if (readout.kind === 'gaussian') clampFreeMeans(readout);
+        const pending = workers.step({
+          readout,
+          params,
+          trials: b.trials.subarray(0, n),
+          targets,
+          noise: readout.kind === 'gaussian' ? batchEps : null,
+          lossScale,
+          gammaReadout: o.gammaReadout,
+          logEps: o.logEps,
+          loss: o.loss,
+        });
+        // step() has sent its messages: draw the next batch meanwhile
+        if (bi + 1 < batches) fill(buffers[(bi + 1) % buffers.length], order, bi + 1);
+        step = await pending;
+        // the live views' sampled positions, computed from these draws only if a snapshot is taken
+        if (readout.kind === 'gaussian') ws.deferredNoise = batchEps.slice(0, Math.min(n, 8) * N * 2);
+      } else {
+        const maps: Float32Array[] = new Array(n);
+        // an engine that holds the cache on its device reads the maps by slot (no decoding, no upload)
+        const slots = engine?.holdsCache ? new Uint32Array(n) : null;
+        for (let i = 0; i < n; i++) {
+          if (slots) {
+            slots[i] = cache.slotOfTrial[b.trials[i]];
+            maps[i] = NO_MAP;
+          } else maps[i] = cache.map(b.trials[i], scratch[i]);
+        }
+        if (engine) engine.slots = slots;
+        const input = {
+          readout,
+          params,
+          geometry,
+          maps,
+          targets,
+          noise: batchEps,
+          lossScale,
+          gammaReadout: o.gammaReadout,
+          logEps: o.logEps,
+          loss: o.loss,
+          workspace: ws,
+        };
+        step = engine ? await readoutLossAndGradsOn(engine, input) : readoutLossAndGrads(input);
+        if (bi + 1 < batches) fill(buffers[0], order, bi + 1);
       }
-      const batchEps = eps.subarray(0, n * N * 2);
-      if (readout.kind === 'gaussian') noise.fill(batchEps);
-      if (engine) engine.slots = slots;
-      const input = {
-        readout,
-        params,
-        geometry,
-        maps,
-        targets: targets.subarray(0, n * N),
-        noise: batchEps,
-        lossScale: o.scaleLoss ? referenceLossScale(data.datasetTrials, n) : 1,
-        gammaReadout: o.gammaReadout,
-        logEps: o.logEps,
-        loss: o.loss,
-        workspace: ws,
-      };
-      const step = engine ? await readoutLossAndGradsOn(engine, input) : readoutLossAndGrads(input);
       if (!Number.isFinite(step.loss)) return { kind: 'stop', reason: 'non-finite-loss' };
       if (engine) await engine.adamUpdate(params, adam);
       else adam.update();
@@ -221,13 +276,23 @@ export async function trainReadout(
     onEvent,
     runEpoch,
     validate: async () => {
-      const pred = await predictTier(readout, cache, data.validation.trials, B, scratch, control, ws);
+      const pred = workers
+        ? await workers.predict(readout, data.validation.trials)
+        : await predictTier(readout, cache, data.validation.trials, B, scratch, control, ws);
       return { objective: meanCorrelation(pred, data.validation.responses, N), extra: {} };
     },
     snapshot: () => cloneReadout(readout),
     restore: (best) => copyReadoutInto(readout, best),
   });
   return { readout, ...run, options: o };
+}
+
+/** One batch's inputs: `n` images' trials, targets (n, N) and position draws (n, N, 2), in buffers sized for B. */
+interface BatchBuffers {
+  n: number;
+  trials: Int32Array;
+  targets: Float32Array;
+  eps: Float32Array;
 }
 
 /** A batch image's map when the engine reads it from its own copy of the cache (by slot). */

@@ -9,6 +9,7 @@
  * Messages (core_pool_worker.ts is the other side):
  *   -> { type: 'init', checkpoint: Uint8Array, name, config: unknown | null }  <- { type: 'ready', outputShape, description }
  *   -> { type: 'run', id, images: Float32Array (n, C, H, W), n }               <- { type: 'done', id, out } (n, H', W', C')
+ *   -> any other request with an id (request(): the readout's shards, readout_shards.ts) <- its reply with that id
  *   errors <- { type: 'error', id?, message }
  */
 import type { HostCoreRunner } from '../../kernels/core_runner';
@@ -31,17 +32,20 @@ export interface CorePoolInit {
   inputShape: [number, number, number];
 }
 
-interface Reply {
-  type: 'ready' | 'done' | 'error';
+/** A worker's answer; `request` callers read their own fields from it. */
+export interface Reply {
+  type: string;
   id?: number;
   out?: Float32Array;
   outputShape?: [number, number, number];
   description?: string;
   message?: string;
+  /** A request's own reply fields. */
+  [field: string]: unknown;
 }
 
 interface Pending {
-  resolve(out: Float32Array): void;
+  resolve(reply: Reply): void;
   reject(e: Error): void;
 }
 
@@ -88,7 +92,10 @@ export class CorePool implements HostCoreRunner {
               if (!started) {
                 started = true;
                 reject(e);
-              } else pool?.failAll(e);
+              } else if (pool) {
+                pool.closedBy ??= e;
+                pool.failAll(e);
+              }
             });
           }),
         );
@@ -120,8 +127,8 @@ export class CorePool implements HostCoreRunner {
     const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
     if (!p) return;
     this.pending.delete(m.id!);
-    if (m.type === 'done') p.resolve(m.out!);
-    else p.reject(new Error(`core worker: ${m.message}`));
+    if (m.type === 'error') p.reject(new Error(`core worker: ${m.message}`));
+    else p.resolve(m);
   }
 
   private failAll(e: Error): void {
@@ -133,11 +140,20 @@ export class CorePool implements HostCoreRunner {
   runHost(images: Float32Array, n: number): Promise<Float32Array> {
     let k = 0;
     for (let i = 1; i < this.busy.length; i++) if (this.busy[i] < this.busy[k]) k = i;
+    return this.request(k, { type: 'run', images, n }).then((r) => r.out!);
+  }
+
+  /**
+   * Sends worker `k` a message (given an id here) and resolves with its reply, or rejects with its error;
+   * `transfer` moves buffers instead of copying them.
+   */
+  request(k: number, message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     this.busy[k]++;
-    return new Promise<Float32Array>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[k].postMessage({ type: 'run', id, images, n });
+      this.workers[k].postMessage({ ...message, id }, transfer);
     }).finally(() => {
       this.busy[k]--;
     });
@@ -166,8 +182,12 @@ export class CorePool implements HostCoreRunner {
     return out;
   }
 
+  /** Why requests are refused: the pool was closed, or a worker failed (a pool short of a worker is unusable). */
+  private closedBy: Error | null = null;
+
   async close(): Promise<void> {
-    this.failAll(new Error('the core pool was closed'));
+    this.closedBy ??= new Error('the core pool was closed');
+    this.failAll(this.closedBy);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

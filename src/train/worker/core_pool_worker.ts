@@ -1,6 +1,7 @@
 /**
  * One worker of a CorePool (core_pool.ts), whatever runs it: a tfjs-wasm instance running the frozen core's fast
- * forward (frozen_core.ts) on the image chunks it is sent. The entries core_pool_worker_node.ts (worker_threads)
+ * forward (frozen_core.ts) on the image chunks it is sent, and then, with the cache blocks it is lent, its share of
+ * the readout's steps and predictions (readout_shard_worker.ts). The entries core_pool_worker_node.ts (worker_threads)
  * and core_pool_worker_browser.ts (Web Worker) give it their message port and their way of starting tfjs-wasm.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -8,6 +9,7 @@ import { readCheckpoint } from '../../io/torch_checkpoint';
 import type { CoreRunner } from '../../kernels/core_runner';
 import { parsedConfigOrDefault } from '../../model/config';
 import { openFrozenCore } from '../frozen_core';
+import { ReadoutShardServer, type ShardRequest } from './readout_shard_worker';
 
 /** This side of the worker's channel. */
 export interface ParentPort {
@@ -15,8 +17,8 @@ export interface ParentPort {
   onMessage(handler: (message: unknown) => void): void;
 }
 
-interface Request {
-  type: 'init' | 'run';
+interface Request extends ShardRequest {
+  type: string;
   id?: number;
   checkpoint?: Uint8Array;
   name?: string;
@@ -29,6 +31,7 @@ interface Request {
 export function serveCoreWorker(port: ParentPort, startWasm: () => Promise<void>): void {
   let run: CoreRunner | null = null;
   let inputShape: [number, number, number] = [1, 1, 1];
+  const shard = new ReadoutShardServer();
 
   async function handle(m: Request): Promise<void> {
     if (m.type === 'init') {
@@ -55,7 +58,11 @@ export function serveCoreWorker(port: ParentPort, startWasm: () => Promise<void>
       // tfjs-wasm reads into a fresh buffer: transfer it as it is (a copy only if it were a view into more)
       const out = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength ? values : values.slice();
       port.postMessage({ type: 'done', id: m.id, out }, [out.buffer as ArrayBuffer]);
+      return;
     }
+    const answer = shard.handle(m);
+    if (!answer) throw new Error(`core worker: unknown request '${m.type}'`);
+    port.postMessage({ ...answer.reply, id: m.id }, answer.transfer);
   }
 
   port.onMessage((raw) => {

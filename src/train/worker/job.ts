@@ -272,6 +272,13 @@ async function runFrozenCore(
         }
       },
       onCacheProgress: (p) => post({ type: 'cache-progress', ...p, precision }),
+      onReadoutWorkers: (d) =>
+        post({
+          type: 'status',
+          phase: 'training',
+          message: `training the readout: ${d}`,
+          readoutEngine: { engine: 'wasm', reason: `${readoutEngine.choice.reason}; ${d}` },
+        }),
       onEvent: (e) => {
         if (!training) {
           training = true;
