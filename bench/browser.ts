@@ -14,7 +14,9 @@
  * itself is measured unchanged. Prints progress on stderr and one JSON line on stdout.
  *
  * Usage: node --import tsx bench/browser.ts [--dist DIR] [--no-torch] [--no-trainer] [--no-webgpu] [--max-epochs N]
- * Without --dist the app is built into a temporary folder first.
+ *        [--in-thread-too]
+ * Without --dist the app is built into a temporary folder first. --in-thread-too repeats the WASM run with the
+ * readout's steps in the training worker (?readoutWorkers=0) and prints both, and their ratio.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -189,6 +191,8 @@ async function fineTune(
   neurons: string,
   trainImages: number,
   maxEpochs: number | null,
+  /** More of the page's address query (e.g. readoutWorkers=0). */
+  query = '',
 ): Promise<RunResult> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(recordWorkerMessages);
@@ -196,7 +200,7 @@ async function fineTune(
   page.setDefaultTimeout(3_600_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${baseUrl}/index.html?backend=${backend}&demo=off`);
+  await page.goto(`${baseUrl}/index.html?backend=${backend}&demo=off${query ? `&${query}` : ''}`);
   await loadModelAndScan(page, FIXTURES, scanZip, neurons);
   if (maxEpochs !== null) await page.getByLabel('max epochs').fill(String(maxEpochs));
   const heaps = sampleHeaps(page);
@@ -271,9 +275,27 @@ async function main(): Promise<void> {
       nTrain,
       maxEpochs ? Number(maxEpochs) : null,
     );
-    await wasmBrowser.close();
     log(`  ${JSON.stringify(wasm)}`);
     out.wasm = wasm;
+    if (argv.includes('--in-thread-too')) {
+      // the same run with the readout's steps in the training worker (?readoutWorkers=0): what the pool gains
+      log('WASM again, the readout steps in the training worker (?readoutWorkers=0) ...');
+      const single = await fineTune(
+        wasmBrowser,
+        server.url,
+        'wasm',
+        zip,
+        scan.nNeurons.toLocaleString('en-US'),
+        nTrain,
+        maxEpochs ? Number(maxEpochs) : null,
+        'readoutWorkers=0',
+      );
+      log(`  ${JSON.stringify(single)}`);
+      out.wasm_readout_in_training_worker = single;
+      out.epoch_ratio_workers_vs_training_worker = r3(wasm.epoch_img_per_s / single.epoch_img_per_s);
+      out.converge_ratio_workers_vs_training_worker = r3(wasm.time_to_converge_s / single.time_to_converge_s);
+    }
+    await wasmBrowser.close();
     if (!argv.includes('--no-webgpu')) {
       const small = simScan(FIXTURES, 'micro-scan', '48,16,4x2');
       const smallScan = await loadScanFromPath(small);

@@ -207,6 +207,11 @@ export function readoutEngineFor(
 }
 
 /** Reads `?readoutEngine=webgpu|wasm` from a query string; null when absent or not an engine name. */
+/** ?readoutWorkers=0 keeps the readout's steps in the training worker (for comparisons); anything else: default. */
+export function readoutWorkersFromQuery(search: string): boolean {
+  return new URLSearchParams(search).get('readoutWorkers') !== '0';
+}
+
 export function readoutEngineFromQuery(search: string): ReadoutEngineName | null {
   const v = new URLSearchParams(search).get('readoutEngine');
   return v === 'webgpu' || v === 'wasm' ? v : null;

@@ -4,7 +4,12 @@
  * readout snapshots and results it reports. The page stays responsive because all tensor work happens in the worker.
  */
 import type { StateCreator } from 'zustand';
-import { type BrowserBackend, type ReadoutEngineChoice, readoutEngineFromQuery } from '../../backend/select';
+import {
+  type BrowserBackend,
+  type ReadoutEngineChoice,
+  readoutEngineFromQuery,
+  readoutWorkersFromQuery,
+} from '../../backend/select';
 import { tierIndices } from '../../io/scan/tiers';
 import type { Scan } from '../../io/scan/types';
 import { excludedGroups, type ModelConfig, parsedConfigOrDefault } from '../../model/config';
@@ -266,6 +271,7 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
             backend: (backend?.backend ?? null) as BrowserBackend | null,
             // ?readoutEngine=webgpu|wasm overrides the adapter rule (tests force WebGPU on SwiftShader)
             readoutEngine: readoutEngineFromQuery(globalThis.location?.search ?? ''),
+            readoutWorkers: readoutWorkersFromQuery(globalThis.location?.search ?? ''),
             readoutType: t.readoutType,
             ...(t.readoutType === 'factorized'
               ? { factorized: { options: { regWeight: t.factorizedRegWeight } } }

@@ -49,6 +49,13 @@ export class StepWorkspace {
    * readoutSnapshot computes the sampled positions only when a live view asks for them.
    */
   deferredNoise: Float32Array | null = null;
+  private deferredBuffer = new Float32Array(0);
+  /** Keeps a copy of `eps` (the first images' draws) as deferredNoise, in a buffer reused from step to step. */
+  deferSample(eps: Float32Array): void {
+    if (this.deferredBuffer.length < eps.length) this.deferredBuffer = new Float32Array(eps.length);
+    this.deferredBuffer.set(eps);
+    this.deferredNoise = this.deferredBuffer.subarray(0, eps.length);
+  }
   /** Another device's kernels for the steps and predictions (webgpu_engine.ts), or null for WebAssembly. */
   engine: ReadoutStepEngine | null = null;
   private factorized: FusedFactorizedReadout | null = null;

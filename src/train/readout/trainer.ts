@@ -220,7 +220,7 @@ export async function trainReadout(
         if (bi + 1 < batches) fill(buffers[(bi + 1) % buffers.length], order, bi + 1);
         step = await pending;
         // the live views' sampled positions, computed from these draws only if a snapshot is taken
-        if (readout.kind === 'gaussian') ws.deferredNoise = batchEps.slice(0, Math.min(n, 8) * N * 2);
+        if (readout.kind === 'gaussian') ws.deferSample(batchEps.subarray(0, Math.min(n, 8) * N * 2));
       } else {
         const maps: Float32Array[] = new Array(n);
         // an engine that holds the cache on its device reads the maps by slot (no decoding, no upload)

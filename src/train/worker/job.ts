@@ -262,6 +262,7 @@ async function runFrozenCore(
       maxCacheBytes: m.maxCacheBytes ?? DEFAULT_BROWSER_CACHE_BYTES,
       control,
       workspace: ws,
+      readoutOnWorkers: m.readoutWorkers !== false,
       onReadout: (r) => {
         readout = r;
         // the cache is built: say where the WebGPU steps read their maps from

@@ -29,6 +29,11 @@ export interface StartMessage {
   backend: BrowserBackend | null;
   /** Where the readout's steps run; null or absent: WebGPU on a hardware adapter, else WASM (select.ts). */
   readoutEngine?: ReadoutEngineName | null;
+  /**
+   * false: the readout's WebAssembly steps stay in the training worker; default: on the core workers when there
+   * are several (readout_shards.ts). ?readoutWorkers=0 in the page's address (benchmarks compare the two).
+   */
+  readoutWorkers?: boolean;
   /** Which readout to train: 'gaussian' (default; FullGaussian2d) or 'factorized' (FullFactorized2d, Klindt 2017). */
   readoutType?: ReadoutKind;
   /** A Gaussian readout's settings (gauss type, position network, init). */

@@ -6,11 +6,13 @@
  * Messages (each with the pool's id; replies carry it back):
  *   -> { type: 'shard-blocks', geometry, precision, blockSlots, blocks: [index, data][] }  <- { type: 'ok' }
  *   -> { type: 'shard-readout', readout }                                                   <- { type: 'ok' }
- *   -> { type: 'shard-step', values, slots, targets, noise, lossScale, gammaReadout, regularizer, logEps, loss }
- *                                                         <- { type: 'grads', grads, loss, poisson, l1 }
+ *   -> { type: 'shard-step', n, values, slots, targets, noise, lossScale, gammaReadout, regularizer, logEps, loss }
+ *                                         <- { type: 'grads', values (now the gradients), slots, targets, noise,
+ *                                              loss, poisson, l1 }: the buffers come back for the next step
  *   -> { type: 'shard-predict', values, slots }           <- { type: 'predictions', out } (slots x neurons)
  *   -> { type: 'shard-return' }                           <- { type: 'blocks', blocks: [index, data][] } (moved back)
- * `values` and `grads` are the readout's parameters and their gradients concatenated in readoutParams' order.
+ * `values` are the readout's parameters (and on the way back their gradients) concatenated in readoutParams'
+ * order; the step's buffers may be longer than its `n` images need.
  */
 import type { MapGeometry } from '../../kernels/fused_readout';
 import type { LossName } from '../../model/output_loss';
@@ -33,6 +35,8 @@ export interface ShardRequest {
   slots?: Int32Array;
   targets?: Float32Array;
   noise?: Float32Array | null;
+  /** Images of this step (the buffers may be longer). */
+  n?: number;
   lossScale?: number;
   gammaReadout?: number;
   regularizer?: boolean;
@@ -119,32 +123,44 @@ export class ReadoutShardServer {
   }
 
   private step(m: ShardRequest) {
-    const r = this.setValues(m.values!);
+    const values = m.values!;
+    const r = this.setValues(values);
+    const n = m.n!;
+    const N = r.neurons;
     const withReg = m.regularizer === true;
     if (r.kind === 'factorized') r.options.regWeight = withReg ? this.regWeight : 0;
-    const maps = this.maps(m.slots!);
     const res = readoutLossAndGrads({
       readout: r,
       params: this.params,
       geometry: this.need().geometry,
-      maps,
-      targets: m.targets!,
-      noise: m.noise ?? null,
+      maps: this.maps(m.slots!.subarray(0, n)),
+      targets: m.targets!.subarray(0, n * N),
+      noise: m.noise ? m.noise.subarray(0, 2 * n * N) : null,
       lossScale: m.lossScale!,
       gammaReadout: withReg ? m.gammaReadout! : 0,
       logEps: m.logEps,
       loss: m.loss,
       workspace: this.ws,
     });
-    const grads = new Float32Array(m.values!.length);
+    // the gradients go back in the values' buffer, with the other buffers, for the next step (no allocation)
     let o = 0;
     for (const p of this.params) {
-      grads.set(p.grad, o);
+      values.set(p.grad, o);
       o += p.grad.length;
     }
+    const back = [values, m.slots!, m.targets!, m.noise ?? new Float32Array(0)];
     return {
-      reply: { type: 'grads', grads, loss: res.loss, poisson: res.poisson, l1: res.l1 },
-      transfer: [grads.buffer as ArrayBuffer],
+      reply: {
+        type: 'grads',
+        values,
+        slots: m.slots,
+        targets: m.targets,
+        noise: back[3],
+        loss: res.loss,
+        poisson: res.poisson,
+        l1: res.l1,
+      },
+      transfer: back.map((a) => a.buffer as ArrayBuffer),
     };
   }
 

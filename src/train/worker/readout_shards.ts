@@ -24,8 +24,17 @@ export function shardBlockSlots(images: number, threads: number): number {
   return Math.max(1, Math.ceil(images / (SHARD_BLOCKS_PER_WORKER * Math.max(1, threads))));
 }
 
+/** A worker's step inputs, reused: parameter values (gradients on the way back), slots, targets, draws. */
+interface StepBuffers {
+  values: Float32Array;
+  slots: Int32Array;
+  targets: Float32Array;
+  noise: Float32Array;
+}
+
 export class ReadoutShards implements ReadoutWorkers {
   private readout: TrainableReadout | null = null;
+  private readonly spare: Array<StepBuffers | null> = [];
   private closed = false;
 
   private constructor(
@@ -99,43 +108,59 @@ export class ReadoutShards implements ReadoutWorkers {
     return parts;
   }
 
-  /** Sends every worker its part before the first await (the caller may prepare the next batch meanwhile). */
+  /**
+   * Sends every worker its part before the first await (the caller may prepare the next batch meanwhile). The
+   * buffers travel to the worker and back with its gradients (written over the values), so that a run allocates
+   * none per step: garbage ArrayBuffers are freed only by a garbage collection, and at a few hundred kB a step
+   * they held the renderer's memory up by the size of the cache.
+   */
   async step(s: WorkerStepInput): Promise<StepResult> {
     this.open();
     if (this.readout !== s.readout) await this.sync(s.readout);
     const N = s.readout.neurons;
-    const values = concatValues(s.params);
     const parts = this.split(s.trials);
     const first = parts.findIndex((p) => p.length > 0);
+    const P = s.params.reduce((a, p) => a + p.value.length, 0);
     const replies = await Promise.all(
       parts.map((idx, k) => {
         if (idx.length === 0) return null;
-        const slots = Int32Array.from(idx, (i) => this.cache.slotOfTrial[s.trials[i]]);
-        const targets = gather(s.targets, idx, N);
-        const noise = s.noise ? gather(s.noise, idx, 2 * N) : null;
-        const v = values.slice();
-        const transfer = [v.buffer, slots.buffer, targets.buffer] as ArrayBuffer[];
-        if (noise) transfer.push(noise.buffer as ArrayBuffer);
+        const b = this.stepBuffers(k, P, idx.length, s.trials.length, N, s.noise !== null);
+        let o = 0;
+        for (const p of s.params) {
+          b.values.set(p.value, o);
+          o += p.value.length;
+        }
+        idx.forEach((i, j) => {
+          b.slots[j] = this.cache.slotOfTrial[s.trials[i]];
+          b.targets.set(s.targets.subarray(i * N, (i + 1) * N), j * N);
+          if (s.noise) b.noise.set(s.noise.subarray(2 * i * N, 2 * (i + 1) * N), 2 * j * N);
+        });
+        this.spare[k] = null; // in flight: the reply brings them back
         const msg = {
           type: 'shard-step',
-          values: v,
-          slots,
-          targets,
-          noise,
+          n: idx.length,
+          values: b.values,
+          slots: b.slots,
+          targets: b.targets,
+          noise: s.noise ? b.noise : null,
           lossScale: s.lossScale,
           gammaReadout: s.gammaReadout,
           regularizer: k === first,
           logEps: s.logEps,
           loss: s.loss,
         };
-        return this.pool.request(k, msg, transfer);
+        return this.pool.request(
+          k,
+          msg,
+          [b.values, b.slots, b.targets, b.noise].map((a) => a.buffer as ArrayBuffer),
+        );
       }),
     );
     for (const p of s.params) p.grad.fill(0);
     const out: StepResult = { loss: 0, poisson: 0, l1: NaN };
     replies.forEach((r, k) => {
       if (!r) return;
-      const g = r.grads as Float32Array;
+      const g = r.values as Float32Array;
       let o = 0;
       for (const p of s.params) {
         const pg = p.grad;
@@ -145,8 +170,30 @@ export class ReadoutShards implements ReadoutWorkers {
       out.loss += r.loss as number;
       out.poisson += r.poisson as number;
       if (k === first) out.l1 = r.l1 as number;
+      this.spare[k] = {
+        values: g,
+        slots: r.slots as Int32Array,
+        targets: r.targets as Float32Array,
+        noise: r.noise as Float32Array,
+      };
     });
     return out;
+  }
+
+  /**
+   * Worker k's step buffers for `n` images: its spare set back from the last step when large enough, else new
+   * ones for a whole batch of `batch` (any share of later batches then fits).
+   */
+  private stepBuffers(k: number, P: number, n: number, batch: number, N: number, noise: boolean): StepBuffers {
+    const b = this.spare[k];
+    if (b && b.values.length === P && b.slots.length >= n && (!noise || b.noise.length >= 2 * n * N)) return b;
+    const cap = Math.max(n, batch, b?.slots.length ?? 0);
+    return {
+      values: new Float32Array(P),
+      slots: new Int32Array(cap),
+      targets: new Float32Array(cap * N),
+      noise: new Float32Array(noise ? 2 * cap * N : 0),
+    };
   }
 
   async predict(readout: TrainableReadout, trials: ArrayLike<number>): Promise<Float32Array> {
@@ -198,12 +245,5 @@ function concatValues(params: ReadonlyArray<{ value: Float32Array }>): Float32Ar
     out.set(p.value, o);
     o += p.value.length;
   }
-  return out;
-}
-
-/** Rows `idx` of a row-major array with `width` values a row. */
-function gather(src: Float32Array, idx: readonly number[], width: number): Float32Array {
-  const out = new Float32Array(idx.length * width);
-  idx.forEach((i, j) => out.set(src.subarray(i * width, (i + 1) * width), j * width));
   return out;
 }
