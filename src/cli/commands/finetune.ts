@@ -368,6 +368,7 @@ async function trainReadoutOnly(
           );
         }
       },
+      onReadoutWorkers: (d) => log(d),
       onEvent: trainingProgressLogger(log),
     });
     return { ...frozenCoreRun(outcome, frozen.encoder), dispose: frozen.dispose };
