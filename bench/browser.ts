@@ -266,21 +266,8 @@ async function main(): Promise<void> {
     const wasmBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: COMMON_FLAGS });
     out.chromium = wasmBrowser.version();
     log(`WASM: fine-tuning on ${scan.name} (${scan.nNeurons} neurons, ${nTrain} training images) to convergence ...`);
-    const wasm = await fineTune(
-      wasmBrowser,
-      server.url,
-      'wasm',
-      zip,
-      scan.nNeurons.toLocaleString('en-US'),
-      nTrain,
-      maxEpochs ? Number(maxEpochs) : null,
-    );
-    log(`  ${JSON.stringify(wasm)}`);
-    out.wasm = wasm;
-    if (argv.includes('--in-thread-too')) {
-      // the same run with the readout's steps in the training worker (?readoutWorkers=0): what the pool gains
-      log('WASM again, the readout steps in the training worker (?readoutWorkers=0) ...');
-      const single = await fineTune(
+    const wasmRun = (query = ''): Promise<RunResult> =>
+      fineTune(
         wasmBrowser,
         server.url,
         'wasm',
@@ -288,8 +275,15 @@ async function main(): Promise<void> {
         scan.nNeurons.toLocaleString('en-US'),
         nTrain,
         maxEpochs ? Number(maxEpochs) : null,
-        'readoutWorkers=0',
+        query,
       );
+    const wasm = await wasmRun();
+    log(`  ${JSON.stringify(wasm)}`);
+    out.wasm = wasm;
+    if (argv.includes('--in-thread-too')) {
+      // the same run with the readout's steps in the training worker (?readoutWorkers=0): what the pool gains
+      log('WASM again, the readout steps in the training worker (?readoutWorkers=0) ...');
+      const single = await wasmRun('readoutWorkers=0');
       log(`  ${JSON.stringify(single)}`);
       out.wasm_readout_in_training_worker = single;
       out.epoch_ratio_workers_vs_training_worker = r3(wasm.epoch_img_per_s / single.epoch_img_per_s);

@@ -13,7 +13,7 @@ import { toFloat32 } from '../../src/io/host_tensor';
 import { type LoadedCore, loadCoreFromFiles } from '../../src/train/frozen_core_files';
 import type { CorePool } from '../../src/train/worker/core_pool';
 import { NodeCorePool } from '../../src/train/worker/core_pool_node';
-import { npy, SOTA } from './helpers';
+import { maxRelDiff, npy, SOTA } from './helpers';
 
 describe('core pool on worker threads', () => {
   let loaded: LoadedCore;
@@ -43,14 +43,7 @@ describe('core pool on worker threads', () => {
   });
 
   const close = (got: Float32Array, want: Float32Array): void => {
-    expect(got.length).toBe(want.length);
-    let scale = 0,
-      worst = 0;
-    for (let i = 0; i < want.length; i++) {
-      scale = Math.max(scale, Math.abs(want[i]));
-      worst = Math.max(worst, Math.abs(got[i] - want[i]));
-    }
-    expect(worst).toBeLessThanOrEqual(1e-5 * scale);
+    expect(maxRelDiff(got, want)).toBeLessThanOrEqual(1e-5);
   };
 
   it('describes its workers and the output shape', () => {

@@ -104,3 +104,15 @@ export function pickTrials(scan: Scan, counts: { train: number; validation: numb
   });
   return Int32Array.from(out);
 }
+
+/** The largest difference between `got` and `want`, relative to the largest magnitude in `want`. */
+export function maxRelDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) throw new Error(`lengths differ: ${got.length} vs ${want.length}`);
+  let scale = 0,
+    worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  return worst / scale;
+}

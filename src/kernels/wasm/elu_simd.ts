@@ -5,31 +5,25 @@
  * inputs keep their relative precision. Inputs below -87 are clamped (exp underflows: the result is -1 anyway).
  * Measured against Math.expm1 in test/kernels/wasm/conv.test.ts.
  */
-import type { FunctionBody } from './emitter';
+import { type FunctionBody, SIMD } from './emitter';
 
 const simd = (f: FunctionBody, op: number): void => {
-  f.code.push(0xfd);
-  // LEB128 of the SIMD opcode
-  let v = op;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v) byte |= 0x80;
-    f.code.push(byte);
-  } while (v);
+  f.simd(op);
 };
-const F32X4_GT = 0x44,
-  V128_BITSELECT = 0x52,
-  F32X4_NEAREST = 0x6a,
-  I32X4_SHL = 0xab,
-  I32X4_ADD = 0xae,
-  I32X4_SPLAT = 0x11,
-  F32X4_SPLAT = 0x13,
-  F32X4_ADD = 0xe4,
-  F32X4_SUB = 0xe5,
-  F32X4_MUL = 0xe6,
-  F32X4_MAX = 0xe9,
-  I32X4_TRUNC_SAT_F32X4_S = 0xf8;
+const {
+  F32X4_GT,
+  V128_BITSELECT,
+  F32X4_NEAREST,
+  I32X4_SHL,
+  I32X4_ADD,
+  I32X4_SPLAT,
+  F32X4_SPLAT,
+  F32X4_ADD,
+  F32X4_SUB,
+  F32X4_MUL,
+  F32X4_MAX,
+  I32X4_TRUNC_SAT_F32X4_S,
+} = SIMD;
 
 const LN2_HI = 0.693145751953125; // few mantissa bits: n * LN2_HI is exact for |n| < 128
 const LN2_LO = 1.428606765330187e-6;

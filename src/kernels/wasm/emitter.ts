@@ -5,6 +5,28 @@
  * (every current engine has WebAssembly SIMD). Encoding per the WebAssembly core spec 2.0 binary format.
  */
 
+/**
+ * SIMD opcodes without immediates (FunctionBody.simd), by their names in the WebAssembly SIMD spec; the kernels
+ * that need one more add it here.
+ */
+export const SIMD = {
+  I32X4_SPLAT: 0x11,
+  F32X4_SPLAT: 0x13,
+  I32X4_GT_S: 0x3b,
+  F32X4_GT: 0x44,
+  V128_AND: 0x4e,
+  V128_OR: 0x50,
+  V128_BITSELECT: 0x52,
+  F32X4_NEAREST: 0x6a,
+  I32X4_SHL: 0xab,
+  I32X4_ADD: 0xae,
+  F32X4_ADD: 0xe4,
+  F32X4_SUB: 0xe5,
+  F32X4_MUL: 0xe6,
+  F32X4_MAX: 0xe9,
+  I32X4_TRUNC_SAT_F32X4_S: 0xf8,
+} as const;
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
@@ -155,8 +177,8 @@ export class FunctionBody {
     this.get(counter).i32(step).add().set(counter);
     return this.br(0).end().end();
   }
-  // SIMD (prefix 0xfd, opcode as u32 LEB128)
-  private simd(op: number): this {
+  /** A SIMD instruction without immediates (prefix 0xfd, opcode as u32 LEB128). */
+  simd(op: number): this {
     this.code.push(0xfd);
     uleb(op, this.code);
     return this;

@@ -10,31 +10,18 @@
  * The module owns a small memory: halves are copied in and floats out in chunks (two memcpys, cheap beside the
  * per-value work they replace).
  */
-import { encodeModule, FunctionBody, I32, V128 } from './emitter';
+import { encodeModule, FunctionBody, I32, SIMD, V128 } from './emitter';
 
 const CHUNK = 16384; // values per call: 32 KiB in, 64 KiB out
 const SRC = 0,
   DST = CHUNK * 2;
 
-/** SIMD instruction (prefix 0xfd, opcode as LEB128) with no immediate. */
-function op(f: FunctionBody, code: number): void {
-  f.code.push(0xfd);
-  let v = code;
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v) b |= 0x80;
-    f.code.push(b);
-  } while (v);
-}
-const V128_LOAD16X4_U = 0x04,
-  I32X4_SPLAT = 0x11,
-  I32X4_GT_S = 0x3b,
-  V128_AND = 0x4e,
-  V128_OR = 0x50,
-  V128_BITSELECT = 0x52,
-  I32X4_SHL = 0xab,
-  F32X4_MUL = 0xe6;
+const op = (f: FunctionBody, code: number): void => {
+  f.simd(code);
+};
+/** v128.load16x4_u takes a memory immediate: emitted by hand below. */
+const V128_LOAD16X4_U = 0x04;
+const { I32X4_SPLAT, I32X4_GT_S, V128_AND, V128_OR, V128_BITSELECT, I32X4_SHL, F32X4_MUL } = SIMD;
 
 /** decode(count): halves at SRC -> floats at DST, `count` a multiple of 4. */
 function emitDecode(): FunctionBody {

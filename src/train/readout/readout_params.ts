@@ -45,6 +45,22 @@ export function readoutParams(r: TrainableReadout): Param[] {
   return p;
 }
 
+/**
+ * The parameters' values end to end, in the list's order (readoutParams' order for a readout's list), into `out`
+ * when given (it must be long enough).
+ */
+export function flattenParams(
+  params: ReadonlyArray<{ value: Float32Array }>,
+  out: Float32Array = new Float32Array(params.reduce((a, p) => a + p.value.length, 0)),
+): Float32Array {
+  let o = 0;
+  for (const p of params) {
+    out.set(p.value, o);
+    o += p.value.length;
+  }
+  return out;
+}
+
 /** Gaussian means (N, 2) before the clamp: the free means or the position network's output. */
 export function readoutMeans(r: TrainableGaussianReadout): Float64Array {
   if (r.mu) return Float64Array.from(r.mu);

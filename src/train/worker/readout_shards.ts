@@ -9,7 +9,7 @@
  */
 import type { TrainableReadout } from '../../model/readout_types';
 import type { FeatureCache } from '../readout/feature_cache';
-import { readoutParams } from '../readout/readout_params';
+import { flattenParams, readoutParams } from '../readout/readout_params';
 import type { StepResult } from '../readout/readout_step';
 import type { ReadoutWorkers, WorkerStepInput } from '../readout/readout_workers';
 import type { CorePool } from './core_pool';
@@ -125,11 +125,7 @@ export class ReadoutShards implements ReadoutWorkers {
       parts.map((idx, k) => {
         if (idx.length === 0) return null;
         const b = this.stepBuffers(k, P, idx.length, s.trials.length, N, s.noise !== null);
-        let o = 0;
-        for (const p of s.params) {
-          b.values.set(p.value, o);
-          o += p.value.length;
-        }
+        flattenParams(s.params, b.values);
         idx.forEach((i, j) => {
           b.slots[j] = this.cache.slotOfTrial[s.trials[i]];
           b.targets.set(s.targets.subarray(i * N, (i + 1) * N), j * N);
@@ -200,7 +196,7 @@ export class ReadoutShards implements ReadoutWorkers {
     this.open();
     if (this.readout !== readout) await this.sync(readout);
     const N = readout.neurons;
-    const values = concatValues(readoutParams(readout));
+    const values = flattenParams(readoutParams(readout));
     const parts = this.split(trials);
     const out = new Float32Array(trials.length * N);
     await Promise.all(
@@ -235,15 +231,4 @@ export class ReadoutShards implements ReadoutWorkers {
       throw e;
     }
   }
-}
-
-/** The parameters' values end to end, in readoutParams' order (what the workers' copies are set from). */
-function concatValues(params: ReadonlyArray<{ value: Float32Array }>): Float32Array {
-  const out = new Float32Array(params.reduce((a, p) => a + p.value.length, 0));
-  let o = 0;
-  for (const p of params) {
-    out.set(p.value, o);
-    o += p.value.length;
-  }
-  return out;
 }

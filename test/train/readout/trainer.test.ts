@@ -4,21 +4,14 @@ import { initNodeBackend } from '../../../src/backend/node';
 import type { Scan } from '../../../src/io/scan/types';
 import { TrainingControl } from '../../../src/train/optim/control';
 import { buildFeatureCache } from '../../../src/train/readout/feature_cache';
-import { readoutParams } from '../../../src/train/readout/readout_params';
+import { flattenParams, readoutParams } from '../../../src/train/readout/readout_params';
 import { type TrainEvent, trainReadout } from '../../../src/train/readout/trainer';
 import { syntheticProblem } from '../synthetic';
 
 const opts = { seed: 3, lr: 0.02, batchSize: 16, schedule: { maxEpochs: 6 } } as const;
 
 function flat(r: ReturnType<Awaited<ReturnType<typeof syntheticProblem>>['fresh']>): Float32Array {
-  const ps = readoutParams(r);
-  const out = new Float32Array(ps.reduce((s, p) => s + p.value.length, 0));
-  let k = 0;
-  for (const p of ps) {
-    out.set(p.value, k);
-    k += p.value.length;
-  }
-  return out;
+  return flattenParams(readoutParams(r));
 }
 
 describe('trainReadout', () => {

@@ -14,34 +14,14 @@ import { saveCheckpoint } from '../../../src/io/torch_save';
 import type { TrainableReadout } from '../../../src/model/readout_types';
 import { initCoreStateDict } from '../../../src/train/end_to_end/new_model';
 import { type FineTuneOutcome, fineTuneReadout } from '../../../src/train/readout/finetune';
-import { readoutParams } from '../../../src/train/readout/readout_params';
+import { flattenParams, readoutParams } from '../../../src/train/readout/readout_params';
 import type { CorePool } from '../../../src/train/worker/core_pool';
 import { NodeCorePool } from '../../../src/train/worker/core_pool_node';
 import { ReadoutShards } from '../../../src/train/worker/readout_shards';
 import { TINY_CONFIG, TINY_IMAGE, tinyScan } from '../../experiments/tiny_scan';
+import { maxRelDiff } from '../helpers';
 
-function flat(r: TrainableReadout): Float32Array {
-  const ps = readoutParams(r);
-  const out = new Float32Array(ps.reduce((s, p) => s + p.value.length, 0));
-  let k = 0;
-  for (const p of ps) {
-    out.set(p.value, k);
-    k += p.value.length;
-  }
-  return out;
-}
-
-/** Largest difference relative to the largest magnitude of `want`. */
-function relDiff(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let scale = 0,
-    worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return worst / scale;
-}
+const flat = (r: TrainableReadout): Float32Array => flattenParams(readoutParams(r));
 
 describe('readout steps on the core pool workers', () => {
   let pool: CorePool;
@@ -77,7 +57,7 @@ describe('readout steps on the core pool workers', () => {
       if (Number.isNaN(want)) expect(h.loss).toBeNaN();
       else expect(Math.abs(h.loss - want)).toBeLessThan(tol * Math.abs(want));
     });
-    expect(relDiff(flat(a.readout), flat(b.readout))).toBeLessThan(tol);
+    expect(maxRelDiff(flat(a.readout), flat(b.readout))).toBeLessThan(tol);
     const ta = a.test!.evaluation.summary,
       tb = b.test!.evaluation.summary;
     expect(Math.abs(ta.test_correlation! - tb.test_correlation!)).toBeLessThan(tol);
