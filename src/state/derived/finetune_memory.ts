@@ -5,7 +5,9 @@
  *
  *   Lurz 2020-sized scan (5,993 trials, 5,335 neurons; scripts/make_real_size_scan.ts): cache 975 MB + scan 175 MB
  *     + responses 142 MB + runtimes 450 MB = 1,742 MB estimated; the renderer grew by 1,858 MB at its peak in one
- *     run (the estimate 6% low) and by 1,759 MB in another (scans loading in a worker; 1% low);
+ *     run (the estimate 6% low) and by 1,759 MB in another (scans loading in a worker; 1% low); with the readout's
+ *     steps on the core workers (readout_shards.ts) by 1,861 MB (2026-12-07; 6% low: the workers' copies of the
+ *     readout and step buffers fit in what the runtimes term already holds);
  *   the same kind with 250 train + validation images: 67 + 36 + 46 + 450 = 599 MB estimated; 554 and 570 MB
  *     measured in two runs (8% and 5% high).
  * (MB = 2^20 bytes.)
