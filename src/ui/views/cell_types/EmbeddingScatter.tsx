@@ -7,6 +7,7 @@ import * as d3 from 'd3';
 import { useMemo } from 'react';
 import { useStore } from '../../../state/store';
 import { NeuronPickSvg } from '../../components/NeuronPickSvg';
+import { PlotAxes } from '../../components/PlotAxes';
 import { categoryColor, UNCLUSTERED } from './palette';
 
 const SIZE = 340;
@@ -118,34 +119,7 @@ export function EmbeddingScatter({ coords, categories, emphasized, xLabel, yLabe
       </g>
       {ring(selected, 'mark-selected')}
       {ring(hovered, 'mark-hovered')}
-      {ticks && (
-        <>
-          <g
-            className="axis"
-            transform={`translate(0,${SIZE - M.bottom})`}
-            ref={(g) => {
-              if (g) d3.select(g).call(d3.axisBottom(x).ticks(5));
-            }}
-          />
-          <g
-            className="axis"
-            transform={`translate(${M.left},0)`}
-            ref={(g) => {
-              if (g) d3.select(g).call(d3.axisLeft(y).ticks(5));
-            }}
-          />
-        </>
-      )}
-      <text className="axis-label" x={(M.left + SIZE - M.right) / 2} y={SIZE - 4} textAnchor="middle">
-        {xLabel}
-      </text>
-      <text
-        className="axis-label"
-        transform={`translate(12,${(SIZE - M.bottom + M.top) / 2}) rotate(-90)`}
-        textAnchor="middle"
-      >
-        {yLabel}
-      </text>
+      <PlotAxes x={x} y={y} width={SIZE} height={SIZE} margin={M} xLabel={xLabel} yLabel={yLabel} showTicks={ticks} />
     </NeuronPickSvg>
   );
 }

@@ -1,6 +1,7 @@
 /** Histogram of the neurons' single-trial test correlations, with the mean and the focused neuron marked. */
 import * as d3 from 'd3';
 import { useMemo } from 'react';
+import { PlotAxes } from '../../components/PlotAxes';
 import type { NeuronFocus } from './neuron_focus';
 
 const WIDTH = 420;
@@ -66,30 +67,16 @@ export function Histogram({ values, focus }: { values: Float64Array; focus: Neur
             data-testid="hist-focus"
           />
         )}
-        <g
-          className="axis"
-          transform={`translate(0,${HEIGHT - M.bottom})`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisBottom(x).ticks(6));
-          }}
+        <PlotAxes
+          x={x}
+          y={y}
+          width={WIDTH}
+          height={HEIGHT}
+          margin={M}
+          xLabel="single-trial test correlation"
+          yLabel="neurons"
+          xTicks={6}
         />
-        <g
-          className="axis"
-          transform={`translate(${M.left},0)`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisLeft(y).ticks(5));
-          }}
-        />
-        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">
-          single-trial test correlation
-        </text>
-        <text
-          className="axis-label"
-          transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`}
-          textAnchor="middle"
-        >
-          neurons
-        </text>
       </svg>
     </figure>
   );

@@ -6,6 +6,7 @@
 import * as d3 from 'd3';
 import { useMemo } from 'react';
 import { NeuronPickSvg } from '../../components/NeuronPickSvg';
+import { PlotAxes } from '../../components/PlotAxes';
 import type { NeuronFocus } from './neuron_focus';
 
 const SIZE = 300;
@@ -106,30 +107,15 @@ export function OracleScatter({ oracle, test, slope, focus }: Props) {
         )}
         {ring(focus.selected, 'mark-selected')}
         {ring(focus.hovered, 'mark-hovered')}
-        <g
-          className="axis"
-          transform={`translate(0,${SIZE - M.bottom})`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisBottom(x).ticks(5));
-          }}
+        <PlotAxes
+          x={x}
+          y={y}
+          width={SIZE}
+          height={SIZE}
+          margin={M}
+          xLabel="oracle correlation"
+          yLabel="test correlation"
         />
-        <g
-          className="axis"
-          transform={`translate(${M.left},0)`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisLeft(y).ticks(5));
-          }}
-        />
-        <text className="axis-label" x={(M.left + SIZE - M.right) / 2} y={SIZE - 4} textAnchor="middle">
-          oracle correlation
-        </text>
-        <text
-          className="axis-label"
-          transform={`translate(12,${(SIZE - M.bottom + M.top) / 2}) rotate(-90)`}
-          textAnchor="middle"
-        >
-          test correlation
-        </text>
       </NeuronPickSvg>
       <figcaption className="scatter-legend">
         <span>

@@ -9,7 +9,7 @@ import type { FactorizedMasks } from '../../../state/derived/readout_geometry';
 import { gridToFeaturePixel, maskedSum } from '../../../state/services/inspector_service';
 import { Heatmap, MapRing } from '../core/Heatmap';
 import { DIVERGING_LUT, fmt } from '../core/heatmap';
-import { type OnMapsProps, StimulusWithRing } from './PositionOnMaps';
+import { ChannelMapTile, ChannelPicker, type OnMapsProps, StimulusTile } from './PositionOnMaps';
 
 /** The mask alone, for the inspector's "where" block (no feature maps needed). */
 export function MaskHeatmap({
@@ -84,52 +84,19 @@ export function MaskOnMaps({
     <div data-testid="inspector-position" data-channel={channel} data-sampled={value} data-kind="factorized">
       <div className="position-pair mask-triple">
         <MaskHeatmap masks={masks} neuron={neuron} grid={grid} positionLabel={positionLabel} />
-        <figure className="tile">
-          <StimulusWithRing
-            images={images}
-            index={index}
-            px={pixel[0]}
-            py={pixel[1]}
-            label={`${images.labels[index]} with the neuron's position`}
-            extent={extent}
-          />
-          <figcaption>
-            {images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s
-            extent
-          </figcaption>
-        </figure>
-        <figure className="tile">
-          <Heatmap
-            data={maps.data}
-            offset={channel * height * width}
-            height={height}
-            width={width}
-            lo={maps.channelMin[channel]}
-            hi={maps.channelMax[channel]}
-            table={table}
-            label={`core feature map ${channel} with the neuron's position`}
-          >
-            <MapRing x={fx} y={fy} width={width} height={height} />
-          </Heatmap>
-          <figcaption>
-            channel {channel} of {width}×{height}
-          </figcaption>
-        </figure>
+        <StimulusTile images={images} index={index} pixel={pixel} extent={extent} />
+        <ChannelMapTile
+          maps={maps}
+          channel={channel}
+          table={table}
+          fx={fx}
+          fy={fy}
+          caption={`channel ${channel} of ${width}×${height}`}
+        />
       </div>
       <p className="small">
-        <label>
-          channel{' '}
-          <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
-            {Array.from({ length: maps.channels }, (_v, c) => (
-              <option key={c} value={c}>
-                {c}
-                {c === strongest ? ' (strongest)' : ''}
-              </option>
-            ))}
-          </select>
-        </label>{' '}
-        weight {fmt(weight, 4)} × map under the mask (Σ mask · map) {fmt(value)} ={' '}
-        <strong>{fmt(weight * value)}</strong>
+        <ChannelPicker maps={maps} channel={channel} strongest={strongest} onChannel={onChannel} /> weight{' '}
+        {fmt(weight, 4)} × map under the mask (Σ mask · map) {fmt(value)} = <strong>{fmt(weight * value)}</strong>
         <span className="muted">
           {' '}
           (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; mask: blue negative,

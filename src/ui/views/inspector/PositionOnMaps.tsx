@@ -73,6 +73,81 @@ export interface OnMapsProps {
   onChannel(c: number): void;
 }
 
+/** The stimulus with the neuron's position ringed and the feature map's extent dashed, captioned. */
+export function StimulusTile({
+  images,
+  index,
+  pixel,
+  extent,
+}: Pick<OnMapsProps, 'images' | 'index' | 'pixel' | 'extent'>) {
+  return (
+    <figure className="tile">
+      <StimulusWithRing
+        images={images}
+        index={index}
+        px={pixel[0]}
+        py={pixel[1]}
+        label={`${images.labels[index]} with the neuron's position`}
+        extent={extent}
+      />
+      <figcaption>
+        {images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s extent
+      </figcaption>
+    </figure>
+  );
+}
+
+/** One core feature map (the channel's own color range) with the position ringed at (fx, fy) map pixels. */
+export function ChannelMapTile({
+  maps,
+  channel,
+  table,
+  fx,
+  fy,
+  caption,
+}: Pick<OnMapsProps, 'maps' | 'channel' | 'table'> & { fx: number; fy: number; caption: string }) {
+  const { height, width } = maps;
+  return (
+    <figure className="tile">
+      <Heatmap
+        data={maps.data}
+        offset={channel * height * width}
+        height={height}
+        width={width}
+        lo={maps.channelMin[channel]}
+        hi={maps.channelMax[channel]}
+        table={table}
+        label={`core feature map ${channel} with the neuron's position`}
+      >
+        <MapRing x={fx} y={fy} width={width} height={height} />
+      </Heatmap>
+      <figcaption>{caption}</figcaption>
+    </figure>
+  );
+}
+
+/** The channel menu of both panels (the strongest-weighted channel marked). */
+export function ChannelPicker({
+  maps,
+  channel,
+  strongest,
+  onChannel,
+}: Pick<OnMapsProps, 'maps' | 'channel' | 'strongest' | 'onChannel'>) {
+  return (
+    <label>
+      channel{' '}
+      <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
+        {Array.from({ length: maps.channels }, (_v, c) => (
+          <option key={c} value={c}>
+            {c}
+            {c === strongest ? ' (strongest)' : ''}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function PositionOnMaps({
   images,
   index,
@@ -92,51 +167,19 @@ export function PositionOnMaps({
   return (
     <div data-testid="inspector-position" data-channel={channel} data-sampled={value}>
       <div className="position-pair">
-        <figure className="tile">
-          <StimulusWithRing
-            images={images}
-            index={index}
-            px={pixel[0]}
-            py={pixel[1]}
-            label={`${images.labels[index]} with the neuron's position`}
-            extent={extent}
-          />
-          <figcaption>
-            {images.labels[index]}: ({pixel[0].toFixed(1)}, {pixel[1].toFixed(1)}) px; dashed: the feature map&apos;s
-            extent
-          </figcaption>
-        </figure>
-        <figure className="tile">
-          <Heatmap
-            data={maps.data}
-            offset={channel * height * width}
-            height={height}
-            width={width}
-            lo={maps.channelMin[channel]}
-            hi={maps.channelMax[channel]}
-            table={table}
-            label={`core feature map ${channel} with the neuron's position`}
-          >
-            <MapRing x={fx} y={fy} width={width} height={height} />
-          </Heatmap>
-          <figcaption>
-            channel {channel}: ({fx.toFixed(1)}, {fy.toFixed(1)}) of {width}×{height}
-          </figcaption>
-        </figure>
+        <StimulusTile images={images} index={index} pixel={pixel} extent={extent} />
+        <ChannelMapTile
+          maps={maps}
+          channel={channel}
+          table={table}
+          fx={fx}
+          fy={fy}
+          caption={`channel ${channel}: (${fx.toFixed(1)}, ${fy.toFixed(1)}) of ${width}×${height}`}
+        />
       </div>
       <p className="small">
-        <label>
-          channel{' '}
-          <select aria-label="Feature map channel" value={channel} onChange={(e) => onChannel(Number(e.target.value))}>
-            {Array.from({ length: maps.channels }, (_v, c) => (
-              <option key={c} value={c}>
-                {c}
-                {c === strongest ? ' (strongest)' : ''}
-              </option>
-            ))}
-          </select>
-        </label>{' '}
-        weight {fmt(weight, 4)} × value here {fmt(value)} = <strong>{fmt(weight * value)}</strong>
+        <ChannelPicker maps={maps} channel={channel} strongest={strongest} onChannel={onChannel} /> weight{' '}
+        {fmt(weight, 4)} × value here {fmt(value)} = <strong>{fmt(weight * value)}</strong>
         <span className="muted">
           {' '}
           (map scaled to its own {fmt(maps.channelMin[channel])} … {fmt(maps.channelMax[channel])}; click a bar above to

@@ -6,6 +6,7 @@
 import * as d3 from 'd3';
 import { useMemo } from 'react';
 import type { NeuronTestResponses, ScanTestComparison } from '../../../state/services/inspector_service';
+import { PlotAxes } from '../../components/PlotAxes';
 import { fmt } from '../core/heatmap';
 
 const WIDTH = 380;
@@ -64,30 +65,15 @@ export function PredictedObserved({
         aria-label={`Predicted versus recorded responses of neuron ${neuron} on ${cmp.groups.length} test images`}
         style={{ maxWidth: 460 }}
       >
-        <g
-          className="axis"
-          transform={`translate(0,${HEIGHT - M.bottom})`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisBottom(x).ticks(5));
-          }}
+        <PlotAxes
+          x={x}
+          y={y}
+          width={WIDTH}
+          height={HEIGHT}
+          margin={M}
+          xLabel="predicted response"
+          yLabel="recorded, mean over repeats ± SD"
         />
-        <g
-          className="axis"
-          transform={`translate(${M.left},0)`}
-          ref={(g) => {
-            if (g) d3.select(g).call(d3.axisLeft(y).ticks(5));
-          }}
-        />
-        <text className="axis-label" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 4} textAnchor="middle">
-          predicted response
-        </text>
-        <text
-          className="axis-label"
-          transform={`translate(12,${(HEIGHT - M.bottom + M.top) / 2}) rotate(-90)`}
-          textAnchor="middle"
-        >
-          recorded, mean over repeats ± SD
-        </text>
         <defs>
           <clipPath id="pred-obs-clip">
             <rect x={M.left} y={M.top} width={WIDTH - M.left - M.right} height={HEIGHT - M.top - M.bottom} />
