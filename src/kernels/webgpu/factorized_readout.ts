@@ -19,8 +19,8 @@ import {
   transformMask,
 } from '../factorized_readout';
 import type { MapGeometry } from '../fused_readout';
-import type { GpuMapSource } from './gaussian_readout';
 import { type Gpu, GrowBuffer, groupsFor } from './gpu';
+import { type GpuMapSource, MapInput } from './map_input';
 
 const TILE = 16;
 
@@ -154,19 +154,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
 /** A reusable WGSL factorized readout for one shape. */
 export class GpuFactorizedReadout {
   private readonly buf: Record<
-    | 'mask'
-    | 'maps'
-    | 'slots'
-    | 'features'
-    | 'bias'
-    | 'targets'
-    | 'z'
-    | 'out'
-    | 'gradFeatures'
-    | 'gradBias'
-    | 'gradMask',
+    'mask' | 'features' | 'bias' | 'targets' | 'z' | 'out' | 'gradFeatures' | 'gradBias' | 'gradMask',
     GrowBuffer
   >;
+  private readonly input: MapInput;
   private readonly norms: Float64Array;
   private readonly maskHost: Float32Array;
 
@@ -175,22 +166,11 @@ export class GpuFactorizedReadout {
     readonly geometry: MapGeometry,
     readonly neurons: number,
   ) {
-    const names = [
-      'mask',
-      'maps',
-      'slots',
-      'features',
-      'bias',
-      'targets',
-      'z',
-      'out',
-      'gradFeatures',
-      'gradBias',
-      'gradMask',
-    ] as const;
+    const names = ['mask', 'features', 'bias', 'targets', 'z', 'out', 'gradFeatures', 'gradBias', 'gradMask'] as const;
     this.buf = Object.fromEntries(
       names.map((n) => [n, new GrowBuffer(gpu, `factorized readout ${n}`)]),
     ) as GpuFactorizedReadout['buf'];
+    this.input = new MapInput(gpu, geometry, 'factorized readout');
     this.norms = new Float64Array(neurons);
     this.maskHost = new Float32Array(neurons * geometry.height * geometry.width);
   }
@@ -205,23 +185,7 @@ export class GpuFactorizedReadout {
     if (a.spatial.length !== N * H * W) throw new Error(`spatial: expected ${N * H * W} values`);
     if (a.features.length !== N * C) throw new Error(`features: expected ${N * C} values`);
     if (a.bias && a.bias.length !== N) throw new Error(`bias: expected ${N} values`);
-    if (source) {
-      if (source.slots.length !== B) throw new Error(`map slots: expected ${B}, got ${source.slots.length}`);
-    } else {
-      for (let b = 0; b < B; b++)
-        if (a.maps[b].length < H * W * C) throw new Error(`feature map ${b}: expected ${H * W * C} values`);
-    }
-  }
-
-  private bindMaps(maps: readonly Float32Array[], B: number, source?: GpuMapSource): [GPUBuffer, GPUBuffer] {
-    if (source) return [source.buffer, this.buf.slots.write(source.slots)];
-    const m = this.geometry.height * this.geometry.width * this.geometry.channels;
-    const buf = this.buf.maps.ensure(B * m);
-    for (let b = 0; b < B; b++) {
-      const x = maps[b];
-      this.gpu.device.queue.writeBuffer(buf, b * m * 4, x.buffer, x.byteOffset, m * 4);
-    }
-    return [buf, this.buf.slots.write(Uint32Array.from({ length: B }, (_, i) => i))];
+    this.input.check(a.maps, B, source);
   }
 
   /** Forward on the GPU (Z, then r / Poisson / g into `out`); returns the encoder and bound buffers. */
@@ -238,7 +202,7 @@ export class GpuFactorizedReadout {
       C = this.geometry.channels,
       HW = this.geometry.height * this.geometry.width;
     transformMask(a.spatial, a.mask, N, HW, HW, this.maskHost, this.norms);
-    const [maps, slots] = this.bindMaps(a.maps, B, source);
+    const [maps, slots] = this.input.bind(a.maps, B, source);
     const mask = buf.mask.write(this.maskHost);
     const features = buf.features.write(a.features);
     const bias = buf.bias.write(a.bias ?? new Float32Array(N));
@@ -345,6 +309,7 @@ export class GpuFactorizedReadout {
   }
 
   destroy(): void {
+    this.input.destroy();
     for (const b of Object.values(this.buf)) b.destroy();
   }
 }

@@ -19,6 +19,7 @@
  */
 import type { MapGeometry, ReadoutForwardArgs, ReadoutTrainArgs } from '../fused_readout';
 import { type Gpu, GrowBuffer, groupsFor } from './gpu';
+import { type GpuMapSource, MapInput } from './map_input';
 
 /** Floats per (image, neuron) written by `sample`: r, loss term, g, dL/dx, dL/dy, w00, w01, w10, w11. */
 const PER = 9;
@@ -130,17 +131,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `;
 
-/** Where a step's maps are: host arrays (uploaded), or a GPU buffer of (slots, H, W, C) with a slot per image. */
-export interface GpuMapSource {
-  buffer: GPUBuffer;
-  /** (B) the slot of each image of the batch. */
-  slots: Uint32Array;
-}
-
 /** A reusable WGSL Gaussian readout for one shape (buffers grow with the batch). */
 export class GpuGaussianReadout {
-  private readonly maps: GrowBuffer;
-  private readonly slots: GrowBuffer;
+  private readonly input: MapInput;
   private readonly features: GrowBuffer;
   private readonly bias: GrowBuffer;
   private readonly positions: GrowBuffer;
@@ -155,8 +148,7 @@ export class GpuGaussianReadout {
     readonly neurons: number,
   ) {
     const g = (label: string) => new GrowBuffer(gpu, `gaussian readout ${label}`);
-    this.maps = g('maps');
-    this.slots = g('slots');
+    this.input = new MapInput(gpu, geometry, 'gaussian readout');
     this.features = g('features');
     this.bias = g('bias');
     this.positions = g('positions');
@@ -175,24 +167,7 @@ export class GpuGaussianReadout {
       );
     if (a.features.length !== N * C) throw new Error(`features: expected ${N * C} values, got ${a.features.length}`);
     if (a.bias.length !== N) throw new Error(`bias: expected ${N} values, got ${a.bias.length}`);
-    if (source) {
-      if (source.slots.length !== B) throw new Error(`map slots: expected ${B}, got ${source.slots.length}`);
-    } else {
-      for (let b = 0; b < B; b++)
-        if (a.maps[b].length < H * W * C) throw new Error(`feature map ${b}: expected ${H * W * C} values`);
-    }
-  }
-
-  /** Uploads the maps (or binds the GPU source) and returns the maps and slots buffers. */
-  private bindMaps(maps: readonly Float32Array[], B: number, source?: GpuMapSource): [GPUBuffer, GPUBuffer] {
-    if (source) return [source.buffer, this.slots.write(source.slots)];
-    const m = this.geometry.height * this.geometry.width * this.geometry.channels;
-    const buf = this.maps.ensure(B * m);
-    for (let b = 0; b < B; b++) {
-      const x = maps[b];
-      this.gpu.device.queue.writeBuffer(buf, b * m * 4, x.buffer, x.byteOffset, m * 4);
-    }
-    return [buf, this.slots.write(Uint32Array.from({ length: B }, (_, i) => i))];
+    this.input.check(a.maps, B, source);
   }
 
   private dims(B: number, lossScale: number, logEps: number, eluOffset: number) {
@@ -228,7 +203,7 @@ export class GpuGaussianReadout {
     if (a.gradPositions.length !== B * N * 2) throw new Error(`gradPositions: expected ${B * N * 2} values`);
     if (a.gradMaps) throw new Error('the WebGPU readout kernel has no map gradient (training through the core)');
     const gpu = this.gpu;
-    const [maps, slots] = this.bindMaps(a.maps, B, source);
+    const [maps, slots] = this.input.bind(a.maps, B, source);
     const features = this.features.write(a.features);
     const bias = this.bias.write(a.bias);
     const positions = this.positions.write(a.positions);
@@ -279,7 +254,7 @@ export class GpuGaussianReadout {
     if (a.positions.length !== N * 2) throw new Error(`positions: expected ${N * 2} values`);
     if (a.out.length !== B * N) throw new Error(`out: expected ${B * N} values`);
     const gpu = this.gpu;
-    const [maps, slots] = this.bindMaps(a.maps, B, source);
+    const [maps, slots] = this.input.bind(a.maps, B, source);
     const pos = new Float32Array(B * N * 2);
     for (let b = 0; b < B; b++) pos.set(a.positions, b * N * 2);
     const sampled = this.sampled.ensure(B * N * PER);
@@ -307,9 +282,8 @@ export class GpuGaussianReadout {
   }
 
   destroy(): void {
+    this.input.destroy();
     for (const b of [
-      this.maps,
-      this.slots,
       this.features,
       this.bias,
       this.positions,

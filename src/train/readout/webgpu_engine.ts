@@ -14,8 +14,9 @@ import type { MapGeometry, ReadoutTrainArgs } from '../../kernels/fused_readout'
 import { GpuAdam } from '../../kernels/webgpu/adam';
 import { GpuFactorizedReadout } from '../../kernels/webgpu/factorized_readout';
 import { GpuFeatureCache } from '../../kernels/webgpu/feature_cache';
-import { GpuGaussianReadout, type GpuMapSource } from '../../kernels/webgpu/gaussian_readout';
+import { GpuGaussianReadout } from '../../kernels/webgpu/gaussian_readout';
 import { Gpu } from '../../kernels/webgpu/gpu';
+import type { GpuMapSource } from '../../kernels/webgpu/map_input';
 import type { TrainableReadout } from '../../model/readout_types';
 import type { FeatureCache } from './feature_cache';
 import type { Param } from './readout_params';
