@@ -20,15 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseNumericNpy, writeNpy } from '../../../src/io/npy';
 import { excludedGroups, parseModelConfigText } from '../../../src/model/config';
-import { Adam } from '../../../src/train/optim/adam';
 import { initReadout, readoutInitFromConfig } from '../../../src/train/readout/readout_init';
-import { readoutParams } from '../../../src/train/readout/readout_params';
-import { evalPositions, readoutLossAndGrads, StepWorkspace } from '../../../src/train/readout/readout_step';
+import { evalPositions } from '../../../src/train/readout/readout_step';
 import { Rng } from '../../../src/util/rng';
 import { FIXTURES, NEURALPREDICTORS, noTorchReason, TORCH_PYTHON as PY } from '../../fixtures/paths';
-import { npy, SOTA } from '../helpers';
+import { expectSameTrajectory, fixtureCoreMaps, readF32, stepAndRecord, writeF32 } from './torch_steps';
 
 const CONFIG = join(FIXTURES, 'lurz2020-config', 'config.json');
 const SCRIPT = fileURLToPath(new URL('../py/lurz_readout_steps_np.py', import.meta.url));
@@ -71,14 +68,7 @@ describe.skipIf(!have)("a Lurz 2020 readout's training steps vs neuralpredictors
   if (!have) console.log(noTorchReason("the Lurz 2020 readout against neuralpredictors' FullGaussian2d"));
   it(`${K} Adam steps`, () => {
     const { config } = parseModelConfigText(readFileSync(CONFIG, 'utf8'), CONFIG);
-    const core = npy(join(SOTA, 'core_output.npy')); // (B, C, H, W)
-    const [B, C, H, W] = core.shape;
-    const cd = core.data as Float32Array;
-    const maps = Array.from({ length: B }, (_, b) => {
-      const m = new Float32Array(H * W * C);
-      for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) m[i * C + c] = cd[(b * C + c) * H * W + i];
-      return m;
-    });
+    const { core, maps, C, H, W } = fixtureCoreMaps();
     const rng = new Rng(21);
     const coords = Float32Array.from({ length: N * 3 }, () => rng.range(-400, 400));
     const meanActivity = Float32Array.from({ length: N }, () => rng.range(0.3, 1.5));
@@ -89,49 +79,20 @@ describe.skipIf(!have)("a Lurz 2020 readout's training steps vs neuralpredictors
     );
     expect(r.positionNet!.layers.map((l) => [l.outFeatures, l.inFeatures])).toEqual([[2, 2]]);
     expect(r.positionNet!.finalTanh).toBe(false);
-    const params = readoutParams(r);
     const dir = mkdtempSync(join(tmp, 'steps-'));
-    const f32 = (name: string, data: Float32Array, shape: number[]) =>
-      writeFileSync(join(dir, `${name}.npy`), writeNpy({ dtype: 'float32', shape, data }));
-    // neuron-major (N, C) <-> PyTorch's (1, C, 1, N)
-    const torchFeatures = (v: Float32Array): Float32Array => {
-      const t = new Float32Array(N * C);
-      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) t[c * N + n] = v[n * C + c];
-      return t;
-    };
-    for (const p of params)
-      f32(`init_${p.name}`, p.name === '_features' ? torchFeatures(p.value) : p.value.slice(), [p.value.length]);
-    f32('source_grid', r.sourceGrid!.slice(), [N, 2]);
-    f32('cell_motor_coordinates', coords, [N, 3]);
-    f32('maps', cd, core.shape);
-
-    const noise = new Float32Array(K * B * N * 2),
-      targets = new Float32Array(K * B * N);
-    const adam = new Adam(params, { lr: LR });
-    const ws = new StepWorkspace();
-    const losses: number[] = [];
-    for (let k = 0; k < K; k++) {
-      const eps = noise.subarray(k * B * N * 2, (k + 1) * B * N * 2);
-      for (let i = 0; i < eps.length; i++) eps[i] = rng.normal();
-      const t = targets.subarray(k * B * N, (k + 1) * B * N);
-      for (let i = 0; i < t.length; i++) t[i] = rng.poisson(meanActivity[i % N]);
-      losses.push(
-        readoutLossAndGrads({
-          readout: r,
-          params,
-          geometry: { height: H, width: W, channels: C },
-          maps,
-          targets: t,
-          noise: eps,
-          lossScale: LOSS_SCALE,
-          gammaReadout: config.gamma_readout!,
-          workspace: ws,
-        }).loss,
-      );
-      adam.update();
-    }
-    f32('noise', noise, [K, B, N, 2]);
-    f32('targets', targets, [K, B, N]);
+    writeF32(dir, 'source_grid', r.sourceGrid!.slice(), [N, 2]);
+    writeF32(dir, 'cell_motor_coordinates', coords, [N, 3]);
+    writeF32(dir, 'maps', core.data as Float32Array, core.shape);
+    const { params, losses } = stepAndRecord(dir, r, {
+      maps,
+      geometry: { height: H, width: W, channels: C },
+      K,
+      lr: LR,
+      lossScale: LOSS_SCALE,
+      gamma: config.gamma_readout!,
+      rng,
+      meanActivity,
+    });
     writeFileSync(
       join(dir, 'spec.json'),
       JSON.stringify({
@@ -156,30 +117,9 @@ describe.skipIf(!have)("a Lurz 2020 readout's training steps vs neuralpredictors
     expect(report.init_features).toBeCloseTo(1 / C, 6);
     expect(report.source_grid_max_abs_diff).toBeLessThan(1e-6);
 
-    const theirLosses = JSON.parse(readFileSync(join(dir, 'losses.json'), 'utf8')) as number[];
-    let worstLoss = 0;
-    for (let k = 0; k < K; k++)
-      worstLoss = Math.max(worstLoss, Math.abs(losses[k] - theirLosses[k]) / Math.abs(theirLosses[k]));
-    expect(worstLoss, 'loss, relative').toBeLessThan(1e-5);
-    const read = (name: string) =>
-      parseNumericNpy(new Uint8Array(readFileSync(join(dir, `${name}.npy`)))).data as Float32Array;
-    const lines: string[] = [];
-    for (const p of params) {
-      const theirs = read(`final_${p.name}`);
-      const ours = p.name === '_features' ? torchFeatures(p.value) : p.value;
-      const init = read(`init_${p.name}`);
-      let diff = 0,
-        moved = 0;
-      for (let i = 0; i < ours.length; i++) {
-        diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
-        moved = Math.max(moved, Math.abs(ours[i] - init[i]));
-      }
-      lines.push(`${p.name} ${diff.toExponential(1)} (moved ${moved.toFixed(3)})`);
-      expect(moved, `${p.name} must move`).toBeGreaterThan(1e-3);
-      expect(diff, p.name).toBeLessThan(p.name === '_features' ? 1e-3 : 1e-5);
-    }
+    const { worstLoss, report: lines } = expectSameTrajectory(dir, params, losses, N, C);
     // the eval positions (neuralpredictors' grid: mu_transform(source_grid), clamped)
-    const grid = read('final_grid');
+    const grid = readF32(dir, 'final_grid');
     const pos = evalPositions(r);
     let gridDiff = 0;
     for (let i = 0; i < pos.length; i++) gridDiff = Math.max(gridDiff, Math.abs(pos[i] - grid[i]));
