@@ -125,4 +125,30 @@ export function installTestHook(): void {
       };
     },
   };
+  retainPromises(window.__v1x as unknown as Record<string, unknown>);
+}
+
+/**
+ * Keeps every promise a hook function returns reachable from `window` until it settles. The browser tests await
+ * them through the DevTools protocol, which holds them only weakly: one waiting on a store subscription was once
+ * garbage collected mid-wait ("Resulting promise was garbage collected", a flaky browser test).
+ */
+function retainPromises(hook: Record<string, unknown>): void {
+  const pending = new Set<Promise<unknown>>();
+  (window as unknown as { __v1xPending: Set<Promise<unknown>> }).__v1xPending = pending;
+  for (const [key, value] of Object.entries(hook)) {
+    if (typeof value !== 'function') continue;
+    const fn = value as (...args: unknown[]) => unknown;
+    hook[key] = (...args: unknown[]) => {
+      const out = fn.apply(hook, args);
+      if (out instanceof Promise) {
+        pending.add(out);
+        void out.then(
+          () => pending.delete(out),
+          () => pending.delete(out),
+        );
+      }
+      return out;
+    };
+  }
 }
