@@ -21,6 +21,9 @@ import { decodeHalfSimd } from '../../kernels/wasm/half_decode';
 
 export type CachePrecision = 'float32' | 'float16' | 'bfloat16';
 
+/** One storage block of the cache: blockSlots maps, float32 or 16-bit (float16 / bfloat16 bits). */
+export type CacheBlock = Float32Array | Uint16Array;
+
 /** Default: half the memory of float32 with 11 significant bits (bfloat16 keeps only 8). */
 export const DEFAULT_CACHE_PRECISION: CachePrecision = 'float16';
 
@@ -69,7 +72,7 @@ export function estimateCacheBytes(images: number, geometry: MapGeometry, precis
 
 export class FeatureCache {
   readonly mapSize: number;
-  private readonly blocks: Array<Float32Array | Uint16Array> = [];
+  private readonly blocks: CacheBlock[] = [];
   private filled = 0;
 
   constructor(
@@ -141,7 +144,7 @@ export class FeatureCache {
    * Hands the storage blocks over (to be transferred to the readout workers, readout_shards.ts): the cache keeps
    * its slots and geometry but reads no map until `takeBack` returns them. One holder at a time.
    */
-  lendBlocks(): Array<Float32Array | Uint16Array> {
+  lendBlocks(): CacheBlock[] {
     if (this.hostless) throw new Error('the feature cache has no host copy to lend');
     if (this.lent) throw new Error(`the feature cache is ${this.lent}`);
     this.lent = 'lent to the readout workers';
@@ -151,7 +154,7 @@ export class FeatureCache {
   }
 
   /** The lent blocks back, in their order; `lost` instead says why they cannot come back (map then says so). */
-  takeBack(blocks: Array<Float32Array | Uint16Array> | null, lost = 'lost with a failed readout worker'): void {
+  takeBack(blocks: CacheBlock[] | null, lost = 'lost with a failed readout worker'): void {
     if (!blocks) {
       this.lent = lost;
       return;
@@ -173,7 +176,7 @@ export class FeatureCache {
  * view for float32 blocks, else decoded into `scratch`.
  */
 export function slotMap(
-  blocks: ReadonlyArray<Float32Array | Uint16Array | undefined>,
+  blocks: ReadonlyArray<CacheBlock | undefined>,
   blockSlots: number,
   mapSize: number,
   precision: CachePrecision,

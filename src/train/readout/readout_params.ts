@@ -46,19 +46,41 @@ export function readoutParams(r: TrainableReadout): Param[] {
 }
 
 /**
- * The parameters' values end to end, in the list's order (readoutParams' order for a readout's list), into `out`
- * when given (it must be long enough).
+ * The parameters' values (or, with `of` 'grad', their gradients) end to end, in the list's order (readoutParams'
+ * order for a readout's list), into `out` when given (it must be long enough).
  */
 export function flattenParams(
-  params: ReadonlyArray<{ value: Float32Array }>,
+  params: ReadonlyArray<Pick<Param, 'value' | 'grad'>>,
   out: Float32Array = new Float32Array(params.reduce((a, p) => a + p.value.length, 0)),
+  of: 'value' | 'grad' = 'value',
 ): Float32Array {
   let o = 0;
   for (const p of params) {
-    out.set(p.value, o);
-    o += p.value.length;
+    out.set(p[of], o);
+    o += p[of].length;
   }
   return out;
+}
+
+/**
+ * The inverse of flattenParams: `flat` back into the parameters' values (or gradients), or added to them with
+ * `add`. Throws unless `flat` holds exactly the parameters' size.
+ */
+export function unflattenParams(
+  params: ReadonlyArray<Pick<Param, 'value' | 'grad'>>,
+  flat: Float32Array,
+  into: 'value' | 'grad',
+  add = false,
+): void {
+  let o = 0;
+  for (const p of params) {
+    const a = p[into];
+    if (o + a.length > flat.length) throw new Error(`${flat.length} values for parameters of more`);
+    if (add) for (let i = 0; i < a.length; i++) a[i] += flat[o + i];
+    else a.set(flat.subarray(o, o + a.length));
+    o += a.length;
+  }
+  if (o !== flat.length) throw new Error(`${flat.length} values for parameters of ${o}`);
 }
 
 /** Gaussian means (N, 2) before the clamp: the free means or the position network's output. */

@@ -33,7 +33,7 @@ import { poissonEps } from '../optim/losses';
 import type { FeatureCache } from './feature_cache';
 import { meanPositions, samplePositions, samplePositionsBackward } from './gaussian_positions';
 import { positionNetBackward, positionNetForward } from './position_net';
-import type { Param } from './readout_params';
+import { type Param, readoutMeans } from './readout_params';
 
 /**
  * Scratch buffers reused across steps (sized for the largest batch), and for a factorized readout the one fused
@@ -337,20 +337,20 @@ export function evalPositions(r: TrainableReadout): Float32Array {
 export function readoutSnapshot(r: TrainableReadout, workspace: StepWorkspace, images = 8): ReadoutSnapshot {
   const N = r.neurons;
   if (r.kind === 'factorized') return factorizedSnapshot(r);
+  const means = readoutMeans(r);
   const deferred = workspace.deferredNoise;
   let held = Math.floor(workspace.positions.length / (2 * N));
   if (deferred) {
     workspace.deferredNoise = null;
     const B = deferred.length / (2 * N);
     workspace.ensure(B, N);
-    const means = r.mu ?? positionNetForward(r.positionNet!, r.sourceGrid!, N).output;
     samplePositions(r.gaussType, means, r.sigma, deferred, N, workspace.positions, workspace.inside);
     held = B;
   }
   const S = Math.min(images, held);
   return {
     kind: 'gaussian',
-    positions: evalPositions(r),
+    positions: meanPositions(means, N),
     sigma: r.sigma.slice(),
     gaussType: r.gaussType,
     sampledPositions: workspace.positions.slice(0, S * N * 2),

@@ -17,11 +17,9 @@
 import type { MapGeometry } from '../../kernels/fused_readout';
 import type { LossName } from '../../model/output_loss';
 import type { TrainableReadout } from '../../model/readout_types';
-import { type CachePrecision, slotMap } from '../readout/feature_cache';
-import { type Param, readoutParams } from '../readout/readout_params';
+import { type CacheBlock, type CachePrecision, slotMap } from '../readout/feature_cache';
+import { flattenParams, type Param, readoutParams, unflattenParams } from '../readout/readout_params';
 import { evalPositions, predictBatch, readoutLossAndGrads, StepWorkspace } from '../readout/readout_step';
-
-type Block = Float32Array | Uint16Array;
 
 export interface ShardRequest {
   type: string;
@@ -29,7 +27,7 @@ export interface ShardRequest {
   geometry?: MapGeometry;
   precision?: CachePrecision;
   blockSlots?: number;
-  blocks?: Array<[number, Block]>;
+  blocks?: Array<[number, CacheBlock]>;
   readout?: TrainableReadout;
   values?: Float32Array;
   slots?: Int32Array;
@@ -49,7 +47,7 @@ interface Shard {
   precision: CachePrecision;
   blockSlots: number;
   mapSize: number;
-  blocks: Array<Block | undefined>;
+  blocks: Array<CacheBlock | undefined>;
 }
 
 /** A worker's shard state; `handle` answers one request (null when the message is not a shard's). */
@@ -67,7 +65,7 @@ export class ReadoutShardServer {
       case 'shard-blocks': {
         const g = m.geometry!;
         const mapSize = g.height * g.width * g.channels;
-        const blocks: Array<Block | undefined> = [];
+        const blocks: Array<CacheBlock | undefined> = [];
         for (const [i, b] of m.blocks!) blocks[i] = b;
         this.shard = { geometry: g, precision: m.precision!, blockSlots: m.blockSlots!, mapSize, blocks };
         return { reply: { type: 'ok' }, transfer: [] };
@@ -84,7 +82,7 @@ export class ReadoutShardServer {
         return this.predict(m);
       case 'shard-return': {
         const s = this.need();
-        const blocks: Array<[number, Block]> = [];
+        const blocks: Array<[number, CacheBlock]> = [];
         s.blocks.forEach((b, i) => {
           if (b) blocks.push([i, b]);
         });
@@ -104,12 +102,7 @@ export class ReadoutShardServer {
 
   private setValues(values: Float32Array): TrainableReadout {
     if (!this.readout) throw new Error('this worker holds no readout');
-    let o = 0;
-    for (const p of this.params) {
-      p.value.set(values.subarray(o, o + p.value.length));
-      o += p.value.length;
-    }
-    if (o !== values.length) throw new Error(`${values.length} parameter values for a readout of ${o}`);
+    unflattenParams(this.params, values, 'value');
     return this.readout;
   }
 
@@ -143,11 +136,7 @@ export class ReadoutShardServer {
       workspace: this.ws,
     });
     // the gradients go back in the values' buffer, with the other buffers, for the next step (no allocation)
-    let o = 0;
-    for (const p of this.params) {
-      values.set(p.grad, o);
-      o += p.grad.length;
-    }
+    flattenParams(this.params, values, 'grad');
     const back = [values, m.slots!, m.targets!, m.noise ?? new Float32Array(0)];
     return {
       reply: {

@@ -8,13 +8,11 @@
  * position draws, and returns its gradients: a few hundred kB for a thousand neurons, against ~10 ms of work.
  */
 import type { TrainableReadout } from '../../model/readout_types';
-import type { FeatureCache } from '../readout/feature_cache';
-import { flattenParams, readoutParams } from '../readout/readout_params';
+import type { CacheBlock, FeatureCache } from '../readout/feature_cache';
+import { flattenParams, readoutParams, unflattenParams } from '../readout/readout_params';
 import type { StepResult } from '../readout/readout_step';
 import type { ReadoutWorkers, WorkerStepInput } from '../readout/readout_workers';
 import type { CorePool } from './core_pool';
-
-type Block = Float32Array | Uint16Array;
 
 /** The cache blocks a readout worker gets at least (fewer, larger blocks: the batches split less evenly). */
 export const SHARD_BLOCKS_PER_WORKER = 16;
@@ -57,7 +55,7 @@ export class ReadoutShards implements ReadoutWorkers {
     try {
       await Promise.all(
         Array.from({ length: K }, (_, k) => {
-          const mine: Array<[number, Block]> = [];
+          const mine: Array<[number, CacheBlock]> = [];
           blocks.forEach((b, i) => {
             if (i % K === k) mine.push([i, b]);
           });
@@ -157,12 +155,7 @@ export class ReadoutShards implements ReadoutWorkers {
     replies.forEach((r, k) => {
       if (!r) return;
       const g = r.values as Float32Array;
-      let o = 0;
-      for (const p of s.params) {
-        const pg = p.grad;
-        for (let i = 0; i < pg.length; i++) pg[i] += g[o + i];
-        o += pg.length;
-      }
+      unflattenParams(s.params, g, 'grad', true);
       out.loss += r.loss as number;
       out.poisson += r.poisson as number;
       if (k === first) out.l1 = r.l1 as number;
@@ -223,8 +216,8 @@ export class ReadoutShards implements ReadoutWorkers {
       const replies = await Promise.all(
         Array.from({ length: this.pool.threads }, (_, k) => this.pool.request(k, { type: 'shard-return' })),
       );
-      const blocks: Block[] = [];
-      for (const r of replies) for (const [i, b] of r.blocks as Array<[number, Block]>) blocks[i] = b;
+      const blocks: CacheBlock[] = [];
+      for (const r of replies) for (const [i, b] of r.blocks as Array<[number, CacheBlock]>) blocks[i] = b;
       this.cache.takeBack(blocks);
     } catch (e) {
       this.cache.takeBack(null);
