@@ -224,6 +224,10 @@ export async function nothingJumpsWhileTraining({ openPage, fixtures, shot, log 
   );
   assert.notEqual(later, first, 'the Gaussians move while the readout trains');
   await shot('training-gaussians', page);
-  if (await page.getByTestId('train-stop').isEnabled()) await page.getByTestId('train-stop').click();
+  // Stop it if it still runs. Checked and clicked in one step in the page: between a separate isEnabled() and
+  // click() the run may end and disable the button, and click() would then wait for it forever (it did, once).
+  await page.getByTestId('train-stop').evaluate((b) => {
+    if (!b.disabled) b.click();
+  });
   await page.getByTestId('train-results').waitFor();
 }

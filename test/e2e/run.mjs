@@ -109,11 +109,34 @@ async function openPageWith(
   page.on('pageerror', (err) => problems.consoleErrors.push(`uncaught: ${err.message}`));
   page.on('crash', () => problems.consoleErrors.push('page crashed'));
   page.setDefaultTimeout(timeoutMs);
+  retryCollectedQueries(page);
   if (query !== null) {
     const params = [query.replace(/^\?/, ''), demo ? '' : 'demo=off'].filter(Boolean).join('&');
     await page.goto(`${baseUrl}/index.html${params ? `?${params}` : ''}`);
   }
   return page;
+}
+
+/**
+ * The test hook's read-only queries (`() => window.__v1x.backendReady()` and the like, asking nothing else) are
+ * asked again, once, when Chromium reports "Resulting promise was garbage collected". The DevTools protocol holds
+ * an awaited promise weakly; the hook keeps its promises reachable from `window` (src/ui/test_hook.ts), and yet
+ * Chromium 150 collected one on a page opened right before, about once in 30 pages. Asking a query again cannot
+ * change what it answers; anything else (a click, a training run) is never repeated and fails as before.
+ */
+const HOOK_QUERY = /^\(\)\s*=>\s*window\.__v1x\.(backendReady|idle|state|prediction|geometry|training)\(\)$/;
+function retryCollectedQueries(page) {
+  const evaluate = page.evaluate.bind(page);
+  page.evaluate = async (fn, ...args) => {
+    try {
+      return await evaluate(fn, ...args);
+    } catch (e) {
+      if (!/Resulting promise was garbage collected/.test(String(e?.message)) || !HOOK_QUERY.test(String(fn).trim()))
+        throw e;
+      console.log(`       (asked again: Chromium collected the promise of ${String(fn).trim()})`);
+      return evaluate(fn, ...args);
+    }
+  };
 }
 
 function withTimeout(promise, ms, what) {
