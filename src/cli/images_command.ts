@@ -8,8 +8,16 @@ import type { NodeBackend } from '../backend/node';
 import type { HostTensor } from '../io/host_tensor';
 import { writeNpy } from '../io/npy';
 import type { Encoder } from '../model/encoder';
-import { parseArgs } from './args';
-import { buildEncoder, parseBackend, readImages, readModelFiles, readoutFromArgs, startBackend } from './load_model';
+import { type ParsedArgs, parseArgs } from './args';
+import {
+  buildEncoder,
+  type ModelFiles,
+  parseBackend,
+  readImages,
+  readModelFiles,
+  readoutFromArgs,
+  startBackend,
+} from './load_model';
 
 export interface ImagesRun {
   encoder: Encoder;
@@ -19,6 +27,10 @@ export interface ImagesRun {
   readout: string | null;
   batchSize: number;
   backend: NodeBackend;
+  /** The command line, for a command's own options (`options` of runOnImages). */
+  args: ParsedArgs;
+  /** The model's files as read (checkpoint path, parsed config). */
+  files: ModelFiles;
 }
 
 export interface ImagesResult {
@@ -36,8 +48,18 @@ export async function runOnImages(
   argv: string[],
   withReadout: boolean,
   compute: (run: ImagesRun) => Promise<ImagesResult>,
+  options: string[] = [],
 ): Promise<void> {
-  const args = parseArgs(argv, ['checkpoint', 'config', 'readout', 'images', 'out', 'backend', 'batch-size']);
+  const args = parseArgs(argv, [
+    'checkpoint',
+    'config',
+    'readout',
+    'images',
+    'out',
+    'backend',
+    'batch-size',
+    ...options,
+  ]);
   const out = args.require('out');
   const backend = parseBackend(args);
   const batchSize = args.number('batch-size', 16);
@@ -47,7 +69,15 @@ export async function runOnImages(
   await startBackend(backend);
   const encoder = buildEncoder(files, readout === null ? [] : [readout]);
   try {
-    const { result, description } = await compute({ encoder, images, readout, batchSize, backend });
+    const { result, description } = await compute({
+      encoder,
+      images,
+      readout,
+      batchSize,
+      backend,
+      args,
+      files,
+    });
     writeFileSync(out, writeNpy(result));
     process.stderr.write(`v1x: wrote ${out}: ${description}\n`);
   } finally {

@@ -58,6 +58,18 @@ describe('v1x predict and core', () => {
     expectClose('responses', y.data, npy('responses.npy').data, 1e-4, 1e-4);
   });
 
+  it('predict --threads 2: the core on worker threads, the same responses', () => {
+    const out = join(dir, 'y_threads.npy');
+    const args = ['--config', FIXTURE + 'config.json', '--images', FIXTURE + 'inputs.npy', '--out', out];
+    const r = v1x('predict', '--checkpoint', M, ...args, '--threads', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the core on 2 worker threads/);
+    expectClose('responses', readF32(out).data, npy('responses.npy').data, 1e-4, 1e-4);
+    const bad = v1x('predict', '--checkpoint', M, ...args, '--threads', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/^v1x: .*--threads must be a positive integer, got 0/);
+  });
+
   it('predict --backend cpu --readout KEY on two images', () => {
     const x2 = join(dir, 'x2.npy');
     writeFileSync(

@@ -4,9 +4,12 @@
  * the progress bar ("on wasm + 2 core workers"), in the backend's description (its tooltip) and in the caching status. A small scan (68 images),
  * one epoch: the run finishes with a real test correlation, so the workers' outputs reached the readout. The
  * readout's steps, validation and test predictions then run on the same workers (readout_shards.ts), said with the
- * readout engine.
+ * readout engine. The page's inference uses the same pool code (page_inference.ts): its core on the workers, the
+ * readout in the page, and neuralpredictors' responses.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { compareClose, readFloat32Npy } from './npy.mjs';
 import { loadModelAndScan, simScan } from './sim_scans.mjs';
 
 export async function cacheOnEveryCore({ openPage, shot, fixtures, log }) {
@@ -51,4 +54,37 @@ export async function cacheOnCoreWorkersWithSoftwareWebGPU({ page, fixtures, log
   const progress = await page.getByTestId('train-progress').textContent();
   log(`${progress.trim()}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (Math.min(8, cores) > 1) assert.match(progress, new RegExp(`on webgpu \\+ ${Math.min(8, cores)} core workers`));
+}
+
+/**
+ * The page's predictions with the core on the workers (forced with ?predictPool=1; by default only from 256 images)
+ * are neuralpredictors' responses to the fixture's images, as the page's own backend gives them (?predictPool=0),
+ * and the caption says where the core ran.
+ */
+export async function inferenceOnCoreWorkers({ openPage, shot, fixtures, log }) {
+  const dir = join(fixtures, 'sensorium-sota');
+  const want = readFloat32Npy(join(dir, 'responses.npy')).data;
+  const got = {};
+  for (const pool of ['1', '0']) {
+    const page = await openPage({ query: `backend=wasm&view=prediction&predictPool=${pool}` });
+    await page.evaluate(() => window.__v1x.backendReady());
+    await page.getByTestId('model-input').setInputFiles([join(dir, 'model.pth'), join(dir, 'config.json')]);
+    await page.getByTestId('model-summary').filter({ hasText: '7,776 neurons' }).waitFor();
+    await page.getByTestId('images-input').setInputFiles(join(dir, 'inputs.npy'));
+    await page.waitForFunction(() => window.__v1x.prediction()?.imagesName === 'inputs.npy');
+    const p = await page.evaluate(() => window.__v1x.prediction());
+    assert.deepEqual(p.shape, [8, 7776]);
+    const cmp = compareClose(p.data, want, 1e-4, 1e-4);
+    const caption = await page.locator('figcaption').filter({ hasText: 'ms for 8 images' }).textContent();
+    log(`predictPool=${pool}: max |page - neuralpredictors| = ${cmp.maxAbs.toExponential(2)}; "${caption.trim()}"`);
+    assert.ok(cmp.ok, `response ${cmp.index}: page ${cmp.actual}, neuralpredictors ${cmp.expected}`);
+    if (pool === '1') {
+      assert.match(caption, /the core on 2 Web Workers/);
+      await shot('prediction-on-workers', page);
+    } else assert.doesNotMatch(caption, /Web Workers/);
+    got[pool] = p.data;
+  }
+  const both = compareClose(got['1'], got['0'], 1e-5, 1e-5);
+  log(`core on the workers vs in the page: max |a - b| = ${both.maxAbs.toExponential(2)}`);
+  assert.ok(both.ok, `response ${both.index}: workers ${both.actual}, page ${both.expected}`);
 }

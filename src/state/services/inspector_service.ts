@@ -12,6 +12,7 @@ import { evaluate, type MetricsSummary, type PerNeuronMetrics } from '../../metr
 import { channelMajorFeatures } from '../../model/readout_types';
 import type { ImageSet } from '../derived/test_images';
 import type { LoadedModel } from './model_service';
+import { predictInPage } from './page_inference';
 import { scanTestImages } from './scan_service';
 
 // ---- readout feature weights ----
@@ -308,7 +309,7 @@ async function computeComparison(model: LoadedModel, scan: Scan): Promise<ScanTe
   const groups = repeatGroups(scan, 'test');
   const images = scanTestImages(scan, Infinity);
   const N = model.neurons;
-  const y = await model.encoder.predict(images.data, { readout: model.readoutKey, batchSize: 8 });
+  const { y } = await predictInPage(model, images.data);
   const predictions = y.data as Float32Array;
   const trials = groups.flat();
   const responses = normalizedResponses(scan, Int32Array.from(trials));

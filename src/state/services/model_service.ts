@@ -12,6 +12,7 @@ import { DEFAULT_MODEL_CONFIG, type ModelConfig, parseModelConfigText } from '..
 import type { Encoder } from '../../model/encoder';
 import { encoderFromStateDict } from '../../model/from_state_dict';
 import type { ImageSet } from '../derived/test_images';
+import { closePagePool, predictInPage } from './page_inference';
 
 /** Largest checkpoint the page reads (the SOTA model is 2.4 MB; a Lurz core ~10 MB). */
 const MAX_CHECKPOINT_BYTES = 512 << 20;
@@ -162,6 +163,8 @@ export interface Prediction {
   imagesName: string;
   readoutKey: string;
   backend: string;
+  /** Where the core ran (page_inference.ts): 'this page' or the core workers. */
+  where: string;
   milliseconds: number;
 }
 
@@ -213,14 +216,16 @@ export function buildModel(opened: OpenedCheckpoint, readoutKey?: string): Loade
 }
 
 export function disposeModel(model: LoadedModel): void {
+  closePagePool(model);
   model.encoder.dispose();
 }
 
 /** Eval-mode responses of the model's current readout to every image of the set. */
 export async function predictResponses(model: LoadedModel, images: ImageSet): Promise<Prediction> {
   const t0 = performance.now();
-  const y = await model.encoder.predict(images.data, { readout: model.readoutKey, batchSize: 8 });
+  const { y, where } = await predictInPage(model, images.data);
   return {
+    where,
     data: y.data,
     shape: [y.shape[0], y.shape[1]],
     imagesName: images.name,

@@ -10,6 +10,7 @@ import { normalizedImages, normalizedResponses, repeatGroups, type Scan, tierInd
 import { evaluate } from '../../metrics/evaluate';
 import { metricsFromEvaluation, metricsFromRows, type NeuronMetrics } from '../derived/neuron_metrics';
 import type { LoadedModel } from '../services/model_service';
+import { predictInPage } from '../services/page_inference';
 import type { AppState } from '../store';
 
 const TIER = 'test';
@@ -25,6 +26,8 @@ export interface ModelEvaluation {
   total: number;
   metrics: NeuronMetrics | null;
   error: string | null;
+  /** Where the core ran (page_inference.ts), once a step has run. */
+  where: string | null;
 }
 
 export interface ResultsSlice {
@@ -87,6 +90,7 @@ export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = 
       total: groups.length,
       metrics: null,
       error: null,
+      where: null,
     };
     const update = (patch: Partial<ModelEvaluation>) => {
       // Only while this run is still the current one (another model or scan may have been loaded meanwhile).
@@ -99,12 +103,9 @@ export const createResultsSlice: StateCreator<AppState, [], [], ResultsSlice> = 
       const perImage = new Float32Array(groups.length * N);
       for (let start = 0; start < groups.length; start += IMAGES_PER_STEP) {
         const idx = Int32Array.from(groups.slice(start, start + IMAGES_PER_STEP), (g) => g[0]);
-        const y = await model.encoder.predict(normalizedImages(scan, idx), {
-          readout: model.readoutKey,
-          batchSize: IMAGES_PER_STEP,
-        });
+        const { y, where } = await predictInPage(model, normalizedImages(scan, idx), groups.length);
         perImage.set(y.data, start * N);
-        if (!update({ done: start + idx.length })) return;
+        if (!update({ done: start + idx.length, where })) return;
         await new Promise((r) => setTimeout(r, 0));
       }
       // Back to trial order: each trial gets its image's prediction.

@@ -26,6 +26,7 @@ import type {
   Phase,
   ReadoutSnapshotMessage,
 } from '../../train/worker/protocol';
+import { closePagePool } from '../services/page_inference';
 import { startTrainingWorker, type TrainingWorker } from '../services/workers';
 import type { AppState } from '../store';
 
@@ -245,6 +246,8 @@ export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> 
     }
     const a = plan.advanced;
     worker?.terminate();
+    // the training worker starts its own pool on the same cores: the page's inference pool gives its memory back
+    closePagePool();
     set({
       trainingPhase: 'loading',
       trainingMessage: 'starting the training worker',

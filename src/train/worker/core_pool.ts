@@ -99,8 +99,9 @@ export class CorePool implements HostCoreRunner {
             });
           }),
         );
-        // a copy per worker: transferring would detach the caller's bytes
-        const checkpoint = init.checkpoint.slice();
+        // a copy per worker, in its own buffer: transferring would detach the caller's bytes (a Node Buffer's
+        // slice() is a view of them, and its buffer may be Node's shared pool)
+        const checkpoint = new Uint8Array(init.checkpoint);
         w.postMessage({ type: 'init', checkpoint, name: init.name, config: init.config }, [
           checkpoint.buffer as ArrayBuffer,
         ]);

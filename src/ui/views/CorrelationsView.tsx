@@ -82,12 +82,14 @@ export function CorrelationsView() {
               <progress max={evaluation.total || 1} value={evaluation.done} />
               <span className="muted">
                 predicting the {evaluation.total} distinct test images: {evaluation.done} / {evaluation.total}
+                {evaluation.where ? ` (${evaluation.where})` : ''}
               </span>
             </>
           ) : metrics ? (
             <span className="muted" data-testid="corr-source">
               {metrics.label}: {s!.neurons.toLocaleString('en-US')} neurons, {s!.trials.toLocaleString('en-US')} trials
               of {s!.images} images ({s!.repeated_images} shown more than once)
+              {evaluation?.metrics === metrics && evaluation.where ? `; predicted with ${evaluation.where}` : ''}
             </span>
           ) : null}
         </div>

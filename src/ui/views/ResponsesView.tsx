@@ -101,6 +101,7 @@ export function ResponsesView({ prediction, image }: { prediction: Prediction; i
         )}
         {' · '}
         {prediction.backend}, {prediction.milliseconds.toFixed(0)} ms for {prediction.shape[0]} images
+        {prediction.where === 'this page' ? '' : ` (${prediction.where})`}
       </figcaption>
     </figure>
   );
