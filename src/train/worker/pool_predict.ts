@@ -1,13 +1,18 @@
 /**
  * Inference with the core on the core pool's workers (core_pool.ts) and the readout here: the same responses as
  * Encoder.predict (eval mode, the output nonlinearity), for `v1x predict --threads N` and the page's predictions
- * on the WASM backend. The core is nearly all of the work (the SOTA core ~3 ms an image on one thread, its
- * Gaussian readout of 7776 neurons ~0.3 ms), so the workers compute the next chunk's core output while this thread
- * reads out the last one.
+ * on the WASM backend. The workers compute the next chunk's core output while this thread reads out the last one.
+ * A Gaussian readout is read out by the trainer's fused WebAssembly kernel (fused_readout.ts) at its eval
+ * positions (the readout's grid(), read once): as tfjs ops it took 0.60 s per 64 images at 7776 neurons, more than
+ * the 2 workers' core (0.27 s). A factorized readout keeps the tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../../io/host_tensor';
+import { readoutPredict } from '../../kernels/fused_readout';
 import type { Encoder } from '../../model/encoder';
+import { FullGaussian2d } from '../../model/gaussian_readout';
+import { readoutHostParams } from '../../model/host_params';
+import { neuronMajorFeatures } from '../../model/readout_types';
 
 /**
  * Images from which a prediction starts a pool of its own when none was asked for: starting 2 workers (each its own
@@ -48,8 +53,37 @@ export async function predictOnPool(
   const [ec, eh, ew] = encoder.architecture.core.outputShape;
   if (C !== ec || H !== eh || W !== ew)
     throw new Error(`the pool's core gives ${C}x${H}x${W} maps, the model's readout reads ${ec}x${eh}x${ew}`);
-  const N = encoder.anyReadout(opts.readout).neurons;
+  const readout = encoder.anyReadout(opts.readout);
+  const N = readout.neurons;
   const out = new Float32Array(B * N);
+  const host = readout instanceof FullGaussian2d ? await readoutHostParams(readout) : null;
+  // the model holds (C, N) channel-major, as PyTorch's _features; the kernel reads (N, C)
+  const features = host ? neuronMajorFeatures(host.features, host.channels, N) : null;
+  const readOut = async (maps: Float32Array, n: number, into: Float32Array): Promise<void> => {
+    if (host) {
+      const m = H * W * C;
+      readoutPredict({
+        height: H,
+        width: W,
+        channels: C,
+        maps: Array.from({ length: n }, (_, i) => maps.subarray(i * m, (i + 1) * m)),
+        neurons: N,
+        features: features!,
+        bias: host.bias,
+        positions: host.grid,
+        out: into,
+        eluOffset: encoder.eluOffset,
+        output: encoder.output,
+      });
+      return;
+    }
+    const y = tf.tidy(() => encoder.forwardFromCore(tf.tensor4d(maps, [n, H, W, C]), { readout: opts.readout }));
+    try {
+      into.set((await y.data()) as Float32Array);
+    } finally {
+      y.dispose();
+    }
+  };
   const chunk = Math.max(1, Math.floor(opts.perWorker ?? 8)) * pool.threads;
   const core = (start: number): Promise<Float32Array> => {
     const n = Math.min(chunk, B - start);
@@ -62,12 +96,7 @@ export async function predictOnPool(
       const maps = await next!;
       // the workers start on the next chunk before this thread reads this one out
       next = start + chunk < B ? core(start + chunk) : null;
-      const y = tf.tidy(() => encoder.forwardFromCore(tf.tensor4d(maps, [n, H, W, C]), { readout: opts.readout }));
-      try {
-        out.set((await y.data()) as Float32Array, start * N);
-      } finally {
-        y.dispose();
-      }
+      await readOut(maps, n, out.subarray(start * N, (start + n) * N));
       opts.onProgress?.(start + n, B);
     }
   } catch (e) {
